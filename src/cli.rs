@@ -1,0 +1,436 @@
+//! The command line: clap definitions, and their resolution — with the environment and the
+//! terminal — into a [`Settings`] value, once. Deeper modules get `Settings`, never clap types.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::cloudflare::{Credentials, DEFAULT_BASE_URL};
+use crate::render::Palette;
+use crate::secret::Secret;
+
+const AFTER_HELP: &str = "\
+Examples:
+  reconcile demo                                  # the whole flow on a built-in sandbox
+  reconcile plan -f desired/users.yaml            # what would change (read-only)
+  reconcile apply -f desired/users.yaml           # show the plan, ask, delete
+
+Credentials come from the environment: CLOUDFLARE_API_TOKEN, or CLOUDFLARE_EMAIL and
+CLOUDFLARE_API_KEY. Exit codes: 0 success or nothing to do, 1 error or declined,
+2 changes present (plan --detailed-exitcode), 3 apply partly failed.";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "reconcile",
+    version,
+    about = "Keep the users of a Cloudflare Zero Trust (Access) account equal to a reviewed allowlist",
+    after_help = AFTER_HELP
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// When to colour the output
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+
+    /// More log detail on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// Only errors on stderr
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show what apply would delete. Read-only: sends only GET requests.
+    #[command(
+        after_help = "Example:\n  CLOUDFLARE_API_TOKEN=... reconcile plan -f desired/users.yaml"
+    )]
+    Plan(PlanArgs),
+    /// Show the plan, ask for confirmation, and delete the users who are not allowed.
+    #[command(
+        after_help = "Example:\n  CLOUDFLARE_API_TOKEN=... reconcile apply -f desired/users.yaml"
+    )]
+    Apply(ApplyArgs),
+    /// Run plan and apply on a built-in sandbox account: the whole flow with no Cloudflare account.
+    #[command(after_help = "Example:\n  reconcile demo")]
+    Demo(DemoArgs),
+    /// Serve a local emulator of the Cloudflare Access users API (for tests and trials).
+    #[command(
+        after_help = "Example:\n  reconcile sandbox --seed examples/demo/seed.yaml --listen 127.0.0.1:0"
+    )]
+    Sandbox(SandboxArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// Desired-state YAML file (repeat for several files)
+    #[arg(short = 'f', long = "file", value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+
+    /// Cloudflare account id, when the file does not set it [env: CLOUDFLARE_ACCOUNT_ID]
+    #[arg(long, value_name = "ID")]
+    pub account_id: Option<String>,
+
+    /// Base URL of the Cloudflare API [env: CLOUDFLARE_BASE_URL] [default: https://api.cloudflare.com/client/v4]
+    #[arg(long, value_name = "URL")]
+    pub api_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// Exit 2 when the plan has changes, 0 when it has none (1 stays an error)
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// Delete without asking (for pipelines) [env: RECONCILE_AUTO_APPROVE=true]
+    #[arg(long)]
+    pub auto_approve: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Apply the demo plan without asking [env: RECONCILE_AUTO_APPROVE=true]
+    #[arg(long)]
+    pub auto_approve: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Seed file (YAML or JSON): `account_id` and `users`
+    #[arg(long, value_name = "FILE")]
+    pub seed: Option<PathBuf>,
+
+    /// Add N deterministic synthetic users
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub generate: usize,
+
+    /// Address to listen on; port 0 picks a free port
+    #[arg(long, default_value = "127.0.0.1:8787", value_name = "ADDR")]
+    pub listen: SocketAddr,
+
+    /// The bearer token the sandbox accepts [env: RECONCILE_SANDBOX_TOKEN] [default: sandbox-token]
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+
+    /// Account id to serve when no seed file is given
+    #[arg(long, value_name = "ID")]
+    pub account_id: Option<String>,
+}
+
+/// Where and how to reach the API, resolved.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub files: Vec<PathBuf>,
+    pub account_id: Option<String>,
+    pub api_url: String,
+    /// `None` when the environment has none; an error only once the API is needed.
+    pub credentials: Option<Credentials>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Action {
+    Plan {
+        target: Target,
+        detailed_exitcode: bool,
+    },
+    Apply {
+        target: Target,
+        auto_approve: bool,
+    },
+    Demo {
+        auto_approve: bool,
+    },
+    Sandbox {
+        seed: Option<PathBuf>,
+        generate: usize,
+        listen: SocketAddr,
+        token: Secret,
+        account_id: Option<String>,
+    },
+}
+
+/// Everything a run needs, resolved once.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub action: Action,
+    /// Colour for stdout.
+    pub palette: Palette,
+    /// Whether a person can answer a prompt.
+    pub stdin_is_terminal: bool,
+    /// -1 quiet, 0 default, 1.. more.
+    pub verbosity: i8,
+}
+
+/// Facts about the process, read once by `main` and passed in (tests pass their own).
+pub struct Environment<'a> {
+    pub var: &'a dyn Fn(&str) -> Option<String>,
+    pub stdin_is_terminal: bool,
+    pub stdout_is_terminal: bool,
+}
+
+/// Read credentials from the environment, as Cloudflare's own tools name them.
+pub fn credentials(var: &dyn Fn(&str) -> Option<String>) -> Result<Option<Credentials>, String> {
+    let get = |name: &str| {
+        var(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    if let Some(token) = get("CLOUDFLARE_API_TOKEN") {
+        return Ok(Some(Credentials::Token(Secret::new(token))));
+    }
+    match (get("CLOUDFLARE_EMAIL"), get("CLOUDFLARE_API_KEY")) {
+        (Some(email), Some(key)) => Ok(Some(Credentials::Global {
+            email,
+            key: Secret::new(key),
+        })),
+        (Some(_), None) => Err("CLOUDFLARE_EMAIL is set but CLOUDFLARE_API_KEY is not: set both, or use CLOUDFLARE_API_TOKEN".into()),
+        (None, Some(_)) => Err("CLOUDFLARE_API_KEY is set but CLOUDFLARE_EMAIL is not: set both, or use CLOUDFLARE_API_TOKEN".into()),
+        (None, None) => Ok(None),
+    }
+}
+
+impl Settings {
+    pub fn resolve(cli: Cli, env: &Environment) -> Result<Settings, String> {
+        let no_color = (env.var)("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let palette = Palette {
+            enabled: match cli.color {
+                ColorChoice::Always => true,
+                ColorChoice::Never => false,
+                ColorChoice::Auto => env.stdout_is_terminal && !no_color,
+            },
+        };
+        let var = |name: &str| (env.var)(name).filter(|v| !v.trim().is_empty());
+        let auto_approve = |flag: bool| -> Result<bool, String> {
+            if flag {
+                return Ok(true);
+            }
+            match var("RECONCILE_AUTO_APPROVE")
+                .map(|v| v.trim().to_ascii_lowercase())
+                .as_deref()
+            {
+                None | Some("0" | "false" | "no" | "off") => Ok(false),
+                Some("1" | "true" | "yes" | "on") => Ok(true),
+                Some(other) => Err(format!(
+                    "RECONCILE_AUTO_APPROVE is `{other}`: set it to true or false"
+                )),
+            }
+        };
+        let target = |t: TargetArgs| -> Result<Target, String> {
+            Ok(Target {
+                files: t.files,
+                account_id: t
+                    .account_id
+                    .or_else(|| var("CLOUDFLARE_ACCOUNT_ID"))
+                    .filter(|s| !s.trim().is_empty()),
+                api_url: t
+                    .api_url
+                    .or_else(|| var("CLOUDFLARE_BASE_URL"))
+                    .unwrap_or_else(|| DEFAULT_BASE_URL.to_string()),
+                credentials: credentials(env.var)?,
+            })
+        };
+        let action = match cli.command {
+            Command::Plan(a) => Action::Plan {
+                target: target(a.target)?,
+                detailed_exitcode: a.detailed_exitcode,
+            },
+            Command::Apply(a) => Action::Apply {
+                target: target(a.target)?,
+                auto_approve: auto_approve(a.auto_approve)?,
+            },
+            Command::Demo(a) => Action::Demo {
+                auto_approve: auto_approve(a.auto_approve)?,
+            },
+            Command::Sandbox(a) => Action::Sandbox {
+                seed: a.seed,
+                generate: a.generate,
+                listen: a.listen,
+                token: Secret::new(
+                    a.token
+                        .or_else(|| var("RECONCILE_SANDBOX_TOKEN"))
+                        .unwrap_or_else(|| "sandbox-token".to_string()),
+                ),
+                account_id: a.account_id,
+            },
+        };
+        Ok(Settings {
+            action,
+            palette,
+            stdin_is_terminal: env.stdin_is_terminal,
+            verbosity: if cli.quiet {
+                -1
+            } else {
+                cli.verbose.min(3) as i8
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn resolve(args: &[&str], vars: &[(&str, &str)], stdout_tty: bool) -> Result<Settings, String> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let var = move |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        let cli = Cli::try_parse_from(args).map_err(|e| e.to_string())?;
+        Settings::resolve(
+            cli,
+            &Environment {
+                var: &var,
+                stdin_is_terminal: false,
+                stdout_is_terminal: stdout_tty,
+            },
+        )
+    }
+
+    #[test]
+    fn clap_definition_is_valid() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn token_is_preferred_and_redacted() {
+        let s = resolve(
+            &["reconcile", "plan", "-f", "x.yaml"],
+            &[
+                ("CLOUDFLARE_API_TOKEN", "tok-123"),
+                ("CLOUDFLARE_EMAIL", "a@b.co"),
+                ("CLOUDFLARE_API_KEY", "k"),
+            ],
+            false,
+        )
+        .unwrap();
+        let Action::Plan { target, .. } = &s.action else {
+            panic!()
+        };
+        assert!(
+            matches!(&target.credentials, Some(Credentials::Token(t)) if t.expose() == "tok-123")
+        );
+        assert!(!format!("{s:?}").contains("tok-123"));
+    }
+
+    #[test]
+    fn legacy_pair_needs_both_halves() {
+        let err = resolve(
+            &["reconcile", "plan", "-f", "x"],
+            &[("CLOUDFLARE_EMAIL", "a@b.co")],
+            false,
+        )
+        .unwrap_err();
+        assert!(err.contains("CLOUDFLARE_API_KEY is not"), "{err}");
+        let s = resolve(
+            &["reconcile", "plan", "-f", "x"],
+            &[("CLOUDFLARE_EMAIL", "a@b.co"), ("CLOUDFLARE_API_KEY", "k")],
+            false,
+        )
+        .unwrap();
+        let Action::Plan { target, .. } = &s.action else {
+            panic!()
+        };
+        assert!(
+            matches!(&target.credentials, Some(Credentials::Global { email, .. }) if email == "a@b.co")
+        );
+    }
+
+    #[test]
+    fn colour_resolution() {
+        let p = |args: &[&str], vars: &[(&str, &str)], tty| {
+            resolve(args, vars, tty).unwrap().palette.enabled
+        };
+        assert!(p(&["reconcile", "demo"], &[], true));
+        assert!(!p(&["reconcile", "demo"], &[], false));
+        assert!(!p(&["reconcile", "demo"], &[("NO_COLOR", "1")], true));
+        assert!(p(
+            &["reconcile", "--color", "always", "demo"],
+            &[("NO_COLOR", "1")],
+            false
+        ));
+        assert!(!p(&["reconcile", "demo", "--color=never"], &[], true));
+    }
+
+    #[test]
+    fn auto_approve_from_flag_or_environment() {
+        let approve =
+            |args: &[&str], vars: &[(&str, &str)]| match resolve(args, vars, false).unwrap().action
+            {
+                Action::Apply { auto_approve, .. } => auto_approve,
+                _ => panic!(),
+            };
+        assert!(!approve(&["reconcile", "apply", "-f", "x"], &[]));
+        assert!(approve(
+            &["reconcile", "apply", "-f", "x", "--auto-approve"],
+            &[]
+        ));
+        assert!(approve(
+            &["reconcile", "apply", "-f", "x"],
+            &[("RECONCILE_AUTO_APPROVE", "true")]
+        ));
+        assert!(!approve(
+            &["reconcile", "apply", "-f", "x"],
+            &[("RECONCILE_AUTO_APPROVE", "false")]
+        ));
+        assert!(resolve(
+            &["reconcile", "apply", "-f", "x"],
+            &[("RECONCILE_AUTO_APPROVE", "maybe")],
+            false
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn flags_override_environment() {
+        let s = resolve(
+            &[
+                "reconcile",
+                "plan",
+                "-f",
+                "x",
+                "--api-url",
+                "http://127.0.0.1:1/client/v4",
+            ],
+            &[
+                ("CLOUDFLARE_BASE_URL", "https://elsewhere"),
+                ("CLOUDFLARE_ACCOUNT_ID", "abc"),
+            ],
+            false,
+        )
+        .unwrap();
+        let Action::Plan { target, .. } = s.action else {
+            panic!()
+        };
+        assert_eq!(target.api_url, "http://127.0.0.1:1/client/v4");
+        assert_eq!(target.account_id.as_deref(), Some("abc"));
+        let s = resolve(&["reconcile", "plan", "-f", "x"], &[], false).unwrap();
+        let Action::Plan { target, .. } = s.action else {
+            panic!()
+        };
+        assert_eq!(target.api_url, DEFAULT_BASE_URL);
+        assert!(target.credentials.is_none());
+    }
+}

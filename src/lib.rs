@@ -1,0 +1,16 @@
+//! `reconcile`: keep the users of a Cloudflare Zero Trust (Access) account equal to a reviewed
+//! allowlist. The flow goes one way: config → cloudflare (list) → plan → render → apply.
+//! See docs/design.md.
+
+pub mod apply;
+pub mod cli;
+pub mod cloudflare;
+pub mod config;
+pub mod distance;
+pub mod email;
+pub mod logging;
+pub mod plan;
+pub mod render;
+pub mod run;
+pub mod sandbox;
+pub mod secret;

@@ -1,0 +1,52 @@
+//! The `reconcile` binary: parse arguments, set up logging, run, map the result to an exit code.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::Parser;
+use reconcile::cli::{Cli, Environment, Settings};
+use reconcile::run::{run, Error, Streams};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let var = |name: &str| std::env::var(name).ok();
+    let env = Environment {
+        var: &var,
+        stdin_is_terminal: std::io::stdin().is_terminal(),
+        stdout_is_terminal: std::io::stdout().is_terminal(),
+    };
+    let settings = match Settings::resolve(cli, &env) {
+        Ok(s) => s,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(1);
+        }
+    };
+    reconcile::logging::init(settings.verbosity);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let (mut stdout, mut stderr) = (std::io::stdout(), std::io::stderr());
+    let mut stdin = std::io::BufReader::new(std::io::stdin());
+    let mut streams = Streams {
+        stdout: &mut stdout,
+        prompt: &mut stderr,
+        stdin: &mut stdin,
+    };
+    match runtime.block_on(run(settings, &mut streams)) {
+        Ok(exit) => ExitCode::from(exit.code()),
+        // A closed pipe (`reconcile plan | head`) is not an error worth a message.
+        Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

@@ -1,0 +1,383 @@
+//! Showing a [`Plan`] or a [`Report`] to people: Terraform-like text, with colour when it is
+//! wanted. Renderers write to any writer and decide nothing.
+
+use std::io::{self, Write};
+
+use similar::{ChangeTag, TextDiff};
+
+use crate::apply::{Outcome, Report};
+use crate::plan::{Decision, Plan};
+
+/// Colour as a value: resolved once from `--color`, the terminal and `NO_COLOR`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Palette {
+    pub enabled: bool,
+}
+
+impl Palette {
+    pub const PLAIN: Palette = Palette { enabled: false };
+
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.enabled {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+    pub fn removed(&self, text: &str) -> String {
+        self.paint("31", text)
+    }
+    pub fn added(&self, text: &str) -> String {
+        self.paint("32", text)
+    }
+    pub fn warning(&self, text: &str) -> String {
+        self.paint("33", text)
+    }
+    pub fn bold(&self, text: &str) -> String {
+        self.paint("1", text)
+    }
+    pub fn dim(&self, text: &str) -> String {
+        self.paint("2", text)
+    }
+}
+
+fn quoted(s: &str) -> String {
+    format!("{s:?}")
+}
+
+fn seats(d: &Decision) -> String {
+    let mut seats = Vec::new();
+    if d.user.access_seat == Some(true) {
+        seats.push("access");
+    }
+    if d.user.gateway_seat == Some(true) {
+        seats.push("gateway");
+    }
+    if seats.is_empty() {
+        "none".into()
+    } else {
+        seats.join(", ")
+    }
+}
+
+fn user_block(out: &mut dyn Write, d: &Decision, p: Palette) -> io::Result<()> {
+    let u = &d.user;
+    writeln!(
+        out,
+        "  {}",
+        p.dim(&format!("# {}: {}", d.label(), d.reason.describe()))
+    )?;
+    writeln!(out, "  {} user {} {{", p.removed("-"), quoted(&d.label()))?;
+    let mut field =
+        |name: &str, value: String| writeln!(out, "      {} {name:<21} = {value}", p.removed("-"));
+    field("id", quoted(d.id()))?;
+    field("email", quoted(u.email.as_deref().unwrap_or("")))?;
+    field(
+        "name",
+        u.name
+            .as_deref()
+            .map(quoted)
+            .unwrap_or_else(|| "(none)".into()),
+    )?;
+    field(
+        "last_successful_login",
+        u.last_successful_login
+            .as_deref()
+            .map(quoted)
+            .unwrap_or_else(|| "(never)".into()),
+    )?;
+    field("seats", quoted(&seats(d)))?;
+    if let Some(n) = u.active_device_count {
+        field("active_device_count", format!("{n}"))?;
+    }
+    writeln!(out, "    }}")
+}
+
+/// The plan as people review it.
+pub fn human(plan: &Plan, out: &mut dyn Write, p: Palette) -> io::Result<()> {
+    writeln!(
+        out,
+        "reconcile plan for account {} ({} live user{})",
+        plan.account_id,
+        plan.live_count,
+        if plan.live_count == 1 { "" } else { "s" }
+    )?;
+    writeln!(out)?;
+    if plan.delete.is_empty() {
+        writeln!(
+            out,
+            "{}",
+            p.added("No changes. Every live user is allowed or held back.")
+        )?;
+        writeln!(out)?;
+    } else {
+        writeln!(
+            out,
+            "The following users will be {} (their Access seats and tokens are revoked):",
+            p.removed("deleted")
+        )?;
+        writeln!(out)?;
+        for d in &plan.delete {
+            user_block(out, d, p)?;
+            writeln!(out)?;
+        }
+    }
+    if !plan.held.is_empty() {
+        writeln!(out, "Held back, {}:", p.warning("not deleted"))?;
+        writeln!(out)?;
+        for d in &plan.held {
+            writeln!(
+                out,
+                "  {} {}: {}",
+                p.warning("!"),
+                d.label(),
+                d.reason.describe()
+            )?;
+        }
+        writeln!(out)?;
+    }
+    if !plan.absent.is_empty() {
+        writeln!(out, "Allowed but not in the account (nothing to do):")?;
+        writeln!(out)?;
+        for e in &plan.absent {
+            writeln!(
+                out,
+                "  {} {}  {}",
+                p.added("+"),
+                e.written.trim(),
+                p.dim(&format!("({})", e.location))
+            )?;
+        }
+        writeln!(out)?;
+    }
+    if !plan.delete.is_empty() {
+        diff(plan, out, p)?;
+    }
+    writeln!(
+        out,
+        "{} {} to delete, {} unchanged.",
+        p.bold("Plan:"),
+        plan.delete.len(),
+        plan.unchanged()
+    )
+}
+
+/// The live user list against the list after apply, as a unified diff (changes and a little
+/// context only, so a large account stays readable). The set difference was computed by `plan`;
+/// `similar` only shows it.
+fn diff(plan: &Plan, out: &mut dyn Write, p: Palette) -> io::Result<()> {
+    let mut before: Vec<String> = plan
+        .keep
+        .iter()
+        .chain(&plan.held)
+        .chain(&plan.delete)
+        .map(|d| format!("{}\n", d.label()))
+        .collect();
+    before.sort_by_cached_key(|l| (l.to_lowercase(), l.clone()));
+    let deleted: Vec<String> = plan
+        .delete
+        .iter()
+        .map(|d| format!("{}\n", d.label()))
+        .collect();
+    let mut after = before.clone();
+    after.retain(|line| !deleted.contains(line));
+    let (before, after) = (before.concat(), after.concat());
+    let text = TextDiff::from_lines(&before, &after);
+    writeln!(out, "Live users before and after apply:")?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "  {}",
+        p.removed(&format!("--- live ({} users)", plan.live_count))
+    )?;
+    writeln!(
+        out,
+        "  {}",
+        p.added(&format!("+++ after apply ({} users)", plan.unchanged()))
+    )?;
+    for hunk in text.unified_diff().context_radius(2).iter_hunks() {
+        writeln!(out, "  {}", p.dim(&hunk.header().to_string()))?;
+        for change in hunk.iter_changes() {
+            let line = change.value().trim_end_matches('\n');
+            match change.tag() {
+                ChangeTag::Delete => writeln!(out, "  {}", p.removed(&format!("-{line}")))?,
+                ChangeTag::Insert => writeln!(out, "  {}", p.added(&format!("+{line}")))?,
+                ChangeTag::Equal => writeln!(out, "   {line}")?,
+            }
+        }
+    }
+    writeln!(out)
+}
+
+/// What `apply` did.
+pub fn report(report: &Report, out: &mut dyn Write, p: Palette) -> io::Result<()> {
+    for r in &report.results {
+        let (mark, what) = match &r.outcome {
+            Outcome::Deleted => (p.removed("-"), "deleted".to_string()),
+            Outcome::AlreadyGone => (p.dim("="), "already gone".to_string()),
+            Outcome::Failed(e) => (p.warning("!"), format!("FAILED: {e}")),
+            Outcome::NotAttempted => (
+                p.warning("!"),
+                "not attempted (the run stopped)".to_string(),
+            ),
+        };
+        writeln!(
+            out,
+            "  {mark} {} ({}): {what}",
+            r.decision.label(),
+            r.decision.id()
+        )?;
+    }
+    for d in &report.recheck.dropped {
+        writeln!(
+            out,
+            "  {} {}: skipped, no longer to delete since the plan was shown",
+            p.dim("="),
+            d.label()
+        )?;
+    }
+    for d in &report.recheck.unconfirmed {
+        writeln!(
+            out,
+            "  {} {}: new extra, not in the confirmed plan, NOT deleted (run plan again)",
+            p.warning("!"),
+            d.label()
+        )?;
+    }
+    let c = report.counts();
+    let line = format!(
+        "Apply {}: {} deleted, {} already gone, {} failed, {} not attempted.",
+        if c.failed + c.not_attempted == 0 {
+            "complete"
+        } else {
+            "incomplete"
+        },
+        c.deleted,
+        c.already_gone,
+        c.failed,
+        c.not_attempted
+    );
+    writeln!(out)?;
+    writeln!(out, "{}", p.bold(&line))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloudflare::User;
+    use crate::config;
+    use crate::plan::compute;
+
+    fn sample() -> Plan {
+        let desired = config::parse_str(
+            "users:\n  - alice@example.com\n  - grace@example.com\n",
+            "users.yaml",
+        )
+        .unwrap();
+        let live = vec![
+            User {
+                id: Some("f174e90a-fafe-4643-bbbc-4a0ed4fc8415".into()),
+                email: Some("alice@example.com".into()),
+                ..User::default()
+            },
+            User {
+                id: Some("2a7c3f0e-5b1d-4d6e-9f8a-1c2b3d4e5f60".into()),
+                email: Some("Bob@Example.com".into()),
+                name: Some("Bob".into()),
+                access_seat: Some(true),
+                gateway_seat: Some(true),
+                active_device_count: Some(2.0),
+                last_successful_login: Some("2026-11-25T08:30:00Z".into()),
+                ..User::default()
+            },
+            User {
+                id: Some("6a7b8c9d-0e1f-4a2b-8c3d-4e5f60718293".into()),
+                ..User::default()
+            },
+        ];
+        compute(&desired, &live, "023e105f4ecef8ad9ca31a8372d0c353")
+    }
+
+    fn render(plan: &Plan, p: Palette) -> String {
+        let mut out = Vec::new();
+        human(plan, &mut out, p).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn human_plan_shows_blocks_held_absent_diff_and_summary() {
+        let text = render(&sample(), Palette::PLAIN);
+        let expected = r#"reconcile plan for account 023e105f4ecef8ad9ca31a8372d0c353 (3 live users)
+
+The following users will be deleted (their Access seats and tokens are revoked):
+
+  # Bob@Example.com: no allowlist entry matches this address
+  - user "Bob@Example.com" {
+      - id                    = "2a7c3f0e-5b1d-4d6e-9f8a-1c2b3d4e5f60"
+      - email                 = "Bob@Example.com"
+      - name                  = "Bob"
+      - last_successful_login = "2026-11-25T08:30:00Z"
+      - seats                 = "access, gateway"
+      - active_device_count   = 2
+    }
+
+Held back, not deleted:
+
+  ! (no email, id 6a7b8c9d-0e1f-4a2b-8c3d-4e5f60718293): the user has no email address; left alone (remove it by hand if it should go)
+
+Allowed but not in the account (nothing to do):
+
+  + grace@example.com  (users.yaml:3:5)
+
+Live users before and after apply:
+
+  --- live (3 users)
+  +++ after apply (2 users)
+  @@ -1,3 +1,2 @@
+   (no email, id 6a7b8c9d-0e1f-4a2b-8c3d-4e5f60718293)
+   alice@example.com
+  -Bob@Example.com
+
+Plan: 1 to delete, 2 unchanged.
+"#;
+        assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn colour_only_when_enabled() {
+        let plain = render(&sample(), Palette::PLAIN);
+        assert!(!plain.contains('\x1b'));
+        let coloured = render(&sample(), Palette { enabled: true });
+        assert!(coloured.contains("\x1b[31m-\x1b[0m user"));
+        // Same text once the escapes are removed.
+        let stripped = coloured
+            .split('\x1b')
+            .enumerate()
+            .map(|(i, part)| {
+                if i == 0 {
+                    part
+                } else {
+                    part.split_once('m').map_or(part, |(_, rest)| rest)
+                }
+            })
+            .collect::<String>();
+        assert_eq!(stripped, plain);
+    }
+
+    #[test]
+    fn no_changes_says_so() {
+        let desired = config::parse_str("users: [alice@example.com]\n", "u.yaml").unwrap();
+        let live = vec![User {
+            id: Some("f174e90a-fafe-4643-bbbc-4a0ed4fc8415".into()),
+            email: Some("alice@example.com".into()),
+            ..User::default()
+        }];
+        let text = render(&compute(&desired, &live, "x"), Palette::PLAIN);
+        assert!(text.contains("No changes."));
+        assert!(
+            text.ends_with("Plan: 0 to delete, 1 unchanged.\n"),
+            "{text}"
+        );
+        assert!(!text.contains("before and after"));
+    }
+}

@@ -1,0 +1,596 @@
+//! What the sandbox answers: routing, authentication, parameter checks and the JSON envelopes,
+//! written from shared/cloudflare/API.md and access-users.openapi.json (not from the client's
+//! types). Pure functions over the request's method, path, query and headers; the HTTP glue
+//! lives in `mod.rs`.
+//!
+//! Checks run in this order, and the first that fails answers:
+//! 1. path outside `/client/v4` → 404 7003 (no authentication asked);
+//! 2. authentication (9106, 9109, 9103);
+//! 3. route shape → 404 7003; account id shape → 400 7003;
+//! 4. method → 405 10405;
+//! 5. account visible to the credential → 403 10000;
+//! 6. parameters (10400), then the operation (DELETE of an unknown id → 404 12130).
+
+use std::fmt::Write as _;
+
+use axum::http::{header::AUTHORIZATION, HeaderMap, Method};
+use serde_json::json;
+
+use super::seed::is_account_id;
+use super::store::{ListQuery, Store, MAX_PER_PAGE};
+use super::Options;
+
+/// Where the API lives, as in Cloudflare's base URL `https://api.cloudflare.com/client/v4`.
+pub const API_PREFIX: &str = "/client/v4";
+
+/// Cloudflare error codes the sandbox answers with, and where each comes from.
+pub mod codes {
+    /// Unknown route (documented: the spec's failure example) and malformed object id (observed).
+    pub const NO_ROUTE: u32 = 7003;
+    /// No credentials (observed).
+    pub const MISSING_AUTH: u32 = 9106;
+    /// Wrong legacy X-Auth-Email / X-Auth-Key pair (sandbox choice, from Cloudflare's wording).
+    pub const UNKNOWN_LEGACY: u32 = 9103;
+    /// Wrong or malformed bearer token (observed).
+    pub const INVALID_TOKEN: u32 = 9109;
+    /// Account the credential cannot see (observed for a token without permission).
+    pub const AUTH_ERROR: u32 = 10000;
+    /// Bad query or path parameter (sandbox choice: 10000 + HTTP status).
+    pub const INVALID_PARAMETER: u32 = 10400;
+    /// Wrong method on a known route (sandbox choice: 10000 + HTTP status).
+    pub const METHOD_NOT_ALLOWED: u32 = 10405;
+    /// Unknown user on DELETE (observed for other Access resources).
+    pub const NOT_FOUND: u32 = 12130;
+}
+
+/// The spec's `maxLength` for `user_id` (`access_uuid`).
+pub const MAX_USER_ID_CHARS: usize = 36;
+
+/// A response before it becomes HTTP: status, JSON body and, for 405, the allowed method.
+#[derive(Debug, PartialEq)]
+pub(crate) struct Reply {
+    pub status: u16,
+    pub body: String,
+    pub allow: Option<&'static str>,
+}
+
+/// A failure: a 4xx status and one error in Cloudflare's failure envelope.
+#[derive(Debug, PartialEq)]
+pub(crate) struct ApiError {
+    pub status: u16,
+    pub code: u32,
+    pub message: String,
+    pub allow: Option<&'static str>,
+}
+
+impl ApiError {
+    fn new(status: u16, code: u32, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            allow: None,
+        }
+    }
+}
+
+impl From<ApiError> for Reply {
+    fn from(e: ApiError) -> Reply {
+        // `access_api-response-common-failure`: all four keys required, result null.
+        let body = json!({
+            "success": false,
+            "errors": [{"code": e.code, "message": e.message}],
+            "messages": [],
+            "result": null,
+        });
+        Reply {
+            status: e.status,
+            body: body.to_string(),
+            allow: e.allow,
+        }
+    }
+}
+
+fn no_route() -> ApiError {
+    ApiError::new(404, codes::NO_ROUTE, "No route for the URI")
+}
+
+/// Everything `respond` reads: the seeded account, the options and the users.
+pub(crate) struct Context<'a> {
+    pub account_id: &'a str,
+    pub options: &'a Options,
+    pub store: &'a std::sync::RwLock<Store>,
+}
+
+/// Answer one request. `path` and `query` are as received (still percent-encoded).
+pub(crate) fn respond(
+    cx: &Context<'_>,
+    method: &Method,
+    path: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+) -> Reply {
+    match try_respond(cx, method, path, query, headers) {
+        Ok(reply) => reply,
+        Err(e) => e.into(),
+    }
+}
+
+fn try_respond(
+    cx: &Context<'_>,
+    method: &Method,
+    path: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+) -> Result<Reply, ApiError> {
+    let rest = path
+        .strip_prefix(API_PREFIX)
+        .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+        .ok_or_else(no_route)?;
+    check_auth(cx.options, headers)?;
+    let route = Route::parse(rest).ok_or_else(no_route)?;
+    if !is_account_id(route.account()) {
+        return Err(ApiError::new(
+            400,
+            codes::NO_ROUTE,
+            format!(
+                "Could not route to {}, perhaps your object identifier is invalid?",
+                truncate(path, 200)
+            ),
+        ));
+    }
+    let (allowed, allow) = match route {
+        Route::Users { .. } => (Method::GET, "GET"),
+        Route::User { .. } => (Method::DELETE, "DELETE"),
+    };
+    if *method != allowed {
+        let mut e = ApiError::new(405, codes::METHOD_NOT_ALLOWED, "Method not allowed");
+        e.allow = Some(allow);
+        return Err(e);
+    }
+    if !route.account().eq_ignore_ascii_case(cx.account_id) {
+        return Err(ApiError::new(
+            403,
+            codes::AUTH_ERROR,
+            "Authentication error",
+        ));
+    }
+    match route {
+        Route::Users { .. } => list(cx, query),
+        Route::User { user, .. } => delete(cx, &user),
+    }
+}
+
+fn list(cx: &Context<'_>, query: Option<&str>) -> Result<Reply, ApiError> {
+    let query = parse_list_query(query)?;
+    let store = cx
+        .store
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let page = store.page(&query);
+    let users_len: usize = page.users.iter().map(|u| u.len() + 1).sum();
+    let mut body = String::with_capacity(users_len + 200);
+    body.push_str(r#"{"success":true,"errors":[],"messages":[],"result":["#);
+    for (i, user) in page.users.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(user);
+    }
+    let _ = write!(
+        body,
+        r#"],"result_info":{{"page":{},"per_page":{},"count":{},"total_count":{},"total_pages":{}}}}}"#,
+        query.page,
+        query.per_page,
+        page.users.len(),
+        page.total_count,
+        page.total_count.div_ceil(query.per_page),
+    );
+    Ok(Reply {
+        status: 200,
+        body,
+        allow: None,
+    })
+}
+
+/// The docs' example body for a successful delete.
+const DELETED: &str = r#"{"success":true,"errors":[],"messages":[],"result":{}}"#;
+
+fn delete(cx: &Context<'_>, user_id: &str) -> Result<Reply, ApiError> {
+    if user_id.chars().count() > MAX_USER_ID_CHARS {
+        return Err(ApiError::new(
+            400,
+            codes::INVALID_PARAMETER,
+            format!(
+                "Invalid user_id {:?}: at most {MAX_USER_ID_CHARS} characters (a user's `id`, a UUID)",
+                truncate(user_id, 64)
+            ),
+        ));
+    }
+    let mut store = cx
+        .store
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if store.delete(user_id) {
+        Ok(Reply {
+            status: 202,
+            body: DELETED.to_string(),
+            allow: None,
+        })
+    } else {
+        Err(ApiError::new(
+            404,
+            codes::NOT_FOUND,
+            "access.api.error.not_found",
+        ))
+    }
+}
+
+/// The two routes, with their path parameters percent-decoded.
+#[derive(Debug, PartialEq)]
+enum Route {
+    /// `/accounts/{account_id}/access/users`
+    Users { account: String },
+    /// `/accounts/{account_id}/access/users/{user_id}`
+    User { account: String, user: String },
+}
+
+impl Route {
+    /// `rest` is the path after `/client/v4`. Empty segments (`//`, a trailing `/`) match nothing.
+    fn parse(rest: &str) -> Option<Route> {
+        let segments: Vec<&str> = rest.split('/').skip(1).collect();
+        match segments.as_slice() {
+            ["accounts", account, "access", "users"] => Some(Route::Users {
+                account: percent_decode(account, false),
+            }),
+            ["accounts", account, "access", "users", user] if !user.is_empty() => {
+                Some(Route::User {
+                    account: percent_decode(account, false),
+                    user: percent_decode(user, false),
+                })
+            }
+            _ => None,
+        }
+    }
+
+    fn account(&self) -> &str {
+        match self {
+            Route::Users { account } | Route::User { account, .. } => account,
+        }
+    }
+}
+
+/// Check the credentials before anything else. A bearer token wins over the legacy pair when
+/// both are sent.
+pub(crate) fn check_auth(options: &Options, headers: &HeaderMap) -> Result<(), ApiError> {
+    if let Some(value) = headers.get(AUTHORIZATION) {
+        let token = value.to_str().ok().and_then(|v| {
+            let (scheme, token) = v.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        });
+        return match token {
+            Some(token) if !token.is_empty() && token == options.token => Ok(()),
+            _ => Err(ApiError::new(
+                403,
+                codes::INVALID_TOKEN,
+                "Invalid access token",
+            )),
+        };
+    }
+    let email = headers.get("x-auth-email").map(|v| v.to_str());
+    let key = headers.get("x-auth-key").map(|v| v.to_str());
+    match (email, key, &options.legacy) {
+        (Some(Ok(email)), Some(Ok(key)), Some((want_email, want_key)))
+            if email.trim().eq_ignore_ascii_case(want_email) && key.trim() == want_key =>
+        {
+            Ok(())
+        }
+        (Some(_), Some(_), _) => Err(ApiError::new(
+            403,
+            codes::UNKNOWN_LEGACY,
+            "Unknown X-Auth-Key or X-Auth-Email",
+        )),
+        _ => Err(ApiError::new(
+            400,
+            codes::MISSING_AUTH,
+            "Missing X-Auth-Key, X-Auth-Email or Authorization headers",
+        )),
+    }
+}
+
+/// Parse and check the list query. Unknown parameters are ignored; known ones may appear once.
+/// An empty filter (`email=`) filters nothing.
+pub(crate) fn parse_list_query(raw: Option<&str>) -> Result<ListQuery, ApiError> {
+    let mut query = ListQuery::default();
+    let mut seen: Vec<&'static str> = Vec::new();
+    for pair in raw.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let key = percent_decode(key, true);
+        let value = percent_decode(value, true);
+        let name: &'static str = match key.as_str() {
+            "page" => "page",
+            "per_page" => "per_page",
+            "email" => "email",
+            "name" => "name",
+            "search" => "search",
+            _ => continue,
+        };
+        if seen.contains(&name) {
+            return Err(invalid_parameter(format!(
+                "Invalid query parameter {name}: given more than once"
+            )));
+        }
+        seen.push(name);
+        let filter = |v: String| (!v.is_empty()).then(|| v.to_lowercase());
+        match name {
+            "page" => query.page = parse_count(name, &value, u64::MAX)?,
+            "per_page" => query.per_page = parse_count(name, &value, MAX_PER_PAGE)?,
+            "email" => query.email = filter(value),
+            "name" => query.name = filter(value),
+            _ => query.search = filter(value),
+        }
+    }
+    Ok(query)
+}
+
+fn parse_count(name: &str, value: &str, max: u64) -> Result<u64, ApiError> {
+    match value.parse::<u64>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => {
+            let range = if max == u64::MAX {
+                "an integer of at least 1".to_string()
+            } else {
+                format!("an integer from 1 to {max}")
+            };
+            Err(invalid_parameter(format!(
+                "Invalid query parameter {name}={:?}: must be {range}",
+                truncate(value, 64)
+            )))
+        }
+    }
+}
+
+fn invalid_parameter(message: String) -> ApiError {
+    ApiError::new(400, codes::INVALID_PARAMETER, message)
+}
+
+/// Decode `%XX` escapes (and `+` as a space in queries). Bad escapes stay as written; bytes
+/// that are not UTF-8 become U+FFFD.
+fn percent_decode(s: &str, plus_is_space: bool) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let hex = |j: usize| bytes.get(j).and_then(|c| (*c as char).to_digit(16));
+        match (b, hex(i + 1), hex(i + 2)) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            (b'+', _, _) if plus_is_space => {
+                out.push(b' ');
+                i += 1;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// At most `max` characters of `s`, so an error message cannot echo a huge input.
+fn truncate(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &s[..at]),
+        None => s.to_string(),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::sandbox::seed::DEFAULT_ACCOUNT_ID;
+    use serde_json::Value;
+    use std::sync::RwLock;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in pairs {
+            map.insert(*k, v.parse().unwrap());
+        }
+        map
+    }
+
+    fn code(result: Result<(), ApiError>) -> Option<(u16, u32)> {
+        result.err().map(|e| (e.status, e.code))
+    }
+
+    #[test]
+    fn auth_decisions() {
+        let o = Options::default();
+        let check = |pairs: &[(&'static str, &str)]| code(check_auth(&o, &headers(pairs)));
+        assert_eq!(check(&[]), Some((400, 9106)));
+        assert_eq!(check(&[("authorization", "Bearer sandbox-token")]), None);
+        assert_eq!(check(&[("authorization", "bearer  sandbox-token ")]), None);
+        assert_eq!(
+            check(&[("authorization", "Bearer wrong")]),
+            Some((403, 9109))
+        );
+        assert_eq!(
+            check(&[("authorization", "sandbox-token")]),
+            Some((403, 9109))
+        );
+        assert_eq!(
+            check(&[("authorization", "Basic sandbox-token")]),
+            Some((403, 9109))
+        );
+        assert_eq!(check(&[("authorization", "Bearer ")]), Some((403, 9109)));
+        let legacy = [
+            ("x-auth-email", "Sandbox@Example.com"),
+            ("x-auth-key", "sandbox-global-key"),
+        ];
+        assert_eq!(check(&legacy), None);
+        assert_eq!(
+            check(&[
+                ("x-auth-email", "sandbox@example.com"),
+                ("x-auth-key", "nope")
+            ]),
+            Some((403, 9103))
+        );
+        assert_eq!(
+            check(&[("x-auth-email", "sandbox@example.com")]),
+            Some((400, 9106))
+        );
+        assert_eq!(
+            check(&[("x-auth-key", "sandbox-global-key")]),
+            Some((400, 9106))
+        );
+        // The bearer token is the one looked at when both are sent.
+        let both = [
+            ("authorization", "Bearer wrong"),
+            ("x-auth-email", "sandbox@example.com"),
+            ("x-auth-key", "sandbox-global-key"),
+        ];
+        assert_eq!(check(&both), Some((403, 9109)));
+        let no_legacy = Options {
+            legacy: None,
+            ..Options::default()
+        };
+        assert_eq!(
+            code(check_auth(&no_legacy, &headers(&legacy))),
+            Some((403, 9103))
+        );
+    }
+
+    #[test]
+    fn list_query_defaults_and_limits() {
+        let q = parse_list_query(None).unwrap();
+        assert_eq!((q.page, q.per_page), (1, 1000));
+        let q = parse_list_query(Some(
+            "page=3&per_page=50&email=A%40B.c&name=Jo+Do&x=1&search=",
+        ))
+        .unwrap();
+        assert_eq!((q.page, q.per_page), (3, 50));
+        assert_eq!(q.email.as_deref(), Some("a@b.c"));
+        assert_eq!(q.name.as_deref(), Some("jo do"));
+        assert_eq!(q.search, None);
+        for bad in [
+            "page=0",
+            "page=-1",
+            "page=abc",
+            "page=",
+            "page=1.5",
+            "page=99999999999999999999999",
+            "per_page=0",
+            "per_page=1001",
+            "per_page=5000",
+            "page=1&page=2",
+        ] {
+            let e = parse_list_query(Some(bad)).unwrap_err();
+            assert_eq!((e.status, e.code), (400, codes::INVALID_PARAMETER), "{bad}");
+        }
+        let e = parse_list_query(Some("per_page=5000")).unwrap_err();
+        assert_eq!(
+            e.message,
+            "Invalid query parameter per_page=\"5000\": must be an integer from 1 to 1000"
+        );
+    }
+
+    #[test]
+    fn routes() {
+        let a = DEFAULT_ACCOUNT_ID;
+        assert_eq!(
+            Route::parse(&format!("/accounts/{a}/access/users")),
+            Some(Route::Users { account: a.into() })
+        );
+        assert_eq!(
+            Route::parse(&format!("/accounts/{a}/access/users/x%2Fy")),
+            Some(Route::User {
+                account: a.into(),
+                user: "x/y".into()
+            })
+        );
+        for bad in [
+            "",
+            "/",
+            "/accounts",
+            "/accounts/x/access/users/",
+            "/accounts/x/access/users/a/b",
+        ] {
+            assert_eq!(Route::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn responses_follow_the_envelopes() {
+        let options = Options::default();
+        let mut seed = crate::sandbox::Seed::empty(DEFAULT_ACCOUNT_ID);
+        seed.generate(3);
+        let store = RwLock::new(Store::new(seed.users));
+        let cx = Context {
+            account_id: DEFAULT_ACCOUNT_ID,
+            options: &options,
+            store: &store,
+        };
+        let auth = headers(&[("authorization", "Bearer sandbox-token")]);
+        let users = format!("/client/v4/accounts/{DEFAULT_ACCOUNT_ID}/access/users");
+        let send = |method: Method, path: &str, query: Option<&str>| {
+            let reply = respond(&cx, &method, path, query, &auth);
+            let body: Value = serde_json::from_str(&reply.body).unwrap();
+            (reply.status, body)
+        };
+
+        let (status, body) = send(Method::GET, &users, Some("per_page=2&page=2"));
+        assert_eq!(status, 200);
+        assert_eq!(body["result"].as_array().unwrap().len(), 1);
+        assert_eq!(
+            body["result_info"],
+            json!({"page": 2, "per_page": 2, "count": 1, "total_count": 3, "total_pages": 2})
+        );
+
+        let id = body["result"][0]["id"].as_str().unwrap().to_string();
+        let (status, body) = send(Method::DELETE, &format!("{users}/{id}"), None);
+        assert_eq!(
+            (status, body),
+            (202, serde_json::from_str(DELETED).unwrap())
+        );
+        let (status, body) = send(Method::DELETE, &format!("{users}/{id}"), None);
+        assert_eq!(status, 404);
+        assert_eq!(
+            body,
+            json!({"success": false, "errors": [{"code": 12130, "message": "access.api.error.not_found"}], "messages": [], "result": null})
+        );
+
+        let long = "a".repeat(37);
+        assert_eq!(
+            send(Method::DELETE, &format!("{users}/{long}"), None).0,
+            400
+        );
+        assert_eq!(send(Method::POST, &users, None).0, 405);
+        assert_eq!(send(Method::GET, "/client/v4/accounts", None).0, 404);
+        assert_eq!(send(Method::GET, "/elsewhere", None).0, 404);
+        assert_eq!(send(Method::GET, "/client/v4x", None).0, 404);
+        let (status, body) = send(Method::GET, "/client/v4/accounts/nothex/access/users", None);
+        assert_eq!(
+            (status, body["errors"][0]["code"].as_u64()),
+            (400, Some(7003))
+        );
+        assert_eq!(
+            body["errors"][0]["message"],
+            "Could not route to /client/v4/accounts/nothex/access/users, perhaps your object identifier is invalid?"
+        );
+        let other = "/client/v4/accounts/0123456789abcdef0123456789abcdef/access/users";
+        assert_eq!(send(Method::GET, other, None).0, 403);
+    }
+
+    #[test]
+    fn percent_decoding_never_fails() {
+        assert_eq!(percent_decode("a%2Fb%zz%4", false), "a/b%zz%4");
+        assert_eq!(percent_decode("%ff+", false), "\u{fffd}+");
+        assert_eq!(truncate("abcdef", 3), "abc…");
+    }
+}

@@ -1,0 +1,333 @@
+//! The sandbox's user state: the seeded users in seed order, deletions, filters and paging.
+//!
+//! Each user is kept as its serialised JSON (the bytes a list response carries) plus the few
+//! fields the filters and DELETE need, so a page is served by copying its users' JSON, never
+//! by cloning or re-serialising the whole list. Deleted users are tombstoned in place: order is
+//! stable and a delete costs O(1).
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+
+/// The parameters of a list request, already validated.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct ListQuery {
+    /// 1-based page number.
+    pub page: u64,
+    /// Users per page, 1..=1000.
+    pub per_page: u64,
+    /// Lower-cased; case-insensitive exact match on `email`.
+    pub email: Option<String>,
+    /// Lower-cased; case-insensitive substring of `name`.
+    pub name: Option<String>,
+    /// Lower-cased; case-insensitive substring of `email` or `name`.
+    pub search: Option<String>,
+}
+
+impl Default for ListQuery {
+    fn default() -> Self {
+        ListQuery {
+            page: 1,
+            per_page: MAX_PER_PAGE,
+            email: None,
+            name: None,
+            search: None,
+        }
+    }
+}
+
+/// The spec's `per_page` default and maximum.
+pub(crate) const MAX_PER_PAGE: u64 = 1000;
+
+impl ListQuery {
+    fn is_filtered(&self) -> bool {
+        self.email.is_some() || self.name.is_some() || self.search.is_some()
+    }
+
+    fn matches(&self, entry: &Entry) -> bool {
+        let email = entry.email_lc.as_deref();
+        let name = entry.name_lc.as_deref();
+        if let Some(want) = &self.email {
+            if email != Some(want.as_str()) {
+                return false;
+            }
+        }
+        if let Some(want) = &self.name {
+            if !name.is_some_and(|n| n.contains(want.as_str())) {
+                return false;
+            }
+        }
+        if let Some(want) = &self.search {
+            let hit = |field: Option<&str>| field.is_some_and(|f| f.contains(want.as_str()));
+            if !hit(email) && !hit(name) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+struct Entry {
+    /// The user object as served.
+    json: Box<str>,
+    email_lc: Option<Box<str>>,
+    name_lc: Option<Box<str>>,
+    deleted: bool,
+}
+
+/// One page of a listing: the users' JSON texts and the totals for `result_info`.
+pub(crate) struct Page<'a> {
+    pub users: Vec<&'a str>,
+    /// Users matching the filters, on every page.
+    pub total_count: u64,
+}
+
+pub(crate) struct Store {
+    entries: Vec<Entry>,
+    /// Live entries by `id`. A seed may repeat an id; a DELETE removes every copy.
+    by_id: HashMap<Box<str>, Vec<usize>>,
+    live: usize,
+}
+
+impl Store {
+    pub fn new(users: Vec<Map<String, Value>>) -> Store {
+        let mut entries = Vec::with_capacity(users.len());
+        let mut by_id: HashMap<Box<str>, Vec<usize>> = HashMap::with_capacity(users.len());
+        for (index, user) in users.into_iter().enumerate() {
+            let text = |key: &str| user.get(key).and_then(Value::as_str).map(str::to_string);
+            let email_lc = text("email").map(|e| e.to_lowercase().into_boxed_str());
+            let name_lc = text("name").map(|n| n.to_lowercase().into_boxed_str());
+            if let Some(id) = text("id") {
+                by_id.entry(id.into_boxed_str()).or_default().push(index);
+            }
+            entries.push(Entry {
+                json: Value::Object(user).to_string().into_boxed_str(),
+                email_lc,
+                name_lc,
+                deleted: false,
+            });
+        }
+        let live = entries.len();
+        Store {
+            entries,
+            by_id,
+            live,
+        }
+    }
+
+    /// Number of users not deleted.
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    /// The requested page, in seed order, deleted users left out. A page past the end is empty.
+    pub fn page(&self, query: &ListQuery) -> Page<'_> {
+        let per_page = query.per_page.max(1);
+        // A page so large that its offset overflows is past the end of any list.
+        let offset = (query.page.max(1) - 1).checked_mul(per_page);
+        let wanted =
+            |position: u64| offset.is_some_and(|o| position >= o && position - o < per_page);
+
+        if !query.is_filtered() {
+            let total_count = self.live as u64;
+            let mut users = Vec::new();
+            if let Some(offset) = offset.filter(|&o| o < total_count) {
+                if self.live == self.entries.len() {
+                    // No deletions yet: the page is a slice.
+                    let start = offset as usize;
+                    let end = (offset + per_page).min(total_count) as usize;
+                    users.extend(self.entries[start..end].iter().map(|e| &*e.json));
+                } else {
+                    users.extend(
+                        self.entries
+                            .iter()
+                            .filter(|e| !e.deleted)
+                            .skip(offset as usize)
+                            .take(per_page as usize)
+                            .map(|e| &*e.json),
+                    );
+                }
+            }
+            return Page { users, total_count };
+        }
+
+        let mut total_count = 0u64;
+        let mut users = Vec::new();
+        for entry in self.entries.iter().filter(|e| !e.deleted) {
+            if query.matches(entry) {
+                if wanted(total_count) {
+                    users.push(&*entry.json);
+                }
+                total_count += 1;
+            }
+        }
+        Page { users, total_count }
+    }
+
+    /// Delete every live user whose `id` is `id`. Returns false if there was none.
+    pub fn delete(&mut self, id: &str) -> bool {
+        let Some(indices) = self.by_id.remove(id) else {
+            return false;
+        };
+        for index in indices {
+            if let Some(entry) = self.entries.get_mut(index) {
+                entry.deleted = true;
+                self.live -= 1;
+            }
+        }
+        true
+    }
+
+    /// The live users, in order, as JSON objects.
+    pub fn snapshot(&self) -> Vec<Map<String, Value>> {
+        self.entries
+            .iter()
+            .filter(|e| !e.deleted)
+            .filter_map(|e| match serde_json::from_str(&e.json) {
+                Ok(Value::Object(map)) => Some(map),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// True if a live user has this id (used in tests and by later fault injection).
+    #[cfg(test)]
+    pub fn contains(&self, id: &str) -> bool {
+        self.by_id.contains_key(id)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn user(id: &str, email: &str, name: &str) -> Map<String, Value> {
+        match json!({"id": id, "email": email, "name": name}) {
+            Value::Object(map) => map,
+            _ => unreachable!(),
+        }
+    }
+
+    fn store(n: usize) -> Store {
+        Store::new(
+            (0..n)
+                .map(|i| {
+                    user(
+                        &format!("id{i}"),
+                        &format!("u{i}@x.example"),
+                        &format!("User {i}"),
+                    )
+                })
+                .collect(),
+        )
+    }
+
+    fn ids(page: &Page<'_>) -> Vec<String> {
+        page.users
+            .iter()
+            .map(|u| {
+                serde_json::from_str::<Value>(u).unwrap()["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    }
+
+    fn q(page: u64, per_page: u64) -> ListQuery {
+        ListQuery {
+            page,
+            per_page,
+            ..ListQuery::default()
+        }
+    }
+
+    #[test]
+    fn pages_split_the_list_in_order() {
+        let s = store(7);
+        let p = s.page(&q(1, 3));
+        assert_eq!(ids(&p), ["id0", "id1", "id2"]);
+        assert_eq!(p.total_count, 7);
+        assert_eq!(ids(&s.page(&q(3, 3))), ["id6"]);
+        assert!(s.page(&q(4, 3)).users.is_empty());
+        assert_eq!(s.page(&q(4, 3)).total_count, 7);
+        assert_eq!(s.page(&ListQuery::default()).users.len(), 7);
+        // Offsets that overflow are past the end, not a panic.
+        assert!(s.page(&q(u64::MAX, 1000)).users.is_empty());
+        assert!(Store::new(vec![]).page(&q(1, 10)).users.is_empty());
+    }
+
+    #[test]
+    fn deletes_remove_users_and_keep_order() {
+        let mut s = store(6);
+        assert!(s.delete("id1"));
+        assert!(!s.delete("id1"));
+        assert!(!s.delete("nope"));
+        assert!(s.delete("id4"));
+        assert_eq!(s.len(), 4);
+        assert_eq!(ids(&s.page(&q(1, 2))), ["id0", "id2"]);
+        assert_eq!(ids(&s.page(&q(2, 2))), ["id3", "id5"]);
+        assert!(s.page(&q(3, 2)).users.is_empty());
+        assert_eq!(s.snapshot().len(), 4);
+        assert!(!s.contains("id4"));
+    }
+
+    #[test]
+    fn duplicate_ids_are_deleted_together_and_users_without_id_stay() {
+        let mut s = Store::new(vec![
+            user("a", "1@x", "x"),
+            user("a", "2@x", "y"),
+            Map::new(),
+        ]);
+        assert!(s.delete("a"));
+        assert_eq!(s.len(), 1);
+        assert_eq!(s.snapshot(), vec![Map::new()]);
+    }
+
+    #[test]
+    fn filters_are_case_insensitive() {
+        let s = Store::new(vec![
+            user("1", "Alice@Example.com", "Alice Ng"),
+            user("2", "bob@example.com", "Bob Alison"),
+            user("3", "carol@other.example", "Carol"),
+        ]);
+        let f = |email: Option<&str>, name: Option<&str>, search: Option<&str>| {
+            let query = ListQuery {
+                email: email.map(str::to_lowercase),
+                name: name.map(str::to_lowercase),
+                search: search.map(str::to_lowercase),
+                ..ListQuery::default()
+            };
+            let page = s.page(&query);
+            (ids(&page), page.total_count)
+        };
+        assert_eq!(
+            f(Some("alice@EXAMPLE.com"), None, None),
+            (vec!["1".into()], 1)
+        );
+        assert_eq!(f(Some("alice"), None, None), (vec![], 0));
+        assert_eq!(
+            f(None, Some("ALI"), None),
+            (vec!["1".into(), "2".into()], 2)
+        );
+        assert_eq!(f(None, None, Some("other")), (vec!["3".into()], 1));
+        assert_eq!(f(None, None, Some("bob")), (vec!["2".into()], 1));
+        assert_eq!(f(Some("bob@example.com"), Some("carol"), None), (vec![], 0));
+    }
+
+    #[test]
+    fn filtered_pages_count_matches_only() {
+        let s = store(25);
+        let query = ListQuery {
+            page: 2,
+            per_page: 3,
+            search: Some("user 1".into()), // User 1, User 10..User 19
+            ..ListQuery::default()
+        };
+        let page = s.page(&query);
+        assert_eq!(page.total_count, 11);
+        assert_eq!(ids(&page), ["id12", "id13", "id14"]);
+    }
+}

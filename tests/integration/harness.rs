@@ -1,0 +1,154 @@
+//! A small builder that keeps each test short: a sandbox on an ephemeral loopback port, a temp
+//! directory for desired-state files, and the real binary run with a clean environment.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use reconcile::sandbox::{Options, Sandbox, SandboxThread, Seed};
+
+pub const ACCOUNT: &str = "023e105f4ecef8ad9ca31a8372d0c353";
+pub const TOKEN: &str = "test-token-Zq8XbK2v";
+pub const DEMO_SEED: &str = include_str!("../../examples/demo/seed.yaml");
+
+pub struct World {
+    pub sandbox: SandboxThread,
+    pub dir: tempfile::TempDir,
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(output: Output) -> Run {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(output.stdout).unwrap(),
+            stderr: String::from_utf8(output.stderr).unwrap(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+impl World {
+    /// A sandbox seeded with examples/demo/seed.yaml.
+    pub fn demo() -> World {
+        World::with_seed(Seed::from_str(DEMO_SEED, "seed.yaml").unwrap())
+    }
+
+    pub fn with_seed(seed: Seed) -> World {
+        let options = Options {
+            token: TOKEN.to_string(),
+            ..Options::default()
+        };
+        let sandbox = Sandbox::new(seed, options)
+            .spawn_thread("127.0.0.1:0".parse().unwrap())
+            .unwrap();
+        World {
+            sandbox,
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn file(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// An allowlist file for the sandbox's account.
+    pub fn allowlist(&self, emails: &[&str]) -> PathBuf {
+        let mut text = format!("account_id: {ACCOUNT}\nusers:\n");
+        for e in emails {
+            text.push_str(&format!("  - {e}\n"));
+        }
+        self.file("users.yaml", &text)
+    }
+
+    /// The binary, pointed at the sandbox with a valid token, and nothing else from the
+    /// environment of the test run.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = bare(args);
+        cmd.env("CLOUDFLARE_BASE_URL", self.sandbox.base_url())
+            .env("CLOUDFLARE_API_TOKEN", TOKEN);
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        run(self.cmd(args))
+    }
+
+    /// Emails of the users the sandbox holds now, sorted.
+    pub fn live_emails(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .sandbox
+            .sandbox()
+            .users()
+            .iter()
+            .map(|u| {
+                u.get("email")
+                    .and_then(|e| e.as_str())
+                    .unwrap_or("(none)")
+                    .to_string()
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// DELETE requests the sandbox has received.
+    pub fn deletes(&self) -> usize {
+        self.sandbox
+            .sandbox()
+            .requests()
+            .iter()
+            .filter(|r| r.method == "DELETE")
+            .count()
+    }
+
+    pub fn requests(&self) -> usize {
+        self.sandbox.sandbox().requests().len()
+    }
+}
+
+/// The binary with a clean environment (no CLOUDFLARE_* or RECONCILE_* from the test runner).
+pub fn bare(args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_reconcile"));
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null());
+    cmd
+}
+
+pub fn run(mut cmd: Command) -> Run {
+    Run::from(cmd.output().unwrap())
+}
+
+/// Run with `input` on stdin (a pipe, not a terminal).
+pub fn run_with_stdin(mut cmd: Command, input: &str) -> Run {
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    Run::from(child.wait_with_output().unwrap())
+}

@@ -1,0 +1,8 @@
+//! Integration tests: the real `reconcile` binary against the sandbox on loopback.
+//! One test binary (`autotests = false`), one module per area.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod harness;
+mod plan_apply;
+mod prompt;
+mod sandbox;

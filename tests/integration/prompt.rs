@@ -1,0 +1,83 @@
+//! The confirmation prompt, driven in-process with a stdin that counts as a terminal (the test
+//! runner has none to give the real binary).
+
+use std::io::Cursor;
+
+use crate::harness::*;
+use reconcile::cli::{Cli, Environment, Settings};
+use reconcile::run::{run, Error, Exit, Streams};
+
+const ALLOWED: &[&str] = &[
+    "alice@example.com",
+    "bob.martin@example.com",
+    "frank@example.com",
+];
+
+fn apply_answering(w: &World, answer: &str) -> (Result<Exit, Error>, String, String) {
+    let file = w.allowlist(ALLOWED);
+    let cli =
+        <Cli as clap::Parser>::try_parse_from(["reconcile", "apply", "-f", file.to_str().unwrap()])
+            .unwrap();
+    let base = w.sandbox.base_url();
+    let var = move |name: &str| match name {
+        "CLOUDFLARE_API_TOKEN" => Some(TOKEN.to_string()),
+        "CLOUDFLARE_BASE_URL" => Some(base.clone()),
+        _ => None,
+    };
+    let settings = Settings::resolve(
+        cli,
+        &Environment {
+            var: &var,
+            stdin_is_terminal: true,
+            stdout_is_terminal: false,
+        },
+    )
+    .unwrap();
+    let (mut stdout, mut prompt) = (Vec::new(), Vec::new());
+    let mut stdin = Cursor::new(answer.as_bytes().to_vec());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let result = runtime.block_on(run(
+        settings,
+        &mut Streams {
+            stdout: &mut stdout,
+            prompt: &mut prompt,
+            stdin: &mut stdin,
+        },
+    ));
+    (
+        result,
+        String::from_utf8(stdout).unwrap(),
+        String::from_utf8(prompt).unwrap(),
+    )
+}
+
+#[test]
+fn yes_deletes_the_planned_users() {
+    let w = World::demo();
+    let (result, stdout, prompt) = apply_answering(&w, "yes\n");
+    assert_eq!(result.unwrap(), Exit::Success);
+    assert!(
+        prompt.contains(
+            "Do you want to delete these 3 users? Only 'yes' will be accepted to approve."
+        ),
+        "{prompt}"
+    );
+    assert!(stdout.contains("Apply complete: 3 deleted"), "{stdout}");
+    assert_eq!(w.deletes(), 3);
+}
+
+#[test]
+fn anything_but_yes_cancels_and_deletes_nothing() {
+    for answer in ["no\n", "y\n", "YES\n", "yes please\n", ""] {
+        let w = World::demo();
+        let (result, stdout, prompt) = apply_answering(&w, answer);
+        assert!(
+            matches!(result, Err(Error::Declined)),
+            "{answer:?}: {result:?}"
+        );
+        assert!(prompt.contains("Enter a value:"), "{prompt}");
+        assert!(stdout.contains("Plan: 3 to delete"), "{stdout}");
+        assert!(!stdout.contains("Apply"), "{stdout}");
+        assert_eq!(w.deletes(), 0, "{answer:?}");
+    }
+}
