@@ -23,6 +23,24 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// A stable machine-readable name for the reason (JSON output, audit records).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Reason::Allowed(_) => "allowed",
+            Reason::NotAllowed => "not_allowed",
+            Reason::NoEmail => "no_email",
+            Reason::InvalidId => "invalid_id",
+        }
+    }
+
+    /// The place in the desired state that decided, when one did.
+    pub fn location(&self) -> Option<&Location> {
+        match self {
+            Reason::Allowed(at) => Some(at),
+            _ => None,
+        }
+    }
+
     pub fn describe(&self) -> String {
         match self {
             Reason::Allowed(at) => format!("allowed by {at}"),
