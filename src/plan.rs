@@ -164,6 +164,29 @@ pub fn compute(desired: &Desired, live: &[User], account_id: &str) -> Plan {
     }
 }
 
+/// A fingerprint of a live user list: the (id, normalised email) pairs, sorted, hashed. Two
+/// listings of an unchanged account give the same fingerprint whatever the page order.
+pub fn fingerprint(live: &[User]) -> String {
+    let mut pairs: Vec<(String, String)> = live
+        .iter()
+        .map(|u| {
+            (
+                u.id.clone().unwrap_or_default(),
+                u.email.as_deref().map(email::normalize).unwrap_or_default(),
+            )
+        })
+        .collect();
+    pairs.sort_unstable();
+    let mut canonical = String::from("reconcile-live-v1\n");
+    for (id, address) in pairs {
+        canonical.push_str(&id);
+        canonical.push('\t');
+        canonical.push_str(&address);
+        canonical.push('\n');
+    }
+    crate::digest::sha256(canonical.as_bytes())
+}
+
 /// The confirmed plan checked against a fresh one, just before deleting.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recheck {
@@ -311,6 +334,21 @@ mod tests {
             .delete
             .windows(2)
             .all(|w| sort_key(&w[0]) <= sort_key(&w[1])));
+    }
+
+    #[test]
+    fn fingerprint_ignores_order_and_case_but_not_membership() {
+        let a = vec![
+            user(1, Some("a@example.com")),
+            user(2, Some("b@example.com")),
+        ];
+        let b = vec![
+            user(2, Some("B@example.com")),
+            user(1, Some("a@example.com")),
+        ];
+        assert_eq!(fingerprint(&a), fingerprint(&b));
+        assert_ne!(fingerprint(&a), fingerprint(&a[..1]));
+        assert!(fingerprint(&a).starts_with("sha256:"));
     }
 
     #[test]

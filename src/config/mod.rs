@@ -61,6 +61,20 @@ impl Desired {
     pub fn account(&self) -> Option<&str> {
         self.account_id.as_ref().map(|(id, _)| id.as_str())
     }
+
+    /// A digest of the normalised desired state: what it allows, not how the files are laid out
+    /// (comments, order, spelling of addresses and file names do not change it). A saved plan
+    /// carries it so that `apply` can tell whether the files changed since the review.
+    pub fn digest(&self) -> String {
+        let mut emails: Vec<&str> = self.entries.iter().map(|e| e.email.as_str()).collect();
+        emails.sort_unstable();
+        let mut canonical = String::from("reconcile-desired-v1\n");
+        canonical.push_str(&format!("account_id={}\n", self.account().unwrap_or("")));
+        for e in emails {
+            canonical.push_str(&format!("user={e}\n"));
+        }
+        crate::digest::sha256(canonical.as_bytes())
+    }
 }
 
 /// One problem found in a file.
@@ -560,6 +574,19 @@ mod tests {
         .unwrap();
         let err = merge(vec![a, c]).unwrap_err();
         assert!(err.diagnostics[0].message.contains("a.yaml:1:13"), "{err}");
+    }
+
+    #[test]
+    fn digest_ignores_layout_but_not_content() {
+        let a = ok("# a comment\nusers:\n  - Alice@Example.com\n  - bob@example.com\n");
+        let b = ok("users: [bob@example.com, ' alice@example.com']\n");
+        assert_eq!(a.digest(), b.digest());
+        let c = ok("users: [bob@example.com]\n");
+        assert_ne!(a.digest(), c.digest());
+        let d = ok(&format!(
+            "account_id: {ACCOUNT}\nusers: [bob@example.com, alice@example.com]\n"
+        ));
+        assert_ne!(a.digest(), d.digest());
     }
 
     #[test]
