@@ -6,6 +6,7 @@ pub mod apply;
 pub mod cli;
 pub mod cloudflare;
 pub mod config;
+pub mod date;
 pub mod digest;
 pub mod distance;
 pub mod email;

@@ -266,7 +266,15 @@ mod tests {
     use super::*;
     use crate::cloudflare::User;
     use crate::config;
-    use crate::plan::compute;
+    use crate::date::Date;
+    use crate::plan::{compute, Policy};
+
+    fn policy(account: &str) -> Policy {
+        Policy {
+            account_id: account.to_string(),
+            today: Date::parse("2026-11-28").unwrap(),
+        }
+    }
 
     fn sample() -> Plan {
         let desired = config::parse_str(
@@ -295,7 +303,7 @@ mod tests {
                 ..User::default()
             },
         ];
-        compute(&desired, &live, "023e105f4ecef8ad9ca31a8372d0c353")
+        compute(&desired, &live, &policy("023e105f4ecef8ad9ca31a8372d0c353"))
     }
 
     fn render(plan: &Plan, p: Palette) -> String {
@@ -311,7 +319,7 @@ mod tests {
 
 The following users will be deleted (their Access seats and tokens are revoked):
 
-  # Bob@Example.com: no allowlist entry matches this address
+  # Bob@Example.com: no allowlist entry or domain matches this address
   - user "Bob@Example.com" {
       - id                    = "2a7c3f0e-5b1d-4d6e-9f8a-1c2b3d4e5f60"
       - email                 = "Bob@Example.com"
@@ -372,7 +380,7 @@ Plan: 1 to delete, 2 unchanged.
             email: Some("alice@example.com".into()),
             ..User::default()
         }];
-        let text = render(&compute(&desired, &live, "x"), Palette::PLAIN);
+        let text = render(&compute(&desired, &live, &policy("x")), Palette::PLAIN);
         assert!(text.contains("No changes."));
         assert!(
             text.ends_with("Plan: 0 to delete, 1 unchanged.\n"),

@@ -8,6 +8,7 @@ use crate::apply;
 use crate::cli::{Action, Settings, Target};
 use crate::cloudflare::{ApiError, Client, Credentials};
 use crate::config::{self, ConfigError, Desired};
+use crate::date::Date;
 use crate::plan::{self, Plan};
 use crate::render::{self, Palette};
 use crate::sandbox;
@@ -178,7 +179,11 @@ async fn compute(desired: &Desired, client: &Client) -> Result<Plan, Error> {
         requests = listing.requests,
         "listed Access users"
     );
-    Ok(plan::compute(desired, &listing.users, client.account_id()))
+    let policy = plan::Policy {
+        account_id: client.account_id().to_string(),
+        today: Date::today_utc(),
+    };
+    Ok(plan::compute(desired, &listing.users, &policy))
 }
 
 /// Warnings about the desired state and the plan, once per run, on stderr.

@@ -1,26 +1,32 @@
-//! The desired-state format: read the files given with `-f`, validate them, normalise every
-//! address once, and return a [`Desired`] that cannot be invalid. Every error names the file, the
-//! line and the column, says what is wrong and how to fix it; all errors of a file are reported,
-//! not only the first.
-//!
-//! Format (this step): `account_id` (optional, 32 hexadecimal characters) and `users`, a list of
-//! email addresses that may stay. An empty allowlist is an error: it would delete everyone.
+//! The desired-state format: read the files given with `-f` (files and directories), validate
+//! them, normalise every address and domain once, merge them, and return a [`Desired`] that cannot
+//! be invalid. Every error names the file, the line and the column, says what is wrong and how to
+//! fix it; all errors are reported, not only the first. The format is documented in
+//! docs/config.md; `reconcile schema` prints it as JSON Schema (see [`schema`]).
 
+pub mod schema;
 pub mod yaml;
 
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::date::Date;
 use crate::distance;
 use crate::email;
 use yaml::{Node, Value};
+
+/// The format version this build reads.
+pub const FORMAT_VERSION: u64 = 1;
 
 /// Files larger than this are refused before they are parsed: an allowlist of 100,000 addresses
 /// is a few MiB.
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
-const KNOWN_KEYS: &[&str] = &["account_id", "users"];
+/// The keys of a desired-state file.
+pub const TOP_KEYS: &[&str] = &["version", "account_id", "users", "domains", "protected"];
+/// The keys of a `users:` entry written as a mapping.
+pub const ENTRY_KEYS: &[&str] = &["email", "note", "expires"];
 
 /// A place in a desired-state file, 1-based.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -44,6 +50,58 @@ pub struct AllowEntry {
     /// As written in the file, for messages.
     pub written: String,
     pub location: Location,
+    /// Free text for reviewers, shown by `explain` and in the plan.
+    pub note: Option<String>,
+    /// From this date (UTC) on, the entry no longer keeps the user.
+    pub expires: Option<Date>,
+}
+
+/// Every address at this domain is allowed (exactly this domain: subdomains are not included).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainEntry {
+    /// Normalised, without `@`.
+    pub domain: String,
+    pub location: Location,
+}
+
+/// Never deleted, whatever the rest says: an address, or a pattern where `*` stands for any run
+/// of characters (`*@svc.example.com`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtectedEntry {
+    /// Normalised.
+    pub pattern: String,
+    pub location: Location,
+}
+
+impl ProtectedEntry {
+    pub fn is_pattern(&self) -> bool {
+        self.pattern.contains('*')
+    }
+
+    /// Whether a normalised address matches this entry.
+    pub fn matches(&self, normalized: &str) -> bool {
+        glob_match(&self.pattern, normalized)
+    }
+}
+
+/// `*` matches any run of characters (including none); everything else matches itself.
+fn glob_match(pattern: &str, text: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or("");
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
 }
 
 /// The validated desired state of one account, merged from every file given.
@@ -53,7 +111,11 @@ pub struct Desired {
     pub account_id: Option<(String, Location)>,
     /// Every allowed address once, in file order.
     pub entries: Vec<AllowEntry>,
-    /// Problems that do not stop the run (an address listed twice).
+    pub domains: Vec<DomainEntry>,
+    pub protected: Vec<ProtectedEntry>,
+    /// The files read, in order.
+    pub files: Vec<String>,
+    /// Problems that do not stop the run (an address listed twice with the same settings).
     pub warnings: Vec<Diagnostic>,
 }
 
@@ -63,15 +125,28 @@ impl Desired {
     }
 
     /// A digest of the normalised desired state: what it allows, not how the files are laid out
-    /// (comments, order, spelling of addresses and file names do not change it). A saved plan
-    /// carries it so that `apply` can tell whether the files changed since the review.
+    /// (comments, order, notes, spelling of addresses and file names do not change it). A saved
+    /// plan carries it so that `apply` can tell whether the files changed since the review.
     pub fn digest(&self) -> String {
-        let mut emails: Vec<&str> = self.entries.iter().map(|e| e.email.as_str()).collect();
-        emails.sort_unstable();
+        let mut lines: Vec<String> = Vec::new();
+        lines.push(format!("account_id={}", self.account().unwrap_or("")));
+        for e in &self.entries {
+            match e.expires {
+                Some(date) => lines.push(format!("user={} expires={date}", e.email)),
+                None => lines.push(format!("user={}", e.email)),
+            }
+        }
+        lines.extend(self.domains.iter().map(|d| format!("domain={}", d.domain)));
+        lines.extend(
+            self.protected
+                .iter()
+                .map(|p| format!("protected={}", p.pattern)),
+        );
+        lines.sort_unstable();
         let mut canonical = String::from("reconcile-desired-v1\n");
-        canonical.push_str(&format!("account_id={}\n", self.account().unwrap_or("")));
-        for e in emails {
-            canonical.push_str(&format!("user={e}\n"));
+        for line in lines {
+            canonical.push_str(&line);
+            canonical.push('\n');
         }
         crate::digest::sha256(canonical.as_bytes())
     }
@@ -119,24 +194,96 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// Read, validate and merge the given files.
-pub fn load(paths: &[PathBuf]) -> Result<Desired, ConfigError> {
-    if paths.is_empty() {
-        return Err(ConfigError {
-            diagnostics: vec![Diagnostic {
-                location: Location {
-                    file: "<command line>".into(),
-                    line: 1,
-                    col: 1,
-                },
-                message: "no desired-state file was given".into(),
-                help: Some("pass one with -f FILE, e.g. -f desired/users.yaml".into()),
-            }],
-        });
+fn diagnostic(
+    location: Location,
+    message: impl Into<String>,
+    help: impl Into<String>,
+) -> Diagnostic {
+    Diagnostic {
+        location,
+        message: message.into(),
+        help: Some(help.into()),
     }
-    let mut parsed = Vec::new();
+}
+
+fn command_line(message: &str, help: &str) -> ConfigError {
+    ConfigError {
+        diagnostics: vec![diagnostic(
+            Location {
+                file: "<command line>".into(),
+                line: 1,
+                col: 1,
+            },
+            message,
+            help,
+        )],
+    }
+}
+
+/// The files that `-f` arguments name: files as given, and each directory's `*.yaml` / `*.yml`
+/// files in sorted order (not recursive). A file named twice is read once.
+pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ConfigError> {
+    if paths.is_empty() {
+        return Err(command_line(
+            "no desired-state file was given",
+            "pass one with -f FILE or -f DIRECTORY, e.g. -f desired/",
+        ));
+    }
+    let mut files = Vec::new();
     let mut diagnostics = Vec::new();
     for path in paths {
+        let at = Location {
+            file: path.display().to_string(),
+            line: 1,
+            col: 1,
+        };
+        if !path.is_dir() {
+            files.push(path.clone());
+            continue;
+        }
+        match std::fs::read_dir(path) {
+            Ok(entries) => {
+                let mut found: Vec<PathBuf> = entries
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| {
+                        p.is_file()
+                            && matches!(
+                                p.extension().and_then(|e| e.to_str()),
+                                Some("yaml" | "yml")
+                            )
+                    })
+                    .collect();
+                found.sort();
+                if found.is_empty() {
+                    diagnostics.push(diagnostic(
+                        at,
+                        "the directory has no .yaml or .yml files",
+                        "put the desired-state files there, or name a file with -f",
+                    ));
+                }
+                files.extend(found);
+            }
+            Err(e) => diagnostics.push(diagnostic(
+                at,
+                format!("cannot read the directory: {e}"),
+                "check the path and its permissions",
+            )),
+        }
+    }
+    if !diagnostics.is_empty() {
+        return Err(ConfigError { diagnostics });
+    }
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|f| seen.insert(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone())));
+    Ok(files)
+}
+
+/// Read, validate and merge the given files and directories.
+pub fn load(paths: &[PathBuf]) -> Result<Desired, ConfigError> {
+    let files = expand_paths(paths)?;
+    let mut parsed = Vec::new();
+    let mut diagnostics = Vec::new();
+    for path in &files {
         match read(path).and_then(|text| parse_file(&text, &path.display().to_string())) {
             Ok(file) => parsed.push(file),
             Err(e) => diagnostics.extend(e.diagnostics),
@@ -149,17 +296,13 @@ pub fn load(paths: &[PathBuf]) -> Result<Desired, ConfigError> {
 }
 
 fn read(path: &Path) -> Result<String, ConfigError> {
-    let file = path.display().to_string();
+    let at = Location {
+        file: path.display().to_string(),
+        line: 1,
+        col: 1,
+    };
     let fail = |message: String, help: &str| ConfigError {
-        diagnostics: vec![Diagnostic {
-            location: Location {
-                file: file.clone(),
-                line: 1,
-                col: 1,
-            },
-            message,
-            help: Some(help.to_string()),
-        }],
+        diagnostics: vec![diagnostic(at.clone(), message, help)],
     };
     let meta = std::fs::metadata(path).map_err(|e| {
         fail(
@@ -167,12 +310,6 @@ fn read(path: &Path) -> Result<String, ConfigError> {
             "check the path given with -f",
         )
     })?;
-    if meta.is_dir() {
-        return Err(fail(
-            "is a directory; give a YAML file".into(),
-            "pass the file itself, e.g. -f desired/users.yaml",
-        ));
-    }
     if meta.len() > MAX_FILE_BYTES {
         return Err(fail(
             format!(
@@ -200,10 +337,13 @@ fn read(path: &Path) -> Result<String, ConfigError> {
 }
 
 /// One file, validated on its own.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct FileState {
+    file: String,
     account_id: Option<(String, Location)>,
     entries: Vec<AllowEntry>,
+    domains: Vec<DomainEntry>,
+    protected: Vec<ProtectedEntry>,
 }
 
 /// Parse and validate the text of one file; `file` names it in messages.
@@ -211,173 +351,382 @@ pub fn parse_str(text: &str, file: &str) -> Result<Desired, ConfigError> {
     merge(vec![parse_file(text, file)?])
 }
 
-fn parse_file(text: &str, file: &str) -> Result<FileState, ConfigError> {
-    let at = |line: usize, col: usize| Location {
-        file: file.to_string(),
-        line,
-        col,
-    };
-    let mut diags = Vec::new();
-    let mut push = |location: Location, message: String, help: Option<String>| {
-        diags.push(Diagnostic {
+/// Collects the problems of one file.
+struct Checker<'a> {
+    file: &'a str,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Checker<'_> {
+    fn at(&self, node: &Node) -> Location {
+        Location {
+            file: self.file.to_string(),
+            line: node.line,
+            col: node.col,
+        }
+    }
+
+    fn error(&mut self, node: &Node, message: impl Into<String>, help: impl Into<String>) {
+        let location = self.at(node);
+        self.diagnostics.push(diagnostic(location, message, help));
+    }
+
+    fn unknown_key(&mut self, key: &Node, name: &str, known: &[&str], context: &str) {
+        let help = match distance::closest(name, known) {
+            Some(s) => format!(
+                "did you mean `{s}`? The known keys {context} are: {}",
+                known.join(", ")
+            ),
+            None => format!("the known keys {context} are: {}", known.join(", ")),
+        };
+        self.error(key, format!("unknown key `{name}`"), help);
+    }
+
+    /// The pairs of a mapping, each key once; problems with keys are recorded.
+    fn pairs<'n>(&mut self, pairs: &'n [(Node, Node)]) -> Vec<(&'n str, &'n Node, &'n Node)> {
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        let mut out = Vec::new();
+        for (key, value) in pairs {
+            let Some(name) = key.as_str() else {
+                self.error(
+                    key,
+                    format!("a key must be a plain name, found {}", key.kind()),
+                    "write `name: value`",
+                );
+                continue;
+            };
+            if let Some(first) = seen.insert(name, key.line) {
+                self.error(
+                    key,
+                    format!("`{name}` is set twice (first on line {first})"),
+                    "keep one of them",
+                );
+                continue;
+            }
+            out.push((name, key, value));
+        }
+        out
+    }
+
+    /// A list value; `null` counts as an empty list.
+    fn list<'n>(&mut self, key: &str, node: &'n Node, example: &str) -> &'n [Node] {
+        match &node.value {
+            Value::Seq(items) => items,
+            _ if node.is_null() => &[],
+            _ => {
+                self.error(
+                    node,
+                    format!("`{key}` must be a list, found {}", node.kind()),
+                    format!("write one item per line, e.g. `  - {example}`"),
+                );
+                &[]
+            }
+        }
+    }
+
+    fn string<'n>(&mut self, key: &str, node: &'n Node, example: &str) -> Option<&'n str> {
+        let s = node.as_str();
+        if s.is_none() {
+            self.error(
+                node,
+                format!("`{key}` must be a single value, found {}", node.kind()),
+                format!("write it as {key}: {example}"),
+            );
+        }
+        s
+    }
+
+    fn email(&mut self, node: &Node, raw: &str) -> Option<String> {
+        let normalized = email::normalize(raw);
+        match email::check(&normalized) {
+            Ok(()) => Some(normalized),
+            Err(why) => {
+                self.error(
+                    node,
+                    format!(
+                        "`{}` is not a valid email address: {why}",
+                        raw.escape_debug()
+                    ),
+                    "correct the address or remove the entry",
+                );
+                None
+            }
+        }
+    }
+
+    fn user(&mut self, item: &Node) -> Option<AllowEntry> {
+        if let Some(raw) = item.as_str() {
+            let location = self.at(item);
+            let email = self.email(item, raw)?;
+            return Some(AllowEntry {
+                email,
+                written: raw.to_string(),
+                location,
+                note: None,
+                expires: None,
+            });
+        }
+        let Value::Map(pairs) = &item.value else {
+            self.error(
+                item,
+                format!("expected an email address or a mapping with `email:`, found {}", item.kind()),
+                "write `- alice@example.com`, or `- email: alice@example.com` with `note:` / `expires:` below it",
+            );
+            return None;
+        };
+        let (mut email, mut note, mut expires, mut ok) = (None, None, None, true);
+        for (name, key, value) in self.pairs(pairs) {
+            match name {
+                "email" => match self.string("email", value, "alice@example.com") {
+                    Some(raw) => match self.email(value, raw) {
+                        // The entry is where its `email:` key is.
+                        Some(e) => email = Some((e, raw.to_string(), self.at(key))),
+                        None => ok = false,
+                    },
+                    None => ok = false,
+                },
+                "note" => match self.string("note", value, "\"contractor, ticket SEC-123\"") {
+                    Some(text) => note = Some(text.to_string()),
+                    None => ok = false,
+                },
+                "expires" => match self.string("expires", value, "2027-01-31") {
+                    Some(text) => match Date::parse(text.trim()) {
+                        Ok(date) => expires = Some(date),
+                        Err(why) => {
+                            self.error(
+                                value,
+                                why,
+                                "write the date as YYYY-MM-DD, e.g. expires: 2027-01-31",
+                            );
+                            ok = false;
+                        }
+                    },
+                    None => ok = false,
+                },
+                other => {
+                    self.unknown_key(key, other, ENTRY_KEYS, "of a user entry");
+                    ok = false;
+                }
+            }
+        }
+        let Some((email, written, location)) = email else {
+            if ok {
+                self.error(
+                    item,
+                    "this entry has no `email:`",
+                    "add `email: address` to the entry",
+                );
+            }
+            return None;
+        };
+        ok.then_some(AllowEntry {
+            email,
+            written,
             location,
-            message,
-            help,
+            note,
+            expires,
         })
+    }
+
+    fn domain(&mut self, item: &Node) -> Option<DomainEntry> {
+        let Some(raw) = item.as_str() else {
+            self.error(
+                item,
+                format!("expected a domain, found {}", item.kind()),
+                "write one domain per line, e.g. `  - example.com`",
+            );
+            return None;
+        };
+        let domain = email::normalize(raw);
+        let problem = if domain.starts_with('@') {
+            Some((
+                "a domain is written without `@`",
+                format!("write `{}`", domain.trim_start_matches('@')),
+            ))
+        } else if domain.contains('@') {
+            Some((
+                "this is an address, not a domain",
+                "list addresses under `users:`".to_string(),
+            ))
+        } else if domain.contains('*') {
+            Some((
+                "domains take no wildcards: a domain allows exactly that domain, not its subdomains",
+                "list each domain (and subdomain) that is allowed".to_string(),
+            ))
+        } else if email::check(&format!("x@{domain}")).is_err() {
+            Some((
+                "not a valid domain",
+                "write a domain such as example.com".to_string(),
+            ))
+        } else {
+            None
+        };
+        if let Some((message, help)) = problem {
+            self.error(item, format!("`{}`: {message}", raw.escape_debug()), help);
+            return None;
+        }
+        Some(DomainEntry {
+            domain,
+            location: self.at(item),
+        })
+    }
+
+    fn protected(&mut self, item: &Node) -> Option<ProtectedEntry> {
+        let Some(raw) = item.as_str() else {
+            self.error(
+                item,
+                format!("expected an address or a pattern, found {}", item.kind()),
+                "write one per line, e.g. `  - breakglass@example.com` or `  - \"*@svc.example.com\"`",
+            );
+            return None;
+        };
+        let pattern = email::normalize(raw);
+        // An address must be valid; a pattern needs one `@` and no spaces (`*@svc.example.com`,
+        // `breakglass@*`).
+        let check = if pattern.contains('*') {
+            if pattern.matches('@').count() != 1 {
+                Err("a pattern has exactly one '@'")
+            } else if pattern.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                Err("a pattern cannot contain spaces or control characters")
+            } else {
+                Ok(())
+            }
+        } else {
+            email::check(&pattern)
+        };
+        if let Err(why) = check {
+            self.error(
+                item,
+                format!("`{}` is not an address or an address pattern: {why}", raw.escape_debug()),
+                "write an address, or a pattern where * stands for any characters, e.g. \"*@svc.example.com\"",
+            );
+            return None;
+        }
+        Some(ProtectedEntry {
+            pattern,
+            location: self.at(item),
+        })
+    }
+}
+
+fn parse_file(text: &str, file: &str) -> Result<FileState, ConfigError> {
+    let start = Location {
+        file: file.to_string(),
+        line: 1,
+        col: 1,
     };
     let root = match yaml::parse(text) {
         Ok(Some(root)) => root,
         Ok(None) => {
-            return Err(single(
-                at(1, 1),
-                "the file is empty",
-                "list the allowed users under `users:`",
-            ))
+            return Err(ConfigError {
+                diagnostics: vec![diagnostic(
+                    start,
+                    "the file is empty",
+                    "list the allowed users under `users:`",
+                )],
+            })
         }
         Err(e) => {
-            return Err(single(
-                at(e.line, e.col),
-                &format!("YAML syntax error: {}", e.message),
-                "fix the YAML at this position",
-            ))
+            let help = if e.message.contains("alias") || e.message.contains("anchor") {
+                "YAML reads a value that starts with `*` as an alias: quote patterns, e.g. \"*@svc.example.com\""
+            } else {
+                "fix the YAML at this position"
+            };
+            return Err(ConfigError {
+                diagnostics: vec![diagnostic(
+                    Location {
+                        line: e.line,
+                        col: e.col,
+                        ..start
+                    },
+                    format!("YAML syntax error: {}", e.message),
+                    help,
+                )],
+            });
         }
     };
+    let mut c = Checker {
+        file,
+        diagnostics: Vec::new(),
+    };
     let Value::Map(pairs) = &root.value else {
-        return Err(single(
-            at(root.line, root.col),
-            &format!(
+        c.error(
+            &root,
+            format!(
                 "expected a mapping with `users:` at the top, found {}",
                 root.kind()
             ),
             "start the file with `account_id: ...` and `users:`",
-        ));
+        );
+        return Err(ConfigError {
+            diagnostics: c.diagnostics,
+        });
     };
-
-    let mut seen_keys: HashMap<&str, usize> = HashMap::new();
-    let mut account_id = None;
-    let mut users_node: Option<&Node> = None;
-    for (key, value) in pairs {
-        let Some(name) = key.as_str() else {
-            push(
-                at(key.line, key.col),
-                format!("a key must be a plain name, found {}", key.kind()),
-                None,
-            );
-            continue;
-        };
-        if let Some(first) = seen_keys.insert(name, key.line) {
-            push(
-                at(key.line, key.col),
-                format!("`{name}` is set twice (first on line {first})"),
-                Some("keep one of them".into()),
-            );
-            continue;
-        }
+    let mut state = FileState {
+        file: file.to_string(),
+        ..FileState::default()
+    };
+    for (name, key, value) in c.pairs(pairs) {
         match name {
-            "account_id" => match value.as_str() {
-                Some(raw) => match check_account_id(raw) {
-                    Ok(id) => account_id = Some((id, at(value.line, value.col))),
-                    Err(message) => push(
-                        at(value.line, value.col),
-                        message,
-                        Some("copy the Account ID from the Cloudflare dashboard (32 hexadecimal characters)".into()),
+            "version" => match value.as_str() {
+                Some("1") => {}
+                Some(v) => c.error(
+                    value,
+                    format!(
+                        "unsupported version `{}`: this reconcile reads version {FORMAT_VERSION}",
+                        v.escape_debug()
                     ),
-                },
-                None => push(
-                    at(value.line, value.col),
-                    format!("`account_id` must be a string, found {}", value.kind()),
-                    Some("write it as account_id: 023e105f4ecef8ad9ca31a8372d0c353".into()),
+                    "write `version: 1`, or leave it out; a newer format needs a newer reconcile",
+                ),
+                None => c.error(
+                    value,
+                    format!("`version` must be a number, found {}", value.kind()),
+                    "write `version: 1`",
                 ),
             },
-            "users" => users_node = Some(value),
-            other => {
-                let help = match distance::closest(other, KNOWN_KEYS) {
-                    Some(s) => format!("did you mean `{s}`? The known keys are: {}", KNOWN_KEYS.join(", ")),
-                    None => format!("the known keys are: {}", KNOWN_KEYS.join(", ")),
-                };
-                push(
-                    at(key.line, key.col),
-                    format!("unknown key `{other}`"),
-                    Some(help),
-                );
-            }
-        }
-    }
-
-    let mut entries = Vec::new();
-    match users_node {
-        None => push(
-            at(root.line, root.col),
-            "there is no `users:` list".into(),
-            Some("add `users:` with the email addresses that may stay in the account".into()),
-        ),
-        Some(node) => match &node.value {
-            Value::Seq(items) => {
-                for item in items {
-                    let Some(raw) = item.as_str() else {
-                        push(
-                            at(item.line, item.col),
-                            format!("expected an email address, found {}", item.kind()),
-                            Some("write one address per line, e.g. `  - alice@example.com`".into()),
-                        );
-                        continue;
-                    };
-                    let normalized = email::normalize(raw);
-                    match email::check(&normalized) {
-                        Ok(()) => entries.push(AllowEntry {
-                            email: normalized,
-                            written: raw.to_string(),
-                            location: at(item.line, item.col),
-                        }),
-                        Err(why) => push(
-                            at(item.line, item.col),
-                            format!("`{raw}` is not a valid email address: {why}"),
-                            Some("correct the address or remove the entry".into()),
+            "account_id" => {
+                if let Some(raw) = c.string("account_id", value, "023e105f4ecef8ad9ca31a8372d0c353")
+                {
+                    match check_account_id(raw) {
+                        Ok(id) => state.account_id = Some((id, c.at(value))),
+                        Err(message) => c.error(
+                            value,
+                            message,
+                            "copy the Account ID from the Cloudflare dashboard (32 hexadecimal characters)",
                         ),
                     }
                 }
-                if items.is_empty() {
-                    push(
-                        at(node.line, node.col),
-                        "the `users:` list is empty: applying it would delete every user of the account".into(),
-                        Some("list the users who may stay".into()),
-                    );
+            }
+            "users" => {
+                for item in c.list("users", value, "alice@example.com") {
+                    if let Some(entry) = c.user(item) {
+                        state.entries.push(entry);
+                    }
                 }
             }
-            _ if node.is_null() => push(
-                at(node.line, node.col),
-                "the `users:` list is empty: applying it would delete every user of the account"
-                    .into(),
-                Some("list the users who may stay, one `- address` per line".into()),
-            ),
-            _ => push(
-                at(node.line, node.col),
-                format!(
-                    "`users` must be a list of email addresses, found {}",
-                    node.kind()
-                ),
-                Some("write one address per line, e.g. `  - alice@example.com`".into()),
-            ),
-        },
+            "domains" => {
+                for item in c.list("domains", value, "example.com") {
+                    if let Some(entry) = c.domain(item) {
+                        state.domains.push(entry);
+                    }
+                }
+            }
+            "protected" => {
+                for item in c.list("protected", value, "breakglass@example.com") {
+                    if let Some(entry) = c.protected(item) {
+                        state.protected.push(entry);
+                    }
+                }
+            }
+            other => c.unknown_key(key, other, TOP_KEYS, "at the top of the file"),
+        }
     }
-
-    if diags.is_empty() {
-        Ok(FileState {
-            account_id,
-            entries,
-        })
+    if c.diagnostics.is_empty() {
+        Ok(state)
     } else {
-        Err(ConfigError { diagnostics: diags })
-    }
-}
-
-fn single(location: Location, message: &str, help: &str) -> ConfigError {
-    ConfigError {
-        diagnostics: vec![Diagnostic {
-            location,
-            message: message.to_string(),
-            help: Some(help.to_string()),
-        }],
+        Err(ConfigError {
+            diagnostics: c.diagnostics,
+        })
     }
 }
 
@@ -396,47 +745,108 @@ pub fn check_account_id(raw: &str) -> Result<String, String> {
 }
 
 fn merge(files: Vec<FileState>) -> Result<Desired, ConfigError> {
-    let mut account_id: Option<(String, Location)> = None;
-    let mut diagnostics = Vec::new();
-    let mut entries: Vec<AllowEntry> = Vec::new();
-    let mut warnings = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut desired = Desired {
+        account_id: None,
+        entries: Vec::new(),
+        domains: Vec::new(),
+        protected: Vec::new(),
+        files: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let mut errors = Vec::new();
+    let mut by_email: HashMap<String, usize> = HashMap::new();
+    let mut by_domain: HashMap<String, usize> = HashMap::new();
+    let mut by_pattern: HashMap<String, usize> = HashMap::new();
     for file in files {
+        desired.files.push(file.file);
         if let Some((id, loc)) = file.account_id {
-            match &account_id {
-                Some((first, first_loc)) if *first != id => diagnostics.push(Diagnostic {
-                    location: loc,
-                    message: format!("this file is for account {id}, but {first_loc} says {first}"),
-                    help: Some("all files given together must be for one account".into()),
-                }),
+            match &desired.account_id {
+                Some((first, first_loc)) if *first != id => errors.push(diagnostic(
+                    loc,
+                    format!("this file is for account {id}, but {first_loc} says {first}"),
+                    "all files given together must be for one account",
+                )),
                 Some(_) => {}
-                None => account_id = Some((id, loc)),
+                None => desired.account_id = Some((id, loc)),
             }
         }
         for entry in file.entries {
-            if let Some(&i) = index.get(&entry.email) {
-                warnings.push(Diagnostic {
-                    message: format!(
-                        "`{}` is listed twice (also at {})",
-                        entry.written, entries[i].location
+            match by_email.get(&entry.email) {
+                Some(&i) => {
+                    let first = &desired.entries[i];
+                    if first.note == entry.note && first.expires == entry.expires {
+                        desired.warnings.push(diagnostic(
+                            entry.location,
+                            format!(
+                                "`{}` is listed twice (also at {})",
+                                entry.written, first.location
+                            ),
+                            "remove one of the two entries",
+                        ));
+                    } else {
+                        errors.push(diagnostic(
+                            entry.location,
+                            format!(
+                                "`{}` is listed twice with different settings (also at {}): which `note` and `expires` apply is unclear",
+                                entry.written, first.location
+                            ),
+                            "keep one entry with the settings you mean",
+                        ));
+                    }
+                }
+                None => {
+                    by_email.insert(entry.email.clone(), desired.entries.len());
+                    desired.entries.push(entry);
+                }
+            }
+        }
+        for entry in file.domains {
+            match by_domain.get(&entry.domain) {
+                Some(&i) => desired.warnings.push(diagnostic(
+                    entry.location,
+                    format!(
+                        "domain `{}` is listed twice (also at {})",
+                        entry.domain, desired.domains[i].location
                     ),
-                    location: entry.location,
-                    help: Some("remove one of the two entries".into()),
-                });
-            } else {
-                index.insert(entry.email.clone(), entries.len());
-                entries.push(entry);
+                    "remove one of the two entries",
+                )),
+                None => {
+                    by_domain.insert(entry.domain.clone(), desired.domains.len());
+                    desired.domains.push(entry);
+                }
+            }
+        }
+        for entry in file.protected {
+            match by_pattern.get(&entry.pattern) {
+                Some(&i) => desired.warnings.push(diagnostic(
+                    entry.location,
+                    format!(
+                        "`{}` is protected twice (also at {})",
+                        entry.pattern, desired.protected[i].location
+                    ),
+                    "remove one of the two entries",
+                )),
+                None => {
+                    by_pattern.insert(entry.pattern.clone(), desired.protected.len());
+                    desired.protected.push(entry);
+                }
             }
         }
     }
-    if diagnostics.is_empty() {
-        Ok(Desired {
-            account_id,
-            entries,
-            warnings,
-        })
+    if errors.is_empty() && desired.entries.is_empty() && desired.domains.is_empty() {
+        let file = desired.files.first().cloned().unwrap_or_default();
+        errors.push(diagnostic(
+            Location { file, line: 1, col: 1 },
+            "the allowlist is empty (no `users:` and no `domains:`): applying it would delete every user of the account",
+            "list the users who may stay under `users:`, or their domains under `domains:`",
+        ));
+    }
+    if errors.is_empty() {
+        Ok(desired)
     } else {
-        Err(ConfigError { diagnostics })
+        Err(ConfigError {
+            diagnostics: errors,
+        })
     }
 }
 
@@ -454,6 +864,10 @@ mod tests {
         parse_str(text, "users.yaml").unwrap_err().diagnostics
     }
 
+    fn first_error(text: &str) -> String {
+        errors(text)[0].to_string()
+    }
+
     #[test]
     fn minimal_file() {
         let d = ok(&format!(
@@ -464,7 +878,37 @@ mod tests {
         assert_eq!(emails, ["alice@example.com", "bob@example.com"]);
         assert_eq!(d.entries[0].written, "Alice@Example.com");
         assert_eq!(d.entries[0].location.to_string(), "users.yaml:3:5");
-        assert!(d.warnings.is_empty());
+        assert!(d.warnings.is_empty() && d.domains.is_empty() && d.protected.is_empty());
+        assert_eq!(d.files, ["users.yaml"]);
+    }
+
+    #[test]
+    fn every_field_of_version_1() {
+        let d = ok(&format!(
+            "version: 1\naccount_id: {ACCOUNT}\nusers:\n  - alice@example.com\n  - email: Bob@Example.com\n    note: \"contractor, ticket SEC-123\"\n    expires: 2027-01-31\ndomains:\n  - Example.ORG\nprotected:\n  - breakglass@example.com\n  - \"*@svc.example.com\"\n"
+        ));
+        let bob = &d.entries[1];
+        assert_eq!(bob.email, "bob@example.com");
+        assert_eq!(bob.note.as_deref(), Some("contractor, ticket SEC-123"));
+        assert_eq!(bob.expires, Some(Date::parse("2027-01-31").unwrap()));
+        assert_eq!(bob.location.to_string(), "users.yaml:5:5");
+        assert_eq!(d.domains[0].domain, "example.org");
+        assert_eq!(d.domains[0].location.to_string(), "users.yaml:9:5");
+        assert_eq!(d.protected.len(), 2);
+        assert!(d.protected[1].is_pattern());
+        assert!(d.protected[1].matches("robot@svc.example.com"));
+        assert!(!d.protected[1].matches("robot@svc.example.com.evil"));
+    }
+
+    #[test]
+    fn version_may_be_left_out_but_not_wrong() {
+        assert!(parse_str("users: [a@b.co]\n", "u.yaml").is_ok());
+        let e = first_error("version: 2\nusers: [a@b.co]\n");
+        assert!(
+            e.starts_with("users.yaml:1:10: unsupported version `2`"),
+            "{e}"
+        );
+        assert!(first_error("version: [1]\nusers: [a@b.co]\n").contains("must be a number"));
     }
 
     #[test]
@@ -475,54 +919,110 @@ mod tests {
             ok(&format!("account_id: \"{upper}\"\nusers: [a@b.co]\n")).account(),
             Some(ACCOUNT)
         );
+        let e = first_error("account_id: 1234\nusers: [a@b.co]\n");
+        assert!(
+            e.starts_with("users.yaml:1:13: `1234` is not a Cloudflare account id"),
+            "{e}"
+        );
+        assert!(e.contains("help: copy the Account ID"), "{e}");
     }
 
     #[test]
-    fn malformed_account_id() {
-        let errs = errors("account_id: 1234\nusers: [a@b.co]\n");
-        assert_eq!(errs.len(), 1);
-        assert_eq!(errs[0].location.to_string(), "users.yaml:1:13");
-        assert!(errs[0].message.contains("32 hexadecimal"), "{}", errs[0]);
-    }
-
-    #[test]
-    fn every_error_is_reported_with_its_line() {
-        let errs = errors("account_id: nope\nuser:\n  - a@b.co\nusers:\n  - not-an-email\n  - ok@example.com\n  - also bad@example.com\n");
-        let lines: Vec<usize> = errs.iter().map(|d| d.location.line).collect();
-        assert_eq!(lines, [1, 2, 5, 7], "{errs:#?}");
+    fn every_error_is_reported_with_its_line_and_column() {
+        let errs = errors(
+            "account_id: nope\nuser:\n  - a@b.co\nusers:\n  - not-an-email\n  - ok@example.com\n  - also bad@example.com\n  - email: c@d.co\n    expire: 2027-01-01\ndomains: ['@example.com']\n",
+        );
+        let at: Vec<String> = errs.iter().map(|d| d.location.to_string()).collect();
+        assert_eq!(
+            at,
+            [
+                "users.yaml:1:13",
+                "users.yaml:2:1",
+                "users.yaml:5:5",
+                "users.yaml:7:5",
+                "users.yaml:9:5",
+                "users.yaml:10:11"
+            ],
+            "{errs:#?}"
+        );
         assert!(errs[1]
             .help
             .as_deref()
             .unwrap()
             .contains("did you mean `users`"));
+        assert!(errs[4].message.contains("unknown key `expire`"));
+        assert!(errs[4]
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("did you mean `expires`"));
+        assert!(errs[5].message.contains("without `@`"));
+    }
+
+    #[test]
+    fn invalid_entries() {
+        assert!(
+            first_error("users:\n  - email: a@b.co\n    expires: 2027-02-30\n")
+                .contains("not a day of that month")
+        );
+        assert!(
+            first_error("users:\n  - email: a@b.co\n    expires: tomorrow\n")
+                .contains("YYYY-MM-DD")
+        );
+        assert!(first_error("users:\n  - note: who?\n").contains("has no `email:`"));
+        assert!(first_error("users:\n  - [a@b.co]\n")
+            .contains("expected an email address or a mapping"));
+        assert!(
+            first_error("users:\n  - email: [a@b.co]\n").contains("`email` must be a single value")
+        );
+        assert!(first_error("users: [a@b.co]\ndomains: [a@b.co]\n")
+            .contains("an address, not a domain"));
+        assert!(
+            first_error("users: [a@b.co]\ndomains: ['*.example.com']\n").contains("no wildcards")
+        );
+        assert!(
+            first_error("users: [a@b.co]\ndomains: [localhost]\n").contains("not a valid domain")
+        );
+        assert!(
+            first_error("users: [a@b.co]\nprotected: ['not an address']\n")
+                .contains("not an address or an address pattern")
+        );
+        assert!(first_error("users: [a@b.co]\nprotected: ['*']\n").contains("exactly one '@'"));
+        assert!(first_error("users: a@b.co\n").contains("`users` must be a list"));
+    }
+
+    #[test]
+    fn unquoted_pattern_gets_a_hint_to_quote_it() {
+        let e = first_error("users: [a@b.co]\nprotected:\n  - *@svc.example.com\n");
+        assert!(e.contains("users.yaml:3:"), "{e}");
+        assert!(e.contains("quote patterns"), "{e}");
     }
 
     #[test]
     fn empty_allowlist_is_an_error() {
-        for text in ["users: []\n", "users:\n", "users: ~\n"] {
+        for text in [
+            "users: []\n",
+            "users:\n",
+            "users: ~\n",
+            "users: []\ndomains: []\n",
+            "protected: [a@b.co]\n",
+            "account_id: 023e105f4ecef8ad9ca31a8372d0c353\n",
+        ] {
             let errs = errors(text);
             assert!(
-                errs[0].message.contains("delete every user"),
+                errs[0].message.contains("would delete every user"),
                 "{text}: {errs:?}"
             );
         }
-        assert!(errors("account_id: 023e105f4ecef8ad9ca31a8372d0c353\n")[0]
-            .message
-            .contains("no `users:`"));
+        // Domains alone are an allowlist.
+        assert!(parse_str("domains: [example.com]\n", "u.yaml").is_ok());
     }
 
     #[test]
     fn empty_and_non_mapping_files() {
-        assert!(errors("")[0].message.contains("empty"));
-        assert!(errors("- a@b.co\n")[0]
-            .message
-            .contains("expected a mapping"));
-        assert!(errors("users: a@b.co\n")[0]
-            .message
-            .contains("must be a list"));
-        assert!(errors("users:\n  - {email: a@b.co}\n")[0]
-            .message
-            .contains("expected an email"));
+        assert!(first_error("").contains("the file is empty"));
+        assert!(first_error("# just a comment\n").contains("the file is empty"));
+        assert!(first_error("- a@b.co\n").contains("expected a mapping"));
     }
 
     #[test]
@@ -534,21 +1034,36 @@ mod tests {
 
     #[test]
     fn duplicate_key_is_an_error() {
-        let errs = errors("users: [a@b.co]\nusers: [c@d.co]\n");
-        assert!(errs[0].message.contains("set twice"));
+        assert!(first_error("users: [a@b.co]\nusers: [c@d.co]\n")
+            .contains("set twice (first on line 1)"));
     }
 
     #[test]
-    fn same_address_twice_is_a_warning_naming_both_places() {
+    fn same_address_twice_with_same_settings_is_a_warning_naming_both_places() {
         let d = ok("users:\n  - a@b.co\n  - ' A@B.CO '\n");
         assert_eq!(d.entries.len(), 1);
         assert_eq!(d.warnings.len(), 1);
-        assert_eq!(d.warnings[0].location.line, 3);
+        assert_eq!(d.warnings[0].location.to_string(), "users.yaml:3:5");
         assert!(
-            d.warnings[0].message.contains("users.yaml:2:5"),
+            d.warnings[0].message.contains("also at users.yaml:2:5"),
             "{}",
             d.warnings[0]
         );
+    }
+
+    #[test]
+    fn same_address_twice_with_different_settings_is_an_error() {
+        let e = first_error("users:\n  - a@b.co\n  - email: A@b.co\n    expires: 2027-01-01\n");
+        assert!(e.starts_with("users.yaml:3:5: `A@b.co` is listed twice with different settings (also at users.yaml:2:5)"), "{e}");
+    }
+
+    #[test]
+    fn normalisation_of_case_spaces_and_unicode() {
+        let d = ok("users:\n  - \"  Jos\u{e9}@Example.com \"\n  - \"jose\u{301}@example.com\"\ndomains: [' EXAMPLE.org ']\n");
+        assert_eq!(d.entries.len(), 1, "the two spellings are one address");
+        assert_eq!(d.entries[0].email, "jos\u{e9}@example.com");
+        assert_eq!(d.warnings.len(), 1);
+        assert_eq!(d.domains[0].domain, "example.org");
     }
 
     #[test]
@@ -558,10 +1073,12 @@ mod tests {
             "a.yaml",
         )
         .unwrap();
-        let b = parse_file("users: [c@d.co, a@b.co]\n", "b.yaml").unwrap();
+        let b = parse_file("users: [c@d.co, a@b.co]\nprotected: [c@d.co]\n", "b.yaml").unwrap();
         let d = merge(vec![a, b]).unwrap();
         assert_eq!(d.entries.len(), 2);
         assert_eq!(d.warnings.len(), 1);
+        assert_eq!(d.account(), Some(ACCOUNT));
+        assert_eq!(d.files, ["a.yaml", "b.yaml"]);
         let a = parse_file(
             &format!("account_id: {ACCOUNT}\nusers: [a@b.co]\n"),
             "a.yaml",
@@ -573,16 +1090,22 @@ mod tests {
         )
         .unwrap();
         let err = merge(vec![a, c]).unwrap_err();
-        assert!(err.diagnostics[0].message.contains("a.yaml:1:13"), "{err}");
+        assert!(err.diagnostics[0].to_string().starts_with("c.yaml:1:13: this file is for account 00000000000000000000000000000000, but a.yaml:1:13 says"), "{err}");
     }
 
     #[test]
-    fn digest_ignores_layout_but_not_content() {
-        let a = ok("# a comment\nusers:\n  - Alice@Example.com\n  - bob@example.com\n");
+    fn digest_ignores_layout_and_notes_but_not_rules() {
+        let a = ok("# a comment\nusers:\n  - Alice@Example.com\n  - email: bob@example.com\n    note: hi\n");
         let b = ok("users: [bob@example.com, ' alice@example.com']\n");
         assert_eq!(a.digest(), b.digest());
-        let c = ok("users: [bob@example.com]\n");
-        assert_ne!(a.digest(), c.digest());
+        for changed in [
+            "users: [bob@example.com]\n",
+            "users: [bob@example.com, alice@example.com]\ndomains: [example.com]\n",
+            "users: [bob@example.com, alice@example.com]\nprotected: [x@example.com]\n",
+            "users:\n  - bob@example.com\n  - email: alice@example.com\n    expires: 2027-01-01\n",
+        ] {
+            assert_ne!(a.digest(), ok(changed).digest(), "{changed}");
+        }
         let d = ok(&format!(
             "account_id: {ACCOUNT}\nusers: [bob@example.com, alice@example.com]\n"
         ));
@@ -590,15 +1113,81 @@ mod tests {
     }
 
     #[test]
-    fn load_reports_missing_files_and_directories() {
+    fn glob() {
+        assert!(glob_match("*@svc.example.com", "a@svc.example.com"));
+        assert!(glob_match("*@svc.example.com", "@svc.example.com"));
+        assert!(!glob_match("*@svc.example.com", "a@svc.example.com.evil"));
+        assert!(glob_match("ops-*@*.example.com", "ops-1@eu.example.com"));
+        assert!(!glob_match("ops-*@*.example.com", "dev-1@eu.example.com"));
+        assert!(glob_match("a*a", "aa"));
+        assert!(!glob_match("a*a", "a"));
+        assert!(glob_match("breakglass@*", "breakglass@anything"));
+        assert!(glob_match("exact@example.com", "exact@example.com"));
+        assert!(!glob_match("exact@example.com", "exact@example.comx"));
+    }
+
+    #[test]
+    fn paths_files_and_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        let teams = dir.path().join("teams");
+        std::fs::create_dir(&teams).unwrap();
+        std::fs::write(teams.join("b.yml"), "users: [b@example.com]\n").unwrap();
+        std::fs::write(
+            teams.join("a.yaml"),
+            format!("account_id: {ACCOUNT}\nusers: [a@example.com]\n"),
+        )
+        .unwrap();
+        std::fs::write(teams.join("notes.txt"), "not yaml").unwrap();
+        let d = load(std::slice::from_ref(&teams)).unwrap();
+        let emails: Vec<_> = d.entries.iter().map(|e| e.email.as_str()).collect();
+        assert_eq!(
+            emails,
+            ["a@example.com", "b@example.com"],
+            "sorted by file name"
+        );
+        // The same file named twice is read once.
+        let again = load(&[teams.clone(), teams.join("a.yaml")]).unwrap();
+        assert!(again.warnings.is_empty(), "{:?}", again.warnings);
+
+        let empty = dir.path().join("empty");
+        std::fs::create_dir(&empty).unwrap();
+        assert!(load(&[empty])
+            .unwrap_err()
+            .to_string()
+            .contains("no .yaml or .yml files"));
         let err = load(&[PathBuf::from("/nonexistent/users.yaml")]).unwrap_err();
         assert!(
             err.to_string()
                 .contains("/nonexistent/users.yaml:1:1: cannot read the file"),
             "{err}"
         );
-        let err = load(&[std::env::temp_dir()]).unwrap_err();
-        assert!(err.to_string().contains("is a directory"), "{err}");
         assert!(load(&[]).unwrap_err().to_string().contains("-f FILE"));
+    }
+
+    #[test]
+    fn errors_from_several_files_are_all_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.yaml"), "users: [bad]\n").unwrap();
+        std::fs::write(dir.path().join("b.yaml"), "userz: [b@example.com]\n").unwrap();
+        let err = load(&[dir.path().to_path_buf()]).unwrap_err();
+        assert_eq!(err.diagnostics.len(), 2, "{err}");
+    }
+
+    #[test]
+    fn oversized_and_non_utf8_files_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big.yaml");
+        let f = std::fs::File::create(&big).unwrap();
+        f.set_len(MAX_FILE_BYTES + 1).unwrap();
+        assert!(load(&[big])
+            .unwrap_err()
+            .to_string()
+            .contains("more than the limit"));
+        let latin1 = dir.path().join("latin1.yaml");
+        std::fs::write(&latin1, b"users: [jos\xe9@example.com]\n").unwrap();
+        assert!(load(&[latin1])
+            .unwrap_err()
+            .to_string()
+            .contains("not valid UTF-8"));
     }
 }

@@ -1,0 +1,95 @@
+//! The desired-state format as a JSON Schema (draft 2020-12), for editors that validate YAML as
+//! people type (`reconcile schema > desired-state.schema.json`). It describes one file; `validate`
+//! also checks what a schema cannot (real calendar dates, agreement between files, entries listed
+//! twice). Tests keep the two in step.
+
+use serde_json::{json, Value};
+
+use super::{ENTRY_KEYS, FORMAT_VERSION, TOP_KEYS};
+
+/// An address: one `@`, no spaces, a domain with a dot and no empty labels.
+const EMAIL: &str = r"^\s*[^@\s]+@[^@\s.]+(\.[^@\s.]+)+\s*$";
+const DOMAIN: &str = r"^\s*[^@\s*.]+(\.[^@\s*.]+)+\s*$";
+const DATE: &str = r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*$";
+const ACCOUNT_ID: &str = r"^\s*[0-9a-fA-F]{32}\s*$";
+
+pub fn json_schema() -> Value {
+    debug_assert_eq!(TOP_KEYS.len(), 5);
+    debug_assert_eq!(ENTRY_KEYS.len(), 3);
+    let non_empty_list = |key: &str| json!({ "required": [key], "properties": { key: { "type": "array", "minItems": 1 } } });
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "reconcile desired state",
+        "description": format!("The allowlist of a Cloudflare Zero Trust (Access) account, format version {FORMAT_VERSION}. Users not allowed here are deleted by `reconcile apply`."),
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+            "version": {
+                "description": "Format version; may be left out (it then means 1).",
+                "const": FORMAT_VERSION
+            },
+            "account_id": {
+                "description": "The Cloudflare account id: 32 hexadecimal characters. --account-id / CLOUDFLARE_ACCOUNT_ID may supply it instead, and must agree when both are set.",
+                "type": "string",
+                "pattern": ACCOUNT_ID
+            },
+            "users": {
+                "description": "The allowlist: addresses that may stay. Compared after trimming, Unicode NFC and lower-casing.",
+                "type": ["array", "null"],
+                "items": {
+                    "oneOf": [
+                        { "$ref": "#/$defs/email" },
+                        { "$ref": "#/$defs/entry" }
+                    ]
+                }
+            },
+            "domains": {
+                "description": "Every address at exactly these domains is allowed (subdomains are not included).",
+                "type": ["array", "null"],
+                "items": { "$ref": "#/$defs/domain" }
+            },
+            "protected": {
+                "description": "Never deleted, whatever the rest says: an address, or a pattern where * stands for any characters (quote it in YAML).",
+                "type": ["array", "null"],
+                "items": { "$ref": "#/$defs/pattern" }
+            }
+        },
+        "anyOf": [non_empty_list("users"), non_empty_list("domains")],
+        "$defs": {
+            "email": {
+                "description": "An email address.",
+                "type": "string",
+                "pattern": EMAIL
+            },
+            "entry": {
+                "description": "An address with settings.",
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["email"],
+                "properties": {
+                    "email": { "$ref": "#/$defs/email" },
+                    "note": {
+                        "description": "Free text for reviewers, shown by `explain` and in the plan.",
+                        "type": "string"
+                    },
+                    "expires": {
+                        "description": "From this date (UTC, YYYY-MM-DD) the user counts as an extra.",
+                        "type": "string",
+                        "format": "date",
+                        "pattern": DATE
+                    }
+                }
+            },
+            "domain": {
+                "description": "A domain such as example.com, without @ or wildcards.",
+                "type": "string",
+                "pattern": DOMAIN
+            },
+            "pattern": {
+                "description": "An address, or an address pattern with * wildcards such as *@svc.example.com.",
+                "type": "string",
+                "pattern": EMAIL
+            }
+        }
+    })
+}
