@@ -63,6 +63,22 @@ pub enum Command {
         after_help = "Example:\n  CLOUDFLARE_API_TOKEN=... reconcile apply -f desired/users.yaml"
     )]
     Apply(ApplyArgs),
+    /// Check desired-state files offline: exit 0 when valid, 1 with every problem otherwise.
+    #[command(
+        after_help = "Examples:\n  reconcile validate -f desired/users.yaml\n  reconcile validate -f desired/   # every *.yaml / *.yml in the directory"
+    )]
+    Validate(ValidateArgs),
+    /// Say which rule keeps or deletes an address; with credentials, also what the plan does to it.
+    #[command(after_help = "Example:\n  reconcile explain bob@example.com -f desired/")]
+    Explain(ExplainArgs),
+    /// Write the live users as a desired-state file, to start from today's state.
+    #[command(
+        after_help = "Example:\n  CLOUDFLARE_API_TOKEN=... reconcile export --account-id 023e105f4ecef8ad9ca31a8372d0c353 -o desired/users.yaml"
+    )]
+    Export(ExportArgs),
+    /// Print the JSON Schema of the desired-state format (for editors).
+    #[command(after_help = "Example:\n  reconcile schema > desired-state.schema.json")]
+    Schema,
     /// Run plan and apply on a built-in sandbox account: the whole flow with no Cloudflare account.
     #[command(after_help = "Example:\n  reconcile demo")]
     Demo(DemoArgs),
@@ -75,8 +91,8 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct TargetArgs {
-    /// Desired-state YAML file (repeat for several files)
-    #[arg(short = 'f', long = "file", value_name = "FILE", required = true)]
+    /// Desired-state YAML file or directory (repeat for several)
+    #[arg(short = 'f', long = "file", value_name = "PATH", required = true)]
     pub files: Vec<PathBuf>,
 
     /// Cloudflare account id, when the file does not set it [env: CLOUDFLARE_ACCOUNT_ID]
@@ -106,6 +122,37 @@ pub struct ApplyArgs {
     /// Delete without asking (for pipelines) [env: RECONCILE_AUTO_APPROVE=true]
     #[arg(long)]
     pub auto_approve: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Desired-state YAML file or directory (repeat for several)
+    #[arg(short = 'f', long = "file", value_name = "PATH", required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The email address to explain
+    pub email: String,
+
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Cloudflare account id [env: CLOUDFLARE_ACCOUNT_ID]
+    #[arg(long, value_name = "ID")]
+    pub account_id: Option<String>,
+
+    /// Base URL of the Cloudflare API [env: CLOUDFLARE_BASE_URL] [default: https://api.cloudflare.com/client/v4]
+    #[arg(long, value_name = "URL")]
+    pub api_url: Option<String>,
+
+    /// Write to this file instead of stdout
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -161,6 +208,20 @@ pub enum Action {
     Demo {
         auto_approve: bool,
     },
+    Validate {
+        files: Vec<PathBuf>,
+    },
+    Explain {
+        email: String,
+        target: Target,
+    },
+    Export {
+        account_id: Option<String>,
+        api_url: String,
+        credentials: Option<Credentials>,
+        output: Option<PathBuf>,
+    },
+    Schema,
     Sandbox {
         seed: Option<PathBuf>,
         generate: usize,
@@ -180,6 +241,8 @@ pub struct Settings {
     pub stdin_is_terminal: bool,
     /// -1 quiet, 0 default, 1.. more.
     pub verbosity: i8,
+    /// Colour in the logs on stderr.
+    pub log_color: bool,
 }
 
 /// Facts about the process, read once by `main` and passed in (tests pass their own).
@@ -187,6 +250,7 @@ pub struct Environment<'a> {
     pub var: &'a dyn Fn(&str) -> Option<String>,
     pub stdin_is_terminal: bool,
     pub stdout_is_terminal: bool,
+    pub stderr_is_terminal: bool,
 }
 
 /// Read credentials from the environment, as Cloudflare's own tools name them.
@@ -213,13 +277,15 @@ pub fn credentials(var: &dyn Fn(&str) -> Option<String>) -> Result<Option<Creden
 impl Settings {
     pub fn resolve(cli: Cli, env: &Environment) -> Result<Settings, String> {
         let no_color = (env.var)("NO_COLOR").is_some_and(|v| !v.is_empty());
-        let palette = Palette {
-            enabled: match cli.color {
-                ColorChoice::Always => true,
-                ColorChoice::Never => false,
-                ColorChoice::Auto => env.stdout_is_terminal && !no_color,
-            },
+        let colour = |terminal: bool| match cli.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => terminal && !no_color,
         };
+        let palette = Palette {
+            enabled: colour(env.stdout_is_terminal),
+        };
+        let log_color = colour(env.stderr_is_terminal);
         let var = |name: &str| (env.var)(name).filter(|v| !v.trim().is_empty());
         let auto_approve = |flag: bool| -> Result<bool, String> {
             if flag {
@@ -259,6 +325,21 @@ impl Settings {
                 target: target(a.target)?,
                 auto_approve: auto_approve(a.auto_approve)?,
             },
+            Command::Validate(a) => Action::Validate { files: a.files },
+            Command::Explain(a) => Action::Explain {
+                email: a.email,
+                target: target(a.target)?,
+            },
+            Command::Export(a) => Action::Export {
+                account_id: a.account_id.or_else(|| var("CLOUDFLARE_ACCOUNT_ID")),
+                api_url: a
+                    .api_url
+                    .or_else(|| var("CLOUDFLARE_BASE_URL"))
+                    .unwrap_or_else(|| DEFAULT_BASE_URL.to_string()),
+                credentials: credentials(env.var)?,
+                output: a.output,
+            },
+            Command::Schema => Action::Schema,
             Command::Demo(a) => Action::Demo {
                 auto_approve: auto_approve(a.auto_approve)?,
             },
@@ -283,6 +364,7 @@ impl Settings {
             } else {
                 cli.verbose.min(3) as i8
             },
+            log_color,
         })
     }
 }
@@ -305,6 +387,7 @@ mod tests {
                 var: &var,
                 stdin_is_terminal: false,
                 stdout_is_terminal: stdout_tty,
+                stderr_is_terminal: stdout_tty,
             },
         )
     }

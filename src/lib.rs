@@ -10,6 +10,8 @@ pub mod date;
 pub mod digest;
 pub mod distance;
 pub mod email;
+pub mod explain;
+pub mod export;
 pub mod logging;
 pub mod plan;
 pub mod render;

@@ -2,7 +2,7 @@
 
 use tracing_subscriber::EnvFilter;
 
-pub fn init(verbosity: i8) {
+pub fn init(verbosity: i8, color: bool) {
     let level = match verbosity {
         i8::MIN..=-1 => "error",
         0 => "warn,reconcile=info",
@@ -14,6 +14,7 @@ pub fn init(verbosity: i8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(color)
         .with_target(false)
         .without_time()
         .try_init();

@@ -14,6 +14,7 @@ fn main() -> ExitCode {
         var: &var,
         stdin_is_terminal: std::io::stdin().is_terminal(),
         stdout_is_terminal: std::io::stdout().is_terminal(),
+        stderr_is_terminal: std::io::stderr().is_terminal(),
     };
     let settings = match Settings::resolve(cli, &env) {
         Ok(s) => s,
@@ -22,7 +23,7 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    reconcile::logging::init(settings.verbosity);
+    reconcile::logging::init(settings.verbosity, settings.log_color);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

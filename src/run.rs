@@ -9,6 +9,8 @@ use crate::cli::{Action, Settings, Target};
 use crate::cloudflare::{ApiError, Client, Credentials};
 use crate::config::{self, ConfigError, Desired};
 use crate::date::Date;
+use crate::explain;
+use crate::export;
 use crate::plan::{self, Plan};
 use crate::render::{self, Palette};
 use crate::sandbox;
@@ -91,6 +93,91 @@ pub async fn run(settings: Settings, streams: &mut Streams<'_>) -> Result<Exit, 
             let approval = approval(auto_approve, settings.stdin_is_terminal);
             apply_flow(&desired, &client, approval, palette, streams).await
         }
+        Action::Validate { files } => {
+            let desired = config::load(&files)?;
+            for warning in &desired.warnings {
+                tracing::warn!("{warning}");
+            }
+            let count =
+                |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+            writeln!(
+                streams.stdout,
+                "valid: {}, {}, {} protected in {}{}",
+                count(desired.entries.len(), "user"),
+                count(desired.domains.len(), "domain"),
+                desired.protected.len(),
+                count(desired.files.len(), "file"),
+                desired
+                    .account()
+                    .map(|a| format!(" (account {a})"))
+                    .unwrap_or_default()
+            )?;
+            Ok(Exit::Success)
+        }
+        Action::Explain { email, target } => {
+            let desired = config::load(&target.files)?;
+            let explanation = explain::explain(&desired, &email, Date::today_utc());
+            let explanation = match (
+                &target.credentials,
+                account_for(&desired, target.account_id.as_deref()),
+            ) {
+                (None, _) => explanation,
+                (Some(_), Err(_)) => explain::Explanation {
+                    live: explain::Live::NotChecked(
+                        "no account id: set `account_id:` in the file, or pass --account-id".into(),
+                    ),
+                    ..explanation
+                },
+                (Some(_), Ok(_)) => {
+                    let (desired, client) = connect(&target)?;
+                    explanation.with_plan(&compute(&desired, &client).await?)
+                }
+            };
+            explanation.render(streams.stdout, palette)?;
+            Ok(Exit::Success)
+        }
+        Action::Export {
+            account_id,
+            api_url,
+            credentials,
+            output,
+        } => {
+            let account = account_id
+                .ok_or_else(|| {
+                    Error::Usage(
+                        "no account id: pass --account-id (or set CLOUDFLARE_ACCOUNT_ID)".into(),
+                    )
+                })
+                .and_then(|raw| {
+                    config::check_account_id(&raw).map_err(|e| {
+                        Error::Usage(format!("--account-id / CLOUDFLARE_ACCOUNT_ID: {e}"))
+                    })
+                })?;
+            let credentials = credentials.ok_or_else(no_credentials)?;
+            let client = Client::new(&api_url, credentials, &account)?;
+            let listing = client.list_users().await?;
+            let (yaml, warnings) = export::to_yaml(&account, &listing.users, Date::today_utc());
+            for warning in warnings {
+                tracing::warn!("{warning}");
+            }
+            match output {
+                Some(path) => {
+                    std::fs::write(&path, yaml).map_err(|e| {
+                        Error::Usage(format!("cannot write {}: {e}", path.display()))
+                    })?;
+                    tracing::info!(file = %path.display(), users = listing.users.len(), "exported");
+                }
+                None => streams.stdout.write_all(yaml.as_bytes())?,
+            }
+            Ok(Exit::Success)
+        }
+        Action::Schema => {
+            let schema = config::schema::json_schema();
+            let text =
+                serde_json::to_string_pretty(&schema).map_err(|e| Error::Usage(e.to_string()))?;
+            writeln!(streams.stdout, "{text}")?;
+            Ok(Exit::Success)
+        }
         Action::Demo { auto_approve } => {
             demo(
                 approval(auto_approve, settings.stdin_is_terminal),
@@ -135,15 +222,17 @@ pub async fn run(settings: Settings, streams: &mut Streams<'_>) -> Result<Exit, 
 fn connect(target: &Target) -> Result<(Desired, Client), Error> {
     let desired = config::load(&target.files)?;
     let account = account_for(&desired, target.account_id.as_deref())?;
-    let credentials = target.credentials.clone().ok_or_else(|| {
-        Error::Usage(
-            "no Cloudflare credentials: set CLOUDFLARE_API_TOKEN (or CLOUDFLARE_EMAIL and CLOUDFLARE_API_KEY)".into(),
-        )
-    })?;
+    let credentials = target.credentials.clone().ok_or_else(no_credentials)?;
     Ok((
         desired,
         Client::new(&target.api_url, credentials, &account)?,
     ))
+}
+
+fn no_credentials() -> Error {
+    Error::Usage(
+        "no Cloudflare credentials: set CLOUDFLARE_API_TOKEN (or CLOUDFLARE_EMAIL and CLOUDFLARE_API_KEY)".into(),
+    )
 }
 
 /// The account comes from the files, or from `--account-id` / `CLOUDFLARE_ACCOUNT_ID`. When both

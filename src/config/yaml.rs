@@ -117,7 +117,18 @@ pub fn parse(text: &str) -> Result<Option<Node>, YamlError> {
                 stack.push((Node { value, line, col }, None));
                 None
             }
-            Event::SequenceEnd | Event::MappingEnd => stack.pop().map(|(node, _)| node),
+            Event::SequenceEnd | Event::MappingEnd => stack.pop().map(|(mut node, _)| {
+                // A block mapping's start mark can fall after its first key; the mapping starts
+                // where its first key does.
+                if let Value::Map(entries) = &node.value {
+                    if let Some((key, _)) = entries.first() {
+                        if (key.line, key.col) < (node.line, node.col) {
+                            (node.line, node.col) = (key.line, key.col);
+                        }
+                    }
+                }
+                node
+            }),
             Event::StreamStart | Event::DocumentEnd | Event::Nothing => None,
         };
         if let Some(node) = finished {

@@ -30,6 +30,7 @@ fn apply_answering(w: &World, answer: &str) -> (Result<Exit, Error>, String, Str
             var: &var,
             stdin_is_terminal: true,
             stdout_is_terminal: false,
+            stderr_is_terminal: false,
         },
     )
     .unwrap();

@@ -1,0 +1,184 @@
+//! `reconcile export`: the live users as a desired-state file, so a team can start from today's
+//! state. Every exported address is allowed, so planning the file right after plans nothing. Pure:
+//! users in, YAML text out.
+
+use std::collections::BTreeMap;
+
+use crate::cloudflare::User;
+use crate::date::Date;
+use crate::email;
+
+/// A YAML double-quoted scalar (JSON string escapes are valid YAML).
+fn quoted(s: &str) -> String {
+    serde_json::Value::String(s.to_string()).to_string()
+}
+
+/// Text safe inside a `#` comment: one line, no control characters.
+fn comment(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// The file, and warnings about users it could not list.
+pub fn to_yaml(account_id: &str, users: &[User], today: Date) -> (String, Vec<String>) {
+    let mut allowed: BTreeMap<String, Vec<&User>> = BTreeMap::new();
+    let mut unlisted: Vec<String> = Vec::new();
+    let mut warnings = Vec::new();
+    for user in users {
+        let address = user
+            .email
+            .as_deref()
+            .map(email::normalize)
+            .unwrap_or_default();
+        if address.is_empty() {
+            unlisted.push(format!(
+                "id {}, name {} (no email: reconcile never deletes it)",
+                user.id.as_deref().unwrap_or("(none)"),
+                quoted(user.name.as_deref().unwrap_or("(none)"))
+            ));
+        } else if let Err(why) = email::check(&address) {
+            unlisted.push(format!(
+                "{} ({why}): not exported, so `plan` will delete it; fix the address in Cloudflare or delete the user",
+                quoted(&address)
+            ));
+            warnings.push(format!(
+                "{address:?} is not an address a desired-state file accepts ({why}); it was left out of the export"
+            ));
+        } else {
+            allowed.entry(address).or_default().push(user);
+        }
+    }
+    let mut out = String::new();
+    out.push_str(&format!(
+        "# Exported by reconcile {} from account {account_id} on {today}: {} users.\n",
+        env!("CARGO_PKG_VERSION"),
+        users.len()
+    ));
+    out.push_str("# Every user below is allowed. Review the list, remove who should go, and keep the file in git.\n");
+    out.push_str("version: 1\n");
+    out.push_str(&format!("account_id: {account_id}\n"));
+    out.push_str("users:\n");
+    for (address, same) in &allowed {
+        let about: Vec<String> = same
+            .iter()
+            .map(|u| {
+                let name = u
+                    .name
+                    .as_deref()
+                    .map(comment)
+                    .unwrap_or_else(|| "(no name)".into());
+                let login = u
+                    .last_successful_login
+                    .as_deref()
+                    .map(|l| format!("last login {}", comment(l)))
+                    .unwrap_or_else(|| "never logged in".into());
+                format!("{name}, {login}")
+            })
+            .collect();
+        out.push_str(&format!(
+            "  - {}  # {}\n",
+            quoted(address),
+            about.join("; ")
+        ));
+    }
+    if !unlisted.is_empty() {
+        out.push_str("# Live users not listed above:\n");
+        for line in unlisted {
+            out.push_str(&format!("#   {}\n", comment(&line)));
+        }
+    }
+    (out, warnings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config;
+    use crate::plan::{compute, Policy};
+
+    fn user(id: &str, email: Option<&str>, name: Option<&str>) -> User {
+        User {
+            id: Some(id.into()),
+            email: email.map(Into::into),
+            name: name.map(Into::into),
+            last_successful_login: Some("2026-11-27T17:45:00Z".into()),
+            ..User::default()
+        }
+    }
+
+    #[test]
+    fn export_is_sorted_commented_valid_and_plans_nothing() {
+        let users = vec![
+            user(
+                "f174e90a-fafe-4643-bbbc-4a0ed4fc8415",
+                Some("Zed@Example.com"),
+                Some("Zed\nInjected: key"),
+            ),
+            user(
+                "2a7c3f0e-5b1d-4d6e-9f8a-1c2b3d4e5f60",
+                Some("alice@example.com"),
+                Some("Alice # Ng"),
+            ),
+            user("5d6e7f80-91a2-4b3c-8d4e-5f60718293a4", None, Some("robot")),
+            user(
+                "8f9a0b1c-2d3e-4f50-a617-28394a5b6c7d",
+                Some("odd\"quote'#@example.com"),
+                None,
+            ),
+        ];
+        let account = "023e105f4ecef8ad9ca31a8372d0c353";
+        let today = Date::parse("2026-11-28").unwrap();
+        let (yaml, warnings) = to_yaml(account, &users, today);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let lines: Vec<&str> = yaml.lines().collect();
+        assert_eq!(
+            lines[5],
+            "  - \"alice@example.com\"  # Alice # Ng, last login 2026-11-27T17:45:00Z"
+        );
+        assert!(
+            lines[7].starts_with("  - \"zed@example.com\"  # Zed Injected: key"),
+            "{yaml}"
+        );
+        assert!(
+            yaml.contains("#   id 5d6e7f80-91a2-4b3c-8d4e-5f60718293a4, name \"robot\" (no email")
+        );
+
+        let desired =
+            config::parse_str(&yaml, "export.yaml").unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+        assert_eq!(desired.account(), Some(account));
+        let plan = compute(
+            &desired,
+            &users,
+            &Policy {
+                account_id: account.into(),
+                today,
+            },
+        );
+        assert!(plan.delete.is_empty(), "{:?}", plan.delete);
+    }
+
+    #[test]
+    fn addresses_validate_would_refuse_are_left_out_with_a_warning() {
+        let users = vec![
+            user(
+                "f174e90a-fafe-4643-bbbc-4a0ed4fc8415",
+                Some("ok@example.com"),
+                None,
+            ),
+            user(
+                "2a7c3f0e-5b1d-4d6e-9f8a-1c2b3d4e5f60",
+                Some("root@localhost"),
+                None,
+            ),
+        ];
+        let (yaml, warnings) = to_yaml(
+            "023e105f4ecef8ad9ca31a8372d0c353",
+            &users,
+            Date::parse("2026-11-28").unwrap(),
+        );
+        assert_eq!(warnings.len(), 1);
+        assert!(yaml.contains("#   \"root@localhost\""), "{yaml}");
+        assert!(config::parse_str(&yaml, "e.yaml").is_ok());
+    }
+}
