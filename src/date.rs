@@ -75,6 +75,18 @@ impl Date {
         Date { year, month, day }
     }
 
+    /// Days since 1970-01-01 (the inverse of [`Date::from_days_since_epoch`]).
+    pub fn days_since_epoch(&self) -> i64 {
+        let (m, d) = (i64::from(self.month), i64::from(self.day));
+        let y = i64::from(self.year) - i64::from(m <= 2);
+        let era = y.div_euclid(400);
+        let yoe = y.rem_euclid(400);
+        let mp = if m > 2 { m - 3 } else { m + 9 };
+        let doy = (153 * mp + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    }
+
     /// Today in UTC, by the system clock.
     pub fn today_utc() -> Date {
         let secs = SystemTime::now()
@@ -83,6 +95,57 @@ impl Date {
             .unwrap_or(0);
         Date::from_days_since_epoch(secs.div_euclid(86_400))
     }
+}
+
+/// Seconds since the Unix epoch, by the system clock.
+pub fn now_unix() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Parse an RFC 3339 timestamp as the API writes them (`2020-07-01T05:20:00Z`,
+/// `2014-01-01T05:20:00.12345Z`, or with a `+hh:mm` offset) into seconds since the Unix epoch.
+pub fn parse_timestamp(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let date = Date::parse(text.get(..10)?).ok()?;
+    let rest = text.get(10..)?;
+    let rest = rest.strip_prefix('T').or_else(|| rest.strip_prefix('t'))?;
+    let two = |s: &str| -> Option<i64> {
+        (s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok())?
+    };
+    let (h, m, sec) = (
+        two(rest.get(0..2)?)?,
+        two(rest.get(3..5)?)?,
+        two(rest.get(6..8)?)?,
+    );
+    if rest.get(2..3)? != ":" || rest.get(5..6)? != ":" || h > 23 || m > 59 || sec > 60 {
+        return None;
+    }
+    let mut zone = rest.get(8..)?;
+    if let Some(frac) = zone.strip_prefix('.') {
+        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        zone = &frac[digits..];
+    }
+    let offset = match zone {
+        "Z" | "z" => 0,
+        _ => {
+            let sign = match zone.get(0..1)? {
+                "+" => 1,
+                "-" => -1,
+                _ => return None,
+            };
+            if zone.len() != 6 || zone.get(3..4)? != ":" {
+                return None;
+            }
+            sign * (two(zone.get(1..3)?)? * 3600 + two(zone.get(4..6)?)? * 60)
+        }
+    };
+    Some(date.days_since_epoch() * 86_400 + h * 3600 + m * 60 + sec - offset)
 }
 
 impl fmt::Display for Date {
@@ -130,6 +193,39 @@ mod tests {
         let b = Date::parse("2027-01-01").unwrap();
         assert!(a < b);
         assert_eq!(b.to_string(), "2027-01-01");
+    }
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(parse_timestamp("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_timestamp("2020-07-01T05:20:00Z"), Some(1_593_580_800));
+        assert_eq!(
+            parse_timestamp("2014-01-01T05:20:00.12345Z"),
+            Some(1_388_553_600)
+        );
+        assert_eq!(
+            parse_timestamp("2020-07-01T07:20:00+02:00"),
+            Some(1_593_580_800)
+        );
+        assert_eq!(
+            parse_timestamp("2020-07-01T00:20:00-05:00"),
+            Some(1_593_580_800)
+        );
+        for bad in [
+            "",
+            "2020-07-01",
+            "2020-07-01 05:20:00Z",
+            "2020-07-01T05:20:00",
+            "2020-07-01T25:00:00Z",
+            "2020-07-01T05:20:00.Z",
+            "2020-07-01T05:20:00+0200",
+            "garbage",
+        ] {
+            assert_eq!(parse_timestamp(bad), None, "{bad}");
+        }
+        for days in [-800_000, -1, 0, 1, 19_782, 20_785, 2_000_000] {
+            assert_eq!(Date::from_days_since_epoch(days).days_since_epoch(), days);
+        }
     }
 
     #[test]

@@ -197,14 +197,7 @@ mod tests {
                 ..User::default()
             },
         ];
-        let plan = compute(
-            &d,
-            &live,
-            &Policy {
-                account_id: "acc".into(),
-                today: today(),
-            },
-        );
+        let plan = compute(&d, &live, &Policy::at("acc", 1_795_867_200));
         let eve = explain(&d, "eve@other.example", today()).with_plan(&plan);
         assert!(text(&eve).contains("live:  user 2a7c3f0e-5b1d-4d6e-9f8a-1c2b3d4e5f60 \"Eve\", never logged in: the plan deletes this user"), "{}", text(&eve));
         let bob = explain(&d, "bob@example.com", today()).with_plan(&plan);

@@ -147,14 +147,7 @@ mod tests {
         let desired =
             config::parse_str(&yaml, "export.yaml").unwrap_or_else(|e| panic!("{e}\n{yaml}"));
         assert_eq!(desired.account(), Some(account));
-        let plan = compute(
-            &desired,
-            &users,
-            &Policy {
-                account_id: account.into(),
-                today,
-            },
-        );
+        let plan = compute(&desired, &users, &Policy::at(account, 1_795_867_200));
         assert!(plan.delete.is_empty(), "{:?}", plan.delete);
     }
 

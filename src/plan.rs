@@ -5,8 +5,9 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::cloudflare::{is_valid_user_id, User};
-use crate::config::{AllowEntry, Desired, DomainEntry, Location, ProtectedEntry};
-use crate::date::Date;
+use crate::config::{AllowEntry, Desired, DomainEntry, Location, ProtectedEntry, Span};
+use crate::date::{self, Date};
+use crate::distance;
 use crate::email;
 
 /// Why a user is where the plan puts them.
@@ -36,6 +37,17 @@ pub enum Reason {
     /// Held: the user's `id` is missing or not the UUID the spec describes, so it is never put
     /// into a DELETE URL.
     InvalidId,
+    /// Held: an allowlist entry that matches no live user is one edit away from this address
+    /// (`jsmith@` listed, `j.smith@` live): probably a typo in the file.
+    NearMiss {
+        entry: String,
+        location: Location,
+        address: String,
+    },
+    /// Held: the user logged in within `policy.hold_active_within`.
+    Active { last_login: String, within: Span },
+    /// Held: several live users share this address, so which one is meant is unclear.
+    DuplicateEmail { count: usize },
 }
 
 fn with_note(text: String, note: &Option<String>) -> String {
@@ -56,6 +68,9 @@ impl Reason {
             Reason::Expired { .. } => "expired",
             Reason::NoEmail => "no_email",
             Reason::InvalidId => "invalid_id",
+            Reason::NearMiss { .. } => "near_miss",
+            Reason::Active { .. } => "active",
+            Reason::DuplicateEmail { .. } => "duplicate_email",
         }
     }
 
@@ -65,8 +80,13 @@ impl Reason {
             Reason::Allowed { location, .. }
             | Reason::Domain { location, .. }
             | Reason::Protected { location, .. }
-            | Reason::Expired { location, .. } => Some(location),
-            Reason::NotAllowed | Reason::NoEmail | Reason::InvalidId => None,
+            | Reason::Expired { location, .. }
+            | Reason::NearMiss { location, .. } => Some(location),
+            Reason::NotAllowed
+            | Reason::NoEmail
+            | Reason::InvalidId
+            | Reason::Active { .. }
+            | Reason::DuplicateEmail { .. } => None,
         }
     }
 
@@ -110,6 +130,19 @@ impl Reason {
             Reason::InvalidId => {
                 "the user's id is missing or is not a UUID, so it is never sent in a DELETE; left alone (check it in the dashboard)".into()
             }
+            Reason::NearMiss {
+                entry,
+                location,
+                address,
+            } => format!(
+                "did you mean this user? The allowlist entry {entry} at {location} matches no live user and is one edit away from this address; release with --allow-near-miss {address}"
+            ),
+            Reason::Active { last_login, within } => format!(
+                "last login {last_login}, within policy.hold_active_within ({within}); release with --include-active"
+            ),
+            Reason::DuplicateEmail { count } => format!(
+                "{count} live users share this address, so which one is meant is unclear; release with --allow-duplicate-email"
+            ),
         }
     }
 }
@@ -247,12 +280,118 @@ impl Decision {
     }
 }
 
+/// Flags that change the safety rails for one run (docs/safety.md).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Overrides {
+    /// `--max-deletes`: replaces `policy.max_deletes`.
+    pub max_deletes: Option<u64>,
+    /// `--max-delete-fraction`: replaces `policy.max_delete_fraction`.
+    pub max_delete_fraction: Option<f64>,
+    /// `--allow-deletes N`: go ahead with a plan over the thresholds, if it deletes exactly N.
+    pub allow_deletes: Option<usize>,
+    /// `--allow-near-miss EMAIL` (normalised): release these near misses.
+    pub allow_near_miss: Vec<String>,
+    /// `--include-active`: release users held by `policy.hold_active_within`.
+    pub include_active: bool,
+    /// `--allow-duplicate-email`: release users who share their address with another.
+    pub allow_duplicate_email: bool,
+}
+
 /// What the plan is computed against, besides the desired state and the live users.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
     pub account_id: String,
     /// The date (UTC) against which `expires:` is checked.
     pub today: Date,
+    /// Now, in seconds since the Unix epoch, for `policy.hold_active_within`.
+    pub now: i64,
+    pub overrides: Overrides,
+}
+
+impl Policy {
+    /// A policy at the given moment with no overrides.
+    pub fn at(account_id: &str, now: i64) -> Policy {
+        Policy {
+            account_id: account_id.to_string(),
+            today: Date::from_days_since_epoch(now.div_euclid(86_400)),
+            now,
+            overrides: Overrides::default(),
+        }
+    }
+}
+
+/// The default of `policy.max_delete_fraction`.
+pub const DEFAULT_MAX_DELETE_FRACTION: f64 = 0.25;
+/// The fraction rail applies to accounts of at least this many users.
+pub const FRACTION_MIN_USERS: usize = 10;
+
+/// A plan that the safety rails refuse as a whole. `apply` deletes nobody; `plan` exits 1.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Refusal {
+    /// Every live user would be deleted and `policy.allow_delete_all` is not set.
+    DeleteAll { live: usize },
+    /// More deletions than `max_deletes` (set at `from`).
+    MaxDeletes {
+        deletes: usize,
+        limit: u64,
+        from: String,
+        allow_deletes: Option<usize>,
+    },
+    /// More than `max_delete_fraction` of the live users.
+    MaxFraction {
+        deletes: usize,
+        live: usize,
+        limit: f64,
+        from: String,
+        allow_deletes: Option<usize>,
+    },
+}
+
+impl Refusal {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Refusal::DeleteAll { .. } => "delete_all",
+            Refusal::MaxDeletes { .. } => "max_deletes",
+            Refusal::MaxFraction { .. } => "max_delete_fraction",
+        }
+    }
+
+    /// What stopped the plan, and how to go ahead on purpose.
+    pub fn message(&self) -> String {
+        let mismatch = |allow: &Option<usize>, deletes: usize| {
+            match allow {
+            Some(n) => format!(
+                " --allow-deletes {n} was given, but this plan deletes {deletes}: the override must name the exact number of deletions you reviewed."
+            ),
+            None => String::new(),
+        }
+        };
+        match self {
+            Refusal::DeleteAll { live } => format!(
+                "safety rail: the plan deletes every one of the {live} live users; a truncated or wrong desired state does this. To really empty the account, set `policy: {{ allow_delete_all: true }}` in the desired state."
+            ),
+            Refusal::MaxDeletes {
+                deletes,
+                limit,
+                from,
+                allow_deletes,
+            } => format!(
+                "safety rail: the plan deletes {deletes} users, more than max_deletes {limit} ({from}).{} To go ahead with exactly this plan, pass --allow-deletes {deletes}.",
+                mismatch(allow_deletes, *deletes)
+            ),
+            Refusal::MaxFraction {
+                deletes,
+                live,
+                limit,
+                from,
+                allow_deletes,
+            } => format!(
+                "safety rail: the plan deletes {deletes} of {live} live users ({:.1}%), more than max_delete_fraction {limit} ({from}).{} To go ahead with exactly this plan, pass --allow-deletes {deletes}.",
+                *deletes as f64 * 100.0 / *live as f64,
+                mismatch(allow_deletes, *deletes)
+            ),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -268,9 +407,22 @@ pub struct Plan {
     pub held: Vec<Decision>,
     /// Allowed addresses with no user in the account (yet): nothing to do, shown for review.
     pub absent: Vec<AllowEntry>,
+    /// Set when the safety rails refuse the plan as a whole: then nothing may be deleted.
+    pub refusal: Option<Refusal>,
 }
 
 impl Plan {
+    /// Access and Gateway seats that the deletions free.
+    pub fn seats_freed(&self) -> (usize, usize) {
+        let count = |f: fn(&User) -> Option<bool>| {
+            self.delete
+                .iter()
+                .filter(|d| f(&d.user) == Some(true))
+                .count()
+        };
+        (count(|u| u.access_seat), count(|u| u.gateway_seat))
+    }
+
     pub fn has_changes(&self) -> bool {
         !self.delete.is_empty()
     }
@@ -285,46 +437,62 @@ fn sort_key(d: &Decision) -> (Option<String>, Option<String>) {
     (d.email.clone(), d.user.id.clone())
 }
 
-/// Compute the plan from the desired state and every live user.
+/// Compute the plan from the desired state and every live user: the rules decide who is kept;
+/// the safety rails then hold back single users (held) or refuse the plan as a whole (refusal).
 pub fn compute(desired: &Desired, live: &[User], policy: &Policy) -> Plan {
     let matcher = Matcher::new(desired, policy.today);
-    let mut present: HashSet<String> = HashSet::new();
+    let normalized: Vec<Option<String>> = live
+        .iter()
+        .map(|u| {
+            u.email
+                .as_deref()
+                .map(email::normalize)
+                .filter(|e| !e.is_empty())
+        })
+        .collect();
+    let mut per_address: HashMap<&str, usize> = HashMap::new();
+    for address in normalized.iter().flatten() {
+        *per_address.entry(address.as_str()).or_default() += 1;
+    }
     let (mut delete, mut keep, mut held) = (Vec::new(), Vec::new(), Vec::new());
-    for user in live {
-        let normalized = user
-            .email
-            .as_deref()
-            .map(email::normalize)
-            .filter(|e| !e.is_empty());
+    for (user, address) in live.iter().zip(&normalized) {
         let decision = |reason| Decision {
             user: user.clone(),
-            email: normalized.clone(),
+            email: address.clone(),
             reason,
         };
-        let Some(address) = normalized.as_deref() else {
+        let Some(address) = address.as_deref() else {
             held.push(decision(Reason::NoEmail));
             continue;
         };
-        present.insert(address.to_string());
         let reason = matcher.decide(address);
         if reason.keeps() {
             keep.push(decision(reason));
         } else if !user.id.as_deref().is_some_and(is_valid_user_id) {
             held.push(decision(Reason::InvalidId));
+        } else if per_address[address] > 1 && !policy.overrides.allow_duplicate_email {
+            held.push(decision(Reason::DuplicateEmail {
+                count: per_address[address],
+            }));
+        } else if let Some(reason) = active_hold(desired, user, policy) {
+            held.push(decision(reason));
         } else {
             delete.push(decision(reason));
         }
     }
+    let absent: Vec<AllowEntry> = desired
+        .entries
+        .iter()
+        .filter(|e| !per_address.contains_key(e.email.as_str()))
+        .cloned()
+        .collect();
+    hold_near_misses(&mut delete, &mut held, &absent, policy);
     for list in [&mut delete, &mut keep, &mut held] {
         list.sort_by_cached_key(sort_key);
     }
-    let mut absent: Vec<AllowEntry> = desired
-        .entries
-        .iter()
-        .filter(|e| !present.contains(&e.email))
-        .cloned()
-        .collect();
+    let mut absent = absent;
     absent.sort_by(|a, b| a.email.cmp(&b.email));
+    let refusal = refusal(desired, policy, delete.len(), live.len());
     Plan {
         account_id: policy.account_id.clone(),
         live_count: live.len(),
@@ -332,7 +500,144 @@ pub fn compute(desired: &Desired, live: &[User], policy: &Policy) -> Plan {
         keep,
         held,
         absent,
+        refusal,
     }
+}
+
+/// `policy.hold_active_within`: hold a user seen that recently, unless `--include-active`. A
+/// last login that cannot be read counts as recent: the rail errs on the side of keeping.
+fn active_hold(desired: &Desired, user: &User, policy: &Policy) -> Option<Reason> {
+    let (within, _) = desired.policy.hold_active_within.as_ref()?;
+    if policy.overrides.include_active {
+        return None;
+    }
+    let last = user.last_successful_login.as_deref()?;
+    let recent = match date::parse_timestamp(last) {
+        Some(t) => policy.now.saturating_sub(t) <= within.seconds as i64,
+        None => true,
+    };
+    recent.then(|| Reason::Active {
+        last_login: last.to_string(),
+        within: *within,
+    })
+}
+
+/// A 64-bit hash of `bytes` with the byte at `skip` left out (`None`: nothing left out).
+fn hash_without(bytes: &[u8], skip: Option<usize>) -> u64 {
+    const PRIME: u64 = 0x0100_0000_01b3;
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for (i, b) in bytes.iter().enumerate() {
+        if Some(i) != skip {
+            h = (h ^ u64::from(*b)).wrapping_mul(PRIME);
+        }
+    }
+    h
+}
+
+/// The "typo" rail: an allowlist entry that matches no live user, one edit (a character added,
+/// missing, changed, or two swapped) away from a user about to be deleted, holds that user.
+/// Candidates are found through a hash index of every one-byte deletion of the absent entries
+/// (as in SymSpell), so the cost grows with the number of users, not users × entries.
+fn hold_near_misses(
+    delete: &mut Vec<Decision>,
+    held: &mut Vec<Decision>,
+    absent: &[AllowEntry],
+    policy: &Policy,
+) {
+    if absent.is_empty() || delete.is_empty() {
+        return;
+    }
+    let mut index: HashMap<u64, Vec<usize>> = HashMap::new();
+    for (i, entry) in absent.iter().enumerate() {
+        let bytes = entry.email.as_bytes();
+        for skip in std::iter::once(None).chain((0..bytes.len()).map(Some)) {
+            index.entry(hash_without(bytes, skip)).or_default().push(i);
+        }
+    }
+    let lengths: HashSet<usize> = absent.iter().map(|e| e.email.len()).collect();
+    let near = |address: &str| -> Option<&AllowEntry> {
+        let bytes = address.as_bytes();
+        let n = bytes.len();
+        if !(n.saturating_sub(1)..=n + 1).any(|l| lengths.contains(&l)) {
+            return None;
+        }
+        std::iter::once(None)
+            .chain((0..n).map(Some))
+            .filter_map(|skip| index.get(&hash_without(bytes, skip)))
+            .flatten()
+            .map(|&i| &absent[i])
+            .find(|entry| {
+                entry.email != address && distance::levenshtein(&entry.email, address) <= 2
+            })
+    };
+    let mut kept = Vec::with_capacity(delete.len());
+    for d in delete.drain(..) {
+        let address = d.email.clone().unwrap_or_default();
+        let released = policy.overrides.allow_near_miss.contains(&address);
+        match near(&address).filter(|_| !released) {
+            Some(entry) => held.push(Decision {
+                reason: Reason::NearMiss {
+                    entry: entry.written.trim().to_string(),
+                    location: entry.location.clone(),
+                    address,
+                },
+                ..d
+            }),
+            None => kept.push(d),
+        }
+    }
+    *delete = kept;
+}
+
+/// The whole-plan rails: delete-all, then the thresholds (released only by `--allow-deletes`
+/// naming the exact number of deletions).
+fn refusal(desired: &Desired, policy: &Policy, deletes: usize, live: usize) -> Option<Refusal> {
+    if deletes == 0 {
+        return None;
+    }
+    let settings = &desired.policy;
+    let allow_all = settings.allow_delete_all.as_ref().is_some_and(|(b, _)| *b);
+    if deletes == live && !allow_all {
+        return Some(Refusal::DeleteAll { live });
+    }
+    let allow_deletes = policy.overrides.allow_deletes;
+    if allow_deletes == Some(deletes) {
+        return None;
+    }
+    let from_file = |at: &Location| format!("policy at {at}");
+    let max = match (policy.overrides.max_deletes, &settings.max_deletes) {
+        (Some(n), _) => Some((n, "--max-deletes".to_string())),
+        (None, Some((n, at))) => Some((*n, from_file(at))),
+        (None, None) => None,
+    };
+    if let Some((limit, from)) = max {
+        if deletes as u64 > limit {
+            return Some(Refusal::MaxDeletes {
+                deletes,
+                limit,
+                from,
+                allow_deletes,
+            });
+        }
+    }
+    let (limit, from) = match (
+        policy.overrides.max_delete_fraction,
+        &settings.max_delete_fraction,
+    ) {
+        (Some(f), _) => (f, "--max-delete-fraction".to_string()),
+        (None, Some((f, at))) => (*f, from_file(at)),
+        (None, None) => (DEFAULT_MAX_DELETE_FRACTION, "the default".to_string()),
+    };
+    if live >= FRACTION_MIN_USERS && deletes as f64 > limit * live as f64 {
+        return Some(Refusal::MaxFraction {
+            deletes,
+            live,
+            limit,
+            from,
+            allow_deletes,
+        });
+    }
+    None
 }
 
 /// A fingerprint of a live user list: the (id, normalised email) pairs, sorted, hashed. Two
@@ -400,11 +705,11 @@ mod tests {
 
     const ACCOUNT: &str = "023e105f4ecef8ad9ca31a8372d0c353";
 
+    /// 2026-11-28T12:00:00Z
+    const NOW: i64 = 1_795_867_200;
+
     fn policy() -> Policy {
-        Policy {
-            account_id: ACCOUNT.to_string(),
-            today: Date::parse("2026-11-28").unwrap(),
-        }
+        Policy::at(ACCOUNT, NOW)
     }
 
     fn desired(emails: &[&str]) -> Desired {
@@ -655,10 +960,7 @@ mod tests {
             "allowed by rules.yaml:5:5 until 2026-11-29"
         );
         // The day before, bob is still kept.
-        let earlier = Policy {
-            today: Date::parse("2026-11-27").unwrap(),
-            ..policy()
-        };
+        let earlier = Policy::at(ACCOUNT, NOW - 86_400);
         assert!(compute(&d, &live, &earlier).delete.is_empty());
     }
 
@@ -670,5 +972,264 @@ mod tests {
         assert_eq!(kinds, ["protected", "allowed", "domain"]);
         assert_eq!(m.decide("bob@example.com").kind(), "protected");
         assert_eq!(m.all("zed@other.example")[0], Reason::NotAllowed);
+    }
+
+    fn many(n: u32) -> Vec<User> {
+        (1..=n)
+            .map(|i| user(i, Some(&format!("u{i}@example.com"))))
+            .collect()
+    }
+
+    fn allow_first(keep: u32, extra: &str) -> Desired {
+        let mut text = String::from("users:\n");
+        for i in 1..=keep {
+            text.push_str(&format!("  - u{i}@example.com\n"));
+        }
+        text.push_str(extra);
+        config::parse_str(&text, "rails.yaml").unwrap()
+    }
+
+    fn with(overrides: Overrides) -> Policy {
+        Policy {
+            overrides,
+            ..policy()
+        }
+    }
+
+    #[test]
+    fn fraction_rail_refuses_a_large_plan_unless_the_exact_count_is_allowed() {
+        let live = many(20);
+        let d = allow_first(14, "");
+        // 6 of 20 = 30% > 25%.
+        let plan = compute(&d, &live, &policy());
+        let refusal = plan.refusal.clone().unwrap();
+        assert_eq!(refusal.kind(), "max_delete_fraction");
+        let text = refusal.message();
+        assert!(text.contains("deletes 6 of 20 live users (30.0%), more than max_delete_fraction 0.25 (the default)"), "{text}");
+        assert!(text.contains("pass --allow-deletes 6"), "{text}");
+        assert_eq!(plan.delete.len(), 6, "the plan still shows who would go");
+        assert!(compute(
+            &d,
+            &live,
+            &with(Overrides {
+                allow_deletes: Some(6),
+                ..Overrides::default()
+            })
+        )
+        .refusal
+        .is_none());
+        let wrong = compute(
+            &d,
+            &live,
+            &with(Overrides {
+                allow_deletes: Some(5),
+                ..Overrides::default()
+            }),
+        );
+        assert!(wrong
+            .refusal
+            .unwrap()
+            .message()
+            .contains("--allow-deletes 5 was given, but this plan deletes 6"));
+        // 5 of 20 = 25%: not more than the fraction.
+        assert!(compute(&allow_first(15, ""), &live, &policy())
+            .refusal
+            .is_none());
+        // Under 10 users the fraction does not apply.
+        assert!(compute(&allow_first(4, ""), &many(9), &policy())
+            .refusal
+            .is_none());
+        // A flag replaces the file's fraction.
+        let strict = allow_first(15, "policy: {max_delete_fraction: 0.5}\n");
+        assert!(compute(&strict, &live, &policy()).refusal.is_none());
+        let flag = with(Overrides {
+            max_delete_fraction: Some(0.1),
+            ..Overrides::default()
+        });
+        assert!(compute(&strict, &live, &flag)
+            .refusal
+            .unwrap()
+            .message()
+            .contains("(--max-delete-fraction)"));
+    }
+
+    #[test]
+    fn max_deletes_from_the_file_or_a_flag() {
+        let live = many(40);
+        let d = allow_first(37, "policy:\n  max_deletes: 2\n");
+        let plan = compute(&d, &live, &policy());
+        let text = plan.refusal.unwrap().message();
+        assert!(
+            text.contains("deletes 3 users, more than max_deletes 2 (policy at rails.yaml:40:16)"),
+            "{text}"
+        );
+        let loose = with(Overrides {
+            max_deletes: Some(3),
+            ..Overrides::default()
+        });
+        assert!(compute(&d, &live, &loose).refusal.is_none());
+    }
+
+    #[test]
+    fn deleting_everyone_needs_allow_delete_all_whatever_the_thresholds() {
+        let live = many(3);
+        let d = config::parse_str("users: [nobody@example.com]\n", "all.yaml").unwrap();
+        let plan = compute(
+            &d,
+            &live,
+            &with(Overrides {
+                allow_deletes: Some(3),
+                max_delete_fraction: Some(1.0),
+                ..Overrides::default()
+            }),
+        );
+        assert_eq!(plan.refusal.as_ref().map(Refusal::kind), Some("delete_all"));
+        assert!(plan
+            .refusal
+            .unwrap()
+            .message()
+            .contains("allow_delete_all: true"));
+        let d = config::parse_str(
+            "users: [nobody@example.com]\npolicy: {allow_delete_all: true}\n",
+            "all.yaml",
+        )
+        .unwrap();
+        assert!(compute(&d, &live, &policy()).refusal.is_none());
+        // An empty account has nothing to refuse.
+        assert!(compute(&d, &[], &policy()).refusal.is_none());
+    }
+
+    #[test]
+    fn near_miss_holds_the_user_until_released() {
+        let d = desired(&["jsmith@corp.com", "alice@corp.com"]);
+        let live = vec![
+            user(1, Some("j.smith@corp.com")),
+            user(2, Some("alice@corp.com")),
+            user(3, Some("mallory@corp.com")),
+            user(4, Some("jsmith@corp.cm")),
+            user(6, Some("jsmith@corp.org")),
+        ];
+        let plan = compute(&d, &live, &policy());
+        assert_eq!(
+            emails(&plan.delete),
+            ["jsmith@corp.org", "mallory@corp.com"],
+            "three edits away is not a near miss"
+        );
+        assert_eq!(emails(&plan.held), ["j.smith@corp.com", "jsmith@corp.cm"]);
+        let text = plan.held[0].reason.describe();
+        assert!(text.starts_with("did you mean this user? The allowlist entry jsmith@corp.com at users.yaml:2:5 matches no live user"), "{text}");
+        assert!(
+            text.ends_with("release with --allow-near-miss j.smith@corp.com"),
+            "{text}"
+        );
+        let released = compute(
+            &d,
+            &live,
+            &with(Overrides {
+                allow_near_miss: vec!["j.smith@corp.com".into()],
+                ..Overrides::default()
+            }),
+        );
+        assert_eq!(
+            emails(&released.delete),
+            ["j.smith@corp.com", "jsmith@corp.org", "mallory@corp.com"]
+        );
+        // Once the entry matches a live user, its neighbours are no longer near misses.
+        let mut with_jsmith = live.clone();
+        with_jsmith.push(user(5, Some("jsmith@corp.com")));
+        let plan = compute(&d, &with_jsmith, &policy());
+        assert_eq!(
+            emails(&plan.delete),
+            [
+                "j.smith@corp.com",
+                "jsmith@corp.cm",
+                "jsmith@corp.org",
+                "mallory@corp.com"
+            ]
+        );
+    }
+
+    #[test]
+    fn recent_users_are_held_when_the_policy_says_so() {
+        let d = allow_first(
+            0,
+            "domains: [keep.example]\npolicy: {hold_active_within: 7d, max_delete_fraction: 1}\n",
+        );
+        let at = |email: &str, login: Option<&str>, n: u32| User {
+            last_successful_login: login.map(str::to_string),
+            ..user(n, Some(email))
+        };
+        let live = vec![
+            at("recent@example.com", Some("2026-11-25T08:00:00Z"), 1),
+            at("old@example.com", Some("2026-11-01T08:00:00Z"), 2),
+            at("never@example.com", None, 3),
+            at("garbled@example.com", Some("last tuesday"), 4),
+        ];
+        let plan = compute(&d, &live, &policy());
+        assert_eq!(
+            emails(&plan.delete),
+            ["never@example.com", "old@example.com"]
+        );
+        assert_eq!(
+            emails(&plan.held),
+            ["garbled@example.com", "recent@example.com"]
+        );
+        assert_eq!(
+            plan.held[1].reason.describe(),
+            "last login 2026-11-25T08:00:00Z, within policy.hold_active_within (7d); release with --include-active"
+        );
+        let all = compute(
+            &d,
+            &live,
+            &with(Overrides {
+                include_active: true,
+                ..Overrides::default()
+            }),
+        );
+        assert_eq!(all.delete.len(), 4);
+    }
+
+    #[test]
+    fn two_users_with_one_address_are_both_held() {
+        let d = desired(&["alice@example.com"]);
+        let live = vec![
+            user(1, Some("bob@example.com")),
+            user(2, Some("Bob@Example.com ")),
+            user(3, Some("alice@example.com")),
+            user(4, Some("alice@example.com")),
+        ];
+        let plan = compute(&d, &live, &policy());
+        assert!(plan.delete.is_empty());
+        assert_eq!(plan.held.len(), 2);
+        assert!(plan
+            .held
+            .iter()
+            .all(|h| h.reason == Reason::DuplicateEmail { count: 2 }));
+        assert_eq!(plan.keep.len(), 2, "allowed duplicates are simply kept");
+        let released = compute(
+            &d,
+            &live,
+            &with(Overrides {
+                allow_duplicate_email: true,
+                ..Overrides::default()
+            }),
+        );
+        assert_eq!(released.delete.len(), 2);
+    }
+
+    #[test]
+    fn seats_freed_counts_the_deleted_users_seats() {
+        let d = desired(&["alice@example.com"]);
+        let seat = |n, a, g| User {
+            access_seat: Some(a),
+            gateway_seat: Some(g),
+            ..user(n, Some(&format!("u{n}@example.com")))
+        };
+        let live = vec![
+            seat(1, true, true),
+            seat(2, true, false),
+            seat(3, false, false),
+        ];
+        assert_eq!(compute(&d, &live, &policy()).seats_freed(), (2, 1));
     }
 }

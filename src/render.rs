@@ -266,14 +266,10 @@ mod tests {
     use super::*;
     use crate::cloudflare::User;
     use crate::config;
-    use crate::date::Date;
     use crate::plan::{compute, Policy};
 
     fn policy(account: &str) -> Policy {
-        Policy {
-            account_id: account.to_string(),
-            today: Date::parse("2026-11-28").unwrap(),
-        }
+        Policy::at(account, 1_795_867_200)
     }
 
     fn sample() -> Plan {

@@ -8,7 +8,7 @@ use crate::apply;
 use crate::cli::{Action, Settings, Target};
 use crate::cloudflare::{ApiError, Client, Credentials};
 use crate::config::{self, ConfigError, Desired};
-use crate::date::Date;
+use crate::date::{self, Date};
 use crate::explain;
 use crate::export;
 use crate::plan::{self, Plan};
@@ -268,10 +268,7 @@ async fn compute(desired: &Desired, client: &Client) -> Result<Plan, Error> {
         requests = listing.requests,
         "listed Access users"
     );
-    let policy = plan::Policy {
-        account_id: client.account_id().to_string(),
-        today: Date::today_utc(),
-    };
+    let policy = plan::Policy::at(client.account_id(), date::now_unix());
     Ok(plan::compute(desired, &listing.users, &policy))
 }
 

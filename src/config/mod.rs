@@ -24,9 +24,81 @@ pub const FORMAT_VERSION: u64 = 1;
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// The keys of a desired-state file.
-pub const TOP_KEYS: &[&str] = &["version", "account_id", "users", "domains", "protected"];
+pub const TOP_KEYS: &[&str] = &[
+    "version",
+    "account_id",
+    "users",
+    "domains",
+    "protected",
+    "policy",
+];
 /// The keys of a `users:` entry written as a mapping.
 pub const ENTRY_KEYS: &[&str] = &["email", "note", "expires"];
+/// The keys of `policy:`.
+pub const POLICY_KEYS: &[&str] = &[
+    "max_deletes",
+    "max_delete_fraction",
+    "allow_delete_all",
+    "hold_active_within",
+];
+
+/// A span of time written as a whole number and a unit: `90s`, `30m`, `12h`, `7d`, `2w`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub seconds: u64,
+}
+
+impl Span {
+    pub fn parse(text: &str) -> Result<Span, String> {
+        let text = text.trim();
+        let split = text
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len());
+        let (number, unit) = text.split_at(split);
+        let unit_seconds = match unit {
+            "s" => 1,
+            "m" => 60,
+            "h" => 3600,
+            "d" => 86_400,
+            "w" => 7 * 86_400,
+            _ => 0,
+        };
+        match number.parse::<u64>() {
+            Ok(n) if unit_seconds > 0 && n.checked_mul(unit_seconds).is_some() => Ok(Span {
+                seconds: n * unit_seconds,
+            }),
+            _ => Err(format!(
+                "`{}` is not a span of time such as 7d, 12h or 30m",
+                text.escape_debug()
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.seconds;
+        for (unit, size) in [("d", 86_400), ("h", 3600), ("m", 60)] {
+            if s > 0 && s.is_multiple_of(size) {
+                return write!(f, "{}{unit}", s / size);
+            }
+        }
+        write!(f, "{s}s")
+    }
+}
+
+/// The safety settings under `policy:` (docs/safety.md), each with where it was set.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PolicySettings {
+    /// Refuse a plan that deletes more users than this.
+    pub max_deletes: Option<(u64, Location)>,
+    /// Refuse a plan that deletes more than this fraction of the live users (accounts of 10+).
+    pub max_delete_fraction: Option<(f64, Location)>,
+    /// Allow a plan that deletes every live user.
+    pub allow_delete_all: Option<(bool, Location)>,
+    /// Hold users whose last login is this recent.
+    pub hold_active_within: Option<(Span, Location)>,
+}
 
 /// A place in a desired-state file, 1-based.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -105,7 +177,7 @@ fn glob_match(pattern: &str, text: &str) -> bool {
 }
 
 /// The validated desired state of one account, merged from every file given.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Desired {
     /// The account the files are for, and where it was set; `None` when no file sets it.
     pub account_id: Option<(String, Location)>,
@@ -113,6 +185,7 @@ pub struct Desired {
     pub entries: Vec<AllowEntry>,
     pub domains: Vec<DomainEntry>,
     pub protected: Vec<ProtectedEntry>,
+    pub policy: PolicySettings,
     /// The files read, in order.
     pub files: Vec<String>,
     /// Problems that do not stop the run (an address listed twice with the same settings).
@@ -142,6 +215,19 @@ impl Desired {
                 .iter()
                 .map(|p| format!("protected={}", p.pattern)),
         );
+        let policy = &self.policy;
+        if let Some((n, _)) = &policy.max_deletes {
+            lines.push(format!("policy.max_deletes={n}"));
+        }
+        if let Some((f, _)) = &policy.max_delete_fraction {
+            lines.push(format!("policy.max_delete_fraction={f}"));
+        }
+        if let Some((b, _)) = &policy.allow_delete_all {
+            lines.push(format!("policy.allow_delete_all={b}"));
+        }
+        if let Some((span, _)) = &policy.hold_active_within {
+            lines.push(format!("policy.hold_active_within={}", span.seconds));
+        }
         lines.sort_unstable();
         let mut canonical = String::from("reconcile-desired-v1\n");
         for line in lines {
@@ -344,6 +430,7 @@ struct FileState {
     entries: Vec<AllowEntry>,
     domains: Vec<DomainEntry>,
     protected: Vec<ProtectedEntry>,
+    policy: PolicySettings,
 }
 
 /// Parse and validate the text of one file; `file` names it in messages.
@@ -571,6 +658,68 @@ impl Checker<'_> {
         })
     }
 
+    fn policy(&mut self, node: &Node) -> PolicySettings {
+        let mut policy = PolicySettings::default();
+        let Value::Map(pairs) = &node.value else {
+            if !node.is_null() {
+                self.error(
+                    node,
+                    format!("`policy` must be a mapping, found {}", node.kind()),
+                    "write e.g. `policy: { max_deletes: 20 }`",
+                );
+            }
+            return policy;
+        };
+        for (name, key, value) in self.pairs(pairs) {
+            let at = self.at(value);
+            let text = value.as_str().map(str::trim);
+            match name {
+                "max_deletes" => match text.map(str::parse::<u64>) {
+                    Some(Ok(n)) => policy.max_deletes = Some((n, at)),
+                    _ => self.error(
+                        value,
+                        "`max_deletes` must be a whole number of users",
+                        "write e.g. `max_deletes: 20`",
+                    ),
+                },
+                "max_delete_fraction" => match text.map(str::parse::<f64>) {
+                    Some(Ok(f)) if (0.0..=1.0).contains(&f) => {
+                        policy.max_delete_fraction = Some((f, at))
+                    }
+                    _ => self.error(
+                        value,
+                        "`max_delete_fraction` must be a number from 0 to 1",
+                        "write e.g. `max_delete_fraction: 0.25` (a quarter of the live users)",
+                    ),
+                },
+                "allow_delete_all" => match text {
+                    Some("true") => policy.allow_delete_all = Some((true, at)),
+                    Some("false") => policy.allow_delete_all = Some((false, at)),
+                    _ => self.error(
+                        value,
+                        "`allow_delete_all` must be true or false",
+                        "write `allow_delete_all: true`",
+                    ),
+                },
+                "hold_active_within" => match text.map(Span::parse) {
+                    Some(Ok(span)) => policy.hold_active_within = Some((span, at)),
+                    Some(Err(why)) => self.error(
+                        value,
+                        why,
+                        "write e.g. `hold_active_within: 7d` (units s, m, h, d, w)",
+                    ),
+                    None => self.error(
+                        value,
+                        "`hold_active_within` must be a span such as 7d",
+                        "write e.g. `hold_active_within: 7d`",
+                    ),
+                },
+                other => self.unknown_key(key, other, POLICY_KEYS, "of `policy`"),
+            }
+        }
+        policy
+    }
+
     fn protected(&mut self, item: &Node) -> Option<ProtectedEntry> {
         let Some(raw) = item.as_str() else {
             self.error(
@@ -718,6 +867,7 @@ fn parse_file(text: &str, file: &str) -> Result<FileState, ConfigError> {
                     }
                 }
             }
+            "policy" => state.policy = c.policy(value),
             other => c.unknown_key(key, other, TOP_KEYS, "at the top of the file"),
         }
     }
@@ -744,12 +894,32 @@ pub fn check_account_id(raw: &str) -> Result<String, String> {
     }
 }
 
+/// A policy setting may be given in several files only with one value.
+fn merge_setting<T: PartialEq + fmt::Debug>(
+    merged: &mut Option<(T, Location)>,
+    new: Option<(T, Location)>,
+    name: &str,
+    errors: &mut Vec<Diagnostic>,
+) {
+    let Some((value, at)) = new else { return };
+    match merged {
+        Some((first, first_at)) if *first != value => errors.push(diagnostic(
+            at,
+            format!("`policy.{name}` is {value:?} here but {first:?} at {first_at}"),
+            "set it in one file, or to the same value everywhere",
+        )),
+        Some(_) => {}
+        None => *merged = Some((value, at)),
+    }
+}
+
 fn merge(files: Vec<FileState>) -> Result<Desired, ConfigError> {
     let mut desired = Desired {
         account_id: None,
         entries: Vec::new(),
         domains: Vec::new(),
         protected: Vec::new(),
+        policy: PolicySettings::default(),
         files: Vec::new(),
         warnings: Vec::new(),
     };
@@ -759,6 +929,30 @@ fn merge(files: Vec<FileState>) -> Result<Desired, ConfigError> {
     let mut by_pattern: HashMap<String, usize> = HashMap::new();
     for file in files {
         desired.files.push(file.file);
+        merge_setting(
+            &mut desired.policy.max_deletes,
+            file.policy.max_deletes,
+            "max_deletes",
+            &mut errors,
+        );
+        merge_setting(
+            &mut desired.policy.max_delete_fraction,
+            file.policy.max_delete_fraction,
+            "max_delete_fraction",
+            &mut errors,
+        );
+        merge_setting(
+            &mut desired.policy.allow_delete_all,
+            file.policy.allow_delete_all,
+            "allow_delete_all",
+            &mut errors,
+        );
+        merge_setting(
+            &mut desired.policy.hold_active_within,
+            file.policy.hold_active_within,
+            "hold_active_within",
+            &mut errors,
+        );
         if let Some((id, loc)) = file.account_id {
             match &desired.account_id {
                 Some((first, first_loc)) if *first != id => errors.push(diagnostic(
@@ -1110,6 +1304,82 @@ mod tests {
             "account_id: {ACCOUNT}\nusers: [bob@example.com, alice@example.com]\n"
         ));
         assert_ne!(a.digest(), d.digest());
+    }
+
+    #[test]
+    fn policy_settings() {
+        let d = ok("users: [a@b.co]\npolicy:\n  max_deletes: 20\n  max_delete_fraction: 0.1\n  allow_delete_all: true\n  hold_active_within: 7d\n");
+        assert_eq!(d.policy.max_deletes.as_ref().map(|(n, _)| *n), Some(20));
+        assert_eq!(
+            d.policy.max_delete_fraction.as_ref().map(|(f, _)| *f),
+            Some(0.1)
+        );
+        assert_eq!(
+            d.policy.allow_delete_all.as_ref().map(|(b, _)| *b),
+            Some(true)
+        );
+        let (span, at) = d.policy.hold_active_within.clone().unwrap();
+        assert_eq!(
+            (span.seconds, span.to_string()),
+            (7 * 86_400, "7d".to_string())
+        );
+        assert_eq!(at.to_string(), "users.yaml:6:23");
+        assert_eq!(
+            ok("users: [a@b.co]\npolicy:\n").policy,
+            PolicySettings::default()
+        );
+        let errs = errors("users: [a@b.co]\npolicy:\n  max_deletes: -1\n  max_delete_fraction: 1.5\n  allow_delete_all: yes\n  hold_active_within: 7 days\n  max_delete: 3\n");
+        let lines: Vec<usize> = errs.iter().map(|d| d.location.line).collect();
+        assert_eq!(lines, [3, 4, 5, 6, 7], "{errs:#?}");
+        assert!(errs[4]
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("did you mean `max_deletes`"));
+    }
+
+    #[test]
+    fn policy_in_two_files_must_agree_and_counts_in_the_digest() {
+        let a = parse_file("users: [a@b.co]\npolicy: {max_deletes: 5}\n", "a.yaml").unwrap();
+        let b = parse_file("users: [c@d.co]\npolicy: {max_deletes: 6}\n", "b.yaml").unwrap();
+        let err = merge(vec![a, b]).unwrap_err();
+        assert!(
+            err.diagnostics[0]
+                .to_string()
+                .starts_with("b.yaml:2:23: `policy.max_deletes` is 6 here but 5 at a.yaml:2:23"),
+            "{err}"
+        );
+        assert_ne!(
+            ok("users: [a@b.co]\n").digest(),
+            ok("users: [a@b.co]\npolicy: {max_deletes: 5}\n").digest()
+        );
+    }
+
+    #[test]
+    fn spans() {
+        for (text, seconds) in [
+            ("90s", 90),
+            ("30m", 1800),
+            ("12h", 43_200),
+            ("7d", 604_800),
+            ("2w", 1_209_600),
+            ("0d", 0),
+        ] {
+            assert_eq!(Span::parse(text).unwrap().seconds, seconds, "{text}");
+        }
+        for bad in [
+            "",
+            "7",
+            "d",
+            "7 d",
+            "7days",
+            "-1d",
+            "1.5h",
+            "99999999999999999999w",
+        ] {
+            assert!(Span::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(Span { seconds: 5400 }.to_string(), "90m");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use super::{ENTRY_KEYS, FORMAT_VERSION, TOP_KEYS};
+use super::{ENTRY_KEYS, FORMAT_VERSION, POLICY_KEYS, TOP_KEYS};
 
 /// An address: one `@`, no spaces, a domain with a dot and no empty labels.
 const EMAIL: &str = r"^\s*[^@\s]+@[^@\s.]+(\.[^@\s.]+)+\s*$";
@@ -14,8 +14,9 @@ const DATE: &str = r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*$";
 const ACCOUNT_ID: &str = r"^\s*[0-9a-fA-F]{32}\s*$";
 
 pub fn json_schema() -> Value {
-    debug_assert_eq!(TOP_KEYS.len(), 5);
+    debug_assert_eq!(TOP_KEYS.len(), 6);
     debug_assert_eq!(ENTRY_KEYS.len(), 3);
+    debug_assert_eq!(POLICY_KEYS.len(), 4);
     let non_empty_list = |key: &str| json!({ "required": [key], "properties": { key: { "type": "array", "minItems": 1 } } });
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -52,6 +53,33 @@ pub fn json_schema() -> Value {
                 "description": "Never deleted, whatever the rest says: an address, or a pattern where * stands for any characters (quote it in YAML).",
                 "type": ["array", "null"],
                 "items": { "$ref": "#/$defs/pattern" }
+            },
+            "policy": {
+                "description": "Safety rails; see docs/safety.md. Flags override max_deletes and max_delete_fraction.",
+                "type": ["object", "null"],
+                "additionalProperties": false,
+                "properties": {
+                    "max_deletes": {
+                        "description": "Refuse a plan that deletes more users than this.",
+                        "type": "integer",
+                        "minimum": 0
+                    },
+                    "max_delete_fraction": {
+                        "description": "Refuse a plan that deletes more than this fraction of the live users (accounts of 10 users or more). Default 0.25.",
+                        "type": "number",
+                        "minimum": 0,
+                        "maximum": 1
+                    },
+                    "allow_delete_all": {
+                        "description": "Allow a plan that deletes every live user (refused otherwise, whatever the thresholds).",
+                        "type": "boolean"
+                    },
+                    "hold_active_within": {
+                        "description": "Hold users whose last login is this recent (e.g. 7d) until --include-active.",
+                        "type": "string",
+                        "pattern": "^\\s*[0-9]+[smhdw]\\s*$"
+                    }
+                }
             }
         },
         "anyOf": [non_empty_list("users"), non_empty_list("domains")],
