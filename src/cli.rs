@@ -3,11 +3,12 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::cloudflare::{Credentials, DEFAULT_BASE_URL};
-use crate::render::Palette;
+use crate::render::{Format, Palette};
 use crate::secret::Secret;
 
 const AFTER_HELP: &str = "\
@@ -15,6 +16,9 @@ Examples:
   reconcile demo                                  # the whole flow on a built-in sandbox
   reconcile plan -f desired/users.yaml            # what would change (read-only)
   reconcile apply -f desired/users.yaml           # show the plan, ask, delete
+  reconcile plan -f desired/users.yaml --out plan.json --format markdown
+                                                  # save a plan for review (pipelines)
+  reconcile apply plan.json -f desired/users.yaml # apply exactly the reviewed plan
 
 Credentials come from the environment: CLOUDFLARE_API_TOKEN, or CLOUDFLARE_EMAIL and
 CLOUDFLARE_API_KEY. Exit codes: 0 success or nothing to do, 1 error or declined,
@@ -76,7 +80,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct TargetArgs {
     /// Desired-state YAML file (repeat for several files)
-    #[arg(short = 'f', long = "file", value_name = "FILE", required = true)]
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
     /// Cloudflare account id, when the file does not set it [env: CLOUDFLARE_ACCOUNT_ID]
@@ -96,6 +100,25 @@ pub struct PlanArgs {
     /// Exit 2 when the plan has changes, 0 when it has none (1 stays an error)
     #[arg(long)]
     pub detailed_exitcode: bool,
+
+    /// How to write the plan on stdout: human, json (docs/output.md) or markdown (PR comment)
+    #[arg(long, value_enum, default_value_t = FormatChoice::Human, value_name = "FORMAT")]
+    pub format: FormatChoice,
+
+    /// Also save the plan to FILE, for `reconcile apply FILE` after review
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// How long a saved plan stays valid: 30m, 24h, 7d (at most 30d)
+    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = crate::planfile::parse_ttl, requires = "out")]
+    pub plan_ttl: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatChoice {
+    Human,
+    Json,
+    Markdown,
 }
 
 #[derive(Debug, Args)]
@@ -106,6 +129,11 @@ pub struct ApplyArgs {
     /// Delete without asking (for pipelines) [env: RECONCILE_AUTO_APPROVE=true]
     #[arg(long)]
     pub auto_approve: bool,
+
+    /// A plan saved by `plan --out`: apply exactly it, without a prompt (-f is then optional and,
+    /// when given, must match the plan)
+    #[arg(value_name = "PLAN_FILE")]
+    pub plan_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -148,15 +176,30 @@ pub struct Target {
     pub credentials: Option<Credentials>,
 }
 
+/// Where `plan` writes, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanOutput {
+    pub format: Format,
+    /// `--out`: save the plan here.
+    pub save_to: Option<PathBuf>,
+    /// `--plan-ttl`.
+    pub ttl: Duration,
+    /// `GITHUB_STEP_SUMMARY`: append the Markdown plan to this file.
+    pub step_summary: Option<PathBuf>,
+}
+
 #[derive(Debug, Clone)]
 pub enum Action {
     Plan {
         target: Target,
         detailed_exitcode: bool,
+        output: PlanOutput,
     },
     Apply {
         target: Target,
         auto_approve: bool,
+        /// `apply PLAN_FILE`: a saved plan to apply.
+        saved: Option<PathBuf>,
     },
     Demo {
         auto_approve: bool,
@@ -254,10 +297,21 @@ impl Settings {
             Command::Plan(a) => Action::Plan {
                 target: target(a.target)?,
                 detailed_exitcode: a.detailed_exitcode,
+                output: PlanOutput {
+                    format: match a.format {
+                        FormatChoice::Human => Format::Human,
+                        FormatChoice::Json => Format::Json,
+                        FormatChoice::Markdown => Format::Markdown,
+                    },
+                    save_to: a.out,
+                    ttl: a.plan_ttl,
+                    step_summary: var("GITHUB_STEP_SUMMARY").map(PathBuf::from),
+                },
             },
             Command::Apply(a) => Action::Apply {
                 target: target(a.target)?,
                 auto_approve: auto_approve(a.auto_approve)?,
+                saved: a.plan_file,
             },
             Command::Demo(a) => Action::Demo {
                 auto_approve: auto_approve(a.auto_approve)?,

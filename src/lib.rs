@@ -11,6 +11,7 @@ pub mod distance;
 pub mod email;
 pub mod logging;
 pub mod plan;
+pub mod planfile;
 pub mod render;
 pub mod run;
 pub mod sandbox;

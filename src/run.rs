@@ -3,12 +3,14 @@
 //! to `main`, which prints them and maps them to exit codes (see [`Error::exit_code`]).
 
 use std::io::{self, BufRead, Write};
+use std::path::Path;
 
 use crate::apply;
-use crate::cli::{Action, Settings, Target};
-use crate::cloudflare::{ApiError, Client, Credentials};
+use crate::cli::{Action, PlanOutput, Settings, Target};
+use crate::cloudflare::{ApiError, Client, Credentials, User};
 use crate::config::{self, ConfigError, Desired};
 use crate::plan::{self, Plan};
+use crate::planfile::{self, PlanFileError, SavedPlan};
 use crate::render::{self, Palette};
 use crate::sandbox;
 use crate::secret::Secret;
@@ -49,6 +51,9 @@ pub enum Error {
     Sandbox(#[from] sandbox::SandboxError),
     #[error("{0}")]
     Io(#[from] io::Error),
+    /// A saved plan that cannot be applied (expired, edited, another account...).
+    #[error("{0}")]
+    PlanFile(#[from] PlanFileError),
 }
 
 impl Error {
@@ -71,11 +76,12 @@ pub async fn run(settings: Settings, streams: &mut Streams<'_>) -> Result<Exit, 
         Action::Plan {
             target,
             detailed_exitcode,
+            output,
         } => {
             let (desired, client) = connect(&target)?;
-            let plan = compute(&desired, &client).await?;
+            let (plan, live) = compute_with_users(&desired, &client).await?;
             warn_about(&desired, &plan);
-            render::human(&plan, streams.stdout, palette)?;
+            write_plan(&desired, &live, &plan, &output, palette, streams)?;
             Ok(if detailed_exitcode && plan.has_changes() {
                 Exit::Changes
             } else {
@@ -84,7 +90,13 @@ pub async fn run(settings: Settings, streams: &mut Streams<'_>) -> Result<Exit, 
         }
         Action::Apply {
             target,
+            saved: Some(path),
+            ..
+        } => saved_apply_flow(&path, &target, palette, streams).await,
+        Action::Apply {
+            target,
             auto_approve,
+            saved: None,
         } => {
             let (desired, client) = connect(&target)?;
             let approval = approval(auto_approve, settings.stdin_is_terminal);
@@ -315,4 +327,191 @@ async fn demo(
     let after = compute(&desired, &client).await?;
     render::human(&after, streams.stdout, palette)?;
     Ok(exit)
+}
+
+/// [`compute`], keeping the live users (a saved plan fingerprints them).
+async fn compute_with_users(
+    desired: &Desired,
+    client: &Client,
+) -> Result<(Plan, Vec<User>), Error> {
+    tracing::info!(account = client.account_id(), "listing Access users");
+    let listing = client.list_users().await?;
+    tracing::info!(
+        users = listing.users.len(),
+        pages = listing.pages,
+        requests = listing.requests,
+        "listed Access users"
+    );
+    let plan = plan::compute(desired, &listing.users, client.account_id());
+    Ok((plan, listing.users))
+}
+
+/// Seconds since the Unix epoch, now.
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// `plan`'s output: the saved plan (`--out`) first, then the plan on stdout in the chosen format,
+/// then the Markdown plan appended to the job summary when `GITHUB_STEP_SUMMARY` is set.
+fn write_plan(
+    desired: &Desired,
+    live: &[User],
+    plan: &Plan,
+    output: &PlanOutput,
+    palette: Palette,
+    streams: &mut Streams<'_>,
+) -> Result<(), Error> {
+    if let Some(path) = &output.save_to {
+        let saved = SavedPlan::new(desired, live, plan, now_secs(), output.ttl);
+        std::fs::write(path, saved.to_json()).map_err(|e| {
+            Error::Usage(format!(
+                "{}: cannot write the saved plan: {e}\n  help: check that its directory exists and is writable",
+                path.display()
+            ))
+        })?;
+        tracing::info!(
+            path = %path.display(),
+            deletions = saved.deletions.len(),
+            expires_at = %saved.expires_at,
+            "saved the plan"
+        );
+        eprintln!(
+            "Saved the plan to {} ({} deletion{}, expires {}). Apply it with: reconcile apply {}",
+            path.display(),
+            saved.deletions.len(),
+            if saved.deletions.len() == 1 { "" } else { "s" },
+            saved.expires_at,
+            path.display()
+        );
+    }
+    render::plan(plan, output.format, streams.stdout, palette)?;
+    if let Some(path) = &output.step_summary {
+        let appended = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .and_then(|mut f| {
+                let mut text = render::markdown::to_string(plan, render::markdown::MAX_BYTES);
+                text.push('\n');
+                f.write_all(text.as_bytes())
+            });
+        if let Err(e) = appended {
+            tracing::warn!(
+                path = %path.display(),
+                "cannot append the plan to GITHUB_STEP_SUMMARY: {e}"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Read a saved plan file: bounded in size, UTF-8.
+fn read_saved(path: &Path) -> Result<SavedPlan, Error> {
+    let name = path.display().to_string();
+    let cannot = |e: io::Error| {
+        Error::Usage(format!(
+            "{name}: cannot read the saved plan: {e}\n  help: pass the file written by `reconcile plan --out FILE`"
+        ))
+    };
+    let meta = std::fs::metadata(path).map_err(cannot)?;
+    if meta.len() > planfile::MAX_FILE_BYTES {
+        return Err(PlanFileError::NotAPlan {
+            path: name,
+            detail: format!(
+                "{} bytes, more than the limit of {}",
+                meta.len(),
+                planfile::MAX_FILE_BYTES
+            ),
+        }
+        .into());
+    }
+    let bytes = std::fs::read(path).map_err(cannot)?;
+    let text = String::from_utf8(bytes).map_err(|_| PlanFileError::NotAPlan {
+        path: name.clone(),
+        detail: "not UTF-8 text".into(),
+    })?;
+    Ok(SavedPlan::parse(&text, &name)?)
+}
+
+/// `apply PLAN_FILE`: apply a reviewed plan without a prompt. Refuses an expired, edited or
+/// unknown-version plan, one for another account, or one whose desired state changed (when `-f`
+/// is given). Deletes only planned users still present with the same id and email.
+async fn saved_apply_flow(
+    path: &Path,
+    target: &Target,
+    palette: Palette,
+    streams: &mut Streams<'_>,
+) -> Result<Exit, Error> {
+    let name = path.display().to_string();
+    let saved = read_saved(path)?;
+    saved.check_usable(now_secs(), &name)?;
+    let account =
+        config::check_account_id(&saved.account_id).map_err(|e| PlanFileError::NotAPlan {
+            path: name.clone(),
+            detail: format!("its account_id: {e}"),
+        })?;
+    let other_account = |given_by: &str, other: String| PlanFileError::OtherAccount {
+        path: name.clone(),
+        plan: account.clone(),
+        given_by: given_by.to_string(),
+        other,
+    };
+    if let Some(flag) = target.account_id.as_deref() {
+        let flag = config::check_account_id(flag)
+            .map_err(|e| Error::Usage(format!("--account-id / CLOUDFLARE_ACCOUNT_ID: {e}")))?;
+        if flag != account {
+            return Err(other_account("--account-id / CLOUDFLARE_ACCOUNT_ID", flag).into());
+        }
+    }
+    let desired = if target.files.is_empty() {
+        tracing::info!("no -f given: the desired state is not compared with the plan's digest");
+        None
+    } else {
+        let desired = config::load(&target.files)?;
+        for warning in &desired.warnings {
+            tracing::warn!("{warning}");
+        }
+        if let Some(file_account) = desired.account() {
+            if file_account != account {
+                return Err(
+                    other_account("the desired-state files", file_account.to_string()).into(),
+                );
+            }
+        }
+        let now = desired.digest();
+        if now != saved.desired_digest {
+            return Err(PlanFileError::DesiredChanged {
+                path: name,
+                planned: saved.desired_digest.clone(),
+                now,
+            }
+            .into());
+        }
+        Some(desired)
+    };
+    let credentials = target.credentials.clone().ok_or_else(|| {
+        Error::Usage(
+            "no Cloudflare credentials: set CLOUDFLARE_API_TOKEN (or CLOUDFLARE_EMAIL and CLOUDFLARE_API_KEY)".into(),
+        )
+    })?;
+    let client = Client::new(&target.api_url, credentials, &account)?;
+    tracing::info!(account = %account, "listing Access users");
+    let listing = client.list_users().await?;
+    let fresh = desired
+        .as_ref()
+        .map(|d| plan::compute(d, &listing.users, &account));
+    let check = planfile::check(&saved, &listing.users, fresh.as_ref());
+    if check.account_changed {
+        tracing::warn!("the account's users changed since the plan was made; only users in the plan, still present with the same id and email, are deleted");
+    }
+    // Invariant 1: only users of the reviewed plan, still present as planned, are deleted.
+    let report = apply::execute(check.recheck.clone(), &client).await;
+    render::saved_report(&name, &saved, &check, &report, streams.stdout, palette)?;
+    Ok(if report.is_complete() {
+        Exit::Success
+    } else {
+        Exit::Partial
+    })
 }
