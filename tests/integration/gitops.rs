@@ -519,3 +519,30 @@ fn plans_whose_files_changed_since_the_review_are_refused() {
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(w.deletes(), 3);
 }
+
+/// The example workflow is valid YAML, and every `reconcile` command in it parses with the real
+/// command line (so the example cannot rot when flags change).
+#[test]
+fn the_github_actions_example_uses_real_commands() {
+    use clap::Parser;
+    let text = include_str!("../../examples/github-actions/reconcile.yml");
+    let doc: serde_yaml::Value = serde_yaml::from_str(text).unwrap();
+    assert!(doc["jobs"]["plan"]["steps"].as_sequence().is_some());
+    assert!(doc["jobs"]["apply"]["steps"].as_sequence().is_some());
+    let commands: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .map(|l| l.strip_prefix("run: ").unwrap_or(l))
+        .filter(|l| l.starts_with("reconcile "))
+        .collect();
+    assert_eq!(commands.len(), 2, "{commands:?}");
+    for command in commands {
+        let words: Vec<&str> = command
+            .split('>')
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .collect();
+        reconcile::cli::Cli::try_parse_from(&words).unwrap_or_else(|e| panic!("{command}: {e}"));
+    }
+}
