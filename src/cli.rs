@@ -3,11 +3,13 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::cloudflare::{Credentials, DEFAULT_BASE_URL};
-use crate::render::Palette;
+use crate::plan::Overrides;
+use crate::render::{Format, Palette};
 use crate::secret::Secret;
 
 const AFTER_HELP: &str = "\
@@ -15,6 +17,9 @@ Examples:
   reconcile demo                                  # the whole flow on a built-in sandbox
   reconcile plan -f desired/users.yaml            # what would change (read-only)
   reconcile apply -f desired/users.yaml           # show the plan, ask, delete
+  reconcile plan -f desired/users.yaml --out plan.json --format markdown
+                                                  # save a plan for review (pipelines)
+  reconcile apply plan.json -f desired/users.yaml # apply exactly the reviewed plan
 
 Credentials come from the environment: CLOUDFLARE_API_TOKEN, or CLOUDFLARE_EMAIL and
 CLOUDFLARE_API_KEY. Exit codes: 0 success or nothing to do, 1 error or declined,
@@ -92,7 +97,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct TargetArgs {
     /// Desired-state YAML file or directory (repeat for several)
-    #[arg(short = 'f', long = "file", value_name = "PATH", required = true)]
+    #[arg(short = 'f', long = "file", value_name = "PATH")]
     pub files: Vec<PathBuf>,
 
     /// Cloudflare account id, when the file does not set it [env: CLOUDFLARE_ACCOUNT_ID]
@@ -102,6 +107,61 @@ pub struct TargetArgs {
     /// Base URL of the Cloudflare API [env: CLOUDFLARE_BASE_URL] [default: https://api.cloudflare.com/client/v4]
     #[arg(long, value_name = "URL")]
     pub api_url: Option<String>,
+
+    #[command(flatten)]
+    pub rails: RailArgs,
+}
+
+/// Flags that change the safety rails for one run (docs/safety.md).
+#[derive(Debug, Args, Default)]
+pub struct RailArgs {
+    /// Refuse a plan that deletes more users than N (replaces policy.max_deletes)
+    #[arg(long, value_name = "N")]
+    pub max_deletes: Option<u64>,
+
+    /// Refuse a plan that deletes more than this fraction of the live users (replaces policy.max_delete_fraction; default 0.25)
+    #[arg(long, value_name = "F", value_parser = fraction)]
+    pub max_delete_fraction: Option<f64>,
+
+    /// Go ahead with a plan over the thresholds that deletes exactly N users
+    #[arg(long, value_name = "N")]
+    pub allow_deletes: Option<usize>,
+
+    /// Release a user held as a near miss of an allowlist entry (repeatable)
+    #[arg(long, value_name = "EMAIL")]
+    pub allow_near_miss: Vec<String>,
+
+    /// Release users held by policy.hold_active_within
+    #[arg(long)]
+    pub include_active: bool,
+
+    /// Release users who share their address with another live user
+    #[arg(long)]
+    pub allow_duplicate_email: bool,
+}
+
+fn fraction(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(f) if (0.0..=1.0).contains(&f) => Ok(f),
+        _ => Err("a number from 0 to 1, e.g. 0.25".into()),
+    }
+}
+
+impl RailArgs {
+    fn overrides(self) -> Overrides {
+        Overrides {
+            max_deletes: self.max_deletes,
+            max_delete_fraction: self.max_delete_fraction,
+            allow_deletes: self.allow_deletes,
+            allow_near_miss: self
+                .allow_near_miss
+                .iter()
+                .map(|e| crate::email::normalize(e))
+                .collect(),
+            include_active: self.include_active,
+            allow_duplicate_email: self.allow_duplicate_email,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -112,6 +172,25 @@ pub struct PlanArgs {
     /// Exit 2 when the plan has changes, 0 when it has none (1 stays an error)
     #[arg(long)]
     pub detailed_exitcode: bool,
+
+    /// How to write the plan on stdout: human, json (docs/output.md) or markdown (PR comment)
+    #[arg(long, value_enum, default_value_t = FormatChoice::Human, value_name = "FORMAT")]
+    pub format: FormatChoice,
+
+    /// Also save the plan to FILE, for `reconcile apply FILE` after review
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// How long a saved plan stays valid: 30m, 24h, 7d (at most 30d)
+    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = crate::planfile::parse_ttl, requires = "out")]
+    pub plan_ttl: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatChoice {
+    Human,
+    Json,
+    Markdown,
 }
 
 #[derive(Debug, Args)]
@@ -122,6 +201,11 @@ pub struct ApplyArgs {
     /// Delete without asking (for pipelines) [env: RECONCILE_AUTO_APPROVE=true]
     #[arg(long)]
     pub auto_approve: bool,
+
+    /// A plan saved by `plan --out`: apply exactly it, without a prompt (-f is then optional and,
+    /// when given, must match the plan)
+    #[arg(value_name = "PLAN_FILE")]
+    pub plan_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -193,6 +277,20 @@ pub struct Target {
     pub api_url: String,
     /// `None` when the environment has none; an error only once the API is needed.
     pub credentials: Option<Credentials>,
+    /// The safety-rail flags of this run.
+    pub overrides: Overrides,
+}
+
+/// Where `plan` writes, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanOutput {
+    pub format: Format,
+    /// `--out`: save the plan here.
+    pub save_to: Option<PathBuf>,
+    /// `--plan-ttl`.
+    pub ttl: Duration,
+    /// `GITHUB_STEP_SUMMARY`: append the Markdown plan to this file.
+    pub step_summary: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -200,10 +298,13 @@ pub enum Action {
     Plan {
         target: Target,
         detailed_exitcode: bool,
+        output: PlanOutput,
     },
     Apply {
         target: Target,
         auto_approve: bool,
+        /// `apply PLAN_FILE`: a saved plan to apply.
+        saved: Option<PathBuf>,
     },
     Demo {
         auto_approve: bool,
@@ -314,16 +415,28 @@ impl Settings {
                     .or_else(|| var("CLOUDFLARE_BASE_URL"))
                     .unwrap_or_else(|| DEFAULT_BASE_URL.to_string()),
                 credentials: credentials(env.var)?,
+                overrides: t.rails.overrides(),
             })
         };
         let action = match cli.command {
             Command::Plan(a) => Action::Plan {
                 target: target(a.target)?,
                 detailed_exitcode: a.detailed_exitcode,
+                output: PlanOutput {
+                    format: match a.format {
+                        FormatChoice::Human => Format::Human,
+                        FormatChoice::Json => Format::Json,
+                        FormatChoice::Markdown => Format::Markdown,
+                    },
+                    save_to: a.out,
+                    ttl: a.plan_ttl,
+                    step_summary: var("GITHUB_STEP_SUMMARY").map(PathBuf::from),
+                },
             },
             Command::Apply(a) => Action::Apply {
                 target: target(a.target)?,
                 auto_approve: auto_approve(a.auto_approve)?,
+                saved: a.plan_file,
             },
             Command::Validate(a) => Action::Validate { files: a.files },
             Command::Explain(a) => Action::Explain {

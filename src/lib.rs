@@ -14,6 +14,7 @@ pub mod explain;
 pub mod export;
 pub mod logging;
 pub mod plan;
+pub mod planfile;
 pub mod render;
 pub mod run;
 pub mod sandbox;

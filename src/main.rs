@@ -8,7 +8,15 @@ use reconcile::cli::{Cli, Environment, Settings};
 use reconcile::run::{run, Error, Streams};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // clap exits 2 on a usage error, the code `plan --detailed-exitcode` gives to "changes
+        // present": a pipeline must not read a mistyped flag as a plan with changes.
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 1 } else { 0 });
+        }
+    };
     let var = |name: &str| std::env::var(name).ok();
     let env = Environment {
         var: &var,

@@ -7,6 +7,33 @@ use similar::{ChangeTag, TextDiff};
 
 use crate::apply::{Outcome, Report};
 use crate::plan::{Decision, Plan};
+use crate::planfile::{SavedCheck, SavedPlan};
+
+pub mod json;
+pub mod markdown;
+#[cfg(test)]
+mod snapshot_tests;
+
+/// How `plan` writes the plan on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// Terraform-like text for people, coloured when wanted.
+    #[default]
+    Human,
+    /// One versioned JSON document (docs/output.md); never coloured.
+    Json,
+    /// GitHub-flavoured Markdown for a pull-request comment; never coloured.
+    Markdown,
+}
+
+/// The plan in `format`. Only the human format uses the palette.
+pub fn plan(plan: &Plan, format: Format, out: &mut dyn Write, p: Palette) -> io::Result<()> {
+    match format {
+        Format::Human => human(plan, out, p),
+        Format::Json => json::render(plan, out),
+        Format::Markdown => markdown::render(plan, out),
+    }
+}
 
 /// Colour as a value: resolved once from `--color`, the terminal and `NO_COLOR`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,6 +180,15 @@ pub fn human(plan: &Plan, out: &mut dyn Write, p: Palette) -> io::Result<()> {
     if !plan.delete.is_empty() {
         diff(plan, out, p)?;
     }
+    if let Some(kept) = kept_line(plan) {
+        writeln!(out, "{kept}")?;
+    }
+    if let Some(seats) = seats_line(plan) {
+        writeln!(out, "{seats}")?;
+    }
+    if let Some(refusal) = &plan.refusal {
+        writeln!(out, "{} {}", p.warning("Refused:"), refusal.message())?;
+    }
     writeln!(
         out,
         "{} {} to delete, {} unchanged.",
@@ -160,6 +196,38 @@ pub fn human(plan: &Plan, out: &mut dyn Write, p: Palette) -> io::Result<()> {
         plan.delete.len(),
         plan.unchanged()
     )
+}
+
+/// "Kept: 3 (2 by an entry, 1 by a domain)." — why the users who stay, stay.
+pub fn kept_line(plan: &Plan) -> Option<String> {
+    if plan.keep.is_empty() {
+        return None;
+    }
+    let by = |kind: &str| plan.keep.iter().filter(|d| d.reason.kind() == kind).count();
+    let parts: Vec<String> = [
+        (by("allowed"), "by an entry"),
+        (by("domain"), "by a domain"),
+        (by("protected"), "protected"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect();
+    Some(format!("Kept: {} ({}).", plan.keep.len(), parts.join(", ")))
+}
+
+/// "Frees 7 Access seats and 3 Gateway seats." — what the deletions give back.
+pub fn seats_line(plan: &Plan) -> Option<String> {
+    if plan.delete.is_empty() {
+        return None;
+    }
+    let (access, gateway) = plan.seats_freed();
+    let seats = |n: usize, what: &str| format!("{n} {what} seat{}", if n == 1 { "" } else { "s" });
+    Some(format!(
+        "Frees {} and {}.",
+        seats(access, "Access"),
+        seats(gateway, "Gateway")
+    ))
 }
 
 /// The live user list against the list after apply, as a unified diff (changes and a little
@@ -261,6 +329,107 @@ pub fn report(report: &Report, out: &mut dyn Write, p: Palette) -> io::Result<()
     writeln!(out, "{}", p.bold(&line))
 }
 
+/// What `apply PLAN_FILE` did: the saved plan, each planned user's outcome or why it was skipped,
+/// the new extras it left alone, and a summary.
+pub fn saved_report(
+    path: &str,
+    saved: &SavedPlan,
+    check: &SavedCheck,
+    report: &Report,
+    out: &mut dyn Write,
+    p: Palette,
+) -> io::Result<()> {
+    let n = saved.deletions.len();
+    writeln!(
+        out,
+        "Applying saved plan {path} for account {}",
+        saved.account_id
+    )?;
+    writeln!(
+        out,
+        "  created {}, expires {}; {n} deletion{} reviewed.",
+        saved.created_at,
+        saved.expires_at,
+        if n == 1 { "" } else { "s" }
+    )?;
+    writeln!(out)?;
+    for r in &report.results {
+        let (mark, what) = match &r.outcome {
+            Outcome::Deleted => (p.removed("-"), "deleted".to_string()),
+            Outcome::AlreadyGone => (p.dim("="), "already gone".to_string()),
+            Outcome::Failed(e) => (p.warning("!"), format!("FAILED: {e}")),
+            Outcome::NotAttempted => (
+                p.warning("!"),
+                "not attempted (the run stopped)".to_string(),
+            ),
+        };
+        writeln!(
+            out,
+            "  {mark} {} ({}): {what}",
+            r.decision.label(),
+            r.decision.id()
+        )?;
+    }
+    for (d, skip) in report.recheck.dropped.iter().zip(&check.skipped) {
+        let mark = match skip {
+            crate::planfile::Skip::Gone => p.dim("="),
+            _ => p.warning("!"),
+        };
+        writeln!(out, "  {mark} {} ({}): {skip}", d.label(), d.id())?;
+    }
+    for d in &report.recheck.unconfirmed {
+        writeln!(
+            out,
+            "  {} {}: new extra since the plan, not in it, NOT deleted (run plan again)",
+            p.warning("!"),
+            d.label()
+        )?;
+    }
+    if check.account_changed && !check.extras_known {
+        writeln!(
+            out,
+            "  {} the account's users changed since the plan was made; users it did not include were not touched (run plan again to see them, or pass -f to list new extras here)",
+            p.warning("!")
+        )?;
+    }
+    let c = report.counts();
+    writeln!(out)?;
+    if report.results.is_empty() {
+        let gone = check
+            .skipped
+            .iter()
+            .filter(|s| **s == crate::planfile::Skip::Gone)
+            .count();
+        let line = if n == 0 {
+            "Nothing to delete: the saved plan has no deletions.".to_string()
+        } else if gone == n {
+            "Nothing to delete: every user in the saved plan is already gone (applying it again is safe and does nothing).".to_string()
+        } else {
+            format!("Nothing deleted: none of the {n} planned users is still present as planned.")
+        };
+        return writeln!(out, "{}", p.bold(&line));
+    }
+    let gone_before = check
+        .skipped
+        .iter()
+        .filter(|s| **s == crate::planfile::Skip::Gone)
+        .count();
+    let line = format!(
+        "Apply {}: {} deleted, {} already gone, {} failed, {} not attempted, {} skipped.",
+        if c.failed + c.not_attempted == 0 {
+            "complete"
+        } else {
+            "incomplete"
+        },
+        c.deleted,
+        c.already_gone + gone_before,
+        c.failed,
+        c.not_attempted,
+        check.skipped.len() - gone_before
+    );
+    writeln!(out, "{}", p.bold(&line))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,6 +511,8 @@ Live users before and after apply:
    alice@example.com
   -Bob@Example.com
 
+Kept: 1 (1 by an entry).
+Frees 1 Access seat and 1 Gateway seat.
 Plan: 1 to delete, 2 unchanged.
 "#;
         assert_eq!(text, expected);

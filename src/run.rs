@@ -3,15 +3,17 @@
 //! to `main`, which prints them and maps them to exit codes (see [`Error::exit_code`]).
 
 use std::io::{self, BufRead, Write};
+use std::path::Path;
 
 use crate::apply;
-use crate::cli::{Action, Settings, Target};
-use crate::cloudflare::{ApiError, Client, Credentials};
+use crate::cli::{Action, PlanOutput, Settings, Target};
+use crate::cloudflare::{ApiError, Client, Credentials, User};
 use crate::config::{self, ConfigError, Desired};
 use crate::date::{self, Date};
 use crate::explain;
 use crate::export;
 use crate::plan::{self, Plan};
+use crate::planfile::{self, PlanFileError, SavedPlan};
 use crate::render::{self, Palette};
 use crate::sandbox;
 use crate::secret::Secret;
@@ -45,6 +47,9 @@ pub enum Error {
     Api(#[from] ApiError),
     #[error("{0}")]
     Usage(String),
+    /// A safety rail refused the plan; the message says how to go ahead on purpose.
+    #[error("{0}\nnothing was deleted")]
+    Refused(String),
     /// The person at the prompt did not answer `yes`.
     #[error("apply cancelled: nothing was deleted")]
     Declined,
@@ -52,6 +57,9 @@ pub enum Error {
     Sandbox(#[from] sandbox::SandboxError),
     #[error("{0}")]
     Io(#[from] io::Error),
+    /// A saved plan that cannot be applied (expired, edited, another account...).
+    #[error("{0}")]
+    PlanFile(#[from] PlanFileError),
 }
 
 impl Error {
@@ -74,11 +82,21 @@ pub async fn run(settings: Settings, streams: &mut Streams<'_>) -> Result<Exit, 
         Action::Plan {
             target,
             detailed_exitcode,
+            output,
         } => {
             let (desired, client) = connect(&target)?;
-            let plan = compute(&desired, &client).await?;
+            let (plan, live) = compute_with_users(&desired, &client, &target.overrides).await?;
             warn_about(&desired, &plan);
-            render::human(&plan, streams.stdout, palette)?;
+            if let Some(refusal) = &plan.refusal {
+                // Shown for review, never saved: a refused plan cannot be applied later.
+                let shown_only = PlanOutput {
+                    save_to: None,
+                    ..output
+                };
+                write_plan(&desired, &live, &plan, &shown_only, palette, streams)?;
+                return Err(Error::Refused(refusal.message()));
+            }
+            write_plan(&desired, &live, &plan, &output, palette, streams)?;
             Ok(if detailed_exitcode && plan.has_changes() {
                 Exit::Changes
             } else {
@@ -87,11 +105,25 @@ pub async fn run(settings: Settings, streams: &mut Streams<'_>) -> Result<Exit, 
         }
         Action::Apply {
             target,
+            saved: Some(path),
+            ..
+        } => saved_apply_flow(&path, &target, palette, streams).await,
+        Action::Apply {
+            target,
             auto_approve,
+            saved: None,
         } => {
             let (desired, client) = connect(&target)?;
             let approval = approval(auto_approve, settings.stdin_is_terminal);
-            apply_flow(&desired, &client, approval, palette, streams).await
+            apply_flow(
+                &desired,
+                &client,
+                &target.overrides,
+                approval,
+                palette,
+                streams,
+            )
+            .await
         }
         Action::Validate { files } => {
             let desired = config::load(&files)?;
@@ -130,7 +162,7 @@ pub async fn run(settings: Settings, streams: &mut Streams<'_>) -> Result<Exit, 
                 },
                 (Some(_), Ok(_)) => {
                     let (desired, client) = connect(&target)?;
-                    explanation.with_plan(&compute(&desired, &client).await?)
+                    explanation.with_plan(&compute(&desired, &client, &target.overrides).await?)
                 }
             };
             explanation.render(streams.stdout, palette)?;
@@ -259,17 +291,12 @@ fn account_for(desired: &Desired, flag: Option<&str>) -> Result<String, Error> {
 }
 
 /// List every live user and compute the plan. Warnings go to the log.
-async fn compute(desired: &Desired, client: &Client) -> Result<Plan, Error> {
-    tracing::info!(account = client.account_id(), "listing Access users");
-    let listing = client.list_users().await?;
-    tracing::info!(
-        users = listing.users.len(),
-        pages = listing.pages,
-        requests = listing.requests,
-        "listed Access users"
-    );
-    let policy = plan::Policy::at(client.account_id(), date::now_unix());
-    Ok(plan::compute(desired, &listing.users, &policy))
+async fn compute(
+    desired: &Desired,
+    client: &Client,
+    overrides: &plan::Overrides,
+) -> Result<Plan, Error> {
+    Ok(compute_with_users(desired, client, overrides).await?.0)
 }
 
 /// Warnings about the desired state and the plan, once per run, on stderr.
@@ -306,14 +333,18 @@ fn approval(auto_approve: bool, stdin_is_terminal: bool) -> Approval {
 async fn apply_flow(
     desired: &Desired,
     client: &Client,
+    overrides: &plan::Overrides,
     approval: Approval,
     palette: Palette,
     streams: &mut Streams<'_>,
 ) -> Result<Exit, Error> {
-    let shown = compute(desired, client).await?;
+    let shown = compute(desired, client, overrides).await?;
     warn_about(desired, &shown);
     render::human(&shown, streams.stdout, palette)?;
     streams.stdout.flush()?;
+    if let Some(refusal) = &shown.refusal {
+        return Err(Error::Refused(refusal.message()));
+    }
     if !shown.has_changes() {
         writeln!(streams.stdout, "\nNothing to delete.")?;
         return Ok(Exit::Success);
@@ -341,7 +372,7 @@ async fn apply_flow(
         }
     }
     // Invariant 1: delete only users who were shown and confirmed and are still extras now.
-    let fresh = compute(desired, client).await?;
+    let fresh = compute(desired, client, overrides).await?;
     let recheck = plan::recheck(&shown, &fresh);
     if !recheck.dropped.is_empty() || !recheck.unconfirmed.is_empty() {
         tracing::warn!(
@@ -394,16 +425,215 @@ async fn demo(
         // Without a terminal and without --auto-approve, show the plan and stop, as apply would
         // refuse.
         Approval::Impossible => {
-            let plan = compute(&desired, &client).await?;
+            let plan = compute(&desired, &client, &plan::Overrides::default()).await?;
             warn_about(&desired, &plan);
             render::human(&plan, streams.stdout, palette)?;
             eprintln!("\nThis was the plan. Run `reconcile demo` in a terminal, or `reconcile demo --auto-approve`, to apply it to the sandbox.");
             return Ok(Exit::Success);
         }
-        approval => apply_flow(&desired, &client, approval, palette, streams).await?,
+        approval => {
+            let overrides = plan::Overrides::default();
+            apply_flow(&desired, &client, &overrides, approval, palette, streams).await?
+        }
     };
     writeln!(streams.stdout, "\nPlanning again after apply:\n")?;
-    let after = compute(&desired, &client).await?;
+    let after = compute(&desired, &client, &plan::Overrides::default()).await?;
     render::human(&after, streams.stdout, palette)?;
     Ok(exit)
+}
+
+/// [`compute`], keeping the live users (a saved plan fingerprints them).
+async fn compute_with_users(
+    desired: &Desired,
+    client: &Client,
+    overrides: &plan::Overrides,
+) -> Result<(Plan, Vec<User>), Error> {
+    tracing::info!(account = client.account_id(), "listing Access users");
+    let listing = client.list_users().await?;
+    tracing::info!(
+        users = listing.users.len(),
+        pages = listing.pages,
+        requests = listing.requests,
+        "listed Access users"
+    );
+    let policy = plan::Policy {
+        overrides: overrides.clone(),
+        ..plan::Policy::at(client.account_id(), date::now_unix())
+    };
+    let plan = plan::compute(desired, &listing.users, &policy);
+    Ok((plan, listing.users))
+}
+
+/// Seconds since the Unix epoch, now.
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// `plan`'s output: the saved plan (`--out`) first, then the plan on stdout in the chosen format,
+/// then the Markdown plan appended to the job summary when `GITHUB_STEP_SUMMARY` is set.
+fn write_plan(
+    desired: &Desired,
+    live: &[User],
+    plan: &Plan,
+    output: &PlanOutput,
+    palette: Palette,
+    streams: &mut Streams<'_>,
+) -> Result<(), Error> {
+    if let Some(path) = &output.save_to {
+        let saved = SavedPlan::new(desired, live, plan, now_secs(), output.ttl);
+        std::fs::write(path, saved.to_json()).map_err(|e| {
+            Error::Usage(format!(
+                "{}: cannot write the saved plan: {e}\n  help: check that its directory exists and is writable",
+                path.display()
+            ))
+        })?;
+        tracing::info!(
+            path = %path.display(),
+            deletions = saved.deletions.len(),
+            expires_at = %saved.expires_at,
+            "saved the plan"
+        );
+        eprintln!(
+            "Saved the plan to {} ({} deletion{}, expires {}). Apply it with: reconcile apply {}",
+            path.display(),
+            saved.deletions.len(),
+            if saved.deletions.len() == 1 { "" } else { "s" },
+            saved.expires_at,
+            path.display()
+        );
+    }
+    render::plan(plan, output.format, streams.stdout, palette)?;
+    if let Some(path) = &output.step_summary {
+        let appended = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .and_then(|mut f| {
+                let mut text = render::markdown::to_string(plan, render::markdown::MAX_BYTES);
+                text.push('\n');
+                f.write_all(text.as_bytes())
+            });
+        if let Err(e) = appended {
+            tracing::warn!(
+                path = %path.display(),
+                "cannot append the plan to GITHUB_STEP_SUMMARY: {e}"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Read a saved plan file: bounded in size, UTF-8.
+fn read_saved(path: &Path) -> Result<SavedPlan, Error> {
+    let name = path.display().to_string();
+    let cannot = |e: io::Error| {
+        Error::Usage(format!(
+            "{name}: cannot read the saved plan: {e}\n  help: pass the file written by `reconcile plan --out FILE`"
+        ))
+    };
+    let meta = std::fs::metadata(path).map_err(cannot)?;
+    if meta.len() > planfile::MAX_FILE_BYTES {
+        return Err(PlanFileError::NotAPlan {
+            path: name,
+            detail: format!(
+                "{} bytes, more than the limit of {}",
+                meta.len(),
+                planfile::MAX_FILE_BYTES
+            ),
+        }
+        .into());
+    }
+    let bytes = std::fs::read(path).map_err(cannot)?;
+    let text = String::from_utf8(bytes).map_err(|_| PlanFileError::NotAPlan {
+        path: name.clone(),
+        detail: "not UTF-8 text".into(),
+    })?;
+    Ok(SavedPlan::parse(&text, &name)?)
+}
+
+/// `apply PLAN_FILE`: apply a reviewed plan without a prompt. Refuses an expired, edited or
+/// unknown-version plan, one for another account, or one whose desired state changed (when `-f`
+/// is given). Deletes only planned users still present with the same id and email.
+async fn saved_apply_flow(
+    path: &Path,
+    target: &Target,
+    palette: Palette,
+    streams: &mut Streams<'_>,
+) -> Result<Exit, Error> {
+    let name = path.display().to_string();
+    let saved = read_saved(path)?;
+    saved.check_usable(now_secs(), &name)?;
+    let account =
+        config::check_account_id(&saved.account_id).map_err(|e| PlanFileError::NotAPlan {
+            path: name.clone(),
+            detail: format!("its account_id: {e}"),
+        })?;
+    let other_account = |given_by: &str, other: String| PlanFileError::OtherAccount {
+        path: name.clone(),
+        plan: account.clone(),
+        given_by: given_by.to_string(),
+        other,
+    };
+    if let Some(flag) = target.account_id.as_deref() {
+        let flag = config::check_account_id(flag)
+            .map_err(|e| Error::Usage(format!("--account-id / CLOUDFLARE_ACCOUNT_ID: {e}")))?;
+        if flag != account {
+            return Err(other_account("--account-id / CLOUDFLARE_ACCOUNT_ID", flag).into());
+        }
+    }
+    let desired = if target.files.is_empty() {
+        tracing::info!("no -f given: the desired state is not compared with the plan's digest");
+        None
+    } else {
+        let desired = config::load(&target.files)?;
+        for warning in &desired.warnings {
+            tracing::warn!("{warning}");
+        }
+        if let Some(file_account) = desired.account() {
+            if file_account != account {
+                return Err(
+                    other_account("the desired-state files", file_account.to_string()).into(),
+                );
+            }
+        }
+        let now = desired.digest();
+        if now != saved.desired_digest {
+            return Err(PlanFileError::DesiredChanged {
+                path: name,
+                planned: saved.desired_digest.clone(),
+                now,
+            }
+            .into());
+        }
+        Some(desired)
+    };
+    let credentials = target.credentials.clone().ok_or_else(|| {
+        Error::Usage(
+            "no Cloudflare credentials: set CLOUDFLARE_API_TOKEN (or CLOUDFLARE_EMAIL and CLOUDFLARE_API_KEY)".into(),
+        )
+    })?;
+    let client = Client::new(&target.api_url, credentials, &account)?;
+    tracing::info!(account = %account, "listing Access users");
+    let listing = client.list_users().await?;
+    let policy = plan::Policy {
+        overrides: target.overrides.clone(),
+        ..plan::Policy::at(&account, date::now_unix())
+    };
+    let fresh = desired
+        .as_ref()
+        .map(|d| plan::compute(d, &listing.users, &policy));
+    let check = planfile::check(&saved, &listing.users, fresh.as_ref());
+    if check.account_changed {
+        tracing::warn!("the account's users changed since the plan was made; only users in the plan, still present with the same id and email, are deleted");
+    }
+    // Invariant 1: only users of the reviewed plan, still present as planned, are deleted.
+    let report = apply::execute(check.recheck.clone(), &client).await;
+    render::saved_report(&name, &saved, &check, &report, streams.stdout, palette)?;
+    Ok(if report.is_complete() {
+        Exit::Success
+    } else {
+        Exit::Partial
+    })
 }

@@ -3,7 +3,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod commands;
+mod gitops;
 mod harness;
 mod plan_apply;
 mod prompt;
+mod rails;
 mod sandbox;

@@ -1,0 +1,810 @@
+//! Saved plans: `reconcile plan --out plan.json` writes one, `reconcile apply plan.json` applies it
+//! later without a prompt (the reviewed plan is the approval).
+//!
+//! A saved plan carries what it was computed from (the account, a digest of the normalised desired
+//! state, a fingerprint of the live users), an expiry, and the deletions, each with id, email and
+//! reason. A digest over a canonical serialisation of that content detects edits and corruption.
+//! It is not a signature: anyone who can write the file can also recompute the digest, so the file
+//! must travel through a channel the pipeline trusts (a build artifact), as a Terraform plan does.
+//!
+//! Everything here is pure: serialise, parse and verify, and [`check`] a saved plan against a fresh
+//! listing. Only `run` reads and writes files and talks to the API.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::cloudflare::{is_valid_user_id, User};
+use crate::config::Desired;
+use crate::email;
+use crate::plan::{self, Decision, Plan, Reason};
+
+/// The version of the saved-plan format this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+/// What a saved plan says it is, so that another JSON file is not mistaken for one.
+pub const KIND: &str = "reconcile-saved-plan";
+/// `--plan-ttl` when none is given.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 3600);
+/// The longest `--plan-ttl` accepted: a reviewed plan should not wait for weeks.
+pub const MAX_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+/// A saved plan created this far in the future is refused (clock skew between the machine that
+/// planned and the one that applies is allowed up to this much).
+pub const MAX_CLOCK_SKEW_SECS: u64 = 300;
+/// Plan files larger than this are refused before they are parsed.
+pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The content of a saved plan: everything the digest covers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SavedPlan {
+    /// The `reconcile` version that wrote it (informational).
+    pub tool_version: String,
+    /// RFC 3339, UTC, whole seconds.
+    pub created_at: String,
+    /// RFC 3339, UTC, whole seconds; `apply` refuses the plan after this.
+    pub expires_at: String,
+    pub account_id: String,
+    /// [`Desired::digest`] of the desired state the plan was computed from.
+    pub desired_digest: String,
+    /// [`plan::fingerprint`] of the live users the plan saw.
+    pub live_fingerprint: String,
+    /// How many live users the plan saw.
+    pub live_count: u64,
+    /// The reviewed deletions, in plan order.
+    pub deletions: Vec<SavedDeletion>,
+}
+
+/// One reviewed deletion.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SavedDeletion {
+    pub id: String,
+    /// The address as the API wrote it; compared after normalisation.
+    pub email: String,
+    pub reason: SavedReason,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SavedReason {
+    /// [`Reason::kind`].
+    pub kind: String,
+    /// [`Reason::describe`].
+    pub text: String,
+}
+
+/// The file: a version and a kind that are read before anything else, the content, and the digest
+/// over the content.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    format_version: u32,
+    kind: String,
+    digest: String,
+    plan: SavedPlan,
+}
+
+/// Why a saved plan cannot be used. Every message says what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanFileError {
+    #[error("{path}: not a reconcile saved plan ({detail})\n  help: pass the file written by `reconcile plan --out FILE`")]
+    NotAPlan { path: String, detail: String },
+    #[error("{path}: saved plan format version {found}, but this reconcile ({tool}) reads version {FORMAT_VERSION}\n  help: apply it with the reconcile version that wrote it, or run `reconcile plan --out` again with this one")]
+    UnknownVersion {
+        path: String,
+        found: String,
+        tool: String,
+    },
+    #[error("{path}: the saved plan was edited or is corrupt: its digest does not match its content; nothing was deleted\n  help: do not edit saved plans; run `reconcile plan --out` again and review the new plan")]
+    Tampered { path: String },
+    #[error("{path}: the saved plan expired at {expires_at} (it is now {now}); nothing was deleted\n  help: run `reconcile plan --out` again, review it, and apply the new plan")]
+    Expired {
+        path: String,
+        expires_at: String,
+        now: String,
+    },
+    #[error("{path}: the saved plan was created at {created_at}, in the future (it is now {now}); nothing was deleted\n  help: check the clocks of the machines that plan and apply, then run `reconcile plan --out` again")]
+    FromTheFuture {
+        path: String,
+        created_at: String,
+        now: String,
+    },
+    #[error("{path}: the saved plan is for account {plan}, but {given_by} says {other}; nothing was deleted\n  help: apply it to the account it was made for, or run `reconcile plan --out` for account {other}")]
+    OtherAccount {
+        path: String,
+        plan: String,
+        given_by: String,
+        other: String,
+    },
+    #[error("{path}: the desired-state files changed since the plan was reviewed (their digest is {now}, the plan's is {planned}); nothing was deleted\n  help: run `reconcile plan --out` again with the current files, review it, and apply the new plan")]
+    DesiredChanged {
+        path: String,
+        planned: String,
+        now: String,
+    },
+}
+
+impl SavedPlan {
+    /// The saved plan for `plan`, computed from `desired` and the live users `live`, created at
+    /// `now` (seconds since the Unix epoch) and valid for `ttl`.
+    pub fn new(
+        desired: &Desired,
+        live: &[User],
+        plan: &Plan,
+        now: u64,
+        ttl: Duration,
+    ) -> SavedPlan {
+        SavedPlan {
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            created_at: format_rfc3339(now),
+            expires_at: format_rfc3339(now.saturating_add(ttl.as_secs())),
+            account_id: plan.account_id.clone(),
+            desired_digest: desired.digest(),
+            live_fingerprint: plan::fingerprint(live),
+            live_count: plan.live_count as u64,
+            deletions: plan
+                .delete
+                .iter()
+                .map(|d| SavedDeletion {
+                    id: d.id().to_string(),
+                    email: d.user.email.clone().unwrap_or_default(),
+                    reason: SavedReason {
+                        kind: d.reason.kind().to_string(),
+                        text: d.reason.describe(),
+                    },
+                })
+                .collect(),
+        }
+    }
+
+    /// The digest over the content: SHA-256 of a tag and the compact JSON of the content, whose
+    /// field order is fixed by the struct, so the same content always gives the same bytes.
+    pub fn digest(&self) -> String {
+        let mut canonical = format!("{KIND}-v{FORMAT_VERSION}\n").into_bytes();
+        // Serialising plain strings, integers and vectors cannot fail.
+        canonical.extend(serde_json::to_vec(self).unwrap_or_default());
+        crate::digest::sha256(&canonical)
+    }
+
+    /// The file's text: pretty JSON, with the digest, ending in a newline.
+    pub fn to_json(&self) -> String {
+        let file = File {
+            format_version: FORMAT_VERSION,
+            kind: KIND.to_string(),
+            digest: self.digest(),
+            plan: self.clone(),
+        };
+        let mut text = serde_json::to_string_pretty(&file).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+
+    /// Parse a saved plan and check its version and digest. `path` names it in messages. Does not
+    /// check the expiry or the account: see [`SavedPlan::check_usable`].
+    pub fn parse(text: &str, path: &str) -> Result<SavedPlan, PlanFileError> {
+        let not_a_plan = |detail: String| PlanFileError::NotAPlan {
+            path: path.to_string(),
+            detail,
+        };
+        // The version and kind first, so that a plan of another version gets the version message
+        // rather than a complaint about its fields.
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| not_a_plan(format!("invalid JSON: {e}")))?;
+        let serde_json::Value::Object(map) = &value else {
+            return Err(not_a_plan("expected a JSON object".into()));
+        };
+        if map.get("kind").and_then(|k| k.as_str()) != Some(KIND) {
+            return Err(not_a_plan(format!("it has no `\"kind\": \"{KIND}\"`")));
+        }
+        match map.get("format_version") {
+            Some(v) if v.as_u64() == Some(FORMAT_VERSION as u64) => {}
+            other => {
+                return Err(PlanFileError::UnknownVersion {
+                    path: path.to_string(),
+                    found: other.map_or_else(|| "(none)".to_string(), |v| v.to_string()),
+                    tool: env!("CARGO_PKG_VERSION").to_string(),
+                })
+            }
+        }
+        let file: File = serde_json::from_value(value).map_err(|_| PlanFileError::Tampered {
+            path: path.to_string(),
+        })?;
+        if file.digest != file.plan.digest() {
+            return Err(PlanFileError::Tampered {
+                path: path.to_string(),
+            });
+        }
+        Ok(file.plan)
+    }
+
+    /// Refuse a plan that expired, that claims to come from the future, or whose lifetime is
+    /// longer than `--plan-ttl` allows (an edit that a recomputed digest would hide).
+    pub fn check_usable(&self, now: u64, path: &str) -> Result<(), PlanFileError> {
+        let (Some(created), Some(expires)) = (
+            parse_rfc3339(&self.created_at),
+            parse_rfc3339(&self.expires_at),
+        ) else {
+            return Err(PlanFileError::NotAPlan {
+                path: path.to_string(),
+                detail: "its created_at or expires_at is not an RFC 3339 UTC time".into(),
+            });
+        };
+        if created > now.saturating_add(MAX_CLOCK_SKEW_SECS) {
+            return Err(PlanFileError::FromTheFuture {
+                path: path.to_string(),
+                created_at: self.created_at.clone(),
+                now: format_rfc3339(now),
+            });
+        }
+        if expires < created || expires - created > MAX_TTL.as_secs() {
+            return Err(PlanFileError::NotAPlan {
+                path: path.to_string(),
+                detail: format!(
+                    "its lifetime ({} to {}) is not between 0 and the longest --plan-ttl, {}",
+                    self.created_at,
+                    self.expires_at,
+                    format_duration(MAX_TTL)
+                ),
+            });
+        }
+        if now >= expires {
+            return Err(PlanFileError::Expired {
+                path: path.to_string(),
+                expires_at: self.expires_at.clone(),
+                now: format_rfc3339(now),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Why a user of the saved plan is not deleted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Skip {
+    /// No live user has this id any more.
+    Gone,
+    /// The id is still there but carries another address now.
+    EmailChanged { now: String },
+    /// The desired state given with `-f` no longer makes this user an extra (for example, the
+    /// user is held back now); the reason is [`Reason::describe`] of the fresh plan.
+    NotAnExtra { now: String },
+    /// The plan names an id that is not a UUID: never put into a DELETE URL.
+    InvalidId,
+}
+
+impl fmt::Display for Skip {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Skip::Gone => write!(f, "already gone"),
+            Skip::EmailChanged { now } => {
+                write!(f, "its id now has another address ({now}), not deleted")
+            }
+            Skip::NotAnExtra { now } => write!(f, "no longer to delete ({now}), not deleted"),
+            Skip::InvalidId => write!(f, "its id is not a UUID, never deleted"),
+        }
+    }
+}
+
+/// A saved plan checked against a fresh listing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SavedCheck {
+    /// What `apply::execute` gets: `confirmed` are the planned users still present with the same
+    /// id and email; `dropped` the planned users that are not deleted (see `skipped`);
+    /// `unconfirmed` the extras now that the plan did not include (known only when the desired
+    /// state was given).
+    pub recheck: plan::Recheck,
+    /// Why each user of `recheck.dropped` is skipped, in the same order.
+    pub skipped: Vec<Skip>,
+    /// The live users differ from those the plan saw (fingerprint).
+    pub account_changed: bool,
+    /// Whether `recheck.unconfirmed` is known: it is only when the desired state was given.
+    pub extras_known: bool,
+}
+
+/// Check `saved` against the users listed now. `fresh` is the plan computed now from the same
+/// desired state, when the files were given with `-f` (their digest already checked): then a
+/// planned user is deleted only if it is still an extra, and new extras can be named.
+///
+/// A planned user is deleted only if a live user has the same id and the same normalised email,
+/// and the id is a UUID; nobody outside the plan is ever deleted.
+pub fn check(saved: &SavedPlan, live: &[User], fresh: Option<&Plan>) -> SavedCheck {
+    let by_id: HashMap<&str, &User> = live
+        .iter()
+        .filter_map(|u| u.id.as_deref().map(|id| (id, u)))
+        .collect();
+    // Every user of the fresh plan by id, and whether the fresh plan deletes them.
+    let fresh_by_id: Option<HashMap<&str, (&Decision, bool)>> = fresh.map(|p| {
+        let keep = p.keep.iter().chain(&p.held).map(|d| (d, false));
+        keep.chain(p.delete.iter().map(|d| (d, true)))
+            .filter_map(|(d, delete)| d.user.id.as_deref().map(|id| (id, (d, delete))))
+            .collect()
+    });
+    let (mut confirmed, mut dropped, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
+    for planned in &saved.deletions {
+        let planned_email = email::normalize(&planned.email);
+        let as_planned = || Decision {
+            user: User {
+                id: Some(planned.id.clone()),
+                email: Some(planned.email.clone()),
+                ..User::default()
+            },
+            email: Some(planned_email.clone()),
+            // The decision's reason is not shown or used by apply; the saved text is what was
+            // reviewed.
+            reason: Reason::NotAllowed,
+        };
+        if !is_valid_user_id(&planned.id) {
+            dropped.push(as_planned());
+            skipped.push(Skip::InvalidId);
+            continue;
+        }
+        let Some(user) = by_id.get(planned.id.as_str()) else {
+            dropped.push(as_planned());
+            skipped.push(Skip::Gone);
+            continue;
+        };
+        let now_email = user.email.as_deref().map(email::normalize);
+        if now_email.as_deref() != Some(planned_email.as_str()) || planned_email.is_empty() {
+            dropped.push(Decision {
+                user: (*user).clone(),
+                email: now_email,
+                reason: Reason::NotAllowed,
+            });
+            skipped.push(Skip::EmailChanged {
+                now: user.email.clone().unwrap_or_else(|| "no email".into()),
+            });
+            continue;
+        }
+        match fresh_by_id.as_ref().map(|m| m.get(planned.id.as_str())) {
+            // No desired state given: the plan is the approval.
+            None => confirmed.push(Decision {
+                user: (*user).clone(),
+                email: now_email,
+                reason: Reason::NotAllowed,
+            }),
+            Some(Some((d, true))) => confirmed.push((*d).clone()),
+            Some(Some((d, false))) => {
+                dropped.push((*d).clone());
+                skipped.push(Skip::NotAnExtra {
+                    now: d.reason.describe(),
+                });
+            }
+            // Listed but not in the fresh plan: cannot happen for the same listing; skip safely.
+            Some(None) => {
+                dropped.push(as_planned());
+                skipped.push(Skip::Gone);
+            }
+        }
+    }
+    // New extras: to delete now, but not in the plan with this id and this address.
+    let planned: std::collections::HashSet<(&str, String)> = saved
+        .deletions
+        .iter()
+        .map(|d| (d.id.as_str(), email::normalize(&d.email)))
+        .collect();
+    let unconfirmed = fresh
+        .map(|p| {
+            p.delete
+                .iter()
+                .filter(|d| !planned.contains(&(d.id(), d.email.clone().unwrap_or_default())))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    SavedCheck {
+        recheck: plan::Recheck {
+            confirmed,
+            dropped,
+            unconfirmed,
+        },
+        skipped,
+        account_changed: !unchanged_but_for_the_plan(saved, live),
+        extras_known: fresh.is_some(),
+    }
+}
+
+/// Whether the live users are those the plan saw, less some of its own deletions (so that a
+/// second apply of the same plan does not report a changed account).
+fn unchanged_but_for_the_plan(saved: &SavedPlan, live: &[User]) -> bool {
+    if plan::fingerprint(live) == saved.live_fingerprint {
+        return true;
+    }
+    let present: std::collections::HashSet<&str> =
+        live.iter().filter_map(|u| u.id.as_deref()).collect();
+    let mut seen = live.to_vec();
+    seen.extend(
+        saved
+            .deletions
+            .iter()
+            .filter(|d| !present.contains(d.id.as_str()))
+            .map(|d| User {
+                id: Some(d.id.clone()),
+                email: Some(d.email.clone()),
+                ..User::default()
+            }),
+    );
+    plan::fingerprint(&seen) == saved.live_fingerprint
+}
+
+/// Parse `--plan-ttl`: one or more `<number><unit>` with units `s`, `m`, `h`, `d` (`30m`, `24h`,
+/// `7d`, `1h30m`). At least one second, at most [`MAX_TTL`].
+pub fn parse_ttl(raw: &str) -> Result<Duration, String> {
+    let text = raw.trim();
+    let bad = || {
+        format!("`{raw}` is not a duration: write a number and a unit, s, m, h or d (30m, 24h, 7d)")
+    };
+    if text.is_empty() {
+        return Err(bad());
+    }
+    let mut total: u64 = 0;
+    let mut digits = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit: u64 = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86400,
+            _ => return Err(bad()),
+        };
+        let n: u64 = digits.parse().map_err(|_| bad())?;
+        digits.clear();
+        total = n
+            .checked_mul(unit)
+            .and_then(|s| total.checked_add(s))
+            .ok_or_else(bad)?;
+    }
+    if !digits.is_empty() {
+        return Err(bad());
+    }
+    let ttl = Duration::from_secs(total);
+    if ttl.is_zero() {
+        return Err(format!("`{raw}`: a saved plan must live at least 1s"));
+    }
+    if ttl > MAX_TTL {
+        return Err(format!(
+            "`{raw}` is longer than the longest plan lifetime, {}: a reviewed plan should be applied soon",
+            format_duration(MAX_TTL)
+        ));
+    }
+    Ok(ttl)
+}
+
+/// `30d`, `24h`, `1h30m`, `45s`.
+pub fn format_duration(d: Duration) -> String {
+    let mut secs = d.as_secs();
+    if secs == 0 {
+        return "0s".into();
+    }
+    let mut out = String::new();
+    for (unit, size) in [("d", 86400), ("h", 3600), ("m", 60), ("s", 1)] {
+        if secs >= size {
+            out.push_str(&format!("{}{unit}", secs / size));
+            secs %= size;
+        }
+    }
+    out
+}
+
+/// Seconds since the Unix epoch as RFC 3339 in UTC: `2026-11-28T09:15:00Z`.
+pub fn format_rfc3339(secs: u64) -> String {
+    let days = (secs / 86400) as i64;
+    let rem = secs % 86400;
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// The inverse of [`format_rfc3339`]; exactly that form (UTC, `Z`, whole seconds) is accepted.
+pub fn parse_rfc3339(text: &str) -> Option<u64> {
+    let b = text.as_bytes();
+    if b.len() != 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'Z'
+    {
+        return None;
+    }
+    let num = |from: usize, to: usize| -> Option<u64> {
+        let s = text.get(from..to)?;
+        if !s.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        s.parse().ok()
+    };
+    let (y, mo, d) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
+    let (h, mi, s) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
+    if !(1970..=9999).contains(&y) || !(1..=12).contains(&mo) || h > 23 || mi > 59 || s > 59 {
+        return None;
+    }
+    let days = days_from_civil(y as i64, mo as u32, d as u32);
+    // Reject a day that does not exist in that month (2026-02-30).
+    if d == 0 || civil_from_days(days) != (y as i64, mo as u32, d as u32) {
+        return None;
+    }
+    Some(days as u64 * 86400 + h * 3600 + mi * 60 + s)
+}
+
+/// Days since 1970-01-01 to a (year, month, day) of the proleptic Gregorian calendar (Howard
+/// Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = m as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config;
+
+    const ACCOUNT: &str = "023e105f4ecef8ad9ca31a8372d0c353";
+    const NOW: u64 = 1_795_000_000; // 2026-11-18T...
+
+    fn user(n: u32, email: &str) -> User {
+        User {
+            id: Some(format!("00000000-0000-4000-8000-{n:012}")),
+            email: Some(email.to_string()),
+            ..User::default()
+        }
+    }
+
+    fn desired(emails: &[&str]) -> Desired {
+        let mut text = format!("account_id: {ACCOUNT}\nusers:\n");
+        for e in emails {
+            text.push_str(&format!("  - {e}\n"));
+        }
+        config::parse_str(&text, "users.yaml").unwrap()
+    }
+
+    fn saved(desired: &Desired, live: &[User]) -> SavedPlan {
+        let plan = plan::compute(desired, live, &plan::Policy::at(ACCOUNT, 1_795_867_200));
+        SavedPlan::new(desired, live, &plan, NOW, DEFAULT_TTL)
+    }
+
+    fn live() -> Vec<User> {
+        vec![
+            user(1, "alice@example.com"),
+            user(2, "bob@example.com"),
+            user(3, "carol@example.com"),
+        ]
+    }
+
+    fn emails(list: &[Decision]) -> Vec<String> {
+        list.iter().map(|d| d.label()).collect()
+    }
+
+    #[test]
+    fn round_trip_and_digest() {
+        let s = saved(&desired(&["alice@example.com"]), &live());
+        assert_eq!(s.deletions.len(), 2);
+        assert_eq!(s.deletions[0].reason.kind, "not_allowed");
+        assert_eq!(s.expires_at, format_rfc3339(NOW + 86400));
+        let text = s.to_json();
+        assert_eq!(SavedPlan::parse(&text, "p.json").unwrap(), s);
+        // Whitespace does not matter; content does.
+        let compact =
+            serde_json::to_string(&serde_json::from_str::<serde_json::Value>(&text).unwrap())
+                .unwrap();
+        assert_eq!(SavedPlan::parse(&compact, "p.json").unwrap(), s);
+    }
+
+    #[test]
+    fn edits_unknown_versions_and_junk_are_refused_cleanly() {
+        let text = saved(&desired(&["alice@example.com"]), &live()).to_json();
+        let edited = text.replace("bob@example.com", "alice@example.com");
+        assert!(matches!(
+            SavedPlan::parse(&edited, "p.json"),
+            Err(PlanFileError::Tampered { .. })
+        ));
+        let extra_field = text.replacen("\"plan\": {", "\"plan\": {\"x\": 1,", 1);
+        assert!(matches!(
+            SavedPlan::parse(&extra_field, "p.json"),
+            Err(PlanFileError::Tampered { .. })
+        ));
+        let v2 = text.replacen("\"format_version\": 1", "\"format_version\": 2", 1);
+        let err = SavedPlan::parse(&v2, "p.json").unwrap_err();
+        assert!(matches!(err, PlanFileError::UnknownVersion { .. }), "{err}");
+        assert!(err.to_string().contains("version 2"), "{err}");
+        for junk in ["", "[]", "null", "{", "{\"kind\": 5}", "\u{0}\u{ff}"] {
+            assert!(
+                matches!(
+                    SavedPlan::parse(junk, "p.json"),
+                    Err(PlanFileError::NotAPlan { .. })
+                ),
+                "{junk:?}"
+            );
+        }
+        let wrong_shape =
+            format!("{{\"kind\": \"{KIND}\", \"format_version\": 1, \"digest\": 3, \"plan\": []}}");
+        assert!(SavedPlan::parse(&wrong_shape, "p.json").is_err());
+    }
+
+    #[test]
+    fn expiry_and_clock_checks() {
+        let s = saved(&desired(&["alice@example.com"]), &live());
+        assert!(s.check_usable(NOW, "p").is_ok());
+        assert!(s.check_usable(NOW + 86399, "p").is_ok());
+        let err = s.check_usable(NOW + 86400, "p").unwrap_err();
+        assert!(matches!(err, PlanFileError::Expired { .. }));
+        assert!(err.to_string().contains("run `reconcile plan --out` again"));
+        assert!(matches!(
+            s.check_usable(NOW - 3600, "p"),
+            Err(PlanFileError::FromTheFuture { .. })
+        ));
+        let mut forever = s.clone();
+        forever.expires_at = format_rfc3339(NOW + 365 * 86400);
+        assert!(matches!(
+            forever.check_usable(NOW, "p"),
+            Err(PlanFileError::NotAPlan { .. })
+        ));
+        let mut garbled = s;
+        garbled.expires_at = "tomorrow".into();
+        assert!(garbled.check_usable(NOW, "p").is_err());
+    }
+
+    #[test]
+    fn unchanged_account_confirms_every_planned_user() {
+        let d = desired(&["alice@example.com"]);
+        let s = saved(&d, &live());
+        // Applied once: the planned users are gone, and that alone is not a changed account.
+        let c = check(&s, &live()[..1], None);
+        assert!(c.recheck.confirmed.is_empty());
+        assert_eq!(c.skipped, [Skip::Gone, Skip::Gone]);
+        assert!(!c.account_changed);
+        let c = check(&s, &live(), None);
+        assert_eq!(
+            emails(&c.recheck.confirmed),
+            ["bob@example.com", "carol@example.com"]
+        );
+        assert!(c.recheck.dropped.is_empty() && c.recheck.unconfirmed.is_empty());
+        assert!(!c.account_changed && !c.extras_known);
+        let fresh = plan::compute(&d, &live(), &plan::Policy::at(ACCOUNT, 1_795_867_200));
+        let c = check(&s, &live(), Some(&fresh));
+        assert_eq!(c.recheck.confirmed.len(), 2);
+        assert!(c.extras_known);
+    }
+
+    #[test]
+    fn gone_changed_new_and_invalid_users_are_never_deleted() {
+        let d = desired(&["alice@example.com"]);
+        let mut s = saved(&d, &live());
+        // A tampered plan (digest recomputed) naming an id that is not a UUID.
+        s.deletions.push(SavedDeletion {
+            id: "../../evil".into(),
+            email: "x@example.com".into(),
+            reason: s.deletions[0].reason.clone(),
+        });
+        // Since the plan: carol left, bob's id carries another address, dave arrived.
+        let now = vec![
+            user(1, "alice@example.com"),
+            user(2, "robert@example.com"),
+            user(4, "dave@example.com"),
+        ];
+        let c = check(&s, &now, None);
+        assert!(c.recheck.confirmed.is_empty());
+        assert_eq!(c.recheck.dropped.len(), 3);
+        assert_eq!(
+            c.skipped,
+            [
+                Skip::EmailChanged {
+                    now: "robert@example.com".into()
+                },
+                Skip::Gone,
+                Skip::InvalidId
+            ]
+        );
+        assert!(c.account_changed);
+        assert!(c.recheck.unconfirmed.is_empty(), "unknown without -f");
+        let fresh = plan::compute(&d, &now, &plan::Policy::at(ACCOUNT, 1_795_867_200));
+        let c = check(&s, &now, Some(&fresh));
+        assert_eq!(
+            emails(&c.recheck.unconfirmed),
+            ["dave@example.com", "robert@example.com"]
+        );
+        assert!(c.recheck.confirmed.is_empty());
+    }
+
+    #[test]
+    fn same_email_in_other_case_is_the_same_user() {
+        let d = desired(&["alice@example.com"]);
+        let s = saved(&d, &live());
+        let now = vec![user(2, " BOB@example.com"), user(3, "carol@example.com")];
+        let c = check(&s, &now, None);
+        assert_eq!(c.recheck.confirmed.len(), 2);
+    }
+
+    #[test]
+    fn with_the_desired_state_a_planned_user_that_is_now_kept_is_not_deleted() {
+        let d = desired(&["alice@example.com"]);
+        let mut s = saved(&d, &live());
+        // A tampered plan (digest recomputed) that also names alice, who is allowed.
+        s.deletions.push(SavedDeletion {
+            id: live()[0].id.clone().unwrap(),
+            email: "alice@example.com".into(),
+            reason: s.deletions[0].reason.clone(),
+        });
+        let fresh = plan::compute(&d, &live(), &plan::Policy::at(ACCOUNT, 1_795_867_200));
+        let c = check(&s, &live(), Some(&fresh));
+        assert_eq!(
+            emails(&c.recheck.confirmed),
+            ["bob@example.com", "carol@example.com"]
+        );
+        assert!(
+            matches!(&c.skipped[..], [Skip::NotAnExtra { now }] if now.starts_with("allowed by"))
+        );
+    }
+
+    #[test]
+    fn ttl_parsing() {
+        assert_eq!(parse_ttl("30m"), Ok(Duration::from_secs(1800)));
+        assert_eq!(parse_ttl("24h"), Ok(DEFAULT_TTL));
+        assert_eq!(parse_ttl("7d"), Ok(Duration::from_secs(7 * 86400)));
+        assert_eq!(parse_ttl("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_ttl(" 45s "), Ok(Duration::from_secs(45)));
+        for bad in [
+            "",
+            "0s",
+            "10",
+            "h",
+            "5w",
+            "31d",
+            "-1h",
+            "99999999999999999999d",
+        ] {
+            assert!(parse_ttl(bad).is_err(), "{bad}");
+        }
+        assert_eq!(format_duration(Duration::from_secs(5400)), "1h30m");
+        assert_eq!(format_duration(MAX_TTL), "30d");
+    }
+
+    #[test]
+    fn rfc3339_round_trip() {
+        assert_eq!(format_rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(format_rfc3339(1_798_761_599), "2026-12-31T23:59:59Z");
+        for t in [0, 951_782_400, 1_798_761_599, NOW, 4_102_444_800] {
+            assert_eq!(parse_rfc3339(&format_rfc3339(t)), Some(t));
+        }
+        for bad in [
+            "2026-02-30T00:00:00Z",
+            "2026-13-01T00:00:00Z",
+            "2026-01-01T24:00:00Z",
+            "2026-01-01 00:00:00Z",
+            "2026-01-01T00:00:00+01:00",
+            "+026-01-01T00:00:00Z",
+            "",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+    }
+}

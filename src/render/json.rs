@@ -1,0 +1,167 @@
+//! The plan as one JSON document, for pipelines and scripts. The schema is documented in
+//! docs/output.md and changes only with a new [`FORMAT_VERSION`]. Never coloured.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::config::Location;
+use crate::plan::{Decision, Plan};
+
+/// The version of the JSON plan document.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct Document<'a> {
+    format_version: u32,
+    account_id: &'a str,
+    counts: Counts,
+    seats_freed: SeatsFreed,
+    refusal: Option<RefusalOut>,
+    users: Vec<UserOut<'a>>,
+    absent: Vec<AbsentOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct Counts {
+    live: usize,
+    delete: usize,
+    keep: usize,
+    held: usize,
+    unchanged: usize,
+    absent: usize,
+}
+
+#[derive(Serialize)]
+struct UserOut<'a> {
+    id: Option<&'a str>,
+    email: Option<&'a str>,
+    email_normalized: Option<&'a str>,
+    name: Option<&'a str>,
+    last_successful_login: Option<&'a str>,
+    seats: Seats,
+    active_device_count: Option<serde_json::Number>,
+    decision: &'static str,
+    reason: ReasonOut<'a>,
+}
+
+#[derive(Serialize)]
+struct SeatsFreed {
+    access: usize,
+    gateway: usize,
+}
+
+#[derive(Serialize)]
+struct RefusalOut {
+    kind: &'static str,
+    message: String,
+}
+
+#[derive(Serialize)]
+struct Seats {
+    access: Option<bool>,
+    gateway: Option<bool>,
+}
+
+#[derive(Serialize)]
+struct ReasonOut<'a> {
+    kind: &'static str,
+    text: String,
+    location: Option<LocationOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct LocationOut<'a> {
+    file: &'a str,
+    line: usize,
+    col: usize,
+}
+
+#[derive(Serialize)]
+struct AbsentOut<'a> {
+    email: &'a str,
+    written: &'a str,
+    location: LocationOut<'a>,
+}
+
+fn location(at: &Location) -> LocationOut<'_> {
+    LocationOut {
+        file: &at.file,
+        line: at.line,
+        col: at.col,
+    }
+}
+
+/// A device count is a number in the API's spec; show whole numbers as integers.
+fn count(n: f64) -> Option<serde_json::Number> {
+    if n.fract() == 0.0 && (0.0..9.0e15).contains(&n) {
+        Some(serde_json::Number::from(n as u64))
+    } else {
+        serde_json::Number::from_f64(n)
+    }
+}
+
+fn user<'a>(d: &'a Decision, decision: &'static str) -> UserOut<'a> {
+    let u = &d.user;
+    UserOut {
+        id: u.id.as_deref(),
+        email: u.email.as_deref(),
+        email_normalized: d.email.as_deref(),
+        name: u.name.as_deref(),
+        last_successful_login: u.last_successful_login.as_deref(),
+        seats: Seats {
+            access: u.access_seat,
+            gateway: u.gateway_seat,
+        },
+        active_device_count: u.active_device_count.and_then(count),
+        decision,
+        reason: ReasonOut {
+            kind: d.reason.kind(),
+            text: d.reason.describe(),
+            location: d.reason.location().map(location),
+        },
+    }
+}
+
+/// The plan as pretty-printed JSON, followed by a newline.
+pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
+    let users = plan
+        .delete
+        .iter()
+        .map(|d| user(d, "delete"))
+        .chain(plan.held.iter().map(|d| user(d, "held")))
+        .chain(plan.keep.iter().map(|d| user(d, "keep")))
+        .collect();
+    let document = Document {
+        format_version: FORMAT_VERSION,
+        account_id: &plan.account_id,
+        counts: Counts {
+            live: plan.live_count,
+            delete: plan.delete.len(),
+            keep: plan.keep.len(),
+            held: plan.held.len(),
+            unchanged: plan.unchanged(),
+            absent: plan.absent.len(),
+        },
+        seats_freed: {
+            let (access, gateway) = plan.seats_freed();
+            SeatsFreed { access, gateway }
+        },
+        refusal: plan.refusal.as_ref().map(|r| RefusalOut {
+            kind: r.kind(),
+            message: r.message(),
+        }),
+        users,
+        absent: plan
+            .absent
+            .iter()
+            .map(|e| AbsentOut {
+                email: &e.email,
+                written: e.written.trim(),
+                location: location(&e.location),
+            })
+            .collect(),
+    };
+    serde_json::to_writer_pretty(&mut *out, &document)?;
+    writeln!(out)
+}

@@ -1,0 +1,389 @@
+//! The plan as GitHub-flavoured Markdown, for a pull-request comment or a job summary: a summary
+//! line, a table of the users to delete with their reasons, and the rest folded in `<details>`.
+//!
+//! Two rules shape it:
+//! - It fits a GitHub comment (65,536 characters): the document never exceeds [`MAX_BYTES`]
+//!   bytes (bytes ≥ characters), leaving room for text a workflow adds around it. A longer plan is
+//!   cut, and a note says how many users of each kind were left out and where the full plan is.
+//! - Every string that comes from outside (names, emails, login times, file names) is escaped, so
+//!   a user's name cannot break a table, inject HTML or links, or mention a GitHub user.
+//!
+//! Never coloured.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use crate::plan::{Decision, Plan};
+
+/// The most bytes a Markdown plan takes.
+pub const MAX_BYTES: usize = 60_000;
+/// Room kept free for closing the open section and writing the note about what was left out.
+const RESERVE: usize = 3_000;
+/// Longest text of one cell, in characters, before escaping (escaping can grow it up to 9×).
+const MAX_CELL_CHARS: usize = 80;
+/// Longest reason, in characters: reasons are the tool's own sentences, with a file name.
+const MAX_REASON_CHARS: usize = 400;
+
+/// The plan as Markdown, at most [`MAX_BYTES`] bytes.
+pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
+    out.write_all(to_string(plan, MAX_BYTES).as_bytes())
+}
+
+/// One table of the document.
+struct Section<'a> {
+    /// What the rows are, for the note about omissions ("users to delete").
+    what: &'static str,
+    /// `None`: shown open, under a heading; `Some(summary)`: folded in `<details>`.
+    title: String,
+    folded: bool,
+    header: &'static str,
+    rows: Vec<Box<dyn Fn() -> String + 'a>>,
+}
+
+/// The Markdown text of `plan`, cut to at most `limit` bytes (for tests of the cut).
+pub fn to_string(plan: &Plan, limit: usize) -> String {
+    let mut out = String::new();
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    if plan.delete.is_empty() {
+        let _ = writeln!(out, "## reconcile plan: no changes\n");
+    } else {
+        let _ = writeln!(
+            out,
+            "## reconcile plan: {} to delete, {} unchanged\n",
+            plan.delete.len(),
+            plan.unchanged()
+        );
+    }
+    // The account id is validated hexadecimal; anything else is escaped rather than put in code.
+    let account = if plan.account_id.chars().all(|c| c.is_ascii_alphanumeric()) {
+        format!("`{}`", plan.account_id)
+    } else {
+        escape(&plan.account_id)
+    };
+    let _ = writeln!(
+        out,
+        "Account {account} · {} live user{} · {} to delete · {} kept · {} held back · {} allowed but not in the account\n",
+        plan.live_count,
+        plural(plan.live_count),
+        plan.delete.len(),
+        plan.keep.len(),
+        plan.held.len(),
+        plan.absent.len()
+    );
+    if let Some(refusal) = &plan.refusal {
+        let _ = writeln!(
+            out,
+            "> [!CAUTION]\n> **Refused by a safety rail.** {}\n",
+            escape(&refusal.message())
+        );
+    }
+    if let Some(seats) = super::seats_line(plan) {
+        let _ = writeln!(out, "{seats}\n");
+    }
+    if plan.delete.is_empty() {
+        let _ = writeln!(
+            out,
+            "No changes: every live user is allowed or held back.\n"
+        );
+    }
+    let sections = [
+        Section {
+            what: "users to delete",
+            title: format!("Users to delete ({})", plan.delete.len()),
+            folded: false,
+            header: "| Email | Name | Last login | Seats | Devices | Id | Reason |\n| --- | --- | --- | --- | --- | --- | --- |\n",
+            rows: plan
+                .delete
+                .iter()
+                .map(|d| Box::new(move || delete_row(d)) as Box<dyn Fn() -> String>)
+                .collect(),
+        },
+        Section {
+            what: "held-back users",
+            title: format!("Held back, not deleted ({})", plan.held.len()),
+            folded: true,
+            header: "| User | Reason |\n| --- | --- |\n",
+            rows: plan
+                .held
+                .iter()
+                .map(|d| Box::new(move || reason_row(d)) as Box<dyn Fn() -> String>)
+                .collect(),
+        },
+        Section {
+            what: "kept users",
+            title: format!("Kept ({})", plan.keep.len()),
+            folded: true,
+            header: "| User | Reason |\n| --- | --- |\n",
+            rows: plan
+                .keep
+                .iter()
+                .map(|d| Box::new(move || reason_row(d)) as Box<dyn Fn() -> String>)
+                .collect(),
+        },
+        Section {
+            what: "allowed entries not in the account",
+            title: format!(
+                "Allowed but not in the account, nothing to do ({})",
+                plan.absent.len()
+            ),
+            folded: true,
+            header: "| Entry | Written at |\n| --- | --- |\n",
+            rows: plan
+                .absent
+                .iter()
+                .map(|e| {
+                    Box::new(move || {
+                        format!(
+                            "| {} | {} |\n",
+                            cell(e.written.trim()),
+                            cell(&e.location.to_string())
+                        )
+                    }) as Box<dyn Fn() -> String>
+                })
+                .collect(),
+        },
+    ];
+    let mut omitted: Vec<(usize, usize, &str)> = Vec::new();
+    let mut full = false;
+    for section in sections.iter().filter(|s| !s.rows.is_empty()) {
+        let total = section.rows.len();
+        let opening = if section.folded {
+            format!(
+                "<details>\n<summary>{}</summary>\n\n{}",
+                section.title, section.header
+            )
+        } else {
+            format!("### {}\n\n{}", section.title, section.header)
+        };
+        if full || out.len() + opening.len() + RESERVE > limit {
+            full = true;
+            omitted.push((total, total, section.what));
+            continue;
+        }
+        out.push_str(&opening);
+        let mut shown = 0;
+        for row in &section.rows {
+            let row = row();
+            if out.len() + row.len() + RESERVE > limit {
+                full = true;
+                break;
+            }
+            out.push_str(&row);
+            shown += 1;
+        }
+        if shown < total {
+            let _ = writeln!(
+                out,
+                "\n_… and {} more {} not shown here (see the note below)._",
+                total - shown,
+                section.what
+            );
+            omitted.push((total - shown, total, section.what));
+        }
+        out.push_str(if section.folded {
+            "\n</details>\n\n"
+        } else {
+            "\n"
+        });
+    }
+    if !omitted.is_empty() {
+        let list = omitted
+            .iter()
+            .map(|(n, total, what)| format!("{n} of {total} {what}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let _ = writeln!(
+            out,
+            "> [!WARNING]\n> This plan is too long for a pull-request comment, so it was cut. Not shown: {list}.\n> The full plan is in the job log (`reconcile plan`) and in `reconcile plan --format json`.\n"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "<sub>Plan: {} to delete, {} unchanged. Generated by reconcile {}; read-only, nothing was changed.</sub>",
+        plan.delete.len(),
+        plan.unchanged(),
+        env!("CARGO_PKG_VERSION")
+    );
+    out
+}
+
+fn seats(d: &Decision) -> String {
+    let mut seats = Vec::new();
+    if d.user.access_seat == Some(true) {
+        seats.push("access");
+    }
+    if d.user.gateway_seat == Some(true) {
+        seats.push("gateway");
+    }
+    if seats.is_empty() {
+        "none".into()
+    } else {
+        seats.join(", ")
+    }
+}
+
+fn delete_row(d: &Decision) -> String {
+    let u = &d.user;
+    format!(
+        "| {} | {} | {} | {} | {} | {} | {} |\n",
+        cell(&d.label()),
+        u.name.as_deref().map_or_else(|| "—".into(), cell),
+        u.last_successful_login
+            .as_deref()
+            .map_or_else(|| "never".into(), cell),
+        seats(d),
+        u.active_device_count
+            .map_or_else(|| "—".into(), |n| cell(&n.to_string())),
+        cell(d.id()),
+        reason(d)
+    )
+}
+
+fn reason_row(d: &Decision) -> String {
+    format!("| {} | {} |\n", cell(&d.label()), reason(d))
+}
+
+fn reason(d: &Decision) -> String {
+    cut(&d.reason.describe(), MAX_REASON_CHARS)
+}
+
+/// A table cell: at most [`MAX_CELL_CHARS`] characters of `text` (with `…` when cut), escaped.
+fn cell(text: &str) -> String {
+    cut(text, MAX_CELL_CHARS)
+}
+
+fn cut(text: &str, max: usize) -> String {
+    let mut chars = text.chars();
+    let mut kept: String = chars.by_ref().take(max).collect();
+    if chars.next().is_some() {
+        kept.push('…');
+    }
+    escape(&kept)
+}
+
+/// Escape a string from outside for a Markdown table cell. Markdown and HTML punctuation becomes
+/// a numeric character reference, which GitHub shows as the character but never reads as markup:
+/// `|` cannot end a cell, `<` and `&` cannot open a tag or an entity, `[` cannot open a link, `*`,
+/// `_`, `~` and `` ` `` cannot format, `$` cannot start maths, and `.` and `:` cannot make an
+/// autolink (`www.`, `https:`). `@` and `#` are followed by a zero-width space, so that no one is
+/// mentioned and no issue is linked. Control and bidirectional-override characters, which could
+/// hide or reorder text, become `�`.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '&' | '|' | '~' | '$' | ':' | '.' => {
+                let _ = write!(out, "&#{};", c as u32);
+            }
+            '@' | '#' => {
+                out.push(c);
+                out.push_str("&#8203;");
+            }
+            c if c.is_control()
+                || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') =>
+            {
+                out.push('\u{fffd}')
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloudflare::User;
+    use crate::config;
+    use crate::plan::compute;
+
+    fn big_plan(extras: usize, allowed: usize) -> Plan {
+        let mut text = String::from("users:\n");
+        for n in 0..allowed {
+            text.push_str(&format!("  - kept{n}@example.com\n"));
+        }
+        text.push_str("  - absent@example.com\n");
+        let desired = config::parse_str(&text, "users.yaml").unwrap();
+        let live: Vec<User> = (0..extras + allowed)
+            .map(|n| User {
+                id: Some(format!("00000000-0000-4000-8000-{n:012}")),
+                email: Some(if n < extras {
+                    format!("extra{n}@example.com")
+                } else {
+                    format!("kept{}@example.com", n - extras)
+                }),
+                // Long hostile names make each row as large as it can be.
+                name: Some("<b>|</b>".repeat(40)),
+                ..User::default()
+            })
+            .collect();
+        compute(
+            &desired,
+            &live,
+            &crate::plan::Policy::at("023e105f4ecef8ad9ca31a8372d0c353", 1_795_867_200),
+        )
+    }
+
+    #[test]
+    fn a_long_plan_is_cut_below_the_comment_limit_with_a_note() {
+        let plan = big_plan(5_000, 3_000);
+        let text = to_string(&plan, MAX_BYTES);
+        assert!(text.len() <= MAX_BYTES, "{} bytes", text.len());
+        assert!(text.chars().count() < 65_536);
+        let shown = text.lines().filter(|l| l.starts_with("| extra")).count();
+        assert!(shown > 10, "{shown}");
+        assert!(
+            text.contains(&format!(
+                "… and {} more users to delete not shown",
+                5_000 - shown
+            )),
+            "{text}"
+        );
+        assert!(text.contains(&format!(
+            "Not shown: {} of 5000 users to delete, 3000 of 3000 kept users, 1 of 1 allowed entries not in the account."
+        , 5_000 - shown)), "{}", &text[text.len() - 800..]);
+        // The summary line stays at the top, and the document still ends well-formed.
+        assert!(text.starts_with("## reconcile plan: 5000 to delete, 3000 unchanged\n"));
+        assert!(text.ends_with("nothing was changed.</sub>\n"));
+        assert_eq!(
+            text.matches("<details>").count(),
+            text.matches("</details>").count()
+        );
+    }
+
+    #[test]
+    fn a_plan_that_fits_is_not_cut() {
+        let text = to_string(&big_plan(20, 20), MAX_BYTES);
+        assert!(!text.contains("not shown"));
+        assert_eq!(
+            text.lines().filter(|l| l.starts_with("| extra")).count(),
+            20
+        );
+    }
+
+    #[test]
+    fn tiny_limits_still_give_a_well_formed_document() {
+        for limit in [0, 100, 3_500, 5_000, 8_000] {
+            let text = to_string(&big_plan(50, 50), limit);
+            assert!(text.contains("[!WARNING]"), "{limit}");
+            assert_eq!(
+                text.matches("<details>").count(),
+                text.matches("</details>").count()
+            );
+        }
+    }
+
+    #[test]
+    fn escaping_defuses_markup() {
+        let hostile = "a|b <script>x</script> [l](http://x.io) ![i](y) **b** _i_ `c` $m$ @team #12 www.x.io\nnext\u{202e}";
+        let e = escape(hostile);
+        for raw in [
+            "|", "<", ">", "[", "]", "`", "*", "_", "$", "@t", " #12", "www.", "http:", "\n",
+            "\u{202e}",
+        ] {
+            assert!(!e.contains(raw), "{raw:?} survives in {e}");
+        }
+        assert_eq!(escape("Ann O'Neil-Smith (ops)"), "Ann O'Neil-Smith (ops)");
+        assert_eq!(escape("x@y.z"), "x@&#8203;y&#46;z");
+    }
+}
