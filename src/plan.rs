@@ -433,8 +433,41 @@ impl Plan {
     }
 }
 
-fn sort_key(d: &Decision) -> (Option<String>, Option<String>) {
-    (d.email.clone(), d.user.id.clone())
+/// The order of every list in a plan: by address, then id, then every other field, so that two
+/// records that agree on address and id still come out in one order whatever the API's order.
+type OrderKey<'a> = (
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+    (Option<bool>, Option<bool>),
+);
+
+fn plan_order(a: &Decision, b: &Decision) -> std::cmp::Ordering {
+    fn key(d: &Decision) -> OrderKey<'_> {
+        let u = &d.user;
+        (
+            d.email.as_deref(),
+            u.id.as_deref(),
+            u.uid.as_deref(),
+            u.seat_uid.as_deref(),
+            u.email.as_deref(),
+            u.name.as_deref(),
+            u.last_successful_login.as_deref(),
+            u.created_at.as_deref(),
+            u.updated_at.as_deref(),
+            (u.access_seat, u.gateway_seat),
+        )
+    }
+    key(a).cmp(&key(b)).then_with(|| {
+        let devices = |d: &Decision| d.user.active_device_count.unwrap_or(-1.0);
+        devices(a).total_cmp(&devices(b))
+    })
 }
 
 /// Compute the plan from the desired state and every live user: the rules decide who is kept;
@@ -488,7 +521,7 @@ pub fn compute(desired: &Desired, live: &[User], policy: &Policy) -> Plan {
         .collect();
     hold_near_misses(&mut delete, &mut held, &absent, policy);
     for list in [&mut delete, &mut keep, &mut held] {
-        list.sort_by_cached_key(sort_key);
+        list.sort_by(plan_order);
     }
     let mut absent = absent;
     absent.sort_by(|a, b| a.email.cmp(&b.email));
@@ -816,7 +849,7 @@ mod tests {
         assert!(first
             .delete
             .windows(2)
-            .all(|w| sort_key(&w[0]) <= sort_key(&w[1])));
+            .all(|w| plan_order(&w[0], &w[1]).is_le()));
     }
 
     #[test]
@@ -1231,5 +1264,196 @@ mod tests {
             seat(3, false, false),
         ];
         assert_eq!(compute(&d, &live, &policy()).seats_freed(), (2, 1));
+    }
+}
+
+/// Property tests over random desired states and random live user lists (issue 5's proof).
+#[cfg(test)]
+mod props {
+    use super::*;
+    use crate::config;
+    use proptest::prelude::*;
+
+    const LOCALS: &[&str] = &[
+        "alice",
+        "bob",
+        "j.smith",
+        "jsmith",
+        "jos\u{e9}",
+        "jose\u{301}",
+        "zed",
+    ];
+    const DOMAINS: &[&str] = &["example.com", "corp.example", "svc.example.com"];
+
+    /// An address from a small pool, written with random case and surrounding spaces, so that
+    /// different spellings of one address meet.
+    fn address() -> impl Strategy<Value = String> {
+        (
+            0..LOCALS.len(),
+            0..DOMAINS.len(),
+            any::<bool>(),
+            any::<bool>(),
+        )
+            .prop_map(|(l, d, upper, spaces)| {
+                let mut a = format!("{}@{}", LOCALS[l], DOMAINS[d]);
+                if upper {
+                    a = a.to_uppercase();
+                }
+                if spaces {
+                    a = format!("  {a} ");
+                }
+                a
+            })
+    }
+
+    /// A YAML double-quoted scalar (JSON escapes are YAML escapes).
+    fn q(s: &str) -> String {
+        serde_json::Value::String(s.to_string()).to_string()
+    }
+
+    #[derive(Debug, Clone)]
+    struct Entry {
+        address: String,
+        expires: Option<bool>,
+    }
+
+    fn desired_text() -> impl Strategy<Value = String> {
+        (
+            prop::collection::vec((address(), prop::option::of(any::<bool>())), 1..8),
+            prop::collection::vec(0..DOMAINS.len(), 0..2),
+            prop::collection::vec((address(), any::<bool>()), 0..3),
+        )
+            .prop_map(|(entries, domains, protected)| {
+                let entries: Vec<Entry> = entries
+                    .into_iter()
+                    .map(|(address, expires)| Entry { address, expires })
+                    .collect();
+                let mut text = String::from("users:\n");
+                let mut seen = std::collections::HashSet::new();
+                for e in &entries {
+                    // Same address twice with other settings is a config error: keep the first.
+                    if !seen.insert(email::normalize(&e.address)) {
+                        continue;
+                    }
+                    match e.expires {
+                        None => text.push_str(&format!("  - {}\n", q(&e.address))),
+                        Some(past) => text.push_str(&format!(
+                            "  - email: {}\n    expires: {}\n",
+                            q(&e.address),
+                            if past { "2000-01-01" } else { "2999-01-01" }
+                        )),
+                    }
+                }
+                if !domains.is_empty() {
+                    text.push_str("domains:\n");
+                    for d in domains {
+                        text.push_str(&format!("  - {}\n", DOMAINS[d]));
+                    }
+                }
+                if !protected.is_empty() {
+                    text.push_str("protected:\n");
+                    for (a, pattern) in protected {
+                        let a = email::normalize(&a);
+                        let written = match (pattern, a.split_once('@')) {
+                            (true, Some((_, domain))) => format!("*@{domain}"),
+                            _ => a,
+                        };
+                        text.push_str(&format!("  - {}\n", q(&written)));
+                    }
+                }
+                text
+            })
+    }
+
+    fn live_users() -> impl Strategy<Value = Vec<User>> {
+        prop::collection::vec(
+            (
+                prop::option::weighted(0.9, address()),
+                0u8..10,
+                0u32..40,
+                prop::option::of(0i64..30),
+            ),
+            0..30,
+        )
+        .prop_map(|users| {
+            users
+                .into_iter()
+                .map(|(email, id_kind, n, days)| User {
+                    id: match id_kind {
+                        0 => None,
+                        1 => Some(format!("not-a-uuid-{n}")),
+                        _ => Some(format!("00000000-0000-4000-8000-{n:012}")),
+                    },
+                    email,
+                    last_successful_login: days
+                        .map(|d| format!("{}T00:00:00Z", Date::from_days_since_epoch(20_785 - d))),
+                    ..User::default()
+                })
+                .collect()
+        })
+    }
+
+    fn overrides() -> impl Strategy<Value = Overrides> {
+        (
+            any::<bool>(),
+            any::<bool>(),
+            prop::option::of(0usize..30),
+            prop::option::of(address()),
+        )
+            .prop_map(
+                |(include_active, allow_duplicate_email, allow_deletes, near)| Overrides {
+                    include_active,
+                    allow_duplicate_email,
+                    allow_deletes,
+                    allow_near_miss: near.map(|a| vec![email::normalize(&a)]).unwrap_or_default(),
+                    ..Overrides::default()
+                },
+            )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        #[test]
+        fn deletion_set_is_exactly_the_unmatched_users_minus_the_held(
+            text in desired_text(),
+            live in live_users(),
+            overrides in overrides(),
+            active in any::<bool>(),
+        ) {
+            let text = if active { format!("{text}policy: {{hold_active_within: 7d}}\n") } else { text };
+            let desired = config::parse_str(&text, "p.yaml").unwrap();
+            let policy = Policy { overrides, ..Policy::at("acc", 20_785 * 86_400) };
+            let plan = compute(&desired, &live, &policy);
+            let matcher = Matcher::new(&desired, policy.today);
+
+            // Every live user is in exactly one list.
+            prop_assert_eq!(plan.delete.len() + plan.keep.len() + plan.held.len(), live.len());
+            // Nobody matched by an entry, a domain or a protected entry is ever deleted, and
+            // every deleted user has an address and an id that may go into a URL.
+            for d in &plan.delete {
+                let address = d.email.as_deref().unwrap();
+                prop_assert!(!matcher.decide(address).keeps(), "{} is allowed", address);
+                prop_assert!(!matcher.all(address).iter().any(|r| r.kind() == "protected"));
+                prop_assert!(d.user.id.as_deref().is_some_and(is_valid_user_id));
+            }
+            // Kept users are exactly those a rule keeps.
+            for k in &plan.keep {
+                prop_assert!(matcher.decide(k.email.as_deref().unwrap()).keeps());
+            }
+            // The unmatched users are the deleted plus the held ones.
+            let unmatched = live.iter().filter(|u| {
+                let a = u.email.as_deref().map(email::normalize).unwrap_or_default();
+                a.is_empty() || !matcher.decide(&a).keeps()
+            }).count();
+            prop_assert_eq!(unmatched, plan.delete.len() + plan.held.len());
+            prop_assert!(plan.held.iter().all(|h| !h.reason.keeps()));
+
+            // Deterministic: same input, same plan; input order does not matter.
+            prop_assert_eq!(&compute(&desired, &live, &policy), &plan);
+            let mut reversed = live.clone();
+            reversed.reverse();
+            prop_assert_eq!(&compute(&desired, &reversed, &policy), &plan);
+        }
     }
 }
