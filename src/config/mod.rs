@@ -1461,3 +1461,93 @@ mod tests {
             .contains("not valid UTF-8"));
     }
 }
+
+/// Hostile input: the loader never panics, and answers quickly, whatever the bytes.
+#[cfg(test)]
+mod hostile {
+    use super::*;
+    use proptest::prelude::*;
+    use std::time::{Duration, Instant};
+
+    /// Far above what any input here needs; a hang or a blow-up would cross it.
+    const BOUND: Duration = Duration::from_secs(2);
+
+    const VALID: &str = "version: 1\naccount_id: 023e105f4ecef8ad9ca31a8372d0c353\nusers:\n  - alice@example.com\n  - email: bob@example.com\n    note: \"contractor\"\n    expires: 2027-01-31\ndomains: [example.com]\nprotected:\n  - \"*@svc.example.com\"\npolicy: {max_deletes: 5, hold_active_within: 7d}\n";
+
+    fn parse_timed(text: &str) -> Result<Desired, ConfigError> {
+        let start = Instant::now();
+        let result = parse_str(text, "fuzz.yaml");
+        assert!(start.elapsed() < BOUND, "took {:?}", start.elapsed());
+        if let Err(e) = &result {
+            assert!(!e.diagnostics.is_empty());
+            for d in &e.diagnostics {
+                assert_eq!(d.location.file, "fuzz.yaml");
+                assert!(d.location.line >= 1 && d.location.col >= 1, "{d}");
+            }
+        }
+        result
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn random_text_never_panics(text in ".{0,400}") {
+            let _ = parse_timed(&text);
+        }
+
+        #[test]
+        fn yaml_shaped_noise_never_panics(text in "[a-z_:@.\\-\\[\\]{}*&!|>'\" \n#0-9]{0,300}") {
+            let _ = parse_timed(&text);
+        }
+
+        #[test]
+        fn truncated_documents_give_clean_errors(cut in 0..VALID.len()) {
+            if VALID.is_char_boundary(cut) {
+                let _ = parse_timed(&VALID[..cut]);
+            }
+        }
+
+        #[test]
+        fn mutated_documents_never_panic(at in 0..VALID.len(), byte in any::<u8>(), insert in any::<bool>()) {
+            let mut bytes = VALID.as_bytes().to_vec();
+            if insert { bytes.insert(at, byte) } else { bytes[at] = byte }
+            // Invalid UTF-8 is refused before parsing (see `read`); parse what is text.
+            if let Ok(text) = String::from_utf8(bytes) {
+                let _ = parse_timed(&text);
+            }
+        }
+
+        #[test]
+        fn wrong_types_and_huge_numbers_give_clean_errors(
+            key in prop::sample::select(vec!["version", "account_id", "users", "domains", "protected", "policy"]),
+            value in prop::sample::select(vec!["99999999999999999999999999999999999", "-1", "[[[]]]", "{a: {b: {c: d}}}", "~", "true", "1e999", "\"\\u0000\"", "!!binary aGVsbG8="]),
+        ) {
+            let _ = parse_timed(&format!("users: [a@example.com]\n{key}: {value}\n"));
+        }
+    }
+
+    #[test]
+    fn bombs_and_huge_inputs_are_refused_quickly() {
+        // Billion laughs.
+        let mut bomb = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+        for i in 0..9u8 {
+            let (prev, next) = ((b'a' + i) as char, (b'b' + i) as char);
+            bomb.push_str(&format!("{next}: &{next} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"));
+        }
+        assert!(parse_timed(&bomb).is_err());
+        // Deep nesting, flow and block.
+        assert!(parse_timed(&format!("users: {}", "[".repeat(100_000))).is_err());
+        let deep: String = (0..200).map(|d| format!("{}k{d}:\n", "  ".repeat(d))).collect();
+        assert!(parse_timed(&deep).is_err());
+        // A long list is fine and quick.
+        let mut long = String::from("users:\n");
+        for i in 0..50_000 {
+            long.push_str(&format!("  - user{i}@example.com\n"));
+        }
+        assert_eq!(parse_timed(&long).unwrap().entries.len(), 50_000);
+        // A huge scalar.
+        let huge = format!("users: [\"{}@example.com\"]\n", "a".repeat(1_000_000));
+        let _ = parse_timed(&huge);
+    }
+}
