@@ -84,6 +84,18 @@ pub enum Command {
     /// Print the JSON Schema of the desired-state format (for editors).
     #[command(after_help = "Example:\n  reconcile schema > desired-state.schema.json")]
     Schema,
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  reconcile completions bash > /etc/bash_completion.d/reconcile\n  reconcile completions zsh > \"${fpath[1]}/_reconcile\"\n  reconcile completions fish > ~/.config/fish/completions/reconcile.fish"
+    )]
+    Completions {
+        /// The shell
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff).
+    #[command(after_help = "Example:\n  reconcile man > reconcile.1 && man ./reconcile.1")]
+    Man,
     /// Run plan and apply on a built-in sandbox account: the whole flow with no Cloudflare account.
     #[command(after_help = "Example:\n  reconcile demo")]
     Demo(DemoArgs),
@@ -323,6 +335,8 @@ pub enum Action {
         output: Option<PathBuf>,
     },
     Schema,
+    Completions(clap_complete::Shell),
+    Man,
     Sandbox {
         seed: Option<PathBuf>,
         generate: usize,
@@ -373,6 +387,40 @@ pub fn credentials(var: &dyn Fn(&str) -> Option<String>) -> Result<Option<Creden
         (None, Some(_)) => Err("CLOUDFLARE_API_KEY is set but CLOUDFLARE_EMAIL is not: set both, or use CLOUDFLARE_API_TOKEN".into()),
         (None, None) => Ok(None),
     }
+}
+
+/// The shell completion script for `shell`.
+pub fn completions(shell: clap_complete::Shell, out: &mut dyn std::io::Write) {
+    let mut command = <Cli as clap::CommandFactory>::command();
+    clap_complete::generate(shell, &mut command, "reconcile", out);
+}
+
+/// The manual page, in roff: the main page, then a section for each command with its options
+/// and example.
+pub fn man_page(out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let command = <Cli as clap::CommandFactory>::command();
+    clap_mangen::Man::new(command.clone()).render(out)?;
+    for sub in command.get_subcommands() {
+        let name = sub.get_name().to_uppercase();
+        writeln!(out, ".SH \"RECONCILE {name}\"")?;
+        if let Some(about) = sub.get_about() {
+            writeln!(out, "{}", about.to_string().replace('\\', "\\\\"))?;
+        }
+        let man = clap_mangen::Man::new(sub.clone());
+        let mut options = Vec::new();
+        man.render_options_section(&mut options)?;
+        // Demote the options heading so it sits under the command's section.
+        let options = String::from_utf8_lossy(&options).replacen(".SH OPTIONS", ".SS Options", 1);
+        out.write_all(options.as_bytes())?;
+        if let Some(after) = sub.get_after_help() {
+            writeln!(
+                out,
+                ".SS Example\n.nf\n{}\n.fi",
+                after.to_string().replace('\\', "\\\\")
+            )?;
+        }
+    }
+    Ok(())
 }
 
 impl Settings {
@@ -453,6 +501,8 @@ impl Settings {
                 output: a.output,
             },
             Command::Schema => Action::Schema,
+            Command::Completions { shell } => Action::Completions(shell),
+            Command::Man => Action::Man,
             Command::Demo(a) => Action::Demo {
                 auto_approve: auto_approve(a.auto_approve)?,
             },

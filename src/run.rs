@@ -210,6 +210,14 @@ pub async fn run(settings: Settings, streams: &mut Streams<'_>) -> Result<Exit, 
             writeln!(streams.stdout, "{text}")?;
             Ok(Exit::Success)
         }
+        Action::Completions(shell) => {
+            crate::cli::completions(shell, streams.stdout);
+            Ok(Exit::Success)
+        }
+        Action::Man => {
+            crate::cli::man_page(streams.stdout)?;
+            Ok(Exit::Success)
+        }
         Action::Demo { auto_approve } => {
             demo(
                 approval(auto_approve, settings.stdin_is_terminal),

@@ -1530,7 +1530,9 @@ mod hostile {
     #[test]
     fn bombs_and_huge_inputs_are_refused_quickly() {
         // Billion laughs.
-        let mut bomb = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+        let mut bomb = String::from(
+            "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+        );
         for i in 0..9u8 {
             let (prev, next) = ((b'a' + i) as char, (b'b' + i) as char);
             bomb.push_str(&format!("{next}: &{next} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"));
@@ -1538,7 +1540,9 @@ mod hostile {
         assert!(parse_timed(&bomb).is_err());
         // Deep nesting, flow and block.
         assert!(parse_timed(&format!("users: {}", "[".repeat(100_000))).is_err());
-        let deep: String = (0..200).map(|d| format!("{}k{d}:\n", "  ".repeat(d))).collect();
+        let deep: String = (0..200)
+            .map(|d| format!("{}k{d}:\n", "  ".repeat(d)))
+            .collect();
         assert!(parse_timed(&deep).is_err());
         // A long list is fine and quick.
         let mut long = String::from("users:\n");

@@ -280,3 +280,34 @@ fn export_needs_an_account() {
     );
     assert_eq!(w.requests(), 0);
 }
+
+#[test]
+fn completions_and_man_page() {
+    for shell in ["bash", "zsh", "fish"] {
+        let r = run(bare(&["completions", shell]));
+        assert_eq!(r.code, 0, "{shell}: {r:?}");
+        assert!(r.stdout.contains("reconcile"), "{shell}");
+        for sub in ["plan", "apply", "validate", "explain", "export"] {
+            assert!(r.stdout.contains(sub), "{shell} completes {sub}");
+        }
+    }
+    let r = run(bare(&["man"]));
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout.starts_with(".ie") || r.stdout.contains(".TH reconcile"),
+        "{}",
+        &r.stdout[..200.min(r.stdout.len())]
+    );
+    let text = r.stdout.replace("\\-", "-");
+    for section in [
+        "RECONCILE PLAN",
+        "RECONCILE APPLY",
+        "RECONCILE VALIDATE",
+        "--allow-deletes",
+        "CLOUDFLARE_API_TOKEN",
+    ] {
+        assert!(text.contains(section), "man page lacks {section}");
+    }
+    let r = run(bare(&["completions", "powershell-classic"]));
+    assert_ne!(r.code, 0);
+}
