@@ -47,6 +47,10 @@ pub struct Cli {
     /// Only errors on stderr
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
+
+    /// Read the API token from this file (instead of CLOUDFLARE_API_TOKEN; never pass a token as a flag value)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub api_token_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -358,6 +362,8 @@ pub struct Settings {
     pub verbosity: i8,
     /// Colour in the logs on stderr.
     pub log_color: bool,
+    /// Found while resolving, logged once logging is set up.
+    pub warnings: Vec<String>,
 }
 
 /// Facts about the process, read once by `main` and passed in (tests pass their own).
@@ -366,6 +372,37 @@ pub struct Environment<'a> {
     pub stdin_is_terminal: bool,
     pub stdout_is_terminal: bool,
     pub stderr_is_terminal: bool,
+}
+
+/// Read the API token from a file: the first line, trimmed. Refuses an empty file, and warns when
+/// others may read it.
+pub fn token_from_file(
+    path: &std::path::Path,
+    warnings: &mut Vec<String>,
+) -> Result<Secret, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("--api-token-file {}: cannot read it: {e}", path.display()))?;
+    let token = text.lines().next().unwrap_or("").trim();
+    if token.is_empty() {
+        return Err(format!(
+            "--api-token-file {}: the file is empty; put the API token on its first line",
+            path.display()
+        ));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            if meta.permissions().mode() & 0o077 != 0 {
+                warnings.push(format!(
+                    "{} can be read by other users; restrict it with: chmod 600 {}",
+                    path.display(),
+                    path.display()
+                ));
+            }
+        }
+    }
+    Ok(Secret::new(token))
 }
 
 /// Read credentials from the environment, as Cloudflare's own tools name them.
@@ -451,6 +488,18 @@ impl Settings {
                 )),
             }
         };
+        let mut warnings = Vec::new();
+        let token_file = cli
+            .api_token_file
+            .as_deref()
+            .map(|path| token_from_file(path, &mut warnings))
+            .transpose()?;
+        let credentials = || -> Result<Option<Credentials>, String> {
+            match &token_file {
+                Some(token) => Ok(Some(Credentials::Token(token.clone()))),
+                None => credentials(env.var),
+            }
+        };
         let target = |t: TargetArgs| -> Result<Target, String> {
             Ok(Target {
                 files: t.files,
@@ -462,7 +511,7 @@ impl Settings {
                     .api_url
                     .or_else(|| var("CLOUDFLARE_BASE_URL"))
                     .unwrap_or_else(|| DEFAULT_BASE_URL.to_string()),
-                credentials: credentials(env.var)?,
+                credentials: credentials()?,
                 overrides: t.rails.overrides(),
             })
         };
@@ -497,7 +546,7 @@ impl Settings {
                     .api_url
                     .or_else(|| var("CLOUDFLARE_BASE_URL"))
                     .unwrap_or_else(|| DEFAULT_BASE_URL.to_string()),
-                credentials: credentials(env.var)?,
+                credentials: credentials()?,
                 output: a.output,
             },
             Command::Schema => Action::Schema,
@@ -528,6 +577,7 @@ impl Settings {
                 cli.verbose.min(3) as i8
             },
             log_color,
+            warnings,
         })
     }
 }

@@ -77,6 +77,9 @@ pub struct Streams<'a> {
 }
 
 pub async fn run(settings: Settings, streams: &mut Streams<'_>) -> Result<Exit, Error> {
+    for warning in &settings.warnings {
+        tracing::warn!("{warning}");
+    }
     let palette = settings.palette;
     match settings.action {
         Action::Plan {

@@ -394,3 +394,48 @@ fn demo_without_a_terminal_only_plans() {
     assert!(!r.stdout.contains("Apply complete"), "{r:?}");
     assert!(r.stderr.contains("--auto-approve"), "{r:?}");
 }
+
+#[test]
+fn token_from_a_file() {
+    let w = World::demo();
+    let file = w.allowlist(ALLOWED);
+    let token_file = w.file("token", &format!("{TOKEN}\n"));
+    let mut cmd = bare(&[
+        "plan",
+        "--api-token-file",
+        token_file.to_str().unwrap(),
+        "-f",
+        file.to_str().unwrap(),
+    ]);
+    cmd.env("CLOUDFLARE_BASE_URL", w.sandbox.base_url());
+    let r = run(cmd);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("Plan: 3 to delete"), "{r:?}");
+    assert!(r.stderr.contains("can be read by other users"), "{r:?}");
+    assert!(!r.stdout.contains(TOKEN) && !r.stderr.contains(TOKEN));
+
+    let empty = w.file("empty-token", "\n");
+    let r = run(bare(&[
+        "plan",
+        "--api-token-file",
+        empty.to_str().unwrap(),
+        "-f",
+        file.to_str().unwrap(),
+    ]));
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("the file is empty"), "{r:?}");
+    let r = run(bare(&[
+        "plan",
+        "--api-token-file",
+        "/nonexistent/token",
+        "-f",
+        file.to_str().unwrap(),
+    ]));
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("--api-token-file /nonexistent/token: cannot read it"),
+        "{r:?}"
+    );
+    assert_eq!(w.deletes(), 0);
+}
