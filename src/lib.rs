@@ -3,6 +3,7 @@
 //! See docs/design.md.
 
 pub mod apply;
+pub mod audit;
 pub mod cli;
 pub mod cloudflare;
 pub mod config;
@@ -11,6 +12,7 @@ pub mod distance;
 pub mod email;
 pub mod logging;
 pub mod plan;
+pub mod progress;
 pub mod render;
 pub mod run;
 pub mod sandbox;

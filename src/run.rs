@@ -49,6 +49,8 @@ pub enum Error {
     Sandbox(#[from] sandbox::SandboxError),
     #[error("{0}")]
     Io(#[from] io::Error),
+    #[error("{0}")]
+    Audit(#[from] crate::audit::AuditError),
 }
 
 impl Error {
@@ -85,10 +87,11 @@ pub async fn run(settings: Settings, streams: &mut Streams<'_>) -> Result<Exit, 
         Action::Apply {
             target,
             auto_approve,
+            exec,
         } => {
             let (desired, client) = connect(&target)?;
             let approval = approval(auto_approve, settings.stdin_is_terminal);
-            apply_flow(&desired, &client, approval, palette, streams).await
+            apply_flow(&desired, &client, approval, palette, streams, &exec).await
         }
         Action::Demo { auto_approve } => {
             demo(
@@ -104,6 +107,8 @@ pub async fn run(settings: Settings, streams: &mut Streams<'_>) -> Result<Exit, 
             listen,
             token,
             account_id,
+            faults,
+            rate_limit,
         } => {
             let mut seed = match (seed, account_id) {
                 (Some(path), None) => sandbox::Seed::from_file(&path)?,
@@ -123,11 +128,26 @@ pub async fn run(settings: Settings, streams: &mut Streams<'_>) -> Result<Exit, 
             let options = sandbox::Options {
                 token: token.expose().to_string(),
                 ..sandbox::Options::default()
-            };
+            }
+            .with_faults(faults, rate_limit);
             sandbox::serve_cli(seed, options, listen, streams.stdout).await?;
             Ok(Exit::Success)
         }
+        Action::AuditVerify { file } => audit_verify(&file, streams),
     }
+}
+
+/// `reconcile audit verify FILE`: 0 when the chain is intact, 1 (an error naming the first
+/// broken line) otherwise.
+fn audit_verify(file: &std::path::Path, streams: &mut Streams<'_>) -> Result<Exit, Error> {
+    let (records, head) = crate::audit::verify_file(file)?;
+    writeln!(
+        streams.stdout,
+        "{}: {records} record{}, chain intact; head {head}",
+        file.display(),
+        if records == 1 { "" } else { "s" }
+    )?;
+    Ok(Exit::Success)
 }
 
 /// Validate the desired state, settle the account, and build the client. Nothing is sent yet.
@@ -141,7 +161,12 @@ fn connect(target: &Target) -> Result<(Desired, Client), Error> {
     })?;
     Ok((
         desired,
-        Client::new(&target.api_url, credentials, &account)?,
+        Client::with_config(
+            &target.api_url,
+            credentials,
+            &account,
+            target.client.clone(),
+        )?,
     ))
 }
 
@@ -218,7 +243,10 @@ async fn apply_flow(
     approval: Approval,
     palette: Palette,
     streams: &mut Streams<'_>,
+    exec: &apply::ExecSettings,
 ) -> Result<Exit, Error> {
+    // Before anything is listed: an audit log that cannot be written stops the run here.
+    let audit = apply::open_audit(exec)?;
     let shown = compute(desired, client).await?;
     warn_about(desired, &shown);
     render::human(&shown, streams.stdout, palette)?;
@@ -259,10 +287,13 @@ async fn apply_flow(
             "the account changed since the plan was shown; only users still in the plan are deleted"
         );
     }
-    let report = apply::execute(recheck, client).await;
+    let context = apply::AuditContext::new(desired, &shown, exec);
+    let execution =
+        apply::execute_with(recheck, client, exec, audit, &context, apply::ctrl_c()).await;
     writeln!(streams.stdout)?;
-    render::report(&report, streams.stdout, palette)?;
-    Ok(if report.is_complete() {
+    render::report(&execution.report, streams.stdout, palette)?;
+    apply::summary(&execution, streams.stdout, palette)?;
+    Ok(if execution.is_complete() {
         Exit::Success
     } else {
         Exit::Partial
@@ -309,7 +340,10 @@ async fn demo(
             eprintln!("\nThis was the plan. Run `reconcile demo` in a terminal, or `reconcile demo --auto-approve`, to apply it to the sandbox.");
             return Ok(Exit::Success);
         }
-        approval => apply_flow(&desired, &client, approval, palette, streams).await?,
+        approval => {
+            let exec = apply::ExecSettings::default();
+            apply_flow(&desired, &client, approval, palette, streams, &exec).await?
+        }
     };
     writeln!(streams.stdout, "\nPlanning again after apply:\n")?;
     let after = compute(&desired, &client).await?;
