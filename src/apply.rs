@@ -201,16 +201,34 @@ pub struct Detail {
     pub codes: Vec<i64>,
 }
 
-/// Ctrl-C as a watch: 1 after the first press, 2 after the second. The listener lives as long
-/// as the process.
+/// Ctrl-C as a watch: 1 after the first press, 2 after the second. The handler is installed
+/// before this returns (so no press is lost to the default handler) and lives as long as the
+/// process; after the executor is done, a press ends the process at once.
 pub fn ctrl_c() -> watch::Receiver<u8> {
     let (tx, rx) = watch::channel(0u8);
+    #[cfg(unix)]
+    let mut signal = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+    {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!("cannot listen for Ctrl-C: {e}");
+            return rx;
+        }
+    };
     tokio::spawn(async move {
         let mut presses = 0u8;
-        while tokio::signal::ctrl_c().await.is_ok() {
+        loop {
+            #[cfg(unix)]
+            let pressed = signal.recv().await.is_some();
+            #[cfg(not(unix))]
+            let pressed = tokio::signal::ctrl_c().await.is_ok();
+            if !pressed {
+                break;
+            }
             presses = presses.saturating_add(1);
             if tx.send(presses.min(2)).is_err() {
-                break;
+                // Nobody listens any more: behave as Ctrl-C normally does.
+                std::process::exit(130);
             }
         }
     });

@@ -224,7 +224,6 @@ impl BudgetState {
     /// A 429: nothing goes until `until`. Returns true when this extends the block (the caller
     /// then tells the person at the terminal).
     pub fn block_until(&mut self, until: Instant) -> bool {
-        self.in_flight = self.in_flight.saturating_sub(1);
         match self.blocked_until {
             Some(b) if b + Duration::from_secs(1) >= until => false,
             _ => {

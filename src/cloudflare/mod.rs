@@ -563,6 +563,7 @@ impl Client {
                     .or(a.remaining.map(|r| r.reset))
                     .unwrap_or_else(|| policy.backoff(attempts - 1, self.jitter.unit()));
                 let until = Instant::now() + wait;
+                self.budget.observe(None, a.policy);
                 let announce = self.budget.block_until(until);
                 if give_up {
                     return Detailed {

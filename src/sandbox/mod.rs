@@ -521,16 +521,23 @@ async fn handle(
         });
 
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let full_len = reply.body.len();
     let body = if fault == Fault::Drop {
-        // Promise the whole body, send half: the server closes the connection mid-answer.
-        let mut body = reply.body;
-        body.truncate(full_len / 2);
-        body
+        // Send half the body, then fail the stream: the server closes the connection
+        // mid-answer, as a network cut would.
+        let mut half = reply.body.into_bytes();
+        half.truncate(half.len() / 2);
+        let chunks: Vec<Result<Vec<u8>, io::Error>> = vec![
+            Ok(half),
+            Err(io::Error::new(
+                io::ErrorKind::ConnectionReset,
+                "injected drop",
+            )),
+        ];
+        Body::from_stream(futures_util::stream::iter(chunks))
     } else {
-        reply.body
+        Body::from(reply.body)
     };
-    let mut response = (status, Body::from(body)).into_response();
+    let mut response = (status, body).into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
@@ -540,9 +547,6 @@ async fn handle(
             "application/json"
         }),
     );
-    if fault == Fault::Drop {
-        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(full_len));
-    }
     let ray = format!(
         "{:016x}-SBX",
         crate::cloudflare::splitmix(n ^ 0x5EED_0000_0000_0000)

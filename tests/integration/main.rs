@@ -2,6 +2,7 @@
 //! One test binary (`autotests = false`), one module per area.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod faults;
 mod harness;
 mod plan_apply;
 mod prompt;
