@@ -893,7 +893,8 @@ fn merge_pages(pages: Vec<PageData>) -> Result<Listing, ApiError> {
                 listing.users.push(user);
                 continue;
             };
-            let email = user.email.as_deref().map(crate::email::normalize);
+            // Compared as sent: the same record on two pages is byte-identical.
+            let email = user.email.clone();
             match by_id.get(&id) {
                 Some(seen) if *seen == email => listing.duplicates += 1,
                 Some(seen) => {
