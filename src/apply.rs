@@ -1,9 +1,21 @@
 //! Carrying out a confirmed plan: delete exactly the users that were confirmed and are still
-//! extras (see [`crate::plan::recheck`]), record each outcome, and stop at once when the API
-//! refuses the credentials.
+//! extras (see [`crate::plan::recheck`]), `parallelism` at a time, record each outcome (and
+//! write it to the audit log as it comes), stop issuing deletions at the first authentication
+//! error or Ctrl-C, and list the users once more to report any planned user still present.
 
-use crate::cloudflare::{Client, DeleteOutcome};
-use crate::plan::{Decision, Recheck};
+use std::collections::HashSet;
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use serde_json::{json, Map, Value};
+use tokio::sync::watch;
+
+use crate::audit::{self, Actor, AuditError, AuditLog};
+use crate::cloudflare::{ApiError, Client, DeleteOutcome, Detailed};
+use crate::config::Desired;
+use crate::plan::{self, Decision, Plan, Recheck};
+use crate::progress::Progress;
+use crate::render::Palette;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
@@ -58,37 +70,537 @@ impl Report {
     }
 }
 
-/// Delete the confirmed users, one after the other. Users in `recheck.dropped` and
-/// `recheck.unconfirmed` are never touched.
+/// Delete the confirmed users, with the default settings and no audit log.
+/// Users in `recheck.dropped` and `recheck.unconfirmed` are never touched.
 pub async fn execute(recheck: Recheck, client: &Client) -> Report {
-    let mut results = Vec::with_capacity(recheck.confirmed.len());
-    let mut stopped = false;
-    for decision in &recheck.confirmed {
-        let outcome = if stopped {
-            Outcome::NotAttempted
-        } else {
-            match client.delete_user(decision.id()).await {
-                Ok(DeleteOutcome::Deleted) => {
-                    tracing::info!(user = %decision.label(), id = decision.id(), "deleted");
-                    Outcome::Deleted
+    let (_tx, rx) = watch::channel(0u8);
+    execute_with(
+        recheck,
+        client,
+        &ExecSettings::default(),
+        None,
+        &AuditContext::default(),
+        rx,
+    )
+    .await
+    .report
+}
+
+/// How apply carries out a plan, resolved once by `cli`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecSettings {
+    /// Deletions in flight at once.
+    pub parallelism: usize,
+    /// Append a JSON-lines record per user to this file.
+    pub audit_log: Option<PathBuf>,
+    /// Who runs this, for the audit log.
+    pub actor: Actor,
+    pub progress: Progress,
+    /// List the users again afterwards and report planned users still present.
+    pub verify: bool,
+}
+
+impl Default for ExecSettings {
+    fn default() -> Self {
+        ExecSettings {
+            parallelism: 4,
+            audit_log: None,
+            actor: Actor::default(),
+            progress: Progress::lines(),
+            verify: true,
+        }
+    }
+}
+
+/// What each audit record says about the plan it carries out.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditContext {
+    pub account: String,
+    /// `Desired::digest()` of the desired state.
+    pub desired_digest: String,
+    /// `plan::fingerprint` of the live users the shown plan was computed from.
+    pub live_fingerprint: String,
+    pub actor: Actor,
+    /// Tells the runs in one log apart.
+    pub run_id: String,
+}
+
+impl AuditContext {
+    pub fn new(desired: &Desired, shown: &Plan, settings: &ExecSettings) -> AuditContext {
+        let live: Vec<_> = shown
+            .delete
+            .iter()
+            .chain(&shown.keep)
+            .chain(&shown.held)
+            .map(|d| d.user.clone())
+            .collect();
+        AuditContext::from_digests(
+            &shown.account_id,
+            desired.digest(),
+            plan::fingerprint(&live),
+            settings,
+        )
+    }
+
+    /// For a saved plan: the digests it carries.
+    pub fn from_digests(
+        account: &str,
+        desired_digest: String,
+        live_fingerprint: String,
+        settings: &ExecSettings,
+    ) -> AuditContext {
+        let started = audit::now_rfc3339();
+        AuditContext {
+            account: account.to_string(),
+            desired_digest,
+            live_fingerprint,
+            actor: settings.actor.clone(),
+            run_id: crate::digest::sha256(
+                format!("{started}/{}/{account}", std::process::id()).as_bytes(),
+            )[7..23]
+                .to_string(),
+        }
+    }
+}
+
+/// Open the audit log, if one was asked for, before anything is deleted: a log that cannot be
+/// written, or an existing one whose chain is broken, stops the run first.
+pub fn open_audit(settings: &ExecSettings) -> Result<Option<AuditLog>, AuditError> {
+    settings
+        .audit_log
+        .as_deref()
+        .map(AuditLog::open)
+        .transpose()
+}
+
+/// What planned users the final listing still found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verification {
+    /// Not listed again (interrupted, stopped, or turned off).
+    Skipped(String),
+    /// The listing failed; nothing is known.
+    Failed(String),
+    /// Planned users still present: `(user, whether the run said it was deleted or gone)`.
+    Listed(Vec<(Decision, bool)>),
+}
+
+/// Everything an apply produced.
+#[derive(Debug)]
+pub struct Execution {
+    pub report: Report,
+    /// Per confirmed user (same order as `report.results`): HTTP status, cf-ray, attempts.
+    pub details: Vec<Detail>,
+    /// Why deletions stopped being issued early, if they did.
+    pub stopped: Option<String>,
+    pub verification: Verification,
+    /// The audit log's path, records written by this run, and its head hash.
+    pub audit: Option<(PathBuf, usize, String)>,
+    /// The audit log could not be written: deletions stopped.
+    pub audit_error: Option<String>,
+}
+
+impl Execution {
+    /// Every planned deletion done, and the final listing agrees (or was not run).
+    pub fn is_complete(&self) -> bool {
+        self.report.is_complete()
+            && !matches!(&self.verification, Verification::Listed(still) if !still.is_empty())
+            && self.audit_error.is_none()
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Detail {
+    pub status: Option<u16>,
+    pub cf_ray: Option<String>,
+    pub attempts: u32,
+    pub codes: Vec<i64>,
+}
+
+/// Ctrl-C as a watch: 1 after the first press, 2 after the second. The handler is installed
+/// before this returns (so no press is lost to the default handler) and lives as long as the
+/// process; after the executor is done, a press ends the process at once.
+pub fn ctrl_c() -> watch::Receiver<u8> {
+    let (tx, rx) = watch::channel(0u8);
+    #[cfg(unix)]
+    let mut signal = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+    {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!("cannot listen for Ctrl-C: {e}");
+            return rx;
+        }
+    };
+    tokio::spawn(async move {
+        let mut presses = 0u8;
+        loop {
+            #[cfg(unix)]
+            let pressed = signal.recv().await.is_some();
+            #[cfg(not(unix))]
+            let pressed = tokio::signal::ctrl_c().await.is_ok();
+            if !pressed {
+                break;
+            }
+            presses = presses.saturating_add(1);
+            if tx.send(presses.min(2)).is_err() {
+                // Nobody listens any more: behave as Ctrl-C normally does.
+                std::process::exit(130);
+            }
+        }
+    });
+    rx
+}
+
+/// Delete the confirmed users, `settings.parallelism` at a time. A failure does not stop the
+/// others; an authentication error, a failed audit write or Ctrl-C stops issuing new deletions
+/// (those in flight finish); a second Ctrl-C abandons those in flight too. Every confirmed user
+/// ends with an outcome and, with an audit log, a record.
+pub async fn execute_with(
+    recheck: Recheck,
+    client: &Client,
+    settings: &ExecSettings,
+    mut audit: Option<AuditLog>,
+    context: &AuditContext,
+    mut interrupts: watch::Receiver<u8>,
+) -> Execution {
+    let total = recheck.confirmed.len();
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; total];
+    let mut details: Vec<Detail> = vec![Detail::default(); total];
+    let task = settings.progress.task("deleting users", Some(total as u64));
+    let parallelism = settings.parallelism.max(1);
+    let mut set: tokio::task::JoinSet<(usize, Detailed<DeleteOutcome>)> =
+        tokio::task::JoinSet::new();
+    let mut in_flight: HashSet<usize> = HashSet::new();
+    let mut next = 0usize;
+    let mut stopped: Option<String> = None;
+    let mut audit_error: Option<String> = None;
+    let mut hard_stop = false;
+    let mut listening = true;
+    if *interrupts.borrow() > 0 {
+        stopped = Some("interrupted (Ctrl-C) before the first deletion".into());
+    }
+    loop {
+        while stopped.is_none() && in_flight.len() < parallelism && next < total {
+            let (i, client, id) = (
+                next,
+                client.clone(),
+                recheck.confirmed[next].id().to_string(),
+            );
+            set.spawn(async move { (i, client.delete_user_detailed(&id).await) });
+            in_flight.insert(i);
+            next += 1;
+        }
+        if in_flight.is_empty() {
+            break;
+        }
+        tokio::select! {
+            changed = interrupts.changed(), if listening => {
+                let presses = if changed.is_ok() { *interrupts.borrow() } else { 0 };
+                if changed.is_err() {
+                    listening = false;
                 }
-                Ok(DeleteOutcome::AlreadyGone) => {
-                    tracing::info!(user = %decision.label(), id = decision.id(), "already gone");
-                    Outcome::AlreadyGone
+                if presses >= 1 && stopped.is_none() {
+                    stopped = Some("interrupted (Ctrl-C)".into());
+                    task.println(&format!(
+                        "Ctrl-C: no new deletions; waiting for the {} in flight (Ctrl-C again to stop at once)",
+                        in_flight.len()
+                    ));
                 }
-                Err(e) => {
-                    tracing::error!(user = %decision.label(), id = decision.id(), "delete failed: {e}");
-                    if e.is_auth() {
-                        stopped = true;
-                    }
-                    Outcome::Failed(e.to_string())
+                if presses >= 2 {
+                    hard_stop = true;
+                    set.abort_all();
+                    break;
                 }
             }
-        };
-        results.push(UserResult {
-            decision: decision.clone(),
-            outcome,
-        });
+            joined = set.join_next() => {
+                let Some(joined) = joined else { break };
+                let (i, detailed) = match joined {
+                    Ok(pair) => pair,
+                    Err(e) => {
+                        // A deletion task panicked or was cancelled: its outcome is unknown.
+                        tracing::error!("a deletion task failed: {e}");
+                        continue;
+                    }
+                };
+                in_flight.remove(&i);
+                task.inc(1);
+                let decision = &recheck.confirmed[i];
+                let outcome = match &detailed.result {
+                    Ok(DeleteOutcome::Deleted) => {
+                        tracing::debug!(user = %decision.label(), id = decision.id(), "deleted");
+                        Outcome::Deleted
+                    }
+                    Ok(DeleteOutcome::AlreadyGone) => {
+                        tracing::info!(user = %decision.label(), id = decision.id(), "already gone");
+                        Outcome::AlreadyGone
+                    }
+                    Err(e) => {
+                        tracing::error!(user = %decision.label(), id = decision.id(), "delete failed: {e}");
+                        if e.is_auth() && stopped.is_none() {
+                            stopped = Some(
+                                "the API refused the credentials; no further deletion was sent".into(),
+                            );
+                        }
+                        Outcome::Failed(e.to_string())
+                    }
+                };
+                details[i] = Detail {
+                    status: detailed.status,
+                    cf_ray: detailed.cf_ray.clone(),
+                    attempts: detailed.attempts,
+                    codes: detailed.result.as_ref().err().map(ApiError::codes).unwrap_or_default(),
+                };
+                if let Some(log) = audit.as_mut() {
+                    let record = record(context, decision, &outcome, &details[i]);
+                    if let Err(e) = log.append(record) {
+                        tracing::error!("{e}");
+                        audit_error = Some(e.to_string());
+                        stopped.get_or_insert_with(|| {
+                            "the audit log could not be written; no further deletion was sent".into()
+                        });
+                    }
+                }
+                outcomes[i] = Some(outcome);
+            }
+        }
     }
-    Report { results, recheck }
+    task.finish();
+    // Whatever has no outcome yet was in flight at a second Ctrl-C, or was never sent.
+    for i in 0..total {
+        if outcomes[i].is_some() {
+            continue;
+        }
+        let outcome = if in_flight.contains(&i) || i < next {
+            Outcome::Failed(
+                "interrupted while the deletion was in flight: the outcome is unknown; run apply again"
+                    .into(),
+            )
+        } else {
+            Outcome::NotAttempted
+        };
+        if let Some(log) = audit.as_mut() {
+            let mut record = record(context, &recheck.confirmed[i], &outcome, &details[i]);
+            if matches!(outcome, Outcome::Failed(_)) {
+                record.insert("outcome".into(), json!("interrupted"));
+            }
+            if let Err(e) = log.append(record) {
+                audit_error.get_or_insert(e.to_string());
+            }
+        }
+        outcomes[i] = Some(outcome);
+    }
+    if let Some(log) = audit.as_ref() {
+        if let Err(e) = log.sync() {
+            audit_error.get_or_insert(e.to_string());
+        }
+    }
+    let results = recheck
+        .confirmed
+        .iter()
+        .zip(outcomes)
+        .map(|(decision, outcome)| UserResult {
+            decision: decision.clone(),
+            outcome: outcome.unwrap_or(Outcome::NotAttempted),
+        })
+        .collect();
+    let report = Report { results, recheck };
+    let verification = if hard_stop || stopped.is_some() {
+        Verification::Skipped("the run stopped early".into())
+    } else if !settings.verify || report.results.is_empty() {
+        Verification::Skipped("nothing to check".into())
+    } else {
+        verify(&report, client).await
+    };
+    Execution {
+        report,
+        details,
+        stopped,
+        verification,
+        audit: audit.map(|log| {
+            (
+                log.path().to_path_buf(),
+                log.written(),
+                log.head().to_string(),
+            )
+        }),
+        audit_error,
+    }
+}
+
+/// List the users once more; which confirmed users are still there?
+async fn verify(report: &Report, client: &Client) -> Verification {
+    tracing::info!("listing the users again to check the result");
+    match client.list_users().await {
+        Err(e) => Verification::Failed(e.to_string()),
+        Ok(listing) => {
+            let present: HashSet<&str> = listing
+                .users
+                .iter()
+                .filter_map(|u| u.id.as_deref())
+                .collect();
+            Verification::Listed(
+                report
+                    .results
+                    .iter()
+                    .filter(|r| present.contains(r.decision.id()))
+                    .map(|r| {
+                        let claimed = matches!(r.outcome, Outcome::Deleted | Outcome::AlreadyGone);
+                        (r.decision.clone(), claimed)
+                    })
+                    .collect(),
+            )
+        }
+    }
+}
+
+fn outcome_name(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::Deleted => "deleted",
+        Outcome::AlreadyGone => "already_gone",
+        Outcome::Failed(_) => "failed",
+        Outcome::NotAttempted => "not_attempted",
+    }
+}
+
+/// One audit record. Nothing in it can hold a credential: error texts name requests by method
+/// and path only.
+fn record(
+    context: &AuditContext,
+    decision: &Decision,
+    outcome: &Outcome,
+    detail: &Detail,
+) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("time".into(), json!(audit::now_rfc3339()));
+    m.insert("run".into(), json!(context.run_id));
+    m.insert("account".into(), json!(context.account));
+    m.insert("user_id".into(), json!(decision.id()));
+    m.insert("email".into(), json!(decision.user.email));
+    m.insert("reason".into(), json!(decision.reason.kind()));
+    m.insert("outcome".into(), json!(outcome_name(outcome)));
+    m.insert("http_status".into(), json!(detail.status));
+    m.insert("cf_ray".into(), json!(detail.cf_ray));
+    m.insert("attempts".into(), json!(detail.attempts));
+    if let Outcome::Failed(e) = outcome {
+        m.insert("error".into(), json!(e));
+        m.insert("cloudflare_codes".into(), json!(detail.codes));
+    }
+    m.insert("desired_digest".into(), json!(context.desired_digest));
+    m.insert("live_fingerprint".into(), json!(context.live_fingerprint));
+    m.insert(
+        "actor".into(),
+        serde_json::to_value(&context.actor).unwrap_or(Value::Null),
+    );
+    m.insert(
+        "tool".into(),
+        json!(concat!("reconcile ", env!("CARGO_PKG_VERSION"))),
+    );
+    m
+}
+
+/// After `render::report`: every failure with its status and Cloudflare codes, why the run
+/// stopped, what the final listing found, and the audit log's head.
+pub fn summary(execution: &Execution, out: &mut dyn Write, p: Palette) -> io::Result<()> {
+    let failed: Vec<_> = execution
+        .report
+        .results
+        .iter()
+        .zip(&execution.details)
+        .filter(|(r, _)| matches!(r.outcome, Outcome::Failed(_)))
+        .collect();
+    if !failed.is_empty() {
+        writeln!(
+            out,
+            "
+{}",
+            p.bold(&format!("Failed deletions ({}):", failed.len()))
+        )?;
+        for (r, d) in &failed {
+            let status = d
+                .status
+                .map_or("no response".to_string(), |s| format!("HTTP {s}"));
+            let codes = if d.codes.is_empty() {
+                String::new()
+            } else {
+                let list: Vec<String> = d.codes.iter().map(i64::to_string).collect();
+                format!(", Cloudflare error {}", list.join(", "))
+            };
+            let ray = d
+                .cf_ray
+                .as_deref()
+                .map(|r| format!(", cf-ray {r}"))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "  {} {} ({}): {status}{codes}{ray}, {} attempt{}",
+                p.warning("!"),
+                r.decision.label(),
+                r.decision.id(),
+                d.attempts,
+                if d.attempts == 1 { "" } else { "s" }
+            )?;
+        }
+    }
+    if let Some(why) = &execution.stopped {
+        writeln!(
+            out,
+            "
+Stopped early: {why}."
+        )?;
+    }
+    match &execution.verification {
+        Verification::Skipped(_) => {}
+        Verification::Failed(e) => writeln!(
+            out,
+            "
+Could not list the users again to check the result: {e}"
+        )?,
+        Verification::Listed(still) if still.is_empty() => writeln!(
+            out,
+            "
+Checked: no planned user is still present."
+        )?,
+        Verification::Listed(still) => {
+            writeln!(
+                out,
+                "
+{}",
+                p.warning(&format!("{} planned user(s) still present:", still.len()))
+            )?;
+            for (d, claimed) in still {
+                writeln!(
+                    out,
+                    "  {} {} ({}){}",
+                    p.warning("!"),
+                    d.label(),
+                    d.id(),
+                    if *claimed {
+                        " — the API had accepted its deletion"
+                    } else {
+                        ""
+                    }
+                )?;
+            }
+        }
+    }
+    if !execution.is_complete() {
+        writeln!(out, "Run the same apply again to finish the job.")?;
+    }
+    if let Some(e) = &execution.audit_error {
+        writeln!(
+            out,
+            "
+{}",
+            p.warning(&format!("Audit log error: {e}"))
+        )?;
+    }
+    if let Some((path, records, head)) = &execution.audit {
+        writeln!(
+            out,
+            "
+Audit log: {} ({records} record{} written; head {head}).",
+            path.display(),
+            if *records == 1 { "" } else { "s" }
+        )?;
+    }
+    Ok(())
 }

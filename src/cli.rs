@@ -10,6 +10,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::cloudflare::{Credentials, DEFAULT_BASE_URL};
 use crate::plan::Overrides;
 use crate::render::{Format, Palette};
+// Issue 6: client, executor and sandbox-fault settings.
+use crate::apply::ExecSettings;
+use crate::audit::Actor;
+use crate::cloudflare::{ClientConfig, RateBudget, RetryPolicy};
+use crate::progress::Progress;
+use crate::sandbox::{Faults, RateLimit};
 use crate::secret::Secret;
 
 const AFTER_HELP: &str = "\
@@ -108,6 +114,20 @@ pub enum Command {
         after_help = "Example:\n  reconcile sandbox --seed examples/demo/seed.yaml --listen 127.0.0.1:0"
     )]
     Sandbox(SandboxArgs),
+    /// Check an audit log written by `apply --audit-log`.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Verify the hash chain of an audit log: exit 0 when intact, 1 with the first broken line.
+    #[command(after_help = "Example:\n  reconcile audit verify audit.jsonl")]
+    Verify {
+        /// The audit log (JSON lines)
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -126,6 +146,9 @@ pub struct TargetArgs {
 
     #[command(flatten)]
     pub rails: RailArgs,
+
+    #[command(flatten)]
+    pub client: ClientArgs,
 }
 
 /// Flags that change the safety rails for one run (docs/safety.md).
@@ -180,6 +203,104 @@ impl RailArgs {
     }
 }
 
+/// How requests are sent (issue 6): concurrency, rate budget, retries, timeouts.
+#[derive(Debug, Args)]
+pub struct ClientArgs {
+    /// Pages listed at once after page 1
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub list_concurrency: u16,
+
+    /// Client-side rate budget shared by listing and deleting: N requests per SECONDS [default: 1200/300, Cloudflare's limit]
+    #[arg(long, value_name = "N/SECONDS")]
+    pub rate_limit: Option<RateBudget>,
+
+    /// Retries of a request that failed with 408, 409, 429, 5xx, a timeout or a lost connection
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub max_retries: u32,
+
+    /// First wait before a retry, doubled each time up to 30 s [env: RECONCILE_RETRY_DELAY_MS] [default: 500]
+    #[arg(long, value_name = "MS")]
+    pub retry_delay_ms: Option<u64>,
+
+    /// Seconds to wait for a connection
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0, value_parser = seconds)]
+    pub connect_timeout: f64,
+
+    /// Seconds one attempt of one request may take
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0, value_parser = seconds)]
+    pub request_timeout: f64,
+}
+
+/// How apply carries out the plan (issue 6).
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Deletions in flight at once
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallelism: u16,
+
+    /// Append a hash-chained JSON-lines record per planned user to FILE (see `reconcile audit verify`)
+    #[arg(long, value_name = "FILE")]
+    pub audit_log: Option<PathBuf>,
+}
+
+/// Faults the sandbox injects on purpose (issue 6).
+#[derive(Debug, Args)]
+pub struct SandboxFaultArgs {
+    /// Delay every answer by MS milliseconds
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub latency: u64,
+
+    /// Enforce N requests per SECONDS like Cloudflare: 429 (code 971), Retry-After, then a block
+    #[arg(long, value_name = "N/SECONDS")]
+    pub rate_limit: Option<RateBudget>,
+
+    /// How long the block after the limit is exceeded lasts [default: the rate-limit window]
+    #[arg(long, value_name = "SECONDS", value_parser = seconds)]
+    pub block: Option<f64>,
+
+    /// Probability of a 503 with a failure envelope
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = probability)]
+    pub error_rate: f64,
+
+    /// Probability that the connection is closed in the middle of the answer
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = probability)]
+    pub drop_rate: f64,
+
+    /// Probability of a 200 whose body is not the envelope
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = probability)]
+    pub malformed_rate: f64,
+
+    /// Add and remove users while pages are read (for the first N list requests; every one without N)
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "4294967295")]
+    pub churn: Option<u32>,
+
+    /// Seed for the random faults and churn
+    #[arg(long, value_name = "SEED", default_value_t = 0)]
+    pub fault_seed: u64,
+
+    /// Serve at most N users a page, whatever per_page asks
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub max_per_page: Option<u64>,
+}
+
+fn probability(raw: &str) -> Result<f64, String> {
+    match raw.trim().parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err(format!(
+            "`{raw}` is not a probability: give a number from 0 to 1, e.g. 0.1"
+        )),
+    }
+}
+
+fn seconds(raw: &str) -> Result<f64, String> {
+    match raw.trim().parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 && s <= 86_400.0 => Ok(s),
+        _ => Err(format!(
+            "`{raw}` is not a number of seconds from 0 to 86400"
+        )),
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     #[command(flatten)]
@@ -218,6 +339,8 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub auto_approve: bool,
 
+    #[command(flatten)]
+    pub exec: ExecArgs,
     /// A plan saved by `plan --out`: apply exactly it, without a prompt (-f is then optional and,
     /// when given, must match the plan)
     #[arg(value_name = "PLAN_FILE")]
@@ -283,6 +406,9 @@ pub struct SandboxArgs {
     /// Account id to serve when no seed file is given
     #[arg(long, value_name = "ID")]
     pub account_id: Option<String>,
+
+    #[command(flatten)]
+    pub faults: SandboxFaultArgs,
 }
 
 /// Where and how to reach the API, resolved.
@@ -293,6 +419,7 @@ pub struct Target {
     pub api_url: String,
     /// `None` when the environment has none; an error only once the API is needed.
     pub credentials: Option<Credentials>,
+    pub client: ClientConfig,
     /// The safety-rail flags of this run.
     pub overrides: Overrides,
 }
@@ -310,6 +437,7 @@ pub struct PlanOutput {
 }
 
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // built once per run; size does not matter
 pub enum Action {
     Plan {
         target: Target,
@@ -321,6 +449,7 @@ pub enum Action {
         auto_approve: bool,
         /// `apply PLAN_FILE`: a saved plan to apply.
         saved: Option<PathBuf>,
+        exec: ExecSettings,
     },
     Demo {
         auto_approve: bool,
@@ -347,6 +476,11 @@ pub enum Action {
         listen: SocketAddr,
         token: Secret,
         account_id: Option<String>,
+        faults: Faults,
+        rate_limit: Option<RateLimit>,
+    },
+    AuditVerify {
+        file: PathBuf,
     },
 }
 
@@ -461,6 +595,21 @@ pub fn man_page(out: &mut dyn std::io::Write) -> std::io::Result<()> {
 }
 
 impl Settings {
+    /// Progress bars when stderr is a terminal (read once, by `main`), unless `-q`.
+    pub fn with_stderr_terminal(mut self, stderr_is_terminal: bool) -> Settings {
+        let quiet = self.verbosity < 0;
+        let progress = Progress::for_stderr(stderr_is_terminal, quiet);
+        match &mut self.action {
+            Action::Plan { target, .. } => target.client.progress = progress,
+            Action::Apply { target, exec, .. } => {
+                target.client.progress = progress;
+                exec.progress = progress;
+            }
+            _ => {}
+        }
+        self
+    }
+
     pub fn resolve(cli: Cli, env: &Environment) -> Result<Settings, String> {
         let no_color = (env.var)("NO_COLOR").is_some_and(|v| !v.is_empty());
         let colour = |terminal: bool| match cli.color {
@@ -500,6 +649,31 @@ impl Settings {
                 None => credentials(env.var),
             }
         };
+        // Plain progress lines until `with_stderr_terminal` says stderr is a terminal.
+        let progress = Progress::for_stderr(false, cli.quiet);
+        let client_config = |c: ClientArgs| -> Result<ClientConfig, String> {
+            let delay = match c.retry_delay_ms {
+                Some(ms) => ms,
+                None => match var("RECONCILE_RETRY_DELAY_MS") {
+                    Some(v) => v.trim().parse().map_err(|_| {
+                        format!("RECONCILE_RETRY_DELAY_MS is `{v}`: give milliseconds, e.g. 500")
+                    })?,
+                    None => 500,
+                },
+            };
+            Ok(ClientConfig {
+                list_concurrency: usize::from(c.list_concurrency),
+                rate_limit: c.rate_limit.unwrap_or_default(),
+                retry: RetryPolicy {
+                    max_retries: c.max_retries,
+                    initial_delay: Duration::from_millis(delay),
+                    ..RetryPolicy::default()
+                },
+                connect_timeout: Duration::from_secs_f64(c.connect_timeout),
+                request_timeout: Duration::from_secs_f64(c.request_timeout),
+                progress,
+            })
+        };
         let target = |t: TargetArgs| -> Result<Target, String> {
             Ok(Target {
                 files: t.files,
@@ -513,6 +687,7 @@ impl Settings {
                     .unwrap_or_else(|| DEFAULT_BASE_URL.to_string()),
                 credentials: credentials()?,
                 overrides: t.rails.overrides(),
+                client: client_config(t.client)?,
             })
         };
         let action = match cli.command {
@@ -534,6 +709,13 @@ impl Settings {
                 target: target(a.target)?,
                 auto_approve: auto_approve(a.auto_approve)?,
                 saved: a.plan_file,
+                exec: ExecSettings {
+                    parallelism: usize::from(a.exec.parallelism),
+                    audit_log: a.exec.audit_log,
+                    actor: Actor::from_env(env.var),
+                    progress,
+                    verify: true,
+                },
             },
             Command::Validate(a) => Action::Validate { files: a.files },
             Command::Explain(a) => Action::Explain {
@@ -565,7 +747,23 @@ impl Settings {
                         .unwrap_or_else(|| "sandbox-token".to_string()),
                 ),
                 account_id: a.account_id,
+                faults: Faults {
+                    latency: Duration::from_millis(a.faults.latency),
+                    enforce_rate_limit: a.faults.rate_limit.is_some(),
+                    block: a.faults.block.map(Duration::from_secs_f64),
+                    error_rate: a.faults.error_rate,
+                    drop_rate: a.faults.drop_rate,
+                    malformed_rate: a.faults.malformed_rate,
+                    churn: a.faults.churn.unwrap_or(0),
+                    seed: a.faults.fault_seed,
+                    max_per_page: a.faults.max_per_page,
+                },
+                rate_limit: a.faults.rate_limit.map(|r| RateLimit {
+                    quota: r.quota,
+                    window: r.window,
+                }),
             },
+            Command::Audit(AuditCommand::Verify { file }) => Action::AuditVerify { file },
         };
         Ok(Settings {
             action,

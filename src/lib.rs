@@ -3,6 +3,7 @@
 //! See docs/design.md.
 
 pub mod apply;
+pub mod audit;
 pub mod cli;
 pub mod cloudflare;
 pub mod config;
@@ -15,6 +16,7 @@ pub mod export;
 pub mod logging;
 pub mod plan;
 pub mod planfile;
+pub mod progress;
 pub mod render;
 pub mod run;
 pub mod sandbox;

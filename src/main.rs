@@ -25,7 +25,7 @@ fn main() -> ExitCode {
         stderr_is_terminal: std::io::stderr().is_terminal(),
     };
     let settings = match Settings::resolve(cli, &env) {
-        Ok(s) => s,
+        Ok(s) => s.with_stderr_terminal(std::io::stderr().is_terminal()),
         Err(message) => {
             eprintln!("error: {message}");
             return ExitCode::from(1);

@@ -60,6 +60,8 @@ pub enum Error {
     /// A saved plan that cannot be applied (expired, edited, another account...).
     #[error("{0}")]
     PlanFile(#[from] PlanFileError),
+    #[error("{0}")]
+    Audit(#[from] crate::audit::AuditError),
 }
 
 impl Error {
@@ -109,12 +111,14 @@ pub async fn run(settings: Settings, streams: &mut Streams<'_>) -> Result<Exit, 
         Action::Apply {
             target,
             saved: Some(path),
+            exec,
             ..
-        } => saved_apply_flow(&path, &target, palette, streams).await,
+        } => saved_apply_flow(&path, &target, &exec, palette, streams).await,
         Action::Apply {
             target,
             auto_approve,
             saved: None,
+            exec,
         } => {
             let (desired, client) = connect(&target)?;
             let approval = approval(auto_approve, settings.stdin_is_terminal);
@@ -125,6 +129,7 @@ pub async fn run(settings: Settings, streams: &mut Streams<'_>) -> Result<Exit, 
                 approval,
                 palette,
                 streams,
+                &exec,
             )
             .await
         }
@@ -235,6 +240,8 @@ pub async fn run(settings: Settings, streams: &mut Streams<'_>) -> Result<Exit, 
             listen,
             token,
             account_id,
+            faults,
+            rate_limit,
         } => {
             let mut seed = match (seed, account_id) {
                 (Some(path), None) => sandbox::Seed::from_file(&path)?,
@@ -254,11 +261,26 @@ pub async fn run(settings: Settings, streams: &mut Streams<'_>) -> Result<Exit, 
             let options = sandbox::Options {
                 token: token.expose().to_string(),
                 ..sandbox::Options::default()
-            };
+            }
+            .with_faults(faults, rate_limit);
             sandbox::serve_cli(seed, options, listen, streams.stdout).await?;
             Ok(Exit::Success)
         }
+        Action::AuditVerify { file } => audit_verify(&file, streams),
     }
+}
+
+/// `reconcile audit verify FILE`: 0 when the chain is intact, 1 (an error naming the first
+/// broken line) otherwise.
+fn audit_verify(file: &std::path::Path, streams: &mut Streams<'_>) -> Result<Exit, Error> {
+    let (records, head) = crate::audit::verify_file(file)?;
+    writeln!(
+        streams.stdout,
+        "{}: {records} record{}, chain intact; head {head}",
+        file.display(),
+        if records == 1 { "" } else { "s" }
+    )?;
+    Ok(Exit::Success)
 }
 
 /// Validate the desired state, settle the account, and build the client. Nothing is sent yet.
@@ -268,7 +290,12 @@ fn connect(target: &Target) -> Result<(Desired, Client), Error> {
     let credentials = target.credentials.clone().ok_or_else(no_credentials)?;
     Ok((
         desired,
-        Client::new(&target.api_url, credentials, &account)?,
+        Client::with_config(
+            &target.api_url,
+            credentials,
+            &account,
+            target.client.clone(),
+        )?,
     ))
 }
 
@@ -348,7 +375,10 @@ async fn apply_flow(
     approval: Approval,
     palette: Palette,
     streams: &mut Streams<'_>,
+    exec: &apply::ExecSettings,
 ) -> Result<Exit, Error> {
+    // Before anything is listed: an audit log that cannot be written stops the run here.
+    let audit = apply::open_audit(exec)?;
     let shown = compute(desired, client, overrides).await?;
     warn_about(desired, &shown);
     render::human(&shown, streams.stdout, palette)?;
@@ -392,10 +422,13 @@ async fn apply_flow(
             "the account changed since the plan was shown; only users still in the plan are deleted"
         );
     }
-    let report = apply::execute(recheck, client).await;
+    let context = apply::AuditContext::new(desired, &shown, exec);
+    let execution =
+        apply::execute_with(recheck, client, exec, audit, &context, apply::ctrl_c()).await;
     writeln!(streams.stdout)?;
-    render::report(&report, streams.stdout, palette)?;
-    Ok(if report.is_complete() {
+    render::report(&execution.report, streams.stdout, palette)?;
+    apply::summary(&execution, streams.stdout, palette)?;
+    Ok(if execution.is_complete() {
         Exit::Success
     } else {
         Exit::Partial
@@ -444,7 +477,11 @@ async fn demo(
         }
         approval => {
             let overrides = plan::Overrides::default();
-            apply_flow(&desired, &client, &overrides, approval, palette, streams).await?
+            let exec = apply::ExecSettings::default();
+            apply_flow(
+                &desired, &client, &overrides, approval, palette, streams, &exec,
+            )
+            .await?
         }
     };
     writeln!(streams.stdout, "\nPlanning again after apply:\n")?;
@@ -570,12 +607,15 @@ fn read_saved(path: &Path) -> Result<SavedPlan, Error> {
 async fn saved_apply_flow(
     path: &Path,
     target: &Target,
+    exec: &apply::ExecSettings,
     palette: Palette,
     streams: &mut Streams<'_>,
 ) -> Result<Exit, Error> {
     let name = path.display().to_string();
     let saved = read_saved(path)?;
     saved.check_usable(now_secs(), &name)?;
+    // Before anything is listed: an audit log that cannot be written stops the run here.
+    let audit = apply::open_audit(exec)?;
     let account =
         config::check_account_id(&saved.account_id).map_err(|e| PlanFileError::NotAPlan {
             path: name.clone(),
@@ -625,7 +665,12 @@ async fn saved_apply_flow(
             "no Cloudflare credentials: set CLOUDFLARE_API_TOKEN (or CLOUDFLARE_EMAIL and CLOUDFLARE_API_KEY)".into(),
         )
     })?;
-    let client = Client::new(&target.api_url, credentials, &account)?;
+    let client = Client::with_config(
+        &target.api_url,
+        credentials,
+        &account,
+        target.client.clone(),
+    )?;
     tracing::info!(account = %account, "listing Access users");
     let listing = client.list_users().await?;
     let policy = plan::Policy {
@@ -640,9 +685,31 @@ async fn saved_apply_flow(
         tracing::warn!("the account's users changed since the plan was made; only users in the plan, still present with the same id and email, are deleted");
     }
     // Invariant 1: only users of the reviewed plan, still present as planned, are deleted.
-    let report = apply::execute(check.recheck.clone(), &client).await;
-    render::saved_report(&name, &saved, &check, &report, streams.stdout, palette)?;
-    Ok(if report.is_complete() {
+    let context = apply::AuditContext::from_digests(
+        &account,
+        saved.desired_digest.clone(),
+        saved.live_fingerprint.clone(),
+        exec,
+    );
+    let execution = apply::execute_with(
+        check.recheck.clone(),
+        &client,
+        exec,
+        audit,
+        &context,
+        apply::ctrl_c(),
+    )
+    .await;
+    render::saved_report(
+        &name,
+        &saved,
+        &check,
+        &execution.report,
+        streams.stdout,
+        palette,
+    )?;
+    apply::summary(&execution, streams.stdout, palette)?;
+    Ok(if execution.is_complete() {
         Exit::Success
     } else {
         Exit::Partial

@@ -39,6 +39,10 @@ pub mod codes {
     pub const INVALID_PARAMETER: u32 = 10400;
     /// Wrong method on a known route (sandbox choice: 10000 + HTTP status).
     pub const METHOD_NOT_ALLOWED: u32 = 10405;
+    /// Rate limited (observed, with "Please wait and consider throttling your request speed").
+    pub const RATE_LIMITED: u32 = 971;
+    /// An injected server error (sandbox choice: 10000 + HTTP status).
+    pub const SERVER_ERROR: u32 = 10503;
     /// Unknown user on DELETE (observed for other Access resources).
     pub const NOT_FOUND: u32 = 12130;
 }
@@ -162,7 +166,11 @@ fn try_respond(
 }
 
 fn list(cx: &Context<'_>, query: Option<&str>) -> Result<Reply, ApiError> {
-    let query = parse_list_query(query)?;
+    let mut query = parse_list_query(query)?;
+    if let Some(cap) = cx.options.faults.max_per_page {
+        // Some APIs serve fewer than asked; `result_info.per_page` then says how many.
+        query.per_page = query.per_page.min(cap.max(1));
+    }
     let store = cx
         .store
         .read()

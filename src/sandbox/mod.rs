@@ -27,6 +27,7 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -47,8 +48,8 @@ use store::Store;
 /// How long shutting down waits for open connections before dropping them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-/// How the sandbox behaves. Later steps add latency, rate-limit enforcement and faults here;
-/// build it with `..Options::default()` so new fields do not break callers.
+/// How the sandbox behaves. Build it with `..Options::default()` so new fields do not break
+/// callers.
 #[derive(Clone)]
 pub struct Options {
     /// The bearer token accepted in `Authorization: Bearer <token>`.
@@ -56,8 +57,50 @@ pub struct Options {
     /// The accepted legacy pair `(X-Auth-Email, X-Auth-Key)`, if any. The email is compared
     /// case-insensitively, the key exactly.
     pub legacy: Option<(String, String)>,
-    /// The quota reported in the `Ratelimit` headers (not enforced yet).
+    /// The quota reported in the `Ratelimit` headers; enforced only with
+    /// `faults.enforce_rate_limit` (see [`Options::with_faults`]).
     pub rate_limit: RateLimit,
+    /// Latency, rate-limit enforcement and injected faults; none by default.
+    pub faults: Faults,
+}
+
+/// What can go wrong on purpose, for tests and trials. Random faults come from a seeded
+/// generator: the same seed and the same order of requests give the same faults.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Faults {
+    /// Added before every answer.
+    pub latency: Duration,
+    /// Refuse past `Options::rate_limit` as Cloudflare does: 429, code 971, `Retry-After`, and a
+    /// block during which every call is refused.
+    pub enforce_rate_limit: bool,
+    /// How long the block lasts; `None` is the window (Cloudflare: five minutes).
+    pub block: Option<Duration>,
+    /// Probability of a 503 with a failure envelope (nothing is done).
+    pub error_rate: f64,
+    /// Probability that the connection is closed in the middle of the answer (after the request
+    /// took effect: a dropped DELETE did delete).
+    pub drop_rate: f64,
+    /// Probability of a 200 whose body is not the envelope (nothing is done).
+    pub malformed_rate: f64,
+    /// This many list requests each change the users first: one adds a user at a random place,
+    /// the next removes one of those added, and so on. `u32::MAX`: every list request.
+    pub churn: u32,
+    /// Seed for the random faults and churn.
+    pub seed: u64,
+    /// Serve at most this many users a page, whatever `per_page` asks.
+    pub max_per_page: Option<u64>,
+}
+
+impl Options {
+    /// These options with `faults`; `rate_limit`, when given, is reported and enforced.
+    pub fn with_faults(mut self, faults: Faults, rate_limit: Option<RateLimit>) -> Options {
+        self.faults = faults;
+        if let Some(limit) = rate_limit {
+            self.rate_limit = limit;
+            self.faults.enforce_rate_limit = true;
+        }
+        self
+    }
 }
 
 /// A fixed-window quota per credential: `quota` requests per `window`.
@@ -93,6 +136,7 @@ impl Default for Options {
                 DEFAULT_LEGACY_KEY.to_string(),
             )),
             rate_limit: RateLimit::default(),
+            faults: Faults::default(),
         }
     }
 }
@@ -107,6 +151,7 @@ impl fmt::Debug for Options {
                 &self.legacy.as_ref().map(|(email, _)| (email, "(redacted)")),
             )
             .field("rate_limit", &self.rate_limit)
+            .field("faults", &self.faults)
             .finish()
     }
 }
@@ -173,6 +218,12 @@ struct Inner {
     store: RwLock<Store>,
     limiter: Mutex<RateLimiter>,
     requests: Mutex<Vec<RequestRecord>>,
+    /// Requests received, for the fault generator and `cf-ray`.
+    counter: AtomicU64,
+    /// List requests that may still churn.
+    churn_left: AtomicU32,
+    /// Users added by churn and still there.
+    churned: Mutex<(u64, Vec<String>)>,
 }
 
 impl Sandbox {
@@ -184,6 +235,9 @@ impl Sandbox {
                 store: RwLock::new(Store::new(seed.users)),
                 limiter: Mutex::new(limiter),
                 requests: Mutex::new(Vec::new()),
+                counter: AtomicU64::new(0),
+                churn_left: AtomicU32::new(options.faults.churn),
+                churned: Mutex::new((0, Vec::new())),
                 options,
             }),
         }
@@ -292,32 +346,169 @@ impl Sandbox {
     }
 }
 
+/// A fault picked for one request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fault {
+    None,
+    Error,
+    Drop,
+    Malformed,
+}
+
+impl Inner {
+    /// A number in [0, 1) for request `n`, stream `salt`.
+    fn unit(&self, n: u64, salt: u64) -> f64 {
+        let x = crate::cloudflare::splitmix(
+            self.options.faults.seed ^ n.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ salt,
+        );
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn fault(&self, n: u64) -> Fault {
+        let f = &self.options.faults;
+        let u = self.unit(n, 1);
+        if u < f.error_rate {
+            Fault::Error
+        } else if u < f.error_rate + f.drop_rate {
+            Fault::Drop
+        } else if u < f.error_rate + f.drop_rate + f.malformed_rate {
+            Fault::Malformed
+        } else {
+            Fault::None
+        }
+    }
+
+    /// Change the users as someone else would while the list is read: add a user at a random
+    /// place, or remove one added before.
+    fn churn(&self, n: u64) {
+        let left = self.churn_left.load(Ordering::Relaxed);
+        if left == 0 {
+            return;
+        }
+        if left != u32::MAX {
+            self.churn_left.fetch_sub(1, Ordering::Relaxed);
+        }
+        let mut guard = self.churned.lock().unwrap_or_else(|p| p.into_inner());
+        let (step, churned) = &mut *guard;
+        *step += 1;
+        let mut store = self.store.write().unwrap_or_else(|p| p.into_inner());
+        let pick = |len: usize, salt: u64| (self.unit(n, salt) * len as f64) as usize;
+        if *step % 2 == 0 && !churned.is_empty() {
+            let at = pick(churned.len(), 2).min(churned.len() - 1);
+            let id = churned.swap_remove(at);
+            store.delete(&id);
+        } else {
+            let r = crate::cloudflare::splitmix(self.options.faults.seed ^ n ^ 0xC0FFEE);
+            let id = format!(
+                "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+                r >> 32,
+                (r >> 16) & 0xffff,
+                r & 0xfff,
+                (r >> 20) & 0xfff,
+                crate::cloudflare::splitmix(r) & 0xffff_ffff_ffff
+            );
+            let mut user = Map::new();
+            user.insert("id".into(), Value::String(id.clone()));
+            user.insert(
+                "email".into(),
+                Value::String(format!("churn-{n}@churn.example")),
+            );
+            user.insert("name".into(), Value::String(format!("Churn {n}")));
+            let position = pick(store.len() + 1, 3);
+            store.insert(position, user);
+            churned.push(id);
+        }
+    }
+}
+
+fn failure(code: u32, message: &str) -> String {
+    serde_json::json!({
+        "success": false,
+        "errors": [{"code": code, "message": message}],
+        "messages": [],
+        "result": null,
+    })
+    .to_string()
+}
+
 /// The one handler: routing is done by `api::respond`, so that authentication comes before
-/// routing and every answer, even "no route", is Cloudflare's JSON envelope.
+/// routing and every answer, even "no route", is Cloudflare's JSON envelope. Around it: latency,
+/// the rate limit (a refused request changes nothing), injected faults and churn.
 async fn handle(
     State(inner): State<Arc<Inner>>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
+    let faults = &inner.options.faults;
+    if !faults.latency.is_zero() {
+        tokio::time::sleep(faults.latency).await;
+    }
+    let n = inner.counter.fetch_add(1, Ordering::Relaxed);
     let now = Instant::now();
     let path = uri.path();
     let query = uri.query();
-    let cx = api::Context {
-        account_id: &inner.account_id,
-        options: &inner.options,
-        store: &inner.store,
-    };
-    let reply = api::respond(&cx, &method, path, query, &headers);
-    let (usage, policy) = {
+    let (verdict, policy) = {
         let mut limiter = inner
             .limiter
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let usage = limiter.hit(ratelimit::credential_key(&headers), now);
-        (usage, limiter.policy())
+        let key = ratelimit::credential_key(&headers);
+        let verdict = if faults.enforce_rate_limit {
+            let block = faults.block.unwrap_or(inner.options.rate_limit.window);
+            limiter.check(key, now, block)
+        } else {
+            ratelimit::Verdict::Allowed(limiter.hit(key, now))
+        };
+        (verdict, limiter.policy())
     };
-    tracing::debug!(%method, path, status = reply.status, "sandbox request");
+    let mut fault = Fault::None;
+    let (reply, usage_header, retry_after) = match verdict {
+        ratelimit::Verdict::Limited { retry_after } => (
+            api::Reply {
+                status: 429,
+                body: failure(
+                    codes::RATE_LIMITED,
+                    "Please wait and consider throttling your request speed",
+                ),
+                allow: None,
+            },
+            format!("\"default\";r=0;t={retry_after}"),
+            Some(retry_after),
+        ),
+        ratelimit::Verdict::Allowed(usage) => {
+            fault = inner.fault(n);
+            let reply = match fault {
+                Fault::Error => api::Reply {
+                    status: 503,
+                    body: failure(codes::SERVER_ERROR, "Service temporarily unavailable"),
+                    allow: None,
+                },
+                Fault::Malformed => api::Reply {
+                    status: 200,
+                    body: if n % 2 == 0 {
+                        "<html><body>502 Bad Gateway</body></html>".to_string()
+                    } else {
+                        r#"{"success":true,"errors":[],"result":[{"id":"#.to_string()
+                    },
+                    allow: None,
+                },
+                Fault::None | Fault::Drop => {
+                    if method == Method::GET && path.ends_with("/access/users") {
+                        inner.churn(n);
+                    }
+                    let cx = api::Context {
+                        account_id: &inner.account_id,
+                        options: &inner.options,
+                        store: &inner.store,
+                    };
+                    api::respond(&cx, &method, path, query, &headers)
+                }
+            };
+            (reply, usage.header(), None)
+        }
+    };
+    tracing::debug!(%method, path, status = reply.status, ?fault, "sandbox request");
     inner
         .requests
         .lock()
@@ -330,16 +521,47 @@ async fn handle(
         });
 
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = (status, Body::from(reply.body)).into_response();
+    let body = if fault == Fault::Drop {
+        // Send half the body, then fail the stream: the server closes the connection
+        // mid-answer, as a network cut would.
+        let mut half = reply.body.into_bytes();
+        half.truncate(half.len() / 2);
+        let chunks: Vec<Result<Vec<u8>, io::Error>> = vec![
+            Ok(half),
+            Err(io::Error::new(
+                io::ErrorKind::ConnectionReset,
+                "injected drop",
+            )),
+        ];
+        Body::from_stream(futures_util::stream::iter(chunks))
+    } else {
+        Body::from(reply.body)
+    };
+    let mut response = (status, body).into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
+        HeaderValue::from_static(if fault == Fault::Malformed && n % 2 == 0 {
+            "text/html"
+        } else {
+            "application/json"
+        }),
     );
-    for (name, value) in [("ratelimit", usage.header()), ("ratelimit-policy", policy)] {
+    let ray = format!(
+        "{:016x}-SBX",
+        crate::cloudflare::splitmix(n ^ 0x5EED_0000_0000_0000)
+    );
+    for (name, value) in [
+        ("ratelimit", usage_header),
+        ("ratelimit-policy", policy),
+        ("cf-ray", ray),
+    ] {
         if let Ok(value) = HeaderValue::from_str(&value) {
             headers.insert(name, value);
         }
+    }
+    if let Some(secs) = retry_after {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
     if let Some(allow) = reply.allow {
         headers.insert(header::ALLOW, HeaderValue::from_static(allow));

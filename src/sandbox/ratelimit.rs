@@ -2,7 +2,10 @@
 //! every REST API response (shared/cloudflare/API.md §2).
 //!
 //! A fixed window per credential: the window opens at the credential's first request and lasts
-//! `window`; each request uses one unit of `quota`. This step only reports; it never refuses.
+//! `window`; each request uses one unit of `quota`. By default it only reports. Enforced
+//! ([`RateLimiter::check`]), it does what Cloudflare documents: past the quota, every call is
+//! refused with 429 for a block period (Cloudflare: five minutes, the window), after which a
+//! fresh window opens.
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -28,6 +31,17 @@ pub(crate) struct RateLimiter {
 struct Window {
     start: Instant,
     used: u32,
+    blocked_until: Option<Instant>,
+}
+
+/// What an enforced limiter says about one request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    Allowed(Usage),
+    /// Refused: `retry_after` whole seconds (rounded up) until calls are accepted again.
+    Limited {
+        retry_after: u64,
+    },
 }
 
 /// Beyond this many tracked credentials, windows that have ended are forgotten.
@@ -53,11 +67,13 @@ impl RateLimiter {
         let entry = self.windows.entry(credential).or_insert(Window {
             start: now,
             used: 0,
+            blocked_until: None,
         });
         if now.saturating_duration_since(entry.start) >= window {
             *entry = Window {
                 start: now,
                 used: 0,
+                blocked_until: None,
             };
         }
         entry.used = entry.used.saturating_add(1);
@@ -65,6 +81,37 @@ impl RateLimiter {
         Usage {
             remaining: self.quota.saturating_sub(entry.used),
             reset_secs: ceil_secs(left),
+        }
+    }
+
+    /// Count one request by `credential` at `now`, and refuse it when the quota is spent: the
+    /// request that goes over starts a block of `block`, during which every request is refused.
+    pub fn check(&mut self, credential: u64, now: Instant, block: Duration) -> Verdict {
+        let quota = self.quota;
+        if let Some(w) = self.windows.get_mut(&credential) {
+            if let Some(until) = w.blocked_until {
+                if now < until {
+                    return Verdict::Limited {
+                        retry_after: ceil_secs(until - now),
+                    };
+                }
+                // The block is over: a fresh window opens with this request.
+                *w = Window {
+                    start: now,
+                    used: 0,
+                    blocked_until: None,
+                };
+            }
+        }
+        let usage = self.hit(credential, now);
+        match self.windows.get_mut(&credential) {
+            Some(w) if w.used > quota => {
+                w.blocked_until = Some(now + block);
+                Verdict::Limited {
+                    retry_after: ceil_secs(block),
+                }
+            }
+            _ => Verdict::Allowed(usage),
         }
     }
 
@@ -138,6 +185,32 @@ mod tests {
             }
         );
         assert_eq!(limiter.policy(), "\"default\";q=3;w=300");
+    }
+
+    #[test]
+    fn enforced_the_call_over_quota_starts_a_block() {
+        let mut limiter = RateLimiter::new(2, Duration::from_secs(10));
+        let t0 = Instant::now();
+        let block = Duration::from_secs(30);
+        assert!(matches!(limiter.check(1, t0, block), Verdict::Allowed(u) if u.remaining == 1));
+        assert!(matches!(limiter.check(1, t0, block), Verdict::Allowed(u) if u.remaining == 0));
+        assert_eq!(
+            limiter.check(1, t0 + Duration::from_secs(1), block),
+            Verdict::Limited { retry_after: 30 }
+        );
+        assert!(
+            matches!(limiter.check(2, t0, block), Verdict::Allowed(_)),
+            "per credential"
+        );
+        // Still blocked after the window would have reset: the block is what counts.
+        assert_eq!(
+            limiter.check(1, t0 + Duration::from_millis(20_500), block),
+            Verdict::Limited { retry_after: 11 }
+        );
+        assert!(matches!(
+            limiter.check(1, t0 + Duration::from_secs(31), block),
+            Verdict::Allowed(u) if u.remaining == 1 && u.reset_secs == 10
+        ));
     }
 
     #[test]

@@ -75,6 +75,22 @@ struct Entry {
     deleted: bool,
 }
 
+impl Entry {
+    fn from_user(user: Map<String, Value>) -> (Entry, Option<String>) {
+        let text = |key: &str| user.get(key).and_then(Value::as_str).map(str::to_string);
+        let email_lc = text("email").map(|e| e.to_lowercase().into_boxed_str());
+        let name_lc = text("name").map(|n| n.to_lowercase().into_boxed_str());
+        let id = text("id");
+        let entry = Entry {
+            json: Value::Object(user).to_string().into_boxed_str(),
+            email_lc,
+            name_lc,
+            deleted: false,
+        };
+        (entry, id)
+    }
+}
+
 /// One page of a listing: the users' JSON texts and the totals for `result_info`.
 pub(crate) struct Page<'a> {
     pub users: Vec<&'a str>,
@@ -94,24 +110,51 @@ impl Store {
         let mut entries = Vec::with_capacity(users.len());
         let mut by_id: HashMap<Box<str>, Vec<usize>> = HashMap::with_capacity(users.len());
         for (index, user) in users.into_iter().enumerate() {
-            let text = |key: &str| user.get(key).and_then(Value::as_str).map(str::to_string);
-            let email_lc = text("email").map(|e| e.to_lowercase().into_boxed_str());
-            let name_lc = text("name").map(|n| n.to_lowercase().into_boxed_str());
-            if let Some(id) = text("id") {
+            let (entry, id) = Entry::from_user(user);
+            if let Some(id) = id {
                 by_id.entry(id.into_boxed_str()).or_default().push(index);
             }
-            entries.push(Entry {
-                json: Value::Object(user).to_string().into_boxed_str(),
-                email_lc,
-                name_lc,
-                deleted: false,
-            });
+            entries.push(entry);
         }
         let live = entries.len();
         Store {
             entries,
             by_id,
             live,
+        }
+    }
+
+    /// Insert `user` at `position` among the live users (clamped to the end), as if it had been
+    /// created while the list was read. O(n): meant for churn on small accounts.
+    pub fn insert(&mut self, position: usize, user: Map<String, Value>) {
+        let index = self
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| !e.deleted)
+            .nth(position)
+            .map_or(self.entries.len(), |(i, _)| i);
+        let (entry, _) = Entry::from_user(user);
+        self.entries.insert(index, entry);
+        self.live += 1;
+        self.reindex();
+    }
+
+    fn reindex(&mut self) {
+        self.by_id.clear();
+        for (index, entry) in self.entries.iter().enumerate() {
+            if entry.deleted {
+                continue;
+            }
+            if let Some(id) = serde_json::from_str::<Value>(&entry.json)
+                .ok()
+                .and_then(|v| v.get("id").and_then(Value::as_str).map(str::to_string))
+            {
+                self.by_id
+                    .entry(id.into_boxed_str())
+                    .or_default()
+                    .push(index);
+            }
         }
     }
 
@@ -272,6 +315,19 @@ mod tests {
         assert!(s.page(&q(3, 2)).users.is_empty());
         assert_eq!(s.snapshot().len(), 4);
         assert!(!s.contains("id4"));
+    }
+
+    #[test]
+    fn inserted_users_shift_the_pages_and_can_be_deleted() {
+        let mut s = store(4);
+        assert!(s.delete("id0"));
+        s.insert(1, user("new", "n@x", "N"));
+        assert_eq!(ids(&s.page(&q(1, 2))), ["id1", "new"]);
+        assert_eq!(ids(&s.page(&q(2, 2))), ["id2", "id3"]);
+        assert!(s.delete("new"));
+        assert!(s.delete("id3"), "indices stay right after an insert");
+        s.insert(99, user("end", "e@x", "E"));
+        assert_eq!(ids(&s.page(&q(1, 10))), ["id1", "id2", "end"]);
     }
 
     #[test]

@@ -77,6 +77,16 @@ impl World {
         self.file("users.yaml", &text)
     }
 
+    /// An allowlist whose policy lets a plan delete any share of the account (tests of the
+    /// executor, where the mass-deletion rail is beside the point).
+    pub fn permissive_allowlist(&self, emails: &[&str]) -> PathBuf {
+        let path = self.allowlist(emails);
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str("policy:\n  max_delete_fraction: 1\n");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
     /// The binary, pointed at the sandbox with a valid token, and nothing else from the
     /// environment of the test run.
     pub fn cmd(&self, args: &[&str]) -> Command {
@@ -130,6 +140,8 @@ pub fn bare(args: &[&str]) -> Command {
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("NO_COLOR", "1")
+        // Retries back off from 10 ms, not 500 ms, so fault tests stay fast.
+        .env("RECONCILE_RETRY_DELAY_MS", "10")
         .stdin(Stdio::null());
     cmd
 }
@@ -151,4 +163,62 @@ pub fn run_with_stdin(mut cmd: Command, input: &str) -> Run {
         .write_all(input.as_bytes())
         .unwrap();
     Run::from(child.wait_with_output().unwrap())
+}
+
+// Issue 6: sandboxes with faults, and waiting on what the sandbox saw.
+impl World {
+    /// A sandbox with these options (the token is always [`TOKEN`]).
+    pub fn with_options(seed: Seed, options: Options) -> World {
+        let options = Options {
+            token: TOKEN.to_string(),
+            ..options
+        };
+        let sandbox = Sandbox::new(seed, options)
+            .spawn_thread("127.0.0.1:0".parse().unwrap())
+            .unwrap();
+        World {
+            sandbox,
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// Requests with this method answered with this status.
+    pub fn count(&self, method: &str, status: u16) -> usize {
+        self.sandbox
+            .sandbox()
+            .requests()
+            .iter()
+            .filter(|r| r.method == method && r.status == status)
+            .count()
+    }
+
+    /// Poll until `done` holds (every 10 ms, for at most 60 s).
+    pub fn wait_until(&self, what: &str, done: impl Fn(&World) -> bool) {
+        let start = std::time::Instant::now();
+        while !done(self) {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(60),
+                "timed out waiting for {what}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+}
+
+/// Send `GET path` with the test token straight to the sandbox, outside the client; the status.
+pub fn raw_get(addr: std::net::SocketAddr, path: &str) -> u16 {
+    use std::io::Read;
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {TOKEN}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap()
 }

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod commands;
+mod faults;
 mod gitops;
 mod harness;
 mod plan_apply;

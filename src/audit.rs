@@ -1,0 +1,417 @@
+//! The audit log of `apply --audit-log FILE`: JSON lines, one record per user the run was to
+//! delete (deleted, already gone, failed, interrupted or not attempted), each chained to the one
+//! before it by hash, so that an edited, removed or reordered record is found by
+//! `reconcile audit verify FILE`.
+//!
+//! Chain: every record ends with `"prev"` (the previous record's hash; the first record of a file
+//! has [`GENESIS`]) inside the object and `"hash"` last: `hash` is the SHA-256 of the line's text
+//! without its `,"hash":"…"` suffix (so it covers `prev` and every other field exactly as
+//! written). Appending to an existing log first verifies it, then continues its chain.
+//! No credential is ever written: records hold ids, emails, statuses and error texts, none of
+//! which carries one.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::digest::sha256;
+
+/// The `prev` of a log's first record.
+pub const GENESIS: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Who ran the apply: the login, and the CI run when the environment says there is one.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Actor {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ci: Option<Ci>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Ci {
+    pub system: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+impl Actor {
+    /// Read from the environment (`var` is the process environment, read once by `cli`).
+    pub fn from_env(var: &dyn Fn(&str) -> Option<String>) -> Actor {
+        let get = |name: &str| {
+            var(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let is_true = |name: &str| get(name).is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        let ci = if is_true("GITHUB_ACTIONS") {
+            let (server, repo, run) = (
+                get("GITHUB_SERVER_URL"),
+                get("GITHUB_REPOSITORY"),
+                get("GITHUB_RUN_ID"),
+            );
+            Some(Ci {
+                system: "github-actions".into(),
+                url: match (&server, &repo, &run) {
+                    (Some(s), Some(r), Some(id)) => Some(format!("{s}/{r}/actions/runs/{id}")),
+                    _ => None,
+                },
+                run_id: run,
+                job_id: get("GITHUB_JOB"),
+                repository: repo,
+                actor: get("GITHUB_ACTOR"),
+            })
+        } else if is_true("GITLAB_CI") {
+            Some(Ci {
+                system: "gitlab-ci".into(),
+                run_id: get("CI_PIPELINE_ID"),
+                job_id: get("CI_JOB_ID"),
+                repository: get("CI_PROJECT_PATH"),
+                actor: get("GITLAB_USER_LOGIN"),
+                url: get("CI_JOB_URL"),
+            })
+        } else if get("CI").is_some_and(|v| v != "0" && !v.eq_ignore_ascii_case("false")) {
+            Some(Ci {
+                system: "ci".into(),
+                ..Ci::default()
+            })
+        } else {
+            None
+        };
+        Actor {
+            user: get("USER")
+                .or_else(|| get("LOGNAME"))
+                .or_else(|| get("USERNAME")),
+            ci,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error("audit log {}: {source}\n  help: check the path given to --audit-log and that it is writable", .path.display())]
+    Io { path: PathBuf, source: io::Error },
+    #[error("audit log {}: line {line}: {why}\n  help: the log was edited, truncated or reordered; keep it for review and start a new log file", .path.display())]
+    Broken {
+        path: PathBuf,
+        line: usize,
+        why: String,
+    },
+}
+
+/// Where a chain breaks: the first bad line (1-based) and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Break {
+    pub line: usize,
+    pub why: String,
+}
+
+/// Check a whole log. Ok: the number of records and the hash of the last (or [`GENESIS`]).
+pub fn verify(text: &str) -> Result<(usize, String), Break> {
+    let mut prev = GENESIS.to_string();
+    let mut count = 0;
+    let lines: Vec<&str> = text.split('\n').collect();
+    for (i, raw) in lines.iter().enumerate() {
+        let line = i + 1;
+        if raw.is_empty() {
+            if i + 1 == lines.len() {
+                break; // the newline after the last record
+            }
+            return Err(Break {
+                line,
+                why: "empty line".into(),
+            });
+        }
+        let fail = |why: String| Break { line, why };
+        let (content, hash) = split_hash(raw)
+            .ok_or_else(|| fail("not a record: it does not end with its \"hash\"".into()))?;
+        let record: Map<String, Value> =
+            serde_json::from_str(&content).map_err(|e| fail(format!("not a JSON record: {e}")))?;
+        let claimed_prev = record.get("prev").and_then(Value::as_str).unwrap_or("");
+        if claimed_prev != prev {
+            return Err(fail(format!(
+                "the chain is broken: \"prev\" is {claimed_prev}, the record before hashes to {prev} (a record before it was removed, changed or moved)"
+            )));
+        }
+        let actual = sha256(content.as_bytes());
+        if actual != hash {
+            return Err(fail(format!(
+                "the record was changed: it hashes to {actual}, not {hash}"
+            )));
+        }
+        prev = hash.to_string();
+        count += 1;
+    }
+    Ok((count, prev))
+}
+
+/// `{…,"hash":"sha256:…"}` → (`{…}`, the hash).
+fn split_hash(line: &str) -> Option<(String, &str)> {
+    let at = line.rfind(",\"hash\":\"")?;
+    let hash = line[at..]
+        .strip_prefix(",\"hash\":\"")?
+        .strip_suffix("\"}")?;
+    let ok = hash.len() == 71
+        && hash.starts_with("sha256:")
+        && hash[7..].bytes().all(|b| b.is_ascii_hexdigit());
+    ok.then(|| (format!("{}}}", &line[..at]), hash))
+}
+
+/// Read and verify a log file.
+pub fn verify_file(path: &Path) -> Result<(usize, String), AuditError> {
+    let text = std::fs::read_to_string(path).map_err(|source| AuditError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    verify(&text).map_err(|b| AuditError::Broken {
+        path: path.to_path_buf(),
+        line: b.line,
+        why: b.why,
+    })
+}
+
+/// An open log, appended to record by record.
+#[derive(Debug)]
+pub struct AuditLog {
+    path: PathBuf,
+    file: File,
+    head: String,
+    written: usize,
+}
+
+impl AuditLog {
+    /// Open `path` for appending, creating it; an existing log must verify first.
+    pub fn open(path: &Path) -> Result<AuditLog, AuditError> {
+        let io = |source| AuditError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let head = match std::fs::read_to_string(path) {
+            Ok(text) => {
+                verify(&text)
+                    .map_err(|b| AuditError::Broken {
+                        path: path.to_path_buf(),
+                        line: b.line,
+                        why: b.why,
+                    })?
+                    .1
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => GENESIS.to_string(),
+            Err(e) => return Err(io(e)),
+        };
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(io)?;
+        Ok(AuditLog {
+            path: path.to_path_buf(),
+            file,
+            head,
+            written: 0,
+        })
+    }
+
+    /// Append one record (its `prev` and `hash` are set here) and flush it to the file.
+    pub fn append(&mut self, mut record: Map<String, Value>) -> Result<(), AuditError> {
+        record.remove("hash");
+        record.insert("prev".into(), Value::String(self.head.clone()));
+        let content = Value::Object(record).to_string();
+        let hash = sha256(content.as_bytes());
+        let line = format!(
+            "{},\"hash\":\"{hash}\"}}\n",
+            content.strip_suffix('}').unwrap_or(&content)
+        );
+        self.file
+            .write_all(line.as_bytes())
+            .and_then(|()| self.file.flush())
+            .map_err(|source| AuditError::Io {
+                path: self.path.clone(),
+                source,
+            })?;
+        self.head = hash;
+        self.written += 1;
+        Ok(())
+    }
+
+    /// Make the records durable.
+    pub fn sync(&self) -> Result<(), AuditError> {
+        self.file.sync_data().map_err(|source| AuditError::Io {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
+    /// The hash of the last record: keep it elsewhere to detect a removed tail later.
+    pub fn head(&self) -> &str {
+        &self.head
+    }
+
+    pub fn written(&self) -> usize {
+        self.written
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Now, as RFC 3339 UTC with milliseconds: `2026-11-28T09:15:02.123Z`.
+pub fn now_rfc3339() -> String {
+    let since = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    rfc3339(since.as_secs() as i64, since.subsec_millis())
+}
+
+/// Seconds since the Unix epoch (UTC) as RFC 3339.
+pub fn rfc3339(secs: i64, millis: u32) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn record(n: u64) -> Map<String, Value> {
+        match json!({"user_id": format!("u{n}"), "outcome": "deleted"}) {
+            Value::Object(m) => m,
+            _ => unreachable!(),
+        }
+    }
+
+    fn log_with(n: u64) -> (tempfile::TempDir, PathBuf, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let mut log = AuditLog::open(&path).unwrap();
+        for i in 0..n {
+            log.append(record(i)).unwrap();
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        (dir, path, text)
+    }
+
+    #[test]
+    fn a_written_chain_verifies_and_appending_continues_it() {
+        let (_dir, path, text) = log_with(3);
+        let (count, head) = verify(&text).unwrap();
+        assert_eq!(count, 3);
+        assert!(text.lines().next().unwrap().contains(GENESIS));
+        let mut log = AuditLog::open(&path).unwrap();
+        assert_eq!(log.head(), head);
+        log.append(record(9)).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(verify(&text).unwrap().0, 4);
+        assert!(text.lines().nth(3).unwrap().contains(&head));
+        assert_eq!(verify("").unwrap(), (0, GENESIS.to_string()));
+    }
+
+    #[test]
+    fn edits_removals_and_reorders_are_found_with_their_line() {
+        let (_dir, _path, text) = log_with(4);
+        let lines: Vec<&str> = text.lines().collect();
+        let join = |v: Vec<&str>| v.join("\n") + "\n";
+
+        let edited = text.replacen("\"u1\"", "\"u7\"", 1);
+        assert_eq!(verify(&edited).unwrap_err().line, 2);
+        let last_edited = text.replacen("\"u3\"", "\"u8\"", 1);
+        assert_eq!(verify(&last_edited).unwrap_err().line, 4);
+
+        let removed = join(vec![lines[0], lines[2], lines[3]]);
+        assert_eq!(verify(&removed).unwrap_err().line, 2);
+        let first_removed = join(vec![lines[1], lines[2], lines[3]]);
+        assert_eq!(verify(&first_removed).unwrap_err().line, 1);
+
+        let swapped = join(vec![lines[0], lines[2], lines[1], lines[3]]);
+        assert_eq!(verify(&swapped).unwrap_err().line, 2);
+
+        let broken = join(vec![lines[0], "{not json"]);
+        assert_eq!(verify(&broken).unwrap_err().line, 2);
+        let blank = join(vec![lines[0], "", lines[1]]);
+        assert_eq!(verify(&blank).unwrap_err().line, 2);
+    }
+
+    #[test]
+    fn a_broken_log_is_not_appended_to() {
+        let (_dir, path, text) = log_with(2);
+        std::fs::write(&path, text.replacen("\"u0\"", "\"ux\"", 1)).unwrap();
+        let e = AuditLog::open(&path).unwrap_err();
+        assert!(e.to_string().contains("line 1"), "{e}");
+    }
+
+    #[test]
+    fn actor_from_environment() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let a = Actor::from_env(&env(&[("USER", "ana")]));
+        assert_eq!(
+            a,
+            Actor {
+                user: Some("ana".into()),
+                ci: None
+            }
+        );
+        let a = Actor::from_env(&env(&[
+            ("LOGNAME", "runner"),
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_RUN_ID", "42"),
+            ("GITHUB_REPOSITORY", "org/repo"),
+            ("GITHUB_ACTOR", "octo"),
+            ("GITHUB_SERVER_URL", "https://github.com"),
+        ]));
+        let ci = a.ci.unwrap();
+        assert_eq!(a.user.as_deref(), Some("runner"));
+        assert_eq!(ci.system, "github-actions");
+        assert_eq!(
+            ci.url.as_deref(),
+            Some("https://github.com/org/repo/actions/runs/42")
+        );
+        let a = Actor::from_env(&env(&[("GITLAB_CI", "true"), ("CI_JOB_ID", "7")]));
+        assert_eq!(a.ci.unwrap().job_id.as_deref(), Some("7"));
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc() {
+        assert_eq!(rfc3339(0, 0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(951_782_400, 5), "2000-02-29T00:00:00.005Z");
+        assert_eq!(rfc3339(1_798_761_599, 999), "2026-12-31T23:59:59.999Z");
+        assert!(now_rfc3339().ends_with('Z'));
+    }
+}

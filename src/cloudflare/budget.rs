@@ -1,0 +1,435 @@
+//! The client-side rate budget: at most `quota` requests in any `window` (Cloudflare allows 1200
+//! per 300 s per token, API.md §2), shared by every request of a run, listing and deleting alike.
+//!
+//! The state is pure (every method takes `now`), so the arithmetic is tested with a made-up
+//! clock; [`Budget`] wraps it for async use. Three sources can make a request wait:
+//! - the sliding log of our own sends (never more than `quota` in any `window`, measured with a
+//!   small margin so that requests that left `window` apart cannot arrive closer than that);
+//! - a block after a 429, until its `Retry-After` has passed, however long;
+//! - the server's `Ratelimit` header, when it says fewer requests are left than our own count
+//!   allows (someone else spends the same token's budget). A `Ratelimit-Policy` that our budget
+//!   would break is adopted.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// `N/SECONDS`: at most N requests in any SECONDS.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateBudget {
+    pub quota: u32,
+    pub window: Duration,
+}
+
+impl Default for RateBudget {
+    /// Cloudflare's global limit: 1200 requests per 5 minutes per token.
+    fn default() -> Self {
+        RateBudget {
+            quota: 1200,
+            window: Duration::from_secs(300),
+        }
+    }
+}
+
+impl fmt::Display for RateBudget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.quota, self.window.as_secs_f64())
+    }
+}
+
+impl FromStr for RateBudget {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || {
+            format!("`{s}` is not a rate: write N/SECONDS, e.g. 1200/300 (1200 requests per 300 seconds)")
+        };
+        let (n, secs) = s.trim().split_once('/').ok_or_else(bad)?;
+        let quota: u32 = n.trim().parse().map_err(|_| bad())?;
+        let secs: f64 = secs.trim().parse().map_err(|_| bad())?;
+        if quota == 0 || !secs.is_finite() || secs <= 0.0 || secs > 86_400.0 {
+            return Err(format!(
+                "`{s}`: N must be at least 1 and SECONDS between 0 and 86400"
+            ));
+        }
+        Ok(RateBudget {
+            quota,
+            window: Duration::from_secs_f64(secs),
+        })
+    }
+}
+
+/// The `Ratelimit` header: `"default";r=<remaining>;t=<seconds until reset>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Remaining {
+    pub remaining: u32,
+    pub reset: Duration,
+}
+
+/// Parse `Ratelimit`. Several comma-separated items: the one with the fewest requests left.
+pub fn parse_ratelimit(value: &str) -> Option<Remaining> {
+    value
+        .split(',')
+        .filter_map(|item| {
+            let r = param(item, "r")?;
+            let t = param(item, "t")?;
+            Some(Remaining {
+                remaining: u32::try_from(r).unwrap_or(u32::MAX),
+                reset: Duration::from_secs(t),
+            })
+        })
+        .min_by_key(|r| r.remaining)
+}
+
+/// Parse `Ratelimit-Policy`: `"default";q=<quota>;w=<window seconds>`. Several items: the one
+/// with the smallest quota.
+pub fn parse_policy(value: &str) -> Option<RateBudget> {
+    value
+        .split(',')
+        .filter_map(|item| {
+            let q = u32::try_from(param(item, "q")?).ok()?;
+            let w = param(item, "w")?;
+            (q > 0 && w > 0 && w <= 86_400).then(|| RateBudget {
+                quota: q,
+                window: Duration::from_secs(w),
+            })
+        })
+        .min_by_key(|b| b.quota)
+}
+
+/// `name=<integer>` among the `;`-separated parameters of one structured-field item.
+fn param(item: &str, name: &str) -> Option<u64> {
+    item.split(';').skip(1).find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        (k.trim() == name).then(|| v.trim().parse().ok())?
+    })
+}
+
+/// How long to wait before sending, or nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wait {
+    Go,
+    Until(Instant, WaitCause),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitCause {
+    /// Our own budget is spent for now.
+    Budget,
+    /// The server's `Ratelimit` header says so.
+    Server,
+    /// A 429 asked us to wait (`Retry-After`).
+    Blocked,
+}
+
+/// The budget's state. All arithmetic, no clock of its own.
+#[derive(Debug)]
+pub struct BudgetState {
+    budget: RateBudget,
+    /// Added to the window: requests sent `window` apart can arrive closer than that.
+    margin: Duration,
+    sent: VecDeque<Instant>,
+    in_flight: u32,
+    /// From the `Ratelimit` header: requests left, and when the server's window resets.
+    server: Option<(u32, Instant)>,
+    blocked_until: Option<Instant>,
+}
+
+fn margin_for(window: Duration) -> Duration {
+    (window / 100).clamp(Duration::from_millis(50), Duration::from_secs(3))
+}
+
+impl BudgetState {
+    pub fn new(budget: RateBudget) -> BudgetState {
+        BudgetState {
+            budget,
+            margin: margin_for(budget.window),
+            sent: VecDeque::new(),
+            in_flight: 0,
+            server: None,
+            blocked_until: None,
+        }
+    }
+
+    pub fn budget(&self) -> RateBudget {
+        self.budget
+    }
+
+    /// May a request go at `now`? If so it is counted as sent.
+    pub fn try_acquire(&mut self, now: Instant) -> Wait {
+        if let Some(until) = self.blocked_until {
+            if now < until {
+                return Wait::Until(until, WaitCause::Blocked);
+            }
+            self.blocked_until = None;
+        }
+        let span = self.budget.window + self.margin;
+        while self
+            .sent
+            .front()
+            .is_some_and(|&t| now.saturating_duration_since(t) >= span)
+        {
+            self.sent.pop_front();
+        }
+        if self.sent.len() >= self.budget.quota as usize {
+            if let Some(&oldest) = self.sent.front() {
+                return Wait::Until(oldest + span, WaitCause::Budget);
+            }
+        }
+        if let Some((left, reset)) = self.server {
+            if now >= reset {
+                self.server = None;
+            } else if left == 0 {
+                return Wait::Until(reset + self.margin, WaitCause::Server);
+            }
+        }
+        if let Some((left, _)) = &mut self.server {
+            *left -= 1;
+        }
+        self.sent.push_back(now);
+        self.in_flight += 1;
+        Wait::Go
+    }
+
+    /// A response came back (or the request failed): read its rate-limit headers, if any.
+    pub fn observe(
+        &mut self,
+        now: Instant,
+        remaining: Option<Remaining>,
+        policy: Option<RateBudget>,
+    ) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        if let Some(policy) = policy {
+            if !self.is_safe_under(policy) {
+                tracing::info!(
+                    "the API's Ratelimit-Policy is {policy} requests/seconds; using it instead of {}",
+                    self.budget
+                );
+                self.budget = policy;
+                self.margin = margin_for(policy.window);
+            }
+        }
+        if let Some(r) = remaining {
+            // What our own count allows, if every request still in flight lands after this one.
+            let ours = self.local_remaining().saturating_sub(self.in_flight);
+            if r.remaining < ours {
+                let left = r.remaining.saturating_sub(self.in_flight);
+                self.server = Some((left, now + r.reset));
+            }
+        }
+    }
+
+    /// A 429: nothing goes until `until`. Returns true when this extends the block (the caller
+    /// then tells the person at the terminal).
+    pub fn block_until(&mut self, until: Instant) -> bool {
+        match self.blocked_until {
+            Some(b) if b + Duration::from_secs(1) >= until => false,
+            _ => {
+                self.blocked_until = Some(until);
+                true
+            }
+        }
+    }
+
+    fn local_remaining(&self) -> u32 {
+        self.budget
+            .quota
+            .saturating_sub(u32::try_from(self.sent.len()).unwrap_or(u32::MAX))
+    }
+
+    /// Is our budget within the server's `policy` even when we burst?
+    fn is_safe_under(&self, policy: RateBudget) -> bool {
+        let ours = self.budget;
+        if ours.window >= policy.window {
+            ours.quota <= policy.quota
+        } else {
+            let windows = policy.window.as_secs_f64() / ours.window.as_secs_f64();
+            f64::from(ours.quota) * windows.ceil() <= f64::from(policy.quota)
+        }
+    }
+}
+
+/// The budget shared by every request of a client.
+#[derive(Debug)]
+pub struct Budget {
+    state: Mutex<BudgetState>,
+}
+
+impl Budget {
+    pub fn new(budget: RateBudget) -> Budget {
+        Budget {
+            state: Mutex::new(BudgetState::new(budget)),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BudgetState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Wait until a request may go, and count it.
+    pub async fn acquire(&self) {
+        loop {
+            let wait = self.lock().try_acquire(Instant::now());
+            match wait {
+                Wait::Go => return,
+                Wait::Until(until, cause) => {
+                    if cause != WaitCause::Blocked {
+                        tracing::debug!(?cause, "rate budget: waiting");
+                    }
+                    tokio::time::sleep_until(until.into()).await;
+                }
+            }
+        }
+    }
+
+    pub fn observe(&self, remaining: Option<Remaining>, policy: Option<RateBudget>) {
+        self.lock().observe(Instant::now(), remaining, policy);
+    }
+
+    pub fn block_until(&self, until: Instant) -> bool {
+        self.lock().block_until(until)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn secs(s: f64) -> Duration {
+        Duration::from_secs_f64(s)
+    }
+
+    #[test]
+    fn rates_parse_and_refuse_nonsense() {
+        assert_eq!(
+            "120/10".parse::<RateBudget>().unwrap(),
+            RateBudget {
+                quota: 120,
+                window: secs(10.0)
+            }
+        );
+        assert_eq!(
+            " 20 / 0.5 ".parse::<RateBudget>().unwrap().window,
+            secs(0.5)
+        );
+        for bad in ["", "120", "0/10", "10/0", "a/b", "10/-1", "10/inf", "-1/10"] {
+            assert!(bad.parse::<RateBudget>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn headers_parse() {
+        assert_eq!(
+            parse_ratelimit("\"default\";r=50;t=30"),
+            Some(Remaining {
+                remaining: 50,
+                reset: secs(30.0)
+            })
+        );
+        assert_eq!(
+            parse_ratelimit("\"burst\";r=5;t=1, \"default\";r=2;t=30")
+                .unwrap()
+                .remaining,
+            2
+        );
+        assert_eq!(parse_ratelimit("\"default\";r=x;t=30"), None);
+        assert_eq!(parse_ratelimit("garbage"), None);
+        assert_eq!(
+            parse_policy("\"default\";q=1200;w=300"),
+            Some(RateBudget::default())
+        );
+        assert_eq!(parse_policy("\"default\";q=0;w=300"), None);
+        assert_eq!(parse_policy("\"default\";w=300"), None);
+    }
+
+    #[test]
+    fn never_more_than_quota_in_any_window() {
+        let t0 = Instant::now();
+        let mut s = BudgetState::new("3/10".parse().unwrap());
+        for _ in 0..3 {
+            assert_eq!(s.try_acquire(t0), Wait::Go);
+        }
+        let margin = margin_for(secs(10.0));
+        assert_eq!(
+            s.try_acquire(t0 + secs(5.0)),
+            Wait::Until(t0 + secs(10.0) + margin, WaitCause::Budget)
+        );
+        assert_eq!(s.try_acquire(t0 + secs(10.0) + margin), Wait::Go);
+        // Responses without headers change nothing.
+        s.observe(t0 + secs(11.0), None, None);
+        assert!(matches!(s.try_acquire(t0 + secs(11.0)), Wait::Go));
+        assert!(matches!(s.try_acquire(t0 + secs(11.0)), Wait::Go));
+        assert!(matches!(
+            s.try_acquire(t0 + secs(11.0)),
+            Wait::Until(_, WaitCause::Budget)
+        ));
+    }
+
+    #[test]
+    fn a_429_blocks_everyone_until_retry_after() {
+        let t0 = Instant::now();
+        let mut s = BudgetState::new(RateBudget::default());
+        assert_eq!(s.try_acquire(t0), Wait::Go);
+        assert!(s.block_until(t0 + secs(300.0)));
+        assert!(!s.block_until(t0 + secs(300.5)), "the same block again");
+        assert_eq!(
+            s.try_acquire(t0 + secs(299.0)),
+            Wait::Until(t0 + secs(300.0), WaitCause::Blocked)
+        );
+        assert_eq!(s.try_acquire(t0 + secs(300.0)), Wait::Go);
+    }
+
+    #[test]
+    fn the_server_header_wins_when_it_is_stricter() {
+        let t0 = Instant::now();
+        let mut s = BudgetState::new(RateBudget::default());
+        assert_eq!(s.try_acquire(t0), Wait::Go);
+        // Someone else spent the budget: 1 left, resets in 30 s.
+        s.observe(
+            t0,
+            Some(Remaining {
+                remaining: 1,
+                reset: secs(30.0),
+            }),
+            None,
+        );
+        assert_eq!(s.try_acquire(t0), Wait::Go);
+        match s.try_acquire(t0) {
+            Wait::Until(at, WaitCause::Server) => assert!(at >= t0 + secs(30.0)),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(s.try_acquire(t0 + secs(31.0)), Wait::Go);
+        // A header that agrees with our own count is not a reason to wait.
+        let mut s = BudgetState::new("10/10".parse().unwrap());
+        assert_eq!(s.try_acquire(t0), Wait::Go);
+        s.observe(
+            t0,
+            Some(Remaining {
+                remaining: 9,
+                reset: secs(10.0),
+            }),
+            None,
+        );
+        assert!(s.server.is_none());
+    }
+
+    #[test]
+    fn a_stricter_policy_is_adopted_a_looser_one_ignored() {
+        let t0 = Instant::now();
+        let mut s = BudgetState::new(RateBudget::default());
+        s.observe(t0, None, Some("100/60".parse().unwrap()));
+        assert_eq!(s.budget(), "100/60".parse().unwrap());
+        s.observe(t0, None, Some("1200/300".parse().unwrap()));
+        assert_eq!(s.budget(), "100/60".parse().unwrap());
+        // 10 per second is 600 per minute: over a 100-per-minute policy.
+        let mut s = BudgetState::new("10/1".parse().unwrap());
+        s.observe(t0, None, Some("100/60".parse().unwrap()));
+        assert_eq!(s.budget().quota, 100);
+        let mut s = BudgetState::new("1/1".parse().unwrap());
+        s.observe(t0, None, Some("100/60".parse().unwrap()));
+        assert_eq!(s.budget().quota, 1);
+    }
+}

@@ -1,0 +1,1056 @@
+//! HTTP client for the Cloudflare Access users API: authentication, the response envelope,
+//! pagination (page 1, then the rest concurrently), API error codes, the rate budget
+//! (`budget`), retries (`retry`). It decides nothing about what to delete, and prints only
+//! through tracing and the progress reporter it is given.
+//!
+//! The contract is ../shared/cloudflare/API.md: list is `GET /accounts/{account_id}/access/users`
+//! (pages of at most 1000), delete is `DELETE /accounts/{account_id}/access/users/{user_id}` (202).
+
+mod budget;
+mod retry;
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode, Url};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::progress::{Progress, Task};
+use crate::secret::Secret;
+
+pub use budget::{
+    parse_policy, parse_ratelimit, Budget, BudgetState, RateBudget, Remaining, Wait, WaitCause,
+};
+pub use retry::{is_retryable_status, parse_retry_after, splitmix, Jitter, RetryPolicy};
+
+pub const DEFAULT_BASE_URL: &str = "https://api.cloudflare.com/client/v4";
+/// The spec's maximum (and default) page size.
+pub const PER_PAGE: u32 = 1000;
+/// A page of 1000 users is a few hundred KiB; anything far larger is not the documented API.
+const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+/// 100 million users: a loop that gets here is a server that never says it is done.
+const MAX_PAGES: u32 = 100_000;
+
+/// How to authenticate: an API token (preferred), or the legacy email + global API key.
+#[derive(Clone, Debug)]
+pub enum Credentials {
+    Token(Secret),
+    Global { email: String, key: Secret },
+}
+
+/// A user as the API returns it. Every field is optional in the spec, so every field is optional
+/// here; unknown fields are ignored (the API may add some).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seat_uid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_seat: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway_seat: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_device_count: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_successful_login: Option<String>,
+}
+
+/// One item of the envelope's `errors` or `messages`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ApiMessage {
+    pub code: i64,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub error_chain: Vec<ApiMessage>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Envelope<T> {
+    success: bool,
+    #[serde(default)]
+    errors: Vec<ApiMessage>,
+    result: Option<T>,
+    #[serde(default)]
+    result_info: Option<ResultInfo>,
+}
+
+/// The spec types these as `number` in the base schema and `integer` in the users override, so
+/// accept either as long as the value is a whole number.
+#[derive(Debug, Default, Deserialize)]
+struct ResultInfo {
+    page: Option<f64>,
+    total_count: Option<f64>,
+    total_pages: Option<f64>,
+}
+
+fn whole(n: Option<f64>) -> Option<u64> {
+    n.filter(|v| v.is_finite() && *v >= 0.0 && v.fract() == 0.0 && *v < 1e15)
+        .map(|v| v as u64)
+}
+
+/// Every user of the account, each id once.
+#[derive(Debug, Clone)]
+pub struct Listing {
+    pub users: Vec<User>,
+    /// Pages that had users in them.
+    pub pages: u32,
+    /// Requests sent, the final empty page included.
+    pub requests: u32,
+    /// Records dropped because their id had already been seen on an earlier page.
+    pub duplicates: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeleteOutcome {
+    Deleted,
+    /// 404 on delete: the user was already gone (deleted by someone else, or by a retried request).
+    AlreadyGone,
+}
+
+/// An API call that did not succeed. Each variant says which request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("invalid API base URL `{url}`: {why}")]
+    BaseUrl { url: String, why: String },
+    #[error("{request}: could not reach the Cloudflare API: {detail}\n  help: check the network, and --api-url / CLOUDFLARE_BASE_URL if set")]
+    Transport { request: String, detail: String },
+    #[error("{request}: HTTP {status}{}{}", codes_text(errors), hint_text(*status, errors))]
+    Status {
+        request: String,
+        status: u16,
+        errors: Vec<ApiMessage>,
+    },
+    #[error("{request}: HTTP {status}: the response is not the documented Cloudflare envelope: {detail}")]
+    Malformed {
+        request: String,
+        status: u16,
+        detail: String,
+    },
+    #[error("{request}: the user listing is inconsistent: {detail}; nothing will be deleted from it\n  help: run again; if it persists, the API is not paginating as documented")]
+    Inconsistent { request: String, detail: String },
+}
+
+impl ApiError {
+    /// Worth another attempt: a timeout, a lost connection, 408/409/429/5xx, or a success status
+    /// whose body was not the envelope (cut or garbled on the way).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ApiError::Transport { .. } => true,
+            ApiError::Status { status, .. } => is_retryable_status(*status) && !self.is_auth(),
+            ApiError::Malformed { status, .. } => (200..300).contains(status),
+            ApiError::BaseUrl { .. } | ApiError::Inconsistent { .. } => false,
+        }
+    }
+
+    /// The HTTP status, when a response came.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Status { status, .. } | ApiError::Malformed { status, .. } if *status > 0 => {
+                Some(*status)
+            }
+            _ => None,
+        }
+    }
+
+    /// Cloudflare's error codes, from the envelope.
+    pub fn codes(&self) -> Vec<i64> {
+        match self {
+            ApiError::Status { errors, .. } => errors.iter().map(|e| e.code).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Authentication or permission refused: retrying or going on with other requests is useless.
+    pub fn is_auth(&self) -> bool {
+        match self {
+            ApiError::Status { status, errors, .. } => {
+                matches!(status, 401 | 403)
+                    || errors
+                        .iter()
+                        .any(|e| matches!(e.code, 1000 | 6003 | 9103 | 9106 | 9109 | 10000))
+            }
+            _ => false,
+        }
+    }
+}
+
+fn codes_text(errors: &[ApiMessage]) -> String {
+    let mut out = String::new();
+    for e in errors {
+        out.push_str(&format!(", Cloudflare error {}: {}", e.code, e.message));
+        for c in &e.error_chain {
+            out.push_str(&format!(" (caused by {}: {})", c.code, c.message));
+        }
+    }
+    out
+}
+
+fn hint_text(status: u16, errors: &[ApiMessage]) -> &'static str {
+    let has = |code: i64| errors.iter().any(|e| e.code == code);
+    if has(9106) {
+        "\n  help: no credentials were sent: set CLOUDFLARE_API_TOKEN (or CLOUDFLARE_EMAIL and CLOUDFLARE_API_KEY)"
+    } else if has(9109) || has(1000) || has(9103) || has(6003) {
+        "\n  help: the credentials were refused: check CLOUDFLARE_API_TOKEN (or CLOUDFLARE_EMAIL and CLOUDFLARE_API_KEY)"
+    } else if has(10000) {
+        "\n  help: the credentials work but may not touch this account: check the account id, and that the token has 'Access: Audit Logs Read' (to list) and the right to delete Access users"
+    } else if has(7003) {
+        "\n  help: the API did not recognise the path: check the account id and --api-url"
+    } else if status == 429 || has(971) || has(10100) {
+        "\n  help: the API rate limit was reached; Cloudflare blocks further calls for up to five minutes: wait, then run again"
+    } else if status >= 500 {
+        "\n  help: Cloudflare had a server error: run again later"
+    } else {
+        ""
+    }
+}
+
+/// A user id goes into a URL only if it has the shape the spec gives it: a UUID (at most 36
+/// characters). Anything else is refused, so an id from the API can never change the path.
+pub fn is_valid_user_id(id: &str) -> bool {
+    let bytes = id.as_bytes();
+    bytes.len() == 36
+        && bytes.iter().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => *b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
+}
+
+/// How the client behaves towards the API: concurrency, rate budget, retries, timeouts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClientConfig {
+    /// Pages fetched at once after page 1, when the API says how many there are.
+    pub list_concurrency: usize,
+    /// Requests allowed per window, shared by listing and deleting.
+    pub rate_limit: RateBudget,
+    pub retry: RetryPolicy,
+    pub connect_timeout: Duration,
+    /// For one attempt of one request, body included.
+    pub request_timeout: Duration,
+    /// Where listing progress goes (decided once, by `cli`).
+    pub progress: Progress,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            list_concurrency: 4,
+            rate_limit: RateBudget::default(),
+            retry: RetryPolicy::default(),
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+            progress: Progress::lines(),
+        }
+    }
+}
+
+/// One request's end: its result, and what the last attempt's response said about itself.
+#[derive(Debug)]
+pub struct Detailed<T> {
+    pub result: Result<T, ApiError>,
+    /// The HTTP status of the last attempt, if a response came.
+    pub status: Option<u16>,
+    /// The `cf-ray` header of the last attempt: what Cloudflare support asks for.
+    pub cf_ray: Option<String>,
+    pub attempts: u32,
+}
+
+/// Talks to one account of the Access users API.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: Url,
+    credentials: Credentials,
+    account_id: String,
+    config: ClientConfig,
+    budget: Arc<Budget>,
+    jitter: Arc<Jitter>,
+    progress: Progress,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.base.as_str())
+            .field("account_id", &self.account_id)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Plain http is allowed only to this machine (the sandbox); credentials never cross a network
+/// unencrypted.
+fn check_base_url(raw: &str) -> Result<Url, ApiError> {
+    let fail = |why: &str| ApiError::BaseUrl {
+        url: raw.to_string(),
+        why: why.to_string(),
+    };
+    let url = Url::parse(raw.trim_end_matches('/')).map_err(|e| fail(&e.to_string()))?;
+    if url.cannot_be_a_base() || url.query().is_some() || url.fragment().is_some() {
+        return Err(fail(
+            "expected a base such as https://api.cloudflare.com/client/v4",
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(fail(
+            "credentials in the URL are not accepted; use CLOUDFLARE_API_TOKEN",
+        ));
+    }
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" => {
+            let loopback = match url.host() {
+                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                None => false,
+            };
+            if loopback {
+                Ok(url)
+            } else {
+                Err(fail("plain http is refused for any host but this machine (127.0.0.1, ::1, localhost); use https"))
+            }
+        }
+        other => Err(fail(&format!("unsupported scheme `{other}`; use https"))),
+    }
+}
+
+/// What one attempt brought back, besides its result.
+struct Attempt<T> {
+    result: Result<(StatusCode, Envelope<T>), ApiError>,
+    status: Option<u16>,
+    cf_ray: Option<String>,
+    retry_after: Option<Duration>,
+    remaining: Option<Remaining>,
+    policy: Option<RateBudget>,
+}
+
+/// One page as the API answered it.
+#[derive(Debug)]
+struct PageData {
+    page: u32,
+    request: String,
+    users: Vec<User>,
+    total_count: Option<u64>,
+    total_pages: Option<u64>,
+}
+
+/// A listing that changed while it was read is listed again this many times in all.
+const LIST_ATTEMPTS: u32 = 3;
+
+impl Client {
+    pub fn new(
+        base_url: &str,
+        credentials: Credentials,
+        account_id: &str,
+    ) -> Result<Client, ApiError> {
+        Client::with_config(base_url, credentials, account_id, ClientConfig::default())
+    }
+
+    pub fn with_config(
+        base_url: &str,
+        credentials: Credentials,
+        account_id: &str,
+        config: ClientConfig,
+    ) -> Result<Client, ApiError> {
+        let base = check_base_url(base_url)?;
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("reconcile/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.request_timeout)
+            // The API does not redirect; following one could send credentials elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| ApiError::BaseUrl {
+                url: base_url.to_string(),
+                why: format!("cannot build the HTTP client: {e}"),
+            })?;
+        Ok(Client {
+            http,
+            base,
+            credentials,
+            account_id: account_id.to_string(),
+            budget: Arc::new(Budget::new(config.rate_limit)),
+            jitter: Arc::new(Jitter::from_clock()),
+            progress: config.progress,
+            config,
+        })
+    }
+
+    /// Report listing progress here (bars on a terminal, log lines otherwise).
+    pub fn with_progress(mut self, progress: Progress) -> Client {
+        self.progress = progress;
+        self
+    }
+
+    pub fn progress(&self) -> &Progress {
+        &self.progress
+    }
+
+    pub fn account_id(&self) -> &str {
+        &self.account_id
+    }
+
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    fn url(&self, segments: &[&str], query: &[(&str, String)]) -> Url {
+        let mut url = self.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty();
+            path.extend(["accounts", self.account_id.as_str(), "access", "users"]);
+            path.extend(segments);
+        }
+        if !query.is_empty() {
+            url.query_pairs_mut()
+                .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
+        }
+        url
+    }
+
+    /// "GET /accounts/…/access/users?page=2" — the request as errors name it (no credentials).
+    fn describe(&self, method: &Method, url: &Url) -> String {
+        let base_path = self.base.path().trim_end_matches('/');
+        let path = url.path().strip_prefix(base_path).unwrap_or(url.path());
+        match url.query() {
+            Some(q) => format!("{method} {path}?{q}"),
+            None => format!("{method} {path}"),
+        }
+    }
+
+    /// Send one request once; return the status and the parsed envelope, or the error it
+    /// carries, with the response's rate-limit headers and `cf-ray`.
+    async fn attempt<T: DeserializeOwned>(&self, method: Method, url: Url) -> Attempt<T> {
+        let request = self.describe(&method, &url);
+        let builder = self.http.request(method, url);
+        let builder = match &self.credentials {
+            Credentials::Token(token) => builder.bearer_auth(token.expose()),
+            Credentials::Global { email, key } => builder
+                .header("X-Auth-Email", email)
+                .header("X-Auth-Key", key.expose()),
+        };
+        let mut out = Attempt {
+            result: Err(ApiError::Transport {
+                request: request.clone(),
+                detail: String::new(),
+            }),
+            status: None,
+            cf_ray: None,
+            retry_after: None,
+            remaining: None,
+            policy: None,
+        };
+        tracing::trace!(%request, "sending");
+        let mut response = match builder.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                out.result = Err(ApiError::Transport {
+                    request,
+                    detail: transport_detail(&e),
+                });
+                return out;
+            }
+        };
+        let status = response.status();
+        out.status = Some(status.as_u16());
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        out.cf_ray = header("cf-ray").filter(|v| v.len() <= 64);
+        out.retry_after = header("retry-after").as_deref().and_then(parse_retry_after);
+        out.remaining = header("ratelimit").as_deref().and_then(parse_ratelimit);
+        out.policy = header("ratelimit-policy").as_deref().and_then(parse_policy);
+        let mut body = Vec::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len() + chunk.len() > MAX_BODY_BYTES {
+                        out.result = Err(ApiError::Malformed {
+                            request,
+                            status: status.as_u16(),
+                            detail: format!("the body is larger than {MAX_BODY_BYTES} bytes"),
+                        });
+                        return out;
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    out.result = Err(ApiError::Transport {
+                        request,
+                        detail: format!("the response was cut off: {}", transport_detail(&e)),
+                    });
+                    return out;
+                }
+            }
+        }
+        tracing::trace!(%request, status = status.as_u16(), bytes = body.len(), "received");
+        let parsed: Result<Envelope<T>, _> = serde_json::from_slice(&body);
+        out.result = match parsed {
+            Ok(envelope) if status.is_success() && envelope.success => Ok((status, envelope)),
+            Ok(envelope) if !status.is_success() && !envelope.success => Err(ApiError::Status {
+                request,
+                status: status.as_u16(),
+                errors: envelope.errors,
+            }),
+            Ok(envelope) => Err(ApiError::Malformed {
+                request,
+                status: status.as_u16(),
+                detail: format!(
+                    "`success` is {} with HTTP {}{}",
+                    envelope.success,
+                    status.as_u16(),
+                    codes_text(&envelope.errors)
+                ),
+            }),
+            Err(e) if status.is_success() => Err(ApiError::Malformed {
+                request,
+                status: status.as_u16(),
+                detail: e.to_string(),
+            }),
+            // An error status without a parseable envelope (a proxy's HTML page, say): still an
+            // error of that status, and the status is what matters.
+            Err(_) => Err(ApiError::Status {
+                request,
+                status: status.as_u16(),
+                errors: Vec::new(),
+            }),
+        };
+        out
+    }
+
+    /// Send a request within the rate budget, retrying what is worth retrying.
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: Url,
+    ) -> Detailed<(StatusCode, Envelope<T>)> {
+        let policy = self.config.retry;
+        let mut attempts = 0u32;
+        loop {
+            self.budget.acquire().await;
+            attempts += 1;
+            let a = self.attempt::<T>(method.clone(), url.clone()).await;
+            let rate_limited = a.status == Some(429);
+            let retryable = match &a.result {
+                Ok(_) => false,
+                Err(e) => e.is_retryable(),
+            };
+            let give_up = !retryable || attempts > policy.max_retries;
+            if rate_limited {
+                // Everyone waits: the API blocks the token, not the request.
+                let wait = a
+                    .retry_after
+                    .or(a.remaining.map(|r| r.reset))
+                    .unwrap_or_else(|| policy.backoff(attempts - 1, self.jitter.unit()));
+                let until = Instant::now() + wait;
+                self.budget.observe(None, a.policy);
+                let announce = self.budget.block_until(until);
+                if give_up {
+                    return Detailed {
+                        result: a.result,
+                        status: a.status,
+                        cf_ray: a.cf_ray,
+                        attempts,
+                    };
+                }
+                match &a.result {
+                    Err(e) if announce => wait_loudly(e, wait, until).await,
+                    _ => tokio::time::sleep_until(until.into()).await,
+                }
+                continue;
+            }
+            self.budget.observe(a.remaining, a.policy);
+            match a.result {
+                Err(e) if !give_up => {
+                    let wait = policy.backoff(attempts - 1, self.jitter.unit());
+                    tracing::warn!(
+                        "{e}\n  retrying in {:.1} s (attempt {} of {})",
+                        wait.as_secs_f64(),
+                        attempts + 1,
+                        policy.max_retries + 1
+                    );
+                    tokio::time::sleep(wait).await;
+                }
+                result => {
+                    return Detailed {
+                        result,
+                        status: a.status,
+                        cf_ray: a.cf_ray,
+                        attempts,
+                    }
+                }
+            }
+        }
+    }
+
+    async fn fetch_page(&self, page: u32) -> Result<PageData, ApiError> {
+        let url = self.url(
+            &[],
+            &[
+                ("page", page.to_string()),
+                ("per_page", PER_PAGE.to_string()),
+            ],
+        );
+        let request = self.describe(&Method::GET, &url);
+        let (_, envelope) = self.call::<Vec<User>>(Method::GET, url).await.result?;
+        let info = envelope.result_info.unwrap_or_default();
+        if let Some(echoed) = whole(info.page) {
+            if echoed != u64::from(page) {
+                return Err(ApiError::Inconsistent {
+                    request,
+                    detail: format!("asked for page {page}, the API answered page {echoed}"),
+                });
+            }
+        }
+        Ok(PageData {
+            page,
+            request,
+            // The 2024 spec allowed `result: null`; treat it as an empty page.
+            users: envelope.result.unwrap_or_default(),
+            total_count: whole(info.total_count),
+            total_pages: whole(info.total_pages),
+        })
+    }
+
+    /// List every user of the account: every page, each id once.
+    ///
+    /// Page 1 comes first. When it says how many pages there are (`total_pages`), the others are
+    /// fetched concurrently (`list_concurrency` at a time); otherwise one after the other until
+    /// an empty page, or until `total_count` users have come, as Cloudflare's SDKs do.
+    ///
+    /// The list can change while it is read, so pages may shift: a user seen twice with the same
+    /// email is counted once. A listing is inconsistent — an error, nothing may be deleted from
+    /// it — when a page answers another page number, an id comes back with another email, the
+    /// total changes between pages, or the users counted differ from the total. An inconsistent
+    /// listing is read again, up to three times in all.
+    pub async fn list_users(&self) -> Result<Listing, ApiError> {
+        let mut attempt = 1;
+        loop {
+            match self.list_once().await {
+                Err(e @ ApiError::Inconsistent { .. }) if attempt < LIST_ATTEMPTS => {
+                    tracing::warn!(
+                        "{e}\n  listing again (attempt {} of {LIST_ATTEMPTS})",
+                        attempt + 1
+                    );
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn list_once(&self) -> Result<Listing, ApiError> {
+        let first = self.fetch_page(1).await?;
+        let total_pages = first.total_pages;
+        let task = self.progress.task("listing users (pages)", total_pages);
+        task.inc(1);
+        let mut pages = vec![first];
+        match total_pages {
+            Some(total) if total > 1 => {
+                if total > u64::from(MAX_PAGES) {
+                    return Err(ApiError::Inconsistent {
+                        request: pages[0].request.clone(),
+                        detail: format!("the API reports {total} pages, more than {MAX_PAGES}"),
+                    });
+                }
+                pages.extend(self.fetch_pages_concurrently(total as u32, &task).await?);
+            }
+            Some(_) => {}
+            None => self.fetch_pages_in_turn(&mut pages, &task).await?,
+        }
+        task.finish();
+        merge_pages(pages)
+    }
+
+    /// Pages 2..=`total`, `list_concurrency` at a time. The first error stops the others.
+    async fn fetch_pages_concurrently(
+        &self,
+        total: u32,
+        task: &Task,
+    ) -> Result<Vec<PageData>, ApiError> {
+        let next = Arc::new(AtomicU32::new(2));
+        let workers = self
+            .config
+            .list_concurrency
+            .clamp(1, 64)
+            .min(total as usize - 1);
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..workers {
+            let (client, next, task) = (self.clone(), Arc::clone(&next), task.clone());
+            set.spawn(async move {
+                let mut got = Vec::new();
+                loop {
+                    let page = next.fetch_add(1, Ordering::Relaxed);
+                    if page > total {
+                        return Ok(got);
+                    }
+                    got.push(client.fetch_page(page).await?);
+                    task.inc(1);
+                }
+            });
+        }
+        let mut pages = Vec::with_capacity(total as usize);
+        while let Some(joined) = set.join_next().await {
+            match joined {
+                Ok(Ok(got)) => pages.extend(got),
+                Ok(Err(e)) => {
+                    set.abort_all();
+                    return Err(e);
+                }
+                Err(e) => {
+                    set.abort_all();
+                    return Err(ApiError::Transport {
+                        request: "GET users".into(),
+                        detail: format!("a listing task failed: {e}"),
+                    });
+                }
+            }
+        }
+        pages.sort_by_key(|p| p.page);
+        Ok(pages)
+    }
+
+    /// Without `total_pages`: page after page until an empty one, or until `total_count`.
+    async fn fetch_pages_in_turn(
+        &self,
+        pages: &mut Vec<PageData>,
+        task: &Task,
+    ) -> Result<(), ApiError> {
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut records: u64 = 0;
+        for page in 1..=MAX_PAGES {
+            if page > 1 {
+                let data = self.fetch_page(page).await?;
+                task.inc(1);
+                pages.push(data);
+            }
+            let Some(data) = pages.last() else { break };
+            if data.users.is_empty() {
+                break;
+            }
+            records += data.users.len() as u64;
+            let new = data
+                .users
+                .iter()
+                .filter(|u| u.id.as_ref().is_none_or(|id| seen.insert(id.clone())))
+                .count();
+            if new == 0 {
+                return Err(ApiError::Inconsistent {
+                    request: data.request.clone(),
+                    detail: format!(
+                        "page {page} repeated users already listed and brought no new one"
+                    ),
+                });
+            }
+            if data.total_count.is_some_and(|total| records >= total) {
+                break;
+            }
+            if page == MAX_PAGES {
+                return Err(ApiError::Inconsistent {
+                    request: data.request.clone(),
+                    detail: format!("more than {MAX_PAGES} pages"),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Delete one user by its API `id`. The id must have the spec's shape (see
+    /// [`is_valid_user_id`]); the caller has checked it, and this checks it again.
+    pub async fn delete_user(&self, id: &str) -> Result<DeleteOutcome, ApiError> {
+        self.delete_user_detailed(id).await.result
+    }
+
+    /// [`Client::delete_user`], with the status, `cf-ray` and attempts of the last try.
+    pub async fn delete_user_detailed(&self, id: &str) -> Detailed<DeleteOutcome> {
+        if !is_valid_user_id(id) {
+            return Detailed {
+                result: Err(ApiError::Malformed {
+                    request: format!("DELETE user {}", id.escape_debug()),
+                    status: 0,
+                    detail: "the user id is not a UUID; it was not sent".into(),
+                }),
+                status: None,
+                cf_ray: None,
+                attempts: 0,
+            };
+        }
+        let url = self.url(&[id], &[]);
+        let d = self.call::<serde_json::Value>(Method::DELETE, url).await;
+        let result = match d.result {
+            Ok(_) => Ok(DeleteOutcome::Deleted),
+            // 404 means gone, unless the API says the route itself is unknown (a wrong base URL
+            // must not look like a successful run).
+            Err(ApiError::Status {
+                status: 404,
+                errors,
+                ..
+            }) if !errors.iter().any(|e| e.code == 7003) => Ok(DeleteOutcome::AlreadyGone),
+            Err(e) => Err(e),
+        };
+        Detailed {
+            result,
+            status: d.status,
+            cf_ray: d.cf_ray,
+            attempts: d.attempts,
+        }
+    }
+}
+
+/// A 429: say on stderr how long the wait is, then again every so often until it is over.
+async fn wait_loudly(error: &ApiError, wait: Duration, until: Instant) {
+    tracing::warn!(
+        "{error}\n  the API rate limit was reached: waiting {} as the API asks (Retry-After), then going on; nothing is lost by waiting",
+        human_duration(wait)
+    );
+    let every = if wait > Duration::from_secs(120) {
+        Duration::from_secs(30)
+    } else {
+        Duration::from_secs(10)
+    };
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        if left <= every {
+            tokio::time::sleep(left).await;
+            break;
+        }
+        tokio::time::sleep(every).await;
+        let left = until.saturating_duration_since(Instant::now());
+        if !left.is_zero() {
+            tracing::warn!("rate limited: {} left to wait", human_duration(left));
+        }
+    }
+    tracing::info!("rate-limit wait over; going on");
+}
+
+/// "4 min 30 s", "12 s", "0.5 s".
+pub fn human_duration(d: Duration) -> String {
+    let secs = d.as_secs_f64();
+    if secs < 10.0 {
+        format!("{secs:.1} s")
+    } else if secs < 120.0 {
+        format!("{} s", secs.round() as u64)
+    } else {
+        let s = secs.round() as u64;
+        format!("{} min {} s", s / 60, s % 60)
+    }
+}
+
+/// Put pages together by id, and refuse a listing that does not add up.
+fn merge_pages(pages: Vec<PageData>) -> Result<Listing, ApiError> {
+    let mut listing = Listing {
+        users: Vec::new(),
+        pages: 0,
+        requests: pages.len() as u32,
+        duplicates: 0,
+    };
+    let Some(first) = pages.first() else {
+        return Ok(listing);
+    };
+    let request = first.request.clone();
+    let total = first.total_count;
+    let mut by_id: HashMap<String, Option<String>> = HashMap::new();
+    for page in pages {
+        if page.total_count != total {
+            return Err(ApiError::Inconsistent {
+                request: page.request,
+                detail: format!(
+                    "the account changed while it was read: page 1 counted {} users, page {} counts {}",
+                    show_count(total),
+                    page.page,
+                    show_count(page.total_count)
+                ),
+            });
+        }
+        if !page.users.is_empty() {
+            listing.pages += 1;
+        }
+        for user in page.users {
+            let Some(id) = user.id.clone() else {
+                listing.users.push(user);
+                continue;
+            };
+            // Compared as sent: the same record on two pages is byte-identical.
+            let email = user.email.clone();
+            match by_id.get(&id) {
+                Some(seen) if *seen == email => listing.duplicates += 1,
+                Some(seen) => {
+                    return Err(ApiError::Inconsistent {
+                        request: page.request,
+                        detail: format!(
+                            "user {id} is listed twice with different emails ({} and {})",
+                            seen.as_deref().unwrap_or("none"),
+                            email.as_deref().unwrap_or("none")
+                        ),
+                    })
+                }
+                None => {
+                    by_id.insert(id, email);
+                    listing.users.push(user);
+                }
+            }
+        }
+    }
+    if let Some(total) = total {
+        if listing.users.len() as u64 != total {
+            return Err(ApiError::Inconsistent {
+                request,
+                detail: format!(
+                    "the pages held {} distinct users but the API counts {total} (the list changed while it was read, or pages were skipped)",
+                    listing.users.len()
+                ),
+            });
+        }
+    }
+    if listing.duplicates > 0 {
+        tracing::warn!(
+            duplicates = listing.duplicates,
+            "the listing returned some users on more than one page (the list changed while it was read); each is counted once"
+        );
+    }
+    Ok(listing)
+}
+
+fn show_count(n: Option<u64>) -> String {
+    n.map_or_else(|| "no total".to_string(), |n| n.to_string())
+}
+
+/// The innermost useful cause of a transport error, without the URL (which the caller names).
+fn transport_detail(e: &reqwest::Error) -> String {
+    let mut detail = if e.is_timeout() {
+        "timed out".to_string()
+    } else if e.is_connect() {
+        "connection failed".to_string()
+    } else {
+        "request failed".to_string()
+    };
+    let mut source = std::error::Error::source(e);
+    let mut last = None;
+    while let Some(s) = source {
+        last = Some(s.to_string());
+        source = s.source();
+    }
+    if let Some(cause) = last {
+        detail.push_str(": ");
+        detail.push_str(&cause);
+    }
+    detail
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_ids_must_be_uuids() {
+        assert!(is_valid_user_id("f174e90a-fafe-4643-bbbc-4a0ed4fc8415"));
+        assert!(is_valid_user_id("F174E90A-FAFE-4643-BBBC-4A0ED4FC8415"));
+        for bad in [
+            "",
+            "uid",
+            "f174e90a-fafe-4643-bbbc-4a0ed4fc841",
+            "f174e90a-fafe-4643-bbbc-4a0ed4fc84150",
+            "f174e90a/fafe-4643-bbbc-4a0ed4fc8415",
+            "../../../../../../../../../../../../x",
+            "f174e90a-fafe-4643-bbbc-4a0ed4fc841g",
+        ] {
+            assert!(!is_valid_user_id(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn base_url_rules() {
+        assert!(check_base_url("https://api.cloudflare.com/client/v4").is_ok());
+        assert!(check_base_url("http://127.0.0.1:8080/client/v4/").is_ok());
+        assert!(check_base_url("http://localhost:1/client/v4").is_ok());
+        assert!(check_base_url("http://[::1]:1/client/v4").is_ok());
+        for bad in [
+            "http://api.cloudflare.com/client/v4",
+            "http://10.0.0.1/client/v4",
+            "ftp://x/y",
+            "https://user:pw@api.cloudflare.com/client/v4",
+            "not a url",
+        ] {
+            assert!(check_base_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn urls_are_built_from_segments() {
+        let client = Client::new(
+            "http://127.0.0.1:1/client/v4/",
+            Credentials::Token(Secret::new("t")),
+            "023e105f4ecef8ad9ca31a8372d0c353",
+        )
+        .unwrap();
+        let url = client.url(&["f174e90a-fafe-4643-bbbc-4a0ed4fc8415"], &[]);
+        assert_eq!(
+            url.as_str(),
+            "http://127.0.0.1:1/client/v4/accounts/023e105f4ecef8ad9ca31a8372d0c353/access/users/f174e90a-fafe-4643-bbbc-4a0ed4fc8415"
+        );
+        let url = client.url(&[], &[("page", "2".into())]);
+        assert_eq!(
+            client.describe(&Method::GET, &url),
+            "GET /accounts/023e105f4ecef8ad9ca31a8372d0c353/access/users?page=2"
+        );
+    }
+
+    #[test]
+    fn envelope_parsing_tolerates_the_spec_variants() {
+        let e: Envelope<Vec<User>> = serde_json::from_str(
+            r#"{"success":true,"errors":[],"messages":[],"result":null,"result_info":{"page":1.0,"per_page":1000,"count":0,"total_count":0}}"#,
+        )
+        .unwrap();
+        assert!(e.result.is_none());
+        let info = e.result_info.unwrap();
+        assert_eq!(whole(info.page), Some(1));
+        assert_eq!(whole(info.total_pages), None);
+        let u: User =
+            serde_json::from_str(r#"{"id":"x","active_device_count":2.0,"future_field":true}"#)
+                .unwrap();
+        assert_eq!(u.active_device_count, Some(2.0));
+    }
+
+    #[test]
+    fn error_text_names_status_code_and_hint() {
+        let e = ApiError::Status {
+            request: "GET /accounts/x/access/users".into(),
+            status: 403,
+            errors: vec![ApiMessage {
+                code: 9109,
+                message: "Invalid access token".into(),
+                error_chain: vec![],
+            }],
+        };
+        let text = e.to_string();
+        assert!(
+            text.contains("HTTP 403, Cloudflare error 9109: Invalid access token"),
+            "{text}"
+        );
+        assert!(text.contains("CLOUDFLARE_API_TOKEN"), "{text}");
+        assert!(e.is_auth());
+    }
+}
