@@ -208,9 +208,10 @@ fn planning() {
         .collect();
     let before_rss = rss_kib();
     let start = Instant::now();
-    let plan = plan::compute(
+    // The users move into the plan, as in `reconcile plan` (no copy of the listing).
+    let plan = plan::compute_owned(
         &desired,
-        &live,
+        live,
         &plan::Policy::at(DEFAULT_ACCOUNT_ID, reconcile::date::now_unix()),
     );
     let wall = start.elapsed();

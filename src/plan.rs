@@ -153,7 +153,7 @@ impl Reason {
 /// entry decides (kept, or deleted once it has expired); then a domain keeps the user; otherwise
 /// nothing matches and the user is an extra.
 pub struct Matcher<'a> {
-    exact: HashMap<&'a str, &'a AllowEntry>,
+    exact: HashMap<&'a str, (usize, &'a AllowEntry)>,
     domains: HashMap<&'a str, &'a DomainEntry>,
     protected_exact: HashMap<&'a str, &'a ProtectedEntry>,
     protected_patterns: Vec<&'a ProtectedEntry>,
@@ -168,7 +168,8 @@ impl<'a> Matcher<'a> {
             exact: desired
                 .entries
                 .iter()
-                .map(|e| (e.email.as_str(), e))
+                .enumerate()
+                .map(|(i, e)| (e.email.as_str(), (i, e)))
                 .collect(),
             domains: desired
                 .domains
@@ -190,8 +191,13 @@ impl<'a> Matcher<'a> {
         })
     }
 
+    /// The index in `Desired::entries` of the entry naming this address, if any.
+    pub fn entry_index(&self, address: &str) -> Option<usize> {
+        self.exact.get(address).map(|(i, _)| *i)
+    }
+
     fn entry(&self, address: &str) -> Option<Reason> {
-        self.exact.get(address).map(|e| match e.expires {
+        self.exact.get(address).map(|(_, e)| match e.expires {
             Some(date) if date <= self.today => Reason::Expired {
                 date,
                 location: e.location.clone(),
@@ -206,6 +212,9 @@ impl<'a> Matcher<'a> {
     }
 
     fn domain(&self, address: &str) -> Option<Reason> {
+        if self.domains.is_empty() {
+            return None;
+        }
         let (_, domain) = address.rsplit_once('@')?;
         self.domains.get(domain).map(|d| Reason::Domain {
             domain: d.domain.clone(),
@@ -412,6 +421,15 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Every live user the plan was computed from (deleted, kept and held).
+    pub fn users(&self) -> impl Iterator<Item = &User> {
+        self.delete
+            .iter()
+            .chain(&self.keep)
+            .chain(&self.held)
+            .map(|d| &d.user)
+    }
+
     /// Access and Gateway seats that the deletions free.
     pub fn seats_freed(&self) -> (usize, usize) {
         let count = |f: fn(&User) -> Option<bool>| {
@@ -473,62 +491,89 @@ fn plan_order(a: &Decision, b: &Decision) -> std::cmp::Ordering {
 /// Compute the plan from the desired state and every live user: the rules decide who is kept;
 /// the safety rails then hold back single users (held) or refuse the plan as a whole (refusal).
 pub fn compute(desired: &Desired, live: &[User], policy: &Policy) -> Plan {
+    compute_owned(desired, live.to_vec(), policy)
+}
+
+/// [`compute`], taking the users by value: they move into the plan instead of being copied
+/// (what a listing of 100,000s of users wants).
+pub fn compute_owned(desired: &Desired, live: Vec<User>, policy: &Policy) -> Plan {
+    let live_count = live.len();
     let matcher = Matcher::new(desired, policy.today);
-    let normalized: Vec<Option<String>> = live
-        .iter()
-        .map(|u| {
-            u.email
-                .as_deref()
-                .map(email::normalize)
-                .filter(|e| !e.is_empty())
-        })
-        .collect();
-    let mut per_address: HashMap<&str, usize> = HashMap::new();
-    for address in normalized.iter().flatten() {
-        *per_address.entry(address.as_str()).or_default() += 1;
-    }
+    let mut entry_seen = vec![false; desired.entries.len()];
     let (mut delete, mut keep, mut held) = (Vec::new(), Vec::new(), Vec::new());
-    for (user, address) in live.iter().zip(&normalized) {
-        let decision = |reason| Decision {
-            user: user.clone(),
-            email: address.clone(),
-            reason,
-        };
-        let Some(address) = address.as_deref() else {
-            held.push(decision(Reason::NoEmail));
+    // Users no rule keeps, checked against the single-user rails below.
+    let mut unmatched: Vec<Decision> = Vec::new();
+    for user in live {
+        let address = user
+            .email
+            .as_deref()
+            .map(email::normalize)
+            .filter(|e| !e.is_empty());
+        let Some(address) = address else {
+            held.push(Decision {
+                user,
+                email: None,
+                reason: Reason::NoEmail,
+            });
             continue;
         };
-        let reason = matcher.decide(address);
-        if reason.keeps() {
-            keep.push(decision(reason));
-        } else if !user.id.as_deref().is_some_and(is_valid_user_id) {
-            held.push(decision(Reason::InvalidId));
-        } else if per_address[address] > 1 && !policy.overrides.allow_duplicate_email {
-            held.push(decision(Reason::DuplicateEmail {
-                count: per_address[address],
-            }));
-        } else if let Some(reason) = active_hold(desired, user, policy) {
-            held.push(decision(reason));
+        if let Some(i) = matcher.entry_index(&address) {
+            entry_seen[i] = true;
+        }
+        let reason = matcher.decide(&address);
+        let decision = Decision {
+            user,
+            email: Some(address),
+            reason,
+        };
+        if decision.reason.keeps() {
+            keep.push(decision);
         } else {
-            delete.push(decision(reason));
+            unmatched.push(decision);
+        }
+    }
+    // Addresses shared by several live users: kept ones share a rule, so only the others matter.
+    unmatched.sort_unstable_by(plan_order);
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for run in unmatched.chunk_by(|a, b| a.email == b.email) {
+        if run.len() > 1 {
+            counts.insert(run[0].email.clone().unwrap_or_default(), run.len());
+        }
+    }
+    for decision in unmatched {
+        let address = decision.email.as_deref().unwrap_or("");
+        let hold = if !decision.user.id.as_deref().is_some_and(is_valid_user_id) {
+            Some(Reason::InvalidId)
+        } else if let Some(&count) = counts
+            .get(address)
+            .filter(|_| !policy.overrides.allow_duplicate_email)
+        {
+            Some(Reason::DuplicateEmail { count })
+        } else {
+            active_hold(desired, &decision.user, policy)
+        };
+        match hold {
+            Some(reason) => held.push(Decision { reason, ..decision }),
+            None => delete.push(decision),
         }
     }
     let absent: Vec<AllowEntry> = desired
         .entries
         .iter()
-        .filter(|e| !per_address.contains_key(e.email.as_str()))
-        .cloned()
+        .zip(&entry_seen)
+        .filter(|(_, seen)| !**seen)
+        .map(|(e, _)| e.clone())
         .collect();
     hold_near_misses(&mut delete, &mut held, &absent, policy);
     for list in [&mut delete, &mut keep, &mut held] {
-        list.sort_by(plan_order);
+        list.sort_unstable_by(plan_order);
     }
     let mut absent = absent;
     absent.sort_by(|a, b| a.email.cmp(&b.email));
-    let refusal = refusal(desired, policy, delete.len(), live.len());
+    let refusal = refusal(desired, policy, delete.len(), live_count);
     Plan {
         account_id: policy.account_id.clone(),
-        live_count: live.len(),
+        live_count,
         delete,
         keep,
         held,
@@ -675,9 +720,9 @@ fn refusal(desired: &Desired, policy: &Policy, deletes: usize, live: usize) -> O
 
 /// A fingerprint of a live user list: the (id, normalised email) pairs, sorted, hashed. Two
 /// listings of an unchanged account give the same fingerprint whatever the page order.
-pub fn fingerprint(live: &[User]) -> String {
+pub fn fingerprint<'a>(live: impl IntoIterator<Item = &'a User>) -> String {
     let mut pairs: Vec<(String, String)> = live
-        .iter()
+        .into_iter()
         .map(|u| {
             (
                 u.id.clone().unwrap_or_default(),

@@ -129,20 +129,14 @@ pub enum PlanFileError {
 impl SavedPlan {
     /// The saved plan for `plan`, computed from `desired` and the live users `live`, created at
     /// `now` (seconds since the Unix epoch) and valid for `ttl`.
-    pub fn new(
-        desired: &Desired,
-        live: &[User],
-        plan: &Plan,
-        now: u64,
-        ttl: Duration,
-    ) -> SavedPlan {
+    pub fn new(desired: &Desired, plan: &Plan, now: u64, ttl: Duration) -> SavedPlan {
         SavedPlan {
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
             created_at: format_rfc3339(now),
             expires_at: format_rfc3339(now.saturating_add(ttl.as_secs())),
             account_id: plan.account_id.clone(),
             desired_digest: desired.digest(),
-            live_fingerprint: plan::fingerprint(live),
+            live_fingerprint: plan::fingerprint(plan.users()),
             live_count: plan.live_count as u64,
             deletions: plan
                 .delete
@@ -588,7 +582,7 @@ mod tests {
 
     fn saved(desired: &Desired, live: &[User]) -> SavedPlan {
         let plan = plan::compute(desired, live, &plan::Policy::at(ACCOUNT, 1_795_867_200));
-        SavedPlan::new(desired, live, &plan, NOW, DEFAULT_TTL)
+        SavedPlan::new(desired, &plan, NOW, DEFAULT_TTL)
     }
 
     fn live() -> Vec<User> {

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use crate::apply;
 use crate::cli::{Action, PlanOutput, Settings, Target};
-use crate::cloudflare::{ApiError, Client, Credentials, User};
+use crate::cloudflare::{ApiError, Client, Credentials};
 use crate::config::{self, ConfigError, Desired};
 use crate::date::{self, Date};
 use crate::explain;
@@ -90,7 +90,7 @@ pub async fn run(settings: Settings, streams: &mut Streams<'_>) -> Result<Exit, 
             output,
         } => {
             let (desired, client) = connect(&target)?;
-            let (plan, live) = compute_with_users(&desired, &client, &target.overrides).await?;
+            let plan = compute(&desired, &client, &target.overrides).await?;
             warn_about(&desired, &plan);
             if let Some(refusal) = &plan.refusal {
                 // Shown for review, never saved: a refused plan cannot be applied later.
@@ -98,10 +98,10 @@ pub async fn run(settings: Settings, streams: &mut Streams<'_>) -> Result<Exit, 
                     save_to: None,
                     ..output
                 };
-                write_plan(&desired, &live, &plan, &shown_only, palette, streams)?;
+                write_plan(&desired, &plan, &shown_only, palette, streams)?;
                 return Err(Error::Refused(refusal.message()));
             }
-            write_plan(&desired, &live, &plan, &output, palette, streams)?;
+            write_plan(&desired, &plan, &output, palette, streams)?;
             Ok(if detailed_exitcode && plan.has_changes() {
                 Exit::Changes
             } else {
@@ -334,7 +334,19 @@ async fn compute(
     client: &Client,
     overrides: &plan::Overrides,
 ) -> Result<Plan, Error> {
-    Ok(compute_with_users(desired, client, overrides).await?.0)
+    tracing::info!(account = client.account_id(), "listing Access users");
+    let listing = client.list_users().await?;
+    tracing::info!(
+        users = listing.users.len(),
+        pages = listing.pages,
+        requests = listing.requests,
+        "listed Access users"
+    );
+    let policy = plan::Policy {
+        overrides: overrides.clone(),
+        ..plan::Policy::at(client.account_id(), date::now_unix())
+    };
+    Ok(plan::compute_owned(desired, listing.users, &policy))
 }
 
 /// Warnings about the desired state and the plan, once per run, on stderr.
@@ -490,28 +502,6 @@ async fn demo(
     Ok(exit)
 }
 
-/// [`compute`], keeping the live users (a saved plan fingerprints them).
-async fn compute_with_users(
-    desired: &Desired,
-    client: &Client,
-    overrides: &plan::Overrides,
-) -> Result<(Plan, Vec<User>), Error> {
-    tracing::info!(account = client.account_id(), "listing Access users");
-    let listing = client.list_users().await?;
-    tracing::info!(
-        users = listing.users.len(),
-        pages = listing.pages,
-        requests = listing.requests,
-        "listed Access users"
-    );
-    let policy = plan::Policy {
-        overrides: overrides.clone(),
-        ..plan::Policy::at(client.account_id(), date::now_unix())
-    };
-    let plan = plan::compute(desired, &listing.users, &policy);
-    Ok((plan, listing.users))
-}
-
 /// Seconds since the Unix epoch, now.
 fn now_secs() -> u64 {
     std::time::SystemTime::now()
@@ -523,14 +513,13 @@ fn now_secs() -> u64 {
 /// then the Markdown plan appended to the job summary when `GITHUB_STEP_SUMMARY` is set.
 fn write_plan(
     desired: &Desired,
-    live: &[User],
     plan: &Plan,
     output: &PlanOutput,
     palette: Palette,
     streams: &mut Streams<'_>,
 ) -> Result<(), Error> {
     if let Some(path) = &output.save_to {
-        let saved = SavedPlan::new(desired, live, plan, now_secs(), output.ttl);
+        let saved = SavedPlan::new(desired, plan, now_secs(), output.ttl);
         std::fs::write(path, saved.to_json()).map_err(|e| {
             Error::Usage(format!(
                 "{}: cannot write the saved plan: {e}\n  help: check that its directory exists and is writable",

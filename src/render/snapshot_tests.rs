@@ -118,8 +118,8 @@ fn markdown_without_changes() {
 
 #[test]
 fn saved_plan_file() {
-    let (desired, live, plan) = fixture();
-    let mut saved = SavedPlan::new(&desired, &live, &plan, 1_795_000_000, planfile::DEFAULT_TTL);
+    let (desired, _live, plan) = fixture();
+    let mut saved = SavedPlan::new(&desired, &plan, 1_795_000_000, planfile::DEFAULT_TTL);
     saved.tool_version = "0.0.0-snapshot".into();
     insta::assert_snapshot!(saved.to_json());
 }
@@ -127,7 +127,7 @@ fn saved_plan_file() {
 #[test]
 fn saved_report_format() {
     let (desired, live, plan) = fixture();
-    let saved = SavedPlan::new(&desired, &live, &plan, 1_795_000_000, planfile::DEFAULT_TTL);
+    let saved = SavedPlan::new(&desired, &plan, 1_795_000_000, planfile::DEFAULT_TTL);
     // Since the plan: mallory left; dave arrived.
     let mut now: Vec<User> = live
         .iter()
