@@ -10,3 +10,4 @@ mod plan_apply;
 mod prompt;
 mod rails;
 mod sandbox;
+mod secrets;

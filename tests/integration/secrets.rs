@@ -1,0 +1,162 @@
+//! Invariant 5: no credential appears in stdout, stderr, logs, plan files, step summaries or
+//! audit logs, at any verbosity, on success or on failure.
+
+use std::path::PathBuf;
+
+use crate::harness::*;
+
+const WRONG_TOKEN: &str = "wrong-token-9f8e7d6c5b4a";
+
+fn assert_clean(what: &str, text: &str, secrets: &[&str]) {
+    for secret in secrets {
+        assert!(!text.contains(secret), "{what} contains a secret:\n{text}");
+    }
+}
+
+#[test]
+fn no_secret_anywhere_at_the_highest_verbosity() {
+    let w = World::demo();
+    let (_, key) = reconcile::sandbox::Options::default().legacy.unwrap();
+    let secrets = [TOKEN, key.as_str(), WRONG_TOKEN];
+    let file = w.permissive_allowlist(&[
+        "alice@example.com",
+        "bob.martin@example.com",
+        "frank@example.com",
+    ]);
+    let f = file.to_str().unwrap().to_string();
+    let dir = w.dir.path();
+    let path = |name: &str| dir.join(name).to_str().unwrap().to_string();
+    let (plan_file, audit, summary, export, token_file) = (
+        path("plan.json"),
+        path("audit.jsonl"),
+        path("summary.md"),
+        path("export.yaml"),
+        path("token"),
+    );
+    std::fs::write(&token_file, TOKEN).unwrap();
+
+    let runs: Vec<(Vec<String>, Vec<(&str, String)>)> = vec![
+        (vec!["validate".into(), "-f".into(), f.clone()], vec![]),
+        (
+            vec![
+                "explain".into(),
+                "carol@example.com".into(),
+                "-f".into(),
+                f.clone(),
+            ],
+            vec![],
+        ),
+        (
+            vec![
+                "export".into(),
+                "--account-id".into(),
+                ACCOUNT.into(),
+                "-o".into(),
+                export.clone(),
+            ],
+            vec![],
+        ),
+        (
+            vec![
+                "plan".into(),
+                "--format".into(),
+                "json".into(),
+                "--out".into(),
+                plan_file.clone(),
+                "-f".into(),
+                f.clone(),
+            ],
+            vec![("GITHUB_STEP_SUMMARY", summary.clone())],
+        ),
+        (
+            vec![
+                "plan".into(),
+                "--format".into(),
+                "markdown".into(),
+                "-f".into(),
+                f.clone(),
+            ],
+            vec![],
+        ),
+        (
+            vec![
+                "apply".into(),
+                "--audit-log".into(),
+                audit.clone(),
+                plan_file.clone(),
+                "-f".into(),
+                f.clone(),
+            ],
+            vec![],
+        ),
+        (
+            vec![
+                "apply".into(),
+                "--auto-approve".into(),
+                "--audit-log".into(),
+                audit.clone(),
+                "-f".into(),
+                f.clone(),
+            ],
+            vec![],
+        ),
+        // The legacy pair, a token from a file, and a refused token.
+        (
+            vec!["plan".into(), "-f".into(), f.clone()],
+            vec![
+                ("CLOUDFLARE_API_TOKEN", String::new()),
+                ("CLOUDFLARE_EMAIL", "sandbox@example.com".into()),
+                ("CLOUDFLARE_API_KEY", key.clone()),
+            ],
+        ),
+        (
+            vec![
+                "plan".into(),
+                "--api-token-file".into(),
+                token_file.clone(),
+                "-f".into(),
+                f.clone(),
+            ],
+            vec![("CLOUDFLARE_API_TOKEN", String::new())],
+        ),
+        (
+            vec![
+                "apply".into(),
+                "--auto-approve".into(),
+                "-f".into(),
+                f.clone(),
+            ],
+            vec![("CLOUDFLARE_API_TOKEN", WRONG_TOKEN.into())],
+        ),
+    ];
+    for (args, env) in &runs {
+        let mut all = vec!["-vvv".to_string()];
+        all.extend(args.iter().cloned());
+        let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+        let mut cmd = w.cmd(&refs);
+        cmd.env("RUST_LOG", "trace");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let r = run(cmd);
+        assert!(r.code <= 3, "{args:?}: {r:?}");
+        if args[0] != "validate" {
+            assert!(
+                r.stderr.contains("TRACE"),
+                "{args:?}: trace logging was on: {r:?}"
+            );
+        }
+        assert_clean(&format!("stdout of {args:?}"), &r.stdout, &secrets);
+        assert_clean(&format!("stderr of {args:?}"), &r.stderr, &secrets);
+    }
+    assert_eq!(
+        w.deletes(),
+        3,
+        "the saved plan deleted the three extras; the rest found nothing"
+    );
+    for file in [&plan_file, &audit, &summary, &export] {
+        let text = std::fs::read_to_string(PathBuf::from(file)).unwrap();
+        assert!(!text.is_empty(), "{file} was written");
+        assert_clean(file, &text, &secrets);
+    }
+}
