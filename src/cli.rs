@@ -43,19 +43,30 @@ pub struct Cli {
     pub command: Command,
 
     /// When to colour the output
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true, help_heading = "Global options")]
     pub color: ColorChoice,
 
     /// More log detail on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    #[arg(short, long, action = clap::ArgAction::Count, global = true, help_heading = "Global options")]
     pub verbose: u8,
 
     /// Only errors on stderr
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    #[arg(
+        short,
+        long,
+        global = true,
+        help_heading = "Global options",
+        conflicts_with = "verbose"
+    )]
     pub quiet: bool,
 
     /// Read the API token from this file (instead of CLOUDFLARE_API_TOKEN; never pass a token as a flag value)
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "FILE"
+    )]
     pub api_token_file: Option<PathBuf>,
 }
 
@@ -115,7 +126,10 @@ pub enum Command {
     )]
     Sandbox(SandboxArgs),
     /// Check an audit log written by `apply --audit-log`.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  reconcile audit verify audit.jsonl"
+    )]
     Audit(AuditCommand),
 }
 
@@ -144,10 +158,10 @@ pub struct TargetArgs {
     #[arg(long, value_name = "URL")]
     pub api_url: Option<String>,
 
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Safety rails (docs/safety.md)")]
     pub rails: RailArgs,
 
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "API client")]
     pub client: ClientArgs,
 }
 
@@ -307,19 +321,19 @@ pub struct PlanArgs {
     pub target: TargetArgs,
 
     /// Exit 2 when the plan has changes, 0 when it has none (1 stays an error)
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     pub detailed_exitcode: bool,
 
     /// How to write the plan on stdout: human, json (docs/output.md) or markdown (PR comment)
-    #[arg(long, value_enum, default_value_t = FormatChoice::Human, value_name = "FORMAT")]
+    #[arg(long, value_enum, default_value_t = FormatChoice::Human, value_name = "FORMAT", help_heading = "Output")]
     pub format: FormatChoice,
 
     /// Also save the plan to FILE, for `reconcile apply FILE` after review
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
     pub out: Option<PathBuf>,
 
     /// How long a saved plan stays valid: 30m, 24h, 7d (at most 30d)
-    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = crate::planfile::parse_ttl, requires = "out")]
+    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = crate::planfile::parse_ttl, requires = "out", help_heading = "Output")]
     pub plan_ttl: Duration,
 }
 
@@ -336,14 +350,14 @@ pub struct ApplyArgs {
     pub target: TargetArgs,
 
     /// Delete without asking (for pipelines) [env: RECONCILE_AUTO_APPROVE=true]
-    #[arg(long)]
+    #[arg(long, help_heading = "Deleting")]
     pub auto_approve: bool,
 
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Deleting")]
     pub exec: ExecArgs,
     /// A plan saved by `plan --out`: apply exactly it, without a prompt (-f is then optional and,
     /// when given, must match the plan)
-    #[arg(value_name = "PLAN_FILE")]
+    #[arg(value_name = "PLAN_FILE", help_heading = "Arguments")]
     pub plan_file: Option<PathBuf>,
 }
 
@@ -407,7 +421,7 @@ pub struct SandboxArgs {
     #[arg(long, value_name = "ID")]
     pub account_id: Option<String>,
 
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Faults (for tests)")]
     pub faults: SandboxFaultArgs,
 }
 

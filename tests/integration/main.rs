@@ -6,6 +6,7 @@ mod commands;
 mod faults;
 mod gitops;
 mod harness;
+mod help;
 mod plan_apply;
 mod prompt;
 mod rails;

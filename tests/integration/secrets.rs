@@ -35,7 +35,8 @@ fn no_secret_anywhere_at_the_highest_verbosity() {
     );
     std::fs::write(&token_file, TOKEN).unwrap();
 
-    let runs: Vec<(Vec<String>, Vec<(&str, String)>)> = vec![
+    type Case = (Vec<String>, Vec<(&'static str, String)>);
+    let runs: Vec<Case> = vec![
         (vec!["validate".into(), "-f".into(), f.clone()], vec![]),
         (
             vec![
