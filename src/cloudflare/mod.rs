@@ -479,7 +479,9 @@ impl Client {
         out.retry_after = header("retry-after").as_deref().and_then(parse_retry_after);
         out.remaining = header("ratelimit").as_deref().and_then(parse_ratelimit);
         out.policy = header("ratelimit-policy").as_deref().and_then(parse_policy);
-        let mut body = Vec::new();
+        // Sized from Content-Length when the server gives one (capped: it is only a hint).
+        let hint = response.content_length().unwrap_or(0).min(MAX_BODY_BYTES as u64) as usize;
+        let mut body = Vec::with_capacity(hint);
         loop {
             match response.chunk().await {
                 Ok(Some(chunk)) => {
