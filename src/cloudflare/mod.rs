@@ -480,7 +480,10 @@ impl Client {
         out.remaining = header("ratelimit").as_deref().and_then(parse_ratelimit);
         out.policy = header("ratelimit-policy").as_deref().and_then(parse_policy);
         // Sized from Content-Length when the server gives one (capped: it is only a hint).
-        let hint = response.content_length().unwrap_or(0).min(MAX_BODY_BYTES as u64) as usize;
+        let hint = response
+            .content_length()
+            .unwrap_or(0)
+            .min(MAX_BODY_BYTES as u64) as usize;
         let mut body = Vec::with_capacity(hint);
         loop {
             match response.chunk().await {
