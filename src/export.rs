@@ -39,11 +39,11 @@ pub fn to_yaml(account_id: &str, users: &[User], today: Date) -> (String, Vec<St
             ));
         } else if let Err(why) = email::check(&address) {
             unlisted.push(format!(
-                "{} ({why}): not exported, so `plan` will delete it; fix the address in Cloudflare or delete the user",
+                "{} ({why}): not exported; reconcile never deletes it (held back), fix the address in the identity provider or remove the user by hand",
                 quoted(&address)
             ));
             warnings.push(format!(
-                "{address:?} is not an address a desired-state file accepts ({why}); it was left out of the export"
+                "{address:?} is not an address a desired-state file accepts ({why}); it was left out of the export (plan holds such users back, it never deletes them)"
             ));
         } else {
             allowed.entry(address).or_default().push(user);
@@ -172,6 +172,14 @@ mod tests {
         );
         assert_eq!(warnings.len(), 1);
         assert!(yaml.contains("#   \"root@localhost\""), "{yaml}");
-        assert!(config::parse_str(&yaml, "e.yaml").is_ok());
+        let desired = config::parse_str(&yaml, "e.yaml").unwrap();
+        // ... and planning the export deletes nobody: root@localhost is held, not deleted.
+        let plan = compute(
+            &desired,
+            &users,
+            &Policy::at("023e105f4ecef8ad9ca31a8372d0c353", 1_795_867_200),
+        );
+        assert!(plan.delete.is_empty(), "{:?}", plan.delete);
+        assert_eq!(plan.held[0].reason.kind(), "unusable_address");
     }
 }

@@ -34,6 +34,9 @@ pub enum Reason {
     },
     /// Held: the user has no email address, so no rule can speak for or against them.
     NoEmail,
+    /// Held: the API's address is not one a desired-state file accepts (`ops@corp`, a trailing
+    /// dot, a space), so no entry could ever keep this user; deleting them would be a guess.
+    UnusableAddress { why: &'static str },
     /// Held: the user's `id` is missing or not the UUID the spec describes, so it is never put
     /// into a DELETE URL.
     InvalidId,
@@ -67,6 +70,7 @@ impl Reason {
             Reason::NotAllowed => "not_allowed",
             Reason::Expired { .. } => "expired",
             Reason::NoEmail => "no_email",
+            Reason::UnusableAddress { .. } => "unusable_address",
             Reason::InvalidId => "invalid_id",
             Reason::NearMiss { .. } => "near_miss",
             Reason::Active { .. } => "active",
@@ -84,6 +88,7 @@ impl Reason {
             | Reason::NearMiss { location, .. } => Some(location),
             Reason::NotAllowed
             | Reason::NoEmail
+            | Reason::UnusableAddress { .. }
             | Reason::InvalidId
             | Reason::Active { .. }
             | Reason::DuplicateEmail { .. } => None,
@@ -123,6 +128,9 @@ impl Reason {
             } => with_note(
                 format!("the allowlist entry at {location} expired on {date}"),
                 note,
+            ),
+            Reason::UnusableAddress { why } => format!(
+                "the address is not one a desired-state file can name ({why}), so no entry could keep this user; left alone (fix the address in the identity provider, or remove the user by hand)"
             ),
             Reason::NoEmail => {
                 "the user has no email address; left alone (remove it by hand if it should go)".into()
@@ -528,6 +536,11 @@ pub fn compute_owned(desired: &Desired, live: Vec<User>, policy: &Policy) -> Pla
         };
         if decision.reason.keeps() {
             keep.push(decision);
+        } else if let Err(why) = email::check(decision.email.as_deref().unwrap_or("")) {
+            held.push(Decision {
+                reason: Reason::UnusableAddress { why },
+                ..decision
+            });
         } else {
             unmatched.push(decision);
         }
@@ -870,6 +883,35 @@ mod tests {
                 Reason::InvalidId
             ]
         );
+    }
+
+    #[test]
+    fn addresses_no_entry_could_name_are_held_not_deleted() {
+        let d = desired(&["alice@example.com"]);
+        let live = vec![
+            user(1, Some("ops@corp")),
+            user(2, Some("jdoe@example.com.")),
+            user(3, Some("two words@example.com")),
+            user(4, Some("eve@example.com")),
+        ];
+        let plan = compute(&d, &live, &policy());
+        assert_eq!(emails(&plan.delete), ["eve@example.com"]);
+        assert_eq!(plan.held.len(), 3);
+        assert!(
+            plan.held
+                .iter()
+                .all(|h| h.reason.kind() == "unusable_address"),
+            "{:?}",
+            plan.held
+        );
+        // A pattern can still keep such a user on purpose.
+        let d = config::parse_str(
+            "users: [a@example.com]\nprotected: [\"ops@corp*\"]\n",
+            "p.yaml",
+        )
+        .unwrap();
+        let plan = compute(&d, &live[..1], &policy());
+        assert_eq!(plan.keep.len(), 1);
     }
 
     #[test]

@@ -623,37 +623,32 @@ async fn saved_apply_flow(
             return Err(other_account("--account-id / CLOUDFLARE_ACCOUNT_ID", flag).into());
         }
     }
-    let desired = if target.files.is_empty() {
-        tracing::info!("no -f given: the desired state is not compared with the plan's digest");
-        None
-    } else {
-        let desired = config::load(&target.files)?;
-        for warning in &desired.warnings {
-            tracing::warn!("{warning}");
+    // Without the desired state, a user allowed, protected or active since the review would be
+    // deleted all the same: the files are required, and must be the reviewed ones.
+    if target.files.is_empty() {
+        return Err(Error::Usage(format!(
+            "{name}: apply PLAN_FILE needs the desired-state files too (-f PATH), so that it can check they are the ones reviewed and that every planned user is still an extra; nothing was deleted\n  help: reconcile apply {name} -f desired/"
+        )));
+    }
+    let desired = config::load(&target.files)?;
+    for warning in &desired.warnings {
+        tracing::warn!("{warning}");
+    }
+    if let Some(file_account) = desired.account() {
+        if file_account != account {
+            return Err(other_account("the desired-state files", file_account.to_string()).into());
         }
-        if let Some(file_account) = desired.account() {
-            if file_account != account {
-                return Err(
-                    other_account("the desired-state files", file_account.to_string()).into(),
-                );
-            }
+    }
+    let now = desired.digest();
+    if now != saved.desired_digest {
+        return Err(PlanFileError::DesiredChanged {
+            path: name,
+            planned: saved.desired_digest.clone(),
+            now,
         }
-        let now = desired.digest();
-        if now != saved.desired_digest {
-            return Err(PlanFileError::DesiredChanged {
-                path: name,
-                planned: saved.desired_digest.clone(),
-                now,
-            }
-            .into());
-        }
-        Some(desired)
-    };
-    let credentials = target.credentials.clone().ok_or_else(|| {
-        Error::Usage(
-            "no Cloudflare credentials: set CLOUDFLARE_API_TOKEN (or CLOUDFLARE_EMAIL and CLOUDFLARE_API_KEY)".into(),
-        )
-    })?;
+        .into());
+    }
+    let credentials = target.credentials.clone().ok_or_else(no_credentials)?;
     let client = Client::with_config(
         &target.api_url,
         credentials,
@@ -666,10 +661,8 @@ async fn saved_apply_flow(
         overrides: target.overrides.clone(),
         ..plan::Policy::at(&account, date::now_unix())
     };
-    let fresh = desired
-        .as_ref()
-        .map(|d| plan::compute(d, &listing.users, &policy));
-    let check = planfile::check(&saved, &listing.users, fresh.as_ref());
+    let fresh = plan::compute(&desired, &listing.users, &policy);
+    let check = planfile::check(&saved, &listing.users, Some(&fresh));
     if check.account_changed {
         tracing::warn!("the account's users changed since the plan was made; only users in the plan, still present with the same id and email, are deleted");
     }

@@ -286,7 +286,7 @@ fn saved_plan_applies_without_a_prompt_and_twice_is_safe() {
     assert!(!std::fs::read_to_string(&plan).unwrap().contains(TOKEN));
 
     // stdin is not a terminal and there is no --auto-approve: the reviewed plan is the approval.
-    let r = run_with_stdin(w.cmd(&["apply", s(&plan)]), "");
+    let r = run_with_stdin(w.cmd(&["apply", s(&plan), "-f", s(&file)]), "");
     assert_eq!(r.code, 0, "{r:?}");
     assert!(
         r.stdout
@@ -335,8 +335,18 @@ fn stale_plan_deletes_only_planned_users_still_present_as_planned() {
             .replace("email: carol@example.com", "email: carol.new@example.com");
         format!("{t}{extra}")
     }));
-    // Without -f: the plan is the approval; changed and new users are left alone.
+    // Without -f it refuses: it could not tell whether a planned user was allowed since.
     let r = now.run(&["apply", s(&plan)]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("apply PLAN_FILE needs the desired-state files too"),
+        "{r:?}"
+    );
+    assert_eq!(now.deletes(), 0);
+    // With the reviewed files: the plan is the approval; changed and new users are left alone.
+    let file_now = now.allowlist(ALLOWED);
+    let r = now.run(&["apply", s(&plan), "-f", s(&file_now)]);
     assert_eq!(r.code, 0, "{r:?}");
     assert!(
         r.stdout.contains(
@@ -347,7 +357,12 @@ fn stale_plan_deletes_only_planned_users_still_present_as_planned() {
     assert!(r.stdout.contains("carol.new@example.com"), "{r:?}");
     assert!(r.stdout.contains("its id now has another address"), "{r:?}");
     assert!(
-        r.stdout.contains("changed since the plan was made"),
+        r.stderr.contains("changed since the plan was made"),
+        "{r:?}"
+    );
+    assert!(
+        r.stdout
+            .contains("mallory@example.com: new extra since the plan, not in it, NOT deleted"),
         "{r:?}"
     );
     assert_eq!(now.deletes(), 1);
@@ -488,7 +503,7 @@ fn plans_for_another_account_are_refused() {
         "but the desired-state files says",
     );
     // The same account given explicitly is fine.
-    let r = w.run(&["apply", s(&plan), "--account-id", ACCOUNT]);
+    let r = w.run(&["apply", s(&plan), "-f", s(&file), "--account-id", ACCOUNT]);
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(w.deletes(), 3);
 }
