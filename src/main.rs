@@ -49,10 +49,18 @@ fn main() -> ExitCode {
         prompt: &mut stderr,
         stdin: &mut stdin,
     };
+    let output_only = settings.action.output_only();
     match runtime.block_on(run(settings, &mut streams)) {
         Ok(exit) => ExitCode::from(exit.code()),
-        // A closed pipe (`reconcile plan | head`) is not an error worth a message.
-        Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        // A closed pipe (`reconcile schema | head`) is no failure when the text is all there is;
+        // elsewhere the exit code carries meaning, so it stays an error (quietly: the reader left).
+        Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            if output_only {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(e.exit_code())

@@ -437,9 +437,13 @@ async fn apply_flow(
     let context = apply::AuditContext::new(desired, &shown, exec);
     let execution =
         apply::execute_with(recheck, client, exec, audit, &context, apply::ctrl_c()).await;
-    writeln!(streams.stdout)?;
-    render::report(&execution.report, streams.stdout, palette)?;
-    apply::summary(&execution, streams.stdout, palette)?;
+    // The deletions are done: a report that cannot be written must not hide their outcome.
+    let written = writeln!(streams.stdout)
+        .and_then(|()| render::report(&execution.report, streams.stdout, palette))
+        .and_then(|()| apply::summary(&execution, streams.stdout, palette));
+    if let Err(e) = written {
+        tracing::error!("cannot write the apply report to stdout: {e}");
+    }
     Ok(if execution.is_complete() {
         Exit::Success
     } else {
@@ -682,15 +686,19 @@ async fn saved_apply_flow(
         apply::ctrl_c(),
     )
     .await;
-    render::saved_report(
+    // The deletions are done: a report that cannot be written must not hide their outcome.
+    let written = render::saved_report(
         &name,
         &saved,
         &check,
         &execution.report,
         streams.stdout,
         palette,
-    )?;
-    apply::summary(&execution, streams.stdout, palette)?;
+    )
+    .and_then(|()| apply::summary(&execution, streams.stdout, palette));
+    if let Err(e) = written {
+        tracing::error!("cannot write the apply report to stdout: {e}");
+    }
     Ok(if execution.is_complete() {
         Exit::Success
     } else {

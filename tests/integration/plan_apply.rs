@@ -439,3 +439,27 @@ fn token_from_a_file() {
     );
     assert_eq!(w.deletes(), 0);
 }
+
+#[test]
+fn a_closed_stdout_does_not_turn_changes_into_success() {
+    let w = World::demo();
+    let file = w.allowlist(ALLOWED);
+    let mut cmd = w.cmd(&["plan", "--detailed-exitcode", "-f", file.to_str().unwrap()]);
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    // The reader goes away before the plan is written (the plan needs the listing first).
+    drop(child.stdout.take());
+    let status = child.wait().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(1),
+        "a plan with changes must not exit 0 when stdout closes"
+    );
+    // For output-only commands a closed pipe is fine.
+    let mut cmd = bare(&["schema"]);
+    cmd.stdout(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    drop(child.stdout.take());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
