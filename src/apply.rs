@@ -270,6 +270,9 @@ pub async fn execute_with(
     let mut set: tokio::task::JoinSet<(usize, Detailed<DeleteOutcome>)> =
         tokio::task::JoinSet::new();
     let mut in_flight: HashSet<usize> = HashSet::new();
+    // Which user a task deletes, so that a task that panics can still be accounted for.
+    let mut task_index: std::collections::HashMap<tokio::task::Id, usize> =
+        std::collections::HashMap::new();
     let mut next = 0usize;
     let mut stopped: Option<String> = None;
     let mut audit_error: Option<String> = None;
@@ -285,7 +288,8 @@ pub async fn execute_with(
                 client.clone(),
                 recheck.confirmed[next].id().to_string(),
             );
-            set.spawn(async move { (i, client.delete_user_detailed(&id).await) });
+            let handle = set.spawn(async move { (i, client.delete_user_detailed(&id).await) });
+            task_index.insert(handle.id(), i);
             in_flight.insert(i);
             next += 1;
         }
@@ -316,8 +320,13 @@ pub async fn execute_with(
                 let (i, detailed) = match joined {
                     Ok(pair) => pair,
                     Err(e) => {
-                        // A deletion task panicked or was cancelled: its outcome is unknown.
+                        // A deletion task panicked or was cancelled: its outcome is unknown. Free
+                        // its slot; having no outcome, the user is reported (and logged) as
+                        // interrupted with an unknown outcome below.
                         tracing::error!("a deletion task failed: {e}");
+                        if let Some(i) = task_index.remove(&e.id()) {
+                            in_flight.remove(&i);
+                        }
                         continue;
                     }
                 };

@@ -75,6 +75,11 @@ pub fn parse_ratelimit(value: &str) -> Option<Remaining> {
         .filter_map(|item| {
             let r = param(item, "r")?;
             let t = param(item, "t")?;
+            // A reset further away than a day is not a rate-limit window: ignore the item
+            // rather than stall (or overflow an Instant) on it.
+            if t > 86_400 {
+                return None;
+            }
             Some(Remaining {
                 remaining: u32::try_from(r).unwrap_or(u32::MAX),
                 reset: Duration::from_secs(t),
@@ -216,7 +221,9 @@ impl BudgetState {
             let ours = self.local_remaining().saturating_sub(self.in_flight);
             if r.remaining < ours {
                 let left = r.remaining.saturating_sub(self.in_flight);
-                self.server = Some((left, now + r.reset));
+                if let Some(reset) = now.checked_add(r.reset) {
+                    self.server = Some((left, reset));
+                }
             }
         }
     }
@@ -337,6 +344,12 @@ mod tests {
         );
         assert_eq!(parse_ratelimit("\"default\";r=x;t=30"), None);
         assert_eq!(parse_ratelimit("garbage"), None);
+        // A hostile reset neither overflows nor stalls the client: the item is ignored.
+        assert_eq!(
+            parse_ratelimit("\"default\";r=0;t=18446744073709551615"),
+            None
+        );
+        assert_eq!(parse_ratelimit("\"default\";r=0;t=10000000000"), None);
         assert_eq!(
             parse_policy("\"default\";q=1200;w=300"),
             Some(RateBudget::default())

@@ -567,7 +567,10 @@ impl Client {
                     .retry_after
                     .or(a.remaining.map(|r| r.reset))
                     .unwrap_or_else(|| policy.backoff(attempts - 1, self.jitter.unit()));
-                let until = Instant::now() + wait;
+                // Waits are bounded where they are parsed (a day at most); checked all the same.
+                let until = Instant::now()
+                    .checked_add(wait)
+                    .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400));
                 self.budget.observe(None, a.policy);
                 let announce = self.budget.block_until(until);
                 if give_up {
@@ -679,12 +682,42 @@ impl Client {
                     });
                 }
                 pages.extend(self.fetch_pages_concurrently(total as u32, &task).await?);
+                self.confirm_end(&mut pages, total as u32).await?;
             }
-            Some(_) => {}
+            Some(total) => self.confirm_end(&mut pages, total as u32).await?,
             None => self.fetch_pages_in_turn(&mut pages, &task).await?,
         }
         task.finish();
+        // A page before the last that came back empty means the list shifted under the read (or
+        // the API lost a page): users may be missing.
+        let last_full = pages.iter().rposition(|p| !p.users.is_empty()).unwrap_or(0);
+        if let Some(gap) = pages[..last_full].iter().find(|p| p.users.is_empty()) {
+            return Err(ApiError::Inconsistent {
+                request: gap.request.clone(),
+                detail: format!("page {} was empty but later pages had users", gap.page),
+            });
+        }
         merge_pages(pages)
+    }
+
+    /// With `total_pages` but no `total_count`, nothing else vouches that `total_pages` was the
+    /// end: the page after it must be empty, as the SDKs' own stopping rule requires.
+    async fn confirm_end(&self, pages: &mut Vec<PageData>, total: u32) -> Result<(), ApiError> {
+        if pages.iter().any(|p| p.total_count.is_some()) {
+            return Ok(());
+        }
+        let after = self.fetch_page(total.saturating_add(1)).await?;
+        if !after.users.is_empty() {
+            return Err(ApiError::Inconsistent {
+                request: after.request,
+                detail: format!(
+                    "the API said {total} pages, but page {} has users too",
+                    total.saturating_add(1)
+                ),
+            });
+        }
+        pages.push(after);
+        Ok(())
     }
 
     /// Pages 2..=`total`, `list_concurrency` at a time. The first error stops the others.

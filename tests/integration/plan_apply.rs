@@ -463,3 +463,106 @@ fn a_closed_stdout_does_not_turn_changes_into_success() {
     drop(child.stdout.take());
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }
+
+/// A loopback API whose pages are given by `page(n)` (the JSON of `result` and `result_info`).
+fn scripted_api(page: fn(u32) -> String) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/client/v4", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(50) {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            if reader.read_line(&mut request_line).is_err() {
+                continue;
+            }
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+            }
+            let n: u32 = request_line
+                .split("page=")
+                .nth(1)
+                .and_then(|rest| rest.split(['&', ' ']).next())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1);
+            let body = format!(
+                r#"{{"success":true,"errors":[],"messages":[],{}}}"#,
+                page(n)
+            );
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
+}
+
+fn user_json(n: u32) -> String {
+    format!(r#"{{"id":"00000000-0000-4000-8000-{n:012}","email":"u{n}@example.com"}}"#)
+}
+
+#[test]
+fn a_listing_cut_short_is_refused_and_nothing_is_planned() {
+    // total_pages says 1 and there is no total_count, but page 2 has users: the listing is
+    // incomplete, so planning from it is refused (a user on page 2 could be the twin that keeps
+    // a page-1 user from being deleted, and page-2 extras would be missed).
+    let url = scripted_api(|n| match n {
+        1 => format!(
+            r#""result":[{}],"result_info":{{"page":1,"per_page":1000,"total_pages":1}}"#,
+            user_json(1)
+        ),
+        2 => format!(
+            r#""result":[{}],"result_info":{{"page":2,"per_page":1000,"total_pages":1}}"#,
+            user_json(2)
+        ),
+        n => format!(r#""result":[],"result_info":{{"page":{n},"per_page":1000,"total_pages":1}}"#),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("users.yaml");
+    std::fs::write(
+        &file,
+        format!("account_id: {ACCOUNT}\nusers: [keep@example.com]\n"),
+    )
+    .unwrap();
+    let mut cmd = bare(&["plan", "-f", file.to_str().unwrap()]);
+    cmd.env("CLOUDFLARE_BASE_URL", &url)
+        .env("CLOUDFLARE_API_TOKEN", TOKEN);
+    let r = run(cmd);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("the API said 1 pages, but page 2 has users too"),
+        "{r:?}"
+    );
+    assert!(r.stdout.is_empty(), "{r:?}");
+
+    // An empty page in the middle: refused too.
+    let url = scripted_api(|n| match n {
+        1 => format!(
+            r#""result":[{}],"result_info":{{"page":1,"per_page":1,"total_pages":3}}"#,
+            user_json(1)
+        ),
+        2 => r#""result":[],"result_info":{"page":2,"per_page":1,"total_pages":3}"#.to_string(),
+        3 => format!(
+            r#""result":[{}],"result_info":{{"page":3,"per_page":1,"total_pages":3}}"#,
+            user_json(3)
+        ),
+        n => format!(r#""result":[],"result_info":{{"page":{n},"per_page":1,"total_pages":3}}"#),
+    });
+    let mut cmd = bare(&["plan", "-f", file.to_str().unwrap()]);
+    cmd.env("CLOUDFLARE_BASE_URL", &url)
+        .env("CLOUDFLARE_API_TOKEN", TOKEN);
+    let r = run(cmd);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("page 2 was empty but later pages had users"),
+        "{r:?}"
+    );
+}
