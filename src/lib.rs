@@ -21,3 +21,4 @@ pub mod render;
 pub mod run;
 pub mod sandbox;
 pub mod secret;
+pub mod text;

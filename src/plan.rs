@@ -9,6 +9,7 @@ use crate::config::{AllowEntry, Desired, DomainEntry, Location, ProtectedEntry, 
 use crate::date::{self, Date};
 use crate::distance;
 use crate::email;
+use crate::text::printable;
 
 /// Why a user is where the plan puts them.
 #[derive(Debug, Clone, PartialEq)]
@@ -287,11 +288,12 @@ impl Decision {
         self.user.id.as_deref().unwrap_or("")
     }
 
-    /// What people read: the address as the API wrote it, or a stand-in.
+    /// What people read: the address as the API wrote it, or a stand-in; safe to print on a
+    /// terminal (see [`printable`]).
     pub fn label(&self) -> String {
         match (&self.user.email, &self.user.id) {
-            (Some(e), _) if !e.trim().is_empty() => e.trim().to_string(),
-            (_, Some(id)) => format!("(no email, id {id})"),
+            (Some(e), _) if !e.trim().is_empty() => printable(e.trim()),
+            (_, Some(id)) => format!("(no email, id {})", printable(id)),
             (_, None) => "(no email, no id)".to_string(),
         }
     }
@@ -912,6 +914,25 @@ mod tests {
         .unwrap();
         let plan = compute(&d, &live[..1], &policy());
         assert_eq!(plan.keep.len(), 1);
+    }
+
+    #[test]
+    fn labels_are_safe_to_print() {
+        let mut u = user(1, Some("evil\u{1b}[1A\u{1b}[2K@example.com"));
+        let d = Decision {
+            user: u.clone(),
+            email: None,
+            reason: Reason::NotAllowed,
+        };
+        assert_eq!(d.label(), "evil\\u{1b}[1A\\u{1b}[2K@example.com");
+        u.email = Some("jos\u{e9}\u{202e}moc.elpmaxe@x".into());
+        let d = Decision {
+            user: u,
+            email: None,
+            reason: Reason::NotAllowed,
+        };
+        assert_eq!(d.label(), "jos\u{e9}\\u{202e}moc.elpmaxe@x");
+        assert_eq!(printable("plain José"), "plain José");
     }
 
     #[test]

@@ -192,9 +192,17 @@ impl ApiError {
 fn codes_text(errors: &[ApiMessage]) -> String {
     let mut out = String::new();
     for e in errors {
-        out.push_str(&format!(", Cloudflare error {}: {}", e.code, e.message));
+        out.push_str(&format!(
+            ", Cloudflare error {}: {}",
+            e.code,
+            crate::text::printable(&e.message)
+        ));
         for c in &e.error_chain {
-            out.push_str(&format!(" (caused by {}: {})", c.code, c.message));
+            out.push_str(&format!(
+                " (caused by {}: {})",
+                c.code,
+                crate::text::printable(&c.message)
+            ));
         }
     }
     out
@@ -294,9 +302,47 @@ impl fmt::Debug for Client {
 
 /// Plain http is allowed only to this machine (the sandbox); credentials never cross a network
 /// unencrypted.
+/// A header value marked sensitive: kept out of HTTP/2 header compression tables and of any
+/// `Debug` output of the request.
+fn sensitive(secret: &Secret) -> reqwest::header::HeaderValue {
+    match reqwest::header::HeaderValue::from_str(secret.expose()) {
+        Ok(mut value) => {
+            value.set_sensitive(true);
+            value
+        }
+        // Not a valid header value: send an empty one (the API then refuses the credentials)
+        // rather than panic or echo it.
+        Err(_) => reqwest::header::HeaderValue::from_static(""),
+    }
+}
+
+/// The base URL as error messages show it: without user info, query or fragment, which could
+/// hold a credential someone pasted there.
+fn shown_url(raw: &str) -> String {
+    match Url::parse(raw) {
+        Ok(mut url) => {
+            let hidden = !url.username().is_empty()
+                || url.password().is_some()
+                || url.query().is_some()
+                || url.fragment().is_some();
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            url.set_query(None);
+            url.set_fragment(None);
+            if hidden {
+                format!("{url} (parts that may hold credentials not shown)")
+            } else {
+                url.to_string()
+            }
+        }
+        Err(_) if raw.contains(['@', '?', '#']) => "(not shown: it may contain credentials)".into(),
+        Err(_) => raw.to_string(),
+    }
+}
+
 fn check_base_url(raw: &str) -> Result<Url, ApiError> {
     let fail = |why: &str| ApiError::BaseUrl {
-        url: raw.to_string(),
+        url: shown_url(raw),
         why: why.to_string(),
     };
     let url = Url::parse(raw.trim_end_matches('/')).map_err(|e| fail(&e.to_string()))?;
@@ -442,7 +488,7 @@ impl Client {
             Credentials::Token(token) => builder.bearer_auth(token.expose()),
             Credentials::Global { email, key } => builder
                 .header("X-Auth-Email", email)
-                .header("X-Auth-Key", key.expose()),
+                .header("X-Auth-Key", sensitive(key)),
         };
         let mut out = Attempt {
             result: Err(ApiError::Transport {
@@ -1016,6 +1062,22 @@ mod tests {
             "f174e90a-fafe-4643-bbbc-4a0ed4fc841g",
         ] {
             assert!(!is_valid_user_id(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn base_url_errors_never_show_credentials() {
+        for raw in [
+            "https://user:Sn3lZJTBX6kkg7OdcBUAxOO963GEIyGQqnFTOFYY@api.cloudflare.com/client/v4",
+            "https://api.cloudflare.com/client/v4?token=Sn3lZJTBX6kkg7OdcBUAxOO963GEIyGQqnFTOFYY",
+            "http://Sn3lZJTBX6kkg7OdcBUAxOO963GEIyGQqnFTOFYY@10.0.0.1/client/v4",
+            "not a url Sn3lZJTBX6kkg7OdcBUAxOO963GEIyGQqnFTOFYY@?",
+        ] {
+            let e = check_base_url(raw).unwrap_err().to_string();
+            assert!(
+                !e.contains("Sn3lZJTBX6kkg7OdcBUAxOO963GEIyGQqnFTOFYY"),
+                "{e}"
+            );
         }
     }
 
