@@ -203,7 +203,9 @@ impl Execution {
     /// Every planned deletion done, and the final listing agrees (or was not run).
     pub fn is_complete(&self) -> bool {
         self.report.is_complete()
+            && self.stopped.is_none()
             && !matches!(&self.verification, Verification::Listed(still) if !still.is_empty())
+            && !matches!(&self.verification, Verification::Skipped(why) if why.starts_with("interrupted"))
             && self.audit_error.is_none()
     }
 }
@@ -417,7 +419,19 @@ pub async fn execute_with(
     } else if !settings.verify || report.results.is_empty() {
         Verification::Skipped("nothing to check".into())
     } else {
-        verify(&report, client).await
+        // Ctrl-C still works during the final listing (which may wait out a 429 block).
+        let pressed_before = *interrupts.borrow();
+        tokio::select! {
+            v = verify(&report, client) => v,
+            _ = async {
+                while interrupts.changed().await.is_ok() {
+                    if *interrupts.borrow() > pressed_before {
+                        return;
+                    }
+                }
+                std::future::pending::<()>().await
+            } => Verification::Skipped("interrupted (Ctrl-C) during the final check".into()),
+        }
     };
     Execution {
         report,
