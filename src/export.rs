@@ -1,5 +1,5 @@
 //! `reconcile export`: the live users as a desired-state file, so a team can start from today's
-//! state. Every exported address is allowed, so planning the file right after plans nothing. Pure:
+//! state. Every exported address is allowed and the rest are held, so planning the file right after deletes nobody. Pure:
 //! users in, YAML text out.
 
 use std::collections::BTreeMap;
