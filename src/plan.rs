@@ -1425,7 +1425,52 @@ mod props {
         expires: Option<bool>,
     }
 
-    fn desired_text() -> impl Strategy<Value = String> {
+    /// An independent model of the matching rules, written from docs/config.md, to check the
+    /// plan against (not the `Matcher` the plan itself uses).
+    #[derive(Debug, Clone, Default)]
+    struct Oracle {
+        /// (address, expired) per `users:` entry, first spelling only.
+        entries: Vec<(String, bool)>,
+        domains: Vec<String>,
+        protected: Vec<String>,
+    }
+
+    fn oracle_norm(a: &str) -> String {
+        use unicode_normalization::UnicodeNormalization;
+        a.trim().to_lowercase().nfc().collect()
+    }
+
+    fn glob(p: &[char], t: &[char]) -> bool {
+        match p.split_first() {
+            None => t.is_empty(),
+            Some(('*', rest)) => (0..=t.len()).any(|i| glob(rest, &t[i..])),
+            Some((c, rest)) => t.first() == Some(c) && glob(rest, &t[1..]),
+        }
+    }
+
+    impl Oracle {
+        fn keeps(&self, raw: &str) -> bool {
+            let a = oracle_norm(raw);
+            let chars: Vec<char> = a.chars().collect();
+            if self
+                .protected
+                .iter()
+                .any(|p| glob(&p.chars().collect::<Vec<_>>(), &chars))
+            {
+                return true;
+            }
+            if let Some((_, expired)) = self.entries.iter().find(|(e, _)| *e == a) {
+                return !expired;
+            }
+            let domain = a
+                .rsplit_once('@')
+                .map(|(_, d)| d.to_string())
+                .unwrap_or_default();
+            self.domains.contains(&domain)
+        }
+    }
+
+    fn desired_text() -> impl Strategy<Value = (String, Oracle)> {
         (
             prop::collection::vec((address(), prop::option::of(any::<bool>())), 1..8),
             prop::collection::vec(0..DOMAINS.len(), 0..2),
@@ -1437,12 +1482,16 @@ mod props {
                     .map(|(address, expires)| Entry { address, expires })
                     .collect();
                 let mut text = String::from("users:\n");
+                let mut oracle = Oracle::default();
                 let mut seen = std::collections::HashSet::new();
                 for e in &entries {
                     // Same address twice with other settings is a config error: keep the first.
-                    if !seen.insert(email::normalize(&e.address)) {
+                    if !seen.insert(oracle_norm(&e.address)) {
                         continue;
                     }
+                    oracle
+                        .entries
+                        .push((oracle_norm(&e.address), e.expires == Some(true)));
                     match e.expires {
                         None => text.push_str(&format!("  - {}\n", q(&e.address))),
                         Some(past) => text.push_str(&format!(
@@ -1456,20 +1505,22 @@ mod props {
                     text.push_str("domains:\n");
                     for d in domains {
                         text.push_str(&format!("  - {}\n", DOMAINS[d]));
+                        oracle.domains.push(DOMAINS[d].to_string());
                     }
                 }
                 if !protected.is_empty() {
                     text.push_str("protected:\n");
                     for (a, pattern) in protected {
-                        let a = email::normalize(&a);
+                        let a = oracle_norm(&a);
                         let written = match (pattern, a.split_once('@')) {
                             (true, Some((_, domain))) => format!("*@{domain}"),
                             _ => a,
                         };
                         text.push_str(&format!("  - {}\n", q(&written)));
+                        oracle.protected.push(written);
                     }
                 }
-                text
+                (text, oracle)
             })
     }
 
@@ -1524,7 +1575,7 @@ mod props {
 
         #[test]
         fn deletion_set_is_exactly_the_unmatched_users_minus_the_held(
-            text in desired_text(),
+            (text, oracle) in desired_text(),
             live in live_users(),
             overrides in overrides(),
             active in any::<bool>(),
@@ -1556,6 +1607,22 @@ mod props {
             }).count();
             prop_assert_eq!(unmatched, plan.delete.len() + plan.held.len());
             prop_assert!(plan.held.iter().all(|h| !h.reason.keeps()));
+
+            // Against the independent model: exactly the users it keeps are kept, and nobody it
+            // keeps is deleted.
+            let key = |u: &User| format!("{u:?}");
+            let mut expected: Vec<String> = live
+                .iter()
+                .filter(|u| u.email.as_deref().is_some_and(|e| !e.trim().is_empty() && oracle.keeps(e)))
+                .map(key)
+                .collect();
+            let mut kept: Vec<String> = plan.keep.iter().map(|d| key(&d.user)).collect();
+            expected.sort();
+            kept.sort();
+            prop_assert_eq!(kept, expected);
+            for d in &plan.delete {
+                prop_assert!(!oracle.keeps(d.user.email.as_deref().unwrap_or("")));
+            }
 
             // Deterministic: same input, same plan; input order does not matter.
             prop_assert_eq!(&compute(&desired, &live, &policy), &plan);

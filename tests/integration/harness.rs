@@ -80,11 +80,12 @@ impl World {
     /// An allowlist whose policy lets a plan delete any share of the account (tests of the
     /// executor, where the mass-deletion rail is beside the point).
     pub fn permissive_allowlist(&self, emails: &[&str]) -> PathBuf {
-        let path = self.allowlist(emails);
-        let mut text = std::fs::read_to_string(&path).unwrap();
-        text.push_str("policy:\n  max_delete_fraction: 1\n");
-        std::fs::write(&path, text).unwrap();
-        path
+        let mut text =
+            format!("account_id: {ACCOUNT}\npolicy:\n  max_delete_fraction: 1\nusers:\n");
+        for e in emails {
+            text.push_str(&format!("  - {e}\n"));
+        }
+        self.file("permissive.yaml", &text)
     }
 
     /// The binary, pointed at the sandbox with a valid token, and nothing else from the
