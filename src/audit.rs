@@ -11,7 +11,7 @@
 //! which carries one.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -120,22 +120,41 @@ pub struct Break {
 
 /// Check a whole log. Ok: the number of records and the hash of the last (or [`GENESIS`]).
 pub fn verify(text: &str) -> Result<(usize, String), Break> {
+    verify_reader(text.as_bytes())
+}
+
+/// A record is a few hundred bytes; a line far longer than this is not one.
+const MAX_LINE_BYTES: u64 = 1024 * 1024;
+
+/// [`verify`], reading line by line: a log of any length is checked in constant memory.
+pub fn verify_reader(mut reader: impl BufRead) -> Result<(usize, String), Break> {
     let mut prev = GENESIS.to_string();
     let mut count = 0;
-    let lines: Vec<&str> = text.split('\n').collect();
-    for (i, raw) in lines.iter().enumerate() {
-        let line = i + 1;
-        if raw.is_empty() {
-            if i + 1 == lines.len() {
-                break; // the newline after the last record
-            }
+    let mut raw = String::new();
+    for line in 1.. {
+        raw.clear();
+        let read = (&mut reader)
+            .take(MAX_LINE_BYTES + 1)
+            .read_line(&mut raw)
+            .map_err(|e| Break {
+                line,
+                why: format!("cannot be read as text: {e}"),
+            })?;
+        if read == 0 {
+            break;
+        }
+        if read as u64 > MAX_LINE_BYTES {
             return Err(Break {
                 line,
-                why: "empty line".into(),
+                why: format!("longer than {MAX_LINE_BYTES} bytes: not a record"),
             });
         }
         let fail = |why: String| Break { line, why };
-        let (content, hash) = split_hash(raw)
+        let record_text = raw.strip_suffix('\n').unwrap_or(&raw);
+        if record_text.is_empty() {
+            return Err(fail("empty line".into()));
+        }
+        let (content, hash) = split_hash(record_text)
             .ok_or_else(|| fail("not a record: it does not end with its \"hash\"".into()))?;
         let record: Map<String, Value> =
             serde_json::from_str(&content).map_err(|e| fail(format!("not a JSON record: {e}")))?;
@@ -171,11 +190,11 @@ fn split_hash(line: &str) -> Option<(String, &str)> {
 
 /// Read and verify a log file.
 pub fn verify_file(path: &Path) -> Result<(usize, String), AuditError> {
-    let text = std::fs::read_to_string(path).map_err(|source| AuditError::Io {
+    let file = File::open(path).map_err(|source| AuditError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    verify(&text).map_err(|b| AuditError::Broken {
+    verify_reader(io::BufReader::new(file)).map_err(|b| AuditError::Broken {
         path: path.to_path_buf(),
         line: b.line,
         why: b.why,
@@ -198,18 +217,12 @@ impl AuditLog {
             path: path.to_path_buf(),
             source,
         };
-        let head = match std::fs::read_to_string(path) {
-            Ok(text) => {
-                verify(&text)
-                    .map_err(|b| AuditError::Broken {
-                        path: path.to_path_buf(),
-                        line: b.line,
-                        why: b.why,
-                    })?
-                    .1
+        let head = match verify_file(path) {
+            Ok((_, head)) => head,
+            Err(AuditError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+                GENESIS.to_string()
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => GENESIS.to_string(),
-            Err(e) => return Err(io(e)),
+            Err(e) => return Err(e),
         };
         let file = OpenOptions::new()
             .create(true)
@@ -413,5 +426,19 @@ mod tests {
         assert_eq!(rfc3339(951_782_400, 5), "2000-02-29T00:00:00.005Z");
         assert_eq!(rfc3339(1_798_761_599, 999), "2026-12-31T23:59:59.999Z");
         assert!(now_rfc3339().ends_with('Z'));
+    }
+
+    #[test]
+    fn hostile_logs_give_clean_errors() {
+        assert_eq!(verify("\n").unwrap_err().line, 1);
+        assert_eq!(verify("").unwrap(), (0, GENESIS.to_string()));
+        let long = "x".repeat(MAX_LINE_BYTES as usize + 10);
+        assert!(verify(&long).unwrap_err().why.contains("longer than"));
+        let bad_utf8: &[u8] = b"{\"a\":\"\xff\"}\n";
+        assert!(verify_reader(bad_utf8)
+            .unwrap_err()
+            .why
+            .contains("cannot be read as text"));
+        assert!(verify("{\"hash\":\"sha256:zz\"}\n").is_err());
     }
 }
