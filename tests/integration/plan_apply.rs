@@ -566,3 +566,34 @@ fn a_listing_cut_short_is_refused_and_nothing_is_planned() {
         "{r:?}"
     );
 }
+
+#[test]
+fn https_proxy_from_the_environment_is_used() {
+    use std::io::{BufRead, BufReader};
+    // A loopback "proxy" that records what it is asked and closes: nothing leaves the machine.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut head = Vec::new();
+        let mut reader = BufReader::new(stream);
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                break;
+            }
+            head.push(line);
+        }
+        head
+    });
+    let w = World::demo();
+    let file = w.allowlist(ALLOWED);
+    let mut cmd = bare(&["plan", "--max-retries", "0", "-f", file.to_str().unwrap()]);
+    cmd.env("HTTPS_PROXY", &proxy).env("CLOUDFLARE_API_TOKEN", TOKEN);
+    let r = run(cmd);
+    assert_eq!(r.code, 1, "the proxy closes the tunnel: {r:?}");
+    let head = seen.join().unwrap();
+    assert!(head[0].starts_with("CONNECT api.cloudflare.com:443"), "{head:?}");
+    // The token travels inside the TLS tunnel, never to the proxy in the clear.
+    assert!(!head.iter().any(|l| l.contains(TOKEN)), "{head:?}");
+}
