@@ -555,37 +555,7 @@ impl Client {
             }
         }
         tracing::trace!(%request, status = status.as_u16(), bytes = body.len(), "received");
-        let parsed: Result<Envelope<T>, _> = serde_json::from_slice(&body);
-        out.result = match parsed {
-            Ok(envelope) if status.is_success() && envelope.success => Ok((status, envelope)),
-            Ok(envelope) if !status.is_success() && !envelope.success => Err(ApiError::Status {
-                request,
-                status: status.as_u16(),
-                errors: envelope.errors,
-            }),
-            Ok(envelope) => Err(ApiError::Malformed {
-                request,
-                status: status.as_u16(),
-                detail: format!(
-                    "`success` is {} with HTTP {}{}",
-                    envelope.success,
-                    status.as_u16(),
-                    codes_text(&envelope.errors)
-                ),
-            }),
-            Err(e) if status.is_success() => Err(ApiError::Malformed {
-                request,
-                status: status.as_u16(),
-                detail: e.to_string(),
-            }),
-            // An error status without a parseable envelope (a proxy's HTML page, say): still an
-            // error of that status, and the status is what matters.
-            Err(_) => Err(ApiError::Status {
-                request,
-                status: status.as_u16(),
-                errors: Vec::new(),
-            }),
-        };
+        out.result = interpret(request, status, &body);
         out
     }
 
@@ -1022,6 +992,46 @@ fn show_count(n: Option<u64>) -> String {
     n.map_or_else(|| "no total".to_string(), |n| n.to_string())
 }
 
+/// What a response means: the envelope of a success, or the error it carries. Pure, so that
+/// hostile bodies can be thrown at it (see the property tests); it never panics.
+fn interpret<T: DeserializeOwned>(
+    request: String,
+    status: StatusCode,
+    body: &[u8],
+) -> Result<(StatusCode, Envelope<T>), ApiError> {
+    let parsed: Result<Envelope<T>, _> = serde_json::from_slice(body);
+    match parsed {
+        Ok(envelope) if status.is_success() && envelope.success => Ok((status, envelope)),
+        Ok(envelope) if !status.is_success() && !envelope.success => Err(ApiError::Status {
+            request,
+            status: status.as_u16(),
+            errors: envelope.errors,
+        }),
+        Ok(envelope) => Err(ApiError::Malformed {
+            request,
+            status: status.as_u16(),
+            detail: format!(
+                "`success` is {} with HTTP {}{}",
+                envelope.success,
+                status.as_u16(),
+                codes_text(&envelope.errors)
+            ),
+        }),
+        Err(e) if status.is_success() => Err(ApiError::Malformed {
+            request,
+            status: status.as_u16(),
+            detail: e.to_string(),
+        }),
+        // An error status without a parseable envelope (a proxy's HTML page, say): still an
+        // error of that status, and the status is what matters.
+        Err(_) => Err(ApiError::Status {
+            request,
+            status: status.as_u16(),
+            errors: Vec::new(),
+        }),
+    }
+}
+
 /// The innermost useful cause of a transport error, without the URL (which the caller names).
 fn transport_detail(e: &reqwest::Error) -> String {
     let mut detail = if e.is_timeout() {
@@ -1152,5 +1162,85 @@ mod tests {
         );
         assert!(text.contains("CLOUDFLARE_API_TOKEN"), "{text}");
         assert!(e.is_auth());
+    }
+}
+
+/// Hostile responses: the parser never panics, and every failure names the request and status.
+#[cfg(test)]
+mod hostile {
+    use super::*;
+    use proptest::prelude::*;
+
+    const PAGE: &str = r#"{"success":true,"errors":[],"messages":[],"result":[{"id":"f174e90a-fafe-4643-bbbc-4a0ed4fc8415","email":"a@example.com","name":"A","access_seat":true,"active_device_count":2,"last_successful_login":"2026-11-27T17:45:00Z"}],"result_info":{"page":1,"per_page":1000,"count":1,"total_count":1,"total_pages":1}}"#;
+
+    fn check(status: u16, body: &[u8]) {
+        let status = StatusCode::from_u16(status).unwrap();
+        match interpret::<Vec<User>>("GET /accounts/x/access/users?page=1".into(), status, body) {
+            Ok((s, envelope)) => {
+                assert!(s.is_success() && envelope.success);
+            }
+            Err(e) => {
+                let text = e.to_string();
+                assert!(
+                    text.contains("GET /accounts/x/access/users?page=1"),
+                    "{text}"
+                );
+                assert!(text.contains(&status.as_u16().to_string()), "{text}");
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn random_bytes(status in prop::sample::select(vec![200u16, 202, 400, 403, 404, 429, 500, 503]), body in prop::collection::vec(any::<u8>(), 0..512)) {
+            check(status, &body);
+        }
+
+        #[test]
+        fn mutated_pages(at in 0..PAGE.len(), byte in any::<u8>(), cut in any::<bool>()) {
+            let mut body = PAGE.as_bytes().to_vec();
+            if cut { body.truncate(at) } else { body[at] = byte }
+            check(200, &body);
+        }
+
+        #[test]
+        fn wrong_types_and_huge_numbers(
+            field in prop::sample::select(vec!["success", "errors", "result", "result_info", "id", "email", "active_device_count", "access_seat"]),
+            value in prop::sample::select(vec!["null", "1e999", "-1", "18446744073709551616", "\"x\"", "[]", "{}", "[[[[[[[[[[]]]]]]]]]]", "true"]),
+        ) {
+            let body = PAGE.replacen(&format!("\"{field}\":"), &format!("\"{field}\":{value},\"_was\":"), 1);
+            check(200, body.as_bytes());
+        }
+    }
+
+    #[test]
+    fn a_huge_page_parses() {
+        let users: Vec<String> = (0..1000)
+            .map(|i| format!(r#"{{"id":"00000000-0000-4000-8000-{i:012}","email":"u{i}@example.com","name":"{}"}}"#, "n".repeat(200)))
+            .collect();
+        let body = format!(
+            r#"{{"success":true,"errors":[],"messages":[],"result":[{}]}}"#,
+            users.join(",")
+        );
+        let (_, envelope) =
+            interpret::<Vec<User>>("GET x".into(), StatusCode::OK, body.as_bytes()).unwrap();
+        assert_eq!(envelope.result.unwrap().len(), 1000);
+        // Deep nesting where users are expected, or in a field the client ignores: no crash.
+        for deep in [
+            format!(
+                r#"{{"success":true,"errors":[],"result":{}{}}}"#,
+                "[".repeat(100_000),
+                "]".repeat(100_000)
+            ),
+            format!(
+                r#"{{"success":true,"errors":[],"result":[],"x":{}{}}}"#,
+                "[".repeat(100_000),
+                "]".repeat(100_000)
+            ),
+        ] {
+            let _ = interpret::<Vec<User>>("GET x".into(), StatusCode::OK, deep.as_bytes());
+        }
     }
 }

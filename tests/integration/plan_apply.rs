@@ -589,11 +589,15 @@ fn https_proxy_from_the_environment_is_used() {
     let w = World::demo();
     let file = w.allowlist(ALLOWED);
     let mut cmd = bare(&["plan", "--max-retries", "0", "-f", file.to_str().unwrap()]);
-    cmd.env("HTTPS_PROXY", &proxy).env("CLOUDFLARE_API_TOKEN", TOKEN);
+    cmd.env("HTTPS_PROXY", &proxy)
+        .env("CLOUDFLARE_API_TOKEN", TOKEN);
     let r = run(cmd);
     assert_eq!(r.code, 1, "the proxy closes the tunnel: {r:?}");
     let head = seen.join().unwrap();
-    assert!(head[0].starts_with("CONNECT api.cloudflare.com:443"), "{head:?}");
+    assert!(
+        head[0].starts_with("CONNECT api.cloudflare.com:443"),
+        "{head:?}"
+    );
     // The token travels inside the TLS tunnel, never to the proxy in the clear.
     assert!(!head.iter().any(|l| l.contains(TOKEN)), "{head:?}");
 }
