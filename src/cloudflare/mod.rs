@@ -125,6 +125,8 @@ pub enum DeleteOutcome {
 /// An API call that did not succeed. Each variant says which request failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
+    #[error("`{id}` is not a Cloudflare account id (32 hexadecimal characters); nothing was sent")]
+    AccountId { id: String },
     #[error("invalid API base URL `{url}`: {why}")]
     BaseUrl { url: String, why: String },
     #[error("{request}: could not reach the Cloudflare API: {detail}\n  help: check the network, and --api-url / CLOUDFLARE_BASE_URL if set")]
@@ -153,7 +155,9 @@ impl ApiError {
             ApiError::Transport { .. } => true,
             ApiError::Status { status, .. } => is_retryable_status(*status) && !self.is_auth(),
             ApiError::Malformed { status, .. } => (200..300).contains(status),
-            ApiError::BaseUrl { .. } | ApiError::Inconsistent { .. } => false,
+            ApiError::BaseUrl { .. }
+            | ApiError::AccountId { .. }
+            | ApiError::Inconsistent { .. } => false,
         }
     }
 
@@ -414,6 +418,13 @@ impl Client {
         config: ClientConfig,
     ) -> Result<Client, ApiError> {
         let base = check_base_url(base_url)?;
+        // The account id goes into every URL: it must have the spec's shape (32 hexadecimal
+        // characters), checked here whatever the caller checked before.
+        if account_id.len() != 32 || !account_id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(ApiError::AccountId {
+                id: crate::text::printable(account_id),
+            });
+        }
         let http = reqwest::Client::builder()
             .user_agent(concat!("reconcile/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(config.connect_timeout)
@@ -422,7 +433,7 @@ impl Client {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| ApiError::BaseUrl {
-                url: base_url.to_string(),
+                url: shown_url(base_url),
                 why: format!("cannot build the HTTP client: {e}"),
             })?;
         Ok(Client {
@@ -1072,6 +1083,25 @@ mod tests {
             "f174e90a-fafe-4643-bbbc-4a0ed4fc841g",
         ] {
             assert!(!is_valid_user_id(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn account_ids_are_checked_before_any_url() {
+        for bad in [
+            "",
+            "abc",
+            "023e105f4ecef8ad9ca31a8372d0c35/",
+            "../../../../users/0000000000000",
+            "023e105f4ecef8ad9ca31a8372d0c353x",
+        ] {
+            let e = Client::with_config(
+                "https://api.cloudflare.com/client/v4",
+                Credentials::Token(Secret::new("t")),
+                bad,
+                ClientConfig::default(),
+            );
+            assert!(matches!(e, Err(ApiError::AccountId { .. })), "{bad}");
         }
     }
 
