@@ -105,6 +105,20 @@ pub fn now_unix() -> i64 {
         .unwrap_or(0)
 }
 
+/// Seconds since the Unix epoch as RFC 3339 UTC: `2026-11-28T09:15:02Z`, or with `millis`,
+/// `2026-11-28T09:15:02.123Z`.
+pub fn format_timestamp(secs: i64, millis: Option<u32>) -> String {
+    let date = Date::from_days_since_epoch(secs.div_euclid(86_400));
+    let rem = secs.rem_euclid(86_400);
+    let fraction = millis.map(|m| format!(".{m:03}")).unwrap_or_default();
+    format!(
+        "{date}T{:02}:{:02}:{:02}{fraction}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
 /// Parse an RFC 3339 timestamp as the API writes them (`2020-07-01T05:20:00Z`,
 /// `2014-01-01T05:20:00.12345Z`, or with a `+hh:mm` offset) into seconds since the Unix epoch.
 pub fn parse_timestamp(text: &str) -> Option<i64> {
@@ -193,6 +207,18 @@ mod tests {
         let b = Date::parse("2027-01-01").unwrap();
         assert!(a < b);
         assert_eq!(b.to_string(), "2027-01-01");
+    }
+
+    #[test]
+    fn formatting_round_trips() {
+        for secs in [0, 1_593_580_800, 1_795_867_199, -86_401] {
+            let text = format_timestamp(secs, None);
+            assert_eq!(parse_timestamp(&text), Some(secs), "{text}");
+        }
+        assert_eq!(
+            format_timestamp(1_593_580_800, Some(7)),
+            "2020-07-01T05:20:00.007Z"
+        );
     }
 
     #[test]

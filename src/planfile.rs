@@ -487,73 +487,14 @@ pub fn format_duration(d: Duration) -> String {
 
 /// Seconds since the Unix epoch as RFC 3339 in UTC: `2026-11-28T09:15:00Z`.
 pub fn format_rfc3339(secs: u64) -> String {
-    let days = (secs / 86400) as i64;
-    let rem = secs % 86400;
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    crate::date::format_timestamp(secs.min(i64::MAX as u64) as i64, None)
 }
 
-/// The inverse of [`format_rfc3339`]; exactly that form (UTC, `Z`, whole seconds) is accepted.
+/// The inverse of [`format_rfc3339`]; exactly that form (UTC, `Z`, whole seconds, a real
+/// calendar day, from 1970 on) is accepted.
 pub fn parse_rfc3339(text: &str) -> Option<u64> {
-    let b = text.as_bytes();
-    if b.len() != 20
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || b[10] != b'T'
-        || b[13] != b':'
-        || b[16] != b':'
-        || b[19] != b'Z'
-    {
-        return None;
-    }
-    let num = |from: usize, to: usize| -> Option<u64> {
-        let s = text.get(from..to)?;
-        if !s.bytes().all(|c| c.is_ascii_digit()) {
-            return None;
-        }
-        s.parse().ok()
-    };
-    let (y, mo, d) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
-    let (h, mi, s) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
-    if !(1970..=9999).contains(&y) || !(1..=12).contains(&mo) || h > 23 || mi > 59 || s > 59 {
-        return None;
-    }
-    let days = days_from_civil(y as i64, mo as u32, d as u32);
-    // Reject a day that does not exist in that month (2026-02-30).
-    if d == 0 || civil_from_days(days) != (y as i64, mo as u32, d as u32) {
-        return None;
-    }
-    Some(days as u64 * 86400 + h * 3600 + mi * 60 + s)
-}
-
-/// Days since 1970-01-01 to a (year, month, day) of the proleptic Gregorian calendar (Howard
-/// Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let m = m as i64;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    let secs = crate::date::parse_timestamp(text)?;
+    (secs >= 0 && format_rfc3339(secs as u64) == text).then_some(secs as u64)
 }
 
 #[cfg(test)]

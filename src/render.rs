@@ -72,7 +72,7 @@ fn quoted(s: &str) -> String {
     format!("{s:?}")
 }
 
-fn seats(d: &Decision) -> String {
+pub(crate) fn seats(d: &Decision) -> String {
     let mut seats = Vec::new();
     if d.user.access_seat == Some(true) {
         seats.push("access");
@@ -277,8 +277,8 @@ fn diff(plan: &Plan, out: &mut dyn Write, p: Palette) -> io::Result<()> {
     writeln!(out)
 }
 
-/// What `apply` did.
-pub fn report(report: &Report, out: &mut dyn Write, p: Palette) -> io::Result<()> {
+/// One line per user the run tried to delete, with what happened.
+fn outcomes(report: &Report, out: &mut dyn Write, p: Palette) -> io::Result<()> {
     for r in &report.results {
         let (mark, what) = match &r.outcome {
             Outcome::Deleted => (p.removed("-"), "deleted".to_string()),
@@ -296,6 +296,12 @@ pub fn report(report: &Report, out: &mut dyn Write, p: Palette) -> io::Result<()
             r.decision.id()
         )?;
     }
+    Ok(())
+}
+
+/// What `apply` did.
+pub fn report(report: &Report, out: &mut dyn Write, p: Palette) -> io::Result<()> {
+    outcomes(report, out, p)?;
     for d in &report.recheck.dropped {
         writeln!(
             out,
@@ -353,23 +359,7 @@ pub fn saved_report(
         if n == 1 { "" } else { "s" }
     )?;
     writeln!(out)?;
-    for r in &report.results {
-        let (mark, what) = match &r.outcome {
-            Outcome::Deleted => (p.removed("-"), "deleted".to_string()),
-            Outcome::AlreadyGone => (p.dim("="), "already gone".to_string()),
-            Outcome::Failed(e) => (p.warning("!"), format!("FAILED: {e}")),
-            Outcome::NotAttempted => (
-                p.warning("!"),
-                "not attempted (the run stopped)".to_string(),
-            ),
-        };
-        writeln!(
-            out,
-            "  {mark} {} ({}): {what}",
-            r.decision.label(),
-            r.decision.id()
-        )?;
-    }
+    outcomes(report, out, p)?;
     for (d, skip) in report.recheck.dropped.iter().zip(&check.skipped) {
         let mark = match skip {
             crate::planfile::Skip::Gone => p.dim("="),

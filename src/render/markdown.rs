@@ -13,6 +13,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
+use super::seats;
 use crate::plan::{Decision, Plan};
 
 /// The most bytes a Markdown plan takes.
@@ -205,21 +206,6 @@ pub fn to_string(plan: &Plan, limit: usize) -> String {
         env!("CARGO_PKG_VERSION")
     );
     out
-}
-
-fn seats(d: &Decision) -> String {
-    let mut seats = Vec::new();
-    if d.user.access_seat == Some(true) {
-        seats.push("access");
-    }
-    if d.user.gateway_seat == Some(true) {
-        seats.push("gateway");
-    }
-    if seats.is_empty() {
-        "none".into()
-    } else {
-        seats.join(", ")
-    }
 }
 
 fn delete_row(d: &Decision) -> String {
