@@ -3,8 +3,6 @@
 //! twice, stale, expired, tampered, of an unknown version, for another account, and with
 //! desired-state files that changed since the review.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 
 use crate::harness::*;
@@ -192,64 +190,36 @@ fn exit_codes_0_1_2() {
     assert_eq!(w.deletes(), 0);
 }
 
-/// A loopback server that lists two users and fails the DELETE of the second with a 400 (which
-/// no client retries). Serves at most `max` connections, then stops.
+/// A loopback API that lists two users and fails the DELETE of the second with a 400 (which no
+/// client retries).
 fn half_failing_api(max: usize) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/client/v4", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming().take(max) {
-            let Ok(mut stream) = stream else { return };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request_line = String::new();
-            if reader.read_line(&mut request_line).is_err() {
-                continue;
-            }
-            let mut length = 0usize;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0; length];
-            let _ = reader.read_exact(&mut body);
-            let (status, body) = if request_line.starts_with("GET") {
-                let page_one = request_line.contains("page=1&");
-                let users = if page_one {
-                    r#"[{"id":"00000000-0000-4000-8000-000000000001","email":"one@example.com"},{"id":"00000000-0000-4000-8000-000000000002","email":"two@example.com"}]"#
-                } else {
-                    "[]"
-                };
-                (
-                    "200 OK",
-                    format!(
-                        r#"{{"success":true,"errors":[],"messages":[],"result":{users},"result_info":{{"page":{},"per_page":1000,"count":2,"total_count":2,"total_pages":1}}}}"#,
-                        if page_one { 1 } else { 2 }
-                    ),
-                )
-            } else if request_line.contains("000000000001") {
-                (
-                    "200 OK",
-                    r#"{"success":true,"errors":[],"messages":[],"result":{"id":"00000000-0000-4000-8000-000000000001"}}"#.to_string(),
-                )
+    loopback_api(max, |request_line| {
+        if request_line.starts_with("GET") {
+            let page_one = request_line.contains("page=1&");
+            let users = if page_one {
+                r#"[{"id":"00000000-0000-4000-8000-000000000001","email":"one@example.com"},{"id":"00000000-0000-4000-8000-000000000002","email":"two@example.com"}]"#
             } else {
-                (
-                    "400 Bad Request",
-                    r#"{"success":false,"errors":[{"code":10400,"message":"refused by the test server"}],"messages":[],"result":null}"#.to_string(),
-                )
+                "[]"
             };
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
+            (
+                "200 OK",
+                format!(
+                    r#"{{"success":true,"errors":[],"messages":[],"result":{users},"result_info":{{"page":{},"per_page":1000,"count":2,"total_count":2,"total_pages":1}}}}"#,
+                    if page_one { 1 } else { 2 }
+                ),
+            )
+        } else if request_line.contains("000000000001") {
+            (
+                "200 OK",
+                r#"{"success":true,"errors":[],"messages":[],"result":{"id":"00000000-0000-4000-8000-000000000001"}}"#.to_string(),
+            )
+        } else {
+            (
+                "400 Bad Request",
+                r#"{"success":false,"errors":[{"code":10400,"message":"refused by the test server"}],"messages":[],"result":null}"#.to_string(),
+            )
         }
-    });
-    url
+    })
 }
 
 #[test]

@@ -466,41 +466,21 @@ fn a_closed_stdout_does_not_turn_changes_into_success() {
 
 /// A loopback API whose pages are given by `page(n)` (the JSON of `result` and `result_info`).
 fn scripted_api(page: fn(u32) -> String) -> String {
-    use std::io::{BufRead, BufReader, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/client/v4", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming().take(50) {
-            let Ok(mut stream) = stream else { return };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request_line = String::new();
-            if reader.read_line(&mut request_line).is_err() {
-                continue;
-            }
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-            }
-            let n: u32 = request_line
-                .split("page=")
-                .nth(1)
-                .and_then(|rest| rest.split(['&', ' ']).next())
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(1);
-            let body = format!(
+    loopback_api(50, move |request_line| {
+        let n: u32 = request_line
+            .split("page=")
+            .nth(1)
+            .and_then(|rest| rest.split(['&', ' ']).next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1);
+        (
+            "200 OK",
+            format!(
                 r#"{{"success":true,"errors":[],"messages":[],{}}}"#,
                 page(n)
-            );
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    url
+            ),
+        )
+    })
 }
 
 fn user_json(n: u32) -> String {
