@@ -295,6 +295,10 @@ pub struct SandboxFaultArgs {
     /// Serve at most N users a page, whatever per_page asks
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1000))]
     pub max_per_page: Option<u64>,
+
+    /// Revoke the token after N deletions: every later request gets 403 (code 9109)
+    #[arg(long, value_name = "N")]
+    pub revoke_after_deletes: Option<u64>,
 }
 
 fn probability(raw: &str) -> Result<f64, String> {
@@ -780,6 +784,7 @@ impl Settings {
                     churn: a.faults.churn.unwrap_or(0),
                     seed: a.faults.fault_seed,
                     max_per_page: a.faults.max_per_page,
+                    revoke_after_deletes: a.faults.revoke_after_deletes,
                 },
                 rate_limit: a.faults.rate_limit.map(|r| RateLimit {
                     quota: r.quota,

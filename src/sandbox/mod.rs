@@ -89,6 +89,9 @@ pub struct Faults {
     pub seed: u64,
     /// Serve at most this many users a page, whatever `per_page` asks.
     pub max_per_page: Option<u64>,
+    /// After this many deletions the token is revoked: every later request gets 403 with code
+    /// 9109, as when someone revokes the token in the middle of a run.
+    pub revoke_after_deletes: Option<u64>,
 }
 
 impl Options {
@@ -224,6 +227,8 @@ struct Inner {
     churn_left: AtomicU32,
     /// Users added by churn and still there.
     churned: Mutex<(u64, Vec<String>)>,
+    /// Deletions done (202), for `Faults::revoke_after_deletes`.
+    deletes_done: AtomicU64,
 }
 
 impl Sandbox {
@@ -238,6 +243,7 @@ impl Sandbox {
                 counter: AtomicU64::new(0),
                 churn_left: AtomicU32::new(options.faults.churn),
                 churned: Mutex::new((0, Vec::new())),
+                deletes_done: AtomicU64::new(0),
                 options,
             }),
         }
@@ -493,6 +499,17 @@ async fn handle(
                     },
                     allow: None,
                 },
+                Fault::None | Fault::Drop
+                    if faults.revoke_after_deletes.is_some_and(|limit| {
+                        inner.deletes_done.load(Ordering::Relaxed) >= limit
+                    }) =>
+                {
+                    api::Reply {
+                        status: 403,
+                        body: failure(codes::INVALID_TOKEN, "Invalid access token"),
+                        allow: None,
+                    }
+                }
                 Fault::None | Fault::Drop => {
                     if method == Method::GET && path.ends_with("/access/users") {
                         inner.churn(n);
@@ -502,7 +519,11 @@ async fn handle(
                         options: &inner.options,
                         store: &inner.store,
                     };
-                    api::respond(&cx, &method, path, query, &headers)
+                    let reply = api::respond(&cx, &method, path, query, &headers);
+                    if method == Method::DELETE && reply.status == 202 {
+                        inner.deletes_done.fetch_add(1, Ordering::Relaxed);
+                    }
+                    reply
                 }
             };
             (reply, usage.header(), None)

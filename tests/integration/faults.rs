@@ -483,3 +483,39 @@ fn ctrl_c_stops_new_deletions_and_every_user_is_accounted_for() {
     assert_eq!(w.live_emails().len(), survivors().len() + 33 - deleted);
     only_extras_deleted(&w, &before);
 }
+
+#[test]
+fn a_token_revoked_mid_run_stops_every_further_deletion() {
+    let w = world(
+        30,
+        Faults {
+            revoke_after_deletes: Some(5),
+            latency: Duration::from_millis(5),
+            ..Faults::default()
+        },
+        None,
+    );
+    let before = w.sandbox.sandbox().users();
+    let r = apply(&w, &["--parallelism", "4"]);
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(r.stdout.contains("Cloudflare error 9109"), "{r:?}");
+    assert!(r.stdout.contains("not attempted"), "{r:?}");
+    // Deletions stop at once: after the first refusal, only those already in flight were sent.
+    let deletes: Vec<u16> = w
+        .sandbox
+        .sandbox()
+        .requests()
+        .iter()
+        .filter(|r| r.method == "DELETE")
+        .map(|r| r.status)
+        .collect();
+    let accepted = deletes.iter().filter(|s| **s == 202).count();
+    let refused = deletes.iter().filter(|s| **s == 403).count();
+    assert_eq!(accepted, 5, "{deletes:?}");
+    assert!(
+        (1..=4).contains(&refused),
+        "at most the in-flight ones are refused: {deletes:?}"
+    );
+    assert!(deletes.len() < 33, "{deletes:?}");
+    only_extras_deleted(&w, &before);
+}
