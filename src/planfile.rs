@@ -293,28 +293,28 @@ pub struct SavedCheck {
     pub skipped: Vec<Skip>,
     /// The live users differ from those the plan saw (fingerprint).
     pub account_changed: bool,
-    /// Whether `recheck.unconfirmed` is known: it is only when the desired state was given.
-    pub extras_known: bool,
 }
 
 /// Check `saved` against the users listed now. `fresh` is the plan computed now from the same
-/// desired state, when the files were given with `-f` (their digest already checked): then a
-/// planned user is deleted only if it is still an extra, and new extras can be named.
+/// desired state (the files given with `-f`, their digest already checked): a planned user is
+/// deleted only if it is still an extra, and new extras are named.
 ///
 /// A planned user is deleted only if a live user has the same id and the same normalised email,
 /// and the id is a UUID; nobody outside the plan is ever deleted.
-pub fn check(saved: &SavedPlan, live: &[User], fresh: Option<&Plan>) -> SavedCheck {
+pub fn check(saved: &SavedPlan, live: &[User], fresh: &Plan) -> SavedCheck {
     let by_id: HashMap<&str, &User> = live
         .iter()
         .filter_map(|u| u.id.as_deref().map(|id| (id, u)))
         .collect();
     // Every user of the fresh plan by id, and whether the fresh plan deletes them.
-    let fresh_by_id: Option<HashMap<&str, (&Decision, bool)>> = fresh.map(|p| {
-        let keep = p.keep.iter().chain(&p.held).map(|d| (d, false));
-        keep.chain(p.delete.iter().map(|d| (d, true)))
-            .filter_map(|(d, delete)| d.user.id.as_deref().map(|id| (id, (d, delete))))
-            .collect()
-    });
+    let fresh_by_id: HashMap<&str, (&Decision, bool)> = fresh
+        .keep
+        .iter()
+        .chain(&fresh.held)
+        .map(|d| (d, false))
+        .chain(fresh.delete.iter().map(|d| (d, true)))
+        .filter_map(|(d, delete)| d.user.id.as_deref().map(|id| (id, (d, delete))))
+        .collect();
     let (mut confirmed, mut dropped, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
     for planned in &saved.deletions {
         let planned_email = email::normalize(&planned.email);
@@ -351,22 +351,16 @@ pub fn check(saved: &SavedPlan, live: &[User], fresh: Option<&Plan>) -> SavedChe
             });
             continue;
         }
-        match fresh_by_id.as_ref().map(|m| m.get(planned.id.as_str())) {
-            // No desired state given: the plan is the approval.
-            None => confirmed.push(Decision {
-                user: (*user).clone(),
-                email: now_email,
-                reason: Reason::NotAllowed,
-            }),
-            Some(Some((d, true))) => confirmed.push((*d).clone()),
-            Some(Some((d, false))) => {
+        match fresh_by_id.get(planned.id.as_str()) {
+            Some((d, true)) => confirmed.push((*d).clone()),
+            Some((d, false)) => {
                 dropped.push((*d).clone());
                 skipped.push(Skip::NotAnExtra {
                     now: d.reason.describe(),
                 });
             }
             // Listed but not in the fresh plan: cannot happen for the same listing; skip safely.
-            Some(None) => {
+            None => {
                 dropped.push(as_planned());
                 skipped.push(Skip::Gone);
             }
@@ -379,14 +373,11 @@ pub fn check(saved: &SavedPlan, live: &[User], fresh: Option<&Plan>) -> SavedChe
         .map(|d| (d.id.as_str(), email::normalize(&d.email)))
         .collect();
     let unconfirmed = fresh
-        .map(|p| {
-            p.delete
-                .iter()
-                .filter(|d| !planned.contains(&(d.id(), d.email.clone().unwrap_or_default())))
-                .cloned()
-                .collect()
-        })
-        .unwrap_or_default();
+        .delete
+        .iter()
+        .filter(|d| !planned.contains(&(d.id(), d.email.clone().unwrap_or_default())))
+        .cloned()
+        .collect();
     SavedCheck {
         recheck: plan::Recheck {
             confirmed,
@@ -395,7 +386,6 @@ pub fn check(saved: &SavedPlan, live: &[User], fresh: Option<&Plan>) -> SavedChe
         },
         skipped,
         account_changed: !unchanged_but_for_the_plan(saved, live),
-        extras_known: fresh.is_some(),
     }
 }
 
@@ -611,22 +601,20 @@ mod tests {
     fn unchanged_account_confirms_every_planned_user() {
         let d = desired(&["alice@example.com"]);
         let s = saved(&d, &live());
+        let fresh_for =
+            |users: &[User]| plan::compute(&d, users, &plan::Policy::at(ACCOUNT, 1_795_867_200));
         // Applied once: the planned users are gone, and that alone is not a changed account.
-        let c = check(&s, &live()[..1], None);
+        let c = check(&s, &live()[..1], &fresh_for(&live()[..1]));
         assert!(c.recheck.confirmed.is_empty());
         assert_eq!(c.skipped, [Skip::Gone, Skip::Gone]);
         assert!(!c.account_changed);
-        let c = check(&s, &live(), None);
+        let c = check(&s, &live(), &fresh_for(&live()));
         assert_eq!(
             emails(&c.recheck.confirmed),
             ["bob@example.com", "carol@example.com"]
         );
         assert!(c.recheck.dropped.is_empty() && c.recheck.unconfirmed.is_empty());
-        assert!(!c.account_changed && !c.extras_known);
-        let fresh = plan::compute(&d, &live(), &plan::Policy::at(ACCOUNT, 1_795_867_200));
-        let c = check(&s, &live(), Some(&fresh));
-        assert_eq!(c.recheck.confirmed.len(), 2);
-        assert!(c.extras_known);
+        assert!(!c.account_changed);
     }
 
     #[test]
@@ -645,7 +633,8 @@ mod tests {
             user(2, "robert@example.com"),
             user(4, "dave@example.com"),
         ];
-        let c = check(&s, &now, None);
+        let fresh = plan::compute(&d, &now, &plan::Policy::at(ACCOUNT, 1_795_867_200));
+        let c = check(&s, &now, &fresh);
         assert!(c.recheck.confirmed.is_empty());
         assert_eq!(c.recheck.dropped.len(), 3);
         assert_eq!(
@@ -659,9 +648,6 @@ mod tests {
             ]
         );
         assert!(c.account_changed);
-        assert!(c.recheck.unconfirmed.is_empty(), "unknown without -f");
-        let fresh = plan::compute(&d, &now, &plan::Policy::at(ACCOUNT, 1_795_867_200));
-        let c = check(&s, &now, Some(&fresh));
         assert_eq!(
             emails(&c.recheck.unconfirmed),
             ["dave@example.com", "robert@example.com"]
@@ -674,7 +660,8 @@ mod tests {
         let d = desired(&["alice@example.com"]);
         let s = saved(&d, &live());
         let now = vec![user(2, " BOB@example.com"), user(3, "carol@example.com")];
-        let c = check(&s, &now, None);
+        let fresh = plan::compute(&d, &now, &plan::Policy::at(ACCOUNT, 1_795_867_200));
+        let c = check(&s, &now, &fresh);
         assert_eq!(c.recheck.confirmed.len(), 2);
     }
 
@@ -689,7 +676,7 @@ mod tests {
             reason: s.deletions[0].reason.clone(),
         });
         let fresh = plan::compute(&d, &live(), &plan::Policy::at(ACCOUNT, 1_795_867_200));
-        let c = check(&s, &live(), Some(&fresh));
+        let c = check(&s, &live(), &fresh);
         assert_eq!(
             emails(&c.recheck.confirmed),
             ["bob@example.com", "carol@example.com"]

@@ -375,13 +375,6 @@ pub fn saved_report(
             d.label()
         )?;
     }
-    if check.account_changed && !check.extras_known {
-        writeln!(
-            out,
-            "  {} the account's users changed since the plan was made; users it did not include were not touched (run plan again to see them, or pass -f to list new extras here)",
-            p.warning("!")
-        )?;
-    }
     let c = report.counts();
     writeln!(out)?;
     if report.results.is_empty() {

@@ -666,7 +666,7 @@ async fn saved_apply_flow(
         ..plan::Policy::at(&account, date::now_unix())
     };
     let fresh = plan::compute(&desired, &listing.users, &policy);
-    let check = planfile::check(&saved, &listing.users, Some(&fresh));
+    let check = planfile::check(&saved, &listing.users, &fresh);
     if check.account_changed {
         tracing::warn!("the account's users changed since the plan was made; only users in the plan, still present with the same id and email, are deleted");
     }
