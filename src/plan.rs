@@ -469,10 +469,6 @@ type OrderKey<'a> = (
     Option<&'a str>,
     Option<&'a str>,
     Option<&'a str>,
-    Option<&'a str>,
-    Option<&'a str>,
-    Option<&'a str>,
-    Option<&'a str>,
     (Option<bool>, Option<bool>),
 );
 
@@ -482,13 +478,9 @@ fn plan_order(a: &Decision, b: &Decision) -> std::cmp::Ordering {
         (
             d.email.as_deref(),
             u.id.as_deref(),
-            u.uid.as_deref(),
-            u.seat_uid.as_deref(),
             u.email.as_deref(),
             u.name.as_deref(),
             u.last_successful_login.as_deref(),
-            u.created_at.as_deref(),
-            u.updated_at.as_deref(),
             (u.access_seat, u.gateway_seat),
         )
     }

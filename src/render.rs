@@ -444,7 +444,6 @@ mod tests {
                 gateway_seat: Some(true),
                 active_device_count: Some(2.0),
                 last_successful_login: Some("2026-11-25T08:30:00Z".into()),
-                ..User::default()
             },
             User {
                 id: Some("6a7b8c9d-0e1f-4a2b-8c3d-4e5f60718293".into()),
