@@ -519,3 +519,76 @@ fn a_token_revoked_mid_run_stops_every_further_deletion() {
     assert!(deletes.len() < 33, "{deletes:?}");
     only_extras_deleted(&w, &before);
 }
+
+#[test]
+fn a_second_ctrl_c_abandons_the_deletions_in_flight_and_accounts_for_them() {
+    use std::io::{BufRead, BufReader};
+    // Slow answers, so that deletions are surely in flight when the second Ctrl-C comes.
+    let w = world(
+        30,
+        Faults {
+            latency: Duration::from_millis(1000),
+            ..Faults::default()
+        },
+        None,
+    );
+    let log = w.dir.path().join("audit.jsonl");
+    let file = w.permissive_allowlist(ALLOWED);
+    let mut cmd = w.cmd(&[
+        "apply",
+        "--auto-approve",
+        "--parallelism",
+        "2",
+        "--audit-log",
+        log.to_str().unwrap(),
+        "-f",
+        file.to_str().unwrap(),
+    ]);
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
+    let stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            all.push_str(&line);
+            all.push('\n');
+            let _ = lines_tx.send(line);
+        }
+        all
+    });
+    let interrupt = |pid: u32| {
+        let status = std::process::Command::new("kill")
+            .args(["-INT", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    // The first deletions are done: the next ones are on the wire (a second each).
+    w.wait_until("the first deletions", |w| w.count("DELETE", 202) >= 2);
+    interrupt(child.id());
+    // Wait for the run to say it stopped issuing deletions, then press again.
+    loop {
+        let line = lines
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the first Ctrl-C is acknowledged on stderr");
+        if line.contains("Ctrl-C again to stop at once") {
+            break;
+        }
+    }
+    interrupt(child.id());
+    let out = child.wait_with_output().unwrap();
+    let stderr = reader.join().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    let recs = records(&log);
+    assert_eq!(recs.len(), 33, "every planned user has a record: {stdout}");
+    let n = |o: &str| recs.iter().filter(|r| r["outcome"] == o).count();
+    assert!(
+        n("interrupted") >= 1,
+        "the abandoned in-flight deletions are recorded as such: {stdout}"
+    );
+    assert_eq!(n("deleted") + n("interrupted") + n("not_attempted"), 33);
+    assert!(stdout.contains("outcome is unknown"), "{stdout}");
+}
