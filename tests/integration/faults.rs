@@ -592,3 +592,47 @@ fn a_second_ctrl_c_abandons_the_deletions_in_flight_and_accounts_for_them() {
     assert_eq!(n("deleted") + n("interrupted") + n("not_attempted"), 33);
     assert!(stdout.contains("outcome is unknown"), "{stdout}");
 }
+
+/// On a terminal (a pseudo-terminal from `script`), progress is drawn as bars; on a pipe it is
+/// plain log lines (the other tests).
+#[test]
+fn progress_bars_on_a_terminal() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: `script` (util-linux) is not installed");
+        return;
+    }
+    let w = world(
+        8,
+        Faults {
+            latency: Duration::from_millis(150),
+            ..Faults::default()
+        },
+        None,
+    );
+    let file = w.permissive_allowlist(ALLOWED);
+    let line = format!(
+        "{} apply --auto-approve --parallelism 1 -f {}",
+        env!("CARGO_BIN_EXE_reconcile"),
+        file.display()
+    );
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-qec", &line, "/dev/null"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("TERM", "xterm")
+        .env("CLOUDFLARE_BASE_URL", w.sandbox.base_url())
+        .env("CLOUDFLARE_API_TOKEN", TOKEN)
+        .stdin(std::process::Stdio::null());
+    let out = cmd.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("deleting users ["),
+        "no progress bar drawn:\n{text}"
+    );
+    assert!(text.contains("Apply complete: 11 deleted"), "{text}");
+}
