@@ -437,18 +437,28 @@ async fn apply_flow(
     let context = apply::AuditContext::new(desired, &shown, exec);
     let execution =
         apply::execute_with(recheck, client, exec, audit, &context, apply::ctrl_c()).await;
-    // The deletions are done: a report that cannot be written must not hide their outcome.
     let written = writeln!(streams.stdout)
-        .and_then(|()| render::report(&execution.report, streams.stdout, palette))
-        .and_then(|()| apply::summary(&execution, streams.stdout, palette));
+        .and_then(|()| render::report(&execution.report, streams.stdout, palette));
+    Ok(conclude(&execution, written, streams, palette))
+}
+
+/// After the deletions: the summary, and the exit code that says what was done. A report that
+/// cannot be written (a closed stdout) is logged; it must not hide the outcome.
+fn conclude(
+    execution: &apply::Execution,
+    report_written: io::Result<()>,
+    streams: &mut Streams<'_>,
+    palette: Palette,
+) -> Exit {
+    let written = report_written.and_then(|()| apply::summary(execution, streams.stdout, palette));
     if let Err(e) = written {
         tracing::error!("cannot write the apply report to stdout: {e}");
     }
-    Ok(if execution.is_complete() {
+    if execution.is_complete() {
         Exit::Success
     } else {
         Exit::Partial
-    })
+    }
 }
 
 const DEMO_SEED: &str = include_str!("../examples/demo/seed.yaml");
@@ -686,7 +696,6 @@ async fn saved_apply_flow(
         apply::ctrl_c(),
     )
     .await;
-    // The deletions are done: a report that cannot be written must not hide their outcome.
     let written = render::saved_report(
         &name,
         &saved,
@@ -694,14 +703,6 @@ async fn saved_apply_flow(
         &execution.report,
         streams.stdout,
         palette,
-    )
-    .and_then(|()| apply::summary(&execution, streams.stdout, palette));
-    if let Err(e) = written {
-        tracing::error!("cannot write the apply report to stdout: {e}");
-    }
-    Ok(if execution.is_complete() {
-        Exit::Success
-    } else {
-        Exit::Partial
-    })
+    );
+    Ok(conclude(&execution, written, streams, palette))
 }
