@@ -130,7 +130,7 @@ impl Explanation {
                         .user
                         .last_successful_login
                         .as_deref()
-                        .map(|l| format!(", last login {l}"))
+                        .map(|l| format!(", last login {}", crate::text::printable(l)))
                         .unwrap_or_else(|| ", never logged in".into());
                     writeln!(out, "  live:  user {}{name}{login}: {what}", d.id())?;
                 }

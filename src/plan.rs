@@ -104,7 +104,12 @@ impl Reason {
         )
     }
 
+    /// The reason as a sentence, safe to print on a terminal (API text inside is escaped).
     pub fn describe(&self) -> String {
+        printable(&self.describe_raw())
+    }
+
+    fn describe_raw(&self) -> String {
         match self {
             Reason::Allowed {
                 location,

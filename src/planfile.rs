@@ -272,9 +272,11 @@ impl fmt::Display for Skip {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Skip::Gone => write!(f, "already gone"),
-            Skip::EmailChanged { now } => {
-                write!(f, "its id now has another address ({now}), not deleted")
-            }
+            Skip::EmailChanged { now } => write!(
+                f,
+                "its id now has another address ({}), not deleted",
+                crate::text::printable(now)
+            ),
             Skip::NotAnExtra { now } => write!(f, "no longer to delete ({now}), not deleted"),
             Skip::InvalidId => write!(f, "its id is not a UUID, never deleted"),
         }

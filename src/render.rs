@@ -293,7 +293,7 @@ fn outcomes(report: &Report, out: &mut dyn Write, p: Palette) -> io::Result<()> 
             out,
             "  {mark} {} ({}): {what}",
             r.decision.label(),
-            r.decision.id()
+            crate::text::printable(r.decision.id())
         )?;
     }
     Ok(())
@@ -365,7 +365,12 @@ pub fn saved_report(
             crate::planfile::Skip::Gone => p.dim("="),
             _ => p.warning("!"),
         };
-        writeln!(out, "  {mark} {} ({}): {skip}", d.label(), d.id())?;
+        writeln!(
+            out,
+            "  {mark} {} ({}): {skip}",
+            d.label(),
+            crate::text::printable(d.id())
+        )?;
     }
     for d in &report.recheck.unconfirmed {
         writeln!(

@@ -137,7 +137,7 @@ pub enum ApiError {
         status: u16,
         detail: String,
     },
-    #[error("{request}: the user listing is inconsistent: {detail}; nothing will be deleted from it\n  help: run again; if it persists, the API is not paginating as documented")]
+    #[error("{request}: the user listing is inconsistent: {}; nothing will be deleted from it\n  help: run again; if it persists, the API is not paginating as documented", crate::text::printable(detail))]
     Inconsistent { request: String, detail: String },
 }
 
