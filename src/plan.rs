@@ -1357,6 +1357,27 @@ mod tests {
     }
 
     #[test]
+    fn reasons_never_carry_terminal_escapes_from_the_api() {
+        let r = Reason::Active {
+            last_login: "\u{1b}[2K\u{1b}[1Aevil".into(),
+            within: Span { seconds: 86_400 },
+        };
+        assert!(!r.describe().contains('\u{1b}'), "{}", r.describe());
+    }
+
+    #[test]
+    fn a_near_miss_on_an_accented_letter_is_one_edit() {
+        let d = desired(&["jos\u{e9}@corp.com", "keep@corp.com"]);
+        let live = vec![
+            user(1, Some("jose@corp.com")),
+            user(2, Some("keep@corp.com")),
+        ];
+        let plan = compute(&d, &live, &policy());
+        assert!(plan.delete.is_empty(), "{:?}", plan.delete);
+        assert_eq!(plan.held[0].reason.kind(), "near_miss");
+    }
+
+    #[test]
     fn seats_freed_counts_the_deleted_users_seats() {
         let d = desired(&["alice@example.com"]);
         let seat = |n, a, g| User {
