@@ -359,8 +359,8 @@ pub struct ApplyArgs {
 
     #[command(flatten, next_help_heading = "Deleting")]
     pub exec: ExecArgs,
-    /// A plan saved by `plan --out`: apply exactly it, without a prompt (-f is then optional and,
-    /// when given, must match the plan)
+    /// A plan saved by `plan --out`: apply exactly it, without a prompt (-f is still required:
+    /// the reviewed files, which must match the plan)
     #[arg(value_name = "PLAN_FILE", help_heading = "Arguments")]
     pub plan_file: Option<PathBuf>,
 }
