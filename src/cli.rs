@@ -688,6 +688,11 @@ impl Settings {
                     None => 500,
                 },
             };
+            if delay > 60_000 {
+                return Err(format!(
+                    "the first retry delay is {delay} ms: give at most 60000 (a minute), with --retry-delay-ms or RECONCILE_RETRY_DELAY_MS"
+                ));
+            }
             Ok(ClientConfig {
                 list_concurrency: usize::from(c.list_concurrency),
                 rate_limit: c.rate_limit.unwrap_or_default(),
@@ -923,6 +928,29 @@ mod tests {
             false
         )
         .is_err());
+    }
+
+    #[test]
+    fn retry_delay_is_bounded() {
+        let err = resolve(
+            &["reconcile", "plan", "-f", "x"],
+            &[("RECONCILE_RETRY_DELAY_MS", "20000000000000")],
+            false,
+        )
+        .unwrap_err();
+        assert!(err.contains("at most 60000"), "{err}");
+        assert!(resolve(
+            &["reconcile", "plan", "-f", "x", "--retry-delay-ms", "60001"],
+            &[],
+            false
+        )
+        .is_err());
+        assert!(resolve(
+            &["reconcile", "plan", "-f", "x", "--retry-delay-ms", "10"],
+            &[],
+            false
+        )
+        .is_ok());
     }
 
     #[test]

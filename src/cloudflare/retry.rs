@@ -28,12 +28,32 @@ impl RetryPolicy {
     /// The wait before retry number `retries + 1`: `min(initial · 2^retries, max)`, less up to a
     /// quarter at random (`unit` in [0, 1)) so that parallel requests do not retry in step.
     pub fn backoff(&self, retries: u32, unit: f64) -> Duration {
-        let factor = 2f64.powi(retries.min(30) as i32);
-        let full = self
-            .initial_delay
-            .mul_f64(factor)
-            .min(self.max_delay.max(self.initial_delay));
-        full.mul_f64(1.0 - 0.25 * unit.clamp(0.0, 1.0))
+        // In seconds as a float, capped before it becomes a Duration: no overflow whatever the
+        // settings.
+        let cap = self.max_delay.max(self.initial_delay).as_secs_f64();
+        let full = (self.initial_delay.as_secs_f64() * 2f64.powi(retries.min(30) as i32)).min(cap);
+        Duration::from_secs_f64(full * (1.0 - 0.25 * unit.clamp(0.0, 1.0)))
+    }
+}
+
+#[cfg(test)]
+mod backoff_tests {
+    use super::*;
+
+    #[test]
+    fn huge_settings_do_not_overflow() {
+        let p = RetryPolicy {
+            max_retries: 100,
+            initial_delay: Duration::from_millis(20_000_000_000_000),
+            max_delay: Duration::from_secs(30),
+        };
+        assert_eq!(
+            p.backoff(30, 0.0),
+            Duration::from_millis(20_000_000_000_000)
+        );
+        let p = RetryPolicy::default();
+        assert_eq!(p.backoff(100, 0.0), Duration::from_secs(30));
+        assert_eq!(p.backoff(0, 0.0), Duration::from_millis(500));
     }
 }
 
