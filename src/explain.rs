@@ -99,6 +99,9 @@ impl Explanation {
         if let Some(first) = rules.next() {
             let verdict = if first.keeps() {
                 p.added("kept")
+            } else if self.invalid.is_some() {
+                // The plan holds such an address back (unusable_address): never deleted.
+                p.warning("held back if present, never deleted")
             } else {
                 p.removed("deleted if present")
             };
@@ -176,8 +179,13 @@ mod tests {
         assert!(
             text(&e).contains("rule:  deleted if present: no allowlist entry or domain matches")
         );
-        let e = explain(&desired(), "nonsense", today());
+        let e = explain(&desired(), "ops@corp", today());
         assert!(text(&e).contains("not a valid address"));
+        assert!(
+            text(&e).contains("held back if present, never deleted"),
+            "{}",
+            text(&e)
+        );
     }
 
     #[test]

@@ -157,18 +157,17 @@ pub async fn run(settings: Settings, streams: &mut Streams<'_>) -> Result<Exit, 
         Action::Explain { email, target } => {
             let desired = config::load(&target.files)?;
             let explanation = explain::explain(&desired, &email, Date::today_utc());
-            let explanation = match (
-                &target.credentials,
-                account_for(&desired, target.account_id.as_deref()),
-            ) {
-                (None, _) => explanation,
-                (Some(_), Err(_)) => explain::Explanation {
+            let no_account = desired.account().is_none() && target.account_id.is_none();
+            let explanation = match &target.credentials {
+                None => explanation,
+                Some(_) if no_account => explain::Explanation {
                     live: explain::Live::NotChecked(
                         "no account id: set `account_id:` in the file, or pass --account-id".into(),
                     ),
                     ..explanation
                 },
-                (Some(_), Ok(_)) => {
+                // An account mismatch or a malformed id is an error here as in `plan`.
+                Some(_) => {
                     let (desired, client) = connect(&target)?;
                     explanation.with_plan(&compute(&desired, &client, &target.overrides).await?)
                 }

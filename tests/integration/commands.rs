@@ -217,6 +217,17 @@ fn explain_offline_and_online() {
     );
     let online = w.run(&["explain", "Carol@Example.com", "-f", file.to_str().unwrap()]);
     assert!(online.stdout.contains("live:  user 5d6e7f80-91a2-4b3c-8d4e-5f60718293a4 \"Carol Diaz\", last login 2026-09-29T11:02:00Z: the plan deletes this user"), "{online:?}");
+    // An account mismatch is an error, as in plan.
+    let r = w.run(&[
+        "explain",
+        "carol@example.com",
+        "--account-id",
+        "00000000000000000000000000000000",
+        "-f",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("account mismatch"), "{r:?}");
     let nobody = w.run(&["explain", "zed@example.com", "-f", file.to_str().unwrap()]);
     assert!(
         nobody
