@@ -300,7 +300,9 @@ fn outcomes(report: &Report, out: &mut dyn Write, p: Palette) -> io::Result<()> 
 }
 
 /// What `apply` did.
-pub fn report(report: &Report, out: &mut dyn Write, p: Palette) -> io::Result<()> {
+/// `complete` is the run's own verdict (`Execution::is_complete`: every deletion done, the final
+/// check clean, the audit log written), the same that decides the exit code.
+pub fn report(report: &Report, complete: bool, out: &mut dyn Write, p: Palette) -> io::Result<()> {
     outcomes(report, out, p)?;
     for d in &report.recheck.dropped {
         writeln!(
@@ -321,11 +323,7 @@ pub fn report(report: &Report, out: &mut dyn Write, p: Palette) -> io::Result<()
     let c = report.counts();
     let line = format!(
         "Apply {}: {} deleted, {} already gone, {} failed, {} not attempted.",
-        if c.failed + c.not_attempted == 0 {
-            "complete"
-        } else {
-            "incomplete"
-        },
+        if complete { "complete" } else { "incomplete" },
         c.deleted,
         c.already_gone,
         c.failed,
@@ -342,6 +340,7 @@ pub fn saved_report(
     saved: &SavedPlan,
     check: &SavedCheck,
     report: &Report,
+    complete: bool,
     out: &mut dyn Write,
     p: Palette,
 ) -> io::Result<()> {
@@ -404,11 +403,7 @@ pub fn saved_report(
         .count();
     let line = format!(
         "Apply {}: {} deleted, {} already gone, {} failed, {} not attempted, {} skipped.",
-        if c.failed + c.not_attempted == 0 {
-            "complete"
-        } else {
-            "incomplete"
-        },
+        if complete { "complete" } else { "incomplete" },
         c.deleted,
         c.already_gone + gone_before,
         c.failed,

@@ -436,8 +436,14 @@ async fn apply_flow(
     let context = apply::AuditContext::new(desired, &shown, exec);
     let execution =
         apply::execute_with(recheck, client, exec, audit, &context, apply::ctrl_c()).await;
-    let written = writeln!(streams.stdout)
-        .and_then(|()| render::report(&execution.report, streams.stdout, palette));
+    let written = writeln!(streams.stdout).and_then(|()| {
+        render::report(
+            &execution.report,
+            execution.is_complete(),
+            streams.stdout,
+            palette,
+        )
+    });
     Ok(conclude(&execution, written, streams, palette))
 }
 
@@ -700,6 +706,7 @@ async fn saved_apply_flow(
         &saved,
         &check,
         &execution.report,
+        execution.is_complete(),
         streams.stdout,
         palette,
     );

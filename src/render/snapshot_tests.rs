@@ -162,6 +162,7 @@ fn saved_report_format() {
         &saved,
         &check,
         &report,
+        report.is_complete(),
         o,
         Palette::PLAIN
     )));
