@@ -70,22 +70,6 @@ impl Report {
     }
 }
 
-/// Delete the confirmed users, with the default settings and no audit log.
-/// Users in `recheck.dropped` and `recheck.unconfirmed` are never touched.
-pub async fn execute(recheck: Recheck, client: &Client) -> Report {
-    let (_tx, rx) = watch::channel(0u8);
-    execute_with(
-        recheck,
-        client,
-        &ExecSettings::default(),
-        None,
-        &AuditContext::default(),
-        rx,
-    )
-    .await
-    .report
-}
-
 /// How apply carries out a plan, resolved once by `cli`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExecSettings {
@@ -127,17 +111,10 @@ pub struct AuditContext {
 
 impl AuditContext {
     pub fn new(desired: &Desired, shown: &Plan, settings: &ExecSettings) -> AuditContext {
-        let live: Vec<_> = shown
-            .delete
-            .iter()
-            .chain(&shown.keep)
-            .chain(&shown.held)
-            .map(|d| d.user.clone())
-            .collect();
         AuditContext::from_digests(
             &shown.account_id,
             desired.digest(),
-            plan::fingerprint(&live),
+            plan::fingerprint(shown.users()),
             settings,
         )
     }
@@ -176,8 +153,10 @@ pub fn open_audit(settings: &ExecSettings) -> Result<Option<AuditLog>, AuditErro
 /// What planned users the final listing still found.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verification {
-    /// Not listed again (interrupted, stopped, or turned off).
+    /// Not listed again (stopped early, or turned off).
     Skipped(String),
+    /// Ctrl-C during the final listing: whether every planned user is gone is not known.
+    Interrupted,
     /// The listing failed; nothing is known.
     Failed(String),
     /// Planned users still present: `(user, whether the run said it was deleted or gone)`.
@@ -205,7 +184,7 @@ impl Execution {
         self.report.is_complete()
             && self.stopped.is_none()
             && !matches!(&self.verification, Verification::Listed(still) if !still.is_empty())
-            && !matches!(&self.verification, Verification::Skipped(why) if why.starts_with("interrupted"))
+            && !matches!(self.verification, Verification::Interrupted)
             && self.audit_error.is_none()
     }
 }
@@ -430,7 +409,7 @@ pub async fn execute_with(
                     }
                 }
                 std::future::pending::<()>().await
-            } => Verification::Skipped("interrupted (Ctrl-C) during the final check".into()),
+            } => Verification::Interrupted,
         }
     };
     Execution {
@@ -572,6 +551,11 @@ Stopped early: {why}."
     }
     match &execution.verification {
         Verification::Skipped(_) => {}
+        Verification::Interrupted => writeln!(
+            out,
+            "{}",
+            p.warning("Not checked: interrupted (Ctrl-C) during the final listing; run apply again to be sure.")
+        )?,
         Verification::Failed(e) => writeln!(
             out,
             "

@@ -286,10 +286,9 @@ impl fmt::Display for Skip {
 /// A saved plan checked against a fresh listing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SavedCheck {
-    /// What `apply::execute` gets: `confirmed` are the planned users still present with the same
-    /// id and email; `dropped` the planned users that are not deleted (see `skipped`);
-    /// `unconfirmed` the extras now that the plan did not include (known only when the desired
-    /// state was given).
+    /// What `apply::execute_with` gets: `confirmed` are the planned users still present with the
+    /// same id and email and still extras; `dropped` the planned users that are not deleted (see
+    /// `skipped`); `unconfirmed` the extras now that the plan did not include (never deleted).
     pub recheck: plan::Recheck,
     /// Why each user of `recheck.dropped` is skipped, in the same order.
     pub skipped: Vec<Skip>,
@@ -303,9 +302,9 @@ pub struct SavedCheck {
 ///
 /// A planned user is deleted only if a live user has the same id and the same normalised email,
 /// and the id is a UUID; nobody outside the plan is ever deleted.
-pub fn check(saved: &SavedPlan, live: &[User], fresh: &Plan) -> SavedCheck {
-    let by_id: HashMap<&str, &User> = live
-        .iter()
+pub fn check(saved: &SavedPlan, fresh: &Plan) -> SavedCheck {
+    let by_id: HashMap<&str, &User> = fresh
+        .users()
         .filter_map(|u| u.id.as_deref().map(|id| (id, u)))
         .collect();
     // Every user of the fresh plan by id, and whether the fresh plan deletes them.
@@ -387,31 +386,29 @@ pub fn check(saved: &SavedPlan, live: &[User], fresh: &Plan) -> SavedCheck {
             unconfirmed,
         },
         skipped,
-        account_changed: !unchanged_but_for_the_plan(saved, live),
+        account_changed: !unchanged_but_for_the_plan(saved, fresh),
     }
 }
 
 /// Whether the live users are those the plan saw, less some of its own deletions (so that a
 /// second apply of the same plan does not report a changed account).
-fn unchanged_but_for_the_plan(saved: &SavedPlan, live: &[User]) -> bool {
-    if plan::fingerprint(live) == saved.live_fingerprint {
+fn unchanged_but_for_the_plan(saved: &SavedPlan, fresh: &Plan) -> bool {
+    if plan::fingerprint(fresh.users()) == saved.live_fingerprint {
         return true;
     }
     let present: std::collections::HashSet<&str> =
-        live.iter().filter_map(|u| u.id.as_deref()).collect();
-    let mut seen = live.to_vec();
-    seen.extend(
-        saved
-            .deletions
-            .iter()
-            .filter(|d| !present.contains(d.id.as_str()))
-            .map(|d| User {
-                id: Some(d.id.clone()),
-                email: Some(d.email.clone()),
-                ..User::default()
-            }),
-    );
-    plan::fingerprint(&seen) == saved.live_fingerprint
+        fresh.users().filter_map(|u| u.id.as_deref()).collect();
+    let gone: Vec<User> = saved
+        .deletions
+        .iter()
+        .filter(|d| !present.contains(d.id.as_str()))
+        .map(|d| User {
+            id: Some(d.id.clone()),
+            email: Some(d.email.clone()),
+            ..User::default()
+        })
+        .collect();
+    plan::fingerprint(fresh.users().chain(&gone)) == saved.live_fingerprint
 }
 
 /// Parse `--plan-ttl`: one or more `<number><unit>` with units `s`, `m`, `h`, `d` (`30m`, `24h`,
@@ -606,11 +603,11 @@ mod tests {
         let fresh_for =
             |users: &[User]| plan::compute(&d, users, &plan::Policy::at(ACCOUNT, 1_795_867_200));
         // Applied once: the planned users are gone, and that alone is not a changed account.
-        let c = check(&s, &live()[..1], &fresh_for(&live()[..1]));
+        let c = check(&s, &fresh_for(&live()[..1]));
         assert!(c.recheck.confirmed.is_empty());
         assert_eq!(c.skipped, [Skip::Gone, Skip::Gone]);
         assert!(!c.account_changed);
-        let c = check(&s, &live(), &fresh_for(&live()));
+        let c = check(&s, &fresh_for(&live()));
         assert_eq!(
             emails(&c.recheck.confirmed),
             ["bob@example.com", "carol@example.com"]
@@ -636,7 +633,7 @@ mod tests {
             user(4, "dave@example.com"),
         ];
         let fresh = plan::compute(&d, &now, &plan::Policy::at(ACCOUNT, 1_795_867_200));
-        let c = check(&s, &now, &fresh);
+        let c = check(&s, &fresh);
         assert!(c.recheck.confirmed.is_empty());
         assert_eq!(c.recheck.dropped.len(), 3);
         assert_eq!(
@@ -663,7 +660,7 @@ mod tests {
         let s = saved(&d, &live());
         let now = vec![user(2, " BOB@example.com"), user(3, "carol@example.com")];
         let fresh = plan::compute(&d, &now, &plan::Policy::at(ACCOUNT, 1_795_867_200));
-        let c = check(&s, &now, &fresh);
+        let c = check(&s, &fresh);
         assert_eq!(c.recheck.confirmed.len(), 2);
     }
 
@@ -678,7 +675,7 @@ mod tests {
             reason: s.deletions[0].reason.clone(),
         });
         let fresh = plan::compute(&d, &live(), &plan::Policy::at(ACCOUNT, 1_795_867_200));
-        let c = check(&s, &live(), &fresh);
+        let c = check(&s, &fresh);
         assert_eq!(
             emails(&c.recheck.confirmed),
             ["bob@example.com", "carol@example.com"]

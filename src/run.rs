@@ -674,14 +674,8 @@ async fn saved_apply_flow(
         &account,
         target.client.clone(),
     )?;
-    tracing::info!(account = %account, "listing Access users");
-    let listing = client.list_users().await?;
-    let policy = plan::Policy {
-        overrides: target.overrides.clone(),
-        ..plan::Policy::at(&account, date::now_unix())
-    };
-    let fresh = plan::compute(&desired, &listing.users, &policy);
-    let check = planfile::check(&saved, &listing.users, &fresh);
+    let fresh = compute(&desired, &client, &target.overrides).await?;
+    let check = planfile::check(&saved, &fresh);
     if check.account_changed {
         tracing::warn!("the account's users changed since the plan was made; only users in the plan, still present with the same id and email, are deleted");
     }

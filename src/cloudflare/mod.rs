@@ -285,7 +285,6 @@ pub struct Client {
     config: ClientConfig,
     budget: Arc<Budget>,
     jitter: Arc<Jitter>,
-    progress: Progress,
 }
 
 impl fmt::Debug for Client {
@@ -437,19 +436,8 @@ impl Client {
             account_id: account_id.to_string(),
             budget: Arc::new(Budget::new(config.rate_limit)),
             jitter: Arc::new(Jitter::from_clock()),
-            progress: config.progress,
             config,
         })
-    }
-
-    /// Report listing progress here (bars on a terminal, log lines otherwise).
-    pub fn with_progress(mut self, progress: Progress) -> Client {
-        self.progress = progress;
-        self
-    }
-
-    pub fn progress(&self) -> &Progress {
-        &self.progress
     }
 
     pub fn account_id(&self) -> &str {
@@ -691,7 +679,10 @@ impl Client {
     async fn list_once(&self) -> Result<Listing, ApiError> {
         let first = self.fetch_page(1).await?;
         let total_pages = first.total_pages;
-        let task = self.progress.task("listing users (pages)", total_pages);
+        let task = self
+            .config
+            .progress
+            .task("listing users (pages)", total_pages);
         task.inc(1);
         let mut pages = vec![first];
         match total_pages {
@@ -834,13 +825,9 @@ impl Client {
         Ok(())
     }
 
-    /// Delete one user by its API `id`. The id must have the spec's shape (see
-    /// [`is_valid_user_id`]); the caller has checked it, and this checks it again.
-    pub async fn delete_user(&self, id: &str) -> Result<DeleteOutcome, ApiError> {
-        self.delete_user_detailed(id).await.result
-    }
-
-    /// [`Client::delete_user`], with the status, `cf-ray` and attempts of the last try.
+    /// Delete one user by its API `id`, with the status, `cf-ray` and attempts of the last try.
+    /// The id must have the spec's shape (see [`is_valid_user_id`]): it is checked here again
+    /// before it goes into a URL. A 404 means already gone.
     pub async fn delete_user_detailed(&self, id: &str) -> Detailed<DeleteOutcome> {
         if !is_valid_user_id(id) {
             return Detailed {

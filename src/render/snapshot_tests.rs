@@ -144,7 +144,7 @@ fn saved_report_format() {
         &now,
         &crate::plan::Policy::at(ACCOUNT, 1_795_867_200),
     );
-    let check = planfile::check(&saved, &now, &fresh);
+    let check = planfile::check(&saved, &fresh);
     let report = Report {
         results: check
             .recheck
