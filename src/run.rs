@@ -168,7 +168,7 @@ pub async fn run(settings: Settings, streams: &mut Streams<'_>) -> Result<Exit, 
                 },
                 // An account mismatch or a malformed id is an error here as in `plan`.
                 Some(_) => {
-                    let (desired, client) = connect(&target)?;
+                    let client = client_for(&desired, &target)?;
                     explanation.with_plan(&compute(&desired, &client, &target.overrides).await?)
                 }
             };
@@ -285,17 +285,20 @@ fn audit_verify(file: &std::path::Path, streams: &mut Streams<'_>) -> Result<Exi
 /// Validate the desired state, settle the account, and build the client. Nothing is sent yet.
 fn connect(target: &Target) -> Result<(Desired, Client), Error> {
     let desired = config::load(&target.files)?;
-    let account = account_for(&desired, target.account_id.as_deref())?;
+    let client = client_for(&desired, target)?;
+    Ok((desired, client))
+}
+
+/// The client for the account `desired` (or the flag) names. Nothing is sent yet.
+fn client_for(desired: &Desired, target: &Target) -> Result<Client, Error> {
+    let account = account_for(desired, target.account_id.as_deref())?;
     let credentials = target.credentials.clone().ok_or_else(no_credentials)?;
-    Ok((
-        desired,
-        Client::with_config(
-            &target.api_url,
-            credentials,
-            &account,
-            target.client.clone(),
-        )?,
-    ))
+    Ok(Client::with_config(
+        &target.api_url,
+        credentials,
+        &account,
+        target.client.clone(),
+    )?)
 }
 
 fn no_credentials() -> Error {

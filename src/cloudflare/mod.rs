@@ -25,7 +25,7 @@ use crate::secret::Secret;
 pub use budget::{
     parse_policy, parse_ratelimit, Budget, BudgetState, RateBudget, Remaining, Wait, WaitCause,
 };
-pub use retry::{is_retryable_status, parse_retry_after, splitmix, Jitter, RetryPolicy};
+pub use retry::{is_retryable_status, parse_retry_after, Jitter, RetryPolicy};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.cloudflare.com/client/v4";
 /// The spec's maximum (and default) page size.

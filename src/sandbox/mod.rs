@@ -364,9 +364,7 @@ enum Fault {
 impl Inner {
     /// A number in [0, 1) for request `n`, stream `salt`.
     fn unit(&self, n: u64, salt: u64) -> f64 {
-        let x = crate::cloudflare::splitmix(
-            self.options.faults.seed ^ n.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ salt,
-        );
+        let x = seed::mix(self.options.faults.seed ^ n.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ salt);
         (x >> 11) as f64 / (1u64 << 53) as f64
     }
 
@@ -404,14 +402,14 @@ impl Inner {
             let id = churned.swap_remove(at);
             store.delete(&id);
         } else {
-            let r = crate::cloudflare::splitmix(self.options.faults.seed ^ n ^ 0xC0FFEE);
+            let r = seed::mix(self.options.faults.seed ^ n ^ 0xC0FFEE);
             let id = format!(
                 "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
                 r >> 32,
                 (r >> 16) & 0xffff,
                 r & 0xfff,
                 (r >> 20) & 0xfff,
-                crate::cloudflare::splitmix(r) & 0xffff_ffff_ffff
+                seed::mix(r) & 0xffff_ffff_ffff
             );
             let mut user = Map::new();
             user.insert("id".into(), Value::String(id.clone()));
@@ -568,10 +566,7 @@ async fn handle(
             "application/json"
         }),
     );
-    let ray = format!(
-        "{:016x}-SBX",
-        crate::cloudflare::splitmix(n ^ 0x5EED_0000_0000_0000)
-    );
+    let ray = format!("{:016x}-SBX", seed::mix(n ^ 0x5EED_0000_0000_0000));
     for (name, value) in [
         ("ratelimit", usage_header),
         ("ratelimit-policy", policy),

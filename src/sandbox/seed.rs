@@ -245,7 +245,7 @@ const EPOCH_2022: u64 = 1_640_995_200;
 const DAY: u64 = 86_400;
 
 /// splitmix64: a tiny, well-mixed hash; enough to make ids look random yet be reproducible.
-fn mix(mut x: u64) -> u64 {
+pub(super) fn mix(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
     x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
