@@ -38,11 +38,15 @@ fn main() {
     }
 }
 
+fn account() -> reconcile::model::AccountId {
+    reconcile::model::AccountId::parse(DEFAULT_ACCOUNT_ID).expect("the sandbox's account id")
+}
+
 fn client(url: &str, config: ClientConfig) -> Client {
     Client::with_config(
         url,
         Credentials::Token(Secret::new("sandbox-token")),
-        DEFAULT_ACCOUNT_ID,
+        &account(),
         ClientConfig {
             progress: Progress::new(reconcile::progress::Mode::Hidden),
             ..config
@@ -122,7 +126,7 @@ async fn deleting() {
         },
     );
     let desired = config::parse_str(
-        &format!("account_id: {DEFAULT_ACCOUNT_ID}\nusers: [nobody@example.com]\n"),
+        &format!("account_id: {DEFAULT_ACCOUNT_ID}\nusers: [nobody@example.com]\npolicy: {{allow_delete_all: true}}\n"),
         "empty.yaml",
     )
     .unwrap();
@@ -131,9 +135,14 @@ async fn deleting() {
     let shown = plan::compute(
         &desired,
         &listing.users,
-        &plan::Policy::at(DEFAULT_ACCOUNT_ID, reconcile::date::now_unix()),
+        &plan::Policy::at(&account(), reconcile::date::now_unix()),
     );
-    let recheck = plan::recheck(&shown, &shown);
+    let (confirmed, _) = plan::recheck::recheck(
+        shown.delete.iter().map(plan::recheck::Reviewed::shown),
+        &shown,
+    )
+    .expect("the bench allowlist allows deleting everyone")
+    .split();
     let settings = ExecSettings {
         parallelism: 4,
         progress: Progress::new(reconcile::progress::Mode::Hidden),
@@ -141,7 +150,7 @@ async fn deleting() {
     };
     let context = AuditContext::new(&desired, &shown, &settings);
     let (_tx, rx) = tokio::sync::watch::channel(0u8);
-    let execution = apply::execute_with(recheck, &c, &settings, None, &context, rx).await;
+    let execution = apply::execute_with(confirmed, &c, &settings, None, &context, rx).await;
     let wall = start.elapsed();
     let requests = server.sandbox().requests();
     let sent = requests.len();
@@ -212,7 +221,7 @@ fn planning() {
     let plan = plan::compute_owned(
         &desired,
         live,
-        &plan::Policy::at(DEFAULT_ACCOUNT_ID, reconcile::date::now_unix()),
+        &plan::Policy::at(&account(), reconcile::date::now_unix()),
     );
     let wall = start.elapsed();
     let peak = peak_rss_kib();

@@ -1,5 +1,5 @@
-//! Carrying out a confirmed plan: delete exactly the users that were confirmed and are still
-//! extras (see [`crate::plan::recheck`]), `parallelism` at a time, record each outcome (and
+//! Carrying out a confirmed plan: delete exactly the users of a [`ConfirmedDeletions`] (built only
+//! by [`crate::plan::recheck::recheck`]), `parallelism` at a time, record each outcome (and
 //! write it to the audit log as it comes), stop issuing deletions at the first authentication
 //! error or Ctrl-C, and list the users once more to report any planned user still present.
 
@@ -13,7 +13,9 @@ use tokio::sync::watch;
 use crate::audit::{self, Actor, AuditError, AuditLog};
 use crate::cloudflare::{ApiError, Client, DeleteOutcome, Detailed};
 use crate::config::Desired;
-use crate::plan::{self, Decision, Plan, Recheck};
+use crate::model::UserId;
+use crate::plan::recheck::ConfirmedDeletions;
+use crate::plan::{self, Decision, Plan};
 use crate::progress::Progress;
 use crate::render::Palette;
 
@@ -37,8 +39,6 @@ pub struct UserResult {
 pub struct Report {
     /// One entry per confirmed user, in plan order.
     pub results: Vec<UserResult>,
-    /// What the re-check just before deleting found; `results` covers `recheck.confirmed`.
-    pub recheck: Recheck,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -112,7 +112,7 @@ pub struct AuditContext {
 impl AuditContext {
     pub fn new(desired: &Desired, shown: &Plan, settings: &ExecSettings) -> AuditContext {
         AuditContext::from_digests(
-            &shown.account_id,
+            shown.account_id.as_str(),
             desired.digest(),
             plan::fingerprint(shown.users()),
             settings,
@@ -236,14 +236,14 @@ pub fn ctrl_c() -> watch::Receiver<u8> {
 /// (those in flight finish); a second Ctrl-C abandons those in flight too. Every confirmed user
 /// ends with an outcome and, with an audit log, a record.
 pub async fn execute_with(
-    recheck: Recheck,
+    confirmed: ConfirmedDeletions,
     client: &Client,
     settings: &ExecSettings,
     mut audit: Option<AuditLog>,
     context: &AuditContext,
     mut interrupts: watch::Receiver<u8>,
 ) -> Execution {
-    let total = recheck.confirmed.len();
+    let total = confirmed.len();
     let mut outcomes: Vec<Option<Outcome>> = vec![None; total];
     let mut details: Vec<Detail> = vec![Detail::default(); total];
     let task = settings.progress.task("deleting users", Some(total as u64));
@@ -264,12 +264,11 @@ pub async fn execute_with(
     }
     loop {
         while stopped.is_none() && in_flight.len() < parallelism && next < total {
-            let (i, client, id) = (
-                next,
-                client.clone(),
-                recheck.confirmed[next].id().to_string(),
-            );
-            let handle = set.spawn(async move { (i, client.delete_user_detailed(&id).await) });
+            let Some(user) = confirmed.get(next).cloned() else {
+                break;
+            };
+            let (i, client) = (next, client.clone());
+            let handle = set.spawn(async move { (i, client.delete_user_detailed(&user).await) });
             task_index.insert(handle.id(), i);
             in_flight.insert(i);
             next += 1;
@@ -313,18 +312,20 @@ pub async fn execute_with(
                 };
                 in_flight.remove(&i);
                 task.inc(1);
-                let decision = &recheck.confirmed[i];
+                let Some(decision) = confirmed.get(i).map(|c| c.decision()) else {
+                    continue;
+                };
                 let outcome = match &detailed.result {
                     Ok(DeleteOutcome::Deleted) => {
-                        tracing::debug!(user = %decision.label(), id = decision.id(), "deleted");
+                        tracing::debug!(user = %decision.label(), id = decision.id_text(), "deleted");
                         Outcome::Deleted
                     }
                     Ok(DeleteOutcome::AlreadyGone) => {
-                        tracing::info!(user = %decision.label(), id = decision.id(), "already gone");
+                        tracing::info!(user = %decision.label(), id = decision.id_text(), "already gone");
                         Outcome::AlreadyGone
                     }
                     Err(e) => {
-                        tracing::error!(user = %decision.label(), id = decision.id(), "delete failed: {e}");
+                        tracing::error!(user = %decision.label(), id = decision.id_text(), "delete failed: {e}");
                         if e.is_auth() && stopped.is_none() {
                             stopped = Some(
                                 "the API refused the credentials; no further deletion was sent".into(),
@@ -367,8 +368,8 @@ pub async fn execute_with(
         } else {
             Outcome::NotAttempted
         };
-        if let Some(log) = audit.as_mut() {
-            let mut record = record(context, &recheck.confirmed[i], &outcome, &details[i]);
+        if let (Some(log), Some(user)) = (audit.as_mut(), confirmed.get(i)) {
+            let mut record = record(context, user.decision(), &outcome, &details[i]);
             if matches!(outcome, Outcome::Failed(_)) {
                 record.insert("outcome".into(), json!("interrupted"));
             }
@@ -383,16 +384,15 @@ pub async fn execute_with(
             audit_error.get_or_insert(e.to_string());
         }
     }
-    let results = recheck
-        .confirmed
+    let results = confirmed
         .iter()
         .zip(outcomes)
-        .map(|(decision, outcome)| UserResult {
-            decision: decision.clone(),
+        .map(|(user, outcome)| UserResult {
+            decision: user.decision().clone(),
             outcome: outcome.unwrap_or(Outcome::NotAttempted),
         })
         .collect();
-    let report = Report { results, recheck };
+    let report = Report { results };
     let verification = if hard_stop || stopped.is_some() {
         Verification::Skipped("the run stopped early".into())
     } else if !settings.verify || report.results.is_empty() {
@@ -434,16 +434,21 @@ async fn verify(report: &Report, client: &Client) -> Verification {
     match client.list_users().await {
         Err(e) => Verification::Failed(e.to_string()),
         Ok(listing) => {
-            let present: HashSet<&str> = listing
+            let present: HashSet<UserId> = listing
                 .users
                 .iter()
-                .filter_map(|u| u.id.as_deref())
+                .filter_map(|u| u.id.as_deref().and_then(UserId::parse))
                 .collect();
             Verification::Listed(
                 report
                     .results
                     .iter()
-                    .filter(|r| present.contains(r.decision.id()))
+                    .filter(|r| {
+                        r.decision
+                            .id
+                            .as_ref()
+                            .is_some_and(|id| present.contains(id))
+                    })
                     .map(|r| {
                         let claimed = matches!(r.outcome, Outcome::Deleted | Outcome::AlreadyGone);
                         (r.decision.clone(), claimed)
@@ -475,7 +480,7 @@ fn record(
     m.insert("time".into(), json!(audit::now_rfc3339()));
     m.insert("run".into(), json!(context.run_id));
     m.insert("account".into(), json!(context.account));
-    m.insert("user_id".into(), json!(decision.id()));
+    m.insert("user_id".into(), json!(decision.id_text()));
     m.insert("email".into(), json!(decision.user.email));
     m.insert("reason".into(), json!(decision.reason.kind()));
     m.insert("outcome".into(), json!(outcome_name(outcome)));
@@ -536,7 +541,7 @@ pub fn summary(execution: &Execution, out: &mut dyn Write, p: Palette) -> io::Re
                 "  {} {} ({}): {status}{codes}{ray}, {} attempt{}",
                 p.warning("!"),
                 r.decision.label(),
-                r.decision.id(),
+                r.decision.id_text(),
                 d.attempts,
                 if d.attempts == 1 { "" } else { "s" }
             )?;
@@ -579,7 +584,7 @@ Checked: no planned user is still present."
                     "  {} {} ({}){}",
                     p.warning("!"),
                     d.label(),
-                    d.id(),
+                    d.id_text(),
                     if *claimed {
                         " — the API had accepted its deletion"
                     } else {

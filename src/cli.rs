@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::cloudflare::{Credentials, DEFAULT_BASE_URL};
+use crate::model::{AccountId, Email};
 use crate::plan::Overrides;
 use crate::render::{Format, Palette};
 // Issue 6: client, executor and sandbox-fault settings.
@@ -181,8 +182,8 @@ pub struct RailArgs {
     pub allow_deletes: Option<usize>,
 
     /// Release a user held as a near miss of an allowlist entry (repeatable)
-    #[arg(long, value_name = "EMAIL")]
-    pub allow_near_miss: Vec<String>,
+    #[arg(long, value_name = "EMAIL", value_parser = email_arg)]
+    pub allow_near_miss: Vec<Email>,
 
     /// Release users held by policy.hold_active_within
     #[arg(long)]
@@ -191,6 +192,17 @@ pub struct RailArgs {
     /// Release users who share their address with another live user
     #[arg(long)]
     pub allow_duplicate_email: bool,
+}
+
+fn email_arg(text: &str) -> Result<Email, String> {
+    Email::parse(text).map_err(|why| format!("not an email address: {why}"))
+}
+
+/// `--account-id` / `CLOUDFLARE_ACCOUNT_ID`, parsed once; unset or empty is `None`.
+fn account_arg(raw: Option<String>, named: &str) -> Result<Option<AccountId>, String> {
+    raw.filter(|s| !s.trim().is_empty())
+        .map(|raw| AccountId::parse(&raw).map_err(|e| format!("{named}: {e}")))
+        .transpose()
 }
 
 fn fraction(text: &str) -> Result<f64, String> {
@@ -206,11 +218,7 @@ impl RailArgs {
             max_deletes: self.max_deletes,
             max_delete_fraction: self.max_delete_fraction,
             allow_deletes: self.allow_deletes,
-            allow_near_miss: self
-                .allow_near_miss
-                .iter()
-                .map(|e| crate::email::normalize(e))
-                .collect(),
+            allow_near_miss: self.allow_near_miss,
             include_active: self.include_active,
             allow_duplicate_email: self.allow_duplicate_email,
         }
@@ -433,7 +441,7 @@ pub struct SandboxArgs {
 #[derive(Debug, Clone)]
 pub struct Target {
     pub files: Vec<PathBuf>,
-    pub account_id: Option<String>,
+    pub account_id: Option<AccountId>,
     pub api_url: String,
     /// `None` when the environment has none; an error only once the API is needed.
     pub credentials: Option<Credentials>,
@@ -480,7 +488,7 @@ pub enum Action {
         target: Target,
     },
     Export {
-        account_id: Option<String>,
+        account_id: Option<AccountId>,
         api_url: String,
         credentials: Option<Credentials>,
         output: Option<PathBuf>,
@@ -493,7 +501,7 @@ pub enum Action {
         generate: usize,
         listen: SocketAddr,
         token: Secret,
-        account_id: Option<String>,
+        account_id: Option<AccountId>,
         faults: Faults,
         rate_limit: Option<RateLimit>,
     },
@@ -709,10 +717,10 @@ impl Settings {
         let target = |t: TargetArgs| -> Result<Target, String> {
             Ok(Target {
                 files: t.files,
-                account_id: t
-                    .account_id
-                    .or_else(|| var("CLOUDFLARE_ACCOUNT_ID"))
-                    .filter(|s| !s.trim().is_empty()),
+                account_id: account_arg(
+                    t.account_id.or_else(|| var("CLOUDFLARE_ACCOUNT_ID")),
+                    "--account-id / CLOUDFLARE_ACCOUNT_ID",
+                )?,
                 api_url: t
                     .api_url
                     .or_else(|| var("CLOUDFLARE_BASE_URL"))
@@ -755,7 +763,10 @@ impl Settings {
                 target: target(a.target)?,
             },
             Command::Export(a) => Action::Export {
-                account_id: a.account_id.or_else(|| var("CLOUDFLARE_ACCOUNT_ID")),
+                account_id: account_arg(
+                    a.account_id.or_else(|| var("CLOUDFLARE_ACCOUNT_ID")),
+                    "--account-id / CLOUDFLARE_ACCOUNT_ID",
+                )?,
                 api_url: a
                     .api_url
                     .or_else(|| var("CLOUDFLARE_BASE_URL"))
@@ -778,7 +789,7 @@ impl Settings {
                         .or_else(|| var("RECONCILE_SANDBOX_TOKEN"))
                         .unwrap_or_else(|| "sandbox-token".to_string()),
                 ),
-                account_id: a.account_id,
+                account_id: account_arg(a.account_id, "--account-id")?,
                 faults: Faults {
                     latency: Duration::from_millis(a.faults.latency),
                     enforce_rate_limit: a.faults.rate_limit.is_some(),
@@ -966,7 +977,7 @@ mod tests {
             ],
             &[
                 ("CLOUDFLARE_BASE_URL", "https://elsewhere"),
-                ("CLOUDFLARE_ACCOUNT_ID", "abc"),
+                ("CLOUDFLARE_ACCOUNT_ID", "023E105F4ECEF8AD9CA31A8372D0C353"),
             ],
             false,
         )
@@ -975,7 +986,10 @@ mod tests {
             panic!()
         };
         assert_eq!(target.api_url, "http://127.0.0.1:1/client/v4");
-        assert_eq!(target.account_id.as_deref(), Some("abc"));
+        assert_eq!(
+            target.account_id.as_ref().map(AccountId::as_str),
+            Some("023e105f4ecef8ad9ca31a8372d0c353")
+        );
         let s = resolve(&["reconcile", "plan", "-f", "x"], &[], false).unwrap();
         let Action::Plan { target, .. } = s.action else {
             panic!()

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use crate::config::Desired;
 use crate::date::Date;
-use crate::email;
+use crate::model::{AddressError, Email};
 use crate::plan::{Decision, Matcher, Plan, Reason};
 use crate::render::Palette;
 
@@ -32,20 +32,33 @@ pub enum Live {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Explanation {
     pub written: String,
+    /// The address as compared: normalised when it is one, else trimmed and lower-cased.
     pub address: String,
     /// Why the address could never be in a desired-state file, if it could not.
-    pub invalid: Option<&'static str>,
+    pub invalid: Option<AddressError>,
     /// Every rule that matches, the deciding one first.
     pub rules: Vec<Reason>,
     pub live: Live,
 }
 
 pub fn explain(desired: &Desired, written: &str, today: Date) -> Explanation {
-    let address = email::normalize(written);
+    let (address, invalid, rules) = match Email::parse(written) {
+        Ok(email) => (
+            email.to_string(),
+            None,
+            Matcher::new(desired, today).all(&email),
+        ),
+        // No rule can name it; the plan holds such a live user back.
+        Err(why) => (
+            written.trim().to_lowercase(),
+            Some(why.clone()),
+            vec![Reason::UnusableAddress { why }],
+        ),
+    };
     Explanation {
         written: written.to_string(),
-        invalid: email::check(&address).err(),
-        rules: Matcher::new(desired, today).all(&address),
+        invalid,
+        rules,
         address,
         live: Live::NotChecked(
             "no credentials: set CLOUDFLARE_API_TOKEN to see whether the user exists".into(),
@@ -56,7 +69,13 @@ pub fn explain(desired: &Desired, written: &str, today: Date) -> Explanation {
 impl Explanation {
     /// Add what the plan does to the live users with this address.
     pub fn with_plan(mut self, plan: &Plan) -> Explanation {
-        let ours = |d: &&Decision| d.email.as_deref() == Some(self.address.as_str());
+        let ours = |d: &&Decision| match &d.email {
+            Some(email) => email.as_str() == self.address,
+            None => {
+                d.user.email.as_deref().map(|e| e.trim().to_lowercase())
+                    == Some(self.address.clone())
+            }
+        };
         let mut users: Vec<(Decision, Fate)> = Vec::new();
         users.extend(
             plan.delete
@@ -77,7 +96,7 @@ impl Explanation {
                 .map(|d| (d.clone(), Fate::Held)),
         );
         self.live = Live::Checked {
-            account_id: plan.account_id.clone(),
+            account_id: plan.account_id.to_string(),
             users,
         };
         self
@@ -88,7 +107,7 @@ impl Explanation {
         if self.written.trim() != self.address {
             writeln!(out, "  normalised from {:?}", self.written)?;
         }
-        if let Some(why) = self.invalid {
+        if let Some(why) = &self.invalid {
             writeln!(
                 out,
                 "  {} not a valid address ({why}); no entry can name it",
@@ -135,7 +154,7 @@ impl Explanation {
                         .as_deref()
                         .map(|l| format!(", last login {}", crate::text::printable(l)))
                         .unwrap_or_else(|| ", never logged in".into());
-                    writeln!(out, "  live:  user {}{name}{login}: {what}", d.id())?;
+                    writeln!(out, "  live:  user {}{name}{login}: {what}", d.id_text())?;
                 }
             }
         }
@@ -205,12 +224,18 @@ mod tests {
                 ..User::default()
             },
         ];
-        let plan = compute(&d, &live, &Policy::at("acc", 1_795_867_200));
+        let plan = compute(
+            &d,
+            &live,
+            &Policy::at(&crate::model::AccountId::example(), 1_795_867_200),
+        );
         let eve = explain(&d, "eve@other.example", today()).with_plan(&plan);
         assert!(text(&eve).contains("live:  user 2a7c3f0e-5b1d-4d6e-9f8a-1c2b3d4e5f60 \"Eve\", never logged in: the plan deletes this user"), "{}", text(&eve));
         let bob = explain(&d, "bob@example.com", today()).with_plan(&plan);
         assert!(text(&bob).contains("last login 2026-11-27T10:00:00Z: the plan keeps this user"));
         let nobody = explain(&d, "zed@example.com", today()).with_plan(&plan);
-        assert!(text(&nobody).contains("no user with this address in account acc: nothing to do"));
+        assert!(text(&nobody).contains(
+            "no user with this address in account 023e105f4ecef8ad9ca31a8372d0c353: nothing to do"
+        ));
     }
 }

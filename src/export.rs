@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::cloudflare::User;
 use crate::date::Date;
-use crate::email;
+use crate::model::Email;
 
 /// A YAML double-quoted scalar (JSON string escapes are valid YAML).
 fn quoted(s: &str) -> String {
@@ -22,31 +22,30 @@ fn comment(s: &str) -> String {
 
 /// The file, and warnings about users it could not list.
 pub fn to_yaml(account_id: &str, users: &[User], today: Date) -> (String, Vec<String>) {
-    let mut allowed: BTreeMap<String, Vec<&User>> = BTreeMap::new();
+    let mut allowed: BTreeMap<Email, Vec<&User>> = BTreeMap::new();
     let mut unlisted: Vec<String> = Vec::new();
     let mut warnings = Vec::new();
     for user in users {
-        let address = user
-            .email
-            .as_deref()
-            .map(email::normalize)
-            .unwrap_or_default();
-        if address.is_empty() {
+        let raw = user.email.as_deref().map(str::trim).unwrap_or("");
+        if raw.is_empty() {
             unlisted.push(format!(
                 "id {}, name {} (no email: reconcile never deletes it)",
                 user.id.as_deref().unwrap_or("(none)"),
                 quoted(user.name.as_deref().unwrap_or("(none)"))
             ));
-        } else if let Err(why) = email::check(&address) {
-            unlisted.push(format!(
-                "{} ({why}): not exported; reconcile never deletes it (held back), fix the address in the identity provider or remove the user by hand",
-                quoted(&address)
-            ));
-            warnings.push(format!(
-                "{address:?} is not an address a desired-state file accepts ({why}); it was left out of the export (plan holds such users back, it never deletes them)"
-            ));
-        } else {
-            allowed.entry(address).or_default().push(user);
+            continue;
+        }
+        match Email::parse(raw) {
+            Ok(address) => allowed.entry(address).or_default().push(user),
+            Err(why) => {
+                unlisted.push(format!(
+                    "{} ({why}): not exported; reconcile never deletes it (held back), fix the address in the identity provider or remove the user by hand",
+                    quoted(raw)
+                ));
+                warnings.push(format!(
+                    "{raw:?} is not an address a desired-state file accepts ({why}); it was left out of the export (plan holds such users back, it never deletes them)"
+                ));
+            }
         }
     }
     let mut out = String::new();
@@ -78,7 +77,7 @@ pub fn to_yaml(account_id: &str, users: &[User], today: Date) -> (String, Vec<St
             .collect();
         out.push_str(&format!(
             "  - {}  # {}\n",
-            quoted(address),
+            quoted(address.as_str()),
             about.join("; ")
         ));
     }
@@ -146,8 +145,9 @@ mod tests {
 
         let desired =
             config::parse_str(&yaml, "export.yaml").unwrap_or_else(|e| panic!("{e}\n{yaml}"));
-        assert_eq!(desired.account(), Some(account));
-        let plan = compute(&desired, &users, &Policy::at(account, 1_795_867_200));
+        let account = crate::model::AccountId::parse(account).unwrap();
+        assert_eq!(desired.account(), Some(&account));
+        let plan = compute(&desired, &users, &Policy::at(&account, 1_795_867_200));
         assert!(plan.delete.is_empty(), "{:?}", plan.delete);
     }
 
@@ -177,7 +177,7 @@ mod tests {
         let plan = compute(
             &desired,
             &users,
-            &Policy::at("023e105f4ecef8ad9ca31a8372d0c353", 1_795_867_200),
+            &Policy::at(&crate::model::AccountId::example(), 1_795_867_200),
         );
         assert!(plan.delete.is_empty(), "{:?}", plan.delete);
         assert_eq!(plan.held[0].reason.kind(), "unusable_address");

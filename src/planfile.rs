@@ -10,16 +10,14 @@
 //! Everything here is pure: serialise, parse and verify, and [`check`] a saved plan against a fresh
 //! listing. Only `run` reads and writes files and talks to the API.
 
-use std::collections::HashMap;
-use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::cloudflare::{is_valid_user_id, User};
+use crate::cloudflare::User;
 use crate::config::Desired;
-use crate::email;
-use crate::plan::{self, Decision, Plan, Reason};
+use crate::plan::recheck::{recheck, Recheck, Reviewed};
+use crate::plan::{self, Plan, Refusal};
 
 /// The version of the saved-plan format this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -134,7 +132,7 @@ impl SavedPlan {
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
             created_at: format_rfc3339(now),
             expires_at: format_rfc3339(now.saturating_add(ttl.as_secs())),
-            account_id: plan.account_id.clone(),
+            account_id: plan.account_id.to_string(),
             desired_digest: desired.digest(),
             live_fingerprint: plan::fingerprint(plan.users()),
             live_count: plan.live_count as u64,
@@ -142,7 +140,7 @@ impl SavedPlan {
                 .delete
                 .iter()
                 .map(|d| SavedDeletion {
-                    id: d.id().to_string(),
+                    id: d.id_text().to_string(),
                     email: d.user.email.clone().unwrap_or_default(),
                     reason: SavedReason {
                         kind: d.reason.kind().to_string(),
@@ -254,140 +252,32 @@ impl SavedPlan {
     }
 }
 
-/// Why a user of the saved plan is not deleted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Skip {
-    /// No live user has this id any more.
-    Gone,
-    /// The id is still there but carries another address now.
-    EmailChanged { now: String },
-    /// The desired state given with `-f` no longer makes this user an extra (for example, the
-    /// user is held back now); the reason is [`Reason::describe`] of the fresh plan.
-    NotAnExtra { now: String },
-    /// The plan names an id that is not a UUID: never put into a DELETE URL.
-    InvalidId,
-}
-
-impl fmt::Display for Skip {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Skip::Gone => write!(f, "already gone"),
-            Skip::EmailChanged { now } => write!(
-                f,
-                "its id now has another address ({}), not deleted",
-                crate::text::printable(now)
-            ),
-            Skip::NotAnExtra { now } => write!(f, "no longer to delete ({now}), not deleted"),
-            Skip::InvalidId => write!(f, "its id is not a UUID, never deleted"),
-        }
-    }
-}
+pub use crate::plan::recheck::Skip;
 
 /// A saved plan checked against a fresh listing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SavedCheck {
-    /// What `apply::execute_with` gets: `confirmed` are the planned users still present with the
-    /// same id and email and still extras; `dropped` the planned users that are not deleted (see
-    /// `skipped`); `unconfirmed` the extras now that the plan did not include (never deleted).
-    pub recheck: plan::Recheck,
-    /// Why each user of `recheck.dropped` is skipped, in the same order.
-    pub skipped: Vec<Skip>,
+    /// What [`crate::plan::recheck::recheck`] made of the saved deletions: the planned users
+    /// still present with the same id and email and still extras (the only ones deleted), those
+    /// skipped and why, and the extras now that the plan did not include (never deleted).
+    pub recheck: Recheck,
     /// The live users differ from those the plan saw (fingerprint).
     pub account_changed: bool,
 }
 
 /// Check `saved` against the users listed now. `fresh` is the plan computed now from the same
-/// desired state (the files given with `-f`, their digest already checked): a planned user is
-/// deleted only if it is still an extra, and new extras are named.
-///
-/// A planned user is deleted only if a live user has the same id and the same normalised email,
-/// and the id is a UUID; nobody outside the plan is ever deleted.
-pub fn check(saved: &SavedPlan, fresh: &Plan) -> SavedCheck {
-    let by_id: HashMap<&str, &User> = fresh
-        .users()
-        .filter_map(|u| u.id.as_deref().map(|id| (id, u)))
-        .collect();
-    // Every user of the fresh plan by id, and whether the fresh plan deletes them.
-    let fresh_by_id: HashMap<&str, (&Decision, bool)> = fresh
-        .keep
-        .iter()
-        .chain(&fresh.held)
-        .map(|d| (d, false))
-        .chain(fresh.delete.iter().map(|d| (d, true)))
-        .filter_map(|(d, delete)| d.user.id.as_deref().map(|id| (id, (d, delete))))
-        .collect();
-    let (mut confirmed, mut dropped, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
-    for planned in &saved.deletions {
-        let planned_email = email::normalize(&planned.email);
-        let as_planned = || Decision {
-            user: User {
-                id: Some(planned.id.clone()),
-                email: Some(planned.email.clone()),
-                ..User::default()
-            },
-            email: Some(planned_email.clone()),
-            // The decision's reason is not shown or used by apply; the saved text is what was
-            // reviewed.
-            reason: Reason::NotAllowed,
-        };
-        if !is_valid_user_id(&planned.id) {
-            dropped.push(as_planned());
-            skipped.push(Skip::InvalidId);
-            continue;
-        }
-        let Some(user) = by_id.get(planned.id.as_str()) else {
-            dropped.push(as_planned());
-            skipped.push(Skip::Gone);
-            continue;
-        };
-        let now_email = user.email.as_deref().map(email::normalize);
-        if now_email.as_deref() != Some(planned_email.as_str()) || planned_email.is_empty() {
-            dropped.push(Decision {
-                user: (*user).clone(),
-                email: now_email,
-                reason: Reason::NotAllowed,
-            });
-            skipped.push(Skip::EmailChanged {
-                now: user.email.clone().unwrap_or_else(|| "no email".into()),
-            });
-            continue;
-        }
-        match fresh_by_id.get(planned.id.as_str()) {
-            Some((d, true)) => confirmed.push((*d).clone()),
-            Some((d, false)) => {
-                dropped.push((*d).clone());
-                skipped.push(Skip::NotAnExtra {
-                    now: d.reason.describe(),
-                });
-            }
-            // Listed but not in the fresh plan: cannot happen for the same listing; skip safely.
-            None => {
-                dropped.push(as_planned());
-                skipped.push(Skip::Gone);
-            }
-        }
-    }
-    // New extras: to delete now, but not in the plan with this id and this address.
-    let planned: std::collections::HashSet<(&str, String)> = saved
-        .deletions
-        .iter()
-        .map(|d| (d.id.as_str(), email::normalize(&d.email)))
-        .collect();
-    let unconfirmed = fresh
-        .delete
-        .iter()
-        .filter(|d| !planned.contains(&(d.id(), d.email.clone().unwrap_or_default())))
-        .cloned()
-        .collect();
-    SavedCheck {
-        recheck: plan::Recheck {
-            confirmed,
-            dropped,
-            unconfirmed,
-        },
-        skipped,
+/// desired state (the files given with `-f`, their digest already checked), so every rail runs
+/// again on the fresh listing: a planned user is deleted only if still an extra, and the plan is
+/// refused as a whole when the whole-plan rails refuse what would now be deleted.
+pub fn check(saved: &SavedPlan, fresh: &Plan) -> Result<SavedCheck, Refusal> {
+    let reviewed = saved.deletions.iter().map(|d| Reviewed {
+        id: &d.id,
+        email: &d.email,
+    });
+    Ok(SavedCheck {
+        recheck: recheck(reviewed, fresh)?,
         account_changed: !unchanged_but_for_the_plan(saved, fresh),
-    }
+    })
 }
 
 /// Whether the live users are those the plan saw, less some of its own deletions (so that a
@@ -511,7 +401,11 @@ mod tests {
     }
 
     fn saved(desired: &Desired, live: &[User]) -> SavedPlan {
-        let plan = plan::compute(desired, live, &plan::Policy::at(ACCOUNT, 1_795_867_200));
+        let plan = plan::compute(
+            desired,
+            live,
+            &plan::Policy::at(&crate::model::AccountId::example(), 1_795_867_200),
+        );
         SavedPlan::new(desired, &plan, NOW, DEFAULT_TTL)
     }
 
@@ -523,8 +417,20 @@ mod tests {
         ]
     }
 
-    fn emails(list: &[Decision]) -> Vec<String> {
+    fn emails(list: &[crate::plan::Decision]) -> Vec<String> {
         list.iter().map(|d| d.label()).collect()
+    }
+
+    fn confirmed(c: &SavedCheck) -> Vec<String> {
+        c.recheck
+            .confirmed
+            .iter()
+            .map(|d| d.decision().label())
+            .collect()
+    }
+
+    fn skipped(c: &SavedCheck) -> Vec<Skip> {
+        c.recheck.dropped.iter().map(|d| d.skip.clone()).collect()
     }
 
     #[test]
@@ -600,18 +506,20 @@ mod tests {
     fn unchanged_account_confirms_every_planned_user() {
         let d = desired(&["alice@example.com"]);
         let s = saved(&d, &live());
-        let fresh_for =
-            |users: &[User]| plan::compute(&d, users, &plan::Policy::at(ACCOUNT, 1_795_867_200));
+        let fresh_for = |users: &[User]| {
+            plan::compute(
+                &d,
+                users,
+                &plan::Policy::at(&crate::model::AccountId::example(), 1_795_867_200),
+            )
+        };
         // Applied once: the planned users are gone, and that alone is not a changed account.
-        let c = check(&s, &fresh_for(&live()[..1]));
+        let c = check(&s, &fresh_for(&live()[..1])).unwrap();
         assert!(c.recheck.confirmed.is_empty());
-        assert_eq!(c.skipped, [Skip::Gone, Skip::Gone]);
+        assert_eq!(skipped(&c), [Skip::Gone, Skip::Gone]);
         assert!(!c.account_changed);
-        let c = check(&s, &fresh_for(&live()));
-        assert_eq!(
-            emails(&c.recheck.confirmed),
-            ["bob@example.com", "carol@example.com"]
-        );
+        let c = check(&s, &fresh_for(&live())).unwrap();
+        assert_eq!(confirmed(&c), ["bob@example.com", "carol@example.com"]);
         assert!(c.recheck.dropped.is_empty() && c.recheck.unconfirmed.is_empty());
         assert!(!c.account_changed);
     }
@@ -632,12 +540,16 @@ mod tests {
             user(2, "robert@example.com"),
             user(4, "dave@example.com"),
         ];
-        let fresh = plan::compute(&d, &now, &plan::Policy::at(ACCOUNT, 1_795_867_200));
-        let c = check(&s, &fresh);
+        let fresh = plan::compute(
+            &d,
+            &now,
+            &plan::Policy::at(&crate::model::AccountId::example(), 1_795_867_200),
+        );
+        let c = check(&s, &fresh).unwrap();
         assert!(c.recheck.confirmed.is_empty());
         assert_eq!(c.recheck.dropped.len(), 3);
         assert_eq!(
-            c.skipped,
+            skipped(&c),
             [
                 Skip::EmailChanged {
                     now: "robert@example.com".into()
@@ -658,9 +570,17 @@ mod tests {
     fn same_email_in_other_case_is_the_same_user() {
         let d = desired(&["alice@example.com"]);
         let s = saved(&d, &live());
-        let now = vec![user(2, " BOB@example.com"), user(3, "carol@example.com")];
-        let fresh = plan::compute(&d, &now, &plan::Policy::at(ACCOUNT, 1_795_867_200));
-        let c = check(&s, &fresh);
+        let now = vec![
+            user(1, "alice@example.com"),
+            user(2, " BOB@example.com"),
+            user(3, "carol@example.com"),
+        ];
+        let fresh = plan::compute(
+            &d,
+            &now,
+            &plan::Policy::at(&crate::model::AccountId::example(), 1_795_867_200),
+        );
+        let c = check(&s, &fresh).unwrap();
         assert_eq!(c.recheck.confirmed.len(), 2);
     }
 
@@ -674,14 +594,15 @@ mod tests {
             email: "alice@example.com".into(),
             reason: s.deletions[0].reason.clone(),
         });
-        let fresh = plan::compute(&d, &live(), &plan::Policy::at(ACCOUNT, 1_795_867_200));
-        let c = check(&s, &fresh);
-        assert_eq!(
-            emails(&c.recheck.confirmed),
-            ["bob@example.com", "carol@example.com"]
+        let fresh = plan::compute(
+            &d,
+            &live(),
+            &plan::Policy::at(&crate::model::AccountId::example(), 1_795_867_200),
         );
+        let c = check(&s, &fresh).unwrap();
+        assert_eq!(confirmed(&c), ["bob@example.com", "carol@example.com"]);
         assert!(
-            matches!(&c.skipped[..], [Skip::NotAnExtra { now }] if now.starts_with("allowed by"))
+            matches!(&skipped(&c)[..], [Skip::NotAnExtra { now }] if now.starts_with("allowed by"))
         );
     }
 

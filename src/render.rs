@@ -6,8 +6,9 @@ use std::io::{self, Write};
 use similar::{ChangeTag, TextDiff};
 
 use crate::apply::{Outcome, Report};
+use crate::plan::recheck::{Skip, Unapplied};
 use crate::plan::{Decision, Plan};
-use crate::planfile::{SavedCheck, SavedPlan};
+use crate::planfile::SavedPlan;
 
 pub mod json;
 pub mod markdown;
@@ -97,7 +98,7 @@ fn user_block(out: &mut dyn Write, d: &Decision, p: Palette) -> io::Result<()> {
     writeln!(out, "  {} user {} {{", p.removed("-"), quoted(&d.label()))?;
     let mut field =
         |name: &str, value: String| writeln!(out, "      {} {name:<21} = {value}", p.removed("-"));
-    field("id", quoted(d.id()))?;
+    field("id", quoted(d.id_text()))?;
     field("email", quoted(u.email.as_deref().unwrap_or("")))?;
     field(
         "name",
@@ -293,7 +294,7 @@ fn outcomes(report: &Report, out: &mut dyn Write, p: Palette) -> io::Result<()> 
             out,
             "  {mark} {} ({}): {what}",
             r.decision.label(),
-            crate::text::printable(r.decision.id())
+            crate::text::printable(r.decision.id_text())
         )?;
     }
     Ok(())
@@ -302,17 +303,24 @@ fn outcomes(report: &Report, out: &mut dyn Write, p: Palette) -> io::Result<()> 
 /// What `apply` did.
 /// `complete` is the run's own verdict (`Execution::is_complete`: every deletion done, the final
 /// check clean, the audit log written), the same that decides the exit code.
-pub fn report(report: &Report, complete: bool, out: &mut dyn Write, p: Palette) -> io::Result<()> {
+pub fn report(
+    report: &Report,
+    unapplied: &Unapplied,
+    complete: bool,
+    out: &mut dyn Write,
+    p: Palette,
+) -> io::Result<()> {
     outcomes(report, out, p)?;
-    for d in &report.recheck.dropped {
+    for d in &unapplied.dropped {
         writeln!(
             out,
-            "  {} {}: skipped, no longer to delete since the plan was shown",
+            "  {} {}: skipped, no longer to delete since the plan was shown ({})",
             p.dim("="),
-            d.label()
+            d.decision.label(),
+            d.skip
         )?;
     }
-    for d in &report.recheck.unconfirmed {
+    for d in &unapplied.unconfirmed {
         writeln!(
             out,
             "  {} {}: new extra, not in the confirmed plan, NOT deleted (run plan again)",
@@ -338,7 +346,7 @@ pub fn report(report: &Report, complete: bool, out: &mut dyn Write, p: Palette) 
 pub fn saved_report(
     path: &str,
     saved: &SavedPlan,
-    check: &SavedCheck,
+    unapplied: &Unapplied,
     report: &Report,
     complete: bool,
     out: &mut dyn Write,
@@ -359,19 +367,20 @@ pub fn saved_report(
     )?;
     writeln!(out)?;
     outcomes(report, out, p)?;
-    for (d, skip) in report.recheck.dropped.iter().zip(&check.skipped) {
-        let mark = match skip {
-            crate::planfile::Skip::Gone => p.dim("="),
+    for d in &unapplied.dropped {
+        let mark = match d.skip {
+            Skip::Gone => p.dim("="),
             _ => p.warning("!"),
         };
         writeln!(
             out,
-            "  {mark} {} ({}): {skip}",
-            d.label(),
-            crate::text::printable(d.id())
+            "  {mark} {} ({}): {}",
+            d.decision.label(),
+            crate::text::printable(d.decision.id_text()),
+            d.skip
         )?;
     }
-    for d in &report.recheck.unconfirmed {
+    for d in &unapplied.unconfirmed {
         writeln!(
             out,
             "  {} {}: new extra since the plan, not in it, NOT deleted (run plan again)",
@@ -382,10 +391,10 @@ pub fn saved_report(
     let c = report.counts();
     writeln!(out)?;
     if report.results.is_empty() {
-        let gone = check
-            .skipped
+        let gone = unapplied
+            .dropped
             .iter()
-            .filter(|s| **s == crate::planfile::Skip::Gone)
+            .filter(|d| d.skip == Skip::Gone)
             .count();
         let line = if n == 0 {
             "Nothing to delete: the saved plan has no deletions.".to_string()
@@ -396,10 +405,10 @@ pub fn saved_report(
         };
         return writeln!(out, "{}", p.bold(&line));
     }
-    let gone_before = check
-        .skipped
+    let gone_before = unapplied
+        .dropped
         .iter()
-        .filter(|s| **s == crate::planfile::Skip::Gone)
+        .filter(|d| d.skip == Skip::Gone)
         .count();
     let line = format!(
         "Apply {}: {} deleted, {} already gone, {} failed, {} not attempted, {} skipped.",
@@ -408,7 +417,7 @@ pub fn saved_report(
         c.already_gone + gone_before,
         c.failed,
         c.not_attempted,
-        check.skipped.len() - gone_before
+        unapplied.dropped.len() - gone_before
     );
     writeln!(out, "{}", p.bold(&line))
 }
@@ -421,7 +430,10 @@ mod tests {
     use crate::plan::{compute, Policy};
 
     fn policy(account: &str) -> Policy {
-        Policy::at(account, 1_795_867_200)
+        Policy::at(
+            &crate::model::AccountId::parse(account).unwrap(),
+            1_795_867_200,
+        )
     }
 
     fn sample() -> Plan {
@@ -529,7 +541,10 @@ Plan: 1 to delete, 2 unchanged.
             email: Some("alice@example.com".into()),
             ..User::default()
         }];
-        let text = render(&compute(&desired, &live, &policy("x")), Palette::PLAIN);
+        let text = render(
+            &compute(&desired, &live, &policy("023e105f4ecef8ad9ca31a8372d0c353")),
+            Palette::PLAIN,
+        );
         assert!(text.contains("No changes."));
         assert!(
             text.ends_with("Plan: 0 to delete, 1 unchanged.\n"),

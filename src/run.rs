@@ -12,6 +12,8 @@ use crate::config::{self, ConfigError, Desired};
 use crate::date::{self, Date};
 use crate::explain;
 use crate::export;
+use crate::model::AccountId;
+use crate::plan::recheck::{recheck, Reviewed};
 use crate::plan::{self, Plan};
 use crate::planfile::{self, PlanFileError, SavedPlan};
 use crate::render::{self, Palette};
@@ -181,21 +183,16 @@ pub async fn run(settings: Settings, streams: &mut Streams<'_>) -> Result<Exit, 
             credentials,
             output,
         } => {
-            let account = account_id
-                .ok_or_else(|| {
-                    Error::Usage(
-                        "no account id: pass --account-id (or set CLOUDFLARE_ACCOUNT_ID)".into(),
-                    )
-                })
-                .and_then(|raw| {
-                    config::check_account_id(&raw).map_err(|e| {
-                        Error::Usage(format!("--account-id / CLOUDFLARE_ACCOUNT_ID: {e}"))
-                    })
-                })?;
+            let account = account_id.ok_or_else(|| {
+                Error::Usage(
+                    "no account id: pass --account-id (or set CLOUDFLARE_ACCOUNT_ID)".into(),
+                )
+            })?;
             let credentials = credentials.ok_or_else(no_credentials)?;
             let client = Client::new(&api_url, credentials, &account)?;
             let listing = client.list_users().await?;
-            let (yaml, warnings) = export::to_yaml(&account, &listing.users, Date::today_utc());
+            let (yaml, warnings) =
+                export::to_yaml(account.as_str(), &listing.users, Date::today_utc());
             for warning in warnings {
                 tracing::warn!("{warning}");
             }
@@ -248,13 +245,10 @@ pub async fn run(settings: Settings, streams: &mut Streams<'_>) -> Result<Exit, 
                     "--account-id is for a sandbox without --seed; the seed file sets the account"
                         .into(),
                 )),
-                (None, id) => {
-                    let id = match id {
-                        Some(id) => config::check_account_id(&id).map_err(Error::Usage)?,
-                        None => sandbox::DEFAULT_ACCOUNT_ID.to_string(),
-                    };
-                    sandbox::Seed::empty(&id)
-                }
+                (None, id) => sandbox::Seed::empty(
+                    id.as_ref()
+                        .map_or(sandbox::DEFAULT_ACCOUNT_ID, AccountId::as_str),
+                ),
             };
             seed.generate(generate);
             let options = sandbox::Options {
@@ -291,7 +285,7 @@ fn connect(target: &Target) -> Result<(Desired, Client), Error> {
 
 /// The client for the account `desired` (or the flag) names. Nothing is sent yet.
 fn client_for(desired: &Desired, target: &Target) -> Result<Client, Error> {
-    let account = account_for(desired, target.account_id.as_deref())?;
+    let account = account_for(desired, target.account_id.as_ref())?;
     let credentials = target.credentials.clone().ok_or_else(no_credentials)?;
     Ok(Client::with_config(
         &target.api_url,
@@ -310,14 +304,8 @@ fn no_credentials() -> Error {
 /// The account comes from the files, or from `--account-id` / `CLOUDFLARE_ACCOUNT_ID`. When both
 /// are set they must agree: an allowlist written for one account, applied to another, would delete
 /// that account's users.
-fn account_for(desired: &Desired, flag: Option<&str>) -> Result<String, Error> {
-    let flag = flag
-        .map(|raw| {
-            config::check_account_id(raw)
-                .map_err(|e| Error::Usage(format!("--account-id / CLOUDFLARE_ACCOUNT_ID: {e}")))
-        })
-        .transpose()?;
-    match (desired.account_id.as_ref(), flag) {
+fn account_for(desired: &Desired, flag: Option<&AccountId>) -> Result<AccountId, Error> {
+    match (desired.account_id.as_ref(), flag.cloned()) {
         (Some((file, _)), Some(flag)) if *file != flag => Err(Error::Usage(format!(
             "account mismatch: {} is for account {file}, but --account-id / CLOUDFLARE_ACCOUNT_ID says {flag}\n  help: run against the account the file is for, or unset CLOUDFLARE_ACCOUNT_ID",
             desired.account_id.as_ref().map(|(_, at)| at.to_string()).unwrap_or_default()
@@ -336,7 +324,7 @@ async fn compute(
     client: &Client,
     overrides: &plan::Overrides,
 ) -> Result<Plan, Error> {
-    tracing::info!(account = client.account_id(), "listing Access users");
+    tracing::info!(account = %client.account_id(), "listing Access users");
     let listing = client.list_users().await?;
     tracing::info!(
         users = listing.users.len(),
@@ -426,22 +414,31 @@ async fn apply_flow(
             }
         }
     }
-    // Invariant 1: delete only users who were shown and confirmed and are still extras now.
+    // Invariant 1: delete only users who were shown and confirmed and are still extras now, and
+    // only if every rail passes again on the fresh listing.
     let fresh = compute(desired, client, overrides).await?;
-    let recheck = plan::recheck(&shown, &fresh);
-    if !recheck.dropped.is_empty() || !recheck.unconfirmed.is_empty() {
+    let (confirmed, unapplied) = recheck(shown.delete.iter().map(Reviewed::shown), &fresh)
+        .map_err(|refusal| {
+            Error::Refused(format!(
+                "the account changed since the plan was shown, and the plan no longer passes the safety rails: {}",
+                refusal.message()
+            ))
+        })?
+        .split();
+    if !unapplied.dropped.is_empty() || !unapplied.unconfirmed.is_empty() {
         tracing::warn!(
-            dropped = recheck.dropped.len(),
-            unconfirmed = recheck.unconfirmed.len(),
+            dropped = unapplied.dropped.len(),
+            unconfirmed = unapplied.unconfirmed.len(),
             "the account changed since the plan was shown; only users still in the plan are deleted"
         );
     }
     let context = apply::AuditContext::new(desired, &shown, exec);
     let execution =
-        apply::execute_with(recheck, client, exec, audit, &context, apply::ctrl_c()).await;
+        apply::execute_with(confirmed, client, exec, audit, &context, apply::ctrl_c()).await;
     let written = writeln!(streams.stdout).and_then(|()| {
         render::report(
             &execution.report,
+            &unapplied,
             execution.is_complete(),
             streams.stdout,
             palette,
@@ -627,21 +624,18 @@ async fn saved_apply_flow(
     saved.check_usable(now_secs(), &name)?;
     // Before anything is listed: an audit log that cannot be written stops the run here.
     let audit = apply::open_audit(exec)?;
-    let account =
-        config::check_account_id(&saved.account_id).map_err(|e| PlanFileError::NotAPlan {
-            path: name.clone(),
-            detail: format!("its account_id: {e}"),
-        })?;
-    let other_account = |given_by: &str, other: String| PlanFileError::OtherAccount {
+    let account = AccountId::parse(&saved.account_id).map_err(|e| PlanFileError::NotAPlan {
         path: name.clone(),
-        plan: account.clone(),
+        detail: format!("its account_id: {e}"),
+    })?;
+    let other_account = |given_by: &str, other: &AccountId| PlanFileError::OtherAccount {
+        path: name.clone(),
+        plan: account.to_string(),
         given_by: given_by.to_string(),
-        other,
+        other: other.to_string(),
     };
-    if let Some(flag) = target.account_id.as_deref() {
-        let flag = config::check_account_id(flag)
-            .map_err(|e| Error::Usage(format!("--account-id / CLOUDFLARE_ACCOUNT_ID: {e}")))?;
-        if flag != account {
+    if let Some(flag) = target.account_id.as_ref() {
+        if *flag != account {
             return Err(other_account("--account-id / CLOUDFLARE_ACCOUNT_ID", flag).into());
         }
     }
@@ -657,8 +651,8 @@ async fn saved_apply_flow(
         tracing::warn!("{warning}");
     }
     if let Some(file_account) = desired.account() {
-        if file_account != account {
-            return Err(other_account("the desired-state files", file_account.to_string()).into());
+        if *file_account != account {
+            return Err(other_account("the desired-state files", file_account).into());
         }
     }
     let now = desired.digest();
@@ -678,30 +672,29 @@ async fn saved_apply_flow(
         target.client.clone(),
     )?;
     let fresh = compute(&desired, &client, &target.overrides).await?;
-    let check = planfile::check(&saved, &fresh);
+    let check = planfile::check(&saved, &fresh).map_err(|refusal| {
+        Error::Refused(format!(
+            "{name}: on the users listed now, the saved plan no longer passes the safety rails: {}",
+            refusal.message()
+        ))
+    })?;
     if check.account_changed {
         tracing::warn!("the account's users changed since the plan was made; only users in the plan, still present with the same id and email, are deleted");
     }
     // Invariant 1: only users of the reviewed plan, still present as planned, are deleted.
+    let (confirmed, unapplied) = check.recheck.split();
     let context = apply::AuditContext::from_digests(
-        &account,
+        account.as_str(),
         saved.desired_digest.clone(),
         saved.live_fingerprint.clone(),
         exec,
     );
-    let execution = apply::execute_with(
-        check.recheck.clone(),
-        &client,
-        exec,
-        audit,
-        &context,
-        apply::ctrl_c(),
-    )
-    .await;
+    let execution =
+        apply::execute_with(confirmed, &client, exec, audit, &context, apply::ctrl_c()).await;
     let written = render::saved_report(
         &name,
         &saved,
-        &check,
+        &unapplied,
         &execution.report,
         execution.is_complete(),
         streams.stdout,

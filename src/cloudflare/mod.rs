@@ -19,6 +19,8 @@ use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::model::AccountId;
+use crate::plan::recheck::Confirmed;
 use crate::progress::{Progress, Task};
 use crate::secret::Secret;
 
@@ -119,8 +121,6 @@ pub enum DeleteOutcome {
 /// An API call that did not succeed. Each variant says which request failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    #[error("`{id}` is not a Cloudflare account id (32 hexadecimal characters); nothing was sent")]
-    AccountId { id: String },
     #[error("invalid API base URL `{url}`: {why}")]
     BaseUrl { url: String, why: String },
     #[error("{request}: could not reach the Cloudflare API: {detail}\n  help: check the network, and --api-url / CLOUDFLARE_BASE_URL if set")]
@@ -149,9 +149,7 @@ impl ApiError {
             ApiError::Transport { .. } => true,
             ApiError::Status { status, .. } => is_retryable_status(*status) && !self.is_auth(),
             ApiError::Malformed { status, .. } => (200..300).contains(status),
-            ApiError::BaseUrl { .. }
-            | ApiError::AccountId { .. }
-            | ApiError::Inconsistent { .. } => false,
+            ApiError::BaseUrl { .. } | ApiError::Inconsistent { .. } => false,
         }
     }
 
@@ -225,17 +223,6 @@ fn hint_text(status: u16, errors: &[ApiMessage]) -> &'static str {
     }
 }
 
-/// A user id goes into a URL only if it has the shape the spec gives it: a UUID (at most 36
-/// characters). Anything else is refused, so an id from the API can never change the path.
-pub fn is_valid_user_id(id: &str) -> bool {
-    let bytes = id.as_bytes();
-    bytes.len() == 36
-        && bytes.iter().enumerate().all(|(i, b)| match i {
-            8 | 13 | 18 | 23 => *b == b'-',
-            _ => b.is_ascii_hexdigit(),
-        })
-}
-
 /// How the client behaves towards the API: concurrency, rate budget, retries, timeouts.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ClientConfig {
@@ -281,7 +268,7 @@ pub struct Client {
     http: reqwest::Client,
     base: Url,
     credentials: Credentials,
-    account_id: String,
+    account_id: AccountId,
     config: ClientConfig,
     budget: Arc<Budget>,
     jitter: Arc<Jitter>,
@@ -399,7 +386,7 @@ impl Client {
     pub fn new(
         base_url: &str,
         credentials: Credentials,
-        account_id: &str,
+        account_id: &AccountId,
     ) -> Result<Client, ApiError> {
         Client::with_config(base_url, credentials, account_id, ClientConfig::default())
     }
@@ -407,17 +394,10 @@ impl Client {
     pub fn with_config(
         base_url: &str,
         credentials: Credentials,
-        account_id: &str,
+        account_id: &AccountId,
         config: ClientConfig,
     ) -> Result<Client, ApiError> {
         let base = check_base_url(base_url)?;
-        // The account id goes into every URL: it must have the spec's shape (32 hexadecimal
-        // characters), checked here whatever the caller checked before.
-        if account_id.len() != 32 || !account_id.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(ApiError::AccountId {
-                id: crate::text::printable(account_id),
-            });
-        }
         let http = reqwest::Client::builder()
             .user_agent(concat!("reconcile/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(config.connect_timeout)
@@ -433,14 +413,14 @@ impl Client {
             http,
             base,
             credentials,
-            account_id: account_id.to_string(),
+            account_id: account_id.clone(),
             budget: Arc::new(Budget::new(config.rate_limit)),
             jitter: Arc::new(Jitter::from_clock()),
             config,
         })
     }
 
-    pub fn account_id(&self) -> &str {
+    pub fn account_id(&self) -> &AccountId {
         &self.account_id
     }
 
@@ -825,23 +805,11 @@ impl Client {
         Ok(())
     }
 
-    /// Delete one user by its API `id`, with the status, `cf-ray` and attempts of the last try.
-    /// The id must have the spec's shape (see [`is_valid_user_id`]): it is checked here again
-    /// before it goes into a URL. A 404 means already gone.
-    pub async fn delete_user_detailed(&self, id: &str) -> Detailed<DeleteOutcome> {
-        if !is_valid_user_id(id) {
-            return Detailed {
-                result: Err(ApiError::Malformed {
-                    request: format!("DELETE user {}", id.escape_debug()),
-                    status: 0,
-                    detail: "the user id is not a UUID; it was not sent".into(),
-                }),
-                status: None,
-                cf_ray: None,
-                attempts: 0,
-            };
-        }
-        let url = self.url(&[id], &[]);
+    /// Delete one user that passed the re-check, with the status, `cf-ray` and attempts of the
+    /// last try. Nothing but a [`Confirmed`] deletion can be sent: its id is a checked
+    /// [`crate::model::UserId`]. A 404 means already gone.
+    pub async fn delete_user_detailed(&self, user: &Confirmed) -> Detailed<DeleteOutcome> {
+        let url = self.url(&[user.id().as_str()], &[]);
         let d = self.call::<serde_json::Value>(Method::DELETE, url).await;
         let result = match d.result {
             Ok(_) => Ok(DeleteOutcome::Deleted),
@@ -1051,42 +1019,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn user_ids_must_be_uuids() {
-        assert!(is_valid_user_id("f174e90a-fafe-4643-bbbc-4a0ed4fc8415"));
-        assert!(is_valid_user_id("F174E90A-FAFE-4643-BBBC-4A0ED4FC8415"));
-        for bad in [
-            "",
-            "uid",
-            "f174e90a-fafe-4643-bbbc-4a0ed4fc841",
-            "f174e90a-fafe-4643-bbbc-4a0ed4fc84150",
-            "f174e90a/fafe-4643-bbbc-4a0ed4fc8415",
-            "../../../../../../../../../../../../x",
-            "f174e90a-fafe-4643-bbbc-4a0ed4fc841g",
-        ] {
-            assert!(!is_valid_user_id(bad), "{bad}");
-        }
-    }
-
-    #[test]
-    fn account_ids_are_checked_before_any_url() {
-        for bad in [
-            "",
-            "abc",
-            "023e105f4ecef8ad9ca31a8372d0c35/",
-            "../../../../users/0000000000000",
-            "023e105f4ecef8ad9ca31a8372d0c353x",
-        ] {
-            let e = Client::with_config(
-                "https://api.cloudflare.com/client/v4",
-                Credentials::Token(Secret::new("t")),
-                bad,
-                ClientConfig::default(),
-            );
-            assert!(matches!(e, Err(ApiError::AccountId { .. })), "{bad}");
-        }
-    }
-
-    #[test]
     fn base_url_errors_never_show_credentials() {
         for raw in [
             "https://user:Sn3lZJTBX6kkg7OdcBUAxOO963GEIyGQqnFTOFYY@api.cloudflare.com/client/v4",
@@ -1124,7 +1056,7 @@ mod tests {
         let client = Client::new(
             "http://127.0.0.1:1/client/v4/",
             Credentials::Token(Secret::new("t")),
-            "023e105f4ecef8ad9ca31a8372d0c353",
+            &AccountId::example(),
         )
         .unwrap();
         let url = client.url(&["f174e90a-fafe-4643-bbbc-4a0ed4fc8415"], &[]);

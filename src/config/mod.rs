@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use crate::date::Date;
 use crate::distance;
-use crate::email;
+use crate::model::{normalize_pattern, AccountId, AddressError, Domain, Email};
 use yaml::{Node, Value};
 
 /// The format version this build reads.
@@ -117,8 +117,8 @@ impl fmt::Display for Location {
 /// One address of the allowlist, normalised, with where it was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AllowEntry {
-    /// Normalised (see [`email::normalize`]); what matching compares.
-    pub email: String,
+    /// What matching compares.
+    pub email: Email,
     /// As written in the file, for messages.
     pub written: String,
     pub location: Location,
@@ -131,8 +131,7 @@ pub struct AllowEntry {
 /// Every address at this domain is allowed (exactly this domain: subdomains are not included).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DomainEntry {
-    /// Normalised, without `@`.
-    pub domain: String,
+    pub domain: Domain,
     pub location: Location,
 }
 
@@ -140,8 +139,10 @@ pub struct DomainEntry {
 /// of characters (`*@svc.example.com`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProtectedEntry {
-    /// Normalised.
+    /// Normalised (see [`normalize_pattern`]): an address, or a pattern with `*`.
     pub pattern: String,
+    /// As written in the file, for messages.
+    pub written: String,
     pub location: Location,
 }
 
@@ -180,7 +181,7 @@ fn glob_match(pattern: &str, text: &str) -> bool {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Desired {
     /// The account the files are for, and where it was set; `None` when no file sets it.
-    pub account_id: Option<(String, Location)>,
+    pub account_id: Option<(AccountId, Location)>,
     /// Every allowed address once, in file order.
     pub entries: Vec<AllowEntry>,
     pub domains: Vec<DomainEntry>,
@@ -193,8 +194,8 @@ pub struct Desired {
 }
 
 impl Desired {
-    pub fn account(&self) -> Option<&str> {
-        self.account_id.as_ref().map(|(id, _)| id.as_str())
+    pub fn account(&self) -> Option<&AccountId> {
+        self.account_id.as_ref().map(|(id, _)| id)
     }
 
     /// A digest of the normalised desired state: what it allows, not how the files are laid out
@@ -202,7 +203,10 @@ impl Desired {
     /// plan carries it so that `apply` can tell whether the files changed since the review.
     pub fn digest(&self) -> String {
         let mut lines: Vec<String> = Vec::new();
-        lines.push(format!("account_id={}", self.account().unwrap_or("")));
+        lines.push(format!(
+            "account_id={}",
+            self.account().map(AccountId::as_str).unwrap_or("")
+        ));
         for e in &self.entries {
             match e.expires {
                 Some(date) => lines.push(format!("user={} expires={date}", e.email)),
@@ -426,7 +430,7 @@ fn read(path: &Path) -> Result<String, ConfigError> {
 #[derive(Debug, Default)]
 struct FileState {
     file: String,
-    account_id: Option<(String, Location)>,
+    account_id: Option<(AccountId, Location)>,
     entries: Vec<AllowEntry>,
     domains: Vec<DomainEntry>,
     protected: Vec<ProtectedEntry>,
@@ -523,10 +527,9 @@ impl Checker<'_> {
         s
     }
 
-    fn email(&mut self, node: &Node, raw: &str) -> Option<String> {
-        let normalized = email::normalize(raw);
-        match email::check(&normalized) {
-            Ok(()) => Some(normalized),
+    fn email(&mut self, node: &Node, raw: &str) -> Option<Email> {
+        match Email::parse(raw) {
+            Ok(email) => Some(email),
             Err(why) => {
                 self.error(
                     node,
@@ -534,7 +537,7 @@ impl Checker<'_> {
                         "`{}` is not a valid email address: {why}",
                         raw.escape_debug()
                     ),
-                    "correct the address or remove the entry",
+                    fix_for(&why, "correct the address or remove the entry"),
                 );
                 None
             }
@@ -624,26 +627,21 @@ impl Checker<'_> {
             );
             return None;
         };
-        let domain = email::normalize(raw);
-        let problem = if domain.starts_with('@') {
+        let text = raw.trim().to_lowercase();
+        let problem = if text.starts_with('@') {
             Some((
                 "a domain is written without `@`",
-                format!("write `{}`", domain.trim_start_matches('@')),
+                format!("write `{}`", text.trim_start_matches('@').escape_debug()),
             ))
-        } else if domain.contains('@') {
+        } else if text.contains('@') {
             Some((
                 "this is an address, not a domain",
                 "list addresses under `users:`".to_string(),
             ))
-        } else if domain.contains('*') {
+        } else if text.contains('*') {
             Some((
                 "domains take no wildcards: a domain allows exactly that domain, not its subdomains",
                 "list each domain (and subdomain) that is allowed".to_string(),
-            ))
-        } else if email::check(&format!("x@{domain}")).is_err() {
-            Some((
-                "not a valid domain",
-                "write a domain such as example.com".to_string(),
             ))
         } else {
             None
@@ -652,10 +650,20 @@ impl Checker<'_> {
             self.error(item, format!("`{}`: {message}", raw.escape_debug()), help);
             return None;
         }
-        Some(DomainEntry {
-            domain,
-            location: self.at(item),
-        })
+        match Domain::parse(raw) {
+            Ok(domain) => Some(DomainEntry {
+                domain,
+                location: self.at(item),
+            }),
+            Err(why) => {
+                self.error(
+                    item,
+                    format!("`{}`: not a valid domain: {why}", raw.escape_debug()),
+                    fix_for(&why, "write a domain such as example.com"),
+                );
+                None
+            }
+        }
     }
 
     fn policy(&mut self, node: &Node) -> PolicySettings {
@@ -729,32 +737,28 @@ impl Checker<'_> {
             );
             return None;
         };
-        let pattern = email::normalize(raw);
         // An address must be valid; a pattern needs one `@` and no spaces (`*@svc.example.com`,
-        // `breakglass@*`).
-        let check = if pattern.contains('*') {
-            if pattern.matches('@').count() != 1 {
-                Err("a pattern has exactly one '@'")
-            } else if pattern.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                Err("a pattern cannot contain spaces or control characters")
-            } else {
-                Ok(())
-            }
+        // `breakglass@*`). Both get the same character check and normalisation.
+        let pattern = if raw.contains('*') {
+            normalize_pattern(raw)
         } else {
-            email::check(&pattern)
+            Email::parse(raw).map(|e| e.as_str().to_string())
         };
-        if let Err(why) = check {
-            self.error(
-                item,
-                format!("`{}` is not an address or an address pattern: {why}", raw.escape_debug()),
-                "write an address, or a pattern where * stands for any characters, e.g. \"*@svc.example.com\"",
-            );
-            return None;
+        match pattern {
+            Ok(pattern) => Some(ProtectedEntry {
+                pattern,
+                written: raw.trim().to_string(),
+                location: self.at(item),
+            }),
+            Err(why) => {
+                self.error(
+                    item,
+                    format!("`{}` is not an address or an address pattern: {why}", raw.escape_debug()),
+                    fix_for(&why, "write an address, or a pattern where * stands for any characters, e.g. \"*@svc.example.com\""),
+                );
+                None
+            }
         }
-        Some(ProtectedEntry {
-            pattern,
-            location: self.at(item),
-        })
     }
 }
 
@@ -836,7 +840,7 @@ fn parse_file(text: &str, file: &str) -> Result<FileState, ConfigError> {
             "account_id" => {
                 if let Some(raw) = c.string("account_id", value, "023e105f4ecef8ad9ca31a8372d0c353")
                 {
-                    match check_account_id(raw) {
+                    match AccountId::parse(raw) {
                         Ok(id) => state.account_id = Some((id, c.at(value))),
                         Err(message) => c.error(
                             value,
@@ -880,17 +884,14 @@ fn parse_file(text: &str, file: &str) -> Result<FileState, ConfigError> {
     }
 }
 
-/// Cloudflare account ids are 32 hexadecimal characters (the spec's example and `maxLength: 32`).
-/// Returns the id lower-cased.
-pub fn check_account_id(raw: &str) -> Result<String, String> {
-    let id = raw.trim();
-    if id.len() == 32 && id.chars().all(|c| c.is_ascii_hexdigit()) {
-        Ok(id.to_ascii_lowercase())
-    } else {
-        Err(format!(
-            "`{}` is not a Cloudflare account id: it must be 32 hexadecimal characters",
-            id.escape_debug()
-        ))
+/// The help for an address that does not parse: a character that does not show is fixed by
+/// typing the address again, not by looking at it.
+fn fix_for(why: &AddressError, otherwise: &str) -> String {
+    match why {
+        AddressError::Character { .. } => format!(
+            "type the value again by hand: it holds a character that does not show (or looks like another); {otherwise}"
+        ),
+        AddressError::Shape(_) => otherwise.to_string(),
     }
 }
 
@@ -924,8 +925,8 @@ fn merge(files: Vec<FileState>) -> Result<Desired, ConfigError> {
         warnings: Vec::new(),
     };
     let mut errors = Vec::new();
-    let mut by_email: HashMap<String, usize> = HashMap::new();
-    let mut by_domain: HashMap<String, usize> = HashMap::new();
+    let mut by_email: HashMap<Email, usize> = HashMap::new();
+    let mut by_domain: HashMap<Domain, usize> = HashMap::new();
     let mut by_pattern: HashMap<String, usize> = HashMap::new();
     for file in files {
         desired.files.push(file.file);
@@ -1067,7 +1068,7 @@ mod tests {
         let d = ok(&format!(
             "account_id: {ACCOUNT}\nusers:\n  - Alice@Example.com\n  - bob@example.com\n"
         ));
-        assert_eq!(d.account(), Some(ACCOUNT));
+        assert_eq!(d.account().map(|a| a.as_str()), Some(ACCOUNT));
         let emails: Vec<_> = d.entries.iter().map(|e| e.email.as_str()).collect();
         assert_eq!(emails, ["alice@example.com", "bob@example.com"]);
         assert_eq!(d.entries[0].written, "Alice@Example.com");
@@ -1110,7 +1111,9 @@ mod tests {
         assert_eq!(ok("users: [a@b.co]\n").account(), None);
         let upper = ACCOUNT.to_ascii_uppercase();
         assert_eq!(
-            ok(&format!("account_id: \"{upper}\"\nusers: [a@b.co]\n")).account(),
+            ok(&format!("account_id: \"{upper}\"\nusers: [a@b.co]\n"))
+                .account()
+                .map(|a| a.as_str()),
             Some(ACCOUNT)
         );
         let e = first_error("account_id: 1234\nusers: [a@b.co]\n");
@@ -1271,7 +1274,7 @@ mod tests {
         let d = merge(vec![a, b]).unwrap();
         assert_eq!(d.entries.len(), 2);
         assert_eq!(d.warnings.len(), 1);
-        assert_eq!(d.account(), Some(ACCOUNT));
+        assert_eq!(d.account().map(|a| a.as_str()), Some(ACCOUNT));
         assert_eq!(d.files, ["a.yaml", "b.yaml"]);
         let a = parse_file(
             &format!("account_id: {ACCOUNT}\nusers: [a@b.co]\n"),

@@ -6,6 +6,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use crate::config::Location;
+use crate::model::Email;
 use crate::plan::{Decision, Plan};
 
 /// The version of the JSON plan document.
@@ -106,7 +107,7 @@ fn user<'a>(d: &'a Decision, decision: &'static str) -> UserOut<'a> {
     UserOut {
         id: u.id.as_deref(),
         email: u.email.as_deref(),
-        email_normalized: d.email.as_deref(),
+        email_normalized: d.email.as_ref().map(Email::as_str),
         name: u.name.as_deref(),
         last_successful_login: u.last_successful_login.as_deref(),
         seats: Seats {
@@ -134,7 +135,7 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
         .collect();
     let document = Document {
         format_version: FORMAT_VERSION,
-        account_id: &plan.account_id,
+        account_id: plan.account_id.as_str(),
         counts: Counts {
             live: plan.live_count,
             delete: plan.delete.len(),
@@ -156,7 +157,7 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
             .absent
             .iter()
             .map(|e| AbsentOut {
-                email: &e.email,
+                email: e.email.as_str(),
                 written: e.written.trim(),
                 location: location(&e.location),
             })

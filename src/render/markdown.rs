@@ -56,10 +56,15 @@ pub fn to_string(plan: &Plan, limit: usize) -> String {
         );
     }
     // The account id is validated hexadecimal; anything else is escaped rather than put in code.
-    let account = if plan.account_id.chars().all(|c| c.is_ascii_alphanumeric()) {
+    let account = if plan
+        .account_id
+        .as_str()
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric())
+    {
         format!("`{}`", plan.account_id)
     } else {
-        escape(&plan.account_id)
+        escape(plan.account_id.as_str())
     };
     let _ = writeln!(
         out,
@@ -220,7 +225,7 @@ fn delete_row(d: &Decision) -> String {
         seats(d),
         u.active_device_count
             .map_or_else(|| "—".into(), |n| cell(&n.to_string())),
-        cell(d.id()),
+        cell(d.id_text()),
         reason(d)
     )
 }
@@ -306,7 +311,7 @@ mod tests {
         compute(
             &desired,
             &live,
-            &crate::plan::Policy::at("023e105f4ecef8ad9ca31a8372d0c353", 1_795_867_200),
+            &crate::plan::Policy::at(&crate::model::AccountId::example(), 1_795_867_200),
         )
     }
 

@@ -64,7 +64,7 @@ pub(super) fn fixture() -> (config::Desired, Vec<User>, Plan) {
     let plan = compute(
         &desired,
         &live,
-        &crate::plan::Policy::at(ACCOUNT, 1_795_867_200),
+        &crate::plan::Policy::at(&crate::model::AccountId::example(), 1_795_867_200),
     );
     (desired, live, plan)
 }
@@ -111,7 +111,7 @@ fn markdown_without_changes() {
     let plan = compute(
         &desired,
         &allowed,
-        &crate::plan::Policy::at(ACCOUNT, 1_795_867_200),
+        &crate::plan::Policy::at(&crate::model::AccountId::example(), 1_795_867_200),
     );
     insta::assert_snapshot!(text(|o| markdown::render(&plan, o)));
 }
@@ -142,25 +142,23 @@ fn saved_report_format() {
     let fresh = compute(
         &desired,
         &now,
-        &crate::plan::Policy::at(ACCOUNT, 1_795_867_200),
+        &crate::plan::Policy::at(&crate::model::AccountId::example(), 1_795_867_200),
     );
-    let check = planfile::check(&saved, &fresh);
+    let check = planfile::check(&saved, &fresh).unwrap();
+    let (confirmed, unapplied) = check.recheck.split();
     let report = Report {
-        results: check
-            .recheck
-            .confirmed
+        results: confirmed
             .iter()
-            .map(|d| UserResult {
-                decision: d.clone(),
+            .map(|c| UserResult {
+                decision: c.decision().clone(),
                 outcome: Outcome::Deleted,
             })
             .collect(),
-        recheck: check.recheck.clone(),
     };
     insta::assert_snapshot!(text(|o| saved_report(
         "plan.json",
         &saved,
-        &check,
+        &unapplied,
         &report,
         report.is_complete(),
         o,

@@ -352,7 +352,7 @@ fn listing_reads_every_page() {
 fn users_with_unsafe_ids_are_held_never_sent() {
     let seed = Seed::from_str(
         &format!(
-            "account_id: {ACCOUNT}\nusers:\n  - {{id: '../../../../etc', email: evil@example.com}}\n  - {{id: 'f174e90a-fafe-4643-bbbc-4a0ed4fc8415', email: gone@example.com}}\n  - {{email: noid@example.com}}\n"
+            "account_id: {ACCOUNT}\nusers:\n  - {{id: '../../../../etc', email: evil@example.com}}\n  - {{id: 'f174e90a-fafe-4643-bbbc-4a0ed4fc8415', email: gone@example.com}}\n  - {{email: noid@example.com}}\n  - {{id: '2a7c3f0e-5b1d-4d6e-9f8a-1c2b3d4e5f60', email: alice@example.com}}\n"
         ),
         "seed.yaml",
     )
@@ -362,7 +362,10 @@ fn users_with_unsafe_ids_are_held_never_sent() {
     let r = w.run(&["apply", "--auto-approve", "-f", file.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(w.deletes(), 1, "{r:?}");
-    assert_eq!(w.live_emails(), ["evil@example.com", "noid@example.com"]);
+    assert_eq!(
+        w.live_emails(),
+        ["alice@example.com", "evil@example.com", "noid@example.com"]
+    );
     assert!(r.stdout.contains("not a UUID"), "{r:?}");
 }
 

@@ -1,14 +1,17 @@
 //! The pure diff between the desired state and the live users: who is kept, who is deleted and
 //! why, who is held back. No I/O, nothing async, nothing about HTTP: the same inputs give the same
-//! plan, in the same order.
+//! plan, in the same order. [`recheck`] holds the one re-check that turns a reviewed plan into
+//! the only thing apply accepts, [`recheck::ConfirmedDeletions`].
+
+pub mod recheck;
 
 use std::collections::{HashMap, HashSet};
 
-use crate::cloudflare::{is_valid_user_id, User};
+use crate::cloudflare::User;
 use crate::config::{AllowEntry, Desired, DomainEntry, Location, ProtectedEntry, Span};
 use crate::date::{self, Date};
 use crate::distance;
-use crate::email;
+use crate::model::{AccountId, AddressError, Email, UserId};
 use crate::text::printable;
 
 /// Why a user is where the plan puts them.
@@ -36,17 +39,20 @@ pub enum Reason {
     /// Held: the user has no email address, so no rule can speak for or against them.
     NoEmail,
     /// Held: the API's address is not one a desired-state file accepts (`ops@corp`, a trailing
-    /// dot, a space), so no entry could ever keep this user; deleting them would be a guess.
-    UnusableAddress { why: &'static str },
+    /// dot, a space, an invisible character), so no entry could ever keep this user; deleting
+    /// them would be a guess.
+    UnusableAddress { why: AddressError },
     /// Held: the user's `id` is missing or not the UUID the spec describes, so it is never put
     /// into a DELETE URL.
     InvalidId,
-    /// Held: an allowlist entry that matches no live user is one edit away from this address
-    /// (`jsmith@` listed, `j.smith@` live): probably a typo in the file.
+    /// Held: an allowlist entry (or a `protected:` address) that matches no live user is one
+    /// edit away from this address (`jsmith@` listed, `j.smith@` live): probably a typo in the
+    /// file.
     NearMiss {
         entry: String,
         location: Location,
         address: String,
+        protected: bool,
     },
     /// Held: the user logged in within `policy.hold_active_within`.
     Active { last_login: String, within: Span },
@@ -148,8 +154,10 @@ impl Reason {
                 entry,
                 location,
                 address,
+                protected,
             } => format!(
-                "did you mean this user? The allowlist entry {entry} at {location} matches no live user and is one edit away from this address; release with --allow-near-miss {address}"
+                "did you mean this user? The {} {entry} at {location} matches no live user and is one edit away from this address; release with --allow-near-miss {address}",
+                if *protected { "protected entry" } else { "allowlist entry" }
             ),
             Reason::Active { last_login, within } => format!(
                 "last login {last_login}, within policy.hold_active_within ({within}); release with --include-active"
@@ -196,48 +204,52 @@ impl<'a> Matcher<'a> {
         }
     }
 
-    fn protected(&self, address: &str) -> Option<&'a ProtectedEntry> {
-        self.protected_exact.get(address).copied().or_else(|| {
-            self.protected_patterns
-                .iter()
-                .copied()
-                .find(|p| p.matches(address))
-        })
+    fn protected(&self, address: &Email) -> Option<&'a ProtectedEntry> {
+        self.protected_exact
+            .get(address.as_str())
+            .copied()
+            .or_else(|| {
+                self.protected_patterns
+                    .iter()
+                    .copied()
+                    .find(|p| p.matches(address.as_str()))
+            })
     }
 
     /// The index in `Desired::entries` of the entry naming this address, if any.
-    pub fn entry_index(&self, address: &str) -> Option<usize> {
-        self.exact.get(address).map(|(i, _)| *i)
+    pub fn entry_index(&self, address: &Email) -> Option<usize> {
+        self.exact.get(address.as_str()).map(|(i, _)| *i)
     }
 
-    fn entry(&self, address: &str) -> Option<Reason> {
-        self.exact.get(address).map(|(_, e)| match e.expires {
-            Some(date) if date <= self.today => Reason::Expired {
-                date,
-                location: e.location.clone(),
-                note: e.note.clone(),
-            },
-            _ => Reason::Allowed {
-                location: e.location.clone(),
-                note: e.note.clone(),
-                expires: e.expires,
-            },
-        })
+    fn entry(&self, address: &Email) -> Option<Reason> {
+        self.exact
+            .get(address.as_str())
+            .map(|(_, e)| match e.expires {
+                Some(date) if date <= self.today => Reason::Expired {
+                    date,
+                    location: e.location.clone(),
+                    note: e.note.clone(),
+                },
+                _ => Reason::Allowed {
+                    location: e.location.clone(),
+                    note: e.note.clone(),
+                    expires: e.expires,
+                },
+            })
     }
 
-    fn domain(&self, address: &str) -> Option<Reason> {
+    fn domain(&self, address: &Email) -> Option<Reason> {
         if self.domains.is_empty() {
             return None;
         }
-        let (_, domain) = address.rsplit_once('@')?;
-        self.domains.get(domain).map(|d| Reason::Domain {
-            domain: d.domain.clone(),
+        self.domains.get(address.domain()).map(|d| Reason::Domain {
+            domain: d.domain.to_string(),
             location: d.location.clone(),
         })
     }
 
-    /// The rule that decides for a normalised address.
-    pub fn decide(&self, address: &str) -> Reason {
+    /// The rule that decides for an address.
+    pub fn decide(&self, address: &Email) -> Reason {
         if let Some(p) = self.protected(address) {
             return Reason::Protected {
                 pattern: p.pattern.clone(),
@@ -249,12 +261,12 @@ impl<'a> Matcher<'a> {
             .unwrap_or(Reason::NotAllowed)
     }
 
-    /// Every rule that matches a normalised address, the deciding one first (for `explain`).
-    pub fn all(&self, address: &str) -> Vec<Reason> {
+    /// Every rule that matches an address, the deciding one first (for `explain`).
+    pub fn all(&self, address: &Email) -> Vec<Reason> {
         let mut all = Vec::new();
         all.extend(
             self.protected_exact
-                .get(address)
+                .get(address.as_str())
                 .map(|p| Reason::Protected {
                     pattern: p.pattern.clone(),
                     location: p.location.clone(),
@@ -263,7 +275,7 @@ impl<'a> Matcher<'a> {
         all.extend(
             self.protected_patterns
                 .iter()
-                .filter(|p| p.matches(address))
+                .filter(|p| p.matches(address.as_str()))
                 .map(|p| Reason::Protected {
                     pattern: p.pattern.clone(),
                     location: p.location.clone(),
@@ -282,14 +294,27 @@ impl<'a> Matcher<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
     pub user: User,
-    /// The user's address, normalised; `None` when the API gave none.
-    pub email: Option<String>,
+    /// The user's id; `None` when the API gave none or one that is not a UUID.
+    pub id: Option<UserId>,
+    /// The user's address; `None` when the API gave none or one that is not an address.
+    pub email: Option<Email>,
     pub reason: Reason,
 }
 
 impl Decision {
-    /// The id to delete; set for every decision in [`Plan::delete`].
-    pub fn id(&self) -> &str {
+    /// A live user as the plan reads it: the id and the address through their one check.
+    pub fn of(user: User, reason: Reason) -> Decision {
+        Decision {
+            id: user.id.as_deref().and_then(UserId::parse),
+            email: user.email.as_deref().and_then(|e| Email::parse(e).ok()),
+            user,
+            reason,
+        }
+    }
+
+    /// The id as the API wrote it, for people to read (empty when there is none); never used
+    /// to address a request (that takes a [`UserId`]).
+    pub fn id_text(&self) -> &str {
         self.user.id.as_deref().unwrap_or("")
     }
 
@@ -313,8 +338,8 @@ pub struct Overrides {
     pub max_delete_fraction: Option<f64>,
     /// `--allow-deletes N`: go ahead with a plan over the thresholds, if it deletes exactly N.
     pub allow_deletes: Option<usize>,
-    /// `--allow-near-miss EMAIL` (normalised): release these near misses.
-    pub allow_near_miss: Vec<String>,
+    /// `--allow-near-miss EMAIL`: release these near misses.
+    pub allow_near_miss: Vec<Email>,
     /// `--include-active`: release users held by `policy.hold_active_within`.
     pub include_active: bool,
     /// `--allow-duplicate-email`: release users who share their address with another.
@@ -324,7 +349,7 @@ pub struct Overrides {
 /// What the plan is computed against, besides the desired state and the live users.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
-    pub account_id: String,
+    pub account_id: AccountId,
     /// The date (UTC) against which `expires:` is checked.
     pub today: Date,
     /// Now, in seconds since the Unix epoch, for `policy.hold_active_within`.
@@ -334,9 +359,9 @@ pub struct Policy {
 
 impl Policy {
     /// A policy at the given moment with no overrides.
-    pub fn at(account_id: &str, now: i64) -> Policy {
+    pub fn at(account_id: &AccountId, now: i64) -> Policy {
         Policy {
-            account_id: account_id.to_string(),
+            account_id: account_id.clone(),
             today: Date::from_days_since_epoch(now.div_euclid(86_400)),
             now,
             overrides: Overrides::default(),
@@ -352,7 +377,9 @@ pub const FRACTION_MIN_USERS: usize = 10;
 /// A plan that the safety rails refuse as a whole. `apply` deletes nobody; `plan` exits 1.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Refusal {
-    /// Every live user would be deleted and `policy.allow_delete_all` is not set.
+    /// Every live user who could be deleted at all would be, and `policy.allow_delete_all` is
+    /// not set. Users held for no email, an unusable address or an invalid id do not count: they
+    /// can never be deleted, so they do not make "everyone" smaller.
     DeleteAll { live: usize },
     /// More deletions than `max_deletes` (set at `from`).
     MaxDeletes {
@@ -392,7 +419,7 @@ impl Refusal {
         };
         match self {
             Refusal::DeleteAll { live } => format!(
-                "safety rail: the plan deletes every one of the {live} live users; a truncated or wrong desired state does this. To really empty the account, set `policy: {{ allow_delete_all: true }}` in the desired state."
+                "safety rail: the plan deletes every one of the {live} live users it could delete (users without a usable address or id are never deleted, so they do not count); a truncated or wrong desired state does this. To really empty the account, set `policy: {{ allow_delete_all: true }}` in the desired state."
             ),
             Refusal::MaxDeletes {
                 deletes,
@@ -418,11 +445,85 @@ impl Refusal {
     }
 }
 
+/// The whole-plan rails, resolved once from the desired state's `policy:` and the flags, so that
+/// the re-check just before deleting runs exactly the rails the plan ran.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    pub allow_delete_all: bool,
+    /// `--allow-deletes N`: a plan over the thresholds goes ahead if it deletes exactly N.
+    pub allow_deletes: Option<usize>,
+    /// `max_deletes`, and where it was set.
+    pub max_deletes: Option<(u64, String)>,
+    /// `max_delete_fraction`, and where it was set.
+    pub max_fraction: (f64, String),
+}
+
+impl Limits {
+    pub fn resolve(desired: &Desired, overrides: &Overrides) -> Limits {
+        let settings = &desired.policy;
+        let from_file = |at: &Location| format!("policy at {at}");
+        Limits {
+            allow_delete_all: settings.allow_delete_all.as_ref().is_some_and(|(b, _)| *b),
+            allow_deletes: overrides.allow_deletes,
+            max_deletes: match (overrides.max_deletes, &settings.max_deletes) {
+                (Some(n), _) => Some((n, "--max-deletes".to_string())),
+                (None, Some((n, at))) => Some((*n, from_file(at))),
+                (None, None) => None,
+            },
+            max_fraction: match (overrides.max_delete_fraction, &settings.max_delete_fraction) {
+                (Some(f), _) => (f, "--max-delete-fraction".to_string()),
+                (None, Some((f, at))) => (*f, from_file(at)),
+                (None, None) => (DEFAULT_MAX_DELETE_FRACTION, "the default".to_string()),
+            },
+        }
+    }
+
+    /// The rails for `deletes` deletions out of `deletable` users who could be deleted at all:
+    /// delete-all, then the thresholds (released only by `--allow-deletes` naming the exact
+    /// number of deletions).
+    pub fn check(&self, deletes: usize, deletable: usize) -> Option<Refusal> {
+        if deletes == 0 {
+            return None;
+        }
+        if deletes >= deletable && !self.allow_delete_all {
+            return Some(Refusal::DeleteAll { live: deletable });
+        }
+        let allow_deletes = self.allow_deletes;
+        if allow_deletes == Some(deletes) {
+            return None;
+        }
+        if let Some((limit, from)) = &self.max_deletes {
+            if deletes as u64 > *limit {
+                return Some(Refusal::MaxDeletes {
+                    deletes,
+                    limit: *limit,
+                    from: from.clone(),
+                    allow_deletes,
+                });
+            }
+        }
+        let (limit, from) = &self.max_fraction;
+        if deletable >= FRACTION_MIN_USERS && deletes as f64 > limit * deletable as f64 {
+            return Some(Refusal::MaxFraction {
+                deletes,
+                live: deletable,
+                limit: *limit,
+                from: from.clone(),
+                allow_deletes,
+            });
+        }
+        None
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
-    pub account_id: String,
+    pub account_id: AccountId,
     /// How many live users the plan was computed from.
     pub live_count: usize,
+    /// How many of them could be deleted at all (a usable address and a UUID id): what the
+    /// delete-all and fraction rails count.
+    pub deletable: usize,
     /// Users to delete: not allowed, with an email and a valid id. Sorted by email, then id.
     pub delete: Vec<Decision>,
     /// Users who stay because a rule keeps them.
@@ -431,6 +532,11 @@ pub struct Plan {
     pub held: Vec<Decision>,
     /// Allowed addresses with no user in the account (yet): nothing to do, shown for review.
     pub absent: Vec<AllowEntry>,
+    /// `protected:` entries that match no live user: possibly a typo that leaves the person
+    /// they were meant for unprotected; shown for review.
+    pub unmatched_protected: Vec<ProtectedEntry>,
+    /// The rails the plan ran, for the re-check before deleting.
+    pub limits: Limits,
     /// Set when the safety rails refuse the plan as a whole: then nothing may be deleted.
     pub refusal: Option<Refusal>,
 }
@@ -469,7 +575,7 @@ impl Plan {
 /// The order of every list in a plan: by address, then id, then every other field, so that two
 /// records that agree on address and id still come out in one order whatever the API's order.
 type OrderKey<'a> = (
-    Option<&'a str>,
+    Option<&'a Email>,
     Option<&'a str>,
     Option<&'a str>,
     Option<&'a str>,
@@ -481,7 +587,7 @@ fn plan_order(a: &Decision, b: &Decision) -> std::cmp::Ordering {
     fn key(d: &Decision) -> OrderKey<'_> {
         let u = &d.user;
         (
-            d.email.as_deref(),
+            d.email.as_ref(),
             u.id.as_deref(),
             u.email.as_deref(),
             u.name.as_deref(),
@@ -507,57 +613,76 @@ pub fn compute_owned(desired: &Desired, live: Vec<User>, policy: &Policy) -> Pla
     let live_count = live.len();
     let matcher = Matcher::new(desired, policy.today);
     let mut entry_seen = vec![false; desired.entries.len()];
+    let mut protected_seen = vec![false; desired.protected.len()];
     let (mut delete, mut keep, mut held) = (Vec::new(), Vec::new(), Vec::new());
     // Users no rule keeps, checked against the single-user rails below.
     let mut unmatched: Vec<Decision> = Vec::new();
+    let mut deletable = 0usize;
     for user in live {
-        let address = user
-            .email
-            .as_deref()
-            .map(email::normalize)
-            .filter(|e| !e.is_empty());
-        let Some(address) = address else {
+        let id = user.id.as_deref().and_then(UserId::parse);
+        let raw = user.email.as_deref().map(str::trim).unwrap_or("");
+        if raw.is_empty() {
             held.push(Decision {
                 user,
+                id,
                 email: None,
                 reason: Reason::NoEmail,
             });
             continue;
+        }
+        // An address that does not parse can match no rule (the rules went through the same
+        // check): never matched, never deleted.
+        let address = match Email::parse(raw) {
+            Ok(address) => address,
+            Err(why) => {
+                held.push(Decision {
+                    user,
+                    id,
+                    email: None,
+                    reason: Reason::UnusableAddress { why },
+                });
+                continue;
+            }
         };
+        if id.is_some() {
+            deletable += 1;
+        }
         if let Some(i) = matcher.entry_index(&address) {
             entry_seen[i] = true;
+        }
+        for (seen, p) in protected_seen.iter_mut().zip(&desired.protected) {
+            if !*seen && p.matches(address.as_str()) {
+                *seen = true;
+            }
         }
         let reason = matcher.decide(&address);
         let decision = Decision {
             user,
+            id,
             email: Some(address),
             reason,
         };
         if decision.reason.keeps() {
             keep.push(decision);
-        } else if let Err(why) = email::check(decision.email.as_deref().unwrap_or("")) {
-            held.push(Decision {
-                reason: Reason::UnusableAddress { why },
-                ..decision
-            });
         } else {
             unmatched.push(decision);
         }
     }
     // Addresses shared by several live users: kept ones share a rule, so only the others matter.
     unmatched.sort_unstable_by(plan_order);
-    let mut counts: HashMap<String, usize> = HashMap::new();
+    let mut counts: HashMap<Email, usize> = HashMap::new();
     for run in unmatched.chunk_by(|a, b| a.email == b.email) {
-        if run.len() > 1 {
-            counts.insert(run[0].email.clone().unwrap_or_default(), run.len());
+        if let (true, Some(address)) = (run.len() > 1, &run[0].email) {
+            counts.insert(address.clone(), run.len());
         }
     }
     for decision in unmatched {
-        let address = decision.email.as_deref().unwrap_or("");
-        let hold = if !decision.user.id.as_deref().is_some_and(is_valid_user_id) {
+        let hold = if decision.id.is_none() {
             Some(Reason::InvalidId)
-        } else if let Some(&count) = counts
-            .get(address)
+        } else if let Some(&count) = decision
+            .email
+            .as_ref()
+            .and_then(|a| counts.get(a))
             .filter(|_| !policy.overrides.allow_duplicate_email)
         {
             Some(Reason::DuplicateEmail { count })
@@ -576,20 +701,54 @@ pub fn compute_owned(desired: &Desired, live: Vec<User>, policy: &Policy) -> Pla
         .filter(|(_, seen)| !**seen)
         .map(|(e, _)| e.clone())
         .collect();
-    hold_near_misses(&mut delete, &mut held, &absent, policy);
+    let unmatched_protected: Vec<ProtectedEntry> = desired
+        .protected
+        .iter()
+        .zip(&protected_seen)
+        .filter(|(_, seen)| !**seen)
+        .map(|(p, _)| p.clone())
+        .collect();
+    // The typo rail compares the deletions with every unmatched address that names one person:
+    // the absent `users:` entries and the unmatched protected addresses (patterns name no one).
+    let near_targets: Vec<NearTarget<'_>> = absent
+        .iter()
+        .map(|e| NearTarget {
+            normalized: e.email.as_str(),
+            written: e.written.trim(),
+            location: &e.location,
+            protected: false,
+        })
+        .chain(
+            unmatched_protected
+                .iter()
+                .filter(|p| !p.is_pattern())
+                .map(|p| NearTarget {
+                    normalized: p.pattern.as_str(),
+                    written: p.written.as_str(),
+                    location: &p.location,
+                    protected: true,
+                }),
+        )
+        .collect();
+    hold_near_misses(&mut delete, &mut held, &near_targets, policy);
+    drop(near_targets);
     for list in [&mut delete, &mut keep, &mut held] {
         list.sort_unstable_by(plan_order);
     }
     let mut absent = absent;
     absent.sort_by(|a, b| a.email.cmp(&b.email));
-    let refusal = refusal(desired, policy, delete.len(), live_count);
+    let limits = Limits::resolve(desired, &policy.overrides);
+    let refusal = limits.check(delete.len(), deletable);
     Plan {
         account_id: policy.account_id.clone(),
         live_count,
+        deletable,
         delete,
         keep,
         held,
         absent,
+        unmatched_protected,
+        limits,
         refusal,
     }
 }
@@ -625,28 +784,40 @@ fn hash_without(chars: &[char], skip: Option<usize>) -> u64 {
     h
 }
 
-/// The "typo" rail: an allowlist entry that matches no live user, one edit (a character added,
-/// missing, changed, or two swapped) away from a user about to be deleted, holds that user.
-/// Candidates are found through a hash index of every one-character deletion of the absent
-/// entries (as in SymSpell), so the cost grows with the number of users, not users × entries.
+/// An unmatched address of the desired state that the typo rail compares deletions with.
+struct NearTarget<'a> {
+    normalized: &'a str,
+    written: &'a str,
+    location: &'a Location,
+    protected: bool,
+}
+
+/// The "typo" rail: an allowlist entry or a protected address that matches no live user, one
+/// edit (a character added, missing, changed, or two swapped) away from a user about to be
+/// deleted, holds that user. Candidates are found through a hash index of every one-character
+/// deletion of the targets (as in SymSpell), so the cost grows with the number of users, not
+/// users × entries.
 fn hold_near_misses(
     delete: &mut Vec<Decision>,
     held: &mut Vec<Decision>,
-    absent: &[AllowEntry],
+    targets: &[NearTarget<'_>],
     policy: &Policy,
 ) {
-    if absent.is_empty() || delete.is_empty() {
+    if targets.is_empty() || delete.is_empty() {
         return;
     }
     let mut index: HashMap<u64, Vec<usize>> = HashMap::new();
-    for (i, entry) in absent.iter().enumerate() {
-        let chars: Vec<char> = entry.email.chars().collect();
+    for (i, target) in targets.iter().enumerate() {
+        let chars: Vec<char> = target.normalized.chars().collect();
         for skip in std::iter::once(None).chain((0..chars.len()).map(Some)) {
             index.entry(hash_without(&chars, skip)).or_default().push(i);
         }
     }
-    let lengths: HashSet<usize> = absent.iter().map(|e| e.email.chars().count()).collect();
-    let near = |address: &str| -> Option<&AllowEntry> {
+    let lengths: HashSet<usize> = targets
+        .iter()
+        .map(|t| t.normalized.chars().count())
+        .collect();
+    let near = |address: &str| -> Option<&NearTarget<'_>> {
         let chars: Vec<char> = address.chars().collect();
         let n = chars.len();
         if !(n.saturating_sub(1)..=n + 1).any(|l| lengths.contains(&l)) {
@@ -656,21 +827,23 @@ fn hold_near_misses(
             .chain((0..n).map(Some))
             .filter_map(|skip| index.get(&hash_without(&chars, skip)))
             .flatten()
-            .map(|&i| &absent[i])
-            .find(|entry| {
-                entry.email != address && distance::levenshtein(&entry.email, address) <= 2
-            })
+            .map(|&i| &targets[i])
+            .find(|t| t.normalized != address && distance::levenshtein(t.normalized, address) <= 2)
     };
     let mut kept = Vec::with_capacity(delete.len());
     for d in delete.drain(..) {
-        let address = d.email.clone().unwrap_or_default();
+        let Some(address) = d.email.clone() else {
+            kept.push(d);
+            continue;
+        };
         let released = policy.overrides.allow_near_miss.contains(&address);
-        match near(&address).filter(|_| !released) {
-            Some(entry) => held.push(Decision {
+        match near(address.as_str()).filter(|_| !released) {
+            Some(target) => held.push(Decision {
                 reason: Reason::NearMiss {
-                    entry: entry.written.trim().to_string(),
-                    location: entry.location.clone(),
-                    address,
+                    entry: target.written.to_string(),
+                    location: target.location.clone(),
+                    address: address.to_string(),
+                    protected: target.protected,
                 },
                 ..d
             }),
@@ -680,66 +853,16 @@ fn hold_near_misses(
     *delete = kept;
 }
 
-/// The whole-plan rails: delete-all, then the thresholds (released only by `--allow-deletes`
-/// naming the exact number of deletions).
-fn refusal(desired: &Desired, policy: &Policy, deletes: usize, live: usize) -> Option<Refusal> {
-    if deletes == 0 {
-        return None;
-    }
-    let settings = &desired.policy;
-    let allow_all = settings.allow_delete_all.as_ref().is_some_and(|(b, _)| *b);
-    if deletes == live && !allow_all {
-        return Some(Refusal::DeleteAll { live });
-    }
-    let allow_deletes = policy.overrides.allow_deletes;
-    if allow_deletes == Some(deletes) {
-        return None;
-    }
-    let from_file = |at: &Location| format!("policy at {at}");
-    let max = match (policy.overrides.max_deletes, &settings.max_deletes) {
-        (Some(n), _) => Some((n, "--max-deletes".to_string())),
-        (None, Some((n, at))) => Some((*n, from_file(at))),
-        (None, None) => None,
-    };
-    if let Some((limit, from)) = max {
-        if deletes as u64 > limit {
-            return Some(Refusal::MaxDeletes {
-                deletes,
-                limit,
-                from,
-                allow_deletes,
-            });
-        }
-    }
-    let (limit, from) = match (
-        policy.overrides.max_delete_fraction,
-        &settings.max_delete_fraction,
-    ) {
-        (Some(f), _) => (f, "--max-delete-fraction".to_string()),
-        (None, Some((f, at))) => (*f, from_file(at)),
-        (None, None) => (DEFAULT_MAX_DELETE_FRACTION, "the default".to_string()),
-    };
-    if live >= FRACTION_MIN_USERS && deletes as f64 > limit * live as f64 {
-        return Some(Refusal::MaxFraction {
-            deletes,
-            live,
-            limit,
-            from,
-            allow_deletes,
-        });
-    }
-    None
-}
-
 /// A fingerprint of a live user list: the (id, normalised email) pairs, sorted, hashed. Two
 /// listings of an unchanged account give the same fingerprint whatever the page order.
 pub fn fingerprint<'a>(live: impl IntoIterator<Item = &'a User>) -> String {
     let mut pairs: Vec<(String, String)> = live
         .into_iter()
         .map(|u| {
+            let email = u.email.as_deref().unwrap_or("");
             (
                 u.id.clone().unwrap_or_default(),
-                u.email.as_deref().map(email::normalize).unwrap_or_default(),
+                Email::parse(email).map_or_else(|_| email.to_string(), |e| e.to_string()),
             )
         })
         .collect();
@@ -754,53 +877,16 @@ pub fn fingerprint<'a>(live: impl IntoIterator<Item = &'a User>) -> String {
     crate::digest::sha256(canonical.as_bytes())
 }
 
-/// The confirmed plan checked against a fresh one, just before deleting.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Recheck {
-    /// In the confirmed plan and still an extra now (same id, same email): these may be deleted.
-    pub confirmed: Vec<Decision>,
-    /// In the confirmed plan but no longer to delete (gone, or now allowed or held).
-    pub dropped: Vec<Decision>,
-    /// To delete now but not in the confirmed plan: never deleted by this run.
-    pub unconfirmed: Vec<Decision>,
-}
-
-/// Invariant 1: a user is deleted only if they were in the plan that was shown and confirmed, and
-/// are still an extra when the deletion is issued.
-pub fn recheck(shown: &Plan, fresh: &Plan) -> Recheck {
-    let key = |d: &Decision| (d.user.id.clone(), d.email.clone());
-    let now: HashSet<_> = fresh.delete.iter().map(key).collect();
-    let before: HashSet<_> = shown.delete.iter().map(key).collect();
-    let (confirmed, dropped) = shown
-        .delete
-        .iter()
-        .cloned()
-        .partition(|d| now.contains(&key(d)));
-    let unconfirmed = fresh
-        .delete
-        .iter()
-        .filter(|d| !before.contains(&key(d)))
-        .cloned()
-        .collect();
-    Recheck {
-        confirmed,
-        dropped,
-        unconfirmed,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config;
 
-    const ACCOUNT: &str = "023e105f4ecef8ad9ca31a8372d0c353";
-
     /// 2026-11-28T12:00:00Z
     const NOW: i64 = 1_795_867_200;
 
     fn policy() -> Policy {
-        Policy::at(ACCOUNT, NOW)
+        Policy::at(&crate::model::AccountId::example(), NOW)
     }
 
     fn desired(emails: &[&str]) -> Desired {
@@ -904,14 +990,17 @@ mod tests {
             "{:?}",
             plan.held
         );
-        // A pattern can still keep such a user on purpose.
+        // No rule can match such an address, not even a pattern that would: it is held, and
+        // counts among the users the whole-plan rails never count.
         let d = config::parse_str(
             "users: [a@example.com]\nprotected: [\"ops@corp*\"]\n",
             "p.yaml",
         )
         .unwrap();
         let plan = compute(&d, &live[..1], &policy());
-        assert_eq!(plan.keep.len(), 1);
+        assert!(plan.keep.is_empty() && plan.delete.is_empty());
+        assert_eq!(plan.held[0].reason.kind(), "unusable_address");
+        assert_eq!(plan.deletable, 0);
     }
 
     #[test]
@@ -919,6 +1008,7 @@ mod tests {
         let mut u = user(1, Some("evil\u{1b}[1A\u{1b}[2K@example.com"));
         let d = Decision {
             user: u.clone(),
+            id: None,
             email: None,
             reason: Reason::NotAllowed,
         };
@@ -926,6 +1016,7 @@ mod tests {
         u.email = Some("jos\u{e9}\u{202e}moc.elpmaxe@x".into());
         let d = Decision {
             user: u,
+            id: None,
             email: None,
             reason: Reason::NotAllowed,
         };
@@ -973,47 +1064,12 @@ mod tests {
         assert!(fingerprint(&a).starts_with("sha256:"));
     }
 
-    #[test]
-    fn recheck_deletes_only_the_confirmed_users_that_are_still_extras() {
-        let d = desired(&["alice@example.com"]);
-        let shown = compute(
-            &d,
-            &[
-                user(1, Some("alice@example.com")),
-                user(2, Some("bob@example.com")),
-                user(3, Some("carol@example.com")),
-            ],
-            &policy(),
-        );
-        // Since the plan was shown: carol was removed by someone else, bob's id now carries
-        // another address, and dave appeared.
-        let fresh = compute(
-            &d,
-            &[
-                user(1, Some("alice@example.com")),
-                user(2, Some("robert@example.com")),
-                user(4, Some("dave@example.com")),
-            ],
-            &policy(),
-        );
-        let r = recheck(&shown, &fresh);
-        assert!(r.confirmed.is_empty(), "{:?}", r.confirmed);
-        assert_eq!(emails(&r.dropped), ["bob@example.com", "carol@example.com"]);
-        assert_eq!(
-            emails(&r.unconfirmed),
-            ["dave@example.com", "robert@example.com"]
-        );
-
-        let same = recheck(&shown, &shown);
-        assert_eq!(
-            emails(&same.confirmed),
-            ["bob@example.com", "carol@example.com"]
-        );
-        assert!(same.dropped.is_empty() && same.unconfirmed.is_empty());
-    }
-
     fn rules(text: &str) -> Desired {
         config::parse_str(text, "rules.yaml").unwrap()
+    }
+
+    fn addr(raw: &str) -> Email {
+        Email::parse(raw).unwrap()
     }
 
     #[test]
@@ -1099,7 +1155,7 @@ mod tests {
             "allowed by rules.yaml:5:5 until 2026-11-29"
         );
         // The day before, bob is still kept.
-        let earlier = Policy::at(ACCOUNT, NOW - 86_400);
+        let earlier = Policy::at(&crate::model::AccountId::example(), NOW - 86_400);
         assert!(compute(&d, &live, &earlier).delete.is_empty());
     }
 
@@ -1107,10 +1163,14 @@ mod tests {
     fn matcher_lists_every_rule_deciding_one_first() {
         let d = rules("users: [bob@example.com]\ndomains: [example.com]\nprotected: [\"bob@*\"]\n");
         let m = Matcher::new(&d, Date::parse("2026-11-28").unwrap());
-        let kinds: Vec<_> = m.all("bob@example.com").iter().map(|r| r.kind()).collect();
+        let kinds: Vec<_> = m
+            .all(&addr("bob@example.com"))
+            .iter()
+            .map(|r| r.kind())
+            .collect();
         assert_eq!(kinds, ["protected", "allowed", "domain"]);
-        assert_eq!(m.decide("bob@example.com").kind(), "protected");
-        assert_eq!(m.all("zed@other.example")[0], Reason::NotAllowed);
+        assert_eq!(m.decide(&addr("bob@example.com")).kind(), "protected");
+        assert_eq!(m.all(&addr("zed@other.example"))[0], Reason::NotAllowed);
     }
 
     fn many(n: u32) -> Vec<User> {
@@ -1265,7 +1325,7 @@ mod tests {
             &d,
             &live,
             &with(Overrides {
-                allow_near_miss: vec!["j.smith@corp.com".into()],
+                allow_near_miss: vec![addr("j.smith@corp.com")],
                 ..Overrides::default()
             }),
         );
@@ -1394,7 +1454,9 @@ mod tests {
     }
 }
 
-/// Property tests over random desired states and random live user lists (issue 5's proof).
+/// Property tests over random desired states and random live user lists: the plan against an
+/// independent model of the rules, with addresses that differ only in case, composition (NFC and
+/// NFD), the form of an internationalised domain, or an invisible character.
 #[cfg(test)]
 mod props {
     use super::*;
@@ -1410,8 +1472,23 @@ mod props {
         "jose\u{301}",
         "jose",
         "zed",
+        "breakglass",
+        // Looks like `breakglass`; no address may contain U+200B.
+        "break\u{200b}glass",
+        "a\u{ad}b",
     ];
-    const DOMAINS: &[&str] = &["example.com", "corp.example", "svc.example.com"];
+    const DOMAINS: &[&str] = &[
+        "example.com",
+        "corp.example",
+        "svc.example.com",
+        // One internationalised domain in three spellings: Unicode, punycode, decomposed.
+        "b\u{fc}cher.example",
+        "xn--bcher-kva.example",
+        "bu\u{308}cher.example",
+    ];
+
+    /// The characters of the pool that no address may contain (the model's own list).
+    const INVISIBLE: &[char] = &['\u{200b}', '\u{ad}'];
 
     /// An address from a small pool, written with random case and surrounding spaces, so that
     /// different spellings of one address meet.
@@ -1455,9 +1532,16 @@ mod props {
         protected: Vec<String>,
     }
 
+    /// The model's normalisation: trim, lower-case, NFC, and the pool's one punycode domain
+    /// written in Unicode (a table, not the IDNA code the plan uses).
     fn oracle_norm(a: &str) -> String {
         use unicode_normalization::UnicodeNormalization;
-        a.trim().to_lowercase().nfc().collect()
+        let a: String = a.trim().to_lowercase().nfc().collect();
+        a.replace("xn--bcher-kva.example", "b\u{fc}cher.example")
+    }
+
+    fn invisible(a: &str) -> bool {
+        a.chars().any(|c| INVISIBLE.contains(&c))
     }
 
     fn glob(p: &[char], t: &[char]) -> bool {
@@ -1470,6 +1554,10 @@ mod props {
 
     impl Oracle {
         fn keeps(&self, raw: &str) -> bool {
+            if invisible(raw) {
+                // Never matched: held back, so neither kept nor deleted.
+                return false;
+            }
             let a = oracle_norm(raw);
             let chars: Vec<char> = a.chars().collect();
             if self
@@ -1524,20 +1612,19 @@ mod props {
                 if !domains.is_empty() {
                     text.push_str("domains:\n");
                     for d in domains {
-                        text.push_str(&format!("  - {}\n", DOMAINS[d]));
-                        oracle.domains.push(DOMAINS[d].to_string());
+                        text.push_str(&format!("  - {}\n", q(DOMAINS[d])));
+                        oracle.domains.push(oracle_norm(DOMAINS[d]));
                     }
                 }
                 if !protected.is_empty() {
                     text.push_str("protected:\n");
                     for (a, pattern) in protected {
-                        let a = oracle_norm(&a);
-                        let written = match (pattern, a.split_once('@')) {
+                        let written = match (pattern, a.trim().split_once('@')) {
                             (true, Some((_, domain))) => format!("*@{domain}"),
                             _ => a,
                         };
                         text.push_str(&format!("  - {}\n", q(&written)));
-                        oracle.protected.push(written);
+                        oracle.protected.push(oracle_norm(&written));
                     }
                 }
                 (text, oracle)
@@ -1584,7 +1671,10 @@ mod props {
                     include_active,
                     allow_duplicate_email,
                     allow_deletes,
-                    allow_near_miss: near.map(|a| vec![email::normalize(&a)]).unwrap_or_default(),
+                    allow_near_miss: near
+                        .and_then(|a| Email::parse(&a).ok())
+                        .into_iter()
+                        .collect(),
                     ..Overrides::default()
                 },
             )
@@ -1601,8 +1691,15 @@ mod props {
             active in any::<bool>(),
         ) {
             let text = if active { format!("{text}policy: {{hold_active_within: 7d}}\n") } else { text };
+            // A desired state that names an address with an invisible character is an error
+            // (at its line, naming the code point), never a rule that protects nobody.
+            if invisible(&text) {
+                let e = config::parse_str(&text, "p.yaml").unwrap_err().to_string();
+                prop_assert!(e.contains("U+200B") || e.contains("U+00AD"), "{}", e);
+                return Ok(());
+            }
             let desired = config::parse_str(&text, "p.yaml").unwrap();
-            let policy = Policy { overrides, ..Policy::at("acc", 20_785 * 86_400) };
+            let policy = Policy { overrides, ..Policy::at(&crate::model::AccountId::example(), 20_785 * 86_400) };
             let plan = compute(&desired, &live, &policy);
             let matcher = Matcher::new(&desired, policy.today);
 
@@ -1611,19 +1708,22 @@ mod props {
             // Nobody matched by an entry, a domain or a protected entry is ever deleted, and
             // every deleted user has an address and an id that may go into a URL.
             for d in &plan.delete {
-                let address = d.email.as_deref().unwrap();
+                let address = d.email.as_ref().unwrap();
                 prop_assert!(!matcher.decide(address).keeps(), "{} is allowed", address);
                 prop_assert!(!matcher.all(address).iter().any(|r| r.kind() == "protected"));
-                prop_assert!(d.user.id.as_deref().is_some_and(is_valid_user_id));
+                prop_assert!(d.user.id.as_deref().and_then(UserId::parse).is_some());
+                prop_assert!(!invisible(d.user.email.as_deref().unwrap_or("")));
             }
             // Kept users are exactly those a rule keeps.
             for k in &plan.keep {
-                prop_assert!(matcher.decide(k.email.as_deref().unwrap()).keeps());
+                prop_assert!(matcher.decide(k.email.as_ref().unwrap()).keeps());
             }
             // The unmatched users are the deleted plus the held ones.
             let unmatched = live.iter().filter(|u| {
-                let a = u.email.as_deref().map(email::normalize).unwrap_or_default();
-                a.is_empty() || !matcher.decide(&a).keeps()
+                match u.email.as_deref().map(Email::parse) {
+                    Some(Ok(a)) => !matcher.decide(&a).keeps(),
+                    _ => true,
+                }
             }).count();
             prop_assert_eq!(unmatched, plan.delete.len() + plan.held.len());
             prop_assert!(plan.held.iter().all(|h| !h.reason.keeps()));
@@ -1645,12 +1745,21 @@ mod props {
                 // The typo rail: a deleted user is never one edit away from an entry that
                 // matches no live user (unless released by --allow-near-miss).
                 let address = d.email.as_deref().unwrap_or("");
-                if !policy.overrides.allow_near_miss.iter().any(|a| a == address) {
+                if !policy.overrides.allow_near_miss.iter().any(|a| a == &address) {
                     for entry in &plan.absent {
                         prop_assert!(crate::distance::levenshtein(&entry.email, address) > 1, "{} is one edit from {}", address, entry.email);
                     }
+                    for p in plan.unmatched_protected.iter().filter(|p| !p.is_pattern()) {
+                        prop_assert!(crate::distance::levenshtein(&p.pattern, address) > 1, "{} is one edit from protected {}", address, p.pattern);
+                    }
                 }
             }
+            // The whole-plan rails count only the users who could be deleted at all.
+            let deletable = live.iter().filter(|u| {
+                u.id.as_deref().and_then(UserId::parse).is_some()
+                    && u.email.as_deref().is_some_and(|e| !e.trim().is_empty() && !invisible(e))
+            }).count();
+            prop_assert_eq!(plan.deletable, deletable);
 
             // Deterministic: same input, same plan; input order does not matter.
             prop_assert_eq!(&compute(&desired, &live, &policy), &plan);

@@ -1,0 +1,423 @@
+//! Email addresses and domains as `reconcile` compares them. There is one way to get an
+//! [`Email`] or a [`Domain`]: the normalisation (surrounding white space trimmed, lower-cased,
+//! Unicode NFC, the domain in its Unicode form per UTS 46 so that `xn--bcher-kva.example` and
+//! `bücher.example` are one domain) and the shape check. Both refuse what no mailbox should
+//! contain: invisible and format characters (`break\u{200b}glass@` looks like `breakglass@` and
+//! is not), controls, unassigned and private-use code points, and spaces.
+//!
+//! The allowlist and the live users go through the same constructor, so a spelling that one side
+//! accepts and the other reads differently cannot exist.
+
+use std::fmt;
+
+use icu_properties::props::{DefaultIgnorableCodePoint, GeneralCategory};
+use icu_properties::{CodePointMapData, CodePointSetData};
+use unicode_normalization::UnicodeNormalization;
+
+/// Why text is not an address (or a domain, or a pattern).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AddressError {
+    /// A character no address contains; `position` counts characters from 1 in the trimmed text.
+    Character {
+        found: char,
+        position: usize,
+        what: &'static str,
+    },
+    /// The shape is wrong: a missing `@`, a domain without a dot...
+    Shape(&'static str),
+}
+
+impl fmt::Display for AddressError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AddressError::Character {
+                found,
+                position,
+                what,
+            } => write!(
+                f,
+                "it contains U+{:04X} at character {position}, {what}",
+                u32::from(*found)
+            ),
+            AddressError::Shape(why) => f.write_str(why),
+        }
+    }
+}
+
+/// What is wrong with a character, if it may not appear in an address.
+fn refused(c: char) -> Option<&'static str> {
+    if c.is_ascii() {
+        // ASCII spaces get the shape check's message; other ASCII is fine but for controls.
+        return c
+            .is_ascii_control()
+            .then_some("a control character (Unicode category Cc)");
+    }
+    let category = match CodePointMapData::<GeneralCategory>::new().get(c) {
+        GeneralCategory::Control => Some("a control character (Unicode category Cc)"),
+        GeneralCategory::Format => Some("an invisible format character (Unicode category Cf)"),
+        GeneralCategory::Unassigned => Some("an unassigned code point (Unicode category Cn)"),
+        GeneralCategory::PrivateUse => Some("a private-use character (Unicode category Co)"),
+        GeneralCategory::Surrogate => Some("a surrogate code point (Unicode category Cs)"),
+        GeneralCategory::SpaceSeparator
+        | GeneralCategory::LineSeparator
+        | GeneralCategory::ParagraphSeparator => {
+            Some("a space character (Unicode category Zs, Zl or Zp)")
+        }
+        _ => None,
+    };
+    // Invisible without being Cf: the Hangul fillers, variation selectors...
+    category.or_else(|| {
+        CodePointSetData::new::<DefaultIgnorableCodePoint>()
+            .contains(c)
+            .then_some("an invisible character (Unicode Default_Ignorable_Code_Point)")
+    })
+}
+
+fn check_characters(text: &str) -> Result<(), AddressError> {
+    match text
+        .chars()
+        .enumerate()
+        .find_map(|(i, c)| refused(c).map(|what| (i, c, what)))
+    {
+        Some((i, found, what)) => Err(AddressError::Character {
+            found,
+            position: i + 1,
+            what,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Trim, refuse what no address contains, lower-case, NFC.
+fn normalize_text(raw: &str) -> Result<String, AddressError> {
+    let trimmed = raw.trim();
+    check_characters(trimmed)?;
+    // ASCII is already in NFC, and its lower case is ASCII: one allocation, no tables.
+    if trimmed.is_ascii() {
+        return Ok(trimmed.to_ascii_lowercase());
+    }
+    Ok(trimmed.to_lowercase().nfc().collect())
+}
+
+/// One label (or a whole domain) in its Unicode form: an ASCII label that is not punycode is
+/// already canonical; anything else goes through UTS 46.
+fn to_unicode(domain: &str) -> Result<String, AddressError> {
+    if domain.is_ascii() && !domain.split('.').any(|l| l.starts_with("xn--")) {
+        return Ok(domain.to_string());
+    }
+    let (unicode, result) = idna::domain_to_unicode(domain);
+    if result.is_err() {
+        return Err(AddressError::Shape(
+            "the domain is not a valid internationalised domain name (IDNA)",
+        ));
+    }
+    // Decoded punycode could name what the check refuses in the Unicode form.
+    check_characters(&unicode)?;
+    Ok(unicode)
+}
+
+fn domain_from_normalized(domain: &str) -> Result<String, AddressError> {
+    if domain.chars().any(char::is_whitespace) {
+        return Err(AddressError::Shape(
+            "an email address cannot contain spaces or control characters",
+        ));
+    }
+    if !domain.contains('.') {
+        return Err(AddressError::Shape(
+            "the domain after '@' needs a dot, e.g. example.com",
+        ));
+    }
+    if domain.split('.').any(str::is_empty) {
+        return Err(AddressError::Shape(
+            "the domain after '@' has an empty label (two dots, or a leading or trailing dot)",
+        ));
+    }
+    let unicode = to_unicode(domain)?;
+    if unicode.split('.').any(str::is_empty) {
+        return Err(AddressError::Shape(
+            "the domain after '@' has an empty label (two dots, or a leading or trailing dot)",
+        ));
+    }
+    Ok(unicode)
+}
+
+/// A normalised, checked email address. Compare, hash and sort it as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Email(String);
+
+impl Email {
+    /// The address for `raw`, or why `raw` is not one. This is not RFC 5322: it catches the
+    /// mistakes people make in a reviewed file (a missing `@`, a space, a domain without a dot)
+    /// and the characters that make two different addresses look alike.
+    pub fn parse(raw: &str) -> Result<Email, AddressError> {
+        let text = normalize_text(raw)?;
+        let (local, domain) = text
+            .split_once('@')
+            .ok_or(AddressError::Shape("an email address needs an '@'"))?;
+        if local.is_empty() {
+            return Err(AddressError::Shape("the part before '@' is empty"));
+        }
+        if domain.contains('@') {
+            return Err(AddressError::Shape("an email address has exactly one '@'"));
+        }
+        if local.chars().any(char::is_whitespace) {
+            return Err(AddressError::Shape(
+                "an email address cannot contain spaces or control characters",
+            ));
+        }
+        let domain = domain_from_normalized(domain)?;
+        Ok(Email(format!("{local}@{domain}")))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The part after `@`.
+    pub fn domain(&self) -> &str {
+        self.0.rsplit_once('@').map_or("", |(_, d)| d)
+    }
+}
+
+/// Read-only access to the normalised text (`email.as_deref()`, comparisons in tests); there is
+/// no way back from `str` to `Email` but [`Email::parse`].
+impl std::ops::Deref for Email {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<&str> for Email {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A normalised, checked domain (what `domains:` lists), in its Unicode form.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Domain(String);
+
+impl Domain {
+    pub fn parse(raw: &str) -> Result<Domain, AddressError> {
+        let text = normalize_text(raw)?;
+        if text.contains('@') {
+            return Err(AddressError::Shape("a domain has no '@'"));
+        }
+        domain_from_normalized(&text).map(Domain)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<&str> for Domain {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl fmt::Display for Domain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A `protected:` pattern (`*` stands for any run of characters) in the form addresses are
+/// compared in: the same character check and normalisation as [`Email::parse`], each label of
+/// the domain without a `*` in its Unicode form. A pattern has exactly one `@`.
+pub fn normalize_pattern(raw: &str) -> Result<String, AddressError> {
+    let text = normalize_text(raw)?;
+    if text.matches('@').count() != 1 {
+        return Err(AddressError::Shape("a pattern has exactly one '@'"));
+    }
+    if text.chars().any(char::is_whitespace) {
+        return Err(AddressError::Shape(
+            "a pattern cannot contain spaces or control characters",
+        ));
+    }
+    let (local, domain) = text.split_once('@').unwrap_or((&text, ""));
+    let labels: Result<Vec<String>, AddressError> = domain
+        .split('.')
+        .map(|label| {
+            if label.contains('*') || label.is_empty() {
+                Ok(label.to_string())
+            } else {
+                to_unicode(label)
+            }
+        })
+        .collect();
+    Ok(format!("{local}@{}", labels?.join(".")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn email(raw: &str) -> String {
+        Email::parse(raw).unwrap().as_str().to_string()
+    }
+
+    fn refused_at(raw: &str) -> (char, usize) {
+        match Email::parse(raw) {
+            Err(AddressError::Character {
+                found, position, ..
+            }) => (found, position),
+            other => panic!("{raw:?}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn case_and_spaces_are_normalised() {
+        assert_eq!(email("  Alice@Example.COM \t"), "alice@example.com");
+    }
+
+    #[test]
+    fn unicode_composition_is_normalised() {
+        // "é" precomposed (U+00E9) and decomposed (e + U+0301) compare equal.
+        let precomposed = "jos\u{e9}@example.com";
+        let decomposed = "jose\u{301}@example.com";
+        assert_ne!(precomposed, decomposed);
+        assert_eq!(email(precomposed), email(decomposed));
+        assert_eq!(email("JOSE\u{301}@EXAMPLE.COM"), email(precomposed));
+    }
+
+    #[test]
+    fn ascii_fast_path_agrees_with_the_full_path() {
+        for raw in ["  Alice@Example.COM ", "a.b+c@x.io", "\tZ@Q.ORG\n"] {
+            let full: String = raw.trim().to_lowercase().nfc().collect();
+            assert_eq!(email(raw), full);
+        }
+    }
+
+    #[test]
+    fn different_addresses_stay_different() {
+        assert_ne!(email("j.smith@corp.com"), email("jsmith@corp.com"));
+    }
+
+    #[test]
+    fn valid_addresses_pass() {
+        for ok in [
+            "a@b.co",
+            "first.last+tag@sub.example.org",
+            "jos\u{e9}@example.com",
+            "\u{1f600}@example.com",
+        ] {
+            assert!(Email::parse(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn invalid_shapes_fail_with_a_reason() {
+        for bad in [
+            "alice",
+            "@example.com",
+            "a@@example.com",
+            "a@b@example.com",
+            "a b@example.com",
+            "a@localhost",
+            "a@example..com",
+            "a@.example.com",
+            "a@example.com.",
+            "a@xn--zz-invalid-punycode-.example",
+        ] {
+            assert!(
+                matches!(Email::parse(bad), Err(AddressError::Shape(_))),
+                "{bad} should be rejected for its shape"
+            );
+        }
+    }
+
+    #[test]
+    fn invisible_and_format_characters_are_refused_by_code_point() {
+        // Cf: zero-width space, soft hyphen, word joiner, byte-order mark inside, bidi marks.
+        for (raw, c, at) in [
+            ("break\u{200b}glass@example.com", '\u{200b}', 6),
+            ("break\u{ad}glass@example.com", '\u{ad}', 6),
+            ("break\u{2060}glass@example.com", '\u{2060}', 6),
+            ("break\u{feff}glass@example.com", '\u{feff}', 6),
+            ("a\u{200e}@example.com", '\u{200e}', 2),
+            ("a@exa\u{202e}mple.com", '\u{202e}', 6),
+            // In the domain too, where IDNA would silently drop a soft hyphen.
+            ("a@exam\u{ad}ple.com", '\u{ad}', 7),
+            // Default-ignorable but not Cf: Hangul filler, a variation selector.
+            ("\u{3164}@example.com", '\u{3164}', 1),
+            ("a\u{fe0f}@example.com", '\u{fe0f}', 2),
+        ] {
+            assert_eq!(refused_at(raw), (c, at), "{raw:?}");
+        }
+        let e = Email::parse("break\u{200b}glass@example.com").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "it contains U+200B at character 6, an invisible format character (Unicode category Cf)"
+        );
+    }
+
+    #[test]
+    fn controls_unassigned_private_use_and_odd_spaces_are_refused() {
+        for (raw, c) in [
+            ("a\u{7}b@example.com", '\u{7}'),
+            ("a\u{85}b@example.com", '\u{85}'),
+            ("a\u{378}b@example.com", '\u{378}'),
+            ("a\u{e000}b@example.com", '\u{e000}'),
+            ("a\u{a0}b@example.com", '\u{a0}'),
+            ("a\u{2028}b@example.com", '\u{2028}'),
+            ("a\u{3000}b@example.com", '\u{3000}'),
+        ] {
+            assert_eq!(refused_at(raw).0, c, "{raw:?}");
+        }
+        // Trailing white space is trimmed, not refused.
+        assert!(Email::parse("a@example.com\u{3000}").is_ok());
+    }
+
+    #[test]
+    fn internationalised_domains_compare_in_unicode_and_punycode() {
+        let unicode = email("anna@b\u{fc}cher.example");
+        assert_eq!(unicode, "anna@b\u{fc}cher.example");
+        assert_eq!(email("anna@xn--bcher-kva.example"), unicode);
+        assert_eq!(email("Anna@XN--BCHER-KVA.Example"), unicode);
+        assert_eq!(email("anna@BU\u{308}CHER.example"), unicode);
+        assert_eq!(
+            Domain::parse("xn--bcher-kva.example").unwrap(),
+            Domain::parse("B\u{fc}cher.Example").unwrap()
+        );
+        // Punycode that decodes to an invisible character (U+200D) is refused.
+        assert!(Email::parse("a@xn--1ug.example").is_err());
+        assert!(Email::parse("a@b\u{fc}cher.example").is_ok());
+    }
+
+    #[test]
+    fn domains_and_patterns_go_through_the_same_checks() {
+        assert_eq!(
+            Domain::parse(" Example.COM ").unwrap().as_str(),
+            "example.com"
+        );
+        assert!(Domain::parse("exa\u{200b}mple.com").is_err());
+        assert!(Domain::parse("a@example.com").is_err());
+        assert!(Domain::parse("localhost").is_err());
+        assert_eq!(
+            normalize_pattern("*@XN--BCHER-KVA.example").unwrap(),
+            "*@b\u{fc}cher.example"
+        );
+        assert_eq!(normalize_pattern("BreakGlass@*").unwrap(), "breakglass@*");
+        assert_eq!(normalize_pattern("*@*.Corp").unwrap(), "*@*.corp");
+        assert!(matches!(
+            normalize_pattern("break\u{200b}*@example.com"),
+            Err(AddressError::Character {
+                found: '\u{200b}',
+                position: 6,
+                ..
+            })
+        ));
+        assert!(normalize_pattern("*@a@b").is_err());
+        assert!(normalize_pattern("* @example.com").is_err());
+    }
+}

@@ -1,0 +1,170 @@
+//! Identifiers that go into URLs: a user's id (a UUID, as the spec gives it) and an account id
+//! (32 hexadecimal characters). Anything else is refused where it enters, so no text from a file
+//! or from the API can ever change a request's path.
+
+use std::cmp::Ordering;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+
+/// A user id as the API wrote it, known to be a UUID (`8-4-4-4-12` hexadecimal digits). Two ids
+/// that differ only in letter case are the same id (UUIDs are case-insensitive); the text the API
+/// sent is kept, and is what a DELETE URL carries.
+#[derive(Clone, Debug)]
+pub struct UserId(String);
+
+impl UserId {
+    /// The id, if `raw` has the spec's shape.
+    pub fn parse(raw: &str) -> Option<UserId> {
+        let bytes = raw.as_bytes();
+        let uuid = bytes.len() == 36
+            && bytes.iter().enumerate().all(|(i, b)| match i {
+                8 | 13 | 18 | 23 => *b == b'-',
+                _ => b.is_ascii_hexdigit(),
+            });
+        uuid.then(|| UserId(raw.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq for UserId {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.eq_ignore_ascii_case(&other.0)
+    }
+}
+
+impl Eq for UserId {}
+
+impl Hash for UserId {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        for b in self.0.bytes() {
+            state.write_u8(b.to_ascii_lowercase());
+        }
+    }
+}
+
+impl PartialOrd for UserId {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for UserId {
+    fn cmp(&self, other: &Self) -> Ordering {
+        let lower = |s: &str| {
+            s.bytes()
+                .map(|b| b.to_ascii_lowercase())
+                .collect::<Vec<u8>>()
+        };
+        lower(&self.0).cmp(&lower(&other.0))
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A Cloudflare account id: 32 hexadecimal characters (the spec's `maxLength: 32` and example),
+/// kept lower-cased so that two spellings compare equal.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AccountId(String);
+
+impl AccountId {
+    /// Surrounding white space is ignored; the message says what an account id looks like.
+    pub fn parse(raw: &str) -> Result<AccountId, String> {
+        let id = raw.trim();
+        if id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            Ok(AccountId(id.to_ascii_lowercase()))
+        } else {
+            Err(format!(
+                "`{}` is not a Cloudflare account id: it must be 32 hexadecimal characters",
+                crate::text::printable(id)
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+impl AccountId {
+    /// The spec's example account id, for tests.
+    pub(crate) fn example() -> AccountId {
+        AccountId("023e105f4ecef8ad9ca31a8372d0c353".to_string())
+    }
+}
+
+impl PartialEq<&str> for AccountId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl fmt::Display for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn user_ids_must_be_uuids() {
+        assert!(UserId::parse("f174e90a-fafe-4643-bbbc-4a0ed4fc8415").is_some());
+        assert!(UserId::parse("F174E90A-FAFE-4643-BBBC-4A0ED4FC8415").is_some());
+        for bad in [
+            "",
+            "uid",
+            "f174e90a-fafe-4643-bbbc-4a0ed4fc841",
+            "f174e90a-fafe-4643-bbbc-4a0ed4fc84150",
+            "f174e90a/fafe-4643-bbbc-4a0ed4fc8415",
+            "../../../../../../../../../../../../x",
+            "f174e90a-fafe-4643-bbbc-4a0ed4fc841g",
+            " f174e90a-fafe-4643-bbbc-4a0ed4fc8415",
+            "f174e90a-fafe-4643-bbbc-4a0ed4fc841\u{e9}",
+        ] {
+            assert!(UserId::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn user_ids_compare_without_case_and_keep_their_text() {
+        let lower = UserId::parse("f174e90a-fafe-4643-bbbc-4a0ed4fc8415").unwrap();
+        let upper = UserId::parse("F174E90A-FAFE-4643-BBBC-4A0ED4FC8415").unwrap();
+        assert_eq!(lower, upper);
+        assert_eq!(lower.cmp(&upper), Ordering::Equal);
+        assert_eq!(HashSet::from([lower.clone(), upper.clone()]).len(), 1);
+        assert_eq!(upper.as_str(), "F174E90A-FAFE-4643-BBBC-4A0ED4FC8415");
+        let other = UserId::parse("f174e90a-fafe-4643-bbbc-4a0ed4fc8416").unwrap();
+        assert_ne!(lower, other);
+        assert_eq!(lower.cmp(&other), Ordering::Less);
+    }
+
+    #[test]
+    fn account_ids_are_lower_cased_and_checked() {
+        let id = AccountId::parse(" 023E105F4ECEF8AD9CA31A8372D0C353\n").unwrap();
+        assert_eq!(id.as_str(), "023e105f4ecef8ad9ca31a8372d0c353");
+        for bad in [
+            "",
+            "abc",
+            "023e105f4ecef8ad9ca31a8372d0c35/",
+            "../../../../users/0000000000000",
+            "023e105f4ecef8ad9ca31a8372d0c353x",
+            "023e105f4ecef8ad9ca31a8372d0c35\u{e9}",
+        ] {
+            let e = AccountId::parse(bad).unwrap_err();
+            assert!(e.contains("32 hexadecimal"), "{e}");
+        }
+        let e = AccountId::parse("\u{1b}[2Kx").unwrap_err();
+        assert!(!e.contains('\u{1b}'), "{e}");
+    }
+}

@@ -1,0 +1,14 @@
+//! Checked values: each type here has one constructor, and that constructor is the check, so a
+//! value that exists has been normalised and validated. No I/O.
+//!
+//! - [`Email`] and [`Domain`]: one normalisation (trim, lower-case, NFC, IDNA for the domain),
+//!   and a refusal of what no mailbox contains (invisible and format characters, controls,
+//!   unassigned code points);
+//! - [`UserId`]: a UUID, the only thing a DELETE URL accepts; compared without regard to case;
+//! - [`AccountId`]: 32 hexadecimal characters, lower-cased, parsed once.
+
+mod email;
+mod id;
+
+pub use email::{normalize_pattern, AddressError, Domain, Email};
+pub use id::{AccountId, UserId};
