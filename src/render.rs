@@ -164,6 +164,24 @@ pub fn human(plan: &Plan, out: &mut dyn Write, p: Palette) -> io::Result<()> {
         }
         writeln!(out)?;
     }
+    if !plan.unmatched_protected.is_empty() {
+        writeln!(
+            out,
+            "Protected entries that match no live user ({}: a typo here leaves the person it was meant for unprotected):",
+            p.warning("check them")
+        )?;
+        writeln!(out)?;
+        for e in &plan.unmatched_protected {
+            writeln!(
+                out,
+                "  {} {}  {}",
+                p.warning("?"),
+                crate::text::printable(&e.written),
+                p.dim(&format!("({})", e.location))
+            )?;
+        }
+        writeln!(out)?;
+    }
     if !plan.absent.is_empty() {
         writeln!(out, "Allowed but not in the account (nothing to do):")?;
         writeln!(out)?;

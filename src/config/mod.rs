@@ -1064,6 +1064,49 @@ mod tests {
     }
 
     #[test]
+    fn invisible_characters_are_errors_at_their_entry_naming_the_code_point() {
+        // In `protected:`: it would protect nobody, and the plan would delete breakglass@.
+        let e = first_error(
+            "users: [a@example.com]\nprotected:\n  - \"break\\u200bglass@example.com\"\n",
+        );
+        assert!(
+            e.starts_with("users.yaml:3:5: `break\\u{200b}glass@example.com` is not an address or an address pattern: it contains U+200B at character 6, an invisible format character"),
+            "{e}"
+        );
+        assert!(e.contains("type the value again by hand"), "{e}");
+        // In `users:`, twice in one address, and in the mapping form.
+        let all = errors(
+            "users:\n  - \"a\\u00adli\\u2060ce@example.com\"\n  - email: \"bob\\ufeff@example.com\"\n",
+        );
+        let text: Vec<String> = all.iter().map(|d| d.to_string()).collect();
+        assert!(
+            text[0].starts_with("users.yaml:2:5:") && text[0].contains("U+00AD at character 2"),
+            "{text:?}"
+        );
+        assert!(
+            text[1].starts_with("users.yaml:3:12:") && text[1].contains("U+FEFF"),
+            "{text:?}"
+        );
+        // In `domains:` and in a pattern.
+        let e = first_error("users: [a@example.com]\ndomains: [\"exa\\u200dmple.com\"]\n");
+        assert!(e.contains("U+200D"), "{e}");
+        let e = first_error("users: [a@example.com]\nprotected: [\"*\\u200b@example.com\"]\n");
+        assert!(e.contains("U+200B at character 2"), "{e}");
+    }
+
+    #[test]
+    fn internationalised_domains_are_stored_in_one_form() {
+        let d = ok("users: [anna@XN--BCHER-KVA.example]\ndomains: [xn--caf-dma.example]\nprotected: [\"*@xn--bcher-kva.example\"]\n");
+        assert_eq!(d.entries[0].email, "anna@b\u{fc}cher.example");
+        assert_eq!(d.domains[0].domain, "caf\u{e9}.example");
+        assert_eq!(d.protected[0].pattern, "*@b\u{fc}cher.example");
+        // The same entry in both forms is one entry.
+        let d = ok("users: [anna@xn--bcher-kva.example, \"anna@b\u{fc}cher.example\"]\n");
+        assert_eq!(d.entries.len(), 1);
+        assert_eq!(d.warnings.len(), 1);
+    }
+
+    #[test]
     fn minimal_file() {
         let d = ok(&format!(
             "account_id: {ACCOUNT}\nusers:\n  - Alice@Example.com\n  - bob@example.com\n"

@@ -73,6 +73,15 @@ fn refused(c: char) -> Option<&'static str> {
     })
 }
 
+/// Whether `c` does not show (or shows as something else): format characters (Cf) and the
+/// default-ignorable code points. For escaping text before it reaches a terminal.
+pub fn is_invisible(c: char) -> bool {
+    matches!(
+        CodePointMapData::<GeneralCategory>::new().get(c),
+        GeneralCategory::Format
+    ) || CodePointSetData::new::<DefaultIgnorableCodePoint>().contains(c)
+}
+
 fn check_characters(text: &str) -> Result<(), AddressError> {
     match text
         .chars()

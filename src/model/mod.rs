@@ -10,5 +10,5 @@
 mod email;
 mod id;
 
-pub use email::{normalize_pattern, AddressError, Domain, Email};
+pub use email::{is_invisible, normalize_pattern, AddressError, Domain, Email};
 pub use id::{AccountId, UserId};

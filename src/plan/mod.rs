@@ -1438,6 +1438,109 @@ mod tests {
     }
 
     #[test]
+    fn the_rails_count_only_users_who_could_be_deleted() {
+        // One user without an email (as in the demo seed) does not make "everyone" smaller.
+        let d = desired(&["nobody@example.com"]);
+        let live = vec![
+            user(1, None),
+            user(2, Some("a@example.com")),
+            user(3, Some("b@example.com")),
+        ];
+        let plan = compute(&d, &live, &policy());
+        assert_eq!(plan.deletable, 2);
+        assert_eq!(plan.refusal, Some(Refusal::DeleteAll { live: 2 }));
+        // 30 email-less service users and 10 people: deleting the 10 deletes everyone who
+        // could be deleted, not a quarter of the account.
+        let mut live: Vec<User> = (0..30).map(|n| user(n, None)).collect();
+        live.extend((30..40).map(|n| user(n, Some(&format!("p{n}@example.com")))));
+        let plan = compute(&d, &live, &policy());
+        assert_eq!(plan.delete.len(), 10);
+        assert_eq!(plan.refusal, Some(Refusal::DeleteAll { live: 10 }));
+        // Unusable addresses and invalid ids do not count either; kept users do.
+        let mut bad_id = user(41, Some("c@example.com"));
+        bad_id.id = Some("nope".into());
+        let live = vec![
+            user(40, Some("ops@corp")),
+            bad_id,
+            user(42, Some("nobody@example.com")),
+            user(43, Some("d@example.com")),
+        ];
+        let plan = compute(&d, &live, &policy());
+        assert_eq!(plan.deletable, 2);
+        assert_eq!(plan.refusal, None);
+    }
+
+    #[test]
+    fn unmatched_protected_entries_are_reported_and_their_near_misses_held() {
+        let d = rules(
+            "users: [alice@example.com]\nprotected:\n  - breakglas@example.com\n  - \"*@svc.example.com\"\n  - alice@example.com\n",
+        );
+        let live = vec![
+            user(1, Some("alice@example.com")),
+            user(2, Some("breakglass@example.com")),
+            user(3, Some("mallory@example.com")),
+        ];
+        let plan = compute(&d, &live, &policy());
+        let unmatched: Vec<&str> = plan
+            .unmatched_protected
+            .iter()
+            .map(|p| p.written.as_str())
+            .collect();
+        assert_eq!(unmatched, ["breakglas@example.com", "*@svc.example.com"]);
+        assert_eq!(emails(&plan.delete), ["mallory@example.com"]);
+        let held = &plan.held[0];
+        assert_eq!(held.email.as_deref(), Some("breakglass@example.com"));
+        assert!(
+            held.reason
+                .describe()
+                .starts_with("did you mean this user? The protected entry breakglas@example.com at rules.yaml:3:5"),
+            "{}",
+            held.reason.describe()
+        );
+    }
+
+    #[test]
+    fn live_addresses_with_invisible_characters_are_held_never_matched() {
+        let d = rules(
+            "users: [breakglass@example.com, keep@example.com]\nprotected: [\"*@example.com\"]\n",
+        );
+        let live = vec![
+            user(1, Some("break\u{200b}glass@example.com")),
+            user(2, Some("keep@example.com")),
+        ];
+        let plan = compute(&d, &live, &policy());
+        assert!(plan.delete.is_empty());
+        assert_eq!(plan.keep.len(), 1);
+        assert!(matches!(
+            &plan.held[0].reason,
+            Reason::UnusableAddress {
+                why: AddressError::Character {
+                    found: '\u{200b}',
+                    ..
+                }
+            }
+        ));
+        assert!(plan.held[0].reason.describe().contains("U+200B"));
+    }
+
+    #[test]
+    fn internationalised_domains_match_in_either_form() {
+        let d = rules(
+            "users: [anna@xn--bcher-kva.example]\ndomains: [\"b\u{fc}cher.example\"]\nprotected: [\"*@xn--caf-dma.example\"]\n",
+        );
+        let live = vec![
+            user(1, Some("Anna@B\u{fc}cher.example")),
+            user(2, Some("ben@xn--bcher-kva.example")),
+            user(3, Some("ops@caf\u{e9}.example")),
+            user(4, Some("x@other.example")),
+        ];
+        let plan = compute(&d, &live, &policy());
+        assert_eq!(emails(&plan.delete), ["x@other.example"]);
+        let kinds: Vec<&str> = plan.keep.iter().map(|k| k.reason.kind()).collect();
+        assert_eq!(kinds, ["allowed", "domain", "protected"]);
+    }
+
+    #[test]
     fn seats_freed_counts_the_deleted_users_seats() {
         let d = desired(&["alice@example.com"]);
         let seat = |n, a, g| User {

@@ -247,3 +247,245 @@ pub fn recheck<'a>(
         unconfirmed,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config;
+    use crate::model::AccountId;
+    use crate::plan::{compute, Overrides, Policy};
+
+    fn user(n: u32, email: &str) -> User {
+        User {
+            id: Some(format!("00000000-0000-4000-8000-{n:012}")),
+            email: Some(email.to_string()),
+            ..User::default()
+        }
+    }
+
+    fn plan(allowed: &[&str], policy: &str, live: &[User]) -> Plan {
+        let mut text = String::from("users:\n");
+        for e in allowed {
+            text.push_str(&format!("  - {e}\n"));
+        }
+        text.push_str(policy);
+        let desired = config::parse_str(&text, "users.yaml").unwrap();
+        compute(
+            &desired,
+            live,
+            &Policy::at(&AccountId::example(), 1_795_867_200),
+        )
+    }
+
+    fn shown(p: &Plan) -> Vec<Reviewed<'_>> {
+        p.delete.iter().map(Reviewed::shown).collect()
+    }
+
+    fn confirmed(r: &Recheck) -> Vec<&str> {
+        r.confirmed
+            .iter()
+            .map(|c| c.decision().email.as_deref().unwrap_or("-"))
+            .collect()
+    }
+
+    fn labels(list: &[Decision]) -> Vec<String> {
+        list.iter().map(Decision::label).collect()
+    }
+
+    #[test]
+    fn only_reviewed_users_still_extras_are_confirmed() {
+        let allowed = ["alice@example.com"];
+        let before = plan(
+            &allowed,
+            "",
+            &[
+                user(1, "alice@example.com"),
+                user(2, "bob@example.com"),
+                user(3, "carol@example.com"),
+                user(5, "erin@example.com"),
+            ],
+        );
+        // Since the plan was shown: carol was removed by someone else, bob's id now carries
+        // another address, and dave appeared.
+        let fresh = plan(
+            &allowed,
+            "",
+            &[
+                user(1, "alice@example.com"),
+                user(2, "robert@example.com"),
+                user(4, "dave@example.com"),
+                user(5, "erin@example.com"),
+            ],
+        );
+        let r = recheck(shown(&before), &fresh).unwrap();
+        assert_eq!(confirmed(&r), ["erin@example.com"]);
+        let skips: Vec<(String, Skip)> = r
+            .dropped
+            .iter()
+            .map(|d| (d.decision.label(), d.skip.clone()))
+            .collect();
+        assert_eq!(
+            skips,
+            [
+                (
+                    "robert@example.com".to_string(),
+                    Skip::EmailChanged {
+                        now: "robert@example.com".into()
+                    }
+                ),
+                ("carol@example.com".to_string(), Skip::Gone),
+            ]
+        );
+        assert_eq!(
+            labels(&r.unconfirmed),
+            ["dave@example.com", "robert@example.com"]
+        );
+
+        let same = recheck(shown(&before), &before).unwrap();
+        assert_eq!(
+            confirmed(&same),
+            ["bob@example.com", "carol@example.com", "erin@example.com"]
+        );
+        assert!(same.dropped.is_empty() && same.unconfirmed.is_empty());
+    }
+
+    #[test]
+    fn a_reviewed_user_who_is_kept_now_is_not_deleted() {
+        let live = [user(1, "alice@example.com"), user(2, "bob@example.com")];
+        let before = plan(&["alice@example.com", "x@example.com"], "", &live);
+        let fresh = plan(&["alice@example.com", "bob@example.com"], "", &live);
+        let r = recheck(shown(&before), &fresh).unwrap();
+        assert!(r.confirmed.is_empty());
+        assert!(
+            matches!(&r.dropped[0].skip, Skip::NotAnExtra { now } if now.starts_with("allowed by")),
+            "{:?}",
+            r.dropped
+        );
+    }
+
+    #[test]
+    fn the_delete_all_rail_runs_again_on_the_fresh_listing() {
+        let allowed = ["alice@example.com"];
+        let before = plan(
+            &allowed,
+            "",
+            &[
+                user(1, "alice@example.com"),
+                user(2, "bob@example.com"),
+                user(3, "carol@example.com"),
+            ],
+        );
+        assert!(before.refusal.is_none());
+        // Alice, the one kept user, was deleted meanwhile: the reviewed deletions now empty
+        // the account.
+        let fresh = plan(
+            &allowed,
+            "",
+            &[user(2, "bob@example.com"), user(3, "carol@example.com")],
+        );
+        assert_eq!(
+            recheck(shown(&before), &fresh),
+            Err(Refusal::DeleteAll { live: 2 })
+        );
+        // Allowed on purpose, it goes ahead.
+        let fresh = plan(
+            &allowed,
+            "policy: {allow_delete_all: true}\n",
+            &[user(2, "bob@example.com"), user(3, "carol@example.com")],
+        );
+        assert_eq!(recheck(shown(&before), &fresh).unwrap().confirmed.len(), 2);
+    }
+
+    #[test]
+    fn the_mass_deletion_rails_run_again_on_the_fresh_listing() {
+        // 12 users, 3 extras: a quarter, within the default fraction.
+        let mut live: Vec<User> = (1..=9)
+            .map(|n| user(n, &format!("keep{n}@example.com")))
+            .collect();
+        live.extend((10..=12).map(|n| user(n, &format!("x{n}@example.com"))));
+        let allowed: Vec<String> = (1..=9).map(|n| format!("keep{n}@example.com")).collect();
+        let allowed: Vec<&str> = allowed.iter().map(String::as_str).collect();
+        let before = plan(&allowed, "", &live);
+        assert!(before.refusal.is_none());
+        // Two kept users left meanwhile: 3 of 10 is more than a quarter now.
+        let fresh = plan(&allowed, "", &live[2..]);
+        assert!(matches!(
+            recheck(shown(&before), &fresh),
+            Err(Refusal::MaxFraction {
+                deletes: 3,
+                live: 10,
+                ..
+            })
+        ));
+        // max_deletes likewise.
+        let before = plan(&allowed, "policy: {max_deletes: 3}\n", &live);
+        let fresh = plan(&allowed, "policy: {max_deletes: 2}\n", &live);
+        assert!(matches!(
+            recheck(shown(&before), &fresh),
+            Err(Refusal::MaxDeletes { deletes: 3, .. })
+        ));
+        // --allow-deletes names the number reviewed; the re-check counts what is left.
+        let released = |p: &str, users: &[User]| {
+            let mut text = String::from("users:\n");
+            for e in &allowed {
+                text.push_str(&format!("  - {e}\n"));
+            }
+            text.push_str(p);
+            let desired = config::parse_str(&text, "users.yaml").unwrap();
+            compute(
+                &desired,
+                users,
+                &Policy {
+                    overrides: Overrides {
+                        allow_deletes: Some(3),
+                        ..Overrides::default()
+                    },
+                    ..Policy::at(&AccountId::example(), 1_795_867_200)
+                },
+            )
+        };
+        let fresh = released("policy: {max_deletes: 2}\n", &live);
+        assert_eq!(recheck(shown(&before), &fresh).unwrap().confirmed.len(), 3);
+    }
+
+    #[test]
+    fn ids_are_checked_and_compared_without_case_and_each_user_is_deleted_once() {
+        let live = [user(1, "alice@example.com"), user(2, "bob@example.com")];
+        let fresh = plan(&["alice@example.com"], "", &live);
+        let id = "00000000-0000-4000-8000-000000000002";
+        let upper = id.to_uppercase();
+        let reviewed = [
+            Reviewed {
+                id: "../../evil",
+                email: "bob@example.com",
+            },
+            Reviewed {
+                id: &upper,
+                email: "BOB@example.com",
+            },
+            Reviewed {
+                id,
+                email: "bob@example.com",
+            },
+        ];
+        let r = recheck(reviewed, &fresh).unwrap();
+        assert_eq!(confirmed(&r), ["bob@example.com"]);
+        assert_eq!(r.confirmed.get(0).unwrap().id().as_str(), id);
+        assert_eq!(r.dropped.len(), 1);
+        assert_eq!(r.dropped[0].skip, Skip::InvalidId);
+        assert!(r.unconfirmed.is_empty());
+    }
+
+    #[test]
+    fn a_reviewed_address_that_is_not_an_address_is_never_deleted() {
+        let live = [user(1, "alice@example.com"), user(2, "bob@example.com")];
+        let fresh = plan(&["alice@example.com"], "", &live);
+        let reviewed = [Reviewed {
+            id: "00000000-0000-4000-8000-000000000002",
+            email: "bo\u{200b}b@example.com",
+        }];
+        let r = recheck(reviewed, &fresh).unwrap();
+        assert!(r.confirmed.is_empty());
+        assert!(matches!(r.dropped[0].skip, Skip::EmailChanged { .. }));
+    }
+}

@@ -21,6 +21,7 @@ struct Document<'a> {
     refusal: Option<RefusalOut>,
     users: Vec<UserOut<'a>>,
     absent: Vec<AbsentOut<'a>>,
+    unmatched_protected: Vec<ProtectedOut<'a>>,
 }
 
 #[derive(Serialize)]
@@ -31,6 +32,9 @@ struct Counts {
     held: usize,
     unchanged: usize,
     absent: usize,
+    /// Users with a usable address and id: what the delete-all and fraction rails count.
+    deletable: usize,
+    unmatched_protected: usize,
 }
 
 #[derive(Serialize)]
@@ -81,6 +85,13 @@ struct LocationOut<'a> {
 #[derive(Serialize)]
 struct AbsentOut<'a> {
     email: &'a str,
+    written: &'a str,
+    location: LocationOut<'a>,
+}
+
+#[derive(Serialize)]
+struct ProtectedOut<'a> {
+    pattern: &'a str,
     written: &'a str,
     location: LocationOut<'a>,
 }
@@ -143,6 +154,8 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
             held: plan.held.len(),
             unchanged: plan.unchanged(),
             absent: plan.absent.len(),
+            deletable: plan.deletable,
+            unmatched_protected: plan.unmatched_protected.len(),
         },
         seats_freed: {
             let (access, gateway) = plan.seats_freed();
@@ -160,6 +173,15 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
                 email: e.email.as_str(),
                 written: e.written.trim(),
                 location: location(&e.location),
+            })
+            .collect(),
+        unmatched_protected: plan
+            .unmatched_protected
+            .iter()
+            .map(|p| ProtectedOut {
+                pattern: &p.pattern,
+                written: &p.written,
+                location: location(&p.location),
             })
             .collect(),
     };

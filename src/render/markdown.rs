@@ -116,6 +116,28 @@ pub fn to_string(plan: &Plan, limit: usize) -> String {
                 .collect(),
         },
         Section {
+            what: "protected entries that match no live user",
+            title: format!(
+                "Protected entries that match no live user: check for a typo ({})",
+                plan.unmatched_protected.len()
+            ),
+            folded: false,
+            header: "| Entry | Written at |\n| --- | --- |\n",
+            rows: plan
+                .unmatched_protected
+                .iter()
+                .map(|e| {
+                    Box::new(move || {
+                        format!(
+                            "| {} | {} |\n",
+                            cell(&e.written),
+                            cell(&e.location.to_string())
+                        )
+                    }) as Box<dyn Fn() -> String>
+                })
+                .collect(),
+        },
+        Section {
             what: "kept users",
             title: format!("Kept ({})", plan.keep.len()),
             folded: true,
