@@ -199,7 +199,7 @@ pub fn recheck<'a>(
         if !planned.insert((id.clone(), email.clone())) {
             continue;
         }
-        let Some(&(now, deletes)) = by_id.get(&id) else {
+        let Some((live_id, &(now, deletes))) = by_id.get_key_value(&id) else {
             dropped.push(Dropped {
                 decision: as_reviewed(),
                 skip: Skip::Gone,
@@ -216,8 +216,9 @@ pub fn recheck<'a>(
             continue;
         }
         if deletes {
+            // The id as the API lists it now, whatever case the review wrote it in.
             confirmed.push(Confirmed {
-                id,
+                id: (*live_id).clone(),
                 decision: now.clone(),
             });
         } else {
@@ -474,6 +475,9 @@ mod tests {
         assert_eq!(r.dropped.len(), 1);
         assert_eq!(r.dropped[0].skip, Skip::InvalidId);
         assert!(r.unconfirmed.is_empty());
+        // Reviewed in upper case only: the DELETE still names the id as the API lists it.
+        let r = recheck([reviewed[1]], &fresh).unwrap();
+        assert_eq!(r.confirmed.get(0).unwrap().id().as_str(), id);
     }
 
     #[test]
