@@ -535,19 +535,24 @@ pub struct Environment<'a> {
     pub stderr_is_terminal: bool,
 }
 
-/// Read the API token from a file: the first line, trimmed. Refuses an empty file, and warns when
+/// A token file holds one token of a few dozen bytes; anything far larger is the wrong file.
+pub const MAX_TOKEN_FILE_BYTES: u64 = 64 * 1024;
+
+/// Read the API token from a file (through the shared bounded reader): the first line, trimmed. Refuses an empty file, and warns when
 /// others may read it.
 pub fn token_from_file(
     path: &std::path::Path,
     warnings: &mut Vec<String>,
 ) -> Result<Secret, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("--api-token-file {}: cannot read it: {e}", path.display()))?;
+    let shown = crate::fsread::display_path(path);
+    // The error never quotes the file's content: it is a secret.
+    let text = crate::fsread::read_text(path, MAX_TOKEN_FILE_BYTES).map_err(|e| {
+        format!("--api-token-file {shown}: {e}; put the API token alone on the file's first line")
+    })?;
     let token = text.lines().next().unwrap_or("").trim();
     if token.is_empty() {
         return Err(format!(
-            "--api-token-file {}: the file is empty; put the API token on its first line",
-            path.display()
+            "--api-token-file {shown}: the file is empty; put the API token on its first line"
         ));
     }
     #[cfg(unix)]
@@ -556,9 +561,7 @@ pub fn token_from_file(
         if let Ok(meta) = std::fs::metadata(path) {
             if meta.permissions().mode() & 0o077 != 0 {
                 warnings.push(format!(
-                    "{} can be read by other users; restrict it with: chmod 600 {}",
-                    path.display(),
-                    path.display()
+                    "{shown} can be read by other users; restrict it with: chmod 600 {shown}"
                 ));
             }
         }

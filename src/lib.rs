@@ -13,6 +13,7 @@ pub mod distance;
 pub mod email;
 pub mod explain;
 pub mod export;
+pub mod fsread;
 pub mod logging;
 pub mod plan;
 pub mod planfile;

@@ -12,6 +12,7 @@ use crate::config::{self, ConfigError, Desired};
 use crate::date::{self, Date};
 use crate::explain;
 use crate::export;
+use crate::fsread::{self, ReadError};
 use crate::plan::{self, Plan};
 use crate::planfile::{self, PlanFileError, SavedPlan};
 use crate::render::{self, Palette};
@@ -152,6 +153,10 @@ pub async fn run(settings: Settings, streams: &mut Streams<'_>) -> Result<Exit, 
                     .map(|a| format!(" (account {a})"))
                     .unwrap_or_default()
             )?;
+            // Then the files read, one a line, so that a file left out is seen (docs/cli.md).
+            for file in &desired.files {
+                writeln!(streams.stdout, "  {}", crate::text::printable(file))?;
+            }
             Ok(Exit::Success)
         }
         Action::Explain { email, target } => {
@@ -584,32 +589,23 @@ fn write_plan(
     Ok(())
 }
 
-/// Read a saved plan file: bounded in size, UTF-8.
-fn read_saved(path: &Path) -> Result<SavedPlan, Error> {
-    let name = path.display().to_string();
-    let cannot = |e: io::Error| {
-        Error::Usage(format!(
-            "{name}: cannot read the saved plan: {e}\n  help: pass the file written by `reconcile plan --out FILE`"
-        ))
+/// Read a saved plan file through the shared bounded reader: at most
+/// [`planfile::MAX_FILE_BYTES`], UTF-8. `name` is the path as shown.
+fn read_saved(path: &Path, name: &str) -> Result<SavedPlan, Error> {
+    let not_a_plan = |detail: String| PlanFileError::NotAPlan {
+        path: name.to_string(),
+        detail,
     };
-    let meta = std::fs::metadata(path).map_err(cannot)?;
-    if meta.len() > planfile::MAX_FILE_BYTES {
-        return Err(PlanFileError::NotAPlan {
-            path: name,
-            detail: format!(
-                "{} bytes, more than the limit of {}",
-                meta.len(),
-                planfile::MAX_FILE_BYTES
-            ),
+    let text = fsread::read_text(path, planfile::MAX_FILE_BYTES).map_err(|e| match e {
+        ReadError::Io(e) => Error::Usage(format!(
+            "{name}: cannot read the saved plan: {e}\n  help: pass the file written by `reconcile plan --out FILE`"
+        )),
+        ReadError::TooLarge { limit } => {
+            not_a_plan(format!("it holds more than the limit of {limit} bytes")).into()
         }
-        .into());
-    }
-    let bytes = std::fs::read(path).map_err(cannot)?;
-    let text = String::from_utf8(bytes).map_err(|_| PlanFileError::NotAPlan {
-        path: name.clone(),
-        detail: "not UTF-8 text".into(),
+        ReadError::NotUtf8 { .. } => not_a_plan("not UTF-8 text".into()).into(),
     })?;
-    Ok(SavedPlan::parse(&text, &name)?)
+    Ok(SavedPlan::parse(&text, name)?)
 }
 
 /// `apply PLAN_FILE`: apply a reviewed plan without a prompt. Refuses an expired, edited or
@@ -622,8 +618,8 @@ async fn saved_apply_flow(
     palette: Palette,
     streams: &mut Streams<'_>,
 ) -> Result<Exit, Error> {
-    let name = path.display().to_string();
-    let saved = read_saved(path)?;
+    let name = fsread::display_path(path);
+    let saved = read_saved(path, &name)?;
     saved.check_usable(now_secs(), &name)?;
     // Before anything is listed: an audit log that cannot be written stops the run here.
     let audit = apply::open_audit(exec)?;

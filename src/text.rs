@@ -1,13 +1,15 @@
 //! Text from outside (the API, files) made safe to show.
 
-/// Text from the API made safe for a terminal: control characters (an escape sequence could
-/// move the cursor and hide lines of the plan being approved) and bidirectional overrides (which
-/// reorder what is shown) are written as escapes; everything else is kept as it is.
+/// Text from outside (the API, file names, YAML keys and values, audit logs) made safe for a
+/// terminal: control characters (an escape sequence could move the cursor and hide lines of the
+/// plan being approved), the line and paragraph separators U+2028 / U+2029 (which some terminals
+/// and editors break lines at, so a value could pass for two lines) and the bidirectional marks,
+/// embeddings, overrides and isolates (which reorder what is shown), and the invisible zero-width
+/// space, word joiners and byte-order mark (a name ending in one passes for another; the joiners
+/// U+200C / U+200D are kept, scripts and emoji need them) are written as escapes
+/// (`\u{202e}`); everything else is kept as it is. The result never contains any of them, so
+/// escaping twice changes nothing.
 pub fn printable(text: &str) -> String {
-    let hostile = |c: char| {
-        c.is_control()
-            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-    };
     if !text.chars().any(hostile) {
         return text.to_string();
     }
@@ -22,6 +24,23 @@ pub fn printable(text: &str) -> String {
         .collect()
 }
 
+fn hostile(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061c}'
+                | '\u{200b}'
+                | '\u{200e}'
+                | '\u{200f}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202a}'..='\u{202e}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{feff}'
+        )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -31,5 +50,21 @@ mod tests {
         assert_eq!(printable("plain Jos\u{e9}"), "plain Jos\u{e9}");
         assert_eq!(printable("a\u{1b}[2Kb"), "a\\u{1b}[2Kb");
         assert_eq!(printable("x\u{202e}y\n"), "x\\u{202e}y\\u{a}");
+        // Line separators, the Arabic letter mark, the C1 controls (NEL) and isolates.
+        assert_eq!(
+            printable("a\u{2028}b\u{2029}c\u{61c}d\u{85}e\u{2067}f"),
+            "a\\u{2028}b\\u{2029}c\\u{61c}d\\u{85}e\\u{2067}f"
+        );
+        assert_eq!(
+            printable("a.yaml\u{200b}\u{2060}\u{feff}"),
+            "a.yaml\\u{200b}\\u{2060}\\u{feff}"
+        );
+        assert_eq!(
+            printable("\u{1f469}\u{200d}\u{1f4bb}"),
+            "\u{1f469}\u{200d}\u{1f4bb}"
+        );
+        // Escaping is idempotent: what it writes holds nothing to escape.
+        let once = printable("\u{1b}]8;;x\u{7}\u{202e}");
+        assert_eq!(printable(&once), once);
     }
 }

@@ -5,6 +5,7 @@
 mod commands;
 mod docs;
 mod faults;
+mod files;
 mod gitops;
 mod harness;
 mod help;
