@@ -19,6 +19,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::digest::sha256;
+use crate::fsread::display_path;
+use crate::text::printable;
 
 /// The `prev` of a log's first record.
 pub const GENESIS: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
@@ -99,11 +101,14 @@ impl Actor {
     }
 }
 
+/// What goes wrong with an audit log. The messages quote the path and, for a broken chain, text
+/// from the log itself (a `prev` value, a parse error): both reach the terminal only through
+/// [`printable`], so an edited log cannot rewrite the lines shown around it.
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
-    #[error("audit log {}: {source}\n  help: check the path given to --audit-log and that it is writable", .path.display())]
+    #[error("audit log {}: {source}\n  help: check the path given to --audit-log and that it is writable", display_path(.path))]
     Io { path: PathBuf, source: io::Error },
-    #[error("audit log {}: line {line}: {why}\n  help: the log was edited, truncated or reordered; keep it for review and start a new log file", .path.display())]
+    #[error("audit log {}: line {line}: {}\n  help: the log was edited, truncated or reordered; keep it for review and start a new log file", display_path(.path), printable(.why))]
     Broken {
         path: PathBuf,
         line: usize,

@@ -207,9 +207,9 @@ pub async fn run(settings: Settings, streams: &mut Streams<'_>) -> Result<Exit, 
             match output {
                 Some(path) => {
                     std::fs::write(&path, yaml).map_err(|e| {
-                        Error::Usage(format!("cannot write {}: {e}", path.display()))
+                        Error::Usage(format!("cannot write {}: {e}", fsread::display_path(&path)))
                     })?;
-                    tracing::info!(file = %path.display(), users = listing.users.len(), "exported");
+                    tracing::info!(file = %fsread::display_path(&path), users = listing.users.len(), "exported");
                 }
                 None => streams.stdout.write_all(yaml.as_bytes())?,
             }
@@ -281,7 +281,7 @@ fn audit_verify(file: &std::path::Path, streams: &mut Streams<'_>) -> Result<Exi
     writeln!(
         streams.stdout,
         "{}: {records} record{}, chain intact; head {head}",
-        file.display(),
+        fsread::display_path(file),
         if records == 1 { "" } else { "s" }
     )?;
     Ok(Exit::Success)
@@ -546,26 +546,24 @@ fn write_plan(
     streams: &mut Streams<'_>,
 ) -> Result<(), Error> {
     if let Some(path) = &output.save_to {
+        let shown = fsread::display_path(path);
         let saved = SavedPlan::new(desired, plan, now_secs(), output.ttl);
         std::fs::write(path, saved.to_json()).map_err(|e| {
             Error::Usage(format!(
-                "{}: cannot write the saved plan: {e}\n  help: check that its directory exists and is writable",
-                path.display()
+                "{shown}: cannot write the saved plan: {e}\n  help: check that its directory exists and is writable"
             ))
         })?;
         tracing::info!(
-            path = %path.display(),
+            path = %shown,
             deletions = saved.deletions.len(),
             expires_at = %saved.expires_at,
             "saved the plan"
         );
         eprintln!(
-            "Saved the plan to {} ({} deletion{}, expires {}). Apply it with: reconcile apply {}",
-            path.display(),
+            "Saved the plan to {shown} ({} deletion{}, expires {}). Apply it with: reconcile apply {shown}",
             saved.deletions.len(),
             if saved.deletions.len() == 1 { "" } else { "s" },
             saved.expires_at,
-            path.display()
         );
     }
     render::plan(plan, output.format, streams.stdout, palette)?;

@@ -4,6 +4,7 @@
 
 mod commands;
 mod docs;
+mod escaping;
 mod faults;
 mod files;
 mod gitops;
