@@ -14,7 +14,7 @@ use crate::explain;
 use crate::export;
 use crate::fsread::{self, ReadError};
 use crate::plan::{self, Plan};
-use crate::planfile::{self, PlanFileError, SavedPlan};
+use crate::planfile::{self, PlanFileError, PlanKey, SavedPlan};
 use crate::render::{self, Palette};
 use crate::sandbox;
 use crate::secret::Secret;
@@ -113,13 +113,15 @@ pub async fn run(settings: Settings, streams: &mut Streams<'_>) -> Result<Exit, 
             target,
             saved: Some(path),
             exec,
+            plan_key,
             ..
-        } => saved_apply_flow(&path, &target, &exec, palette, streams).await,
+        } => saved_apply_flow(&path, &target, &exec, plan_key.as_ref(), palette, streams).await,
         Action::Apply {
             target,
             auto_approve,
             saved: None,
             exec,
+            ..
         } => {
             let (desired, client) = connect(&target)?;
             let approval = approval(auto_approve, settings.stdin_is_terminal);
@@ -548,19 +550,25 @@ fn write_plan(
     if let Some(path) = &output.save_to {
         let shown = fsread::display_path(path);
         let saved = SavedPlan::new(desired, plan, now_secs(), output.ttl);
-        std::fs::write(path, saved.to_json()).map_err(|e| {
+        std::fs::write(path, saved.to_json_sealed(output.plan_key.as_ref())).map_err(|e| {
             Error::Usage(format!(
                 "{shown}: cannot write the saved plan: {e}\n  help: check that its directory exists and is writable"
             ))
         })?;
+        let sealed = if output.plan_key.is_some() {
+            "sealed with the plan key"
+        } else {
+            "unkeyed digest"
+        };
         tracing::info!(
             path = %shown,
             deletions = saved.deletions.len(),
             expires_at = %saved.expires_at,
+            sealed,
             "saved the plan"
         );
         eprintln!(
-            "Saved the plan to {shown} ({} deletion{}, expires {}). Apply it with: reconcile apply {shown}",
+            "Saved the plan to {shown} ({} deletion{}, expires {}, {sealed}). Apply it with: reconcile apply {shown}",
             saved.deletions.len(),
             if saved.deletions.len() == 1 { "" } else { "s" },
             saved.expires_at,
@@ -588,8 +596,9 @@ fn write_plan(
 }
 
 /// Read a saved plan file through the shared bounded reader: at most
-/// [`planfile::MAX_FILE_BYTES`], UTF-8. `name` is the path as shown.
-fn read_saved(path: &Path, name: &str) -> Result<SavedPlan, Error> {
+/// [`planfile::MAX_FILE_BYTES`], UTF-8; with `key`, it must be sealed under it (see
+/// [`SavedPlan::parse_sealed`]). `name` is the path as shown.
+fn read_saved(path: &Path, name: &str, key: Option<&PlanKey>) -> Result<SavedPlan, Error> {
     let not_a_plan = |detail: String| PlanFileError::NotAPlan {
         path: name.to_string(),
         detail,
@@ -603,7 +612,7 @@ fn read_saved(path: &Path, name: &str) -> Result<SavedPlan, Error> {
         }
         ReadError::NotUtf8 { .. } => not_a_plan("not UTF-8 text".into()).into(),
     })?;
-    Ok(SavedPlan::parse(&text, name)?)
+    Ok(SavedPlan::parse_sealed(&text, name, key)?)
 }
 
 /// `apply PLAN_FILE`: apply a reviewed plan without a prompt. Refuses an expired, edited or
@@ -613,11 +622,12 @@ async fn saved_apply_flow(
     path: &Path,
     target: &Target,
     exec: &apply::ExecSettings,
+    plan_key: Option<&PlanKey>,
     palette: Palette,
     streams: &mut Streams<'_>,
 ) -> Result<Exit, Error> {
     let name = fsread::display_path(path);
-    let saved = read_saved(path, &name)?;
+    let saved = read_saved(path, &name, plan_key)?;
     saved.check_usable(now_secs(), &name)?;
     // Before anything is listed: an audit log that cannot be written stops the run here.
     let audit = apply::open_audit(exec)?;

@@ -12,6 +12,7 @@ mod gitops;
 mod harness;
 mod help;
 mod plan_apply;
+mod plan_key;
 mod prompt;
 mod rails;
 mod sandbox;
