@@ -205,3 +205,21 @@ fn an_endless_token_file_is_refused_at_the_cap() {
     );
     assert_eq!(w.requests(), 0, "{r:?}");
 }
+
+#[test]
+fn an_endless_sandbox_seed_is_refused_at_the_cap() {
+    let r = run_bounded(bare(&[
+        "sandbox",
+        "--seed",
+        "/dev/zero",
+        "--listen",
+        "127.0.0.1:0",
+    ]));
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr.contains(
+            "could not read the sandbox seed /dev/zero: it holds more than the limit of 67108864 bytes"
+        ),
+        "{r:?}"
+    );
+}
