@@ -44,7 +44,7 @@ pub const MAX_CLOCK_SKEW_SECS: u64 = 300;
 /// Plan files larger than this are refused before they are parsed.
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 /// The shortest plan key accepted: a sealed plan is public to whoever can read the artifact, and a
-/// short key could be guessed offline from it. 32 bytes is what `openssl rand -hex 16` prints.
+/// short key could be guessed offline from it (`openssl rand -hex 32` prints 64 bytes).
 pub const MIN_KEY_BYTES: usize = 32;
 /// The prefix of a keyed seal; an unkeyed one starts with `sha256:`.
 const HMAC_PREFIX: &str = "hmac-sha256:";
@@ -60,7 +60,7 @@ impl PlanKey {
         let key = text.trim();
         if key.len() < MIN_KEY_BYTES {
             return Err(format!(
-                "{source}: the plan key is {} bytes long; give at least {MIN_KEY_BYTES} random bytes, e.g. the output of `openssl rand -hex 32`",
+                "{source}: the plan key is {} bytes long; give a random key of at least {MIN_KEY_BYTES} bytes, e.g. the output of `openssl rand -hex 32`",
                 key.len()
             ));
         }

@@ -198,7 +198,7 @@ fn a_short_plan_key_is_refused_before_anything_is_sent() {
     assert_eq!(r.code, 1, "{r:?}");
     assert!(
         r.stderr
-            .contains("RECONCILE_PLAN_KEY: the plan key is 7 bytes long; give at least 32"),
+            .contains("RECONCILE_PLAN_KEY: the plan key is 7 bytes long; give a random key of at least 32 bytes"),
         "{r:?}"
     );
     assert!(!r.stderr.contains("hunter2"), "{r:?}");
