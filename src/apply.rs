@@ -610,7 +610,7 @@ Checked: no planned user is still present."
             out,
             "
 Audit log: {} ({records} record{} written; head {head}).",
-            path.display(),
+            crate::fsread::display_path(path),
             if *records == 1 { "" } else { "s" }
         )?;
     }

@@ -10,7 +10,7 @@
 //! No credential is ever written: records hold ids, emails, statuses and error texts, none of
 //! which carries one.
 
-use std::fs::{File, OpenOptions};
+use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{self, BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -19,6 +19,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::digest::sha256;
+use crate::fsread::display_path;
+use crate::text::printable;
 
 /// The `prev` of a log's first record.
 pub const GENESIS: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
@@ -99,15 +101,25 @@ impl Actor {
     }
 }
 
+/// What goes wrong with an audit log. The messages quote the path and, for a broken chain, text
+/// from the log itself (a `prev` value, a parse error): both reach the terminal only through
+/// [`printable`], so an edited log cannot rewrite the lines shown around it.
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
-    #[error("audit log {}: {source}\n  help: check the path given to --audit-log and that it is writable", .path.display())]
+    #[error("audit log {}: {source}\n  help: check the path given to --audit-log and that it is writable", display_path(.path))]
     Io { path: PathBuf, source: io::Error },
-    #[error("audit log {}: line {line}: {why}\n  help: the log was edited, truncated or reordered; keep it for review and start a new log file", .path.display())]
+    #[error("audit log {}: line {line}: {}\n  help: the log was edited, truncated or reordered; keep it for review and start a new log file", display_path(.path), printable(.why))]
     Broken {
         path: PathBuf,
         line: usize,
         why: String,
+    },
+    /// Another process holds the log's lock: an apply is writing it.
+    #[error("audit log {}: another reconcile apply is writing it; wait for it to finish, then run again; {outcome}\n  help: runs that share one --audit-log take turns, so that its chain stays one chain", display_path(.path))]
+    Locked {
+        path: PathBuf,
+        /// What this run did not do: "nothing was deleted" or "the log was not verified".
+        outcome: &'static str,
     },
 }
 
@@ -188,12 +200,33 @@ fn split_hash(line: &str) -> Option<(String, &str)> {
     ok.then(|| (format!("{}}}", &line[..at]), hash))
 }
 
-/// Read and verify a log file.
+/// Read and verify a log file. It is read under a shared lock: while an apply holds the log
+/// (and may be half-way through a line), it is not read, rather than reported broken.
 pub fn verify_file(path: &Path) -> Result<(usize, String), AuditError> {
     let file = File::open(path).map_err(|source| AuditError::Io {
         path: path.to_path_buf(),
         source,
     })?;
+    match file.try_lock_shared() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            return Err(AuditError::Locked {
+                path: path.to_path_buf(),
+                outcome: "the log was not verified",
+            })
+        }
+        Err(TryLockError::Error(source)) => {
+            return Err(AuditError::Io {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    }
+    verify_open(&file, path)
+}
+
+/// Verify the log read from `file`, from its start.
+fn verify_open(file: &File, path: &Path) -> Result<(usize, String), AuditError> {
     verify_reader(io::BufReader::new(file)).map_err(|b| AuditError::Broken {
         path: path.to_path_buf(),
         line: b.line,
@@ -201,7 +234,9 @@ pub fn verify_file(path: &Path) -> Result<(usize, String), AuditError> {
     })
 }
 
-/// An open log, appended to record by record.
+/// An open log, appended to record by record. It holds an exclusive lock on the file from
+/// [`AuditLog::open`] until it is dropped (the end of the apply): a second apply sharing the log
+/// would otherwise verify the same head and fork the chain with records of its own.
 #[derive(Debug)]
 pub struct AuditLog {
     path: PathBuf,
@@ -211,24 +246,31 @@ pub struct AuditLog {
 }
 
 impl AuditLog {
-    /// Open `path` for appending, creating it; an existing log must verify first.
+    /// Open `path` for appending, creating it, and lock it; refuse at once when another process
+    /// holds the lock. An existing log must verify first, read under the lock, so that the head
+    /// it continues from is the last one written.
     pub fn open(path: &Path) -> Result<AuditLog, AuditError> {
         let io = |source| AuditError::Io {
             path: path.to_path_buf(),
             source,
         };
-        let head = match verify_file(path) {
-            Ok((_, head)) => head,
-            Err(AuditError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
-                GENESIS.to_string()
-            }
-            Err(e) => return Err(e),
-        };
         let file = OpenOptions::new()
             .create(true)
+            .read(true)
             .append(true)
             .open(path)
             .map_err(io)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                return Err(AuditError::Locked {
+                    path: path.to_path_buf(),
+                    outcome: "nothing was deleted",
+                })
+            }
+            Err(TryLockError::Error(source)) => return Err(io(source)),
+        }
+        let (_, head) = verify_open(&file, path)?;
         Ok(AuditLog {
             path: path.to_path_buf(),
             file,
@@ -364,6 +406,44 @@ mod tests {
         std::fs::write(&path, text.replacen("\"u0\"", "\"ux\"", 1)).unwrap();
         let e = AuditLog::open(&path).unwrap_err();
         assert!(e.to_string().contains("line 1"), "{e}");
+    }
+
+    #[test]
+    fn an_open_log_is_locked_until_it_is_dropped() {
+        let (_dir, path, _) = log_with(1);
+        let mut log = AuditLog::open(&path).unwrap();
+        let e = AuditLog::open(&path).unwrap_err();
+        assert!(matches!(e, AuditError::Locked { .. }), "{e}");
+        assert!(
+            e.to_string()
+                .contains("another reconcile apply is writing it"),
+            "{e}"
+        );
+        assert!(matches!(verify_file(&path), Err(AuditError::Locked { .. })));
+        log.append(record(1)).unwrap();
+        drop(log);
+        let mut again = AuditLog::open(&path).unwrap();
+        again.append(record(2)).unwrap();
+        drop(again);
+        assert_eq!(verify_file(&path).unwrap().0, 3);
+    }
+
+    #[test]
+    fn broken_chain_messages_escape_the_log_text() {
+        let e = AuditError::Broken {
+            path: PathBuf::from("a\u{202e}.jsonl"),
+            line: 2,
+            why: "\"prev\" is \u{1b}[2K".into(),
+        };
+        let text = e.to_string();
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{202e}'),
+            "{text}"
+        );
+        assert!(
+            text.contains("a\\u{202e}.jsonl: line 2: \"prev\" is \\u{1b}[2K"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::cloudflare::{Credentials, DEFAULT_BASE_URL};
 use crate::model::{AccountId, Email};
 use crate::plan::Overrides;
+use crate::planfile::PlanKey;
 use crate::render::{Format, Palette};
 // Issue 6: client, executor and sandbox-fault settings.
 use crate::apply::ExecSettings;
@@ -347,6 +348,10 @@ pub struct PlanArgs {
     /// How long a saved plan stays valid: 30m, 24h, 7d (at most 30d)
     #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = crate::planfile::parse_ttl, requires = "out", help_heading = "Output")]
     pub plan_ttl: Duration,
+
+    /// Seal the saved plan with HMAC-SHA256 under the key in FILE (docs/ci.md) [env: RECONCILE_PLAN_KEY]
+    #[arg(long, value_name = "FILE", requires = "out", help_heading = "Output")]
+    pub plan_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -371,6 +376,15 @@ pub struct ApplyArgs {
     /// the reviewed files, which must match the plan)
     #[arg(value_name = "PLAN_FILE", help_heading = "Arguments")]
     pub plan_file: Option<PathBuf>,
+
+    /// Accept only a PLAN_FILE sealed under the key in FILE (docs/ci.md) [env: RECONCILE_PLAN_KEY]
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "plan_file",
+        help_heading = "Deleting"
+    )]
+    pub plan_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -460,6 +474,8 @@ pub struct PlanOutput {
     pub ttl: Duration,
     /// `GITHUB_STEP_SUMMARY`: append the Markdown plan to this file.
     pub step_summary: Option<PathBuf>,
+    /// `--plan-key-file` / `RECONCILE_PLAN_KEY`: seal the saved plan with it.
+    pub plan_key: Option<PlanKey>,
 }
 
 #[derive(Debug, Clone)]
@@ -476,6 +492,8 @@ pub enum Action {
         /// `apply PLAN_FILE`: a saved plan to apply.
         saved: Option<PathBuf>,
         exec: ExecSettings,
+        /// `--plan-key-file` / `RECONCILE_PLAN_KEY`: the saved plan must be sealed under it.
+        plan_key: Option<PlanKey>,
     },
     Demo {
         auto_approve: bool,
@@ -543,36 +561,72 @@ pub struct Environment<'a> {
     pub stderr_is_terminal: bool,
 }
 
-/// Read the API token from a file: the first line, trimmed. Refuses an empty file, and warns when
+/// A token file holds one token of a few dozen bytes; anything far larger is the wrong file.
+pub const MAX_TOKEN_FILE_BYTES: u64 = 64 * 1024;
+
+/// Read the API token from a file (through the shared bounded reader): the first line, trimmed. Refuses an empty file, and warns when
 /// others may read it.
 pub fn token_from_file(
     path: &std::path::Path,
     warnings: &mut Vec<String>,
 ) -> Result<Secret, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("--api-token-file {}: cannot read it: {e}", path.display()))?;
+    let shown = crate::fsread::display_path(path);
+    // The error never quotes the file's content: it is a secret.
+    let text = crate::fsread::read_text(path, MAX_TOKEN_FILE_BYTES).map_err(|e| {
+        format!("--api-token-file {shown}: {e}; put the API token alone on the file's first line")
+    })?;
     let token = text.lines().next().unwrap_or("").trim();
     if token.is_empty() {
         return Err(format!(
-            "--api-token-file {}: the file is empty; put the API token on its first line",
-            path.display()
+            "--api-token-file {shown}: the file is empty; put the API token on its first line"
         ));
     }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        if let Ok(meta) = std::fs::metadata(path) {
-            if meta.permissions().mode() & 0o077 != 0 {
-                warnings.push(format!(
-                    "{} can be read by other users; restrict it with: chmod 600 {}",
-                    path.display(),
-                    path.display()
-                ));
-            }
-        }
-    }
+    warn_if_others_may_read(path, &shown, warnings);
     Ok(Secret::new(token))
 }
+
+/// The plan key: from `--plan-key-file` (the first line, trimmed, through the shared bounded
+/// reader), else from `RECONCILE_PLAN_KEY`. Warns when the file may be read by others, and when
+/// both are set (the file is used). No message quotes the key.
+pub fn plan_key(
+    file: Option<&std::path::Path>,
+    var: &dyn Fn(&str) -> Option<String>,
+    warnings: &mut Vec<String>,
+) -> Result<Option<PlanKey>, String> {
+    let from_env = var("RECONCILE_PLAN_KEY").filter(|v| !v.trim().is_empty());
+    let Some(path) = file else {
+        return from_env
+            .map(|key| PlanKey::new(&key, "RECONCILE_PLAN_KEY"))
+            .transpose();
+    };
+    let shown = crate::fsread::display_path(path);
+    if from_env.is_some() {
+        warnings.push(format!(
+            "both --plan-key-file and RECONCILE_PLAN_KEY are set; the key in {shown} is used"
+        ));
+    }
+    let text = crate::fsread::read_text(path, MAX_TOKEN_FILE_BYTES).map_err(|e| {
+        format!("--plan-key-file {shown}: {e}; put the plan key alone on the file's first line")
+    })?;
+    warn_if_others_may_read(path, &shown, warnings);
+    let first = text.lines().next().unwrap_or("");
+    PlanKey::new(first, &format!("--plan-key-file {shown}")).map(Some)
+}
+
+#[cfg(unix)]
+fn warn_if_others_may_read(path: &std::path::Path, shown: &str, warnings: &mut Vec<String>) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path) {
+        if meta.permissions().mode() & 0o077 != 0 {
+            warnings.push(format!(
+                "{shown} can be read by other users; restrict it with: chmod 600 {shown}"
+            ));
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn warn_if_others_may_read(_: &std::path::Path, _: &str, _: &mut Vec<String>) {}
 
 /// Read credentials from the environment, as Cloudflare's own tools name them.
 pub fn credentials(var: &dyn Fn(&str) -> Option<String>) -> Result<Option<Credentials>, String> {
@@ -740,6 +794,11 @@ impl Settings {
                         FormatChoice::Json => Format::Json,
                         FormatChoice::Markdown => Format::Markdown,
                     },
+                    // Read only when a plan is saved: without --out there is nothing to seal.
+                    plan_key: match &a.out {
+                        Some(_) => plan_key(a.plan_key_file.as_deref(), &var, &mut warnings)?,
+                        None => None,
+                    },
                     save_to: a.out,
                     ttl: a.plan_ttl,
                     step_summary: var("GITHUB_STEP_SUMMARY").map(PathBuf::from),
@@ -748,6 +807,11 @@ impl Settings {
             Command::Apply(a) => Action::Apply {
                 target: target(a.target)?,
                 auto_approve: auto_approve(a.auto_approve)?,
+                // Read only for a saved plan: an apply that plans afresh has no seal to check.
+                plan_key: match &a.plan_file {
+                    Some(_) => plan_key(a.plan_key_file.as_deref(), &var, &mut warnings)?,
+                    None => None,
+                },
                 saved: a.plan_file,
                 exec: ExecSettings {
                     parallelism: usize::from(a.exec.parallelism),
@@ -871,6 +935,76 @@ mod tests {
             matches!(&target.credentials, Some(Credentials::Token(t)) if t.expose() == "tok-123")
         );
         assert!(!format!("{s:?}").contains("tok-123"));
+    }
+
+    #[test]
+    fn plan_key_from_the_environment_or_a_file_only_where_a_plan_is_sealed_or_read() {
+        const KEY: &str = "0123456789abcdef0123456789abcdef";
+        let key_of = |s: Settings| match s.action {
+            Action::Plan { output, .. } => output.plan_key,
+            Action::Apply { plan_key, .. } => plan_key,
+            _ => panic!(),
+        };
+        let env = [("RECONCILE_PLAN_KEY", KEY)];
+        let sealed = resolve(
+            &["reconcile", "plan", "-f", "x", "--out", "p.json"],
+            &env,
+            false,
+        );
+        assert!(key_of(sealed.unwrap()).is_some());
+        // Without --out or PLAN_FILE there is nothing to seal or check: a short key is no error.
+        let short = [("RECONCILE_PLAN_KEY", "short")];
+        assert!(
+            key_of(resolve(&["reconcile", "plan", "-f", "x"], &short, false).unwrap()).is_none()
+        );
+        assert!(
+            key_of(resolve(&["reconcile", "apply", "-f", "x"], &short, false).unwrap()).is_none()
+        );
+        let err = resolve(&["reconcile", "apply", "p.json", "-f", "x"], &short, false).unwrap_err();
+        assert!(
+            err.contains("RECONCILE_PLAN_KEY: the plan key is 5 bytes"),
+            "{err}"
+        );
+        assert!(!err.contains("short"), "{err}");
+        // The file wins over the variable, with a warning; neither is ever in Debug.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("k");
+        std::fs::write(&file, format!("\u{feff}{KEY}\r\nsecond line\n")).unwrap();
+        let f = file.to_str().unwrap();
+        let s = resolve(
+            &[
+                "reconcile",
+                "apply",
+                "p.json",
+                "-f",
+                "x",
+                "--plan-key-file",
+                f,
+            ],
+            &short,
+            false,
+        )
+        .unwrap();
+        assert!(
+            s.warnings.iter().any(|w| w.contains("the key in")),
+            "{:?}",
+            s.warnings
+        );
+        assert!(!format!("{s:?}").contains(KEY));
+        assert_eq!(key_of(s), Some(PlanKey::new(KEY, "t").unwrap()));
+        // The flag needs what it is for.
+        assert!(resolve(
+            &["reconcile", "plan", "-f", "x", "--plan-key-file", f],
+            &[],
+            false
+        )
+        .is_err());
+        assert!(resolve(
+            &["reconcile", "apply", "-f", "x", "--plan-key-file", f],
+            &[],
+            false
+        )
+        .is_err());
     }
 
     #[test]

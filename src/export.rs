@@ -7,17 +7,19 @@ use std::collections::BTreeMap;
 use crate::cloudflare::User;
 use crate::date::Date;
 use crate::model::Email;
+use crate::text::printable;
 
 /// A YAML double-quoted scalar (JSON string escapes are valid YAML).
 fn quoted(s: &str) -> String {
     serde_json::Value::String(s.to_string()).to_string()
 }
 
-/// Text safe inside a `#` comment: one line, no control characters.
+/// Text from the API made safe inside a `#` comment, through the escaping the terminal gets
+/// ([`printable`]): a newline (or U+2028, which some editors break at) cannot end the comment and
+/// start a line of YAML, and a bidirectional control cannot reorder the line it is on, so what a
+/// reviewer reads is what the file says.
 fn comment(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+    printable(s)
 }
 
 /// The file, and warnings about users it could not list.
@@ -43,7 +45,8 @@ pub fn to_yaml(account_id: &str, users: &[User], today: Date) -> (String, Vec<St
                     quoted(raw)
                 ));
                 warnings.push(format!(
-                    "{raw:?} is not an address a desired-state file accepts ({why}); it was left out of the export (plan holds such users back, it never deletes them)"
+                    "`{}` is not an address a desired-state file accepts ({why}); it was left out of the export (plan holds such users back, it never deletes them)",
+                    printable(raw)
                 ));
             }
         }
@@ -136,7 +139,7 @@ mod tests {
             "  - \"alice@example.com\"  # Alice # Ng, last login 2026-11-27T17:45:00Z"
         );
         assert!(
-            lines[7].starts_with("  - \"zed@example.com\"  # Zed Injected: key"),
+            lines[7].starts_with("  - \"zed@example.com\"  # Zed\\u{a}Injected: key"),
             "{yaml}"
         );
         assert!(

@@ -12,6 +12,7 @@ pub mod digest;
 pub mod distance;
 pub mod explain;
 pub mod export;
+pub mod fsread;
 pub mod logging;
 pub mod model;
 pub mod plan;

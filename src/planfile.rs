@@ -3,9 +3,14 @@
 //!
 //! A saved plan carries what it was computed from (the account, a digest of the normalised desired
 //! state, a fingerprint of the live users), an expiry, and the deletions, each with id, email and
-//! reason. A digest over a canonical serialisation of that content detects edits and corruption.
-//! It is not a signature: anyone who can write the file can also recompute the digest, so the file
-//! must travel through a channel the pipeline trusts (a build artifact), as a Terraform plan does.
+//! reason. A seal over a canonical serialisation of that content detects edits:
+//!
+//! - without a plan key, a SHA-256 digest (`sha256:…`). It detects corruption and edits by hand,
+//!   but it is not a signature: anyone who can write the file can recompute it, so the file must
+//!   travel through a channel the pipeline trusts (a build artifact), as a Terraform plan does;
+//! - with a plan key ([`PlanKey`]: `RECONCILE_PLAN_KEY` or `--plan-key-file`), an HMAC-SHA256
+//!   under the key (`hmac-sha256:…`). Only a job that holds the key can seal a plan, and `apply`
+//!   with the key refuses any plan whose seal does not verify under it, and any unkeyed plan.
 //!
 //! Everything here is pure: serialise, parse and verify, and [`check`] a saved plan against a fresh
 //! listing. Only `run` reads and writes files and talks to the API.
@@ -14,10 +19,14 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
 use crate::cloudflare::User;
 use crate::config::Desired;
 use crate::plan::recheck::{recheck, Recheck, Reviewed};
 use crate::plan::{self, Plan, Refusal};
+use crate::secret::Secret;
 
 /// The version of the saved-plan format this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -32,6 +41,37 @@ pub const MAX_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
 pub const MAX_CLOCK_SKEW_SECS: u64 = 300;
 /// Plan files larger than this are refused before they are parsed.
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+/// The shortest plan key accepted: a sealed plan is public to whoever can read the artifact, and a
+/// short key could be guessed offline from it (`openssl rand -hex 32` prints 64 bytes).
+pub const MIN_KEY_BYTES: usize = 32;
+/// The prefix of a keyed seal; an unkeyed one starts with `sha256:`.
+const HMAC_PREFIX: &str = "hmac-sha256:";
+
+/// The key that seals saved plans (HMAC-SHA256). A [`Secret`]: never printed, never written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlanKey(Secret);
+
+impl PlanKey {
+    /// The key as given (leading and trailing white space dropped); `source` names where it came
+    /// from in the message when it is too short. The message never quotes the key.
+    pub fn new(text: &str, source: &str) -> Result<PlanKey, String> {
+        let key = text.trim();
+        if key.len() < MIN_KEY_BYTES {
+            return Err(format!(
+                "{source}: the plan key is {} bytes long; give a random key of at least {MIN_KEY_BYTES} bytes, e.g. the output of `openssl rand -hex 32`",
+                key.len()
+            ));
+        }
+        Ok(PlanKey(Secret::new(key)))
+    }
+
+    fn mac(&self, canonical: &[u8]) -> Hmac<Sha256> {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.0.expose().as_bytes())
+            .expect("HMAC takes a key of any length");
+        mac.update(canonical);
+        mac
+    }
+}
 
 /// The content of a saved plan: everything the digest covers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,6 +137,12 @@ pub enum PlanFileError {
     },
     #[error("{path}: the saved plan was edited or is corrupt: its digest does not match its content; nothing was deleted\n  help: do not edit saved plans; run `reconcile plan --out` again and review the new plan")]
     Tampered { path: String },
+    #[error("{path}: the saved plan's seal does not verify under the plan key: it was edited, re-sealed without the key, or sealed with another key; nothing was deleted\n  help: do not edit saved plans; run `reconcile plan --out` again in the job that holds the plan key (RECONCILE_PLAN_KEY or --plan-key-file), review it, and apply the new plan")]
+    BadSeal { path: String },
+    #[error("{path}: the saved plan is sealed with a plan key, and none was given, so its seal cannot be checked; nothing was deleted\n  help: give apply the key the plan job used: set RECONCILE_PLAN_KEY, or pass --plan-key-file FILE")]
+    KeyNeeded { path: String },
+    #[error("{path}: a plan key was given, but the saved plan is not sealed with one: its unkeyed digest can be recomputed by anyone who can write the file; nothing was deleted\n  help: run `reconcile plan --out` again with the plan key set (RECONCILE_PLAN_KEY or --plan-key-file), review it, and apply the new plan")]
+    Unkeyed { path: String },
     #[error("{path}: the saved plan expired at {expires_at} (it is now {now}); nothing was deleted\n  help: run `reconcile plan --out` again, review it, and apply the new plan")]
     Expired {
         path: String,
@@ -151,21 +197,48 @@ impl SavedPlan {
         }
     }
 
-    /// The digest over the content: SHA-256 of a tag and the compact JSON of the content, whose
-    /// field order is fixed by the struct, so the same content always gives the same bytes.
-    pub fn digest(&self) -> String {
+    /// What the seal covers: a tag and the compact JSON of the content, whose field order is
+    /// fixed by the struct, so the same content always gives the same bytes.
+    fn canonical(&self) -> Vec<u8> {
         let mut canonical = format!("{KIND}-v{FORMAT_VERSION}\n").into_bytes();
         // Serialising plain strings, integers and vectors cannot fail.
         canonical.extend(serde_json::to_vec(self).unwrap_or_default());
-        crate::digest::sha256(&canonical)
+        canonical
     }
 
-    /// The file's text: pretty JSON, with the digest, ending in a newline.
+    /// The unkeyed seal: the SHA-256 digest of [`SavedPlan::canonical`] (`sha256:…`).
+    pub fn digest(&self) -> String {
+        crate::digest::sha256(&self.canonical())
+    }
+
+    /// The seal: the HMAC-SHA256 of the canonical content under `key` (`hmac-sha256:…`), or the
+    /// unkeyed [`SavedPlan::digest`] without a key.
+    pub fn seal(&self, key: Option<&PlanKey>) -> String {
+        match key {
+            None => self.digest(),
+            Some(key) => {
+                let tag = key.mac(&self.canonical()).finalize().into_bytes();
+                let mut out = String::from(HMAC_PREFIX);
+                for b in tag {
+                    out.push_str(&format!("{b:02x}"));
+                }
+                out
+            }
+        }
+    }
+
+    /// The file's text with the unkeyed digest: see [`SavedPlan::to_json_sealed`].
     pub fn to_json(&self) -> String {
+        self.to_json_sealed(None)
+    }
+
+    /// The file's text: pretty JSON, with the seal ([`SavedPlan::seal`]) in `digest`, ending in
+    /// a newline. The key itself is never written.
+    pub fn to_json_sealed(&self, key: Option<&PlanKey>) -> String {
         let file = File {
             format_version: FORMAT_VERSION,
             kind: KIND.to_string(),
-            digest: self.digest(),
+            digest: self.seal(key),
             plan: self.clone(),
         };
         let mut text = serde_json::to_string_pretty(&file).unwrap_or_default();
@@ -173,9 +246,20 @@ impl SavedPlan {
         text
     }
 
-    /// Parse a saved plan and check its version and digest. `path` names it in messages. Does not
-    /// check the expiry or the account: see [`SavedPlan::check_usable`].
+    /// [`SavedPlan::parse_sealed`] without a plan key.
     pub fn parse(text: &str, path: &str) -> Result<SavedPlan, PlanFileError> {
+        SavedPlan::parse_sealed(text, path, None)
+    }
+
+    /// Parse a saved plan and check its version and seal. With `key`, only a plan sealed under
+    /// that key is accepted (compared in constant time); without, an unkeyed digest must match,
+    /// and a keyed plan is refused (its seal cannot be checked). `path` names it in messages.
+    /// Does not check the expiry or the account: see [`SavedPlan::check_usable`].
+    pub fn parse_sealed(
+        text: &str,
+        path: &str,
+        key: Option<&PlanKey>,
+    ) -> Result<SavedPlan, PlanFileError> {
         let not_a_plan = |detail: String| PlanFileError::NotAPlan {
             path: path.to_string(),
             detail,
@@ -203,10 +287,22 @@ impl SavedPlan {
         let file: File = serde_json::from_value(value).map_err(|_| PlanFileError::Tampered {
             path: path.to_string(),
         })?;
-        if file.digest != file.plan.digest() {
-            return Err(PlanFileError::Tampered {
-                path: path.to_string(),
-            });
+        let path = path.to_string();
+        match (file.digest.strip_prefix(HMAC_PREFIX), key) {
+            (Some(_), None) => return Err(PlanFileError::KeyNeeded { path }),
+            (Some(hex), Some(key)) => {
+                let verified = decode_hex(hex)
+                    .is_some_and(|tag| key.mac(&file.plan.canonical()).verify_slice(&tag).is_ok());
+                if !verified {
+                    return Err(PlanFileError::BadSeal { path });
+                }
+            }
+            (None, Some(_)) => return Err(PlanFileError::Unkeyed { path }),
+            (None, None) => {
+                if file.digest != file.plan.digest() {
+                    return Err(PlanFileError::Tampered { path });
+                }
+            }
         }
         Ok(file.plan)
     }
@@ -250,6 +346,17 @@ impl SavedPlan {
         }
         Ok(())
     }
+}
+
+/// The bytes of a 64-digit lower-case hex string (an HMAC-SHA256 tag); `None` for anything else.
+fn decode_hex(hex: &str) -> Option<Vec<u8>> {
+    if hex.len() != 64 || !hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return None;
+    }
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok())
+        .collect()
 }
 
 pub use crate::plan::recheck::Skip;
@@ -477,6 +584,74 @@ mod tests {
         let wrong_shape =
             format!("{{\"kind\": \"{KIND}\", \"format_version\": 1, \"digest\": 3, \"plan\": []}}");
         assert!(SavedPlan::parse(&wrong_shape, "p.json").is_err());
+    }
+
+    fn key(text: &str) -> PlanKey {
+        PlanKey::new(text, "test").unwrap()
+    }
+
+    #[test]
+    fn a_keyed_seal_verifies_only_under_its_key() {
+        let s = saved(&desired(&["alice@example.com"]), &live());
+        let k = key("0123456789abcdef0123456789abcdef");
+        let text = s.to_json_sealed(Some(&k));
+        assert!(text.contains("\"digest\": \"hmac-sha256:"), "{text}");
+        assert!(!text.contains("0123456789abcdef0123456789abcdef"), "{text}");
+        assert_eq!(SavedPlan::parse_sealed(&text, "p", Some(&k)).unwrap(), s);
+        // Another key, no key, an unkeyed plan under a key, an edited plan re-sealed without it.
+        let other = key("fedcba9876543210fedcba9876543210");
+        assert!(matches!(
+            SavedPlan::parse_sealed(&text, "p", Some(&other)),
+            Err(PlanFileError::BadSeal { .. })
+        ));
+        assert!(matches!(
+            SavedPlan::parse_sealed(&text, "p", None),
+            Err(PlanFileError::KeyNeeded { .. })
+        ));
+        assert!(matches!(
+            SavedPlan::parse_sealed(&s.to_json(), "p", Some(&k)),
+            Err(PlanFileError::Unkeyed { .. })
+        ));
+        let edited = text.replace("bob@example.com", "alice@example.com");
+        assert!(matches!(
+            SavedPlan::parse_sealed(&edited, "p", Some(&k)),
+            Err(PlanFileError::BadSeal { .. })
+        ));
+        // A seal that is not 64 hex digits.
+        let seal = s.seal(Some(&k));
+        for bad in [
+            format!("{seal}0"),
+            seal[..seal.len() - 1].to_string(),
+            seal.to_uppercase().replace("HMAC-SHA256:", "hmac-sha256:"),
+        ] {
+            let garbled = text.replace(&seal, &bad);
+            assert!(matches!(
+                SavedPlan::parse_sealed(&garbled, "p", Some(&k)),
+                Err(PlanFileError::BadSeal { .. })
+            ));
+        }
+        // The HMAC of RFC 4231's test case 2 key and data, to pin the algorithm.
+        let tag = <Hmac<Sha256> as Mac>::new_from_slice(b"Jefe")
+            .unwrap()
+            .chain_update(b"what do ya want for nothing?")
+            .finalize()
+            .into_bytes();
+        assert_eq!(
+            tag.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn short_keys_are_refused_without_quoting_them() {
+        let err = PlanKey::new(" short-key \n", "RECONCILE_PLAN_KEY").unwrap_err();
+        assert!(
+            err.contains("RECONCILE_PLAN_KEY: the plan key is 9 bytes long"),
+            "{err}"
+        );
+        assert!(!err.contains("short-key"), "{err}");
+        let k = key("  0123456789abcdef0123456789abcdef\n");
+        assert_eq!(format!("{k:?}"), "PlanKey((redacted))");
     }
 
     #[test]

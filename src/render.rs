@@ -190,7 +190,7 @@ pub fn human(plan: &Plan, out: &mut dyn Write, p: Palette) -> io::Result<()> {
                 out,
                 "  {} {}  {}",
                 p.added("+"),
-                e.written.trim(),
+                crate::text::printable(e.written.trim()),
                 p.dim(&format!("({})", e.location))
             )?;
         }

@@ -12,10 +12,11 @@ use crate::config::{self, ConfigError, Desired};
 use crate::date::{self, Date};
 use crate::explain;
 use crate::export;
+use crate::fsread::{self, ReadError};
 use crate::model::AccountId;
 use crate::plan::recheck::{recheck, Reviewed};
 use crate::plan::{self, Plan};
-use crate::planfile::{self, PlanFileError, SavedPlan};
+use crate::planfile::{self, PlanFileError, PlanKey, SavedPlan};
 use crate::render::{self, Palette};
 use crate::sandbox;
 use crate::secret::Secret;
@@ -114,13 +115,15 @@ pub async fn run(settings: Settings, streams: &mut Streams<'_>) -> Result<Exit, 
             target,
             saved: Some(path),
             exec,
+            plan_key,
             ..
-        } => saved_apply_flow(&path, &target, &exec, palette, streams).await,
+        } => saved_apply_flow(&path, &target, &exec, plan_key.as_ref(), palette, streams).await,
         Action::Apply {
             target,
             auto_approve,
             saved: None,
             exec,
+            ..
         } => {
             let (desired, client) = connect(&target)?;
             let approval = approval(auto_approve, settings.stdin_is_terminal);
@@ -154,6 +157,10 @@ pub async fn run(settings: Settings, streams: &mut Streams<'_>) -> Result<Exit, 
                     .map(|a| format!(" (account {a})"))
                     .unwrap_or_default()
             )?;
+            // Then the files read, one a line, so that a file left out is seen (docs/cli.md).
+            for file in &desired.files {
+                writeln!(streams.stdout, "  {}", crate::text::printable(file))?;
+            }
             Ok(Exit::Success)
         }
         Action::Explain { email, target } => {
@@ -199,9 +206,9 @@ pub async fn run(settings: Settings, streams: &mut Streams<'_>) -> Result<Exit, 
             match output {
                 Some(path) => {
                     std::fs::write(&path, yaml).map_err(|e| {
-                        Error::Usage(format!("cannot write {}: {e}", path.display()))
+                        Error::Usage(format!("cannot write {}: {e}", fsread::display_path(&path)))
                     })?;
-                    tracing::info!(file = %path.display(), users = listing.users.len(), "exported");
+                    tracing::info!(file = %fsread::display_path(&path), users = listing.users.len(), "exported");
                 }
                 None => streams.stdout.write_all(yaml.as_bytes())?,
             }
@@ -270,7 +277,7 @@ fn audit_verify(file: &std::path::Path, streams: &mut Streams<'_>) -> Result<Exi
     writeln!(
         streams.stdout,
         "{}: {records} record{}, chain intact; head {head}",
-        file.display(),
+        fsread::display_path(file),
         if records == 1 { "" } else { "s" }
     )?;
     Ok(Exit::Success)
@@ -538,26 +545,30 @@ fn write_plan(
     streams: &mut Streams<'_>,
 ) -> Result<(), Error> {
     if let Some(path) = &output.save_to {
+        let shown = fsread::display_path(path);
         let saved = SavedPlan::new(desired, plan, now_secs(), output.ttl);
-        std::fs::write(path, saved.to_json()).map_err(|e| {
+        std::fs::write(path, saved.to_json_sealed(output.plan_key.as_ref())).map_err(|e| {
             Error::Usage(format!(
-                "{}: cannot write the saved plan: {e}\n  help: check that its directory exists and is writable",
-                path.display()
+                "{shown}: cannot write the saved plan: {e}\n  help: check that its directory exists and is writable"
             ))
         })?;
+        let sealed = if output.plan_key.is_some() {
+            "sealed with the plan key"
+        } else {
+            "unkeyed digest"
+        };
         tracing::info!(
-            path = %path.display(),
+            path = %shown,
             deletions = saved.deletions.len(),
             expires_at = %saved.expires_at,
+            sealed,
             "saved the plan"
         );
         eprintln!(
-            "Saved the plan to {} ({} deletion{}, expires {}). Apply it with: reconcile apply {}",
-            path.display(),
+            "Saved the plan to {shown} ({} deletion{}, expires {}, {sealed}). Apply it with: reconcile apply {shown}",
             saved.deletions.len(),
             if saved.deletions.len() == 1 { "" } else { "s" },
             saved.expires_at,
-            path.display()
         );
     }
     render::plan(plan, output.format, streams.stdout, palette)?;
@@ -581,32 +592,24 @@ fn write_plan(
     Ok(())
 }
 
-/// Read a saved plan file: bounded in size, UTF-8.
-fn read_saved(path: &Path) -> Result<SavedPlan, Error> {
-    let name = path.display().to_string();
-    let cannot = |e: io::Error| {
-        Error::Usage(format!(
-            "{name}: cannot read the saved plan: {e}\n  help: pass the file written by `reconcile plan --out FILE`"
-        ))
+/// Read a saved plan file through the shared bounded reader: at most
+/// [`planfile::MAX_FILE_BYTES`], UTF-8; with `key`, it must be sealed under it (see
+/// [`SavedPlan::parse_sealed`]). `name` is the path as shown.
+fn read_saved(path: &Path, name: &str, key: Option<&PlanKey>) -> Result<SavedPlan, Error> {
+    let not_a_plan = |detail: String| PlanFileError::NotAPlan {
+        path: name.to_string(),
+        detail,
     };
-    let meta = std::fs::metadata(path).map_err(cannot)?;
-    if meta.len() > planfile::MAX_FILE_BYTES {
-        return Err(PlanFileError::NotAPlan {
-            path: name,
-            detail: format!(
-                "{} bytes, more than the limit of {}",
-                meta.len(),
-                planfile::MAX_FILE_BYTES
-            ),
+    let text = fsread::read_text(path, planfile::MAX_FILE_BYTES).map_err(|e| match e {
+        ReadError::Io(e) => Error::Usage(format!(
+            "{name}: cannot read the saved plan: {e}\n  help: pass the file written by `reconcile plan --out FILE`"
+        )),
+        ReadError::TooLarge { limit } => {
+            not_a_plan(format!("it holds more than the limit of {limit} bytes")).into()
         }
-        .into());
-    }
-    let bytes = std::fs::read(path).map_err(cannot)?;
-    let text = String::from_utf8(bytes).map_err(|_| PlanFileError::NotAPlan {
-        path: name.clone(),
-        detail: "not UTF-8 text".into(),
+        ReadError::NotUtf8 { .. } => not_a_plan("not UTF-8 text".into()).into(),
     })?;
-    Ok(SavedPlan::parse(&text, &name)?)
+    Ok(SavedPlan::parse_sealed(&text, name, key)?)
 }
 
 /// `apply PLAN_FILE`: apply a reviewed plan without a prompt. Refuses an expired, edited or
@@ -616,11 +619,12 @@ async fn saved_apply_flow(
     path: &Path,
     target: &Target,
     exec: &apply::ExecSettings,
+    plan_key: Option<&PlanKey>,
     palette: Palette,
     streams: &mut Streams<'_>,
 ) -> Result<Exit, Error> {
-    let name = path.display().to_string();
-    let saved = read_saved(path)?;
+    let name = fsread::display_path(path);
+    let saved = read_saved(path, &name, plan_key)?;
     saved.check_usable(now_secs(), &name)?;
     // Before anything is listed: an audit log that cannot be written stops the run here.
     let audit = apply::open_audit(exec)?;

@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 
 use crate::date::Date;
 use crate::distance;
+use crate::fsread::{self, ReadError};
 use crate::model::{normalize_pattern, AccountId, AddressError, Domain, Email};
+use crate::text::printable;
 use yaml::{Node, Value};
 
 /// The format version this build reads.
@@ -110,7 +112,9 @@ pub struct Location {
 
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}", self.file, self.line, self.col)
+        // The name is escaped where it is made (`fsread::display_path`); escaping again here
+        // covers names given to `parse_str` and changes nothing else.
+        write!(f, "{}:{}:{}", printable(&self.file), self.line, self.col)
     }
 }
 
@@ -251,11 +255,13 @@ pub struct Diagnostic {
     pub help: Option<String>,
 }
 
+/// Messages quote keys and values from the file (`unknown key `…``, an address as written):
+/// they reach the terminal only through [`printable`], so a value cannot hide or reorder lines.
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.location, self.message)?;
+        write!(f, "{}: {}", self.location, printable(&self.message))?;
         if let Some(help) = &self.help {
-            write!(f, "\n  help: {help}")?;
+            write!(f, "\n  help: {}", printable(help))?;
         }
         Ok(())
     }
@@ -311,7 +317,13 @@ fn command_line(message: &str, help: &str) -> ConfigError {
 }
 
 /// The files that `-f` arguments name: files as given, and each directory's `*.yaml` / `*.yml`
-/// files in sorted order (not recursive). A file named twice is read once.
+/// files (in any letter case: `A.YAML`) in sorted order, not recursive. A file named twice is
+/// read once.
+///
+/// Every other entry of a directory is an error, except plain files with other extensions
+/// (`README.md`, `.gitkeep`): a subdirectory, a dangling symbolic link, something that is not a
+/// file, a name that is not UTF-8, or one that only looks like YAML (`users.yaml ` with a trailing
+/// space) would otherwise be passed over in silence, and the users it lists deleted.
 pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ConfigError> {
     if paths.is_empty() {
         return Err(command_line(
@@ -323,7 +335,7 @@ pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ConfigError> {
     let mut diagnostics = Vec::new();
     for path in paths {
         let at = Location {
-            file: path.display().to_string(),
+            file: fsread::display_path(path),
             line: 1,
             col: 1,
         };
@@ -333,24 +345,39 @@ pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ConfigError> {
         }
         match std::fs::read_dir(path) {
             Ok(entries) => {
-                let mut found: Vec<PathBuf> = entries
-                    .filter_map(|e| e.ok().map(|e| e.path()))
-                    .filter(|p| {
-                        p.is_file()
-                            && matches!(
-                                p.extension().and_then(|e| e.to_str()),
-                                Some("yaml" | "yml")
-                            )
-                    })
-                    .collect();
+                let mut found: Vec<PathBuf> = Vec::new();
+                let mut refused: Vec<(String, String, String)> = Vec::new();
+                for entry in entries {
+                    match entry {
+                        Ok(entry) => match directory_entry(&entry) {
+                            DirEntry::Yaml => found.push(entry.path()),
+                            DirEntry::Other => {}
+                            DirEntry::Refused { message, help } => {
+                                refused.push((fsread::display_path(&entry.path()), message, help))
+                            }
+                        },
+                        Err(e) => refused.push((
+                            String::new(),
+                            format!("cannot read an entry of the directory: {e}"),
+                            "check the directory's permissions".into(),
+                        )),
+                    }
+                }
                 found.sort();
+                // The directory's order is arbitrary; the messages' is not.
+                refused.sort();
                 if found.is_empty() {
                     diagnostics.push(diagnostic(
-                        at,
+                        at.clone(),
                         "the directory has no .yaml or .yml files",
                         "put the desired-state files there, or name a file with -f",
                     ));
                 }
+                diagnostics.extend(
+                    refused
+                        .into_iter()
+                        .map(|(_, message, help)| diagnostic(at.clone(), message, help)),
+                );
                 files.extend(found);
             }
             Err(e) => diagnostics.push(diagnostic(
@@ -368,13 +395,94 @@ pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ConfigError> {
     Ok(files)
 }
 
+/// What `-f DIR` does with one entry of the directory.
+enum DirEntry {
+    /// A file (or a link to one) named `*.yaml` / `*.yml`: read it.
+    Yaml,
+    /// A plain file with another extension: not desired state, passed over in silence.
+    Other,
+    /// Passed over, but possibly meant to be read: an error naming the entry.
+    Refused { message: String, help: String },
+}
+
+fn directory_entry(entry: &std::fs::DirEntry) -> DirEntry {
+    let path = entry.path();
+    let raw_name = entry.file_name();
+    let shown = fsread::display_bytes(raw_name.as_encoded_bytes());
+    let refused = |message: String, help: &str| DirEntry::Refused {
+        message,
+        help: help.to_string(),
+    };
+    let Some(name) = raw_name.to_str() else {
+        return refused(
+            format!("`{shown}` has a name that is not UTF-8, so whether it is desired state cannot be told"),
+            "rename it with a UTF-8 name ending in .yaml (read) or another extension (not read), or move it out of the directory",
+        );
+    };
+    // `metadata` follows symbolic links: a link to a YAML file is read like the file.
+    let meta = match std::fs::metadata(&path) {
+        Ok(meta) => meta,
+        Err(e) => {
+            let dangling = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_symlink());
+            return if dangling {
+                let target = std::fs::read_link(&path)
+                    .map(|t| fsread::display_path(&t))
+                    .unwrap_or_default();
+                refused(
+                    format!("`{shown}` is a symbolic link to `{target}`, which does not exist"),
+                    "point the link at the file it stands for, or remove it",
+                )
+            } else {
+                refused(
+                    format!("cannot read `{shown}`: {e}"),
+                    "check its permissions, or move it out of the directory",
+                )
+            };
+        }
+    };
+    if meta.is_dir() {
+        return refused(
+            format!("`{shown}` is a directory: -f DIR reads the files directly inside DIR, not its subdirectories"),
+            "give the subdirectory its own -f, or move its files up",
+        );
+    }
+    if !meta.is_file() {
+        return refused(
+            format!("`{shown}` is not a regular file (a device, socket or pipe)"),
+            "desired-state files are regular files: move it out of the directory",
+        );
+    }
+    let extension = Path::new(name)
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("");
+    let is_yaml = |ext: &str| ext.eq_ignore_ascii_case("yaml") || ext.eq_ignore_ascii_case("yml");
+    if is_yaml(extension) {
+        return DirEntry::Yaml;
+    }
+    // `users.yaml ` (a trailing space, or an invisible character) shows like a YAML file.
+    let trimmed = extension.trim_end_matches(|c: char| {
+        c.is_whitespace()
+            || c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2060}'..='\u{2064}' | '\u{feff}')
+    });
+    if is_yaml(trimmed) {
+        return refused(
+            format!("`{shown}` looks like a YAML file but its name ends after `.{trimmed}` with white space or an invisible character, so it is not read"),
+            "rename it to end in .yaml or .yml",
+        );
+    }
+    DirEntry::Other
+}
+
 /// Read, validate and merge the given files and directories.
 pub fn load(paths: &[PathBuf]) -> Result<Desired, ConfigError> {
     let files = expand_paths(paths)?;
     let mut parsed = Vec::new();
     let mut diagnostics = Vec::new();
     for path in &files {
-        match read(path).and_then(|text| parse_file(&text, &path.display().to_string())) {
+        let name = fsread::display_path(path);
+        match read(path, &name).and_then(|text| parse_file(&text, &name)) {
             Ok(file) => parsed.push(file),
             Err(e) => diagnostics.extend(e.diagnostics),
         }
@@ -385,44 +493,38 @@ pub fn load(paths: &[PathBuf]) -> Result<Desired, ConfigError> {
     merge(parsed)
 }
 
-fn read(path: &Path) -> Result<String, ConfigError> {
-    let at = Location {
-        file: path.display().to_string(),
-        line: 1,
-        col: 1,
-    };
-    let fail = |message: String, help: &str| ConfigError {
-        diagnostics: vec![diagnostic(at.clone(), message, help)],
-    };
-    let meta = std::fs::metadata(path).map_err(|e| {
-        fail(
-            format!("cannot read the file: {e}"),
-            "check the path given with -f",
-        )
-    })?;
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(fail(
-            format!(
-                "the file is {} bytes, more than the limit of {MAX_FILE_BYTES}",
-                meta.len()
+/// The text of one file, through the shared bounded reader (a byte-order mark dropped); `name`
+/// is the path as shown.
+fn read(path: &Path, name: &str) -> Result<String, ConfigError> {
+    fsread::read_text(path, MAX_FILE_BYTES).map_err(|e| {
+        let (message, help) = match e {
+            ReadError::Io(e) => (
+                format!("cannot read the file: {e}"),
+                "check the path given with -f and its permissions",
             ),
-            "a desired-state file is a list of addresses; check that this is the right file",
-        ));
-    }
-    let bytes = std::fs::read(path).map_err(|e| {
-        fail(
-            format!("cannot read the file: {e}"),
-            "check the path and its permissions",
-        )
-    })?;
-    String::from_utf8(bytes).map_err(|e| {
-        fail(
-            format!(
-                "the file is not valid UTF-8 (byte {})",
-                e.utf8_error().valid_up_to()
+            ReadError::TooLarge { limit } => (
+                format!(
+                    "the file holds more than the limit of {limit} bytes ({} MiB)",
+                    limit / (1024 * 1024)
+                ),
+                "a desired-state file is a list of addresses; check that this is the right file",
             ),
-            "save the file as UTF-8",
-        )
+            ReadError::NotUtf8 { valid_up_to } => (
+                format!("the file is not valid UTF-8 (byte {valid_up_to})"),
+                "save the file as UTF-8",
+            ),
+        };
+        ConfigError {
+            diagnostics: vec![diagnostic(
+                Location {
+                    file: name.to_string(),
+                    line: 1,
+                    col: 1,
+                },
+                message,
+                help,
+            )],
+        }
     })
 }
 
@@ -1454,12 +1556,13 @@ mod tests {
         )
         .unwrap();
         std::fs::write(teams.join("notes.txt"), "not yaml").unwrap();
+        std::fs::write(teams.join("C.YAML"), "users: [c@example.com]\n").unwrap();
         let d = load(std::slice::from_ref(&teams)).unwrap();
         let emails: Vec<_> = d.entries.iter().map(|e| e.email.as_str()).collect();
         assert_eq!(
             emails,
-            ["a@example.com", "b@example.com"],
-            "sorted by file name"
+            ["c@example.com", "a@example.com", "b@example.com"],
+            "sorted by file name, any letter case of the extension"
         );
         // The same file named twice is read once.
         let again = load(&[teams.clone(), teams.join("a.yaml")]).unwrap();
@@ -1478,6 +1581,77 @@ mod tests {
             "{err}"
         );
         assert!(load(&[]).unwrap_err().to_string().contains("-f FILE"));
+    }
+
+    #[test]
+    fn entries_a_directory_passes_over_are_errors_naming_them() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("ok.yml"), "users: [a@example.com]\n").unwrap();
+        // Silently fine: plain files with other extensions, hidden or not.
+        std::fs::write(d.join("README.md"), "x").unwrap();
+        std::fs::write(d.join(".gitkeep"), "").unwrap();
+        std::fs::write(d.join("users.yaml.bak"), "x").unwrap();
+        assert!(load(&[d.to_path_buf()]).is_ok());
+        std::fs::create_dir(d.join("sub")).unwrap();
+        std::os::unix::fs::symlink("gone.yaml", d.join("link.yaml")).unwrap();
+        std::fs::write(d.join("t.yaml "), "x").unwrap();
+        std::fs::write(d.join("z.YML\u{200b}"), "x").unwrap();
+        std::fs::write(d.join(std::ffi::OsStr::from_bytes(b"n\x80.yaml")), "x").unwrap();
+        let err = load(&[d.to_path_buf()]).unwrap_err();
+        let messages: Vec<String> = err.diagnostics.iter().map(|d| d.to_string()).collect();
+        let shown = fsread::display_path(d);
+        assert_eq!(messages.len(), 5, "{err}");
+        for m in &messages {
+            assert!(m.starts_with(&format!("{shown}:1:1: `")), "{m}");
+            assert!(m.contains("\n  help: "), "{m}");
+        }
+        // Sorted by name; each names the entry, escaped.
+        assert!(
+            messages[0].contains("link.yaml` is a symbolic link to `gone.yaml`"),
+            "{err}"
+        );
+        assert!(
+            messages[1].contains("n\\x80.yaml` has a name that is not UTF-8"),
+            "{err}"
+        );
+        assert!(messages[2].contains("sub` is a directory"), "{err}");
+        assert!(
+            messages[3].contains("t.yaml ` looks like a YAML file"),
+            "{err}"
+        );
+        assert!(
+            messages[4].contains("z.YML\\u{200b}` looks like a YAML file"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_byte_order_mark_and_crlf_keep_positions() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("crlf.yaml");
+        std::fs::write(&path, "\u{feff}users:\r\n  - a@example.com\r\n  - bad\r\n").unwrap();
+        let err = load(&[path]).unwrap_err();
+        assert_eq!(err.diagnostics.len(), 1, "{err}");
+        assert_eq!(
+            (
+                err.diagnostics[0].location.line,
+                err.diagnostics[0].location.col
+            ),
+            (3, 5)
+        );
+    }
+
+    #[test]
+    fn messages_escape_hostile_names_and_values() {
+        let e = first_error("users: [a@b.co]\n\u{202e}evil\u{1b}[2K: 1\n");
+        assert!(e.contains("unknown key `\\u{202e}evil\\u{1b}[2K`"), "{e}");
+        let d = parse_str("users: [a@b.co]\n", "x\u{202e}y\u{2028}.yaml").unwrap();
+        assert_eq!(
+            d.entries[0].location.to_string(),
+            "x\\u{202e}y\\u{2028}.yaml:1:9"
+        );
     }
 
     #[test]

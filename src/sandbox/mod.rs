@@ -173,7 +173,7 @@ pub struct RequestRecord {
 /// What went wrong running the sandbox, where, and what to do about it.
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
-    #[error("could not read the sandbox seed {}: {source} (check the path given to --seed)", .path.display())]
+    #[error("could not read the sandbox seed {}: {source} (check the path given to --seed)", crate::fsread::display_path(.path))]
     ReadSeed { path: PathBuf, source: io::Error },
 
     #[error(

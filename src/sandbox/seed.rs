@@ -7,6 +7,7 @@
 //! file and line, then becomes a plain JSON object that is served as given.
 
 use std::fmt::Write as _;
+use std::io;
 use std::path::Path;
 
 use serde::de::{self, Deserializer};
@@ -17,6 +18,9 @@ use super::SandboxError;
 
 /// The account the sandbox serves when no seed file names one (the spec's example identifier).
 pub const DEFAULT_ACCOUNT_ID: &str = "023e105f4ecef8ad9ca31a8372d0c353";
+
+/// Seed files larger than this are refused: `--generate N` makes large accounts without a file.
+pub const MAX_SEED_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The domain of the emails `Seed::generate` invents (RFC 2606 reserved, never a real person).
 pub const GENERATED_EMAIL_DOMAIN: &str = "generated.example";
@@ -39,13 +43,18 @@ impl Seed {
         }
     }
 
-    /// Read a seed file (YAML or JSON). Errors name the file and, when known, the line.
+    /// Read a seed file (YAML or JSON) through the shared bounded reader (at most
+    /// [`MAX_SEED_BYTES`]). Errors name the file and, when known, the line.
     pub fn from_file(path: &Path) -> Result<Seed, SandboxError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SandboxError::ReadSeed {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Seed::from_str(&text, &path.display().to_string())
+        let text =
+            crate::fsread::read_text(path, MAX_SEED_BYTES).map_err(|e| SandboxError::ReadSeed {
+                path: path.to_path_buf(),
+                source: match e {
+                    crate::fsread::ReadError::Io(e) => e,
+                    other => io::Error::new(io::ErrorKind::InvalidData, other.to_string()),
+                },
+            })?;
+        Seed::from_str(&text, &crate::fsread::display_path(path))
     }
 
     /// Parse a seed from text. `origin` names the text in error messages (usually a file name).

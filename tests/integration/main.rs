@@ -2,13 +2,17 @@
 //! One test binary (`autotests = false`), one module per area.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod audit_lock;
 mod commands;
 mod docs;
+mod escaping;
 mod faults;
+mod files;
 mod gitops;
 mod harness;
 mod help;
 mod plan_apply;
+mod plan_key;
 mod prompt;
 mod rails;
 mod sandbox;

@@ -6,6 +6,9 @@ use std::path::PathBuf;
 use crate::harness::*;
 
 const WRONG_TOKEN: &str = "wrong-token-9f8e7d6c5b4a";
+/// The plan key every run below gets (RECONCILE_PLAN_KEY, or --plan-key-file): the saved plan
+/// is sealed and verified under it, and it must appear nowhere either.
+const PLAN_KEY: &str = "plan-key-5e4d3c2b1a0f9e8d7c6b5a49382716";
 
 fn assert_clean(what: &str, text: &str, secrets: &[&str]) {
     for secret in secrets {
@@ -17,7 +20,7 @@ fn assert_clean(what: &str, text: &str, secrets: &[&str]) {
 fn no_secret_anywhere_at_the_highest_verbosity() {
     let w = World::demo();
     let (_, key) = reconcile::sandbox::Options::default().legacy.unwrap();
-    let secrets = [TOKEN, key.as_str(), WRONG_TOKEN];
+    let secrets = [TOKEN, key.as_str(), WRONG_TOKEN, PLAN_KEY];
     let file = w.permissive_allowlist(&[
         "alice@example.com",
         "bob.martin@example.com",
@@ -26,14 +29,17 @@ fn no_secret_anywhere_at_the_highest_verbosity() {
     let f = file.to_str().unwrap().to_string();
     let dir = w.dir.path();
     let path = |name: &str| dir.join(name).to_str().unwrap().to_string();
-    let (plan_file, audit, summary, export, token_file) = (
+    let (plan_file, audit, summary, export, token_file, key_file, keyed_plan) = (
         path("plan.json"),
         path("audit.jsonl"),
         path("summary.md"),
         path("export.yaml"),
         path("token"),
+        path("plan.key"),
+        path("keyed-by-file.json"),
     );
     std::fs::write(&token_file, TOKEN).unwrap();
+    std::fs::write(&key_file, PLAN_KEY).unwrap();
 
     type Case = (Vec<String>, Vec<(&'static str, String)>);
     let runs: Vec<Case> = vec![
@@ -101,6 +107,33 @@ fn no_secret_anywhere_at_the_highest_verbosity() {
             ],
             vec![],
         ),
+        // The plan key from a file: a plan sealed under it, and applied with it (nothing is
+        // left to delete by then).
+        (
+            vec![
+                "plan".into(),
+                "--out".into(),
+                keyed_plan.clone(),
+                "--plan-key-file".into(),
+                key_file.clone(),
+                "-f".into(),
+                f.clone(),
+            ],
+            vec![("RECONCILE_PLAN_KEY", String::new())],
+        ),
+        (
+            vec![
+                "apply".into(),
+                "--audit-log".into(),
+                audit.clone(),
+                "--plan-key-file".into(),
+                key_file.clone(),
+                keyed_plan.clone(),
+                "-f".into(),
+                f.clone(),
+            ],
+            vec![("RECONCILE_PLAN_KEY", String::new())],
+        ),
         // The legacy pair, a token from a file, and a refused token.
         (
             vec!["plan".into(), "-f".into(), f.clone()],
@@ -135,7 +168,8 @@ fn no_secret_anywhere_at_the_highest_verbosity() {
         all.extend(args.iter().cloned());
         let refs: Vec<&str> = all.iter().map(String::as_str).collect();
         let mut cmd = w.cmd(&refs);
-        cmd.env("RUST_LOG", "trace");
+        cmd.env("RUST_LOG", "trace")
+            .env("RECONCILE_PLAN_KEY", PLAN_KEY);
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -147,6 +181,12 @@ fn no_secret_anywhere_at_the_highest_verbosity() {
                 "{args:?}: trace logging was on: {r:?}"
             );
         }
+        if args[0] == "plan" && args.contains(&"--out".to_string()) {
+            assert!(
+                r.stderr.contains("sealed with the plan key"),
+                "{args:?}: the plan key was used: {r:?}"
+            );
+        }
         assert_clean(&format!("stdout of {args:?}"), &r.stdout, &secrets);
         assert_clean(&format!("stderr of {args:?}"), &r.stderr, &secrets);
     }
@@ -155,7 +195,7 @@ fn no_secret_anywhere_at_the_highest_verbosity() {
         3,
         "the saved plan deleted the three extras; the rest found nothing"
     );
-    for file in [&plan_file, &audit, &summary, &export] {
+    for file in [&plan_file, &keyed_plan, &audit, &summary, &export] {
         let text = std::fs::read_to_string(PathBuf::from(file)).unwrap();
         assert!(!text.is_empty(), "{file} was written");
         assert_clean(file, &text, &secrets);

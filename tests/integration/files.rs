@@ -1,0 +1,225 @@
+//! Desired-state files through the binary: what `-f DIR` reads and what it refuses to pass over
+//! in silence, byte-order marks and CRLF, and the size cap of every file the user names
+//! (desired state, saved plan, token file), which must hold for files that never end.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::harness::*;
+
+/// Everyone in the demo seed with an address but carol, dave and erin; with
+/// [`CAROL_DAVE_ERIN`] the allowlist keeps every user.
+const MOST: &str = "account_id: 023e105f4ecef8ad9ca31a8372d0c353\npolicy:\n  max_delete_fraction: 1\nusers:\n  - alice@example.com\n  - bob.martin@example.com\n  - frank@example.com\n";
+const CAROL_DAVE_ERIN: &str =
+    "users:\n  - carol@example.com\n  - dave.contractor@partner.example\n  - erin@example.com\n";
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A directory `desired/` in the world's directory with `main.yaml` holding [`MOST`].
+fn desired_dir(w: &World) -> PathBuf {
+    let dir = w.dir.path().join("desired");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("main.yaml"), MOST).unwrap();
+    dir
+}
+
+/// `apply --auto-approve -f DIR` must refuse, naming `entry`, and delete nobody: the users listed
+/// in the entry passed over would otherwise be deleted.
+fn assert_refused_and_nobody_deleted(w: &World, dir: &Path, entry: &str) {
+    let before = w.live_emails();
+    let r = w.run(&["apply", "--auto-approve", "-f", s(dir)]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("the desired state is not valid"), "{r:?}");
+    assert!(r.stderr.contains(entry), "the message names {entry}: {r:?}");
+    assert!(r.stderr.contains("help: "), "{r:?}");
+    assert_eq!(w.deletes(), 0, "{r:?}");
+    assert_eq!(w.live_emails(), before);
+    let v = w.run(&["validate", "-f", s(dir)]);
+    assert_eq!(v.code, 1, "{v:?}");
+    assert!(v.stderr.contains(entry), "{v:?}");
+}
+
+#[test]
+fn a_directory_reads_yaml_files_in_any_letter_case_and_lists_them() {
+    let w = World::demo();
+    let dir = desired_dir(&w);
+    std::fs::write(dir.join("A.YAML"), "users: [carol@example.com]\n").unwrap();
+    std::fs::write(dir.join("b.Yml"), "users: [erin@example.com]\n").unwrap();
+    std::fs::write(dir.join("README.md"), "# not desired state\n").unwrap();
+    std::fs::write(dir.join(".gitkeep"), "").unwrap();
+    let r = w.run(&["validate", "-f", s(&dir)]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "valid: 5 users, 0 domains, 0 protected in 3 files (account 023e105f4ecef8ad9ca31a8372d0c353)",
+            &format!("  {}", s(&dir.join("A.YAML"))),
+            &format!("  {}", s(&dir.join("b.Yml"))),
+            &format!("  {}", s(&dir.join("main.yaml"))),
+        ],
+        "{r:?}"
+    );
+    // Applying it keeps carol and erin, whose files are upper- and mixed-case.
+    let r = w.run(&["apply", "--auto-approve", "-f", s(&dir)]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(w.deletes(), 1, "only dave: {r:?}");
+    assert!(w.live_emails().contains(&"carol@example.com".to_string()));
+    assert!(w.live_emails().contains(&"erin@example.com".to_string()));
+}
+
+#[test]
+fn a_subdirectory_is_an_error_not_skipped() {
+    let w = World::demo();
+    let dir = desired_dir(&w);
+    std::fs::create_dir(dir.join("team")).unwrap();
+    std::fs::write(dir.join("team/more.yaml"), CAROL_DAVE_ERIN).unwrap();
+    assert_refused_and_nobody_deleted(&w, &dir, "team` is a directory");
+}
+
+#[test]
+fn a_dangling_symlink_is_an_error_not_skipped() {
+    let w = World::demo();
+    let dir = desired_dir(&w);
+    std::os::unix::fs::symlink("../moved-away.yaml", dir.join("team.yaml")).unwrap();
+    assert_refused_and_nobody_deleted(
+        &w,
+        &dir,
+        "team.yaml` is a symbolic link to `../moved-away.yaml`, which does not exist",
+    );
+}
+
+#[test]
+fn a_name_with_a_trailing_space_is_an_error_not_skipped() {
+    let w = World::demo();
+    let dir = desired_dir(&w);
+    std::fs::write(dir.join("team.yaml "), CAROL_DAVE_ERIN).unwrap();
+    assert_refused_and_nobody_deleted(&w, &dir, "team.yaml ` looks like a YAML file");
+}
+
+#[test]
+fn a_name_that_is_not_utf8_is_an_error_naming_it_escaped() {
+    use std::os::unix::ffi::OsStrExt;
+    let w = World::demo();
+    let dir = desired_dir(&w);
+    let name = std::ffi::OsStr::from_bytes(b"team\xff.yaml");
+    std::fs::write(dir.join(name), CAROL_DAVE_ERIN).unwrap();
+    assert_refused_and_nobody_deleted(&w, &dir, "team\\xff.yaml` has a name that is not UTF-8");
+}
+
+#[test]
+fn a_byte_order_mark_and_crlf_line_ends_are_read_with_right_positions() {
+    let w = World::demo();
+    let good = w.file(
+        "bom.yaml",
+        "\u{feff}account_id: 023e105f4ecef8ad9ca31a8372d0c353\r\nusers:\r\n  - alice@example.com\r\n  - bob.martin@example.com\r\n",
+    );
+    let r = w.run(&["validate", "-f", s(&good)]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.starts_with("valid: 2 users"), "{r:?}");
+    let bad = w.file(
+        "bad.yaml",
+        "\u{feff}users:\r\n  - alice@example.com\r\n  - not-an-address\r\nuserz: []\r\n",
+    );
+    let r = w.run(&["validate", "-f", s(&bad)]);
+    assert_eq!(r.code, 1, "{r:?}");
+    let at = |line_col: &str| format!("{}:{line_col}: ", s(&bad));
+    assert!(r.stderr.contains(&at("3:5")), "{r:?}");
+    assert!(
+        r.stderr
+            .contains(&format!("{}unknown key `userz`", at("4:1"))),
+        "{r:?}"
+    );
+    assert!(!r.stderr.contains("\u{feff}"), "{r:?}");
+    assert_eq!(w.deletes(), 0);
+}
+
+/// Run to the end, or fail the test (killing the child) after a bound no correct run comes near:
+/// a file that never ends must be refused after the size cap, not read until memory runs out.
+fn run_bounded(mut cmd: Command) -> Run {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("still reading after 30 s: the size cap was not applied");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let output = child.wait_with_output().unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn an_endless_desired_state_file_is_refused_at_the_cap() {
+    let w = World::demo();
+    let r = run_bounded(w.cmd(&["apply", "--auto-approve", "-f", "/dev/zero"]));
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("/dev/zero:1:1: the file holds more than the limit of 16777216 bytes"),
+        "{r:?}"
+    );
+    assert_eq!(w.requests(), 0, "{r:?}");
+}
+
+#[test]
+fn an_endless_saved_plan_is_refused_at_the_cap() {
+    let w = World::demo();
+    let file = w.file("users.yaml", MOST);
+    let r = run_bounded(w.cmd(&["apply", "/dev/zero", "-f", s(&file)]));
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr.contains(
+            "/dev/zero: not a reconcile saved plan (it holds more than the limit of 67108864 bytes)"
+        ),
+        "{r:?}"
+    );
+    assert_eq!(w.requests(), 0, "{r:?}");
+}
+
+#[test]
+fn an_endless_token_file_is_refused_at_the_cap() {
+    let w = World::demo();
+    let file = w.file("users.yaml", MOST);
+    let mut cmd = w.cmd(&["plan", "--api-token-file", "/dev/zero", "-f", s(&file)]);
+    cmd.env_remove("CLOUDFLARE_API_TOKEN");
+    let r = run_bounded(cmd);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("--api-token-file /dev/zero: it holds more than the limit of 65536 bytes"),
+        "{r:?}"
+    );
+    assert_eq!(w.requests(), 0, "{r:?}");
+}
+
+#[test]
+fn an_endless_sandbox_seed_is_refused_at_the_cap() {
+    let r = run_bounded(bare(&[
+        "sandbox",
+        "--seed",
+        "/dev/zero",
+        "--listen",
+        "127.0.0.1:0",
+    ]));
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr.contains(
+            "could not read the sandbox seed /dev/zero: it holds more than the limit of 67108864 bytes"
+        ),
+        "{r:?}"
+    );
+}
