@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::cloudflare::{Credentials, DEFAULT_BASE_URL};
+use crate::cloudflare::{header_value_problem, Credentials, DEFAULT_BASE_URL};
 use crate::plan::Overrides;
 use crate::render::{Format, Palette};
 // Issue 6: client, executor and sandbox-fault settings.
@@ -550,6 +550,12 @@ pub fn token_from_file(
             path.display()
         ));
     }
+    if let Some(problem) = header_value_problem(token) {
+        return Err(format!(
+            "--api-token-file {}: the token on its first line contains {problem}, which cannot be sent in an HTTP header; nothing was sent\n  help: write the token again, alone on the first line",
+            path.display()
+        ));
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -573,13 +579,24 @@ pub fn credentials(var: &dyn Fn(&str) -> Option<String>) -> Result<Option<Creden
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty())
     };
+    // A value that cannot go into an HTTP header is refused here, before any request and
+    // without showing it: sent as is, it would break the request (or go as an empty header).
+    let checked = |name: &str, value: String| -> Result<String, String> {
+        match header_value_problem(&value) {
+            None => Ok(value),
+            Some(problem) => Err(format!(
+                "{name} contains {problem}, which cannot be sent in an HTTP header; nothing was sent\n  help: set {name} again without it (a value copied with a line break or an invisible character?)"
+            )),
+        }
+    };
     if let Some(token) = get("CLOUDFLARE_API_TOKEN") {
+        let token = checked("CLOUDFLARE_API_TOKEN", token)?;
         return Ok(Some(Credentials::Token(Secret::new(token))));
     }
     match (get("CLOUDFLARE_EMAIL"), get("CLOUDFLARE_API_KEY")) {
         (Some(email), Some(key)) => Ok(Some(Credentials::Global {
-            email,
-            key: Secret::new(key),
+            email: checked("CLOUDFLARE_EMAIL", email)?,
+            key: Secret::new(checked("CLOUDFLARE_API_KEY", key)?),
         })),
         (Some(_), None) => Err("CLOUDFLARE_EMAIL is set but CLOUDFLARE_API_KEY is not: set both, or use CLOUDFLARE_API_TOKEN".into()),
         (None, Some(_)) => Err("CLOUDFLARE_API_KEY is set but CLOUDFLARE_EMAIL is not: set both, or use CLOUDFLARE_API_TOKEN".into()),

@@ -137,6 +137,11 @@ pub enum ApiError {
         status: u16,
         detail: String,
     },
+    #[error("{what} contains {problem}, which cannot be sent in an HTTP header; nothing was sent\n  help: set it again without it (copy the value anew; a token is one line of letters, digits, `-` and `_`)")]
+    Credentials {
+        what: &'static str,
+        problem: &'static str,
+    },
     #[error("{request}: the user listing is inconsistent: {}; nothing will be deleted from it\n  help: run again; if it persists, the API is not paginating as documented", crate::text::printable(detail))]
     Inconsistent { request: String, detail: String },
 }
@@ -151,6 +156,7 @@ impl ApiError {
             ApiError::Malformed { status, .. } => (200..300).contains(status),
             ApiError::BaseUrl { .. }
             | ApiError::AccountId { .. }
+            | ApiError::Credentials { .. }
             | ApiError::Inconsistent { .. } => false,
         }
     }
@@ -297,8 +303,35 @@ impl fmt::Debug for Client {
     }
 }
 
-/// Plain http is allowed only to this machine (the sandbox); credentials never cross a network
-/// unencrypted.
+/// Why `value` cannot be sent as an HTTP header value, if it cannot. Only visible ASCII, spaces
+/// and tabs are sent: a line break would end the header (or smuggle another), and anything else
+/// is refused by the HTTP library. The value itself is never part of the answer.
+pub fn header_value_problem(value: &str) -> Option<&'static str> {
+    value.chars().find_map(|c| match c {
+        '\n' | '\r' => Some("a line break"),
+        '\t' | ' '..='~' => None,
+        c if c.is_control() => Some("a control character"),
+        _ => Some("a non-ASCII character"),
+    })
+}
+
+/// Every part of the credentials can go into a header, or the first that cannot, named.
+fn check_credentials(credentials: &Credentials) -> Result<(), ApiError> {
+    let parts: Vec<(&'static str, &str)> = match credentials {
+        Credentials::Token(token) => vec![("the API token", token.expose())],
+        Credentials::Global { email, key } => vec![
+            ("the API email (X-Auth-Email)", email.as_str()),
+            ("the API key", key.expose()),
+        ],
+    };
+    for (what, value) in parts {
+        if let Some(problem) = header_value_problem(value) {
+            return Err(ApiError::Credentials { what, problem });
+        }
+    }
+    Ok(())
+}
+
 /// A header value marked sensitive: kept out of HTTP/2 header compression tables and of any
 /// `Debug` output of the request.
 fn sensitive(secret: &Secret) -> reqwest::header::HeaderValue {
@@ -307,8 +340,8 @@ fn sensitive(secret: &Secret) -> reqwest::header::HeaderValue {
             value.set_sensitive(true);
             value
         }
-        // Not a valid header value: send an empty one (the API then refuses the credentials)
-        // rather than panic or echo it.
+        // Not reached: `Client::with_config` refuses such credentials before any request. Should
+        // it be, an empty value (refused by the API) rather than a panic or an echo.
         Err(_) => reqwest::header::HeaderValue::from_static(""),
     }
 }
@@ -337,6 +370,18 @@ fn shown_url(raw: &str) -> String {
     }
 }
 
+/// The URL's host is this machine: 127.0.0.0/8, ::1 or localhost.
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// Plain http is allowed only to this machine (the sandbox); credentials never cross a network
+/// unencrypted.
 fn check_base_url(raw: &str) -> Result<Url, ApiError> {
     let fail = |why: &str| ApiError::BaseUrl {
         url: shown_url(raw),
@@ -356,13 +401,7 @@ fn check_base_url(raw: &str) -> Result<Url, ApiError> {
     match url.scheme() {
         "https" => Ok(url),
         "http" => {
-            let loopback = match url.host() {
-                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-                None => false,
-            };
-            if loopback {
+            if is_loopback(&url) {
                 Ok(url)
             } else {
                 Err(fail("plain http is refused for any host but this machine (127.0.0.1, ::1, localhost); use https"))
@@ -418,17 +457,23 @@ impl Client {
                 id: crate::text::printable(account_id),
             });
         }
-        let http = reqwest::Client::builder()
+        check_credentials(&credentials)?;
+        let mut builder = reqwest::Client::builder()
             .user_agent(concat!("reconcile/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
             // The API does not redirect; following one could send credentials elsewhere.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| ApiError::BaseUrl {
-                url: shown_url(base_url),
-                why: format!("cannot build the HTTP client: {e}"),
-            })?;
+            .redirect(reqwest::redirect::Policy::none());
+        if is_loopback(&base) {
+            // Plain http is allowed because it never leaves this machine: a proxy from the
+            // environment (HTTP_PROXY, ALL_PROXY) would carry it, token and all, off it. A remote
+            // https base keeps the proxies (the token then travels inside the TLS tunnel).
+            builder = builder.no_proxy();
+        }
+        let http = builder.build().map_err(|e| ApiError::BaseUrl {
+            url: shown_url(base_url),
+            why: format!("cannot build the HTTP client: {e}"),
+        })?;
         Ok(Client {
             http,
             base,
@@ -1099,6 +1144,33 @@ mod tests {
                 !e.contains("Sn3lZJTBX6kkg7OdcBUAxOO963GEIyGQqnFTOFYY"),
                 "{e}"
             );
+        }
+    }
+
+    #[test]
+    fn credentials_that_cannot_be_headers_are_refused_unshown() {
+        assert_eq!(header_value_problem("abc-DEF_123 \t~"), None);
+        assert_eq!(header_value_problem("a\nb"), Some("a line break"));
+        assert_eq!(header_value_problem("a\rb"), Some("a line break"));
+        assert_eq!(header_value_problem("a\u{0}b"), Some("a control character"));
+        assert_eq!(header_value_problem("a\u{7f}"), Some("a control character"));
+        assert_eq!(header_value_problem("tök"), Some("a non-ASCII character"));
+        for bad in [
+            Credentials::Token(Secret::new("Sn3lZJTB\nX6kk")),
+            Credentials::Global {
+                email: "a@b.co".into(),
+                key: Secret::new("Sn3lZJTB\u{1}X6kk"),
+            },
+        ] {
+            let e = Client::with_config(
+                "https://api.cloudflare.com/client/v4",
+                bad,
+                "023e105f4ecef8ad9ca31a8372d0c353",
+                ClientConfig::default(),
+            )
+            .unwrap_err();
+            assert!(matches!(e, ApiError::Credentials { .. }), "{e}");
+            assert!(!e.to_string().contains("Sn3lZJTB"), "{e}");
         }
     }
 

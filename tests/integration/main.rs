@@ -13,3 +13,4 @@ mod prompt;
 mod rails;
 mod sandbox;
 mod secrets;
+mod transport;
