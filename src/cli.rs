@@ -299,6 +299,10 @@ pub struct SandboxFaultArgs {
     /// Revoke the token after N deletions: every later request gets 403 (code 9109)
     #[arg(long, value_name = "N")]
     pub revoke_after_deletes: Option<u64>,
+
+    /// Do the first N deletions, then cut their answers off (the client's retry finds the user gone)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub drop_delete_answers: u64,
 }
 
 fn probability(raw: &str) -> Result<f64, String> {
@@ -807,6 +811,7 @@ impl Settings {
                     seed: a.faults.fault_seed,
                     max_per_page: a.faults.max_per_page,
                     revoke_after_deletes: a.faults.revoke_after_deletes,
+                    drop_delete_answers: a.faults.drop_delete_answers,
                 },
                 rate_limit: a.faults.rate_limit.map(|r| RateLimit {
                     quota: r.quota,

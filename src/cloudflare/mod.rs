@@ -112,8 +112,11 @@ pub struct Listing {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeleteOutcome {
     Deleted,
-    /// 404 on delete: the user was already gone (deleted by someone else, or by a retried request).
+    /// 404 on delete: the user was already gone (deleted by someone else).
     AlreadyGone,
+    /// 404 on a retry after an attempt that was sent but whose answer was lost (a timeout or a
+    /// connection cut after sending): that attempt most likely deleted the user.
+    DeletedAnswerLost,
 }
 
 /// An API call that did not succeed. Each variant says which request failed.
@@ -279,6 +282,9 @@ pub struct Detailed<T> {
     /// The `cf-ray` header of the last attempt: what Cloudflare support asks for.
     pub cf_ray: Option<String>,
     pub attempts: u32,
+    /// Attempts that may have reached the API but whose answer never came complete (a timeout
+    /// or a connection cut after the request was sent): they may have taken effect.
+    pub unanswered: u32,
 }
 
 /// Talks to one account of the Access users API.
@@ -419,6 +425,8 @@ struct Attempt<T> {
     retry_after: Option<Duration>,
     remaining: Option<Remaining>,
     policy: Option<RateBudget>,
+    /// Sent (or possibly sent) but no complete answer came: it may have taken effect.
+    unanswered: bool,
 }
 
 /// One page as the API answered it.
@@ -538,11 +546,15 @@ impl Client {
             retry_after: None,
             remaining: None,
             policy: None,
+            unanswered: false,
         };
         tracing::trace!(%request, "sending");
         let mut response = match builder.send().await {
             Ok(r) => r,
             Err(e) => {
+                // A failed connection sent nothing; a timeout or a cut after connecting may
+                // have delivered the request.
+                out.unanswered = !e.is_connect();
                 out.result = Err(ApiError::Transport {
                     request,
                     detail: transport_detail(&e),
@@ -584,6 +596,7 @@ impl Client {
                 }
                 Ok(None) => break,
                 Err(e) => {
+                    out.unanswered = true;
                     out.result = Err(ApiError::Transport {
                         request,
                         detail: format!("the response was cut off: {}", transport_detail(&e)),
@@ -605,10 +618,12 @@ impl Client {
     ) -> Detailed<(StatusCode, Envelope<T>)> {
         let policy = self.config.retry;
         let mut attempts = 0u32;
+        let mut unanswered = 0u32;
         loop {
             self.budget.acquire().await;
             attempts += 1;
             let a = self.attempt::<T>(method.clone(), url.clone()).await;
+            unanswered += u32::from(a.unanswered);
             let rate_limited = a.status == Some(429);
             let retryable = match &a.result {
                 Ok(_) => false,
@@ -633,6 +648,7 @@ impl Client {
                         status: a.status,
                         cf_ray: a.cf_ray,
                         attempts,
+                        unanswered,
                     };
                 }
                 match &a.result {
@@ -659,6 +675,7 @@ impl Client {
                         status: a.status,
                         cf_ray: a.cf_ray,
                         attempts,
+                        unanswered,
                     }
                 }
             }
@@ -872,7 +889,8 @@ impl Client {
 
     /// Delete one user by its API `id`, with the status, `cf-ray` and attempts of the last try.
     /// The id must have the spec's shape (see [`is_valid_user_id`]): it is checked here again
-    /// before it goes into a URL. A 404 means already gone.
+    /// before it goes into a URL. A 404 means already gone, or deleted by an earlier attempt
+    /// of this call whose answer was lost.
     pub async fn delete_user_detailed(&self, id: &str) -> Detailed<DeleteOutcome> {
         if !is_valid_user_id(id) {
             return Detailed {
@@ -884,6 +902,7 @@ impl Client {
                 status: None,
                 cf_ray: None,
                 attempts: 0,
+                unanswered: 0,
             };
         }
         let url = self.url(&[id], &[]);
@@ -891,12 +910,17 @@ impl Client {
         let result = match d.result {
             Ok(_) => Ok(DeleteOutcome::Deleted),
             // 404 means gone, unless the API says the route itself is unknown (a wrong base URL
-            // must not look like a successful run).
+            // must not look like a successful run). Gone after an attempt whose answer was lost:
+            // that attempt is what deleted the user, most likely.
             Err(ApiError::Status {
                 status: 404,
                 errors,
                 ..
-            }) if !errors.iter().any(|e| e.code == 7003) => Ok(DeleteOutcome::AlreadyGone),
+            }) if !errors.iter().any(|e| e.code == 7003) => Ok(if d.unanswered > 0 {
+                DeleteOutcome::DeletedAnswerLost
+            } else {
+                DeleteOutcome::AlreadyGone
+            }),
             Err(e) => Err(e),
         };
         Detailed {
@@ -904,6 +928,7 @@ impl Client {
             status: d.status,
             cf_ray: d.cf_ray,
             attempts: d.attempts,
+            unanswered: d.unanswered,
         }
     }
 }

@@ -92,6 +92,10 @@ pub struct Faults {
     /// After this many deletions the token is revoked: every later request gets 403 with code
     /// 9109, as when someone revokes the token in the middle of a run.
     pub revoke_after_deletes: Option<u64>,
+    /// The first this many deletions are done, then their answer is cut off (the connection
+    /// closes after the status line, before the body is complete): the client cannot know the
+    /// DELETE took effect, and its retry finds the user gone.
+    pub drop_delete_answers: u64,
 }
 
 impl Options {
@@ -519,7 +523,10 @@ async fn handle(
                     };
                     let reply = api::respond(&cx, &method, path, query, &headers);
                     if method == Method::DELETE && reply.status == 202 {
-                        inner.deletes_done.fetch_add(1, Ordering::Relaxed);
+                        let done = inner.deletes_done.fetch_add(1, Ordering::Relaxed);
+                        if done < faults.drop_delete_answers {
+                            fault = Fault::Drop;
+                        }
                     }
                     reply
                 }

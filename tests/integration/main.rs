@@ -2,6 +2,7 @@
 //! One test binary (`autotests = false`), one module per area.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod apply_end;
 mod commands;
 mod docs;
 mod faults;
