@@ -303,6 +303,22 @@ pub struct SandboxFaultArgs {
     /// Do the first N deletions, then cut their answers off (the client's retry finds the user gone)
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub drop_delete_answers: u64,
+
+    /// After each of the first N answers to page 1 (every one without N), remove the first user and add one at the end: users move across pages, the total stays the same
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "4294967295")]
+    pub shift: Option<u32>,
+
+    /// Report N as `total_pages` in every list answer, whatever the users
+    #[arg(long, value_name = "N")]
+    pub total_pages: Option<u64>,
+
+    /// Leave `total_count` out of every list answer
+    #[arg(long)]
+    pub no_total_count: bool,
+
+    /// Answer an empty page with `"result": null` instead of `[]`
+    #[arg(long)]
+    pub null_empty_pages: bool,
 }
 
 fn probability(raw: &str) -> Result<f64, String> {
@@ -812,6 +828,10 @@ impl Settings {
                     max_per_page: a.faults.max_per_page,
                     revoke_after_deletes: a.faults.revoke_after_deletes,
                     drop_delete_answers: a.faults.drop_delete_answers,
+                    shift: a.faults.shift.unwrap_or(0),
+                    total_pages: a.faults.total_pages,
+                    no_total_count: a.faults.no_total_count,
+                    null_empty_pages: a.faults.null_empty_pages,
                 },
                 rate_limit: a.faults.rate_limit.map(|r| RateLimit {
                     quota: r.quota,

@@ -714,14 +714,30 @@ impl Client {
     /// List every user of the account: every page, each id once.
     ///
     /// Page 1 comes first. When it says how many pages there are (`total_pages`), the others are
-    /// fetched concurrently (`list_concurrency` at a time); otherwise one after the other until
-    /// an empty page, or until `total_count` users have come, as Cloudflare's SDKs do.
+    /// fetched concurrently (`list_concurrency` at a time), but no more of them than page 1's
+    /// `total_count` needs at page 1's size: a huge `total_pages` ends once the count is
+    /// reached. Without `total_pages`, pages come one after the other until an empty page, or
+    /// until `total_count` users have come, as Cloudflare's SDKs do.
     ///
-    /// The list can change while it is read, so pages may shift: a user seen twice with the same
-    /// email is counted once. A listing is inconsistent — an error, nothing may be deleted from
-    /// it — when a page answers another page number, an id comes back with another email, the
-    /// total changes between pages, or the users counted differ from the total. An inconsistent
-    /// listing is read again, up to three times in all.
+    /// The list can change while it is read, and there is no cursor: pages are offsets. A user
+    /// seen twice with the same email is counted once. A listing is inconsistent — an error,
+    /// nothing may be deleted from it — when a page answers another page number, an id comes
+    /// back with another email, the total changes between pages, the users counted differ from
+    /// the total, a page before the last with users is empty, or (with `total_pages` and no
+    /// `total_count` to vouch for it) a page up to `total_pages` is empty or `null`.
+    ///
+    /// A user removed and another added keep the total, so no count can see the shift they
+    /// cause: the users after the removal move back one place, and one that moves from an
+    /// unread page onto a page already read is never seen. So, when the listing took more than
+    /// one request, page 1 is read once more at the end and must hold the same ids and total as
+    /// at first. That costs one request whatever the size of the account (101 instead of 100
+    /// for 100,000 users, where listing twice would cost 200), and catches any change among the
+    /// first page's users or of the total during the read — the removal of a user read first
+    /// included. A removal and an addition that both fall after page 1 while later pages are
+    /// read, keeping the total, are not seen by it; the listing before deleting (apply's
+    /// re-check) and the final listing are separate reads that see the account as it then is.
+    ///
+    /// An inconsistent listing is read again, up to three times in all.
     pub async fn list_users(&self) -> Result<Listing, ApiError> {
         let mut attempt = 1;
         loop {
@@ -740,20 +756,27 @@ impl Client {
 
     async fn list_once(&self) -> Result<Listing, ApiError> {
         let first = self.fetch_page(1).await?;
-        let total_pages = first.total_pages;
-        let task = self
-            .config
-            .progress
-            .task("listing users (pages)", total_pages);
+        let reported_pages = first.total_pages;
+        let to_read = pages_to_read(first.users.len(), first.total_count, first.total_pages);
+        let task = self.config.progress.task("listing users (pages)", to_read);
         task.inc(1);
+        let first_ids = page_ids(&first);
+        let first_total = first.total_count;
         let mut pages = vec![first];
-        match total_pages {
+        match to_read {
             Some(total) if total > 1 => {
                 if total > u64::from(MAX_PAGES) {
                     return Err(ApiError::Inconsistent {
                         request: pages[0].request.clone(),
                         detail: format!("the API reports {total} pages, more than {MAX_PAGES}"),
                     });
+                }
+                if reported_pages != Some(total) {
+                    tracing::debug!(
+                        total_pages = reported_pages,
+                        total_count = first_total,
+                        "reading {total} pages: enough for total_count"
+                    );
                 }
                 pages.extend(self.fetch_pages_concurrently(total as u32, &task).await?);
                 self.confirm_end(&mut pages, total as u32).await?;
@@ -762,16 +785,19 @@ impl Client {
             None => self.fetch_pages_in_turn(&mut pages, &task).await?,
         }
         task.finish();
-        // A page before the last that came back empty means the list shifted under the read (or
-        // the API lost a page): users may be missing.
-        let last_full = pages.iter().rposition(|p| !p.users.is_empty()).unwrap_or(0);
-        if let Some(gap) = pages[..last_full].iter().find(|p| p.users.is_empty()) {
-            return Err(ApiError::Inconsistent {
-                request: gap.request.clone(),
-                detail: format!("page {} was empty but later pages had users", gap.page),
-            });
+        check_pages(&pages, reported_pages)?;
+        let mut listing = merge_pages(pages)?;
+        if listing.requests > 1 {
+            let again = self.fetch_page(1).await?;
+            listing.requests += 1;
+            if page_ids(&again) != first_ids || again.total_count != first_total {
+                return Err(ApiError::Inconsistent {
+                    request: again.request,
+                    detail: "page 1 changed while the other pages were read (users were removed or added, and moved between pages: one may have been skipped)".into(),
+                });
+            }
         }
-        merge_pages(pages)
+        Ok(listing)
     }
 
     /// With `total_pages` but no `total_count`, nothing else vouches that `total_pages` was the
@@ -973,6 +999,61 @@ pub fn human_duration(d: Duration) -> String {
         let s = secs.round() as u64;
         format!("{} min {} s", s / 60, s % 60)
     }
+}
+
+/// How many pages to read, from page 1: its `total_pages`, but no more than its `total_count`
+/// needs at page 1's size (a huge `total_pages` after the count is met ends the listing).
+/// `None`: the API gave no `total_pages`; read until an empty page or the count.
+fn pages_to_read(
+    first_len: usize,
+    total_count: Option<u64>,
+    total_pages: Option<u64>,
+) -> Option<u64> {
+    let total_pages = total_pages?;
+    Some(match total_count {
+        Some(0) => total_pages.min(1),
+        Some(count) if first_len > 0 => total_pages.min(count.div_ceil(first_len as u64)),
+        _ => total_pages,
+    })
+}
+
+/// The ids of a page's users, sorted (a user without one counts as `None`).
+fn page_ids(page: &PageData) -> Vec<Option<String>> {
+    let mut ids: Vec<Option<String>> = page.users.iter().map(|u| u.id.clone()).collect();
+    ids.sort_unstable();
+    ids
+}
+
+/// The pages, in order, have no hole: no empty page before one with users and, when only
+/// `total_pages` says where the list ends (no `total_count`), no empty page up to it.
+fn check_pages(pages: &[PageData], total_pages: Option<u64>) -> Result<(), ApiError> {
+    // A page before the last that came back empty means the list shifted under the read (or
+    // the API lost a page): users may be missing.
+    let last_full = pages.iter().rposition(|p| !p.users.is_empty()).unwrap_or(0);
+    if let Some(gap) = pages[..last_full].iter().find(|p| p.users.is_empty()) {
+        return Err(ApiError::Inconsistent {
+            request: gap.request.clone(),
+            detail: format!("page {} was empty but later pages had users", gap.page),
+        });
+    }
+    if pages.iter().any(|p| p.total_count.is_some()) {
+        return Ok(());
+    }
+    if let Some(total) = total_pages {
+        if let Some(hole) = pages
+            .iter()
+            .find(|p| p.users.is_empty() && u64::from(p.page) <= total)
+        {
+            return Err(ApiError::Inconsistent {
+                request: hole.request.clone(),
+                detail: format!(
+                    "page {} of {total} was empty (no users, or `result: null`) and the API gave no total_count: users may be missing",
+                    hole.page
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Put pages together by id, and refuse a listing that does not add up.
@@ -1197,6 +1278,64 @@ mod tests {
             assert!(matches!(e, ApiError::Credentials { .. }), "{e}");
             assert!(!e.to_string().contains("Sn3lZJTB"), "{e}");
         }
+    }
+
+    #[test]
+    fn a_huge_total_pages_is_cut_to_what_total_count_needs() {
+        // 5 users on page 1 and a count of 5: page 1 is all, whatever total_pages says.
+        assert_eq!(pages_to_read(5, Some(5), Some(100_000)), Some(1));
+        assert_eq!(pages_to_read(5, Some(5), Some(u64::MAX)), Some(1));
+        assert_eq!(pages_to_read(1000, Some(100_000), Some(100_000)), Some(100));
+        assert_eq!(pages_to_read(1000, Some(2500), Some(3)), Some(3));
+        // total_pages smaller than the count needs: kept (the count check then refuses).
+        assert_eq!(pages_to_read(1000, Some(5000), Some(2)), Some(2));
+        assert_eq!(pages_to_read(0, Some(0), Some(7)), Some(1));
+        assert_eq!(pages_to_read(0, Some(0), Some(0)), Some(0));
+        // Without a count nothing vouches for fewer pages.
+        assert_eq!(pages_to_read(1000, None, Some(40)), Some(40));
+        assert_eq!(pages_to_read(1000, Some(5), None), None);
+    }
+
+    fn page(n: u32, users: usize, total_count: Option<u64>) -> PageData {
+        PageData {
+            page: n,
+            request: format!("GET page {n}"),
+            users: (0..users)
+                .map(|i| User {
+                    id: Some(format!("00000000-0000-4000-8000-{n:06}{i:06}")),
+                    ..User::default()
+                })
+                .collect(),
+            total_count,
+            total_pages: None,
+        }
+    }
+
+    #[test]
+    fn an_empty_page_up_to_total_pages_is_a_hole_unless_a_count_vouches() {
+        let pages = |last: usize, count| {
+            vec![
+                page(1, 2, count),
+                page(2, 2, count),
+                page(3, last, count),
+                page(4, 0, count),
+            ]
+        };
+        assert!(check_pages(&pages(1, None), Some(3)).is_ok());
+        let e = check_pages(&pages(0, None), Some(3))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("page 3 of 3 was empty"), "{e}");
+        // With a count, the count decides (merge_pages checks it).
+        assert!(check_pages(&pages(0, Some(4)), Some(3)).is_ok());
+        // An empty page before one with users is a hole whatever the totals say.
+        let gap = vec![
+            page(1, 2, Some(4)),
+            page(2, 0, Some(4)),
+            page(3, 2, Some(4)),
+        ];
+        assert!(check_pages(&gap, Some(3)).is_err());
+        assert!(check_pages(&gap, None).is_err());
     }
 
     #[test]

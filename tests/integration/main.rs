@@ -9,6 +9,7 @@ mod faults;
 mod gitops;
 mod harness;
 mod help;
+mod listing;
 mod plan_apply;
 mod prompt;
 mod rails;
