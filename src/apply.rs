@@ -380,6 +380,11 @@ pub async fn execute_with(
                                 "the API refused the credentials; no further deletion was sent".into(),
                             );
                         }
+                        if e.is_wait_too_long() && stopped.is_none() {
+                            stopped = Some(
+                                "the API asked for a wait longer than --max-wait; no further deletion was sent (run again later, or raise --max-wait)".into(),
+                            );
+                        }
                         Outcome::Failed(e.to_string())
                     }
                 };

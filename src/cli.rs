@@ -243,6 +243,45 @@ pub struct ClientArgs {
     /// Seconds one attempt of one request may take
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0, value_parser = seconds)]
     pub request_timeout: f64,
+
+    /// The longest wait to start when the API rate-limits (Retry-After, Ratelimit header): 90s, 15m, 1h; a longer one stops the run with an error
+    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = max_wait)]
+    pub max_wait: Duration,
+}
+
+/// `--max-wait`: `90s`, `15m`, `1h`, `1h30m`; from one second to a day.
+fn max_wait(raw: &str) -> Result<Duration, String> {
+    let bad = || {
+        format!("`{raw}` is not a duration: write a number and a unit, s, m or h (90s, 15m, 1h)")
+    };
+    let text = raw.trim();
+    let (mut total, mut digits, mut any) = (0u64, String::new(), false);
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit: u64 = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            _ => return Err(bad()),
+        };
+        let n: u64 = digits.parse().map_err(|_| bad())?;
+        digits.clear();
+        total = n
+            .checked_mul(unit)
+            .and_then(|s| total.checked_add(s))
+            .ok_or_else(bad)?;
+        any = true;
+    }
+    if !digits.is_empty() || !any {
+        return Err(bad());
+    }
+    if !(1..=86_400).contains(&total) {
+        return Err(format!("`{raw}`: give from 1s to 24h"));
+    }
+    Ok(Duration::from_secs(total))
 }
 
 /// How apply carries out the plan (issue 6).
@@ -740,6 +779,7 @@ impl Settings {
                 },
                 connect_timeout: Duration::from_secs_f64(c.connect_timeout),
                 request_timeout: Duration::from_secs_f64(c.request_timeout),
+                max_wait: c.max_wait,
                 progress,
             })
         };
@@ -970,6 +1010,31 @@ mod tests {
             false
         )
         .is_err());
+    }
+
+    #[test]
+    fn max_wait_takes_durations_with_units() {
+        assert_eq!(max_wait("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(max_wait("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(max_wait(" 1h30m "), Ok(Duration::from_secs(5400)));
+        for bad in [
+            "",
+            "90",
+            "m",
+            "1x",
+            "0s",
+            "25h",
+            "-1s",
+            "1.5m",
+            "99999999999999999999h",
+        ] {
+            assert!(max_wait(bad).is_err(), "{bad}");
+        }
+        let s = resolve(&["reconcile", "plan", "-f", "x"], &[], false).unwrap();
+        let Action::Plan { target, .. } = s.action else {
+            panic!()
+        };
+        assert_eq!(target.client.max_wait, Duration::from_secs(900));
     }
 
     #[test]

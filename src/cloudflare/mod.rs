@@ -23,11 +23,15 @@ use crate::progress::{Progress, Task};
 use crate::secret::Secret;
 
 pub use budget::{
-    parse_policy, parse_ratelimit, Budget, BudgetState, RateBudget, Remaining, Wait, WaitCause,
+    parse_policy, parse_ratelimit, Budget, BudgetState, RateBudget, Remaining, TooLong, Wait,
+    WaitCause,
 };
 pub use retry::{is_retryable_status, parse_retry_after, Jitter, RetryPolicy};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.cloudflare.com/client/v4";
+/// The default `--max-wait`: longer than Cloudflare's five-minute block, shorter than a CI job's
+/// patience.
+pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(15 * 60);
 /// The spec's maximum (and default) page size.
 pub const PER_PAGE: u32 = 1000;
 /// A page of 1000 users is a few hundred KiB; anything far larger is not the documented API.
@@ -145,6 +149,15 @@ pub enum ApiError {
         what: &'static str,
         problem: &'static str,
     },
+    #[error("{request}: {asked} — longer than --max-wait ({}); stopped without waiting{}\n  help: run again once that time has passed, or raise --max-wait (e.g. --max-wait 1h) to let reconcile wait it out", human_duration(*max_wait), if *retry { ", and not sent again" } else { ", and not sent" })]
+    WaitTooLong {
+        request: String,
+        /// What asked for the wait, and how long, in words.
+        asked: String,
+        max_wait: Duration,
+        /// The request was sent once already (the wait is before a retry).
+        retry: bool,
+    },
     #[error("{request}: the user listing is inconsistent: {}; nothing will be deleted from it\n  help: run again; if it persists, the API is not paginating as documented", crate::text::printable(detail))]
     Inconsistent { request: String, detail: String },
 }
@@ -160,6 +173,7 @@ impl ApiError {
             ApiError::BaseUrl { .. }
             | ApiError::AccountId { .. }
             | ApiError::Credentials { .. }
+            | ApiError::WaitTooLong { .. }
             | ApiError::Inconsistent { .. } => false,
         }
     }
@@ -180,6 +194,11 @@ impl ApiError {
             ApiError::Status { errors, .. } => errors.iter().map(|e| e.code).collect(),
             _ => Vec::new(),
         }
+    }
+
+    /// The API asked for a wait longer than `--max-wait`: every further request would wait too.
+    pub fn is_wait_too_long(&self) -> bool {
+        matches!(self, ApiError::WaitTooLong { .. })
     }
 
     /// Authentication or permission refused: retrying or going on with other requests is useless.
@@ -256,6 +275,9 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     /// For one attempt of one request, body included.
     pub request_timeout: Duration,
+    /// The longest wait the client starts (a 429's `Retry-After`, the `Ratelimit` header, its
+    /// own budget); a longer one stops the request with [`ApiError::WaitTooLong`].
+    pub max_wait: Duration,
     /// Where listing progress goes (decided once, by `cli`).
     pub progress: Progress,
 }
@@ -268,6 +290,7 @@ impl Default for ClientConfig {
             retry: RetryPolicy::default(),
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
+            max_wait: DEFAULT_MAX_WAIT,
             progress: Progress::lines(),
         }
     }
@@ -619,8 +642,22 @@ impl Client {
         let policy = self.config.retry;
         let mut attempts = 0u32;
         let mut unanswered = 0u32;
+        let max_wait = self.config.max_wait;
         loop {
-            self.budget.acquire().await;
+            if let Err(too_long) = self.budget.acquire(max_wait).await {
+                return Detailed {
+                    result: Err(ApiError::WaitTooLong {
+                        request: self.describe(&method, &url),
+                        asked: asked_text(&too_long),
+                        max_wait,
+                        retry: attempts > 0,
+                    }),
+                    status: None,
+                    cf_ray: None,
+                    attempts,
+                    unanswered,
+                };
+            }
             attempts += 1;
             let a = self.attempt::<T>(method.clone(), url.clone()).await;
             unanswered += u32::from(a.unanswered);
@@ -632,10 +669,19 @@ impl Client {
             let give_up = !retryable || attempts > policy.max_retries;
             if rate_limited {
                 // Everyone waits: the API blocks the token, not the request.
-                let wait = a
-                    .retry_after
-                    .or(a.remaining.map(|r| r.reset))
-                    .unwrap_or_else(|| policy.backoff(attempts - 1, self.jitter.unit()));
+                let asked = match (a.retry_after, a.remaining) {
+                    (Some(wait), _) => Some((wait, "Retry-After")),
+                    (None, Some(r)) => Some((r.reset, "its Ratelimit header")),
+                    (None, None) => None,
+                };
+                let wait = asked.map_or_else(
+                    || {
+                        policy
+                            .backoff(attempts - 1, self.jitter.unit())
+                            .min(max_wait)
+                    },
+                    |(wait, _)| wait,
+                );
                 // Waits are bounded where they are parsed (a day at most); checked all the same.
                 let until = Instant::now()
                     .checked_add(wait)
@@ -651,6 +697,24 @@ impl Client {
                         unanswered,
                     };
                 }
+                if wait > max_wait {
+                    let (_, source) = asked.unwrap_or((wait, "backoff"));
+                    return Detailed {
+                        result: Err(ApiError::WaitTooLong {
+                            request: self.describe(&method, &url),
+                            asked: format!(
+                                "the API answered 429 (rate limited) and asks, with {source}, for a wait of {}",
+                                human_duration(wait)
+                            ),
+                            max_wait,
+                            retry: true,
+                        }),
+                        status: a.status,
+                        cf_ray: a.cf_ray,
+                        attempts,
+                        unanswered,
+                    };
+                }
                 match &a.result {
                     Err(e) if announce => wait_loudly(e, wait, until).await,
                     _ => tokio::time::sleep_until(until.into()).await,
@@ -660,7 +724,10 @@ impl Client {
             self.budget.observe(a.remaining, a.policy);
             match a.result {
                 Err(e) if !give_up => {
-                    let wait = policy.backoff(attempts - 1, self.jitter.unit());
+                    // Our own choice, not the API's: capped rather than refused.
+                    let wait = policy
+                        .backoff(attempts - 1, self.jitter.unit())
+                        .min(max_wait);
                     tracing::warn!(
                         "{e}\n  retrying in {:.1} s (attempt {} of {})",
                         wait.as_secs_f64(),
@@ -988,16 +1055,38 @@ async fn wait_loudly(error: &ApiError, wait: Duration, until: Instant) {
     tracing::info!("rate-limit wait over; going on");
 }
 
-/// "4 min 30 s", "12 s", "0.5 s".
+/// What asked for a wait the budget would not start, in words.
+fn asked_text(t: &TooLong) -> String {
+    let wait = human_duration(t.wait);
+    match t.cause {
+        WaitCause::Server => format!(
+            "the API's Ratelimit header says no requests are left for this token for {wait}"
+        ),
+        WaitCause::Blocked => format!(
+            "the API answered 429 (rate limited) to an earlier request: requests are blocked for {wait} more"
+        ),
+        WaitCause::Budget => format!(
+            "the client-side rate budget (--rate-limit {}) allows the next request in {wait}",
+            t.budget
+        ),
+    }
+}
+
+/// "1 h 5 min", "15 min", "4 min 30 s", "12 s", "0.5 s".
 pub fn human_duration(d: Duration) -> String {
     let secs = d.as_secs_f64();
     if secs < 10.0 {
-        format!("{secs:.1} s")
-    } else if secs < 120.0 {
-        format!("{} s", secs.round() as u64)
-    } else {
-        let s = secs.round() as u64;
-        format!("{} min {} s", s / 60, s % 60)
+        return format!("{secs:.1} s");
+    }
+    if secs < 120.0 {
+        return format!("{} s", secs.round() as u64);
+    }
+    let s = secs.round() as u64;
+    match (s / 3600, s % 3600 / 60, s % 60) {
+        (0, m, 0) => format!("{m} min"),
+        (0, m, s) => format!("{m} min {s} s"),
+        (h, 0, _) => format!("{h} h"),
+        (h, m, _) => format!("{h} h {m} min"),
     }
 }
 
@@ -1336,6 +1425,17 @@ mod tests {
         ];
         assert!(check_pages(&gap, Some(3)).is_err());
         assert!(check_pages(&gap, None).is_err());
+    }
+
+    #[test]
+    fn durations_read_well() {
+        let d = |s: f64| human_duration(Duration::from_secs_f64(s));
+        assert_eq!(d(0.5), "0.5 s");
+        assert_eq!(d(12.0), "12 s");
+        assert_eq!(d(270.0), "4 min 30 s");
+        assert_eq!(d(900.0), "15 min");
+        assert_eq!(d(3600.0), "1 h");
+        assert_eq!(d(3900.0), "1 h 5 min");
     }
 
     #[test]

@@ -16,3 +16,4 @@ mod rails;
 mod sandbox;
 mod secrets;
 mod transport;
+mod waits;
