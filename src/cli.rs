@@ -453,6 +453,9 @@ pub struct ExportArgs {
     /// Write to this file instead of stdout
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    #[command(flatten, next_help_heading = "API client")]
+    pub client: ClientArgs,
 }
 
 #[derive(Debug, Args)]
@@ -543,6 +546,7 @@ pub enum Action {
         api_url: String,
         credentials: Option<Credentials>,
         output: Option<PathBuf>,
+        client: ClientConfig,
     },
     Schema,
     Completions(clap_complete::Shell),
@@ -839,6 +843,7 @@ impl Settings {
                     .unwrap_or_else(|| DEFAULT_BASE_URL.to_string()),
                 credentials: credentials()?,
                 output: a.output,
+                client: client_config(a.client)?,
             },
             Command::Schema => Action::Schema,
             Command::Completions { shell } => Action::Completions(shell),

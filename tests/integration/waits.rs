@@ -106,3 +106,18 @@ fn a_429_asking_for_longer_than_the_default_max_wait_stops_at_once() {
     assert!(r.stderr.contains("--max-wait"), "{r:?}");
     assert!(r.stderr.contains("15 min"), "{r:?}");
 }
+
+#[test]
+fn export_takes_max_wait_too() {
+    let w = world(Duration::from_secs(60), Duration::from_secs(60));
+    assert_eq!(spend(&w, 4), [200; 4]);
+    let started = Instant::now();
+    let r = w.run(&["export", "--account-id", ACCOUNT, "--max-wait", "10s"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "it waited: {r:?}"
+    );
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(w.requests(), 5, "{r:?}");
+    assert!(r.stderr.contains("--max-wait (10 s)"), "{r:?}");
+}
