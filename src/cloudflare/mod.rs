@@ -305,8 +305,8 @@ pub struct Detailed<T> {
     /// The `cf-ray` header of the last attempt: what Cloudflare support asks for.
     pub cf_ray: Option<String>,
     pub attempts: u32,
-    /// Attempts that may have reached the API but whose answer never came complete (a timeout
-    /// or a connection cut after the request was sent): they may have taken effect.
+    /// Attempts that may have taken effect although their answer did not say so: a timeout or a
+    /// connection cut after the request was sent, a garbled success, a gateway's 502/504/520/524.
     pub unanswered: u32,
 }
 
@@ -448,7 +448,7 @@ struct Attempt<T> {
     retry_after: Option<Duration>,
     remaining: Option<Remaining>,
     policy: Option<RateBudget>,
-    /// Sent (or possibly sent) but no complete answer came: it may have taken effect.
+    /// Sent, and no answer came that says whether it took effect (see `may_have_taken_effect`).
     unanswered: bool,
 }
 
@@ -630,6 +630,7 @@ impl Client {
         }
         tracing::trace!(%request, status = status.as_u16(), bytes = body.len(), "received");
         out.result = interpret(request, status, &body);
+        out.unanswered = may_have_taken_effect(&out.result);
         out
     }
 
@@ -1264,6 +1265,20 @@ fn interpret<T: DeserializeOwned>(
     }
 }
 
+/// An answer that does not say whether the request took effect, although it may have: a success
+/// status whose body was garbled on the way, or a gateway that forwarded the request and then
+/// lost the answer (502, 504; Cloudflare's 520 and 524). A refusal by the API itself (its own
+/// error envelope, a 503 of its own) says nothing was done.
+fn may_have_taken_effect<T>(result: &Result<T, ApiError>) -> bool {
+    match result {
+        Err(ApiError::Malformed { status, .. }) => (200..300).contains(status),
+        Err(ApiError::Status { status, errors, .. }) => {
+            matches!(status, 502 | 504 | 520 | 524) && errors.is_empty()
+        }
+        _ => false,
+    }
+}
+
 /// The innermost useful cause of a transport error, without the URL (which the caller names).
 fn transport_detail(e: &reqwest::Error) -> String {
     let mut detail = if e.is_timeout() {
@@ -1425,6 +1440,39 @@ mod tests {
         ];
         assert!(check_pages(&gap, Some(3)).is_err());
         assert!(check_pages(&gap, None).is_err());
+    }
+
+    #[test]
+    fn answers_that_may_hide_a_done_request() {
+        let status = |status: u16, errors: Vec<ApiMessage>| -> Result<(), ApiError> {
+            Err(ApiError::Status {
+                request: "DELETE x".into(),
+                status,
+                errors,
+            })
+        };
+        let malformed = |status: u16| -> Result<(), ApiError> {
+            Err(ApiError::Malformed {
+                request: "DELETE x".into(),
+                status,
+                detail: "cut".into(),
+            })
+        };
+        assert!(may_have_taken_effect(&malformed(202)));
+        assert!(!may_have_taken_effect(&malformed(404)));
+        for s in [502, 504, 520, 524] {
+            assert!(may_have_taken_effect(&status(s, vec![])), "{s}");
+        }
+        let own = ApiMessage {
+            code: 10503,
+            message: "Service temporarily unavailable".into(),
+            error_chain: vec![],
+        };
+        assert!(!may_have_taken_effect(&status(503, vec![own.clone()])));
+        assert!(!may_have_taken_effect(&status(504, vec![own])));
+        assert!(!may_have_taken_effect(&status(503, vec![])));
+        assert!(!may_have_taken_effect(&status(429, vec![])));
+        assert!(!may_have_taken_effect(&Ok(())));
     }
 
     #[test]

@@ -157,3 +157,68 @@ fn sigterm_stops_new_deletions_like_ctrl_c_and_every_user_is_accounted_for() {
     assert_eq!(n("deleted") + n("not_attempted"), 33);
     assert_eq!(w.live_emails().len(), survivors().len() + 33 - deleted);
 }
+
+#[test]
+fn a_gateway_timeout_then_404_is_deleted_answer_lost() {
+    use std::sync::{Arc, Mutex};
+    // A gateway that forwards the DELETE, then answers 504 with its own page: the API did
+    // delete. The retry gets the API's 404.
+    const ALICE: &str = "f174e90a-fafe-4643-bbbc-4a0ed4fc8415";
+    const MALLORY: &str = "0c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5";
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let log = Arc::clone(&seen);
+    let deleted = Arc::new(Mutex::new(false));
+    let url = loopback_api(20, move |line| {
+        log.lock().unwrap().push(line.trim().to_string());
+        let mut gone = deleted.lock().unwrap();
+        if line.starts_with("DELETE") {
+            if *gone {
+                return (
+                    "404 Not Found",
+                    r#"{"success":false,"errors":[{"code":12130,"message":"access.api.error.not_found"}],"messages":[],"result":null}"#.into(),
+                );
+            }
+            *gone = true;
+            return ("504 Gateway Timeout", "<html>504</html>".into());
+        }
+        let mut users = vec![format!(r#"{{"id":"{ALICE}","email":"alice@example.com"}}"#)];
+        if !*gone {
+            users.push(format!(
+                r#"{{"id":"{MALLORY}","email":"mallory@example.com"}}"#
+            ));
+        }
+        let body = format!(
+            r#"{{"success":true,"errors":[],"messages":[],"result":[{}],"result_info":{{"page":1,"per_page":1000,"count":{n},"total_count":{n},"total_pages":1}}}}"#,
+            users.join(","),
+            n = users.len()
+        );
+        ("200 OK", body)
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("users.yaml");
+    std::fs::write(
+        &file,
+        format!("account_id: {ACCOUNT}\npolicy:\n  max_delete_fraction: 1\nusers:\n  - alice@example.com\n"),
+    )
+    .unwrap();
+    let mut cmd = bare(&["apply", "--auto-approve", "-f", file.to_str().unwrap()]);
+    cmd.env("CLOUDFLARE_BASE_URL", &url)
+        .env("CLOUDFLARE_API_TOKEN", TOKEN);
+    let r = run(cmd);
+    assert_eq!(r.code, 0, "{r:?}");
+    let deletes: Vec<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.starts_with("DELETE"))
+        .cloned()
+        .collect();
+    assert_eq!(deletes.len(), 2, "{deletes:?}");
+    assert!(r.stdout.contains("mallory@example.com"), "{r:?}");
+    assert!(r.stdout.contains(": deleted (answer lost"), "{r:?}");
+    assert!(
+        r.stdout
+            .contains("Checked: no planned user is still present."),
+        "{r:?}"
+    );
+}
