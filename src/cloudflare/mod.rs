@@ -1,6 +1,7 @@
 //! HTTP client for the Cloudflare Access users API: authentication, the response envelope,
-//! pagination (page 1, then the rest concurrently), API error codes, the rate budget
-//! (`budget`), retries (`retry`). It decides nothing about what to delete, and prints only
+//! pagination (page 1, then the rest concurrently, then page 1 again), API error codes, the rate
+//! budget (`budget`), retries (`retry`), transport safety (no proxy for loopback, credentials
+//! checked before any request). It decides nothing about what to delete, and prints only
 //! through tracing and the progress reporter it is given.
 //!
 //! The contract is ../shared/cloudflare/API.md: list is `GET /accounts/{account_id}/access/users`
@@ -107,7 +108,7 @@ pub struct Listing {
     pub users: Vec<User>,
     /// Pages that had users in them.
     pub pages: u32,
-    /// Requests sent, the final empty page included.
+    /// Requests sent, the final empty page and page 1 read again included.
     pub requests: u32,
     /// Records dropped because their id had already been seen on an earlier page.
     pub duplicates: usize,
