@@ -6,6 +6,7 @@
 use std::collections::HashSet;
 use std::io::{self, Write};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use serde_json::{json, Map, Value};
 use tokio::sync::watch;
@@ -24,6 +25,9 @@ pub enum Outcome {
     Deleted,
     /// The API answered 404: someone (or an earlier run) deleted the user already.
     AlreadyGone,
+    /// An attempt was sent but its answer was lost (a timeout, a cut connection); the retry got
+    /// 404. That attempt is what deleted the user, most likely: counted as deleted.
+    DeletedAnswerLost,
     Failed(String),
     /// The run stopped before this user (an authentication error on an earlier one).
     NotAttempted,
@@ -43,7 +47,10 @@ pub struct Report {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Counts {
+    /// Deleted by this run, `answer_lost` included.
     pub deleted: usize,
+    /// Of `deleted`: the answer was lost, the retry found the user gone.
+    pub answer_lost: usize,
     pub already_gone: usize,
     pub failed: usize,
     pub not_attempted: usize,
@@ -55,6 +62,10 @@ impl Report {
         for r in &self.results {
             match r.outcome {
                 Outcome::Deleted => c.deleted += 1,
+                Outcome::DeletedAnswerLost => {
+                    c.deleted += 1;
+                    c.answer_lost += 1;
+                }
                 Outcome::AlreadyGone => c.already_gone += 1,
                 Outcome::Failed(_) => c.failed += 1,
                 Outcome::NotAttempted => c.not_attempted += 1,
@@ -179,12 +190,16 @@ pub struct Execution {
 }
 
 impl Execution {
-    /// Every planned deletion done, and the final listing agrees (or was not run).
+    /// Every planned deletion done, and the final listing ran and agrees (or was not needed).
+    /// A final listing that failed or was interrupted leaves the result unverified: not complete.
     pub fn is_complete(&self) -> bool {
         self.report.is_complete()
             && self.stopped.is_none()
-            && !matches!(&self.verification, Verification::Listed(still) if !still.is_empty())
-            && !matches!(self.verification, Verification::Interrupted)
+            && match &self.verification {
+                Verification::Skipped(_) => true,
+                Verification::Listed(still) => still.is_empty(),
+                Verification::Interrupted | Verification::Failed(_) => false,
+            }
             && self.audit_error.is_none()
     }
 }
@@ -197,34 +212,61 @@ pub struct Detail {
     pub codes: Vec<i64>,
 }
 
-/// Ctrl-C as a watch: 1 after the first press, 2 after the second. The handler is installed
-/// before this returns (so no press is lost to the default handler) and lives as long as the
-/// process; after the executor is done, a press ends the process at once.
+/// The signal that interrupted the run last: 0 none yet, else its number (2 SIGINT, 15 SIGTERM).
+static LAST_SIGNAL: AtomicI32 = AtomicI32::new(0);
+const SIGINT: i32 = 2;
+const SIGTERM: i32 = 15;
+
+/// How the report names the interruption: Ctrl-C, or SIGTERM (what a CI runner or a service
+/// manager sends to stop a job).
+fn interruption() -> &'static str {
+    if LAST_SIGNAL.load(Ordering::Relaxed) == SIGTERM {
+        "SIGTERM"
+    } else {
+        "Ctrl-C"
+    }
+}
+
+/// Ctrl-C (SIGINT) and SIGTERM as a watch: 1 after the first signal, 2 after the second; both
+/// are handled alike, so a job stopped by its runner still finishes the deletions in flight,
+/// reports, and writes their audit records. The handlers are installed before this returns (so
+/// no signal is lost to the default handler) and live as long as the process; after the
+/// executor is done, a signal ends the process at once, with the usual 128 + signal number.
 pub fn ctrl_c() -> watch::Receiver<u8> {
     let (tx, rx) = watch::channel(0u8);
     #[cfg(unix)]
-    let mut signal = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
-    {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::warn!("cannot listen for Ctrl-C: {e}");
-            return rx;
+    let signals = {
+        use tokio::signal::unix::{signal, SignalKind};
+        match (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
+            (Ok(int), Ok(term)) => (int, term),
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!("cannot listen for Ctrl-C and SIGTERM: {e}");
+                return rx;
+            }
         }
     };
     tokio::spawn(async move {
+        #[cfg(unix)]
+        let (mut int, mut term) = signals;
         let mut presses = 0u8;
         loop {
             #[cfg(unix)]
-            let pressed = signal.recv().await.is_some();
+            let got = tokio::select! {
+                s = int.recv() => s.map(|()| SIGINT),
+                s = term.recv() => s.map(|()| SIGTERM),
+            };
             #[cfg(not(unix))]
-            let pressed = tokio::signal::ctrl_c().await.is_ok();
-            if !pressed {
-                break;
-            }
+            let got = tokio::signal::ctrl_c().await.ok().map(|()| SIGINT);
+            let Some(number) = got else { break };
+            LAST_SIGNAL.store(number, Ordering::Relaxed);
             presses = presses.saturating_add(1);
             if tx.send(presses.min(2)).is_err() {
-                // Nobody listens any more: behave as Ctrl-C normally does.
-                std::process::exit(130);
+                // Nobody listens any more: behave as the signal normally does. (Our handler
+                // stays installed for the process's life, so returning would ignore it.)
+                std::process::exit(128 + number);
             }
         }
     });
@@ -260,7 +302,10 @@ pub async fn execute_with(
     let mut hard_stop = false;
     let mut listening = true;
     if *interrupts.borrow() > 0 {
-        stopped = Some("interrupted (Ctrl-C) before the first deletion".into());
+        stopped = Some(format!(
+            "interrupted ({}) before the first deletion",
+            interruption()
+        ));
     }
     loop {
         while stopped.is_none() && in_flight.len() < parallelism && next < total {
@@ -283,9 +328,10 @@ pub async fn execute_with(
                     listening = false;
                 }
                 if presses >= 1 && stopped.is_none() {
-                    stopped = Some("interrupted (Ctrl-C)".into());
+                    let what = interruption();
+                    stopped = Some(format!("interrupted ({what})"));
                     task.println(&format!(
-                        "Ctrl-C: no new deletions; waiting for the {} in flight (Ctrl-C again to stop at once)",
+                        "{what}: no new deletions; waiting for the {} in flight ({what} again to stop at once)",
                         in_flight.len()
                     ));
                 }
@@ -324,11 +370,20 @@ pub async fn execute_with(
                         tracing::info!(user = %decision.label(), id = decision.id_text(), "already gone");
                         Outcome::AlreadyGone
                     }
+                    Ok(DeleteOutcome::DeletedAnswerLost) => {
+                        tracing::info!(user = %decision.label(), id = decision.id_text(), "deleted (the answer was lost; the retry found the user gone)");
+                        Outcome::DeletedAnswerLost
+                    }
                     Err(e) => {
                         tracing::error!(user = %decision.label(), id = decision.id_text(), "delete failed: {e}");
                         if e.is_auth() && stopped.is_none() {
                             stopped = Some(
                                 "the API refused the credentials; no further deletion was sent".into(),
+                            );
+                        }
+                        if e.is_wait_too_long() && stopped.is_none() {
+                            stopped = Some(
+                                "the API asked for a wait longer than --max-wait; no further deletion was sent (run again later, or raise --max-wait)".into(),
                             );
                         }
                         Outcome::Failed(e.to_string())
@@ -450,7 +505,10 @@ async fn verify(report: &Report, client: &Client) -> Verification {
                             .is_some_and(|id| present.contains(id))
                     })
                     .map(|r| {
-                        let claimed = matches!(r.outcome, Outcome::Deleted | Outcome::AlreadyGone);
+                        let claimed = matches!(
+                            r.outcome,
+                            Outcome::Deleted | Outcome::AlreadyGone | Outcome::DeletedAnswerLost
+                        );
                         (r.decision.clone(), claimed)
                     })
                     .collect(),
@@ -463,6 +521,7 @@ fn outcome_name(outcome: &Outcome) -> &'static str {
     match outcome {
         Outcome::Deleted => "deleted",
         Outcome::AlreadyGone => "already_gone",
+        Outcome::DeletedAnswerLost => "deleted_answer_lost",
         Outcome::Failed(_) => "failed",
         Outcome::NotAttempted => "not_attempted",
     }
@@ -559,12 +618,15 @@ Stopped early: {why}."
         Verification::Interrupted => writeln!(
             out,
             "{}",
-            p.warning("Not checked: interrupted (Ctrl-C) during the final listing; run apply again to be sure.")
+            p.warning(&format!("Unverified: interrupted ({}) during the final listing; run apply again to be sure.", interruption()))
         )?,
         Verification::Failed(e) => writeln!(
             out,
             "
-Could not list the users again to check the result: {e}"
+{}
+  {e}
+  The API accepted the deletions above, but whether every planned user is gone is not known.",
+            p.warning("Unverified: the users could not be listed again to check the result:")
         )?,
         Verification::Listed(still) if still.is_empty() => writeln!(
             out,

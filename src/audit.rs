@@ -1,7 +1,7 @@
 //! The audit log of `apply --audit-log FILE`: JSON lines, one record per user the run was to
-//! delete (deleted, already gone, failed, interrupted or not attempted), each chained to the one
-//! before it by hash, so that an edited, removed or reordered record is found by
-//! `reconcile audit verify FILE`.
+//! delete (deleted, deleted with its answer lost, already gone, failed, interrupted or not
+//! attempted), each chained to the one before it by hash, so that an edited, removed or
+//! reordered record is found by `reconcile audit verify FILE`.
 //!
 //! Chain: every record ends with `"prev"` (the previous record's hash; the first record of a file
 //! has [`GENESIS`]) inside the object and `"hash"` last: `hash` is the SHA-256 of the line's text

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::cloudflare::{Credentials, DEFAULT_BASE_URL};
+use crate::cloudflare::{header_value_problem, Credentials, DEFAULT_BASE_URL};
 use crate::model::{AccountId, Email};
 use crate::plan::Overrides;
 use crate::planfile::PlanKey;
@@ -252,6 +252,45 @@ pub struct ClientArgs {
     /// Seconds one attempt of one request may take
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0, value_parser = seconds)]
     pub request_timeout: f64,
+
+    /// The longest wait to start when the API rate-limits (Retry-After, Ratelimit header): 90s, 15m, 1h; a longer one stops the run with an error
+    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = max_wait)]
+    pub max_wait: Duration,
+}
+
+/// `--max-wait`: `90s`, `15m`, `1h`, `1h30m`; from one second to a day.
+fn max_wait(raw: &str) -> Result<Duration, String> {
+    let bad = || {
+        format!("`{raw}` is not a duration: write a number and a unit, s, m or h (90s, 15m, 1h)")
+    };
+    let text = raw.trim();
+    let (mut total, mut digits, mut any) = (0u64, String::new(), false);
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit: u64 = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            _ => return Err(bad()),
+        };
+        let n: u64 = digits.parse().map_err(|_| bad())?;
+        digits.clear();
+        total = n
+            .checked_mul(unit)
+            .and_then(|s| total.checked_add(s))
+            .ok_or_else(bad)?;
+        any = true;
+    }
+    if !digits.is_empty() || !any {
+        return Err(bad());
+    }
+    if !(1..=86_400).contains(&total) {
+        return Err(format!("`{raw}`: give from 1s to 24h"));
+    }
+    Ok(Duration::from_secs(total))
 }
 
 /// How apply carries out the plan (issue 6).
@@ -308,6 +347,26 @@ pub struct SandboxFaultArgs {
     /// Revoke the token after N deletions: every later request gets 403 (code 9109)
     #[arg(long, value_name = "N")]
     pub revoke_after_deletes: Option<u64>,
+
+    /// Do the first N deletions, then cut their answers off (the client's retry finds the user gone)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub drop_delete_answers: u64,
+
+    /// After each of the first N answers to page 1 (every one without N), remove the first user and add one at the end: users move across pages, the total stays the same
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "4294967295")]
+    pub shift: Option<u32>,
+
+    /// Report N as `total_pages` in every list answer, whatever the users
+    #[arg(long, value_name = "N")]
+    pub total_pages: Option<u64>,
+
+    /// Leave `total_count` out of every list answer
+    #[arg(long)]
+    pub no_total_count: bool,
+
+    /// Answer an empty page with `"result": null` instead of `[]`
+    #[arg(long)]
+    pub null_empty_pages: bool,
 }
 
 fn probability(raw: &str) -> Result<f64, String> {
@@ -416,6 +475,9 @@ pub struct ExportArgs {
     /// Write to this file instead of stdout
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    #[command(flatten, next_help_heading = "API client")]
+    pub client: ClientArgs,
 }
 
 #[derive(Debug, Args)]
@@ -510,6 +572,7 @@ pub enum Action {
         api_url: String,
         credentials: Option<Credentials>,
         output: Option<PathBuf>,
+        client: ClientConfig,
     },
     Schema,
     Completions(clap_complete::Shell),
@@ -581,6 +644,12 @@ pub fn token_from_file(
             "--api-token-file {shown}: the file is empty; put the API token on its first line"
         ));
     }
+    if let Some(problem) = header_value_problem(token) {
+        return Err(format!(
+            "--api-token-file {}: the token on its first line contains {problem}, which cannot be sent in an HTTP header; nothing was sent\n  help: write the token again, alone on the first line",
+            path.display()
+        ));
+    }
     warn_if_others_may_read(path, &shown, warnings);
     Ok(Secret::new(token))
 }
@@ -635,13 +704,24 @@ pub fn credentials(var: &dyn Fn(&str) -> Option<String>) -> Result<Option<Creden
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty())
     };
+    // A value that cannot go into an HTTP header is refused here, before any request and
+    // without showing it: sent as is, it would break the request (or go as an empty header).
+    let checked = |name: &str, value: String| -> Result<String, String> {
+        match header_value_problem(&value) {
+            None => Ok(value),
+            Some(problem) => Err(format!(
+                "{name} contains {problem}, which cannot be sent in an HTTP header; nothing was sent\n  help: set {name} again without it (a value copied with a line break or an invisible character?)"
+            )),
+        }
+    };
     if let Some(token) = get("CLOUDFLARE_API_TOKEN") {
+        let token = checked("CLOUDFLARE_API_TOKEN", token)?;
         return Ok(Some(Credentials::Token(Secret::new(token))));
     }
     match (get("CLOUDFLARE_EMAIL"), get("CLOUDFLARE_API_KEY")) {
         (Some(email), Some(key)) => Ok(Some(Credentials::Global {
-            email,
-            key: Secret::new(key),
+            email: checked("CLOUDFLARE_EMAIL", email)?,
+            key: Secret::new(checked("CLOUDFLARE_API_KEY", key)?),
         })),
         (Some(_), None) => Err("CLOUDFLARE_EMAIL is set but CLOUDFLARE_API_KEY is not: set both, or use CLOUDFLARE_API_TOKEN".into()),
         (None, Some(_)) => Err("CLOUDFLARE_API_KEY is set but CLOUDFLARE_EMAIL is not: set both, or use CLOUDFLARE_API_TOKEN".into()),
@@ -765,6 +845,7 @@ impl Settings {
                 },
                 connect_timeout: Duration::from_secs_f64(c.connect_timeout),
                 request_timeout: Duration::from_secs_f64(c.request_timeout),
+                max_wait: c.max_wait,
                 progress,
             })
         };
@@ -837,6 +918,7 @@ impl Settings {
                     .unwrap_or_else(|| DEFAULT_BASE_URL.to_string()),
                 credentials: credentials()?,
                 output: a.output,
+                client: client_config(a.client)?,
             },
             Command::Schema => Action::Schema,
             Command::Completions { shell } => Action::Completions(shell),
@@ -865,6 +947,11 @@ impl Settings {
                     seed: a.faults.fault_seed,
                     max_per_page: a.faults.max_per_page,
                     revoke_after_deletes: a.faults.revoke_after_deletes,
+                    drop_delete_answers: a.faults.drop_delete_answers,
+                    shift: a.faults.shift.unwrap_or(0),
+                    total_pages: a.faults.total_pages,
+                    no_total_count: a.faults.no_total_count,
+                    null_empty_pages: a.faults.null_empty_pages,
                 },
                 rate_limit: a.faults.rate_limit.map(|r| RateLimit {
                     quota: r.quota,
@@ -1073,6 +1160,31 @@ mod tests {
             false
         )
         .is_err());
+    }
+
+    #[test]
+    fn max_wait_takes_durations_with_units() {
+        assert_eq!(max_wait("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(max_wait("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(max_wait(" 1h30m "), Ok(Duration::from_secs(5400)));
+        for bad in [
+            "",
+            "90",
+            "m",
+            "1x",
+            "0s",
+            "25h",
+            "-1s",
+            "1.5m",
+            "99999999999999999999h",
+        ] {
+            assert!(max_wait(bad).is_err(), "{bad}");
+        }
+        let s = resolve(&["reconcile", "plan", "-f", "x"], &[], false).unwrap();
+        let Action::Plan { target, .. } = s.action else {
+            panic!()
+        };
+        assert_eq!(target.client.max_wait, Duration::from_secs(900));
     }
 
     #[test]

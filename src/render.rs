@@ -302,6 +302,10 @@ fn outcomes(report: &Report, out: &mut dyn Write, p: Palette) -> io::Result<()> 
         let (mark, what) = match &r.outcome {
             Outcome::Deleted => (p.removed("-"), "deleted".to_string()),
             Outcome::AlreadyGone => (p.dim("="), "already gone".to_string()),
+            Outcome::DeletedAnswerLost => (
+                p.removed("-"),
+                "deleted (answer lost: the retry found the user gone)".to_string(),
+            ),
             Outcome::Failed(e) => (p.warning("!"), format!("FAILED: {e}")),
             Outcome::NotAttempted => (
                 p.warning("!"),

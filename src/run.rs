@@ -189,6 +189,7 @@ pub async fn run(settings: Settings, streams: &mut Streams<'_>) -> Result<Exit, 
             api_url,
             credentials,
             output,
+            client,
         } => {
             let account = account_id.ok_or_else(|| {
                 Error::Usage(
@@ -196,7 +197,7 @@ pub async fn run(settings: Settings, streams: &mut Streams<'_>) -> Result<Exit, 
                 )
             })?;
             let credentials = credentials.ok_or_else(no_credentials)?;
-            let client = Client::new(&api_url, credentials, &account)?;
+            let client = Client::with_config(&api_url, credentials, &account, client)?;
             let listing = client.list_users().await?;
             let (yaml, warnings) =
                 export::to_yaml(account.as_str(), &listing.users, Date::today_utc());

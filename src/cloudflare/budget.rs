@@ -9,6 +9,10 @@
 //! - the server's `Ratelimit` header, when it says fewer requests are left than our own count
 //!   allows (someone else spends the same token's budget). A `Ratelimit-Policy` that our budget
 //!   would break is adopted.
+//!
+//! A wait longer than the client's `max_wait` is not started: [`Budget::acquire`] says how long
+//! and why, and the caller stops with an error. A wait of more than [`ANNOUNCE_AFTER`] that the
+//! server's header asks for is announced once (a 429 is announced by the caller).
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -112,6 +116,18 @@ fn param(item: &str, name: &str) -> Option<u64> {
     })
 }
 
+/// Waits longer than this that the server asks for are announced at the default log level.
+pub const ANNOUNCE_AFTER: Duration = Duration::from_secs(5);
+
+/// A wait [`Budget::acquire`] would not start: longer than the allowed maximum.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TooLong {
+    pub wait: Duration,
+    pub cause: WaitCause,
+    /// Our own budget, to name it when it is the cause.
+    pub budget: RateBudget,
+}
+
 /// How long to wait before sending, or nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Wait {
@@ -140,6 +156,9 @@ pub struct BudgetState {
     /// From the `Ratelimit` header: requests left, and when the server's window resets.
     server: Option<(u32, Instant)>,
     blocked_until: Option<Instant>,
+    /// The end of the last server-asked wait that was announced: announced once, not once per
+    /// request waiting.
+    announced: Option<Instant>,
 }
 
 fn margin_for(window: Duration) -> Duration {
@@ -155,6 +174,18 @@ impl BudgetState {
             in_flight: 0,
             server: None,
             blocked_until: None,
+            announced: None,
+        }
+    }
+
+    /// Should a wait until `until` be announced? True once per wait (a later end is a new one).
+    pub fn announce(&mut self, until: Instant) -> bool {
+        match self.announced {
+            Some(a) if a + Duration::from_secs(1) >= until => false,
+            _ => {
+                self.announced = Some(until);
+                true
+            }
         }
     }
 
@@ -275,15 +306,37 @@ impl Budget {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Wait until a request may go, and count it.
-    pub async fn acquire(&self) {
+    /// Wait until a request may go, and count it; or, when the wait would be longer than
+    /// `max_wait`, return at once with how long and why (nothing is counted).
+    pub async fn acquire(&self, max_wait: Duration) -> Result<(), TooLong> {
         loop {
-            let wait = self.lock().try_acquire(Instant::now());
+            let now = Instant::now();
+            let (wait, budget) = {
+                let mut state = self.lock();
+                (state.try_acquire(now), state.budget())
+            };
             match wait {
-                Wait::Go => return,
+                Wait::Go => return Ok(()),
                 Wait::Until(until, cause) => {
-                    if cause != WaitCause::Blocked {
-                        tracing::debug!(?cause, "rate budget: waiting");
+                    let left = until.saturating_duration_since(now);
+                    if left > max_wait {
+                        return Err(TooLong {
+                            wait: left,
+                            cause,
+                            budget,
+                        });
+                    }
+                    match cause {
+                        WaitCause::Server
+                            if left > ANNOUNCE_AFTER && self.lock().announce(until) =>
+                        {
+                            tracing::warn!(
+                                "the API's Ratelimit header says no requests are left for this token (someone else may be spending its budget): waiting {} until it resets, then going on; nothing is lost by waiting",
+                                super::human_duration(left)
+                            );
+                        }
+                        WaitCause::Blocked => {}
+                        _ => tracing::debug!(?cause, "rate budget: waiting"),
                     }
                     tokio::time::sleep_until(until.into()).await;
                 }
@@ -427,6 +480,32 @@ mod tests {
             None,
         );
         assert!(s.server.is_none());
+    }
+
+    #[test]
+    fn a_server_wait_is_announced_once() {
+        let t0 = Instant::now();
+        let mut s = BudgetState::new(RateBudget::default());
+        assert!(s.announce(t0 + secs(30.0)));
+        assert!(
+            !s.announce(t0 + secs(30.5)),
+            "the same wait, from another request"
+        );
+        assert!(s.announce(t0 + secs(90.0)), "a new wait");
+    }
+
+    #[tokio::test]
+    async fn a_wait_longer_than_the_maximum_is_not_started() {
+        let b = Budget::new("1/300".parse().unwrap());
+        assert_eq!(b.acquire(Duration::from_secs(1)).await, Ok(()));
+        let started = Instant::now();
+        let e = b.acquire(Duration::from_secs(60)).await.unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(1));
+        assert_eq!(e.cause, WaitCause::Budget);
+        assert!(e.wait > Duration::from_secs(299), "{e:?}");
+        assert!(b.block_until(Instant::now() + secs(7200.0)));
+        let e = b.acquire(Duration::from_secs(3600)).await.unwrap_err();
+        assert_eq!(e.cause, WaitCause::Blocked);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! HTTP client for the Cloudflare Access users API: authentication, the response envelope,
-//! pagination (page 1, then the rest concurrently), API error codes, the rate budget
-//! (`budget`), retries (`retry`). It decides nothing about what to delete, and prints only
+//! pagination (page 1, then the rest concurrently, then page 1 again), API error codes, the rate
+//! budget (`budget`), retries (`retry`), transport safety (no proxy for loopback, credentials
+//! checked before any request). It decides nothing about what to delete, and prints only
 //! through tracing and the progress reporter it is given.
 //!
 //! The contract is ../shared/cloudflare/API.md: list is `GET /accounts/{account_id}/access/users`
@@ -25,11 +26,15 @@ use crate::progress::{Progress, Task};
 use crate::secret::Secret;
 
 pub use budget::{
-    parse_policy, parse_ratelimit, Budget, BudgetState, RateBudget, Remaining, Wait, WaitCause,
+    parse_policy, parse_ratelimit, Budget, BudgetState, RateBudget, Remaining, TooLong, Wait,
+    WaitCause,
 };
 pub use retry::{is_retryable_status, parse_retry_after, Jitter, RetryPolicy};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.cloudflare.com/client/v4";
+/// The default `--max-wait`: longer than Cloudflare's five-minute block, shorter than a CI job's
+/// patience.
+pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(15 * 60);
 /// The spec's maximum (and default) page size.
 pub const PER_PAGE: u32 = 1000;
 /// A page of 1000 users is a few hundred KiB; anything far larger is not the documented API.
@@ -105,7 +110,7 @@ pub struct Listing {
     pub users: Vec<User>,
     /// Pages that had users in them.
     pub pages: u32,
-    /// Requests sent, the final empty page included.
+    /// Requests sent, the final empty page and page 1 read again included.
     pub requests: u32,
     /// Records dropped because their id had already been seen on an earlier page.
     pub duplicates: usize,
@@ -114,8 +119,11 @@ pub struct Listing {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeleteOutcome {
     Deleted,
-    /// 404 on delete: the user was already gone (deleted by someone else, or by a retried request).
+    /// 404 on delete: the user was already gone (deleted by someone else).
     AlreadyGone,
+    /// 404 on a retry after an attempt that was sent but whose answer was lost (a timeout or a
+    /// connection cut after sending): that attempt most likely deleted the user.
+    DeletedAnswerLost,
 }
 
 /// An API call that did not succeed. Each variant says which request failed.
@@ -137,6 +145,20 @@ pub enum ApiError {
         status: u16,
         detail: String,
     },
+    #[error("{what} contains {problem}, which cannot be sent in an HTTP header; nothing was sent\n  help: set it again without it (copy the value anew; a token is one line of letters, digits, `-` and `_`)")]
+    Credentials {
+        what: &'static str,
+        problem: &'static str,
+    },
+    #[error("{request}: {asked} — longer than --max-wait ({}); stopped without waiting{}\n  help: run again once that time has passed, or raise --max-wait (e.g. --max-wait 1h) to let reconcile wait it out", human_duration(*max_wait), if *retry { ", and not sent again" } else { ", and not sent" })]
+    WaitTooLong {
+        request: String,
+        /// What asked for the wait, and how long, in words.
+        asked: String,
+        max_wait: Duration,
+        /// The request was sent once already (the wait is before a retry).
+        retry: bool,
+    },
     #[error("{request}: the user listing is inconsistent: {}; nothing will be deleted from it\n  help: run again; if it persists, the API is not paginating as documented", crate::text::printable(detail))]
     Inconsistent { request: String, detail: String },
 }
@@ -149,7 +171,10 @@ impl ApiError {
             ApiError::Transport { .. } => true,
             ApiError::Status { status, .. } => is_retryable_status(*status) && !self.is_auth(),
             ApiError::Malformed { status, .. } => (200..300).contains(status),
-            ApiError::BaseUrl { .. } | ApiError::Inconsistent { .. } => false,
+            ApiError::BaseUrl { .. }
+            | ApiError::Credentials { .. }
+            | ApiError::WaitTooLong { .. }
+            | ApiError::Inconsistent { .. } => false,
         }
     }
 
@@ -169,6 +194,11 @@ impl ApiError {
             ApiError::Status { errors, .. } => errors.iter().map(|e| e.code).collect(),
             _ => Vec::new(),
         }
+    }
+
+    /// The API asked for a wait longer than `--max-wait`: every further request would wait too.
+    pub fn is_wait_too_long(&self) -> bool {
+        matches!(self, ApiError::WaitTooLong { .. })
     }
 
     /// Authentication or permission refused: retrying or going on with other requests is useless.
@@ -234,6 +264,9 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     /// For one attempt of one request, body included.
     pub request_timeout: Duration,
+    /// The longest wait the client starts (a 429's `Retry-After`, the `Ratelimit` header, its
+    /// own budget); a longer one stops the request with [`ApiError::WaitTooLong`].
+    pub max_wait: Duration,
     /// Where listing progress goes (decided once, by `cli`).
     pub progress: Progress,
 }
@@ -246,6 +279,7 @@ impl Default for ClientConfig {
             retry: RetryPolicy::default(),
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
+            max_wait: DEFAULT_MAX_WAIT,
             progress: Progress::lines(),
         }
     }
@@ -260,6 +294,9 @@ pub struct Detailed<T> {
     /// The `cf-ray` header of the last attempt: what Cloudflare support asks for.
     pub cf_ray: Option<String>,
     pub attempts: u32,
+    /// Attempts that may have taken effect although their answer did not say so: a timeout or a
+    /// connection cut after the request was sent, a garbled success, a gateway's 502/504/520/524.
+    pub unanswered: u32,
 }
 
 /// Talks to one account of the Access users API.
@@ -284,8 +321,35 @@ impl fmt::Debug for Client {
     }
 }
 
-/// Plain http is allowed only to this machine (the sandbox); credentials never cross a network
-/// unencrypted.
+/// Why `value` cannot be sent as an HTTP header value, if it cannot. Only visible ASCII, spaces
+/// and tabs are sent: a line break would end the header (or smuggle another), and anything else
+/// is refused by the HTTP library. The value itself is never part of the answer.
+pub fn header_value_problem(value: &str) -> Option<&'static str> {
+    value.chars().find_map(|c| match c {
+        '\n' | '\r' => Some("a line break"),
+        '\t' | ' '..='~' => None,
+        c if c.is_control() => Some("a control character"),
+        _ => Some("a non-ASCII character"),
+    })
+}
+
+/// Every part of the credentials can go into a header, or the first that cannot, named.
+fn check_credentials(credentials: &Credentials) -> Result<(), ApiError> {
+    let parts: Vec<(&'static str, &str)> = match credentials {
+        Credentials::Token(token) => vec![("the API token", token.expose())],
+        Credentials::Global { email, key } => vec![
+            ("the API email (X-Auth-Email)", email.as_str()),
+            ("the API key", key.expose()),
+        ],
+    };
+    for (what, value) in parts {
+        if let Some(problem) = header_value_problem(value) {
+            return Err(ApiError::Credentials { what, problem });
+        }
+    }
+    Ok(())
+}
+
 /// A header value marked sensitive: kept out of HTTP/2 header compression tables and of any
 /// `Debug` output of the request.
 fn sensitive(secret: &Secret) -> reqwest::header::HeaderValue {
@@ -294,8 +358,8 @@ fn sensitive(secret: &Secret) -> reqwest::header::HeaderValue {
             value.set_sensitive(true);
             value
         }
-        // Not a valid header value: send an empty one (the API then refuses the credentials)
-        // rather than panic or echo it.
+        // Not reached: `Client::with_config` refuses such credentials before any request. Should
+        // it be, an empty value (refused by the API) rather than a panic or an echo.
         Err(_) => reqwest::header::HeaderValue::from_static(""),
     }
 }
@@ -324,6 +388,18 @@ fn shown_url(raw: &str) -> String {
     }
 }
 
+/// The URL's host is this machine: 127.0.0.0/8, ::1 or localhost.
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// Plain http is allowed only to this machine (the sandbox); credentials never cross a network
+/// unencrypted.
 fn check_base_url(raw: &str) -> Result<Url, ApiError> {
     let fail = |why: &str| ApiError::BaseUrl {
         url: shown_url(raw),
@@ -343,13 +419,7 @@ fn check_base_url(raw: &str) -> Result<Url, ApiError> {
     match url.scheme() {
         "https" => Ok(url),
         "http" => {
-            let loopback = match url.host() {
-                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-                None => false,
-            };
-            if loopback {
+            if is_loopback(&url) {
                 Ok(url)
             } else {
                 Err(fail("plain http is refused for any host but this machine (127.0.0.1, ::1, localhost); use https"))
@@ -367,6 +437,8 @@ struct Attempt<T> {
     retry_after: Option<Duration>,
     remaining: Option<Remaining>,
     policy: Option<RateBudget>,
+    /// Sent, and no answer came that says whether it took effect (see `may_have_taken_effect`).
+    unanswered: bool,
 }
 
 /// One page as the API answered it.
@@ -398,17 +470,23 @@ impl Client {
         config: ClientConfig,
     ) -> Result<Client, ApiError> {
         let base = check_base_url(base_url)?;
-        let http = reqwest::Client::builder()
+        check_credentials(&credentials)?;
+        let mut builder = reqwest::Client::builder()
             .user_agent(concat!("reconcile/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
             // The API does not redirect; following one could send credentials elsewhere.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| ApiError::BaseUrl {
-                url: shown_url(base_url),
-                why: format!("cannot build the HTTP client: {e}"),
-            })?;
+            .redirect(reqwest::redirect::Policy::none());
+        if is_loopback(&base) {
+            // Plain http is allowed because it never leaves this machine: a proxy from the
+            // environment (HTTP_PROXY, ALL_PROXY) would carry it, token and all, off it. A remote
+            // https base keeps the proxies (the token then travels inside the TLS tunnel).
+            builder = builder.no_proxy();
+        }
+        let http = builder.build().map_err(|e| ApiError::BaseUrl {
+            url: shown_url(base_url),
+            why: format!("cannot build the HTTP client: {e}"),
+        })?;
         Ok(Client {
             http,
             base,
@@ -473,11 +551,15 @@ impl Client {
             retry_after: None,
             remaining: None,
             policy: None,
+            unanswered: false,
         };
         tracing::trace!(%request, "sending");
         let mut response = match builder.send().await {
             Ok(r) => r,
             Err(e) => {
+                // A failed connection sent nothing; a timeout or a cut after connecting may
+                // have delivered the request.
+                out.unanswered = !e.is_connect();
                 out.result = Err(ApiError::Transport {
                     request,
                     detail: transport_detail(&e),
@@ -519,6 +601,7 @@ impl Client {
                 }
                 Ok(None) => break,
                 Err(e) => {
+                    out.unanswered = true;
                     out.result = Err(ApiError::Transport {
                         request,
                         detail: format!("the response was cut off: {}", transport_detail(&e)),
@@ -529,6 +612,7 @@ impl Client {
         }
         tracing::trace!(%request, status = status.as_u16(), bytes = body.len(), "received");
         out.result = interpret(request, status, &body);
+        out.unanswered = may_have_taken_effect(&out.result);
         out
     }
 
@@ -540,10 +624,26 @@ impl Client {
     ) -> Detailed<(StatusCode, Envelope<T>)> {
         let policy = self.config.retry;
         let mut attempts = 0u32;
+        let mut unanswered = 0u32;
+        let max_wait = self.config.max_wait;
         loop {
-            self.budget.acquire().await;
+            if let Err(too_long) = self.budget.acquire(max_wait).await {
+                return Detailed {
+                    result: Err(ApiError::WaitTooLong {
+                        request: self.describe(&method, &url),
+                        asked: asked_text(&too_long),
+                        max_wait,
+                        retry: attempts > 0,
+                    }),
+                    status: None,
+                    cf_ray: None,
+                    attempts,
+                    unanswered,
+                };
+            }
             attempts += 1;
             let a = self.attempt::<T>(method.clone(), url.clone()).await;
+            unanswered += u32::from(a.unanswered);
             let rate_limited = a.status == Some(429);
             let retryable = match &a.result {
                 Ok(_) => false,
@@ -552,10 +652,19 @@ impl Client {
             let give_up = !retryable || attempts > policy.max_retries;
             if rate_limited {
                 // Everyone waits: the API blocks the token, not the request.
-                let wait = a
-                    .retry_after
-                    .or(a.remaining.map(|r| r.reset))
-                    .unwrap_or_else(|| policy.backoff(attempts - 1, self.jitter.unit()));
+                let asked = match (a.retry_after, a.remaining) {
+                    (Some(wait), _) => Some((wait, "Retry-After")),
+                    (None, Some(r)) => Some((r.reset, "its Ratelimit header")),
+                    (None, None) => None,
+                };
+                let wait = asked.map_or_else(
+                    || {
+                        policy
+                            .backoff(attempts - 1, self.jitter.unit())
+                            .min(max_wait)
+                    },
+                    |(wait, _)| wait,
+                );
                 // Waits are bounded where they are parsed (a day at most); checked all the same.
                 let until = Instant::now()
                     .checked_add(wait)
@@ -568,6 +677,25 @@ impl Client {
                         status: a.status,
                         cf_ray: a.cf_ray,
                         attempts,
+                        unanswered,
+                    };
+                }
+                if wait > max_wait {
+                    let (_, source) = asked.unwrap_or((wait, "backoff"));
+                    return Detailed {
+                        result: Err(ApiError::WaitTooLong {
+                            request: self.describe(&method, &url),
+                            asked: format!(
+                                "the API answered 429 (rate limited) and asks, with {source}, for a wait of {}",
+                                human_duration(wait)
+                            ),
+                            max_wait,
+                            retry: true,
+                        }),
+                        status: a.status,
+                        cf_ray: a.cf_ray,
+                        attempts,
+                        unanswered,
                     };
                 }
                 match &a.result {
@@ -579,7 +707,10 @@ impl Client {
             self.budget.observe(a.remaining, a.policy);
             match a.result {
                 Err(e) if !give_up => {
-                    let wait = policy.backoff(attempts - 1, self.jitter.unit());
+                    // Our own choice, not the API's: capped rather than refused.
+                    let wait = policy
+                        .backoff(attempts - 1, self.jitter.unit())
+                        .min(max_wait);
                     tracing::warn!(
                         "{e}\n  retrying in {:.1} s (attempt {} of {})",
                         wait.as_secs_f64(),
@@ -594,6 +725,7 @@ impl Client {
                         status: a.status,
                         cf_ray: a.cf_ray,
                         attempts,
+                        unanswered,
                     }
                 }
             }
@@ -632,14 +764,30 @@ impl Client {
     /// List every user of the account: every page, each id once.
     ///
     /// Page 1 comes first. When it says how many pages there are (`total_pages`), the others are
-    /// fetched concurrently (`list_concurrency` at a time); otherwise one after the other until
-    /// an empty page, or until `total_count` users have come, as Cloudflare's SDKs do.
+    /// fetched concurrently (`list_concurrency` at a time), but no more of them than page 1's
+    /// `total_count` needs at page 1's size: a huge `total_pages` ends once the count is
+    /// reached. Without `total_pages`, pages come one after the other until an empty page, or
+    /// until `total_count` users have come, as Cloudflare's SDKs do.
     ///
-    /// The list can change while it is read, so pages may shift: a user seen twice with the same
-    /// email is counted once. A listing is inconsistent — an error, nothing may be deleted from
-    /// it — when a page answers another page number, an id comes back with another email, the
-    /// total changes between pages, or the users counted differ from the total. An inconsistent
-    /// listing is read again, up to three times in all.
+    /// The list can change while it is read, and there is no cursor: pages are offsets. A user
+    /// seen twice with the same email is counted once. A listing is inconsistent — an error,
+    /// nothing may be deleted from it — when a page answers another page number, an id comes
+    /// back with another email, the total changes between pages, the users counted differ from
+    /// the total, a page before the last with users is empty, or (with `total_pages` and no
+    /// `total_count` to vouch for it) a page up to `total_pages` is empty or `null`.
+    ///
+    /// A user removed and another added keep the total, so no count can see the shift they
+    /// cause: the users after the removal move back one place, and one that moves from an
+    /// unread page onto a page already read is never seen. So, when the listing took more than
+    /// one request, page 1 is read once more at the end and must hold the same ids and total as
+    /// at first. That costs one request whatever the size of the account (101 instead of 100
+    /// for 100,000 users, where listing twice would cost 200), and catches any change among the
+    /// first page's users or of the total during the read — the removal of a user read first
+    /// included. A removal and an addition that both fall after page 1 while later pages are
+    /// read, keeping the total, are not seen by it; the listing before deleting (apply's
+    /// re-check) and the final listing are separate reads that see the account as it then is.
+    ///
+    /// An inconsistent listing is read again, up to three times in all.
     pub async fn list_users(&self) -> Result<Listing, ApiError> {
         let mut attempt = 1;
         loop {
@@ -658,20 +806,27 @@ impl Client {
 
     async fn list_once(&self) -> Result<Listing, ApiError> {
         let first = self.fetch_page(1).await?;
-        let total_pages = first.total_pages;
-        let task = self
-            .config
-            .progress
-            .task("listing users (pages)", total_pages);
+        let reported_pages = first.total_pages;
+        let to_read = pages_to_read(first.users.len(), first.total_count, first.total_pages);
+        let task = self.config.progress.task("listing users (pages)", to_read);
         task.inc(1);
+        let first_ids = page_ids(&first);
+        let first_total = first.total_count;
         let mut pages = vec![first];
-        match total_pages {
+        match to_read {
             Some(total) if total > 1 => {
                 if total > u64::from(MAX_PAGES) {
                     return Err(ApiError::Inconsistent {
                         request: pages[0].request.clone(),
                         detail: format!("the API reports {total} pages, more than {MAX_PAGES}"),
                     });
+                }
+                if reported_pages != Some(total) {
+                    tracing::debug!(
+                        total_pages = reported_pages,
+                        total_count = first_total,
+                        "reading {total} pages: enough for total_count"
+                    );
                 }
                 pages.extend(self.fetch_pages_concurrently(total as u32, &task).await?);
                 self.confirm_end(&mut pages, total as u32).await?;
@@ -680,16 +835,19 @@ impl Client {
             None => self.fetch_pages_in_turn(&mut pages, &task).await?,
         }
         task.finish();
-        // A page before the last that came back empty means the list shifted under the read (or
-        // the API lost a page): users may be missing.
-        let last_full = pages.iter().rposition(|p| !p.users.is_empty()).unwrap_or(0);
-        if let Some(gap) = pages[..last_full].iter().find(|p| p.users.is_empty()) {
-            return Err(ApiError::Inconsistent {
-                request: gap.request.clone(),
-                detail: format!("page {} was empty but later pages had users", gap.page),
-            });
+        check_pages(&pages, reported_pages)?;
+        let mut listing = merge_pages(pages)?;
+        if listing.requests > 1 {
+            let again = self.fetch_page(1).await?;
+            listing.requests += 1;
+            if page_ids(&again) != first_ids || again.total_count != first_total {
+                return Err(ApiError::Inconsistent {
+                    request: again.request,
+                    detail: "page 1 changed while the other pages were read (users were removed or added, and moved between pages: one may have been skipped)".into(),
+                });
+            }
         }
-        merge_pages(pages)
+        Ok(listing)
     }
 
     /// With `total_pages` but no `total_count`, nothing else vouches that `total_pages` was the
@@ -807,19 +965,25 @@ impl Client {
 
     /// Delete one user that passed the re-check, with the status, `cf-ray` and attempts of the
     /// last try. Nothing but a [`Confirmed`] deletion can be sent: its id is a checked
-    /// [`crate::model::UserId`]. A 404 means already gone.
+    /// [`crate::model::UserId`]. A 404 means already gone, or deleted by an earlier attempt of
+    /// this call whose answer was lost.
     pub async fn delete_user_detailed(&self, user: &Confirmed) -> Detailed<DeleteOutcome> {
         let url = self.url(&[user.id().as_str()], &[]);
         let d = self.call::<serde_json::Value>(Method::DELETE, url).await;
         let result = match d.result {
             Ok(_) => Ok(DeleteOutcome::Deleted),
             // 404 means gone, unless the API says the route itself is unknown (a wrong base URL
-            // must not look like a successful run).
+            // must not look like a successful run). Gone after an attempt whose answer was lost:
+            // that attempt is what deleted the user, most likely.
             Err(ApiError::Status {
                 status: 404,
                 errors,
                 ..
-            }) if !errors.iter().any(|e| e.code == 7003) => Ok(DeleteOutcome::AlreadyGone),
+            }) if !errors.iter().any(|e| e.code == 7003) => Ok(if d.unanswered > 0 {
+                DeleteOutcome::DeletedAnswerLost
+            } else {
+                DeleteOutcome::AlreadyGone
+            }),
             Err(e) => Err(e),
         };
         Detailed {
@@ -827,6 +991,7 @@ impl Client {
             status: d.status,
             cf_ray: d.cf_ray,
             attempts: d.attempts,
+            unanswered: d.unanswered,
         }
     }
 }
@@ -860,17 +1025,94 @@ async fn wait_loudly(error: &ApiError, wait: Duration, until: Instant) {
     tracing::info!("rate-limit wait over; going on");
 }
 
-/// "4 min 30 s", "12 s", "0.5 s".
+/// What asked for a wait the budget would not start, in words.
+fn asked_text(t: &TooLong) -> String {
+    let wait = human_duration(t.wait);
+    match t.cause {
+        WaitCause::Server => format!(
+            "the API's Ratelimit header says no requests are left for this token for {wait}"
+        ),
+        WaitCause::Blocked => format!(
+            "the API answered 429 (rate limited) to an earlier request: requests are blocked for {wait} more"
+        ),
+        WaitCause::Budget => format!(
+            "the client-side rate budget (--rate-limit {}) allows the next request in {wait}",
+            t.budget
+        ),
+    }
+}
+
+/// "1 h 5 min", "15 min", "4 min 30 s", "12 s", "0.5 s".
 pub fn human_duration(d: Duration) -> String {
     let secs = d.as_secs_f64();
     if secs < 10.0 {
-        format!("{secs:.1} s")
-    } else if secs < 120.0 {
-        format!("{} s", secs.round() as u64)
-    } else {
-        let s = secs.round() as u64;
-        format!("{} min {} s", s / 60, s % 60)
+        return format!("{secs:.1} s");
     }
+    if secs < 120.0 {
+        return format!("{} s", secs.round() as u64);
+    }
+    let s = secs.round() as u64;
+    match (s / 3600, s % 3600 / 60, s % 60) {
+        (0, m, 0) => format!("{m} min"),
+        (0, m, s) => format!("{m} min {s} s"),
+        (h, 0, _) => format!("{h} h"),
+        (h, m, _) => format!("{h} h {m} min"),
+    }
+}
+
+/// How many pages to read, from page 1: its `total_pages`, but no more than its `total_count`
+/// needs at page 1's size (a huge `total_pages` after the count is met ends the listing).
+/// `None`: the API gave no `total_pages`; read until an empty page or the count.
+fn pages_to_read(
+    first_len: usize,
+    total_count: Option<u64>,
+    total_pages: Option<u64>,
+) -> Option<u64> {
+    let total_pages = total_pages?;
+    Some(match total_count {
+        Some(0) => total_pages.min(1),
+        Some(count) if first_len > 0 => total_pages.min(count.div_ceil(first_len as u64)),
+        _ => total_pages,
+    })
+}
+
+/// The ids of a page's users, sorted (a user without one counts as `None`).
+fn page_ids(page: &PageData) -> Vec<Option<String>> {
+    let mut ids: Vec<Option<String>> = page.users.iter().map(|u| u.id.clone()).collect();
+    ids.sort_unstable();
+    ids
+}
+
+/// The pages, in order, have no hole: no empty page before one with users and, when only
+/// `total_pages` says where the list ends (no `total_count`), no empty page up to it.
+fn check_pages(pages: &[PageData], total_pages: Option<u64>) -> Result<(), ApiError> {
+    // A page before the last that came back empty means the list shifted under the read (or
+    // the API lost a page): users may be missing.
+    let last_full = pages.iter().rposition(|p| !p.users.is_empty()).unwrap_or(0);
+    if let Some(gap) = pages[..last_full].iter().find(|p| p.users.is_empty()) {
+        return Err(ApiError::Inconsistent {
+            request: gap.request.clone(),
+            detail: format!("page {} was empty but later pages had users", gap.page),
+        });
+    }
+    if pages.iter().any(|p| p.total_count.is_some()) {
+        return Ok(());
+    }
+    if let Some(total) = total_pages {
+        if let Some(hole) = pages
+            .iter()
+            .find(|p| p.users.is_empty() && u64::from(p.page) <= total)
+        {
+            return Err(ApiError::Inconsistent {
+                request: hole.request.clone(),
+                detail: format!(
+                    "page {} of {total} was empty (no users, or `result: null`) and the API gave no total_count: users may be missing",
+                    hole.page
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Put pages together by id, and refuse a listing that does not add up.
@@ -992,6 +1234,20 @@ fn interpret<T: DeserializeOwned>(
     }
 }
 
+/// An answer that does not say whether the request took effect, although it may have: a success
+/// status whose body was garbled on the way, or a gateway that forwarded the request and then
+/// lost the answer (502, 504; Cloudflare's 520 and 524). A refusal by the API itself (its own
+/// error envelope, a 503 of its own) says nothing was done.
+fn may_have_taken_effect<T>(result: &Result<T, ApiError>) -> bool {
+    match result {
+        Err(ApiError::Malformed { status, .. }) => (200..300).contains(status),
+        Err(ApiError::Status { status, errors, .. }) => {
+            matches!(status, 502 | 504 | 520 | 524) && errors.is_empty()
+        }
+        _ => false,
+    }
+}
+
 /// The innermost useful cause of a transport error, without the URL (which the caller names).
 fn transport_detail(e: &reqwest::Error) -> String {
     let mut detail = if e.is_timeout() {
@@ -1032,6 +1288,135 @@ mod tests {
                 "{e}"
             );
         }
+    }
+
+    #[test]
+    fn credentials_that_cannot_be_headers_are_refused_unshown() {
+        assert_eq!(header_value_problem("abc-DEF_123 \t~"), None);
+        assert_eq!(header_value_problem("a\nb"), Some("a line break"));
+        assert_eq!(header_value_problem("a\rb"), Some("a line break"));
+        assert_eq!(header_value_problem("a\u{0}b"), Some("a control character"));
+        assert_eq!(header_value_problem("a\u{7f}"), Some("a control character"));
+        assert_eq!(header_value_problem("tök"), Some("a non-ASCII character"));
+        for bad in [
+            Credentials::Token(Secret::new("Sn3lZJTB\nX6kk")),
+            Credentials::Global {
+                email: "a@b.co".into(),
+                key: Secret::new("Sn3lZJTB\u{1}X6kk"),
+            },
+        ] {
+            let e = Client::with_config(
+                "https://api.cloudflare.com/client/v4",
+                bad,
+                &AccountId::example(),
+                ClientConfig::default(),
+            )
+            .unwrap_err();
+            assert!(matches!(e, ApiError::Credentials { .. }), "{e}");
+            assert!(!e.to_string().contains("Sn3lZJTB"), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_huge_total_pages_is_cut_to_what_total_count_needs() {
+        // 5 users on page 1 and a count of 5: page 1 is all, whatever total_pages says.
+        assert_eq!(pages_to_read(5, Some(5), Some(100_000)), Some(1));
+        assert_eq!(pages_to_read(5, Some(5), Some(u64::MAX)), Some(1));
+        assert_eq!(pages_to_read(1000, Some(100_000), Some(100_000)), Some(100));
+        assert_eq!(pages_to_read(1000, Some(2500), Some(3)), Some(3));
+        // total_pages smaller than the count needs: kept (the count check then refuses).
+        assert_eq!(pages_to_read(1000, Some(5000), Some(2)), Some(2));
+        assert_eq!(pages_to_read(0, Some(0), Some(7)), Some(1));
+        assert_eq!(pages_to_read(0, Some(0), Some(0)), Some(0));
+        // Without a count nothing vouches for fewer pages.
+        assert_eq!(pages_to_read(1000, None, Some(40)), Some(40));
+        assert_eq!(pages_to_read(1000, Some(5), None), None);
+    }
+
+    fn page(n: u32, users: usize, total_count: Option<u64>) -> PageData {
+        PageData {
+            page: n,
+            request: format!("GET page {n}"),
+            users: (0..users)
+                .map(|i| User {
+                    id: Some(format!("00000000-0000-4000-8000-{n:06}{i:06}")),
+                    ..User::default()
+                })
+                .collect(),
+            total_count,
+            total_pages: None,
+        }
+    }
+
+    #[test]
+    fn an_empty_page_up_to_total_pages_is_a_hole_unless_a_count_vouches() {
+        let pages = |last: usize, count| {
+            vec![
+                page(1, 2, count),
+                page(2, 2, count),
+                page(3, last, count),
+                page(4, 0, count),
+            ]
+        };
+        assert!(check_pages(&pages(1, None), Some(3)).is_ok());
+        let e = check_pages(&pages(0, None), Some(3))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("page 3 of 3 was empty"), "{e}");
+        // With a count, the count decides (merge_pages checks it).
+        assert!(check_pages(&pages(0, Some(4)), Some(3)).is_ok());
+        // An empty page before one with users is a hole whatever the totals say.
+        let gap = vec![
+            page(1, 2, Some(4)),
+            page(2, 0, Some(4)),
+            page(3, 2, Some(4)),
+        ];
+        assert!(check_pages(&gap, Some(3)).is_err());
+        assert!(check_pages(&gap, None).is_err());
+    }
+
+    #[test]
+    fn answers_that_may_hide_a_done_request() {
+        let status = |status: u16, errors: Vec<ApiMessage>| -> Result<(), ApiError> {
+            Err(ApiError::Status {
+                request: "DELETE x".into(),
+                status,
+                errors,
+            })
+        };
+        let malformed = |status: u16| -> Result<(), ApiError> {
+            Err(ApiError::Malformed {
+                request: "DELETE x".into(),
+                status,
+                detail: "cut".into(),
+            })
+        };
+        assert!(may_have_taken_effect(&malformed(202)));
+        assert!(!may_have_taken_effect(&malformed(404)));
+        for s in [502, 504, 520, 524] {
+            assert!(may_have_taken_effect(&status(s, vec![])), "{s}");
+        }
+        let own = ApiMessage {
+            code: 10503,
+            message: "Service temporarily unavailable".into(),
+            error_chain: vec![],
+        };
+        assert!(!may_have_taken_effect(&status(503, vec![own.clone()])));
+        assert!(!may_have_taken_effect(&status(504, vec![own])));
+        assert!(!may_have_taken_effect(&status(503, vec![])));
+        assert!(!may_have_taken_effect(&status(429, vec![])));
+        assert!(!may_have_taken_effect(&Ok(())));
+    }
+
+    #[test]
+    fn durations_read_well() {
+        let d = |s: f64| human_duration(Duration::from_secs_f64(s));
+        assert_eq!(d(0.5), "0.5 s");
+        assert_eq!(d(12.0), "12 s");
+        assert_eq!(d(270.0), "4 min 30 s");
+        assert_eq!(d(900.0), "15 min");
+        assert_eq!(d(3600.0), "1 h");
+        assert_eq!(d(3900.0), "1 h 5 min");
     }
 
     #[test]

@@ -185,14 +185,29 @@ fn list(cx: &Context<'_>, query: Option<&str>) -> Result<Reply, ApiError> {
         }
         body.push_str(user);
     }
+    let faults = &cx.options.faults;
+    if page.users.is_empty() && faults.null_empty_pages {
+        body.truncate(body.len() - 1);
+        body.push_str("null");
+    } else {
+        body.push(']');
+    }
     let _ = write!(
         body,
-        r#"],"result_info":{{"page":{},"per_page":{},"count":{},"total_count":{},"total_pages":{}}}}}"#,
+        r#","result_info":{{"page":{},"per_page":{},"count":{},"#,
         query.page,
         query.per_page,
         page.users.len(),
-        page.total_count,
-        page.total_count.div_ceil(query.per_page),
+    );
+    if !faults.no_total_count {
+        let _ = write!(body, r#""total_count":{},"#, page.total_count);
+    }
+    let _ = write!(
+        body,
+        r#""total_pages":{}}}}}"#,
+        faults
+            .total_pages
+            .unwrap_or_else(|| page.total_count.div_ceil(query.per_page)),
     );
     Ok(Reply {
         status: 200,

@@ -92,6 +92,21 @@ pub struct Faults {
     /// After this many deletions the token is revoked: every later request gets 403 with code
     /// 9109, as when someone revokes the token in the middle of a run.
     pub revoke_after_deletes: Option<u64>,
+    /// The first this many deletions are done, then their answer is cut off (the connection
+    /// closes after the status line, before the body is complete): the client cannot know the
+    /// DELETE took effect, and its retry finds the user gone.
+    pub drop_delete_answers: u64,
+    /// After each of the first this many answers to page 1, the first user is removed and a
+    /// new one added at the end, as when someone deletes a user and another signs in while the
+    /// list is read: every other user moves back one place, across page boundaries, and the
+    /// total stays the same (so a count cannot tell). `u32::MAX`: after every one.
+    pub shift: u32,
+    /// Report this `total_pages` in every list answer, whatever the users.
+    pub total_pages: Option<u64>,
+    /// Leave `total_count` out of `result_info` (the spec makes every field optional).
+    pub no_total_count: bool,
+    /// Answer an empty page with `"result": null` (the 2024 spec allowed it) instead of `[]`.
+    pub null_empty_pages: bool,
 }
 
 impl Options {
@@ -229,6 +244,8 @@ struct Inner {
     churned: Mutex<(u64, Vec<String>)>,
     /// Deletions done (202), for `Faults::revoke_after_deletes`.
     deletes_done: AtomicU64,
+    /// Answers to page 1 that may still shift the users.
+    shift_left: AtomicU32,
 }
 
 impl Sandbox {
@@ -244,6 +261,7 @@ impl Sandbox {
                 churn_left: AtomicU32::new(options.faults.churn),
                 churned: Mutex::new((0, Vec::new())),
                 deletes_done: AtomicU64::new(0),
+                shift_left: AtomicU32::new(options.faults.shift),
                 options,
             }),
         }
@@ -382,6 +400,45 @@ impl Inner {
         }
     }
 
+    /// After an answer to page 1: remove the first user and add one at the end (see
+    /// `Faults::shift`).
+    fn shift(&self, n: u64) {
+        let left = self.shift_left.load(Ordering::Relaxed);
+        if left == 0 {
+            return;
+        }
+        if left != u32::MAX {
+            self.shift_left.fetch_sub(1, Ordering::Relaxed);
+        }
+        let mut store = self.store.write().unwrap_or_else(|p| p.into_inner());
+        let first = store
+            .snapshot()
+            .into_iter()
+            .next()
+            .and_then(|u| u.get("id").and_then(Value::as_str).map(str::to_string));
+        if let Some(id) = first {
+            store.delete(&id);
+        }
+        let r = seed::mix(self.options.faults.seed ^ n ^ 0x5417_F7ED);
+        let id = format!(
+            "{:08x}-{:04x}-4{:03x}-9{:03x}-{:012x}",
+            r >> 32,
+            (r >> 16) & 0xffff,
+            r & 0xfff,
+            (r >> 20) & 0xfff,
+            seed::mix(r) & 0xffff_ffff_ffff
+        );
+        let mut user = Map::new();
+        user.insert("id".into(), Value::String(id));
+        user.insert(
+            "email".into(),
+            Value::String(format!("shifted-{n}@churn.example")),
+        );
+        user.insert("name".into(), Value::String(format!("Shifted {n}")));
+        let end = store.len();
+        store.insert(end, user);
+    }
+
     /// Change the users as someone else would while the list is read: add a user at a random
     /// place, or remove one added before.
     fn churn(&self, n: u64) {
@@ -518,8 +575,17 @@ async fn handle(
                         store: &inner.store,
                     };
                     let reply = api::respond(&cx, &method, path, query, &headers);
+                    let first_page = method == Method::GET
+                        && reply.status == 200
+                        && api::parse_list_query(query).is_ok_and(|q| q.page == 1);
+                    if first_page {
+                        inner.shift(n);
+                    }
                     if method == Method::DELETE && reply.status == 202 {
-                        inner.deletes_done.fetch_add(1, Ordering::Relaxed);
+                        let done = inner.deletes_done.fetch_add(1, Ordering::Relaxed);
+                        if done < faults.drop_delete_answers {
+                            fault = Fault::Drop;
+                        }
                     }
                     reply
                 }

@@ -2,6 +2,7 @@
 //! One test binary (`autotests = false`), one module per area.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod apply_end;
 mod audit_lock;
 mod commands;
 mod docs;
@@ -11,10 +12,13 @@ mod files;
 mod gitops;
 mod harness;
 mod help;
+mod listing;
 mod plan_apply;
 mod plan_key;
 mod prompt;
 mod rails;
 mod sandbox;
 mod secrets;
+mod transport;
 mod trust;
+mod waits;

@@ -337,11 +337,10 @@ fn listing_reads_every_page() {
         .iter()
         .filter_map(|r| r.query.clone())
         .collect();
-    assert_eq!(
-        pages.len(),
-        3,
-        "{pages:?}: total_pages=3 ends the listing after page 3"
-    );
+    // total_pages=3 ends the listing after page 3; page 1 is read once more at the end, to
+    // check that no user moved between pages while they were read.
+    assert_eq!(pages.len(), 4, "{pages:?}");
+    assert_eq!(pages[3], pages[0], "{pages:?}");
     assert!(
         pages.iter().all(|q| q.contains("per_page=1000")),
         "{pages:?}"
