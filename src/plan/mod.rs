@@ -803,6 +803,8 @@ fn hold_near_misses(
     targets: &[NearTarget<'_>],
     policy: &Policy,
 ) {
+    // Only a shortcut: with no target or no deletion the loop below changes nothing (so the
+    // mutant that turns `||` into `&&` here is equivalent).
     if targets.is_empty() || delete.is_empty() {
         return;
     }
@@ -828,7 +830,9 @@ fn hold_near_misses(
             .filter_map(|skip| index.get(&hash_without(&chars, skip)))
             .flatten()
             .map(|&i| &targets[i])
-            .find(|t| t.normalized != address && distance::levenshtein(t.normalized, address) <= 2)
+            // The index finds candidates by hash; the distance rules out collisions. (A target
+            // never equals a deleted address: a target matches no live user.)
+            .find(|t| distance::levenshtein(t.normalized, address) <= 2)
     };
     let mut kept = Vec::with_capacity(delete.len());
     for d in delete.drain(..) {

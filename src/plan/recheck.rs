@@ -320,6 +320,7 @@ mod tests {
         );
         let r = recheck(shown(&before), &fresh).unwrap();
         assert_eq!(confirmed(&r), ["erin@example.com"]);
+        assert!(!r.confirmed.is_empty() && r.confirmed.len() == 1);
         let skips: Vec<(String, Skip)> = r
             .dropped
             .iter()
