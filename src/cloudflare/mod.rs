@@ -1149,7 +1149,11 @@ fn merge_pages(pages: Vec<PageData>) -> Result<Listing, ApiError> {
                 listing.users.push(user);
                 continue;
             };
-            // Compared as sent: the same record on two pages is byte-identical.
+            // Ids are UUIDs, which do not differ by letter case: two records whose ids differ
+            // only in case are one user listed twice, or a listing that cannot be trusted (a
+            // DELETE for one would reach the other). The same record on two pages is
+            // byte-identical in its email.
+            let id = id.to_ascii_lowercase();
             let email = user.email.clone();
             match by_id.get(&id) {
                 Some(seen) if *seen == email => listing.duplicates += 1,

@@ -97,35 +97,61 @@ fn check_characters(text: &str) -> Result<(), AddressError> {
     }
 }
 
-/// Trim, refuse what no address contains, lower-case, NFC.
-fn normalize_text(raw: &str) -> Result<String, AddressError> {
+/// The longest address accepted (RFC 5321's path limit, in characters): longer text is no
+/// mailbox, and bounds the work every rail does per address.
+pub const MAX_ADDRESS_CHARS: usize = 254;
+
+/// Trim, and refuse what no address contains; nothing is folded yet.
+fn checked(raw: &str) -> Result<&str, AddressError> {
     let trimmed = raw.trim();
     check_characters(trimmed)?;
-    // ASCII is already in NFC, and its lower case is ASCII: one allocation, no tables.
-    if trimmed.is_ascii() {
-        return Ok(trimmed.to_ascii_lowercase());
+    if trimmed.chars().count() > MAX_ADDRESS_CHARS {
+        return Err(AddressError::Shape(
+            "it is longer than 254 characters, the most an email address can have",
+        ));
     }
-    Ok(trimmed.to_lowercase().nfc().collect())
+    Ok(trimmed)
 }
 
-/// One label (or a whole domain) in its Unicode form: an ASCII label that is not punycode is
-/// already canonical; anything else goes through UTS 46.
-fn to_unicode(domain: &str) -> Result<String, AddressError> {
-    if domain.is_ascii() && !domain.split('.').any(|l| l.starts_with("xn--")) {
-        return Ok(domain.to_string());
+/// Lower-case and NFC: the form of a local part (and of a pattern's parts with `*`).
+fn fold(text: &str) -> String {
+    // ASCII is already in NFC, and its lower case is ASCII: one allocation, no tables.
+    if text.is_ascii() {
+        return text.to_ascii_lowercase();
     }
-    let (unicode, result) = idna::domain_to_unicode(domain);
-    if result.is_err() {
+    text.to_lowercase().nfc().collect()
+}
+
+fn is_punycode(label: &str) -> bool {
+    label.len() >= 4 && label.as_bytes()[..4].eq_ignore_ascii_case(b"xn--")
+}
+
+/// A domain (or one label) in its Unicode form. An ASCII name without punycode is only
+/// lower-cased; anything else goes through UTS 46 as written, which maps case itself (a Rust
+/// lower-case first would apply the Greek final-sigma rule, which IDNA does not, and `ΟΔΟΣ`
+/// would then differ from its own punycode).
+fn to_unicode(domain: &str) -> Result<String, AddressError> {
+    if domain.is_ascii() && !domain.split('.').any(is_punycode) {
+        return Ok(domain.to_ascii_lowercase());
+    }
+    let (unicode, result) = idna::uts46::Uts46::new().to_unicode(
+        domain.as_bytes(),
+        idna::uts46::AsciiDenyList::URL,
+        idna::uts46::Hyphens::Allow,
+    );
+    // UTS 46 maps compatibility forms (a fullwidth `＠` becomes `@`): what comes out must still
+    // be a domain.
+    if result.is_err() || unicode.contains(['@', '/', '\\', ':', '%', '?', '#']) {
         return Err(AddressError::Shape(
             "the domain is not a valid internationalised domain name (IDNA)",
         ));
     }
     // Decoded punycode could name what the check refuses in the Unicode form.
     check_characters(&unicode)?;
-    Ok(unicode)
+    Ok(unicode.into_owned())
 }
 
-fn domain_from_normalized(domain: &str) -> Result<String, AddressError> {
+fn domain_form(domain: &str) -> Result<String, AddressError> {
     if domain.chars().any(char::is_whitespace) {
         return Err(AddressError::Shape(
             "an email address cannot contain spaces or control characters",
@@ -136,16 +162,15 @@ fn domain_from_normalized(domain: &str) -> Result<String, AddressError> {
             "the domain after '@' needs a dot, e.g. example.com",
         ));
     }
+    let empty_label = AddressError::Shape(
+        "the domain after '@' has an empty label (two dots, or a leading or trailing dot)",
+    );
     if domain.split('.').any(str::is_empty) {
-        return Err(AddressError::Shape(
-            "the domain after '@' has an empty label (two dots, or a leading or trailing dot)",
-        ));
+        return Err(empty_label);
     }
     let unicode = to_unicode(domain)?;
-    if unicode.split('.').any(str::is_empty) {
-        return Err(AddressError::Shape(
-            "the domain after '@' has an empty label (two dots, or a leading or trailing dot)",
-        ));
+    if !unicode.contains('.') || unicode.split('.').any(str::is_empty) {
+        return Err(empty_label);
     }
     Ok(unicode)
 }
@@ -159,7 +184,7 @@ impl Email {
     /// mistakes people make in a reviewed file (a missing `@`, a space, a domain without a dot)
     /// and the characters that make two different addresses look alike.
     pub fn parse(raw: &str) -> Result<Email, AddressError> {
-        let text = normalize_text(raw)?;
+        let text = checked(raw)?;
         let (local, domain) = text
             .split_once('@')
             .ok_or(AddressError::Shape("an email address needs an '@'"))?;
@@ -174,8 +199,8 @@ impl Email {
                 "an email address cannot contain spaces or control characters",
             ));
         }
-        let domain = domain_from_normalized(domain)?;
-        Ok(Email(format!("{local}@{domain}")))
+        let domain = domain_form(domain)?;
+        Ok(Email(format!("{}@{domain}", fold(local))))
     }
 
     pub fn as_str(&self) -> &str {
@@ -216,11 +241,11 @@ pub struct Domain(String);
 
 impl Domain {
     pub fn parse(raw: &str) -> Result<Domain, AddressError> {
-        let text = normalize_text(raw)?;
+        let text = checked(raw)?;
         if text.contains('@') {
             return Err(AddressError::Shape("a domain has no '@'"));
         }
-        domain_from_normalized(&text).map(Domain)
+        domain_form(text).map(Domain)
     }
 
     pub fn as_str(&self) -> &str {
@@ -244,7 +269,7 @@ impl fmt::Display for Domain {
 /// compared in: the same character check and normalisation as [`Email::parse`], each label of
 /// the domain without a `*` in its Unicode form. A pattern has exactly one `@`.
 pub fn normalize_pattern(raw: &str) -> Result<String, AddressError> {
-    let text = normalize_text(raw)?;
+    let text = checked(raw)?;
     if text.matches('@').count() != 1 {
         return Err(AddressError::Shape("a pattern has exactly one '@'"));
     }
@@ -253,18 +278,18 @@ pub fn normalize_pattern(raw: &str) -> Result<String, AddressError> {
             "a pattern cannot contain spaces or control characters",
         ));
     }
-    let (local, domain) = text.split_once('@').unwrap_or((&text, ""));
+    let (local, domain) = text.split_once('@').unwrap_or((text, ""));
     let labels: Result<Vec<String>, AddressError> = domain
         .split('.')
         .map(|label| {
             if label.contains('*') || label.is_empty() {
-                Ok(label.to_string())
+                Ok(fold(label))
             } else {
                 to_unicode(label)
             }
         })
         .collect();
-    Ok(format!("{local}@{}", labels?.join(".")))
+    Ok(format!("{}@{}", fold(local), labels?.join(".")))
 }
 
 #[cfg(test)]
@@ -401,6 +426,51 @@ mod tests {
         // Punycode that decodes to an invisible character (U+200D) is refused.
         assert!(Email::parse("a@xn--1ug.example").is_err());
         assert!(Email::parse("a@b\u{fc}cher.example").is_ok());
+    }
+
+    #[test]
+    fn a_greek_domain_equals_its_own_punycode_whatever_its_case() {
+        // A Rust lower-case would write the final capital sigma as ς; UTS 46 maps Σ to σ.
+        let upper = Domain::parse("\u{39f}\u{394}\u{39f}\u{3a3}-1.gr").unwrap();
+        let lower = Domain::parse("\u{3bf}\u{3b4}\u{3bf}\u{3c3}-1.gr").unwrap();
+        let puny = Domain::parse("xn---1-k9b7bby.gr").unwrap();
+        assert_eq!(upper, lower);
+        assert_eq!(upper, puny);
+        assert_eq!(
+            email("maria@\u{39f}\u{394}\u{39f}\u{3a3}-1.gr"),
+            email("maria@xn---1-k9b7bby.gr")
+        );
+        assert_eq!(
+            normalize_pattern("*@\u{39f}\u{394}\u{39f}\u{3a3}-1.gr").unwrap(),
+            normalize_pattern("*@xn---1-k9b7bby.gr").unwrap()
+        );
+    }
+
+    #[test]
+    fn a_domain_that_maps_to_another_shape_is_refused() {
+        // UTS 46 maps the fullwidth commercial at to `@`: that is no domain.
+        for bad in [
+            "x@evil.com\u{ff20}corp.com",
+            "x@evil.com\u{ff0f}corp.com",
+            "x@b\u{fc}cher.example\u{ff1a}80",
+        ] {
+            assert!(
+                matches!(Email::parse(bad), Err(AddressError::Shape(_))),
+                "{bad:?}: {:?}",
+                Email::parse(bad)
+            );
+        }
+        assert!(Domain::parse("evil.com\u{ff20}corp.com").is_err());
+    }
+
+    #[test]
+    fn addresses_longer_than_a_mailbox_are_refused() {
+        let local = "a".repeat(MAX_ADDRESS_CHARS - "@example.com".len());
+        assert!(Email::parse(&format!("{local}@example.com")).is_ok());
+        let e = Email::parse(&format!("{local}x@example.com")).unwrap_err();
+        assert!(e.to_string().contains("longer than 254"), "{e}");
+        assert!(normalize_pattern(&format!("{local}xx*@example.com")).is_err());
+        assert!(Domain::parse(&format!("{}.com", "d".repeat(300))).is_err());
     }
 
     #[test]

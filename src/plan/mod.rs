@@ -58,6 +58,9 @@ pub enum Reason {
     Active { last_login: String, within: Span },
     /// Held: several live users share this address, so which one is meant is unclear.
     DuplicateEmail { count: usize },
+    /// Held: several live users share this id (UUIDs do not differ by letter case), so a DELETE
+    /// for this user could reach another.
+    DuplicateId { count: usize },
 }
 
 fn with_note(text: String, note: &Option<String>) -> String {
@@ -82,6 +85,7 @@ impl Reason {
             Reason::NearMiss { .. } => "near_miss",
             Reason::Active { .. } => "active",
             Reason::DuplicateEmail { .. } => "duplicate_email",
+            Reason::DuplicateId { .. } => "duplicate_id",
         }
     }
 
@@ -98,7 +102,8 @@ impl Reason {
             | Reason::UnusableAddress { .. }
             | Reason::InvalidId
             | Reason::Active { .. }
-            | Reason::DuplicateEmail { .. } => None,
+            | Reason::DuplicateEmail { .. }
+            | Reason::DuplicateId { .. } => None,
         }
     }
 
@@ -164,6 +169,9 @@ impl Reason {
             ),
             Reason::DuplicateEmail { count } => format!(
                 "{count} live users share this address, so which one is meant is unclear; release with --allow-duplicate-email"
+            ),
+            Reason::DuplicateId { count } => format!(
+                "{count} live users share this id (ids that differ only in letter case are one UUID), so a DELETE for this user could reach another; left alone (check the account in the dashboard)"
             ),
         }
     }
@@ -617,9 +625,12 @@ pub fn compute_owned(desired: &Desired, live: Vec<User>, policy: &Policy) -> Pla
     let (mut delete, mut keep, mut held) = (Vec::new(), Vec::new(), Vec::new());
     // Users no rule keeps, checked against the single-user rails below.
     let mut unmatched: Vec<Decision> = Vec::new();
-    let mut deletable = 0usize;
+    let mut ids: HashMap<UserId, usize> = HashMap::with_capacity(live_count);
     for user in live {
         let id = user.id.as_deref().and_then(UserId::parse);
+        if let Some(id) = &id {
+            *ids.entry(id.clone()).or_default() += 1;
+        }
         let raw = user.email.as_deref().map(str::trim).unwrap_or("");
         if raw.is_empty() {
             held.push(Decision {
@@ -644,9 +655,6 @@ pub fn compute_owned(desired: &Desired, live: Vec<User>, policy: &Policy) -> Pla
                 continue;
             }
         };
-        if id.is_some() {
-            deletable += 1;
-        }
         if let Some(i) = matcher.entry_index(&address) {
             entry_seen[i] = true;
         }
@@ -676,9 +684,23 @@ pub fn compute_owned(desired: &Desired, live: Vec<User>, policy: &Policy) -> Pla
             counts.insert(address.clone(), run.len());
         }
     }
+    let shared = |d: &Decision| {
+        d.id.as_ref()
+            .and_then(|id| ids.get(id))
+            .copied()
+            .filter(|n| *n > 1)
+    };
+    // Who could be deleted at all: a usable address and an id that names one user.
+    let deletable = keep
+        .iter()
+        .chain(&unmatched)
+        .filter(|d| d.id.is_some() && shared(d).is_none())
+        .count();
     for decision in unmatched {
         let hold = if decision.id.is_none() {
             Some(Reason::InvalidId)
+        } else if let Some(count) = shared(&decision) {
+            Some(Reason::DuplicateId { count })
         } else if let Some(&count) = decision
             .email
             .as_ref()
@@ -1442,6 +1464,29 @@ mod tests {
     }
 
     #[test]
+    fn users_whose_ids_differ_only_in_case_are_held_and_not_deletable() {
+        let d = rules("users: [alice@corp.com]\nprotected: [breakglass@corp.com]\n");
+        let mut breakglass = user(1, Some("breakglass@corp.com"));
+        breakglass.id = Some("0b5b6c4e-1d1f-4a51-9a57-9d8b1b0f7a01".into());
+        let mut contractor = user(2, Some("contractor@corp.com"));
+        contractor.id = Some("0B5B6C4E-1D1F-4A51-9A57-9D8B1B0F7A01".into());
+        let live = vec![
+            breakglass,
+            contractor,
+            user(3, Some("alice@corp.com")),
+            user(4, Some("x@corp.com")),
+        ];
+        let plan = compute(&d, &live, &policy());
+        assert_eq!(emails(&plan.delete), ["x@corp.com"]);
+        assert_eq!(plan.held.len(), 1);
+        assert_eq!(plan.held[0].reason, Reason::DuplicateId { count: 2 });
+        assert_eq!(
+            plan.deletable, 2,
+            "alice and x; neither twin can be deleted"
+        );
+    }
+
+    #[test]
     fn the_rails_count_only_users_who_could_be_deleted() {
         // One user without an email (as in the demo seed) does not make "everyone" smaller.
         let d = desired(&["nobody@example.com"]);
@@ -1862,8 +1907,10 @@ mod props {
                 }
             }
             // The whole-plan rails count only the users who could be deleted at all.
+            // (An id that two live users share names neither.)
+            let id_count = |id: &str| live.iter().filter(|v| v.id.as_deref().is_some_and(|o| o.eq_ignore_ascii_case(id))).count();
             let deletable = live.iter().filter(|u| {
-                u.id.as_deref().and_then(UserId::parse).is_some()
+                u.id.as_deref().is_some_and(|id| UserId::parse(id).is_some() && id_count(id) == 1)
                     && u.email.as_deref().is_some_and(|e| !e.trim().is_empty() && !invisible(e))
             }).count();
             prop_assert_eq!(plan.deletable, deletable);

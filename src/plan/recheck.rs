@@ -57,6 +57,8 @@ pub enum Skip {
     NotAnExtra { now: String },
     /// The reviewed id is not a UUID: never put into a DELETE URL.
     InvalidId,
+    /// Several live users share the id (in some letter case): a DELETE could reach another.
+    SharedId,
 }
 
 impl fmt::Display for Skip {
@@ -70,6 +72,10 @@ impl fmt::Display for Skip {
             ),
             Skip::NotAnExtra { now } => write!(f, "no longer to delete ({now}), not deleted"),
             Skip::InvalidId => write!(f, "its id is not a UUID, never deleted"),
+            Skip::SharedId => write!(
+                f,
+                "several live users share its id now, never deleted (check the account in the dashboard)"
+            ),
         }
     }
 }
@@ -163,15 +169,23 @@ pub fn recheck<'a>(
     reviewed: impl IntoIterator<Item = Reviewed<'a>>,
     fresh: &Plan,
 ) -> Result<Recheck, Refusal> {
-    // Every live user of the fresh plan by id, and whether the fresh plan deletes them.
-    let by_id: HashMap<&UserId, (&Decision, bool)> = fresh
+    // Every live user of the fresh plan by id, and whether the fresh plan deletes them. An id
+    // that several live users share (in any letter case) names no one: `None`, never deleted.
+    let mut by_id: HashMap<&UserId, Option<(&Decision, bool)>> = HashMap::new();
+    for (d, delete) in fresh
         .keep
         .iter()
         .chain(&fresh.held)
         .map(|d| (d, false))
         .chain(fresh.delete.iter().map(|d| (d, true)))
-        .filter_map(|(d, delete)| d.id.as_ref().map(|id| (id, (d, delete))))
-        .collect();
+    {
+        if let Some(id) = &d.id {
+            by_id
+                .entry(id)
+                .and_modify(|seen| *seen = None)
+                .or_insert(Some((d, delete)));
+        }
+    }
     let mut confirmed = Vec::new();
     let mut dropped = Vec::new();
     let mut planned: HashSet<(UserId, Option<Email>)> = HashSet::new();
@@ -199,12 +213,22 @@ pub fn recheck<'a>(
         if !planned.insert((id.clone(), email.clone())) {
             continue;
         }
-        let Some((live_id, &(now, deletes))) = by_id.get_key_value(&id) else {
-            dropped.push(Dropped {
-                decision: as_reviewed(),
-                skip: Skip::Gone,
-            });
-            continue;
+        let (live_id, now, deletes) = match by_id.get_key_value(&id) {
+            Some((live_id, Some((now, deletes)))) => (*live_id, *now, *deletes),
+            Some((_, None)) => {
+                dropped.push(Dropped {
+                    decision: as_reviewed(),
+                    skip: Skip::SharedId,
+                });
+                continue;
+            }
+            None => {
+                dropped.push(Dropped {
+                    decision: as_reviewed(),
+                    skip: Skip::Gone,
+                });
+                continue;
+            }
         };
         if email.is_none() || now.email != email {
             dropped.push(Dropped {
@@ -218,7 +242,7 @@ pub fn recheck<'a>(
         if deletes {
             // The id as the API lists it now, whatever case the review wrote it in.
             confirmed.push(Confirmed {
-                id: (*live_id).clone(),
+                id: live_id.clone(),
                 decision: now.clone(),
             });
         } else {
@@ -479,6 +503,44 @@ mod tests {
         // Reviewed in upper case only: the DELETE still names the id as the API lists it.
         let r = recheck([reviewed[1]], &fresh).unwrap();
         assert_eq!(r.confirmed.get(0).unwrap().id().as_str(), id);
+    }
+
+    #[test]
+    fn an_id_that_several_live_users_share_is_never_confirmed() {
+        // Two live users whose ids differ only in letter case: one protected, one an extra.
+        let mut twin = user(2, "contractor@corp.com");
+        twin.id = Some("00000000-0000-4000-8000-00000000000A".into());
+        let mut breakglass = user(1, "breakglass@corp.com");
+        breakglass.id = Some("00000000-0000-4000-8000-00000000000a".into());
+        let live = [
+            breakglass,
+            twin,
+            user(3, "alice@corp.com"),
+            user(4, "x@corp.com"),
+        ];
+        let desired = config::parse_str(
+            "users: [alice@corp.com]\nprotected: [breakglass@corp.com]\n",
+            "users.yaml",
+        )
+        .unwrap();
+        let fresh = compute(
+            &desired,
+            &live,
+            &Policy::at(&AccountId::example(), 1_795_867_200),
+        );
+        let reviewed = [
+            Reviewed {
+                id: "00000000-0000-4000-8000-00000000000A",
+                email: "contractor@corp.com",
+            },
+            Reviewed {
+                id: "00000000-0000-4000-8000-000000000004",
+                email: "x@corp.com",
+            },
+        ];
+        let r = recheck(reviewed, &fresh).unwrap();
+        assert_eq!(confirmed(&r), ["x@corp.com"]);
+        assert_eq!(r.dropped[0].skip, Skip::SharedId);
     }
 
     #[test]

@@ -267,3 +267,36 @@ fn a_protected_entry_that_matches_nobody_is_reported_and_its_near_miss_held() {
         ]
     );
 }
+
+#[test]
+fn ids_that_differ_only_in_letter_case_never_send_a_delete_to_the_kept_user() {
+    // The API lists a protected user and an extra whose ids are one UUID in two cases: a DELETE
+    // for the extra would reach the protected user.
+    let seed = Seed::from_str(
+        &format!(
+            "account_id: {ACCOUNT}\nusers:\n  - {{id: 0b5b6c4e-1d1f-4a51-9a57-9d8b1b0f7a01, email: breakglass@corp.com}}\n  - {{id: 0B5B6C4E-1D1F-4A51-9A57-9D8B1B0F7A01, email: contractor@corp.com}}\n  - {{id: 2a7c3f0e-5b1d-4d6e-9f8a-1c2b3d4e5f60, email: alice@corp.com}}\n"
+        ),
+        "seed.yaml",
+    )
+    .unwrap();
+    let w = World::with_seed(seed);
+    let file = w.file(
+        "users.yaml",
+        &format!(
+            "account_id: {ACCOUNT}\nusers: [alice@corp.com]\nprotected: [breakglass@corp.com]\n"
+        ),
+    );
+    for args in [
+        vec!["apply", "--auto-approve", "-f", s(&file)],
+        vec!["plan", "-f", s(&file)],
+    ] {
+        let r = w.run(&args);
+        assert_eq!(r.code, 1, "{r:?}");
+        assert!(
+            r.stderr.contains("is listed twice with different emails"),
+            "{r:?}"
+        );
+    }
+    assert_eq!(w.deletes(), 0);
+    assert_eq!(w.live_emails().len(), 3);
+}
