@@ -260,33 +260,7 @@ pub struct ClientArgs {
 
 /// `--max-wait`: `90s`, `15m`, `1h`, `1h30m`; from one second to a day.
 fn max_wait(raw: &str) -> Result<Duration, String> {
-    let bad = || {
-        format!("`{raw}` is not a duration: write a number and a unit, s, m or h (90s, 15m, 1h)")
-    };
-    let text = raw.trim();
-    let (mut total, mut digits, mut any) = (0u64, String::new(), false);
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-            continue;
-        }
-        let unit: u64 = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            _ => return Err(bad()),
-        };
-        let n: u64 = digits.parse().map_err(|_| bad())?;
-        digits.clear();
-        total = n
-            .checked_mul(unit)
-            .and_then(|s| total.checked_add(s))
-            .ok_or_else(bad)?;
-        any = true;
-    }
-    if !digits.is_empty() || !any {
-        return Err(bad());
-    }
+    let total = crate::config::Span::parse(raw)?.seconds;
     if !(1..=86_400).contains(&total) {
         return Err(format!("`{raw}`: give from 1s to 24h"));
     }

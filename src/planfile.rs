@@ -408,41 +408,10 @@ fn unchanged_but_for_the_plan(saved: &SavedPlan, fresh: &Plan) -> bool {
     plan::fingerprint(fresh.users().chain(&gone)) == saved.live_fingerprint
 }
 
-/// Parse `--plan-ttl`: one or more `<number><unit>` with units `s`, `m`, `h`, `d` (`30m`, `24h`,
-/// `7d`, `1h30m`). At least one second, at most [`MAX_TTL`].
+/// Parse `--plan-ttl`: a [`crate::config::Span`] (`30m`, `24h`, `7d`, `1w`, `1h30m`), at least
+/// one second, at most [`MAX_TTL`].
 pub fn parse_ttl(raw: &str) -> Result<Duration, String> {
-    let text = raw.trim();
-    let bad = || {
-        format!("`{raw}` is not a duration: write a number and a unit, s, m, h or d (30m, 24h, 7d)")
-    };
-    if text.is_empty() {
-        return Err(bad());
-    }
-    let mut total: u64 = 0;
-    let mut digits = String::new();
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-            continue;
-        }
-        let unit: u64 = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86400,
-            _ => return Err(bad()),
-        };
-        let n: u64 = digits.parse().map_err(|_| bad())?;
-        digits.clear();
-        total = n
-            .checked_mul(unit)
-            .and_then(|s| total.checked_add(s))
-            .ok_or_else(bad)?;
-    }
-    if !digits.is_empty() {
-        return Err(bad());
-    }
-    let ttl = Duration::from_secs(total);
+    let ttl = Duration::from_secs(crate::config::Span::parse(raw)?.seconds);
     if ttl.is_zero() {
         return Err(format!("`{raw}`: a saved plan must live at least 1s"));
     }
@@ -788,6 +757,7 @@ mod tests {
         assert_eq!(parse_ttl("7d"), Ok(Duration::from_secs(7 * 86400)));
         assert_eq!(parse_ttl("1h30m"), Ok(Duration::from_secs(5400)));
         assert_eq!(parse_ttl(" 45s "), Ok(Duration::from_secs(45)));
+        assert_eq!(parse_ttl("1w"), Ok(Duration::from_secs(7 * 86400)));
         for bad in [
             "",
             "0s",

@@ -44,36 +44,50 @@ pub const POLICY_KEYS: &[&str] = &[
     "hold_active_within",
 ];
 
-/// A span of time written as a whole number and a unit: `90s`, `30m`, `12h`, `7d`, `2w`.
+/// A span of time: one or more whole numbers, each with a unit `s`, `m`, `h`, `d` or `w`
+/// (`90s`, `30m`, `12h`, `7d`, `2w`, `1h30m`). The one grammar of every duration, in the desired
+/// state (`hold_active_within`) and in flags (`--plan-ttl`, `--max-wait`); each caller checks
+/// its own range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Span {
     pub seconds: u64,
 }
 
 impl Span {
-    pub fn parse(text: &str) -> Result<Span, String> {
-        let text = text.trim();
-        let split = text
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(text.len());
-        let (number, unit) = text.split_at(split);
-        let unit_seconds = match unit {
-            "s" => 1,
-            "m" => 60,
-            "h" => 3600,
-            "d" => 86_400,
-            "w" => 7 * 86_400,
-            _ => 0,
+    pub fn parse(raw: &str) -> Result<Span, String> {
+        let text = raw.trim();
+        let bad = || {
+            format!(
+                "`{}` is not a span of time: write whole numbers with a unit s, m, h, d or w (90s, 15m, 1h30m, 7d, 2w)",
+                crate::text::printable(text)
+            )
         };
-        match number.parse::<u64>() {
-            Ok(n) if unit_seconds > 0 && n.checked_mul(unit_seconds).is_some() => Ok(Span {
-                seconds: n * unit_seconds,
-            }),
-            _ => Err(format!(
-                "`{}` is not a span of time such as 7d, 12h or 30m",
-                text.escape_debug()
-            )),
+        let (mut seconds, mut digits, mut any) = (0u64, String::new(), false);
+        for c in text.chars() {
+            if c.is_ascii_digit() {
+                digits.push(c);
+                continue;
+            }
+            let unit: u64 = match c {
+                's' => 1,
+                'm' => 60,
+                'h' => 3600,
+                'd' => 86_400,
+                'w' => 7 * 86_400,
+                _ => return Err(bad()),
+            };
+            let n: u64 = digits.parse().map_err(|_| bad())?;
+            digits.clear();
+            seconds = n
+                .checked_mul(unit)
+                .and_then(|s| seconds.checked_add(s))
+                .ok_or_else(bad)?;
+            any = true;
         }
+        if !digits.is_empty() || !any {
+            return Err(bad());
+        }
+        Ok(Span { seconds })
     }
 }
 
