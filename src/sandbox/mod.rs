@@ -419,22 +419,12 @@ impl Inner {
         if let Some(id) = first {
             store.delete(&id);
         }
-        let r = seed::mix(self.options.faults.seed ^ n ^ 0x5417_F7ED);
-        let id = format!(
-            "{:08x}-{:04x}-4{:03x}-9{:03x}-{:012x}",
-            r >> 32,
-            (r >> 16) & 0xffff,
-            r & 0xfff,
-            (r >> 20) & 0xfff,
-            seed::mix(r) & 0xffff_ffff_ffff
+        let id = fault_uuid(self.options.faults.seed ^ n ^ 0x5417_F7ED, '9');
+        let user = fault_user(
+            id,
+            &format!("shifted-{n}@churn.example"),
+            &format!("Shifted {n}"),
         );
-        let mut user = Map::new();
-        user.insert("id".into(), Value::String(id));
-        user.insert(
-            "email".into(),
-            Value::String(format!("shifted-{n}@churn.example")),
-        );
-        user.insert("name".into(), Value::String(format!("Shifted {n}")));
         let end = store.len();
         store.insert(end, user);
     }
@@ -459,22 +449,12 @@ impl Inner {
             let id = churned.swap_remove(at);
             store.delete(&id);
         } else {
-            let r = seed::mix(self.options.faults.seed ^ n ^ 0xC0FFEE);
-            let id = format!(
-                "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
-                r >> 32,
-                (r >> 16) & 0xffff,
-                r & 0xfff,
-                (r >> 20) & 0xfff,
-                seed::mix(r) & 0xffff_ffff_ffff
+            let id = fault_uuid(self.options.faults.seed ^ n ^ 0xC0FFEE, '8');
+            let user = fault_user(
+                id.clone(),
+                &format!("churn-{n}@churn.example"),
+                &format!("Churn {n}"),
             );
-            let mut user = Map::new();
-            user.insert("id".into(), Value::String(id.clone()));
-            user.insert(
-                "email".into(),
-                Value::String(format!("churn-{n}@churn.example")),
-            );
-            user.insert("name".into(), Value::String(format!("Churn {n}")));
             let position = pick(store.len() + 1, 3);
             store.insert(position, user);
             churned.push(id);
@@ -837,4 +817,26 @@ mod tests {
         let sandbox = Sandbox::new(seed, Options::default());
         assert_eq!(sandbox.user_count(), 100_000);
     }
+}
+
+/// A UUID for a user a fault adds, from a seed (`variant` is its 17th hex digit).
+fn fault_uuid(salt: u64, variant: char) -> String {
+    let r = seed::mix(salt);
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{variant}{:03x}-{:012x}",
+        r >> 32,
+        (r >> 16) & 0xffff,
+        r & 0xfff,
+        (r >> 20) & 0xfff,
+        seed::mix(r) & 0xffff_ffff_ffff
+    )
+}
+
+/// A user a fault adds.
+fn fault_user(id: String, email: &str, name: &str) -> Map<String, Value> {
+    let mut user = Map::new();
+    user.insert("id".into(), Value::String(id));
+    user.insert("email".into(), Value::String(email.to_string()));
+    user.insert("name".into(), Value::String(name.to_string()));
+    user
 }
