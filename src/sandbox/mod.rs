@@ -760,6 +760,28 @@ pub async fn serve_until(
     Ok(())
 }
 
+/// A UUID for a user a fault adds, from a seed (`variant` is its 17th hex digit).
+fn fault_uuid(salt: u64, variant: char) -> String {
+    let r = seed::mix(salt);
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{variant}{:03x}-{:012x}",
+        r >> 32,
+        (r >> 16) & 0xffff,
+        r & 0xfff,
+        (r >> 20) & 0xfff,
+        seed::mix(r) & 0xffff_ffff_ffff
+    )
+}
+
+/// A user a fault adds.
+fn fault_user(id: String, email: &str, name: &str) -> Map<String, Value> {
+    let mut user = Map::new();
+    user.insert("id".into(), Value::String(id));
+    user.insert("email".into(), Value::String(email.to_string()));
+    user.insert("name".into(), Value::String(name.to_string()));
+    user
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -817,26 +839,4 @@ mod tests {
         let sandbox = Sandbox::new(seed, Options::default());
         assert_eq!(sandbox.user_count(), 100_000);
     }
-}
-
-/// A UUID for a user a fault adds, from a seed (`variant` is its 17th hex digit).
-fn fault_uuid(salt: u64, variant: char) -> String {
-    let r = seed::mix(salt);
-    format!(
-        "{:08x}-{:04x}-4{:03x}-{variant}{:03x}-{:012x}",
-        r >> 32,
-        (r >> 16) & 0xffff,
-        r & 0xfff,
-        (r >> 20) & 0xfff,
-        seed::mix(r) & 0xffff_ffff_ffff
-    )
-}
-
-/// A user a fault adds.
-fn fault_user(id: String, email: &str, name: &str) -> Map<String, Value> {
-    let mut user = Map::new();
-    user.insert("id".into(), Value::String(id));
-    user.insert("email".into(), Value::String(email.to_string()));
-    user.insert("name".into(), Value::String(name.to_string()));
-    user
 }
