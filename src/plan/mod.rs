@@ -213,15 +213,80 @@ impl Reason {
 pub struct Matcher<'a> {
     exact: HashMap<&'a str, (usize, &'a AllowEntry)>,
     domains: HashMap<&'a str, &'a DomainEntry>,
-    protected_exact: HashMap<&'a str, &'a ProtectedEntry>,
-    protected_patterns: Vec<&'a ProtectedEntry>,
+    protected: &'a [ProtectedEntry],
+    /// Protected addresses, by address, with their index in `protected`.
+    protected_exact: HashMap<&'a str, usize>,
+    protected_patterns: Patterns<'a>,
     today: Date,
+}
+
+/// The protected patterns, indexed by shape so that the common ones cost a hash lookup per
+/// address, not a glob per pattern: `*@domain` by domain, `local@*` by local part, `*@*.domain`
+/// by each parent domain of the address. Any other pattern is tried one by one. Each holds
+/// indexes into `Desired::protected`.
+#[derive(Default)]
+struct Patterns<'a> {
+    by_domain: HashMap<&'a str, Vec<usize>>,
+    by_local: HashMap<&'a str, Vec<usize>>,
+    by_parent: HashMap<&'a str, Vec<usize>>,
+    /// In file order.
+    other: Vec<usize>,
+}
+
+impl<'a> Patterns<'a> {
+    fn new(protected: &'a [ProtectedEntry]) -> Patterns<'a> {
+        let mut patterns = Patterns::default();
+        for (i, p) in protected.iter().enumerate().filter(|(_, p)| p.is_pattern()) {
+            // A pattern has exactly one `@`, as an address does (see `normalize_pattern`), so
+            // `*` on one side of it never matches across it.
+            let (local, domain) = p.pattern.split_once('@').unwrap_or((&p.pattern, ""));
+            let plain = |s: &str| !s.contains('*');
+            let list = match (local, domain) {
+                ("*", d) if plain(d) => patterns.by_domain.entry(domain).or_default(),
+                (l, "*") if plain(l) => patterns.by_local.entry(local).or_default(),
+                ("*", d) if d.strip_prefix("*.").is_some_and(plain) => {
+                    patterns.by_parent.entry(&domain[2..]).or_default()
+                }
+                _ => &mut patterns.other,
+            };
+            list.push(i);
+        }
+        patterns
+    }
+
+    /// The index of every pattern that matches `address`, in no particular order.
+    fn matching<'s>(
+        &'s self,
+        protected: &'s [ProtectedEntry],
+        address: &'s Email,
+    ) -> impl Iterator<Item = usize> + 's {
+        let domain = address.domain();
+        let local = address
+            .as_str()
+            .strip_suffix(domain)
+            .and_then(|l| l.strip_suffix('@'))
+            .unwrap_or("");
+        let parents = domain
+            .match_indices('.')
+            .filter_map(|(dot, _)| self.by_parent.get(&domain[dot + 1..]));
+        let found = |map: &'s HashMap<&'a str, Vec<usize>>, key: &str| map.get(key);
+        found(&self.by_domain, domain)
+            .into_iter()
+            .chain(found(&self.by_local, local))
+            .chain(parents)
+            .flatten()
+            .copied()
+            .chain(
+                self.other
+                    .iter()
+                    .copied()
+                    .filter(move |&i| protected[i].matches(address.as_str())),
+            )
+    }
 }
 
 impl<'a> Matcher<'a> {
     pub fn new(desired: &'a Desired, today: Date) -> Matcher<'a> {
-        let (patterns, exact): (Vec<&ProtectedEntry>, Vec<&ProtectedEntry>) =
-            desired.protected.iter().partition(|p| p.is_pattern());
         Matcher {
             exact: desired
                 .entries
@@ -234,22 +299,40 @@ impl<'a> Matcher<'a> {
                 .iter()
                 .map(|d| (d.domain.as_str(), d))
                 .collect(),
-            protected_exact: exact.into_iter().map(|p| (p.pattern.as_str(), p)).collect(),
-            protected_patterns: patterns,
+            protected: &desired.protected,
+            protected_exact: desired
+                .protected
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| !p.is_pattern())
+                .map(|(i, p)| (p.pattern.as_str(), i))
+                .collect(),
+            protected_patterns: Patterns::new(&desired.protected),
             today,
         }
     }
 
+    /// The protected entry that keeps this address: its protected address, or else the first
+    /// pattern in file order that matches.
     fn protected(&self, address: &Email) -> Option<&'a ProtectedEntry> {
+        let protected = self.protected;
         self.protected_exact
             .get(address.as_str())
             .copied()
-            .or_else(|| {
-                self.protected_patterns
-                    .iter()
-                    .copied()
-                    .find(|p| p.matches(address.as_str()))
-            })
+            .or_else(|| self.protected_patterns.matching(protected, address).min())
+            .map(|i| &protected[i])
+    }
+
+    /// Marks in `seen` (indexed like `Desired::protected`) every protected entry that matches
+    /// this address.
+    pub fn mark_protected(&self, address: &Email, seen: &mut [bool]) {
+        let exact = self.protected_exact.get(address.as_str()).copied();
+        for i in exact
+            .into_iter()
+            .chain(self.protected_patterns.matching(self.protected, address))
+        {
+            seen[i] = true;
+        }
     }
 
     /// The index in `Desired::entries` of the entry naming this address, if any.
@@ -300,21 +383,19 @@ impl<'a> Matcher<'a> {
     /// Every rule that matches an address, the deciding one first (for `explain`).
     pub fn all(&self, address: &Email) -> Vec<Reason> {
         let mut all = Vec::new();
+        let mut patterns: Vec<usize> = self
+            .protected_patterns
+            .matching(self.protected, address)
+            .collect();
+        patterns.sort_unstable();
         all.extend(
             self.protected_exact
                 .get(address.as_str())
-                .map(|p| Reason::Protected {
-                    pattern: p.pattern.clone(),
-                    location: p.location.clone(),
-                }),
-        );
-        all.extend(
-            self.protected_patterns
-                .iter()
-                .filter(|p| p.matches(address.as_str()))
-                .map(|p| Reason::Protected {
-                    pattern: p.pattern.clone(),
-                    location: p.location.clone(),
+                .into_iter()
+                .chain(&patterns)
+                .map(|&i| Reason::Protected {
+                    pattern: self.protected[i].pattern.clone(),
+                    location: self.protected[i].location.clone(),
                 }),
         );
         all.extend(self.entry(address));
@@ -689,11 +770,7 @@ pub fn compute_owned(desired: &Desired, live: Vec<User>, policy: &Policy) -> Pla
         if let Some(i) = matcher.entry_index(&address) {
             entry_seen[i] = true;
         }
-        for (seen, p) in protected_seen.iter_mut().zip(&desired.protected) {
-            if !*seen && p.matches(address.as_str()) {
-                *seen = true;
-            }
-        }
+        matcher.mark_protected(&address, &mut protected_seen);
         let reason = matcher.decide(&address);
         let decision = Decision {
             user,
@@ -1785,6 +1862,78 @@ mod tests {
                 "{text}"
             );
             assert_eq!(plan.unmatched_domains.len(), 1);
+        }
+    }
+
+    #[test]
+    fn indexed_protected_patterns_match_exactly_what_the_glob_matches() {
+        let patterns = [
+            "*@svc.example",
+            "ops@*",
+            "*@*.corp.example",
+            "a*z@x.example",
+            "*@*",
+            "*ops@*",
+            "*@corp.example",
+            "*@*.example",
+            "ops@svc.example",
+            "x*@*.b\u{fc}cher.example",
+        ];
+        let mut text = String::from("users: [keep@example.com]\nprotected:\n");
+        for p in patterns {
+            text.push_str(&format!("  - \"{p}\"\n"));
+        }
+        let d = rules(&text);
+        let m = Matcher::new(&d, Date::parse("2026-11-28").unwrap());
+        for raw in [
+            "ops@svc.example",
+            "robot@svc.example",
+            "ops@anywhere.example",
+            "x@deep.sub.corp.example",
+            "x@corp.example",
+            "x@notcorp.example",
+            "abz@x.example",
+            "az@x.example",
+            "devops@other.org",
+            "x1@a.b\u{fc}cher.example",
+            "x1@xn--bcher-kva.example",
+        ] {
+            let address = addr(raw);
+            let glob: Vec<&str> = d
+                .protected
+                .iter()
+                .filter(|p| p.matches(address.as_str()))
+                .map(|p| p.pattern.as_str())
+                .collect();
+            // `all` and `decide`: the protected address first, then patterns in file order.
+            let (mut ordered, patterns): (Vec<&str>, Vec<&str>) =
+                glob.iter().partition(|p| !p.contains('*'));
+            ordered.extend(patterns);
+            let indexed: Vec<String> = m
+                .all(&address)
+                .into_iter()
+                .filter_map(|r| match r {
+                    Reason::Protected { pattern, .. } => Some(pattern),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(indexed, ordered, "{raw}");
+            let mut seen = vec![false; d.protected.len()];
+            m.mark_protected(&address, &mut seen);
+            let marked: Vec<&str> = d
+                .protected
+                .iter()
+                .zip(&seen)
+                .filter(|(_, s)| **s)
+                .map(|(p, _)| p.pattern.as_str())
+                .collect();
+            assert_eq!(marked, glob, "{raw}");
+            match m.decide(&address) {
+                Reason::Protected { pattern, .. } => {
+                    assert_eq!(Some(pattern.as_str()), ordered.first().copied())
+                }
+                other => assert!(glob.is_empty(), "{raw}: {other:?}"),
+            }
         }
     }
 
