@@ -182,6 +182,24 @@ pub fn human(plan: &Plan, out: &mut dyn Write, p: Palette) -> io::Result<()> {
         }
         writeln!(out)?;
     }
+    if !plan.unmatched_domains.is_empty() {
+        writeln!(
+            out,
+            "Domain entries that match no live user ({}: a typo or a look-alike here keeps nobody at the domain it was meant for):",
+            p.warning("check them")
+        )?;
+        writeln!(out)?;
+        for e in &plan.unmatched_domains {
+            writeln!(
+                out,
+                "  {} {}  {}",
+                p.warning("?"),
+                crate::text::printable(e.domain.as_str()),
+                p.dim(&format!("({})", e.location))
+            )?;
+        }
+        writeln!(out)?;
+    }
     if !plan.absent.is_empty() {
         writeln!(out, "Allowed but not in the account (nothing to do):")?;
         writeln!(out)?;

@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 use crate::date::Date;
 use crate::distance;
 use crate::fsread::{self, ReadError};
-use crate::model::{normalize_pattern, AccountId, AddressError, Domain, Email};
+use crate::model::{
+    and_list, mixed_scripts, normalize_pattern, AccountId, AddressError, Domain, Email,
+};
 use crate::text::printable;
 use yaml::{Node, Value};
 
@@ -551,6 +553,7 @@ struct FileState {
     domains: Vec<DomainEntry>,
     protected: Vec<ProtectedEntry>,
     policy: PolicySettings,
+    warnings: Vec<Diagnostic>,
 }
 
 /// Parse and validate the text of one file; `file` names it in messages.
@@ -562,6 +565,8 @@ pub fn parse_str(text: &str, file: &str) -> Result<Desired, ConfigError> {
 struct Checker<'a> {
     file: &'a str,
     diagnostics: Vec<Diagnostic>,
+    /// Problems that do not stop the run (an address that mixes scripts).
+    warnings: Vec<Diagnostic>,
 }
 
 impl Checker<'_> {
@@ -576,6 +581,21 @@ impl Checker<'_> {
     fn error(&mut self, node: &Node, message: impl Into<String>, help: impl Into<String>) {
         let location = self.at(node);
         self.diagnostics.push(diagnostic(location, message, help));
+    }
+
+    /// A warning for an entry whose letters come from more than one script (UTS 39): Cyrillic
+    /// letters in a Latin address are the usual look-alike, and no normalisation removes them.
+    fn mixed_scripts(&mut self, at: &Location, what: &str, text: &str) {
+        if let Some(scripts) = mixed_scripts(text) {
+            self.warnings.push(diagnostic(
+                at.clone(),
+                format!(
+                    "this {what} mixes scripts ({}): it may be a look-alike of another {what}",
+                    and_list(&scripts)
+                ),
+                format!("type the {what} again by hand if it is not meant to mix scripts"),
+            ));
+        }
     }
 
     fn unknown_key(&mut self, key: &Node, name: &str, known: &[&str], context: &str) {
@@ -664,6 +684,7 @@ impl Checker<'_> {
         if let Some(raw) = item.as_str() {
             let location = self.at(item);
             let email = self.email(item, raw)?;
+            self.mixed_scripts(&location, "address", &email);
             return Some(AllowEntry {
                 email,
                 written: raw.to_string(),
@@ -725,6 +746,7 @@ impl Checker<'_> {
             }
             return None;
         };
+        self.mixed_scripts(&location, "address", &email);
         ok.then_some(AllowEntry {
             email,
             written,
@@ -767,10 +789,11 @@ impl Checker<'_> {
             return None;
         }
         match Domain::parse(raw) {
-            Ok(domain) => Some(DomainEntry {
-                domain,
-                location: self.at(item),
-            }),
+            Ok(domain) => {
+                let location = self.at(item);
+                self.mixed_scripts(&location, "domain", domain.as_str());
+                Some(DomainEntry { domain, location })
+            }
             Err(why) => {
                 self.error(
                     item,
@@ -861,11 +884,15 @@ impl Checker<'_> {
             Email::parse(raw).map(|e| e.as_str().to_string())
         };
         match pattern {
-            Ok(pattern) => Some(ProtectedEntry {
-                pattern,
-                written: raw.trim().to_string(),
-                location: self.at(item),
-            }),
+            Ok(pattern) => {
+                let location = self.at(item);
+                self.mixed_scripts(&location, "address", &pattern);
+                Some(ProtectedEntry {
+                    pattern,
+                    written: raw.trim().to_string(),
+                    location,
+                })
+            }
             Err(why) => {
                 self.error(
                     item,
@@ -917,6 +944,7 @@ fn parse_file(text: &str, file: &str) -> Result<FileState, ConfigError> {
     let mut c = Checker {
         file,
         diagnostics: Vec::new(),
+        warnings: Vec::new(),
     };
     let Value::Map(pairs) = &root.value else {
         c.error(
@@ -992,6 +1020,7 @@ fn parse_file(text: &str, file: &str) -> Result<FileState, ConfigError> {
         }
     }
     if c.diagnostics.is_empty() {
+        state.warnings = c.warnings;
         Ok(state)
     } else {
         Err(ConfigError {
@@ -1046,6 +1075,7 @@ fn merge(files: Vec<FileState>) -> Result<Desired, ConfigError> {
     let mut by_pattern: HashMap<String, usize> = HashMap::new();
     for file in files {
         desired.files.push(file.file);
+        desired.warnings.extend(file.warnings);
         merge_setting(
             &mut desired.policy.max_deletes,
             file.policy.max_deletes,
@@ -1220,6 +1250,32 @@ mod tests {
         let d = ok("users: [anna@xn--bcher-kva.example, \"anna@b\u{fc}cher.example\"]\n");
         assert_eq!(d.entries.len(), 1);
         assert_eq!(d.warnings.len(), 1);
+    }
+
+    #[test]
+    fn an_entry_that_mixes_scripts_is_a_warning_at_its_entry() {
+        // Cyrillic а and е in a Latin address; Cyrillic с and о in a Latin domain.
+        let d = ok(
+            "users:\n  - \"\u{430}lic\u{435}@corp.com\"\n  - email: \"b\u{43e}b@corp.com\"\ndomains: [\"\u{441}\u{43e}rp.com\"]\nprotected: [\"*@\u{441}orp.com\", \"jos\u{e9}@b\u{fc}cher.example\"]\n",
+        );
+        let warnings: Vec<String> = d.warnings.iter().map(|w| w.to_string()).collect();
+        assert_eq!(warnings.len(), 4, "{warnings:?}");
+        assert!(warnings[0].starts_with("users.yaml:2:5: this address mixes scripts (Latin and Cyrillic): it may be a look-alike of another address"), "{warnings:?}");
+        assert!(
+            warnings[1].starts_with("users.yaml:3:5: this address mixes scripts"),
+            "{warnings:?}"
+        );
+        assert!(
+            warnings[2]
+                .starts_with("users.yaml:4:11: this domain mixes scripts (Latin and Cyrillic)"),
+            "{warnings:?}"
+        );
+        assert!(
+            warnings[3].starts_with("users.yaml:5:13: this address mixes scripts"),
+            "{warnings:?}"
+        );
+        // One script (accents are Latin), or a whole address in another script: no warning.
+        assert!(ok("users: [\"jos\u{e9}@b\u{fc}cher.example\", \"\u{438}\u{432}\u{430}\u{43d}@\u{43f}\u{440}\u{438}\u{43c}\u{435}\u{440}.\u{440}\u{444}\"]\n").warnings.is_empty());
     }
 
     #[test]

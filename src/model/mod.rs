@@ -7,8 +7,10 @@
 //! - [`UserId`]: a UUID, the only thing a DELETE URL accepts; compared without regard to case;
 //! - [`AccountId`]: 32 hexadecimal characters, lower-cased, parsed once.
 
+mod confusable;
 mod email;
 mod id;
 
+pub use confusable::{and_list, mixed_scripts, skeleton};
 pub use email::{is_invisible, normalize_pattern, AddressError, Domain, Email};
 pub use id::{AccountId, UserId};

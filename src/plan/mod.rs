@@ -11,7 +11,7 @@ use crate::cloudflare::User;
 use crate::config::{AllowEntry, Desired, DomainEntry, Location, ProtectedEntry, Span};
 use crate::date::{self, Date};
 use crate::distance;
-use crate::model::{AccountId, AddressError, Email, UserId};
+use crate::model::{skeleton, AccountId, AddressError, Email, UserId};
 use crate::text::printable;
 
 /// Why a user is where the plan puts them.
@@ -46,13 +46,19 @@ pub enum Reason {
     /// into a DELETE URL.
     InvalidId,
     /// Held: an allowlist entry (or a `protected:` address) that matches no live user is one
-    /// edit away from this address (`jsmith@` listed, `j.smith@` live): probably a typo in the
-    /// file.
+    /// edit away from this address (`jsmith@` listed, `j.smith@` live) or looks like it (the
+    /// same UTS 39 skeleton: `аlicе@` with Cyrillic letters listed, `alice@` live); or a
+    /// `domains:` entry that matches no live user is that near to this address's domain:
+    /// probably a typo, or a look-alike pasted into the file.
     NearMiss {
+        /// The entry as written (a domain entry: its normalised domain).
         entry: String,
         location: Location,
         address: String,
-        protected: bool,
+        /// Which list of the desired state the entry is in.
+        list: EntryList,
+        /// One edit away, or looks alike.
+        likeness: Likeness,
     },
     /// Held: the user logged in within `policy.hold_active_within`.
     Active { last_login: String, within: Span },
@@ -61,6 +67,23 @@ pub enum Reason {
     /// Held: several live users share this id (UUIDs do not differ by letter case), so a DELETE
     /// for this user could reach another.
     DuplicateId { count: usize },
+}
+
+/// The list of the desired state an entry is in, for the typo rail's message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryList {
+    Users,
+    Protected,
+    Domains,
+}
+
+/// How near a deleted address is to an entry that matches no live user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Likeness {
+    /// A character added, missing, changed, or two swapped.
+    OneEdit,
+    /// Different characters that look the same: one UTS 39 confusable skeleton.
+    LooksAlike,
 }
 
 fn with_note(text: String, note: &Option<String>) -> String {
@@ -159,11 +182,24 @@ impl Reason {
                 entry,
                 location,
                 address,
-                protected,
-            } => format!(
-                "did you mean this user? The {} {entry} at {location} matches no live user and is one edit away from this address; release with --allow-near-miss {address}",
-                if *protected { "protected entry" } else { "allowlist entry" }
-            ),
+                list,
+                likeness,
+            } => {
+                let (what, here) = match list {
+                    EntryList::Users => ("allowlist entry", "this address"),
+                    EntryList::Protected => ("protected entry", "this address"),
+                    EntryList::Domains => ("domain entry", "this address's domain"),
+                };
+                let how = match likeness {
+                    Likeness::OneEdit => format!("is one edit away from {here}"),
+                    Likeness::LooksAlike => format!(
+                        "looks like {here} (other characters that look the same: one Unicode confusable skeleton)"
+                    ),
+                };
+                format!(
+                    "did you mean this user? The {what} {entry} at {location} matches no live user and {how}; release with --allow-near-miss {address}"
+                )
+            }
             Reason::Active { last_login, within } => format!(
                 "last login {last_login}, within policy.hold_active_within ({within}); release with --include-active"
             ),
@@ -185,15 +221,80 @@ impl Reason {
 pub struct Matcher<'a> {
     exact: HashMap<&'a str, (usize, &'a AllowEntry)>,
     domains: HashMap<&'a str, &'a DomainEntry>,
-    protected_exact: HashMap<&'a str, &'a ProtectedEntry>,
-    protected_patterns: Vec<&'a ProtectedEntry>,
+    protected: &'a [ProtectedEntry],
+    /// Protected addresses, by address, with their index in `protected`.
+    protected_exact: HashMap<&'a str, usize>,
+    protected_patterns: Patterns<'a>,
     today: Date,
+}
+
+/// The protected patterns, indexed by shape so that the common ones cost a hash lookup per
+/// address, not a glob per pattern: `*@domain` by domain, `local@*` by local part, `*@*.domain`
+/// by each parent domain of the address. Any other pattern is tried one by one. Each holds
+/// indexes into `Desired::protected`.
+#[derive(Default)]
+struct Patterns<'a> {
+    by_domain: HashMap<&'a str, Vec<usize>>,
+    by_local: HashMap<&'a str, Vec<usize>>,
+    by_parent: HashMap<&'a str, Vec<usize>>,
+    /// In file order.
+    other: Vec<usize>,
+}
+
+impl<'a> Patterns<'a> {
+    fn new(protected: &'a [ProtectedEntry]) -> Patterns<'a> {
+        let mut patterns = Patterns::default();
+        for (i, p) in protected.iter().enumerate().filter(|(_, p)| p.is_pattern()) {
+            // A pattern has exactly one `@`, as an address does (see `normalize_pattern`), so
+            // `*` on one side of it never matches across it.
+            let (local, domain) = p.pattern.split_once('@').unwrap_or((&p.pattern, ""));
+            let plain = |s: &str| !s.contains('*');
+            let list = match (local, domain) {
+                ("*", d) if plain(d) => patterns.by_domain.entry(domain).or_default(),
+                (l, "*") if plain(l) => patterns.by_local.entry(local).or_default(),
+                ("*", d) if d.strip_prefix("*.").is_some_and(plain) => {
+                    patterns.by_parent.entry(&domain[2..]).or_default()
+                }
+                _ => &mut patterns.other,
+            };
+            list.push(i);
+        }
+        patterns
+    }
+
+    /// The index of every pattern that matches `address`, in no particular order.
+    fn matching<'s>(
+        &'s self,
+        protected: &'s [ProtectedEntry],
+        address: &'s Email,
+    ) -> impl Iterator<Item = usize> + 's {
+        let domain = address.domain();
+        let local = address
+            .as_str()
+            .strip_suffix(domain)
+            .and_then(|l| l.strip_suffix('@'))
+            .unwrap_or("");
+        let parents = domain
+            .match_indices('.')
+            .filter_map(|(dot, _)| self.by_parent.get(&domain[dot + 1..]));
+        let found = |map: &'s HashMap<&'a str, Vec<usize>>, key: &str| map.get(key);
+        found(&self.by_domain, domain)
+            .into_iter()
+            .chain(found(&self.by_local, local))
+            .chain(parents)
+            .flatten()
+            .copied()
+            .chain(
+                self.other
+                    .iter()
+                    .copied()
+                    .filter(move |&i| protected[i].matches(address.as_str())),
+            )
+    }
 }
 
 impl<'a> Matcher<'a> {
     pub fn new(desired: &'a Desired, today: Date) -> Matcher<'a> {
-        let (patterns, exact): (Vec<&ProtectedEntry>, Vec<&ProtectedEntry>) =
-            desired.protected.iter().partition(|p| p.is_pattern());
         Matcher {
             exact: desired
                 .entries
@@ -206,22 +307,40 @@ impl<'a> Matcher<'a> {
                 .iter()
                 .map(|d| (d.domain.as_str(), d))
                 .collect(),
-            protected_exact: exact.into_iter().map(|p| (p.pattern.as_str(), p)).collect(),
-            protected_patterns: patterns,
+            protected: &desired.protected,
+            protected_exact: desired
+                .protected
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| !p.is_pattern())
+                .map(|(i, p)| (p.pattern.as_str(), i))
+                .collect(),
+            protected_patterns: Patterns::new(&desired.protected),
             today,
         }
     }
 
+    /// The protected entry that keeps this address: its protected address, or else the first
+    /// pattern in file order that matches.
     fn protected(&self, address: &Email) -> Option<&'a ProtectedEntry> {
+        let protected = self.protected;
         self.protected_exact
             .get(address.as_str())
             .copied()
-            .or_else(|| {
-                self.protected_patterns
-                    .iter()
-                    .copied()
-                    .find(|p| p.matches(address.as_str()))
-            })
+            .or_else(|| self.protected_patterns.matching(protected, address).min())
+            .map(|i| &protected[i])
+    }
+
+    /// Marks in `seen` (indexed like `Desired::protected`) every protected entry that matches
+    /// this address.
+    pub fn mark_protected(&self, address: &Email, seen: &mut [bool]) {
+        let exact = self.protected_exact.get(address.as_str()).copied();
+        for i in exact
+            .into_iter()
+            .chain(self.protected_patterns.matching(self.protected, address))
+        {
+            seen[i] = true;
+        }
     }
 
     /// The index in `Desired::entries` of the entry naming this address, if any.
@@ -272,21 +391,19 @@ impl<'a> Matcher<'a> {
     /// Every rule that matches an address, the deciding one first (for `explain`).
     pub fn all(&self, address: &Email) -> Vec<Reason> {
         let mut all = Vec::new();
+        let mut patterns: Vec<usize> = self
+            .protected_patterns
+            .matching(self.protected, address)
+            .collect();
+        patterns.sort_unstable();
         all.extend(
             self.protected_exact
                 .get(address.as_str())
-                .map(|p| Reason::Protected {
-                    pattern: p.pattern.clone(),
-                    location: p.location.clone(),
-                }),
-        );
-        all.extend(
-            self.protected_patterns
-                .iter()
-                .filter(|p| p.matches(address.as_str()))
-                .map(|p| Reason::Protected {
-                    pattern: p.pattern.clone(),
-                    location: p.location.clone(),
+                .into_iter()
+                .chain(&patterns)
+                .map(|&i| Reason::Protected {
+                    pattern: self.protected[i].pattern.clone(),
+                    location: self.protected[i].location.clone(),
                 }),
         );
         all.extend(self.entry(address));
@@ -543,6 +660,9 @@ pub struct Plan {
     /// `protected:` entries that match no live user: possibly a typo that leaves the person
     /// they were meant for unprotected; shown for review.
     pub unmatched_protected: Vec<ProtectedEntry>,
+    /// `domains:` entries at which no live user has an address: possibly a typo or a look-alike
+    /// (`соrp.com` with a Cyrillic `о`) that keeps nobody; shown for review.
+    pub unmatched_domains: Vec<DomainEntry>,
     /// The rails the plan ran, for the re-check before deleting.
     pub limits: Limits,
     /// Set when the safety rails refuse the plan as a whole: then nothing may be deleted.
@@ -658,11 +778,7 @@ pub fn compute_owned(desired: &Desired, live: Vec<User>, policy: &Policy) -> Pla
         if let Some(i) = matcher.entry_index(&address) {
             entry_seen[i] = true;
         }
-        for (seen, p) in protected_seen.iter_mut().zip(&desired.protected) {
-            if !*seen && p.matches(address.as_str()) {
-                *seen = true;
-            }
-        }
+        matcher.mark_protected(&address, &mut protected_seen);
         let reason = matcher.decide(&address);
         let decision = Decision {
             user,
@@ -730,15 +846,17 @@ pub fn compute_owned(desired: &Desired, live: Vec<User>, policy: &Policy) -> Pla
         .filter(|(_, seen)| !**seen)
         .map(|(p, _)| p.clone())
         .collect();
+    let unmatched_domains = unmatched_domains(desired, [&keep, &delete, &held]);
     // The typo rail compares the deletions with every unmatched address that names one person:
-    // the absent `users:` entries and the unmatched protected addresses (patterns name no one).
-    let near_targets: Vec<NearTarget<'_>> = absent
+    // the absent `users:` entries and the unmatched protected addresses (patterns name no one);
+    // and their domains with the unmatched `domains:` entries.
+    let address_targets: Vec<NearTarget<'_>> = absent
         .iter()
         .map(|e| NearTarget {
             normalized: e.email.as_str(),
             written: e.written.trim(),
             location: &e.location,
-            protected: false,
+            list: EntryList::Users,
         })
         .chain(
             unmatched_protected
@@ -748,12 +866,26 @@ pub fn compute_owned(desired: &Desired, live: Vec<User>, policy: &Policy) -> Pla
                     normalized: p.pattern.as_str(),
                     written: p.written.as_str(),
                     location: &p.location,
-                    protected: true,
+                    list: EntryList::Protected,
                 }),
         )
         .collect();
-    hold_near_misses(&mut delete, &mut held, &near_targets, policy);
-    drop(near_targets);
+    let domain_targets: Vec<NearTarget<'_>> = unmatched_domains
+        .iter()
+        .map(|d| NearTarget {
+            normalized: d.domain.as_str(),
+            written: d.domain.as_str(),
+            location: &d.location,
+            list: EntryList::Domains,
+        })
+        .collect();
+    hold_near_misses(
+        &mut delete,
+        &mut held,
+        [&address_targets, &domain_targets],
+        policy,
+    );
+    drop((address_targets, domain_targets));
     for list in [&mut delete, &mut keep, &mut held] {
         list.sort_unstable_by(plan_order);
     }
@@ -770,9 +902,43 @@ pub fn compute_owned(desired: &Desired, live: Vec<User>, policy: &Policy) -> Pla
         held,
         absent,
         unmatched_protected,
+        unmatched_domains,
         limits,
         refusal,
     }
+}
+
+/// The `domains:` entries at which no live user has an address, in file order.
+fn unmatched_domains(desired: &Desired, lists: [&Vec<Decision>; 3]) -> Vec<DomainEntry> {
+    if desired.domains.is_empty() {
+        return Vec::new();
+    }
+    let index: HashMap<&str, usize> = desired
+        .domains
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.domain.as_str(), i))
+        .collect();
+    let mut seen = vec![false; desired.domains.len()];
+    let mut left = seen.len();
+    for address in lists.into_iter().flatten().filter_map(|d| d.email.as_ref()) {
+        if let Some(&i) = index.get(address.domain()) {
+            if !seen[i] {
+                seen[i] = true;
+                left -= 1;
+                if left == 0 {
+                    break;
+                }
+            }
+        }
+    }
+    desired
+        .domains
+        .iter()
+        .zip(&seen)
+        .filter(|(_, seen)| !**seen)
+        .map(|(d, _)| d.clone())
+        .collect()
 }
 
 /// `policy.hold_active_within`: hold a user seen that recently, unless `--include-active`. A
@@ -806,56 +972,92 @@ fn hash_without(chars: &[char], skip: Option<usize>) -> u64 {
     h
 }
 
-/// An unmatched address of the desired state that the typo rail compares deletions with.
+/// An unmatched entry of the desired state that the typo rail compares deletions with: an
+/// address (compared with the whole address) or a domain (compared with the address's domain).
 struct NearTarget<'a> {
     normalized: &'a str,
     written: &'a str,
     location: &'a Location,
-    protected: bool,
+    list: EntryList,
+}
+
+/// The targets of the typo rail, indexed so that finding the one near a text costs a few hash
+/// lookups, not one comparison per target.
+struct NearIndex<'t, 'a> {
+    targets: &'t [NearTarget<'a>],
+    /// Every one-character deletion of every target (as in SymSpell).
+    edits: HashMap<u64, Vec<usize>>,
+    lengths: HashSet<usize>,
+    /// The UTS 39 skeleton of every target; the first target with a skeleton wins.
+    skeletons: HashMap<String, usize>,
+}
+
+impl<'t, 'a> NearIndex<'t, 'a> {
+    fn new(targets: &'t [NearTarget<'a>]) -> NearIndex<'t, 'a> {
+        let mut edits: HashMap<u64, Vec<usize>> = HashMap::new();
+        let mut skeletons: HashMap<String, usize> = HashMap::new();
+        for (i, target) in targets.iter().enumerate() {
+            let chars: Vec<char> = target.normalized.chars().collect();
+            for skip in std::iter::once(None).chain((0..chars.len()).map(Some)) {
+                edits.entry(hash_without(&chars, skip)).or_default().push(i);
+            }
+            skeletons.entry(skeleton(target.normalized)).or_insert(i);
+        }
+        NearIndex {
+            targets,
+            edits,
+            lengths: targets
+                .iter()
+                .map(|t| t.normalized.chars().count())
+                .collect(),
+            skeletons,
+        }
+    }
+
+    /// The target one edit away from `text`, or else one that looks like it. (A target never
+    /// equals `text`: a target matches no live user.)
+    fn find(&self, text: &str) -> Option<(&'t NearTarget<'a>, Likeness)> {
+        if self.targets.is_empty() {
+            return None;
+        }
+        let chars: Vec<char> = text.chars().collect();
+        let n = chars.len();
+        let one_edit = if (n.saturating_sub(1)..=n + 1).any(|l| self.lengths.contains(&l)) {
+            std::iter::once(None)
+                .chain((0..n).map(Some))
+                .filter_map(|skip| self.edits.get(&hash_without(&chars, skip)))
+                .flatten()
+                .map(|&i| &self.targets[i])
+                // The index finds candidates by hash; the distance rules out collisions.
+                .find(|t| distance::levenshtein(t.normalized, text) <= 2)
+        } else {
+            None
+        };
+        one_edit.map(|t| (t, Likeness::OneEdit)).or_else(|| {
+            self.skeletons
+                .get(&skeleton(text))
+                .map(|&i| (&self.targets[i], Likeness::LooksAlike))
+        })
+    }
 }
 
 /// The "typo" rail: an allowlist entry or a protected address that matches no live user, one
 /// edit (a character added, missing, changed, or two swapped) away from a user about to be
-/// deleted, holds that user. Candidates are found through a hash index of every one-character
-/// deletion of the targets (as in SymSpell), so the cost grows with the number of users, not
-/// users × entries.
+/// deleted or with the same confusable skeleton, holds that user; so does a `domains:` entry that
+/// matches no live user and is that near to the user's domain. The targets are indexed (see
+/// [`NearIndex`]), so the cost grows with the number of users, not users × entries.
 fn hold_near_misses(
     delete: &mut Vec<Decision>,
     held: &mut Vec<Decision>,
-    targets: &[NearTarget<'_>],
+    [addresses, domains]: [&[NearTarget<'_>]; 2],
     policy: &Policy,
 ) {
     // Only a shortcut: with no target or no deletion the loop below changes nothing (so the
     // mutant that turns `||` into `&&` here is equivalent).
-    if targets.is_empty() || delete.is_empty() {
+    if (addresses.is_empty() && domains.is_empty()) || delete.is_empty() {
         return;
     }
-    let mut index: HashMap<u64, Vec<usize>> = HashMap::new();
-    for (i, target) in targets.iter().enumerate() {
-        let chars: Vec<char> = target.normalized.chars().collect();
-        for skip in std::iter::once(None).chain((0..chars.len()).map(Some)) {
-            index.entry(hash_without(&chars, skip)).or_default().push(i);
-        }
-    }
-    let lengths: HashSet<usize> = targets
-        .iter()
-        .map(|t| t.normalized.chars().count())
-        .collect();
-    let near = |address: &str| -> Option<&NearTarget<'_>> {
-        let chars: Vec<char> = address.chars().collect();
-        let n = chars.len();
-        if !(n.saturating_sub(1)..=n + 1).any(|l| lengths.contains(&l)) {
-            return None;
-        }
-        std::iter::once(None)
-            .chain((0..n).map(Some))
-            .filter_map(|skip| index.get(&hash_without(&chars, skip)))
-            .flatten()
-            .map(|&i| &targets[i])
-            // The index finds candidates by hash; the distance rules out collisions. (A target
-            // never equals a deleted address: a target matches no live user.)
-            .find(|t| distance::levenshtein(t.normalized, address) <= 2)
-    };
+    let (addresses, domains) = (NearIndex::new(addresses), NearIndex::new(domains));
     let mut kept = Vec::with_capacity(delete.len());
     for d in delete.drain(..) {
         let Some(address) = d.email.clone() else {
@@ -863,13 +1065,17 @@ fn hold_near_misses(
             continue;
         };
         let released = policy.overrides.allow_near_miss.contains(&address);
-        match near(address.as_str()).filter(|_| !released) {
-            Some(target) => held.push(Decision {
+        let near = addresses
+            .find(address.as_str())
+            .or_else(|| domains.find(address.domain()));
+        match near.filter(|_| !released) {
+            Some((target, likeness)) => held.push(Decision {
                 reason: Reason::NearMiss {
                     entry: target.written.to_string(),
                     location: target.location.clone(),
                     address: address.to_string(),
-                    protected: target.protected,
+                    list: target.list,
+                    likeness,
                 },
                 ..d
             }),
@@ -1590,6 +1796,193 @@ mod tests {
     }
 
     #[test]
+    fn a_look_alike_allowlist_entry_holds_the_user_it_looks_like() {
+        // Cyrillic а (U+0430) and е (U+0435): two edits from alice, one skeleton.
+        let d = desired(&["\u{430}lic\u{435}@corp.com", "keep@corp.com"]);
+        let live = vec![
+            user(1, Some("alice@corp.com")),
+            user(2, Some("keep@corp.com")),
+            user(3, Some("mallory@corp.com")),
+        ];
+        let plan = compute(&d, &live, &policy());
+        assert_eq!(emails(&plan.delete), ["mallory@corp.com"]);
+        assert_eq!(emails(&plan.held), ["alice@corp.com"]);
+        let reason = &plan.held[0].reason;
+        assert_eq!(reason.kind(), "near_miss");
+        let text = reason.describe();
+        assert!(
+            text.contains("matches no live user and looks like this address"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("release with --allow-near-miss alice@corp.com"),
+            "{text}"
+        );
+        let released = compute(
+            &d,
+            &live,
+            &with(Overrides {
+                allow_near_miss: vec![addr("alice@corp.com")],
+                ..Overrides::default()
+            }),
+        );
+        assert_eq!(
+            emails(&released.delete),
+            ["alice@corp.com", "mallory@corp.com"]
+        );
+    }
+
+    #[test]
+    fn a_ligature_in_an_entry_or_a_protected_address_holds_the_user_it_looks_like() {
+        let d = rules(
+            "users: [\"\u{fb01}ona.ford@corp.com\", keep@corp.com]\nprotected: [\"\u{133}ssel@corp.com\"]\n",
+        );
+        let live = vec![
+            user(1, Some("fiona.ford@corp.com")),
+            user(2, Some("ijssel@corp.com")),
+            user(3, Some("keep@corp.com")),
+            user(4, Some("mallory@corp.com")),
+        ];
+        let plan = compute(&d, &live, &policy());
+        assert_eq!(emails(&plan.delete), ["mallory@corp.com"]);
+        assert_eq!(
+            emails(&plan.held),
+            ["fiona.ford@corp.com", "ijssel@corp.com"]
+        );
+        assert!(plan.held.iter().all(|h| h.reason.kind() == "near_miss"));
+        let text = plan.held[1].reason.describe();
+        assert!(
+            text.starts_with("did you mean this user? The protected entry \u{133}ssel@corp.com at rules.yaml:2:13 matches no live user and looks like this address"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn domains_that_match_no_live_user_are_reported() {
+        let d =
+            rules("users: [alice@corp.com]\ndomains: [corp.com, nobody.example, other.example]\n");
+        let live = vec![
+            user(1, Some("alice@corp.com")),
+            user(2, Some("bob@corp.com")),
+            user(3, Some("x@other.example")),
+        ];
+        let plan = compute(&d, &live, &policy());
+        let unmatched: Vec<&str> = plan
+            .unmatched_domains
+            .iter()
+            .map(|d| d.domain.as_str())
+            .collect();
+        assert_eq!(unmatched, ["nobody.example"]);
+        assert_eq!(
+            plan.unmatched_domains[0].location.to_string(),
+            "rules.yaml:2:21"
+        );
+        assert!(compute(&rules("users: [a@b.co]\n"), &live, &policy())
+            .unmatched_domains
+            .is_empty());
+    }
+
+    #[test]
+    fn a_look_alike_or_mistyped_domain_holds_the_users_at_the_domain_it_looks_like() {
+        // Cyrillic с and о (U+0441, U+043E) in `соrp.com`; `corp.co` one edit from corp.com.
+        for (domain, likeness) in [
+            ("\u{441}\u{43e}rp.com", "looks like this address's domain"),
+            ("corp.co", "is one edit away from this address's domain"),
+        ] {
+            let d = rules(&format!(
+                "users: [alice@corp.com]\ndomains: [\"{domain}\"]\n"
+            ));
+            let live = vec![
+                user(1, Some("alice@corp.com")),
+                user(2, Some("bob@corp.com")),
+                user(3, Some("carol@corp.com")),
+                user(4, Some("eve@elsewhere.example")),
+            ];
+            let plan = compute(&d, &live, &policy());
+            assert_eq!(emails(&plan.delete), ["eve@elsewhere.example"], "{domain}");
+            assert_eq!(emails(&plan.held), ["bob@corp.com", "carol@corp.com"]);
+            let text = plan.held[0].reason.describe();
+            assert!(
+                text.starts_with(&format!("did you mean this user? The domain entry {domain} at rules.yaml:2:11 matches no live user and {likeness}")),
+                "{text}"
+            );
+            assert_eq!(plan.unmatched_domains.len(), 1);
+        }
+    }
+
+    #[test]
+    fn indexed_protected_patterns_match_exactly_what_the_glob_matches() {
+        let patterns = [
+            "*@svc.example",
+            "ops@*",
+            "*@*.corp.example",
+            "a*z@x.example",
+            "*@*",
+            "*ops@*",
+            "*@corp.example",
+            "*@*.example",
+            "ops@svc.example",
+            "x*@*.b\u{fc}cher.example",
+        ];
+        let mut text = String::from("users: [keep@example.com]\nprotected:\n");
+        for p in patterns {
+            text.push_str(&format!("  - \"{p}\"\n"));
+        }
+        let d = rules(&text);
+        let m = Matcher::new(&d, Date::parse("2026-11-28").unwrap());
+        for raw in [
+            "ops@svc.example",
+            "robot@svc.example",
+            "ops@anywhere.example",
+            "x@deep.sub.corp.example",
+            "x@corp.example",
+            "x@notcorp.example",
+            "abz@x.example",
+            "az@x.example",
+            "devops@other.org",
+            "x1@a.b\u{fc}cher.example",
+            "x1@xn--bcher-kva.example",
+        ] {
+            let address = addr(raw);
+            let glob: Vec<&str> = d
+                .protected
+                .iter()
+                .filter(|p| p.matches(address.as_str()))
+                .map(|p| p.pattern.as_str())
+                .collect();
+            // `all` and `decide`: the protected address first, then patterns in file order.
+            let (mut ordered, patterns): (Vec<&str>, Vec<&str>) =
+                glob.iter().partition(|p| !p.contains('*'));
+            ordered.extend(patterns);
+            let indexed: Vec<String> = m
+                .all(&address)
+                .into_iter()
+                .filter_map(|r| match r {
+                    Reason::Protected { pattern, .. } => Some(pattern),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(indexed, ordered, "{raw}");
+            let mut seen = vec![false; d.protected.len()];
+            m.mark_protected(&address, &mut seen);
+            let marked: Vec<&str> = d
+                .protected
+                .iter()
+                .zip(&seen)
+                .filter(|(_, s)| **s)
+                .map(|(p, _)| p.pattern.as_str())
+                .collect();
+            assert_eq!(marked, glob, "{raw}");
+            match m.decide(&address) {
+                Reason::Protected { pattern, .. } => {
+                    assert_eq!(Some(pattern.as_str()), ordered.first().copied())
+                }
+                other => assert!(glob.is_empty(), "{raw}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
     fn seats_freed_counts_the_deleted_users_seats() {
         let d = desired(&["alice@example.com"]);
         let seat = |n, a, g| User {
@@ -1628,6 +2021,8 @@ mod props {
         // Looks like `breakglass`; no address may contain U+200B.
         "break\u{200b}glass",
         "a\u{ad}b",
+        // Looks like `alice`: Cyrillic а and е (U+0430, U+0435), two edits away.
+        "\u{430}lic\u{435}",
     ];
     const DOMAINS: &[&str] = &[
         "example.com",
@@ -1637,6 +2032,8 @@ mod props {
         "b\u{fc}cher.example",
         "xn--bcher-kva.example",
         "bu\u{308}cher.example",
+        // Looks like `example.com`: a Cyrillic а.
+        "ex\u{430}mple.com",
     ];
 
     /// The characters of the pool that no address may contain (the model's own list).
@@ -1690,6 +2087,22 @@ mod props {
         use unicode_normalization::UnicodeNormalization;
         let a: String = a.trim().to_lowercase().nfc().collect();
         a.replace("xn--bcher-kva.example", "b\u{fc}cher.example")
+    }
+
+    /// The model's own table of the pool's look-alikes (Cyrillic а and е look like Latin a and
+    /// e), not the UTS 39 tables the plan uses.
+    fn looks(a: &str) -> String {
+        a.chars()
+            .map(|c| match c {
+                '\u{430}' => 'a',
+                '\u{435}' => 'e',
+                c => c,
+            })
+            .collect()
+    }
+
+    fn domain_of(a: &str) -> &str {
+        a.rsplit_once('@').map_or("", |(_, d)| d)
     }
 
     fn invisible(a: &str) -> bool {
@@ -1903,9 +2316,31 @@ mod props {
                     }
                     for p in plan.unmatched_protected.iter().filter(|p| !p.is_pattern()) {
                         prop_assert!(crate::distance::levenshtein(&p.pattern, address) > 1, "{} is one edit from protected {}", address, p.pattern);
+                        prop_assert!(looks(&p.pattern) != looks(address), "{} looks like protected {}", address, p.pattern);
+                    }
+                    for entry in &plan.absent {
+                        prop_assert!(looks(&entry.email) != looks(address), "{} looks like {}", address, entry.email);
+                    }
+                    // Nor is its domain one edit from, or a look-alike of, an unmatched domain.
+                    for dom in &plan.unmatched_domains {
+                        let (dom, theirs) = (dom.domain.as_str(), domain_of(address));
+                        prop_assert!(crate::distance::levenshtein(dom, theirs) > 1 && looks(dom) != looks(theirs), "{} is near the domain entry {}", address, dom);
                     }
                 }
             }
+            // The unmatched domains are the domain entries at which no live user has an address.
+            let live_domains: std::collections::HashSet<String> = live
+                .iter()
+                .filter_map(|u| u.email.as_deref())
+                .filter(|e| !e.trim().is_empty() && !invisible(e))
+                .map(|e| domain_of(&oracle_norm(e)).to_string())
+                .collect();
+            let mut expected: Vec<&str> = oracle.domains.iter().map(String::as_str).filter(|d| !live_domains.contains(*d)).collect();
+            expected.sort_unstable();
+            expected.dedup();
+            let mut unmatched: Vec<&str> = plan.unmatched_domains.iter().map(|d| d.domain.as_str()).collect();
+            unmatched.sort_unstable();
+            prop_assert_eq!(unmatched, expected);
             // The whole-plan rails count only the users who could be deleted at all.
             // (An id that two live users share names neither.)
             let id_count = |id: &str| live.iter().filter(|v| v.id.as_deref().is_some_and(|o| o.eq_ignore_ascii_case(id))).count();

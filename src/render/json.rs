@@ -22,6 +22,7 @@ struct Document<'a> {
     users: Vec<UserOut<'a>>,
     absent: Vec<AbsentOut<'a>>,
     unmatched_protected: Vec<ProtectedOut<'a>>,
+    unmatched_domains: Vec<DomainOut<'a>>,
 }
 
 #[derive(Serialize)]
@@ -35,6 +36,7 @@ struct Counts {
     /// Users with a usable address and id: what the delete-all and fraction rails count.
     deletable: usize,
     unmatched_protected: usize,
+    unmatched_domains: usize,
 }
 
 #[derive(Serialize)]
@@ -93,6 +95,12 @@ struct AbsentOut<'a> {
 struct ProtectedOut<'a> {
     pattern: &'a str,
     written: &'a str,
+    location: LocationOut<'a>,
+}
+
+#[derive(Serialize)]
+struct DomainOut<'a> {
+    domain: &'a str,
     location: LocationOut<'a>,
 }
 
@@ -156,6 +164,7 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
             absent: plan.absent.len(),
             deletable: plan.deletable,
             unmatched_protected: plan.unmatched_protected.len(),
+            unmatched_domains: plan.unmatched_domains.len(),
         },
         seats_freed: {
             let (access, gateway) = plan.seats_freed();
@@ -182,6 +191,14 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
                 pattern: &p.pattern,
                 written: &p.written,
                 location: location(&p.location),
+            })
+            .collect(),
+        unmatched_domains: plan
+            .unmatched_domains
+            .iter()
+            .map(|d| DomainOut {
+                domain: d.domain.as_str(),
+                location: location(&d.location),
             })
             .collect(),
     };

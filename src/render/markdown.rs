@@ -138,6 +138,28 @@ pub fn to_string(plan: &Plan, limit: usize) -> String {
                 .collect(),
         },
         Section {
+            what: "domain entries that match no live user",
+            title: format!(
+                "Domain entries that match no live user: check for a typo or a look-alike ({})",
+                plan.unmatched_domains.len()
+            ),
+            folded: false,
+            header: "| Domain | Written at |\n| --- | --- |\n",
+            rows: plan
+                .unmatched_domains
+                .iter()
+                .map(|e| {
+                    Box::new(move || {
+                        format!(
+                            "| {} | {} |\n",
+                            cell(e.domain.as_str()),
+                            cell(&e.location.to_string())
+                        )
+                    }) as Box<dyn Fn() -> String>
+                })
+                .collect(),
+        },
+        Section {
             what: "kept users",
             title: format!("Kept ({})", plan.keep.len()),
             folded: true,

@@ -23,7 +23,7 @@ fn user(id: &str, email: Option<&str>, name: Option<&str>) -> User {
 pub(super) fn fixture() -> (config::Desired, Vec<User>, Plan) {
     let desired = config::parse_str(
         &format!(
-            "account_id: {ACCOUNT}\nusers:\n  - alice@example.com\n  - Bob.Martin@example.com\n  - grace@example.com\nprotected:\n  - breakglass@example.com\n"
+            "account_id: {ACCOUNT}\nusers:\n  - alice@example.com\n  - Bob.Martin@example.com\n  - grace@example.com\ndomains:\n  - partner.example\nprotected:\n  - breakglass@example.com\n"
         ),
         "desired/users.yaml",
     )

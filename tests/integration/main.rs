@@ -5,6 +5,7 @@
 mod apply_end;
 mod audit_lock;
 mod commands;
+mod confusables;
 mod docs;
 mod escaping;
 mod faults;
