@@ -502,6 +502,10 @@ fn read(path: &Path, name: &str) -> Result<String, ConfigError> {
                 format!("cannot read the file: {e}"),
                 "check the path given with -f and its permissions",
             ),
+            ReadError::NotRegular { kind } => (
+                format!("this is {kind}, not a regular file, so it was not read (reading one can wait forever)"),
+                "name the desired-state file itself with -f, or a directory of them",
+            ),
             ReadError::TooLarge { limit } => (
                 format!(
                     "the file holds more than the limit of {limit} bytes ({} MiB)",
