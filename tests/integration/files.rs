@@ -352,3 +352,64 @@ fn a_pipe_given_as_a_plan_token_key_or_seed_file_is_refused_not_waited_on() {
         "{r:?}"
     );
 }
+
+/// Names that show as, or read as, `*.yaml` without being named so: each must refuse the run
+/// (naming the entry, escaped) rather than be passed over, which would delete carol, dave and
+/// erin, whom only that file allows.
+#[test]
+fn a_name_that_only_looks_like_yaml_is_an_error_not_skipped() {
+    let cases = [
+        ("b.yaml\u{ad}", "b.yaml\\u{ad}` has a name holding U+00AD"),
+        (
+            "b.yaml\u{2066}",
+            "b.yaml\\u{2066}` has a name holding U+2066",
+        ),
+        (
+            "b.yaml\u{202e}",
+            "b.yaml\\u{202e}` has a name holding U+202E",
+        ),
+        (
+            "b.yaml\u{3164}",
+            "b.yaml\\u{3164}` has a name holding U+3164",
+        ),
+        (
+            "b.yaml\u{fe0f}",
+            "b.yaml\\u{fe0f}` has a name holding U+FE0F",
+        ),
+        (
+            "x\u{202e}lmay.txt",
+            "x\\u{202e}lmay.txt` has a name holding U+202E",
+        ),
+        (
+            "g.yaml.",
+            "g.yaml.` looks like a YAML file but is not named .yaml: rename it or remove it",
+        ),
+        (
+            "i.yamI",
+            "i.yamI` looks like a YAML file but is not named .yaml",
+        ),
+        (
+            "j.\u{ff59}\u{ff41}\u{ff4d}\u{ff4c}",
+            "j.\u{ff59}\u{ff41}\u{ff4d}\u{ff4c}` looks like a YAML file",
+        ),
+        ("c.y\u{430}ml", "c.y\u{430}ml` looks like a YAML file"),
+    ];
+    for (name, message) in cases {
+        let w = World::demo();
+        let dir = desired_dir(&w);
+        std::fs::write(dir.join(name), CAROL_DAVE_ERIN).unwrap();
+        assert_refused_and_nobody_deleted(&w, &dir, message);
+    }
+}
+
+#[test]
+fn files_with_clearly_other_extensions_are_still_passed_over() {
+    let w = World::demo();
+    let dir = desired_dir(&w);
+    for name in ["users.yaml.bak", "users.yaml~", "notes.txt", "users.json"] {
+        std::fs::write(dir.join(name), CAROL_DAVE_ERIN).unwrap();
+    }
+    let r = w.run(&["validate", "-f", s(&dir)]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains(" in 1 file "), "{r:?}");
+}
