@@ -776,7 +776,8 @@ impl Settings {
                 None | Some("0" | "false" | "no" | "off") => Ok(false),
                 Some("1" | "true" | "yes" | "on") => Ok(true),
                 Some(other) => Err(format!(
-                    "RECONCILE_AUTO_APPROVE is `{other}`: set it to true or false"
+                    "RECONCILE_AUTO_APPROVE is `{}`: set it to true or false",
+                    crate::text::printable(other)
                 )),
             }
         };
@@ -799,7 +800,10 @@ impl Settings {
                 Some(ms) => ms,
                 None => match var("RECONCILE_RETRY_DELAY_MS") {
                     Some(v) => v.trim().parse().map_err(|_| {
-                        format!("RECONCILE_RETRY_DELAY_MS is `{v}`: give milliseconds, e.g. 500")
+                        format!(
+                            "RECONCILE_RETRY_DELAY_MS is `{}`: give milliseconds, e.g. 500",
+                            crate::text::printable(&v)
+                        )
                     })?,
                     None => 500,
                 },

@@ -9,6 +9,7 @@ use crate::date::Date;
 use crate::model::{AddressError, Email};
 use crate::plan::{Decision, Matcher, Plan, Reason};
 use crate::render::Palette;
+use crate::text::printable;
 
 /// What the plan does to one live user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,9 +104,15 @@ impl Explanation {
     }
 
     pub fn render(&self, out: &mut dyn Write, p: Palette) -> io::Result<()> {
-        writeln!(out, "{}", p.bold(&self.address))?;
+        // The address is the user's typing, and when it is not an address it is shown as typed:
+        // it is escaped like everything else from outside, as are the live user's id and name.
+        writeln!(out, "{}", p.bold(&printable(&self.address)))?;
         if self.written.trim() != self.address {
-            writeln!(out, "  normalised from {:?}", self.written)?;
+            writeln!(
+                out,
+                "  normalised from {}",
+                printable(&format!("{:?}", self.written))
+            )?;
         }
         if let Some(why) = &self.invalid {
             writeln!(
@@ -146,15 +153,19 @@ impl Explanation {
                         .user
                         .name
                         .as_deref()
-                        .map(|n| format!(" {n:?}"))
+                        .map(|n| format!(" {}", printable(&format!("{n:?}"))))
                         .unwrap_or_default();
                     let login = d
                         .user
                         .last_successful_login
                         .as_deref()
-                        .map(|l| format!(", last login {}", crate::text::printable(l)))
+                        .map(|l| format!(", last login {}", printable(l)))
                         .unwrap_or_else(|| ", never logged in".into());
-                    writeln!(out, "  live:  user {}{name}{login}: {what}", d.id_text())?;
+                    writeln!(
+                        out,
+                        "  live:  user {}{name}{login}: {what}",
+                        printable(d.id_text())
+                    )?;
                 }
             }
         }

@@ -241,7 +241,9 @@ impl SavedPlan {
             digest: self.seal(key),
             plan: self.clone(),
         };
-        let mut text = serde_json::to_string_pretty(&file).unwrap_or_default();
+        // Escaped like the JSON plan (see `text::to_json_pretty`): a reviewer reads this file.
+        // The digest covers `canonical`, not this text, so the escapes change no seal.
+        let mut text = crate::text::to_json_pretty(&file).unwrap_or_default();
         text.push('\n');
         text
     }
@@ -279,9 +281,13 @@ impl SavedPlan {
             other => {
                 return Err(PlanFileError::UnknownVersion {
                     path: path.to_string(),
-                    found: other.map_or_else(|| "(none)".to_string(), |v| v.to_string()),
+                    // The file's own text, shown in a message: escaped like any text from outside.
+                    found: other.map_or_else(
+                        || "(none)".to_string(),
+                        |v| crate::text::printable(&v.to_string()),
+                    ),
                     tool: env!("CARGO_PKG_VERSION").to_string(),
-                })
+                });
             }
         }
         let file: File = serde_json::from_value(value).map_err(|_| PlanFileError::Tampered {

@@ -605,6 +605,9 @@ fn read_saved(path: &Path, name: &str, key: Option<&PlanKey>) -> Result<SavedPla
         ReadError::Io(e) => Error::Usage(format!(
             "{name}: cannot read the saved plan: {e}\n  help: pass the file written by `reconcile plan --out FILE`"
         )),
+        e @ ReadError::NotRegular { .. } => Error::Usage(format!(
+            "{name}: {e}\n  help: pass the file written by `reconcile plan --out FILE`"
+        )),
         ReadError::TooLarge { limit } => {
             not_a_plan(format!("it holds more than the limit of {limit} bytes")).into()
         }

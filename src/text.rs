@@ -1,4 +1,10 @@
-//! Text from outside (the API, files) made safe to show.
+//! Text from outside (the API, files) made safe to show: one predicate, [`is_hostile`], decides
+//! which characters never reach a terminal raw, and every writer uses it — [`printable`] for
+//! human text, the Markdown renderer's `escape`, and [`write_json_pretty`] for JSON documents.
+
+use std::io;
+
+use serde::Serialize;
 
 /// Text from outside (the API, file names, YAML keys and values, audit logs) made safe for a
 /// terminal: control characters (an escape sequence could move the cursor and hide lines of the
@@ -12,12 +18,12 @@
 /// an address that looks like another. The result never contains any of them, so escaping twice
 /// changes nothing.
 pub fn printable(text: &str) -> String {
-    if !text.chars().any(hostile) {
+    if !text.chars().any(is_hostile) {
         return text.to_string();
     }
     text.chars()
         .map(|c| {
-            if hostile(c) {
+            if is_hostile(c) {
                 c.escape_unicode().to_string()
             } else {
                 c.to_string()
@@ -26,10 +32,98 @@ pub fn printable(text: &str) -> String {
         .collect()
 }
 
-fn hostile(c: char) -> bool {
+/// Whether `c` must not reach a terminal raw (see [`printable`] for the classes and why): the
+/// controls (C0, DEL and C1), the line and paragraph separators, and every invisible or
+/// bidirectional character. The one definition, so that no writer keeps a shorter list.
+pub fn is_hostile(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{2028}' | '\u{2029}')
         || (!c.is_ascii() && crate::model::is_invisible(c))
+}
+
+/// `value` as pretty-printed JSON (as `serde_json::to_writer_pretty` writes it), except that
+/// every [`is_hostile`] character inside a string is written as a `\uXXXX` escape (a surrogate
+/// pair above U+FFFF). serde_json escapes only `"`, `\` and U+0000..U+001F, so C1 controls
+/// (U+009B is a one-byte CSI on many terminals), DEL, bidirectional overrides and zero-width
+/// characters would otherwise reach a terminal or a CI log raw when the JSON is printed. The
+/// document is still valid JSON and parses to exactly the same strings.
+pub fn write_json_pretty<W: io::Write, T: Serialize + ?Sized>(
+    out: W,
+    value: &T,
+) -> serde_json::Result<()> {
+    let mut serializer = serde_json::Serializer::with_formatter(
+        out,
+        EscapingFormatter(serde_json::ser::PrettyFormatter::new()),
+    );
+    value.serialize(&mut serializer)
+}
+
+/// [`write_json_pretty`] into a `String`.
+pub fn to_json_pretty<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
+    let mut bytes = Vec::new();
+    write_json_pretty(&mut bytes, value)?;
+    // The serializer writes UTF-8 only; the escapes are ASCII.
+    String::from_utf8(bytes).map_err(|e| serde_json::Error::io(io::Error::other(e)))
+}
+
+/// serde_json's pretty layout, with [`is_hostile`] characters escaped in strings. serde_json
+/// hands a string to the formatter as fragments that need no escaping by JSON's rules, and the
+/// characters JSON requires escaped separately; only the fragments are examined here.
+struct EscapingFormatter(serde_json::ser::PrettyFormatter<'static>);
+
+impl serde_json::ser::Formatter for EscapingFormatter {
+    fn write_string_fragment<W: ?Sized + io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        let mut rest = fragment;
+        while let Some((at, c)) = rest.char_indices().find(|&(_, c)| is_hostile(c)) {
+            writer.write_all(&rest.as_bytes()[..at])?;
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                write!(writer, "\\u{unit:04x}")?;
+            }
+            rest = &rest[at + c.len_utf8()..];
+        }
+        writer.write_all(rest.as_bytes())
+    }
+
+    fn begin_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+    fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object_value(w)
+    }
 }
 
 #[cfg(test)]
@@ -69,5 +163,49 @@ mod tests {
         // Escaping is idempotent: what it writes holds nothing to escape.
         let once = printable("\u{1b}]8;;x\u{7}\u{202e}");
         assert_eq!(printable(&once), once);
+    }
+
+    #[test]
+    fn json_escapes_what_is_hostile_and_parses_back_to_the_same_text() {
+        let text = "a\u{85}b\u{9b}2J\u{7f}\u{202e}x\u{200b}\u{3164}\u{fe0f}\u{e0041}\u{1b}\"\\ Jos\u{e9} \u{1f469}";
+        let value = serde_json::json!({ "name": text, "k\u{2028}": [text] });
+        let json = to_json_pretty(&value).unwrap();
+        for raw in [
+            '\u{85}',
+            '\u{9b}',
+            '\u{7f}',
+            '\u{202e}',
+            '\u{200b}',
+            '\u{3164}',
+            '\u{fe0f}',
+            '\u{e0041}',
+            '\u{1b}',
+            '\u{2028}',
+        ] {
+            assert!(!json.contains(raw), "{raw:?} raw in {json}");
+        }
+        for escape in [
+            "\\u0085",
+            "\\u009b",
+            "\\u007f",
+            "\\u202e",
+            "\\u200b",
+            "\\u3164",
+            "\\ufe0f",
+            "\\udb40\\udc41",
+            "\\u001b",
+            "\\u2028",
+        ] {
+            assert!(json.contains(escape), "{escape} not in {json}");
+        }
+        // Everything else is as serde_json writes it: the layout, the letters, the emoji.
+        assert!(json.contains("Jos\u{e9} \u{1f469}"), "{json}");
+        let back: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, value);
+        let plain = serde_json::json!({ "a": [1, "b"], "c": {} });
+        assert_eq!(
+            to_json_pretty(&plain).unwrap(),
+            serde_json::to_string_pretty(&plain).unwrap()
+        );
     }
 }

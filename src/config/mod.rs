@@ -435,6 +435,12 @@ fn directory_entry(entry: &std::fs::DirEntry) -> DirEntry {
             "rename it with a UTF-8 name ending in .yaml (read) or another extension (not read), or move it out of the directory",
         );
     };
+    if let NameKind::Hostile(c) = name_kind(name) {
+        return refused(
+            format!("`{shown}` has a name holding U+{:04X}, a control, bidirectional or invisible character, so what it is cannot be told from how it looks", u32::from(c)),
+            "rename it without that character (desired-state files are named *.yaml or *.yml), or move it out of the directory",
+        );
+    }
     // `metadata` follows symbolic links: a link to a YAML file is read like the file.
     let meta = match std::fs::metadata(&path) {
         Ok(meta) => meta,
@@ -468,27 +474,78 @@ fn directory_entry(entry: &std::fs::DirEntry) -> DirEntry {
             "desired-state files are regular files: move it out of the directory",
         );
     }
+    match name_kind(name) {
+        NameKind::Yaml => DirEntry::Yaml,
+        NameKind::Other => DirEntry::Other,
+        NameKind::LooksLikeYaml => refused(
+            format!("`{shown}` looks like a YAML file but is not named .yaml: rename it or remove it"),
+            "a desired-state file's name ends in exactly .yaml or .yml (any ASCII letter case), with nothing after it; this one is passed over, and the users it lists would be deleted",
+        ),
+        // Refused above, before its metadata was read.
+        NameKind::Hostile(_) => DirEntry::Other,
+    }
+}
+
+/// What the name of an entry of `-f DIR` says about it.
+#[derive(Debug, PartialEq, Eq)]
+enum NameKind {
+    /// `*.yaml` / `*.yml` in any ASCII letter case: read.
+    Yaml,
+    /// Another extension, or none: not desired state, passed over in silence.
+    Other,
+    /// It holds this control, bidirectional or invisible character ([`crate::text::is_hostile`]):
+    /// shown, it passes for another name (`users.yaml\u{ad}`, `x\u{202e}lmay.txt`).
+    Hostile(char),
+    /// It reads as `*.yaml` / `*.yml` but is not named so: trailing dots or spaces
+    /// (`users.yaml.`), full-width letters (`users.ｙａｍｌ`), look-alikes (`users.yamI`, a
+    /// Cyrillic `а`).
+    LooksLikeYaml,
+}
+
+fn name_kind(name: &str) -> NameKind {
+    if let Some(c) = name.chars().find(|&c| crate::text::is_hostile(c)) {
+        return NameKind::Hostile(c);
+    }
     let extension = Path::new(name)
         .extension()
         .and_then(|e| e.to_str())
         .unwrap_or("");
-    let is_yaml = |ext: &str| ext.eq_ignore_ascii_case("yaml") || ext.eq_ignore_ascii_case("yml");
-    if is_yaml(extension) {
-        return DirEntry::Yaml;
+    if extension.eq_ignore_ascii_case("yaml") || extension.eq_ignore_ascii_case("yml") {
+        return NameKind::Yaml;
     }
-    // `users.yaml ` (a trailing space, or an invisible character) shows like a YAML file.
-    let trimmed = extension.trim_end_matches(|c: char| {
-        c.is_whitespace()
-            || c.is_control()
-            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2060}'..='\u{2064}' | '\u{feff}')
-    });
-    if is_yaml(trimmed) {
-        return refused(
-            format!("`{shown}` looks like a YAML file but its name ends after `.{trimmed}` with white space or an invisible character, so it is not read"),
-            "rename it to end in .yaml or .yml",
-        );
+    if reads_as_yaml(name) {
+        NameKind::LooksLikeYaml
+    } else {
+        NameKind::Other
     }
-    DirEntry::Other
+}
+
+/// Whether `name` reads as `*.yaml` / `*.yml` once folded: NFKC (full-width and compatibility
+/// forms), letter case, and the UTS 39 confusable skeleton (`I`, `1` and `l` are one prototype;
+/// `m` and `rn` are another, so `users.yarnl` reads as YAML too), with trailing dots and white
+/// space dropped. NFKC and case alone leave `yamI` as `yami`; the skeleton is what catches it.
+/// The skeleton does not fold case, and lower-casing changes what a letter looks like (`I` to
+/// `i`), so both orders are tried.
+fn reads_as_yaml(name: &str) -> bool {
+    use unicode_normalization::UnicodeNormalization;
+    use unicode_security::skeleton;
+    let fold = |text: &str| -> [String; 3] {
+        let nfkc: String = text.nfkc().collect();
+        let shape: String = skeleton(&nfkc).collect();
+        [
+            shape.clone(),
+            skeleton(&nfkc.to_lowercase()).collect(),
+            skeleton(&shape.to_lowercase()).collect(),
+        ]
+    };
+    let targets: Vec<String> = ["yaml", "yml"].iter().flat_map(|t| fold(t)).collect();
+    fold(name).iter().any(|folded| {
+        let folded = folded.trim_end_matches(|c: char| c.is_whitespace() || c == '.');
+        match folded.rsplit_once('.') {
+            Some((stem, extension)) => !stem.is_empty() && targets.iter().any(|t| t == extension),
+            None => false,
+        }
+    })
 }
 
 /// Read, validate and merge the given files and directories.
@@ -517,6 +574,10 @@ fn read(path: &Path, name: &str) -> Result<String, ConfigError> {
             ReadError::Io(e) => (
                 format!("cannot read the file: {e}"),
                 "check the path given with -f and its permissions",
+            ),
+            ReadError::NotRegular { kind } => (
+                format!("this is {kind}, not a regular file, so it was not read (reading one can wait forever)"),
+                "name the desired-state file itself with -f, or a directory of them",
             ),
             ReadError::TooLarge { limit } => (
                 format!(
@@ -1192,6 +1253,73 @@ fn merge(files: Vec<FileState>) -> Result<Desired, ConfigError> {
 }
 
 #[cfg(test)]
+mod names {
+    use super::*;
+
+    #[test]
+    fn only_names_that_read_as_yaml_and_are_not_named_so_are_refused() {
+        for read in ["users.yaml", "A.YAML", "b.Yml", ".team.yaml", "x.y.yml"] {
+            assert_eq!(name_kind(read), NameKind::Yaml, "{read}");
+        }
+        for skipped in [
+            "README.md",
+            ".gitkeep",
+            ".yaml",
+            "notes.txt",
+            "users.yaml.bak",
+            "users.yaml~",
+            "users.json",
+            "yaml",
+            "Makefile",
+            "users.yam",
+            "users.yamlx",
+        ] {
+            assert_eq!(name_kind(skipped), NameKind::Other, "{skipped}");
+        }
+        for c in [
+            '\u{ad}',
+            '\u{2066}',
+            '\u{202e}',
+            '\u{3164}',
+            '\u{fe0f}',
+            '\u{200b}',
+            '\u{feff}',
+            '\u{1b}',
+            '\u{85}',
+            '\u{7f}',
+            '\u{2028}',
+            '\u{61c}',
+            '\u{e0041}',
+        ] {
+            assert_eq!(
+                name_kind(&format!("b.yaml{c}")),
+                NameKind::Hostile(c),
+                "{c:?}"
+            );
+            assert_eq!(name_kind(&format!("no{c}tes.txt")), NameKind::Hostile(c));
+        }
+        for looks in [
+            "g.yaml.",
+            "g.yaml..",
+            "g.yml. ",
+            "team.yaml ",
+            "team.yaml\u{3000}",
+            "i.yamI",
+            "i.yam1",
+            "i.ymI",
+            "u.yarnl",
+            "j.\u{ff59}\u{ff41}\u{ff4d}\u{ff4c}",
+            "j\u{ff0e}yaml",
+            "c.y\u{430}ml",
+            "c.\u{443}aml",
+            "k.\u{ff39}\u{ff2d}\u{ff2c}",
+        ] {
+            assert_eq!(name_kind(looks), NameKind::LooksLikeYaml, "{looks:?}");
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -1692,7 +1820,7 @@ mod tests {
             "{err}"
         );
         assert!(
-            messages[4].contains("z.YML\\u{200b}` looks like a YAML file"),
+            messages[4].contains("z.YML\\u{200b}` has a name holding U+200B"),
             "{err}"
         );
     }

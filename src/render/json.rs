@@ -143,7 +143,9 @@ fn user<'a>(d: &'a Decision, decision: &'static str) -> UserOut<'a> {
     }
 }
 
-/// The plan as pretty-printed JSON, followed by a newline.
+/// The plan as pretty-printed JSON, followed by a newline. Strings are the API's and the files'
+/// exact text once parsed, but controls, bidirectional and invisible characters are written as
+/// `\uXXXX` escapes (see [`crate::text::write_json_pretty`]): this document is printed.
 pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     let users = plan
         .delete
@@ -202,6 +204,6 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
             })
             .collect(),
     };
-    serde_json::to_writer_pretty(&mut *out, &document)?;
+    crate::text::write_json_pretty(&mut *out, &document)?;
     writeln!(out)
 }

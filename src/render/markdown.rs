@@ -20,7 +20,7 @@ use crate::plan::{Decision, Plan};
 pub const MAX_BYTES: usize = 60_000;
 /// Room kept free for closing the open section and writing the note about what was left out.
 const RESERVE: usize = 3_000;
-/// Longest text of one cell, in characters, before escaping (escaping can grow it up to 9×).
+/// Longest text of one cell, in characters, before escaping (escaping can grow it up to 10×).
 const MAX_CELL_CHARS: usize = 80;
 /// Longest reason, in characters: reasons are the tool's own sentences, with a file name.
 const MAX_REASON_CHARS: usize = 400;
@@ -301,8 +301,9 @@ fn cut(text: &str, max: usize) -> String {
 /// `|` cannot end a cell, `<` and `&` cannot open a tag or an entity, `[` cannot open a link, `*`,
 /// `_`, `~` and `` ` `` cannot format, `$` cannot start maths, and `.` and `:` cannot make an
 /// autolink (`www.`, `https:`). `@` and `#` are followed by a zero-width space, so that no one is
-/// mentioned and no issue is linked. Control and bidirectional-override characters, which could
-/// hide or reorder text, become `�`.
+/// mentioned and no issue is linked. Every character [`crate::text::is_hostile`] names (controls,
+/// line separators, bidirectional and invisible characters), which could hide or reorder text
+/// or make one address pass for another, is shown as its escape, `\u{200b}`, as on a terminal.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -314,10 +315,10 @@ pub fn escape(text: &str) -> String {
                 out.push(c);
                 out.push_str("&#8203;");
             }
-            c if c.is_control()
-                || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') =>
-            {
-                out.push('\u{fffd}')
+            // Written as the terminal shows it (`\u{200b}`), its backslash a reference like the
+            // others: what the terminal escapes, the comment escapes, by the same predicate.
+            c if crate::text::is_hostile(c) => {
+                let _ = write!(out, "&#92;u{{{:x}}}", c as u32);
             }
             c => out.push(c),
         }
@@ -420,5 +421,35 @@ mod tests {
         }
         assert_eq!(escape("Ann O'Neil-Smith (ops)"), "Ann O'Neil-Smith (ops)");
         assert_eq!(escape("x@y.z"), "x@&#8203;y&#46;z");
+    }
+
+    #[test]
+    fn escaping_hides_nothing_the_terminal_escapes() {
+        // The zero-width space, the line separator and the Arabic letter mark got through a
+        // list of its own; every character the terminal escapes is escaped here the same way.
+        for c in [
+            '\u{200b}',
+            '\u{2028}',
+            '\u{61c}',
+            '\u{85}',
+            '\u{9b}',
+            '\u{7f}',
+            '\u{3164}',
+            '\u{fe0f}',
+            '\u{ad}',
+            '\u{feff}',
+            '\u{e0041}',
+            '\u{1b}',
+            '\u{202e}',
+        ] {
+            let text = format!("break{c}glass");
+            let e = escape(&text);
+            assert!(!e.contains(c), "{c:?} survives in {e}");
+            assert_eq!(
+                e,
+                crate::text::printable(&text).replace('\\', "&#92;"),
+                "{c:?}"
+            );
+        }
     }
 }

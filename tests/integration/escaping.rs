@@ -173,3 +173,199 @@ fn saved_plan_paths_are_escaped_in_messages() {
     assert_no_hostile("stderr of apply", &r.stderr);
     assert_eq!(w.deletes(), 0);
 }
+
+/// What `assert_no_hostile` checks, and the characters that got through a shorter list: C1
+/// controls (U+009B is a one-byte CSI), DEL, the zero-width space, the Arabic letter mark, the
+/// Hangul filler, a variation selector and a tag character (invisible, above U+FFFF).
+const INVISIBLE_TOO: &[char] = &[
+    '\u{85}',
+    '\u{9b}',
+    '\u{7f}',
+    '\u{200b}',
+    '\u{61c}',
+    '\u{3164}',
+    '\u{fe0f}',
+    '\u{e0041}',
+];
+
+fn assert_nothing_hostile(what: &str, text: &str) {
+    assert_no_hostile(what, text);
+    for c in INVISIBLE_TOO {
+        assert!(
+            !text.contains(*c),
+            "{what} holds {:?} raw:\n{text}",
+            c.escape_unicode().to_string()
+        );
+    }
+}
+
+/// A name and a login time, as a JSON string in a seed, holding every character above.
+const HOSTILE_NAME_JSON: &str =
+    "Eve\\u0085\\u009b2J\\u007f\\u202e\\u200b\\u061c\\u2028\\u3164\\ufe0f\\udb40\\udc41\\u001b[2K";
+const HOSTILE_NAME: &str =
+    "Eve\u{85}\u{9b}2J\u{7f}\u{202e}\u{200b}\u{61c}\u{2028}\u{3164}\u{fe0f}\u{e0041}\u{1b}[2K";
+
+/// The demo account plus eve, to be deleted, whose name holds [`HOSTILE_NAME`].
+fn hostile_name_world() -> World {
+    let seed = Seed::from_str(
+        &format!("{{\"account_id\": \"{ACCOUNT}\", \"users\": [{{\"id\": \"f174e90a-fafe-4643-bbbc-4a0ed4fc8415\", \"email\": \"eve@example.com\", \"name\": \"{HOSTILE_NAME_JSON}\", \"last_successful_login\": \"2026-11-27T17:45:00Z\\u200b\"}}, {{\"id\": \"2a7c3f0e-5b1d-4d6e-9f8a-1c2b3d4e5f60\", \"email\": \"alice@example.com\"}}]}}"),
+        "seed.json",
+    )
+    .unwrap();
+    World::with_seed(seed)
+}
+
+#[test]
+fn json_plan_writes_controls_bidi_and_invisible_characters_escaped() {
+    let w = hostile_name_world();
+    let file = w.permissive_allowlist(&["alice@example.com"]);
+    let r = w.run(&["plan", "--format", "json", "-f", s(&file)]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_nothing_hostile("stdout", &r.stdout);
+    for escape in [
+        "\\u0085",
+        "\\u009b",
+        "\\u007f",
+        "\\u202e",
+        "\\u200b",
+        "\\u061c",
+        "\\u2028",
+        "\\u3164",
+        "\\ufe0f",
+        "\\udb40\\udc41",
+        "\\u001b",
+    ] {
+        assert!(r.stdout.contains(escape), "{escape}: {r:?}");
+    }
+    // Parsed, the strings are the API's exact text.
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let eve = doc["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == "eve@example.com")
+        .unwrap();
+    assert_eq!(eve["name"], HOSTILE_NAME);
+    assert_eq!(eve["last_successful_login"], "2026-11-27T17:45:00Z\u{200b}");
+    assert_eq!(w.deletes(), 0);
+}
+
+#[test]
+fn saved_plan_file_writes_hostile_characters_escaped_and_still_applies() {
+    // White space around an address is trimmed when it is compared, and kept as the API wrote
+    // it in the saved plan: NEL and the line separator are white space.
+    let seed = Seed::from_str(
+        &format!("{{\"account_id\": \"{ACCOUNT}\", \"users\": [{{\"id\": \"f174e90a-fafe-4643-bbbc-4a0ed4fc8415\", \"email\": \"\\u0085eve@example.com\\u2028\"}}, {{\"id\": \"2a7c3f0e-5b1d-4d6e-9f8a-1c2b3d4e5f60\", \"email\": \"alice@example.com\"}}]}}"),
+        "seed.json",
+    )
+    .unwrap();
+    let w = World::with_seed(seed);
+    let file = w.permissive_allowlist(&["alice@example.com"]);
+    let plan = w.dir.path().join("plan.json");
+    let r = w.run(&["plan", "-f", s(&file), "--out", s(&plan)]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let text = std::fs::read_to_string(&plan).unwrap();
+    assert_nothing_hostile("the saved plan", &text);
+    assert!(text.contains("\"\\u0085eve@example.com\\u2028\""), "{text}");
+    let r = w.run(&["apply", s(&plan), "-f", s(&file)]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(w.live_emails(), ["alice@example.com"]);
+}
+
+#[test]
+fn markdown_plan_escapes_every_character_the_terminal_escapes() {
+    let w = hostile_name_world();
+    let file = w.permissive_allowlist(&["alice@example.com"]);
+    let r = w.run(&["plan", "--format", "markdown", "-f", s(&file)]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_nothing_hostile("stdout", &r.stdout);
+    assert!(
+        r.stdout
+            .contains("Eve&#92;u{85}&#92;u{9b}2J&#92;u{7f}&#92;u{202e}&#92;u{200b}&#92;u{61c}&#92;u{2028}&#92;u{3164}&#92;u{fe0f}&#92;u{e0041}&#92;u{1b}&#91;2K"),
+        "{r:?}"
+    );
+    assert!(r.stdout.contains("&#92;u{200b}"), "{r:?}");
+    assert_eq!(w.deletes(), 0);
+}
+
+#[test]
+fn explain_escapes_the_typed_address_and_the_live_id_and_name() {
+    // A live user whose id is not a UUID (the plan holds it back) and would clear the screen.
+    let seed = Seed::from_str(
+        &format!("{{\"account_id\": \"{ACCOUNT}\", \"users\": [{{\"id\": \"\\u001b[2J\\u009b2J\\u202eevil\", \"email\": \"eve@example.com\", \"name\": \"{HOSTILE_NAME_JSON}\"}}]}}"),
+        "seed.json",
+    )
+    .unwrap();
+    let w = World::with_seed(seed);
+    let file = w.allowlist(&["alice@example.com"]);
+    let r = w.run(&["explain", "eve@example.com", "-f", s(&file)]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_nothing_hostile("stdout", &r.stdout);
+    assert!(
+        r.stdout
+            .contains("live:  user \\u{1b}[2J\\u{9b}2J\\u{202e}evil "),
+        "{r:?}"
+    );
+    assert!(r.stdout.contains("\\u{3164}\\u{fe0f}"), "{r:?}");
+    // An address that is not one is shown as typed: escaped.
+    let r = w.run(&[
+        "explain",
+        "ev\u{202e}e\u{200b}\u{1b}[2J@example.com",
+        "-f",
+        s(&file),
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_nothing_hostile("stdout", &r.stdout);
+    assert!(
+        r.stdout
+            .contains("ev\\u{202e}e\\u{200b}\\u{1b}[2j@example.com"),
+        "{r:?}"
+    );
+    assert_eq!(w.deletes(), 0);
+}
+
+#[test]
+fn an_unknown_saved_plan_version_is_shown_escaped() {
+    let w = World::demo();
+    let file = w.allowlist(&["alice@example.com"]);
+    let plan = w.file(
+        "plan.json",
+        "{\"kind\": \"reconcile-saved-plan\", \"format_version\": \"\\u009b2J\\u202eX\\u001b[1A\"}\n",
+    );
+    let r = w.run(&["apply", s(&plan), "-f", s(&file)]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("saved plan format version \"\\u{9b}2J\\u{202e}X\\u001b[1A\""),
+        "{r:?}"
+    );
+    assert_nothing_hostile("stderr", &r.stderr);
+    assert_eq!(w.requests(), 0);
+}
+
+#[test]
+fn an_invalid_environment_value_is_shown_escaped() {
+    let w = World::demo();
+    let file = w.allowlist(&["alice@example.com"]);
+    let mut cmd = w.cmd(&["apply", "-f", s(&file)]);
+    cmd.env("RECONCILE_AUTO_APPROVE", "\u{9b}2J\u{1b}[1A\u{202e}yes");
+    let r = run(cmd);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("RECONCILE_AUTO_APPROVE is `\\u{9b}2j\\u{1b}[1a\\u{202e}yes`"),
+        "{r:?}"
+    );
+    assert_nothing_hostile("stderr", &r.stderr);
+    let mut cmd = w.cmd(&["plan", "-f", s(&file)]);
+    cmd.env("RECONCILE_RETRY_DELAY_MS", "\u{9b}2J\u{200b}5");
+    let r = run(cmd);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("RECONCILE_RETRY_DELAY_MS is `\\u{9b}2J\\u{200b}5`"),
+        "{r:?}"
+    );
+    assert_nothing_hostile("stderr", &r.stderr);
+    assert_eq!(w.requests(), 0);
+}
