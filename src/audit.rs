@@ -19,7 +19,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::digest::sha256;
-use crate::fsread::display_path;
+use crate::fsread::{self, display_path};
 use crate::text::printable;
 
 /// The `prev` of a log's first record.
@@ -114,6 +114,9 @@ pub enum AuditError {
         line: usize,
         why: String,
     },
+    /// The path names a FIFO, a device...: opening or reading it could wait forever.
+    #[error("audit log {}: {why}\n  help: give --audit-log a regular file (it is created if missing)", display_path(.path))]
+    NotAFile { path: PathBuf, why: String },
     /// Another process holds the log's lock: an apply is writing it.
     #[error("audit log {}: another reconcile apply is writing it; wait for it to finish, then run again; {outcome}\n  help: runs that share one --audit-log take turns, so that its chain stays one chain", display_path(.path))]
     Locked {
@@ -121,6 +124,20 @@ pub enum AuditError {
         /// What this run did not do: "nothing was deleted" or "the log was not verified".
         outcome: &'static str,
     },
+}
+
+/// A FIFO or a device given as the log would block the run: refused before it is opened.
+fn refuse_irregular(path: &Path) -> Result<(), AuditError> {
+    fsread::refuse_irregular(path).map_err(|e| match e {
+        fsread::ReadError::Io(source) => AuditError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+        other => AuditError::NotAFile {
+            path: path.to_path_buf(),
+            why: other.to_string(),
+        },
+    })
 }
 
 /// Where a chain breaks: the first bad line (1-based) and why.
@@ -203,6 +220,7 @@ fn split_hash(line: &str) -> Option<(String, &str)> {
 /// Read and verify a log file. It is read under a shared lock: while an apply holds the log
 /// (and may be half-way through a line), it is not read, rather than reported broken.
 pub fn verify_file(path: &Path) -> Result<(usize, String), AuditError> {
+    refuse_irregular(path)?;
     let file = File::open(path).map_err(|source| AuditError::Io {
         path: path.to_path_buf(),
         source,
@@ -254,6 +272,7 @@ impl AuditLog {
             path: path.to_path_buf(),
             source,
         };
+        refuse_irregular(path)?;
         let file = OpenOptions::new()
             .create(true)
             .read(true)

@@ -69,8 +69,18 @@ pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
     Ok(bytes)
 }
 
+/// Refuse a path that exists and is not a regular file (a FIFO, a device...), before a file that
+/// is opened some other way than [`read_bounded`] (the audit log, opened to append) is opened.
+pub fn refuse_irregular(path: &Path) -> Result<(), ReadError> {
+    match std::fs::metadata(path) {
+        Ok(meta) => regular(&meta),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(ReadError::Io(e)),
+    }
+}
+
 /// `Ok` for a regular file; what it is otherwise.
-fn regular(meta: &Metadata) -> Result<(), ReadError> {
+pub fn regular(meta: &Metadata) -> Result<(), ReadError> {
     let kind = meta.file_type();
     if kind.is_file() {
         return Ok(());

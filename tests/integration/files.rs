@@ -351,6 +351,34 @@ fn a_pipe_given_as_a_plan_token_key_or_seed_file_is_refused_not_waited_on() {
         )),
         "{r:?}"
     );
+    // The audit log is opened to append, not read through the bounded reader: refused too,
+    // before anything is listed or deleted.
+    let allow = w.allowlist(&[
+        "alice@example.com",
+        "bob.martin@example.com",
+        "frank@example.com",
+        "grace@example.com",
+    ]);
+    let before = w.requests();
+    let r = within(w.cmd(&[
+        "apply",
+        "--auto-approve",
+        "--audit-log",
+        s(&pipe),
+        "-f",
+        s(&allow),
+    ]));
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr
+            .contains(&format!("audit log {}: it is {NOT_REGULAR}", s(&pipe))),
+        "{r:?}"
+    );
+    assert_eq!(w.requests(), before);
+    assert_eq!(w.deletes(), 0);
+    let r = within(bare(&["audit", "verify", s(&pipe)]));
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains(NOT_REGULAR), "{r:?}");
 }
 
 /// Names that show as, or read as, `*.yaml` without being named so: each must refuse the run
