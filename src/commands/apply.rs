@@ -1,0 +1,226 @@
+//! `reconcile apply` and `reconcile apply PLAN_FILE`: the plan shown and confirmed, or the saved
+//! plan; the one re-check against a fresh listing; the deletions; the report and the exit code.
+
+use std::io;
+use std::path::Path;
+
+use crate::apply;
+use crate::cloudflare::Client;
+use crate::commands::shared::{compute, no_credentials, now_secs, warn_about, Approval};
+use crate::commands::{Error, Exit, Streams};
+use crate::config::{self, Desired};
+use crate::confirm;
+use crate::fsread::{self, ReadError};
+use crate::model::AccountId;
+use crate::plan;
+use crate::plan::recheck::{recheck, Reviewed};
+use crate::planfile::{self, PlanFileError, PlanKey, SavedPlan};
+use crate::render::{self, Palette};
+use crate::settings::Target;
+
+pub(crate) async fn apply_flow(
+    desired: &Desired,
+    client: &Client,
+    overrides: &plan::Overrides,
+    approval: Approval,
+    palette: Palette,
+    streams: &mut Streams<'_>,
+    exec: &apply::ExecSettings,
+) -> Result<Exit, Error> {
+    // Before anything is listed: an audit log that cannot be written stops the run here.
+    let audit = apply::open_audit(exec)?;
+    let shown = compute(desired, client, overrides).await?;
+    warn_about(desired, &shown);
+    render::human(&shown, streams.stdout, palette)?;
+    streams.stdout.flush()?;
+    if let Some(refusal) = &shown.refusal {
+        return Err(Error::Refused(refusal.message()));
+    }
+    if !shown.has_changes() {
+        writeln!(streams.stdout, "\nNothing to delete.")?;
+        return Ok(Exit::Success);
+    }
+    let n = shown.delete.len();
+    match approval {
+        Approval::Auto => tracing::info!("approved by --auto-approve"),
+        Approval::Impossible => {
+            return Err(Error::Usage(format!(
+                "refusing to delete {n} user{} without confirmation: stdin is not a terminal; nothing was deleted\n  help: review the plan above, then pass --auto-approve (or set RECONCILE_AUTO_APPROVE=true) to apply it",
+                if n == 1 { "" } else { "s" }
+            )))
+        }
+        Approval::Ask => {
+            if !confirm::delete_users(n, streams.prompt, streams.stdin)? {
+                return Err(Error::Declined);
+            }
+        }
+    }
+    // Invariant 1: delete only users who were shown and confirmed and are still extras now, and
+    // only if every rail passes again on the fresh listing.
+    let fresh = compute(desired, client, overrides).await?;
+    let (confirmed, unapplied) = recheck(shown.delete.iter().map(Reviewed::shown), &fresh)
+        .map_err(|refusal| {
+            Error::Refused(format!(
+                "the account changed since the plan was shown, and the plan no longer passes the safety rails: {}",
+                refusal.message()
+            ))
+        })?
+        .split();
+    if !unapplied.dropped.is_empty() || !unapplied.unconfirmed.is_empty() {
+        tracing::warn!(
+            dropped = unapplied.dropped.len(),
+            unconfirmed = unapplied.unconfirmed.len(),
+            "the account changed since the plan was shown; only users still in the plan are deleted"
+        );
+    }
+    let context = apply::AuditContext::new(desired, &shown, exec);
+    let execution =
+        apply::execute_with(confirmed, client, exec, audit, &context, apply::ctrl_c()).await;
+    let written = writeln!(streams.stdout).and_then(|()| {
+        render::report(
+            &execution.report,
+            &unapplied,
+            execution.is_complete(),
+            streams.stdout,
+            palette,
+        )
+    });
+    Ok(conclude(&execution, written, streams, palette))
+}
+
+/// After the deletions: the summary, and the exit code that says what was done. A report that
+/// cannot be written (a closed stdout) is logged; it must not hide the outcome.
+fn conclude(
+    execution: &apply::Execution,
+    report_written: io::Result<()>,
+    streams: &mut Streams<'_>,
+    palette: Palette,
+) -> Exit {
+    let written = report_written.and_then(|()| apply::summary(execution, streams.stdout, palette));
+    if let Err(e) = written {
+        tracing::error!("cannot write the apply report to stdout: {e}");
+    }
+    if execution.is_complete() {
+        Exit::Success
+    } else {
+        Exit::Partial
+    }
+}
+
+/// Read a saved plan file through the shared bounded reader: at most
+/// [`planfile::MAX_FILE_BYTES`], UTF-8; with `key`, it must be sealed under it (see
+/// [`SavedPlan::parse_sealed`]). `name` is the path as shown.
+fn read_saved(path: &Path, name: &str, key: Option<&PlanKey>) -> Result<SavedPlan, Error> {
+    let not_a_plan = |detail: String| PlanFileError::NotAPlan {
+        path: name.to_string(),
+        detail,
+    };
+    let text = fsread::read_text(path, planfile::MAX_FILE_BYTES).map_err(|e| match e {
+        ReadError::Io(e) => Error::Usage(format!(
+            "{name}: cannot read the saved plan: {e}\n  help: pass the file written by `reconcile plan --out FILE`"
+        )),
+        e @ ReadError::NotRegular { .. } => Error::Usage(format!(
+            "{name}: {e}\n  help: pass the file written by `reconcile plan --out FILE`"
+        )),
+        ReadError::TooLarge { limit } => {
+            not_a_plan(format!("it holds more than the limit of {limit} bytes")).into()
+        }
+        ReadError::NotUtf8 { .. } => not_a_plan("not UTF-8 text".into()).into(),
+    })?;
+    Ok(SavedPlan::parse_sealed(&text, name, key)?)
+}
+
+/// `apply PLAN_FILE`: apply a reviewed plan without a prompt. Refuses an expired, edited or
+/// unknown-version plan, one for another account, or one whose desired state changed (when `-f`
+/// is given). Deletes only planned users still present with the same id and email.
+pub(crate) async fn saved_apply_flow(
+    path: &Path,
+    target: &Target,
+    exec: &apply::ExecSettings,
+    plan_key: Option<&PlanKey>,
+    palette: Palette,
+    streams: &mut Streams<'_>,
+) -> Result<Exit, Error> {
+    let name = fsread::display_path(path);
+    let saved = read_saved(path, &name, plan_key)?;
+    saved.check_usable(now_secs(), &name)?;
+    // Before anything is listed: an audit log that cannot be written stops the run here.
+    let audit = apply::open_audit(exec)?;
+    let account = AccountId::parse(&saved.account_id).map_err(|e| PlanFileError::NotAPlan {
+        path: name.clone(),
+        detail: format!("its account_id: {e}"),
+    })?;
+    let other_account = |given_by: &str, other: &AccountId| PlanFileError::OtherAccount {
+        path: name.clone(),
+        plan: account.to_string(),
+        given_by: given_by.to_string(),
+        other: other.to_string(),
+    };
+    if let Some(flag) = target.account_id.as_ref() {
+        if *flag != account {
+            return Err(other_account("--account-id / CLOUDFLARE_ACCOUNT_ID", flag).into());
+        }
+    }
+    // Without the desired state, a user allowed, protected or active since the review would be
+    // deleted all the same: the files are required, and must be the reviewed ones.
+    if target.files.is_empty() {
+        return Err(Error::Usage(format!(
+            "{name}: apply PLAN_FILE needs the desired-state files too (-f PATH), so that it can check they are the ones reviewed and that every planned user is still an extra; nothing was deleted\n  help: reconcile apply {name} -f desired/"
+        )));
+    }
+    let desired = config::load(&target.files)?;
+    for warning in &desired.warnings {
+        tracing::warn!("{warning}");
+    }
+    if let Some(file_account) = desired.account() {
+        if *file_account != account {
+            return Err(other_account("the desired-state files", file_account).into());
+        }
+    }
+    let now = desired.digest();
+    if now != saved.desired_digest {
+        return Err(PlanFileError::DesiredChanged {
+            path: name,
+            planned: saved.desired_digest.clone(),
+            now,
+        }
+        .into());
+    }
+    let credentials = target.credentials.clone().ok_or_else(no_credentials)?;
+    let client = Client::with_config(
+        &target.api_url,
+        credentials,
+        &account,
+        target.client.clone(),
+    )?;
+    let fresh = compute(&desired, &client, &target.overrides).await?;
+    let check = planfile::check(&saved, &fresh).map_err(|refusal| {
+        Error::Refused(format!(
+            "{name}: on the users listed now, the saved plan no longer passes the safety rails: {}",
+            refusal.message()
+        ))
+    })?;
+    if check.account_changed {
+        tracing::warn!("the account's users changed since the plan was made; only users in the plan, still present with the same id and email, are deleted");
+    }
+    // Invariant 1: only users of the reviewed plan, still present as planned, are deleted.
+    let (confirmed, unapplied) = check.recheck.split();
+    let context = apply::AuditContext::from_digests(
+        account.as_str(),
+        saved.desired_digest.clone(),
+        saved.live_fingerprint.clone(),
+        exec,
+    );
+    let execution =
+        apply::execute_with(confirmed, &client, exec, audit, &context, apply::ctrl_c()).await;
+    let written = render::saved_report(
+        &name,
+        &saved,
+        &unapplied,
+        &execution.report,
+        execution.is_complete(),
+        streams.stdout,
+        palette,
+    );
+    Ok(conclude(&execution, written, streams, palette))
+}

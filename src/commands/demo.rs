@@ -1,0 +1,67 @@
+//! `reconcile demo`: a sandbox in-process, and the whole flow against it.
+
+use crate::apply;
+use crate::cloudflare::{Client, Credentials};
+use crate::commands::apply::apply_flow;
+use crate::commands::shared::{account_for, compute, warn_about, Approval};
+use crate::commands::{Error, Exit, Streams};
+use crate::config;
+use crate::plan;
+use crate::render::{self, Palette};
+use crate::sandbox;
+use crate::secret::Secret;
+
+const DEMO_SEED: &str = include_str!("../../examples/demo/seed.yaml");
+const DEMO_ALLOWLIST: &str = include_str!("../../examples/demo/allowlist.yaml");
+const DEMO_TOKEN: &str = "demo-token";
+
+/// Start a sandbox in-process, then plan and apply the demo allowlist against it.
+pub(crate) async fn run(
+    approval: Approval,
+    palette: Palette,
+    streams: &mut Streams<'_>,
+) -> Result<Exit, Error> {
+    let seed = sandbox::Seed::from_str(DEMO_SEED, "examples/demo/seed.yaml")?;
+    let desired = config::parse_str(DEMO_ALLOWLIST, "examples/demo/allowlist.yaml")?;
+    let options = sandbox::Options {
+        token: DEMO_TOKEN.to_string(),
+        ..sandbox::Options::default()
+    };
+    let server = sandbox::Sandbox::new(seed, options)
+        .bind(([127, 0, 0, 1], 0).into())
+        .await?;
+    tracing::info!(url = %server.base_url(), "sandbox started");
+    eprintln!(
+        "Demo: a sandbox Cloudflare account is running at {} (examples/demo/seed.yaml);\nthe allowlist is examples/demo/allowlist.yaml.\n",
+        server.base_url()
+    );
+    let account = account_for(&desired, None)?;
+    let client = Client::new(
+        &server.base_url(),
+        Credentials::Token(Secret::new(DEMO_TOKEN)),
+        &account,
+    )?;
+    let exit = match approval {
+        // Without a terminal and without --auto-approve, show the plan and stop, as apply would
+        // refuse.
+        Approval::Impossible => {
+            let plan = compute(&desired, &client, &plan::Overrides::default()).await?;
+            warn_about(&desired, &plan);
+            render::human(&plan, streams.stdout, palette)?;
+            eprintln!("\nThis was the plan. Run `reconcile demo` in a terminal, or `reconcile demo --auto-approve`, to apply it to the sandbox.");
+            return Ok(Exit::Success);
+        }
+        approval => {
+            let overrides = plan::Overrides::default();
+            let exec = apply::ExecSettings::default();
+            apply_flow(
+                &desired, &client, &overrides, approval, palette, streams, &exec,
+            )
+            .await?
+        }
+    };
+    writeln!(streams.stdout, "\nPlanning again after apply:\n")?;
+    let after = compute(&desired, &client, &plan::Overrides::default()).await?;
+    render::human(&after, streams.stdout, palette)?;
+    Ok(exit)
+}

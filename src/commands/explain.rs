@@ -1,0 +1,37 @@
+//! `reconcile explain EMAIL`: which rule decides for an address, and with credentials what the
+//! plan does to the live users with it.
+
+use crate::commands::shared::{client_for, compute};
+use crate::commands::{Error, Exit, Streams};
+use crate::config;
+use crate::date::Date;
+use crate::explain;
+use crate::render::Palette;
+use crate::settings::Target;
+
+pub(crate) async fn run(
+    email: String,
+    target: Target,
+    palette: Palette,
+    streams: &mut Streams<'_>,
+) -> Result<Exit, Error> {
+    let desired = config::load(&target.files)?;
+    let explanation = explain::explain(&desired, &email, Date::today_utc());
+    let no_account = desired.account().is_none() && target.account_id.is_none();
+    let explanation = match &target.credentials {
+        None => explanation,
+        Some(_) if no_account => explain::Explanation {
+            live: explain::Live::NotChecked(
+                "no account id: set `account_id:` in the file, or pass --account-id".into(),
+            ),
+            ..explanation
+        },
+        // An account mismatch or a malformed id is an error here as in `plan`.
+        Some(_) => {
+            let client = client_for(&desired, &target)?;
+            explanation.with_plan(&compute(&desired, &client, &target.overrides).await?)
+        }
+    };
+    explanation.render(streams.stdout, palette)?;
+    Ok(Exit::Success)
+}

@@ -1,0 +1,161 @@
+//! One file per command, each one linear flow (resolve → load → list → plan → render → confirm
+//! → apply → report), and the types every command returns. `run` dispatches here; the stages
+//! below know nothing of the commands.
+
+mod apply;
+mod audit;
+mod demo;
+mod docs;
+mod explain;
+mod export;
+mod plan;
+mod sandbox;
+mod shared;
+mod validate;
+
+use std::io::{self, BufRead, Write};
+
+use crate::cloudflare::ApiError;
+use crate::config::ConfigError;
+use crate::planfile::PlanFileError;
+use crate::settings::{Action, Settings};
+
+/// How a run that did not fail ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Done, or nothing to do.
+    Success,
+    /// `plan --detailed-exitcode` found changes.
+    Changes,
+    /// `apply` deleted some users but not all.
+    Partial,
+}
+
+impl Exit {
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Success => 0,
+            Exit::Changes => 2,
+            Exit::Partial => 3,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    #[error("{0}\nnothing was deleted by this request")]
+    Api(#[from] ApiError),
+    #[error("{0}")]
+    Usage(String),
+    /// A safety rail refused the plan; the message says how to go ahead on purpose.
+    #[error("{0}\nnothing was deleted")]
+    Refused(String),
+    /// The person at the prompt did not answer `yes`.
+    #[error("apply cancelled: nothing was deleted")]
+    Declined,
+    #[error("{0}")]
+    Sandbox(#[from] crate::sandbox::SandboxError),
+    #[error("{0}")]
+    Io(#[from] io::Error),
+    /// A saved plan that cannot be applied (expired, edited, another account...).
+    #[error("{0}")]
+    PlanFile(#[from] PlanFileError),
+    #[error("{0}")]
+    Audit(#[from] crate::audit::AuditError),
+}
+
+impl Error {
+    pub fn exit_code(&self) -> u8 {
+        1
+    }
+}
+
+/// The streams a run talks to; tests pass buffers.
+pub struct Streams<'a> {
+    pub stdout: &'a mut (dyn Write + Send),
+    /// Prompts go here (stderr), never to stdout.
+    pub prompt: &'a mut (dyn Write + Send),
+    pub stdin: &'a mut (dyn BufRead + Send),
+}
+
+/// One command, from resolved settings to how it ended.
+pub(crate) async fn dispatch(settings: Settings, streams: &mut Streams<'_>) -> Result<Exit, Error> {
+    for warning in &settings.warnings {
+        tracing::warn!("{warning}");
+    }
+    let palette = settings.palette;
+    match settings.action {
+        Action::Plan {
+            target,
+            detailed_exitcode,
+            output,
+        } => plan::run(target, detailed_exitcode, output, palette, streams).await,
+        Action::Apply {
+            target,
+            saved: Some(path),
+            exec,
+            plan_key,
+            ..
+        } => {
+            apply::saved_apply_flow(&path, &target, &exec, plan_key.as_ref(), palette, streams)
+                .await
+        }
+        Action::Apply {
+            target,
+            auto_approve,
+            saved: None,
+            exec,
+            ..
+        } => {
+            let (desired, client) = shared::connect(&target)?;
+            let approval = shared::approval(auto_approve, settings.stdin_is_terminal);
+            apply::apply_flow(
+                &desired,
+                &client,
+                &target.overrides,
+                approval,
+                palette,
+                streams,
+                &exec,
+            )
+            .await
+        }
+        Action::Validate { files } => validate::run(files, streams),
+        Action::Explain { email, target } => explain::run(email, target, palette, streams).await,
+        Action::Export {
+            account_id,
+            api_url,
+            credentials,
+            output,
+            client,
+        } => export::run(account_id, api_url, credentials, output, client, streams).await,
+        Action::Schema => docs::schema(streams),
+        Action::Completions(shell) => docs::completions(shell, streams),
+        Action::Man => docs::man(streams),
+        Action::Demo { auto_approve } => {
+            demo::run(
+                shared::approval(auto_approve, settings.stdin_is_terminal),
+                palette,
+                streams,
+            )
+            .await
+        }
+        Action::Sandbox {
+            seed,
+            generate,
+            listen,
+            token,
+            account_id,
+            faults,
+            rate_limit,
+        } => {
+            sandbox::run(
+                seed, generate, listen, token, account_id, faults, rate_limit, streams,
+            )
+            .await
+        }
+        Action::AuditVerify { file } => audit::verify(&file, streams),
+    }
+}

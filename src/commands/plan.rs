@@ -1,0 +1,96 @@
+//! `reconcile plan`: list, plan, show; save the plan with `--out`, append it to the job summary.
+
+use std::io::Write;
+
+use crate::commands::shared::{compute, connect, now_secs, warn_about};
+use crate::commands::{Error, Exit, Streams};
+use crate::config::Desired;
+use crate::fsread;
+use crate::plan::Plan;
+use crate::planfile::SavedPlan;
+use crate::render::{self, Palette};
+use crate::settings::{PlanOutput, Target};
+
+pub(crate) async fn run(
+    target: Target,
+    detailed_exitcode: bool,
+    output: PlanOutput,
+    palette: Palette,
+    streams: &mut Streams<'_>,
+) -> Result<Exit, Error> {
+    let (desired, client) = connect(&target)?;
+    let plan = compute(&desired, &client, &target.overrides).await?;
+    warn_about(&desired, &plan);
+    if let Some(refusal) = &plan.refusal {
+        // Shown for review, never saved: a refused plan cannot be applied later.
+        let shown_only = PlanOutput {
+            save_to: None,
+            ..output
+        };
+        write_plan(&desired, &plan, &shown_only, palette, streams)?;
+        return Err(Error::Refused(refusal.message()));
+    }
+    write_plan(&desired, &plan, &output, palette, streams)?;
+    Ok(if detailed_exitcode && plan.has_changes() {
+        Exit::Changes
+    } else {
+        Exit::Success
+    })
+}
+
+/// `plan`'s output: the saved plan (`--out`) first, then the plan on stdout in the chosen format,
+/// then the Markdown plan appended to the job summary when `GITHUB_STEP_SUMMARY` is set.
+pub(crate) fn write_plan(
+    desired: &Desired,
+    plan: &Plan,
+    output: &PlanOutput,
+    palette: Palette,
+    streams: &mut Streams<'_>,
+) -> Result<(), Error> {
+    if let Some(path) = &output.save_to {
+        let shown = fsread::display_path(path);
+        let saved = SavedPlan::new(desired, plan, now_secs(), output.ttl);
+        std::fs::write(path, saved.to_json_sealed(output.plan_key.as_ref())).map_err(|e| {
+            Error::Usage(format!(
+                "{shown}: cannot write the saved plan: {e}\n  help: check that its directory exists and is writable"
+            ))
+        })?;
+        let sealed = if output.plan_key.is_some() {
+            "sealed with the plan key"
+        } else {
+            "unkeyed digest"
+        };
+        tracing::info!(
+            path = %shown,
+            deletions = saved.deletions.len(),
+            expires_at = %saved.expires_at,
+            sealed,
+            "saved the plan"
+        );
+        eprintln!(
+            "Saved the plan to {shown} ({} deletion{}, expires {}, {sealed}). Apply it with: reconcile apply {shown}",
+            saved.deletions.len(),
+            if saved.deletions.len() == 1 { "" } else { "s" },
+            saved.expires_at,
+        );
+    }
+    render::plan(plan, output.format, streams.stdout, palette)?;
+    if let Some(path) = &output.step_summary {
+        let appended = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .and_then(|mut f| {
+                let mut text = render::markdown::to_string(plan, render::markdown::MAX_BYTES);
+                text.push('\n');
+                f.write_all(text.as_bytes())
+            });
+        if let Err(e) = appended {
+            tracing::warn!(
+                path = %path.display(),
+                "cannot append the plan to GITHUB_STEP_SUMMARY: {e}"
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,43 @@
+//! `reconcile sandbox`: serve the emulated API until interrupted.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use crate::commands::{Error, Exit, Streams};
+use crate::model::AccountId;
+use crate::sandbox::{self, Faults, RateLimit};
+use crate::secret::Secret;
+
+#[allow(clippy::too_many_arguments)] // one per flag of the command
+pub(crate) async fn run(
+    seed: Option<PathBuf>,
+    generate: usize,
+    listen: SocketAddr,
+    token: Secret,
+    account_id: Option<AccountId>,
+    faults: Faults,
+    rate_limit: Option<RateLimit>,
+    streams: &mut Streams<'_>,
+) -> Result<Exit, Error> {
+    let mut seed = match (seed, account_id) {
+        (Some(path), None) => sandbox::Seed::from_file(&path)?,
+        (Some(_), Some(_)) => {
+            return Err(Error::Usage(
+                "--account-id is for a sandbox without --seed; the seed file sets the account"
+                    .into(),
+            ))
+        }
+        (None, id) => sandbox::Seed::empty(
+            id.as_ref()
+                .map_or(sandbox::DEFAULT_ACCOUNT_ID, AccountId::as_str),
+        ),
+    };
+    seed.generate(generate);
+    let options = sandbox::Options {
+        token: token.expose().to_string(),
+        ..sandbox::Options::default()
+    }
+    .with_faults(faults, rate_limit);
+    sandbox::serve_cli(seed, options, listen, streams.stdout).await?;
+    Ok(Exit::Success)
+}

@@ -1,0 +1,111 @@
+//! What several commands do the same way: load the desired state, settle the account, build the
+//! client, list and plan, warn once, and how `apply` gets its go-ahead.
+
+use crate::cloudflare::Client;
+use crate::commands::Error;
+use crate::config::{self, Desired};
+use crate::date;
+use crate::model::AccountId;
+use crate::plan::{self, Plan};
+use crate::settings::Target;
+
+/// Validate the desired state, settle the account, and build the client. Nothing is sent yet.
+pub(crate) fn connect(target: &Target) -> Result<(Desired, Client), Error> {
+    let desired = config::load(&target.files)?;
+    let client = client_for(&desired, target)?;
+    Ok((desired, client))
+}
+
+/// The client for the account `desired` (or the flag) names. Nothing is sent yet.
+pub(crate) fn client_for(desired: &Desired, target: &Target) -> Result<Client, Error> {
+    let account = account_for(desired, target.account_id.as_ref())?;
+    let credentials = target.credentials.clone().ok_or_else(no_credentials)?;
+    Ok(Client::with_config(
+        &target.api_url,
+        credentials,
+        &account,
+        target.client.clone(),
+    )?)
+}
+
+pub(crate) fn no_credentials() -> Error {
+    Error::Usage(
+        "no Cloudflare credentials: set CLOUDFLARE_API_TOKEN (or CLOUDFLARE_EMAIL and CLOUDFLARE_API_KEY)".into(),
+    )
+}
+
+/// The account comes from the files, or from `--account-id` / `CLOUDFLARE_ACCOUNT_ID`. When both
+/// are set they must agree: an allowlist written for one account, applied to another, would delete
+/// that account's users.
+pub(crate) fn account_for(desired: &Desired, flag: Option<&AccountId>) -> Result<AccountId, Error> {
+    match (desired.account_id.as_ref(), flag.cloned()) {
+        (Some((file, _)), Some(flag)) if *file != flag => Err(Error::Usage(format!(
+            "account mismatch: {} is for account {file}, but --account-id / CLOUDFLARE_ACCOUNT_ID says {flag}\n  help: run against the account the file is for, or unset CLOUDFLARE_ACCOUNT_ID",
+            desired.account_id.as_ref().map(|(_, at)| at.to_string()).unwrap_or_default()
+        ))),
+        (Some((file, _)), _) => Ok(file.clone()),
+        (None, Some(flag)) => Ok(flag),
+        (None, None) => Err(Error::Usage(
+            "no account id: set `account_id:` in the file, or pass --account-id (or CLOUDFLARE_ACCOUNT_ID)".into(),
+        )),
+    }
+}
+
+/// List every live user and compute the plan. Warnings go to the log.
+pub(crate) async fn compute(
+    desired: &Desired,
+    client: &Client,
+    overrides: &plan::Overrides,
+) -> Result<Plan, Error> {
+    tracing::info!(account = %client.account_id(), "listing Access users");
+    let listing = client.list_users().await?;
+    tracing::info!(
+        users = listing.users.len(),
+        pages = listing.pages,
+        requests = listing.requests,
+        "listed Access users"
+    );
+    let policy = plan::Policy {
+        overrides: overrides.clone(),
+        ..plan::Policy::at(client.account_id(), date::now_unix())
+    };
+    Ok(plan::compute_owned(desired, listing.users, &policy))
+}
+
+/// Warnings about the desired state and the plan, once per run, on stderr.
+pub(crate) fn warn_about(desired: &Desired, plan: &Plan) {
+    for warning in &desired.warnings {
+        tracing::warn!("{warning}");
+    }
+    for held in &plan.held {
+        tracing::warn!(
+            "{} is not on the allowlist but is held back: {}",
+            held.label(),
+            held.reason.describe()
+        );
+    }
+}
+
+/// How apply gets its go-ahead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Approval {
+    Auto,
+    Ask,
+    /// No terminal to ask on and no --auto-approve: refuse.
+    Impossible,
+}
+
+pub(crate) fn approval(auto_approve: bool, stdin_is_terminal: bool) -> Approval {
+    match (auto_approve, stdin_is_terminal) {
+        (true, _) => Approval::Auto,
+        (false, true) => Approval::Ask,
+        (false, false) => Approval::Impossible,
+    }
+}
+
+/// Seconds since the Unix epoch, now.
+pub(crate) fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}

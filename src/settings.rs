@@ -1,0 +1,118 @@
+//! What a run needs, resolved once from the arguments and the environment by `cli`: plain data,
+//! no clap types. Commands read it; nothing below the commands does.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::apply::ExecSettings;
+use crate::cloudflare::{ClientConfig, Credentials};
+use crate::model::AccountId;
+use crate::plan::Overrides;
+use crate::planfile::PlanKey;
+use crate::render::{Format, Palette};
+use crate::sandbox::{Faults, RateLimit};
+use crate::secret::Secret;
+
+/// Where and how to reach the API, resolved.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub files: Vec<PathBuf>,
+    pub account_id: Option<AccountId>,
+    pub api_url: String,
+    /// `None` when the environment has none; an error only once the API is needed.
+    pub credentials: Option<Credentials>,
+    pub client: ClientConfig,
+    /// The safety-rail flags of this run.
+    pub overrides: Overrides,
+}
+
+/// Where `plan` writes, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanOutput {
+    pub format: Format,
+    /// `--out`: save the plan here.
+    pub save_to: Option<PathBuf>,
+    /// `--plan-ttl`.
+    pub ttl: Duration,
+    /// `GITHUB_STEP_SUMMARY`: append the Markdown plan to this file.
+    pub step_summary: Option<PathBuf>,
+    /// `--plan-key-file` / `RECONCILE_PLAN_KEY`: seal the saved plan with it.
+    pub plan_key: Option<PlanKey>,
+}
+
+#[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // built once per run; size does not matter
+pub enum Action {
+    Plan {
+        target: Target,
+        detailed_exitcode: bool,
+        output: PlanOutput,
+    },
+    Apply {
+        target: Target,
+        auto_approve: bool,
+        /// `apply PLAN_FILE`: a saved plan to apply.
+        saved: Option<PathBuf>,
+        exec: ExecSettings,
+        /// `--plan-key-file` / `RECONCILE_PLAN_KEY`: the saved plan must be sealed under it.
+        plan_key: Option<PlanKey>,
+    },
+    Demo {
+        auto_approve: bool,
+    },
+    Validate {
+        files: Vec<PathBuf>,
+    },
+    Explain {
+        email: String,
+        target: Target,
+    },
+    Export {
+        account_id: Option<AccountId>,
+        api_url: String,
+        credentials: Option<Credentials>,
+        output: Option<PathBuf>,
+        client: ClientConfig,
+    },
+    Schema,
+    Completions(clap_complete::Shell),
+    Man,
+    Sandbox {
+        seed: Option<PathBuf>,
+        generate: usize,
+        listen: SocketAddr,
+        token: Secret,
+        account_id: Option<AccountId>,
+        faults: Faults,
+        rate_limit: Option<RateLimit>,
+    },
+    AuditVerify {
+        file: PathBuf,
+    },
+}
+
+impl Action {
+    /// Whether the exit code says nothing but "the text was written": then a reader that closes
+    /// the pipe early (`| head`) is no failure. For every other command the code matters
+    /// (changes present, refused, partly failed) and a closed pipe is an error.
+    pub fn output_only(&self) -> bool {
+        matches!(self, Action::Schema | Action::Completions(_) | Action::Man)
+    }
+}
+
+/// Everything a run needs, resolved once.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub action: Action,
+    /// Colour for stdout.
+    pub palette: Palette,
+    /// Whether a person can answer a prompt.
+    pub stdin_is_terminal: bool,
+    /// -1 quiet, 0 default, 1.. more.
+    pub verbosity: i8,
+    /// Colour in the logs on stderr.
+    pub log_color: bool,
+    /// Found while resolving, logged once logging is set up.
+    pub warnings: Vec<String>,
+}
