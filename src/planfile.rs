@@ -24,6 +24,7 @@ use sha2::Sha256;
 
 use crate::cloudflare::User;
 use crate::config::Desired;
+use crate::model::AccountId;
 use crate::plan::recheck::{recheck, Recheck, Reviewed};
 use crate::plan::{self, Plan, Refusal};
 use crate::secret::Secret;
@@ -363,6 +364,58 @@ fn decode_hex(hex: &str) -> Option<Vec<u8>> {
         .step_by(2)
         .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok())
         .collect()
+}
+
+impl SavedPlan {
+    /// The account the plan is for; `--account-id` (if given) must name the same one. `name` is
+    /// the plan's path as shown.
+    pub fn account(
+        &self,
+        name: &str,
+        flag: Option<&AccountId>,
+    ) -> Result<AccountId, PlanFileError> {
+        let account = AccountId::parse(&self.account_id).map_err(|e| PlanFileError::NotAPlan {
+            path: name.to_string(),
+            detail: format!("its account_id: {e}"),
+        })?;
+        match flag.filter(|f| **f != account) {
+            Some(other) => {
+                Err(self.other_account(name, "--account-id / CLOUDFLARE_ACCOUNT_ID", other))
+            }
+            None => Ok(account),
+        }
+    }
+
+    /// The desired-state files given with `-f` are the ones reviewed: the same account, and the
+    /// same digest.
+    pub fn check_desired(
+        &self,
+        name: &str,
+        account: &AccountId,
+        desired: &Desired,
+    ) -> Result<(), PlanFileError> {
+        if let Some(file_account) = desired.account().filter(|a| *a != account) {
+            return Err(self.other_account(name, "the desired-state files", file_account));
+        }
+        let now = desired.digest();
+        if now != self.desired_digest {
+            return Err(PlanFileError::DesiredChanged {
+                path: name.to_string(),
+                planned: self.desired_digest.clone(),
+                now,
+            });
+        }
+        Ok(())
+    }
+
+    fn other_account(&self, name: &str, given_by: &str, other: &AccountId) -> PlanFileError {
+        PlanFileError::OtherAccount {
+            path: name.to_string(),
+            plan: self.account_id.clone(),
+            given_by: given_by.to_string(),
+            other: other.to_string(),
+        }
+    }
 }
 
 pub use crate::plan::recheck::Skip;

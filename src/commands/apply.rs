@@ -11,7 +11,6 @@ use crate::commands::{Error, Exit, Streams};
 use crate::config::{self, Desired};
 use crate::confirm;
 use crate::fsread::{self, ReadError};
-use crate::model::AccountId;
 use crate::plan;
 use crate::plan::recheck::{recheck, Reviewed};
 use crate::planfile::{self, PlanFileError, PlanKey, SavedPlan};
@@ -116,9 +115,12 @@ fn read_saved(path: &Path, name: &str, key: Option<&PlanKey>) -> Result<SavedPla
         detail,
     };
     let text = fsread::read_text(path, planfile::MAX_FILE_BYTES).map_err(|e| match e {
-        ReadError::Io(e) => Error::Usage(format!(
-            "{name}: cannot read the saved plan: {e}\n  help: pass the file written by `reconcile plan --out FILE`"
-        )),
+        ReadError::Io(e) => Error::File {
+            path: name.to_string(),
+            doing: "read the saved plan",
+            source: e,
+            help: Some("pass the file written by `reconcile plan --out FILE`"),
+        },
         e @ ReadError::NotRegular { .. } => Error::Usage(format!(
             "{name}: {e}\n  help: pass the file written by `reconcile plan --out FILE`"
         )),
@@ -146,21 +148,7 @@ pub(crate) async fn saved_apply_flow(
     saved.check_usable(now_secs(), &name)?;
     // Before anything is listed: an audit log that cannot be written stops the run here.
     let audit = apply::open_audit(exec)?;
-    let account = AccountId::parse(&saved.account_id).map_err(|e| PlanFileError::NotAPlan {
-        path: name.clone(),
-        detail: format!("its account_id: {e}"),
-    })?;
-    let other_account = |given_by: &str, other: &AccountId| PlanFileError::OtherAccount {
-        path: name.clone(),
-        plan: account.to_string(),
-        given_by: given_by.to_string(),
-        other: other.to_string(),
-    };
-    if let Some(flag) = target.account_id.as_ref() {
-        if *flag != account {
-            return Err(other_account("--account-id / CLOUDFLARE_ACCOUNT_ID", flag).into());
-        }
-    }
+    let account = saved.account(&name, target.account_id.as_ref())?;
     // Without the desired state, a user allowed, protected or active since the review would be
     // deleted all the same: the files are required, and must be the reviewed ones.
     if target.files.is_empty() {
@@ -172,20 +160,7 @@ pub(crate) async fn saved_apply_flow(
     for warning in &desired.warnings {
         tracing::warn!("{warning}");
     }
-    if let Some(file_account) = desired.account() {
-        if *file_account != account {
-            return Err(other_account("the desired-state files", file_account).into());
-        }
-    }
-    let now = desired.digest();
-    if now != saved.desired_digest {
-        return Err(PlanFileError::DesiredChanged {
-            path: name,
-            planned: saved.desired_digest.clone(),
-            now,
-        }
-        .into());
-    }
+    saved.check_desired(&name, &account, &desired)?;
     let credentials = target.credentials.clone().ok_or_else(no_credentials)?;
     let client = Client::with_config(
         &target.api_url,

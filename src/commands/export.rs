@@ -30,8 +30,11 @@ pub(crate) async fn run(
     }
     match output {
         Some(path) => {
-            std::fs::write(&path, yaml).map_err(|e| {
-                Error::Usage(format!("cannot write {}: {e}", fsread::display_path(&path)))
+            std::fs::write(&path, yaml).map_err(|e| Error::File {
+                path: fsread::display_path(&path),
+                doing: "write the export",
+                source: e,
+                help: Some("check that its directory exists and is writable"),
             })?;
             tracing::info!(file = %fsread::display_path(&path), users = listing.users.len(), "exported");
         }

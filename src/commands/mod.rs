@@ -49,6 +49,15 @@ pub enum Error {
     Api(#[from] ApiError),
     #[error("{0}")]
     Usage(String),
+    /// A file the command was told to read or write could not be.
+    #[error("{path}: cannot {doing}: {source}{}", help_line(.help))]
+    File {
+        /// As shown (escaped).
+        path: String,
+        doing: &'static str,
+        source: io::Error,
+        help: Option<&'static str>,
+    },
     /// A safety rail refused the plan; the message says how to go ahead on purpose.
     #[error("{0}\nnothing was deleted")]
     Refused(String),
@@ -64,6 +73,10 @@ pub enum Error {
     PlanFile(#[from] PlanFileError),
     #[error("{0}")]
     Audit(#[from] crate::audit::AuditError),
+}
+
+fn help_line(help: &Option<&'static str>) -> String {
+    help.map(|h| format!("\n  help: {h}")).unwrap_or_default()
 }
 
 impl Error {

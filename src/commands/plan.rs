@@ -51,9 +51,12 @@ pub(crate) fn write_plan(
         let shown = fsread::display_path(path);
         let saved = SavedPlan::new(desired, plan, now_secs(), output.ttl);
         std::fs::write(path, saved.to_json_sealed(output.plan_key.as_ref())).map_err(|e| {
-            Error::Usage(format!(
-                "{shown}: cannot write the saved plan: {e}\n  help: check that its directory exists and is writable"
-            ))
+            Error::File {
+                path: shown.clone(),
+                doing: "write the saved plan",
+                source: e,
+                help: Some("check that its directory exists and is writable"),
+            }
         })?;
         let sealed = if output.plan_key.is_some() {
             "sealed with the plan key"
