@@ -2,6 +2,9 @@
 //! allowlist. The flow goes one way: config → cloudflare (list) → plan → render → apply.
 //! See docs/design.md.
 
+// Library code returns data and writes through the writers it is given; only `main` prints.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod apply;
 pub mod audit;
 pub mod cli;

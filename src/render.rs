@@ -12,6 +12,7 @@ use crate::planfile::SavedPlan;
 
 pub mod json;
 pub mod markdown;
+pub mod notes;
 #[cfg(test)]
 mod snapshot_tests;
 

@@ -36,7 +36,7 @@ pub(crate) async fn apply_flow(
         return Err(Error::Refused(refusal.message()));
     }
     if !shown.has_changes() {
-        writeln!(streams.stdout, "\nNothing to delete.")?;
+        render::notes::nothing_to_delete(streams.stdout)?;
         return Ok(Exit::Success);
     }
     let n = shown.delete.len();

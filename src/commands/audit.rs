@@ -7,11 +7,11 @@ use crate::fsread;
 /// broken line) otherwise.
 pub(crate) fn verify(file: &std::path::Path, streams: &mut Streams<'_>) -> Result<Exit, Error> {
     let (records, head) = crate::audit::verify_file(file)?;
-    writeln!(
+    crate::render::notes::audit_verified(
+        &fsread::display_path(file),
+        records,
+        &head,
         streams.stdout,
-        "{}: {records} record{}, chain intact; head {head}",
-        fsread::display_path(file),
-        if records == 1 { "" } else { "s" }
     )?;
     Ok(Exit::Success)
 }

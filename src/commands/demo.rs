@@ -31,10 +31,7 @@ pub(crate) async fn run(
         .bind(([127, 0, 0, 1], 0).into())
         .await?;
     tracing::info!(url = %server.base_url(), "sandbox started");
-    eprintln!(
-        "Demo: a sandbox Cloudflare account is running at {} (examples/demo/seed.yaml);\nthe allowlist is examples/demo/allowlist.yaml.\n",
-        server.base_url()
-    );
+    render::notes::demo_started(&server.base_url(), streams.prompt)?;
     let account = account_for(&desired, None)?;
     let client = Client::new(
         &server.base_url(),
@@ -48,7 +45,7 @@ pub(crate) async fn run(
             let plan = compute(&desired, &client, &plan::Overrides::default()).await?;
             warn_about(&desired, &plan);
             render::human(&plan, streams.stdout, palette)?;
-            eprintln!("\nThis was the plan. Run `reconcile demo` in a terminal, or `reconcile demo --auto-approve`, to apply it to the sandbox.");
+            render::notes::demo_plan_only(streams.prompt)?;
             return Ok(Exit::Success);
         }
         approval => {
@@ -60,7 +57,7 @@ pub(crate) async fn run(
             .await?
         }
     };
-    writeln!(streams.stdout, "\nPlanning again after apply:\n")?;
+    render::notes::demo_again(streams.stdout)?;
     let after = compute(&desired, &client, &plan::Overrides::default()).await?;
     render::human(&after, streams.stdout, palette)?;
     Ok(exit)

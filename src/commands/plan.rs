@@ -58,24 +58,20 @@ pub(crate) fn write_plan(
                 help: Some("check that its directory exists and is writable"),
             }
         })?;
-        let sealed = if output.plan_key.is_some() {
-            "sealed with the plan key"
-        } else {
-            "unkeyed digest"
-        };
         tracing::info!(
             path = %shown,
             deletions = saved.deletions.len(),
             expires_at = %saved.expires_at,
-            sealed,
+            keyed = output.plan_key.is_some(),
             "saved the plan"
         );
-        eprintln!(
-            "Saved the plan to {shown} ({} deletion{}, expires {}, {sealed}). Apply it with: reconcile apply {shown}",
+        render::notes::plan_saved(
+            &shown,
             saved.deletions.len(),
-            if saved.deletions.len() == 1 { "" } else { "s" },
-            saved.expires_at,
-        );
+            &saved.expires_at,
+            output.plan_key.is_some(),
+            streams.prompt,
+        )?;
     }
     render::plan(plan, output.format, streams.stdout, palette)?;
     if let Some(path) = &output.step_summary {

@@ -1,0 +1,111 @@
+//! The short texts of the commands: what `validate` read, what `audit verify` found, where a plan
+//! was saved, the demo's banner. Renderers over any writer, like the rest of `render`.
+
+use std::io::{self, Write};
+
+use crate::config::Desired;
+use crate::text::printable;
+
+/// "3 users", "1 file".
+pub(crate) fn count(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
+/// `validate`: the summary line, then the files read, one a line, so that a file left out is
+/// seen (docs/cli.md).
+pub fn validated(desired: &Desired, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "valid: {}, {}, {} protected in {}{}",
+        count(desired.entries.len(), "user"),
+        count(desired.domains.len(), "domain"),
+        desired.protected.len(),
+        count(desired.files.len(), "file"),
+        desired
+            .account()
+            .map(|a| format!(" (account {a})"))
+            .unwrap_or_default()
+    )?;
+    for file in &desired.files {
+        writeln!(out, "  {}", printable(file))?;
+    }
+    Ok(())
+}
+
+/// `audit verify`: the chain is intact.
+pub fn audit_verified(
+    shown_path: &str,
+    records: usize,
+    head: &str,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    writeln!(
+        out,
+        "{shown_path}: {}, chain intact; head {}",
+        count(records, "record"),
+        printable(head)
+    )
+}
+
+/// `plan --out`: where the plan went, and the command that applies it.
+pub fn plan_saved(
+    shown_path: &str,
+    deletions: usize,
+    expires_at: &str,
+    keyed: bool,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let sealed = if keyed {
+        "sealed with the plan key"
+    } else {
+        "unkeyed digest"
+    };
+    writeln!(
+        out,
+        "Saved the plan to {shown_path} ({}, expires {expires_at}, {sealed}). Apply it with: reconcile apply {shown_path}",
+        count(deletions, "deletion"),
+    )
+}
+
+/// `apply` with nothing to delete.
+pub fn nothing_to_delete(out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "\nNothing to delete.")
+}
+
+/// The demo's first words.
+pub fn demo_started(url: &str, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "Demo: a sandbox Cloudflare account is running at {url} (examples/demo/seed.yaml);\nthe allowlist is examples/demo/allowlist.yaml.\n"
+    )
+}
+
+/// The demo without a terminal and without `--auto-approve`: the plan only.
+pub fn demo_plan_only(out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "\nThis was the plan. Run `reconcile demo` in a terminal, or `reconcile demo --auto-approve`, to apply it to the sandbox."
+    )
+}
+
+/// The demo, before it plans again after apply.
+pub fn demo_again(out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "\nPlanning again after apply:\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_and_notes() {
+        assert_eq!(count(1, "file"), "1 file");
+        assert_eq!(count(0, "file"), "0 files");
+        let mut out = Vec::new();
+        plan_saved("p.json", 1, "2026-12-02T00:00:00Z", false, &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "Saved the plan to p.json (1 deletion, expires 2026-12-02T00:00:00Z, unkeyed digest). Apply it with: reconcile apply p.json\n"
+        );
+    }
+}
