@@ -131,10 +131,18 @@ impl Explanation {
             } else {
                 p.removed("deleted if present")
             };
-            writeln!(out, "  rule:  {verdict}: {}", first.describe())?;
+            writeln!(
+                out,
+                "  rule:  {verdict}: {}",
+                crate::render::words::reason(first)
+            )?;
         }
         for other in rules {
-            writeln!(out, "  also:  {} (does not decide)", other.describe())?;
+            writeln!(
+                out,
+                "  also:  {} (does not decide)",
+                crate::render::words::reason(other)
+            )?;
         }
         match &self.live {
             Live::NotChecked(why) => writeln!(out, "  live:  not checked: {why}")?,
@@ -147,7 +155,10 @@ impl Explanation {
                     let what = match fate {
                         Fate::Delete => p.removed("the plan deletes this user"),
                         Fate::Keep => p.added("the plan keeps this user"),
-                        Fate::Held => p.warning(&format!("held back: {}", d.reason.describe())),
+                        Fate::Held => p.warning(&format!(
+                            "held back: {}",
+                            crate::render::words::reason(&d.reason)
+                        )),
                     };
                     let name = d
                         .user

@@ -15,6 +15,7 @@ pub mod markdown;
 pub mod notes;
 #[cfg(test)]
 mod snapshot_tests;
+pub mod words;
 
 /// How `plan` writes the plan on stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -94,7 +95,7 @@ fn user_block(out: &mut dyn Write, d: &Decision, p: Palette) -> io::Result<()> {
     writeln!(
         out,
         "  {}",
-        p.dim(&format!("# {}: {}", d.label(), d.reason.describe()))
+        p.dim(&format!("# {}: {}", d.label(), words::reason(&d.reason)))
     )?;
     writeln!(out, "  {} user {} {{", p.removed("-"), quoted(&d.label()))?;
     let mut field =
@@ -160,7 +161,7 @@ pub fn human(plan: &Plan, out: &mut dyn Write, p: Palette) -> io::Result<()> {
                 "  {} {}: {}",
                 p.warning("!"),
                 d.label(),
-                d.reason.describe()
+                words::reason(&d.reason)
             )?;
         }
         writeln!(out)?;
@@ -225,7 +226,7 @@ pub fn human(plan: &Plan, out: &mut dyn Write, p: Palette) -> io::Result<()> {
         writeln!(out, "{seats}")?;
     }
     if let Some(refusal) = &plan.refusal {
-        writeln!(out, "{} {}", p.warning("Refused:"), refusal.message())?;
+        writeln!(out, "{} {}", p.warning("Refused:"), words::refusal(refusal))?;
     }
     writeln!(
         out,
@@ -358,7 +359,7 @@ pub fn report(
             "  {} {}: skipped, no longer to delete since the plan was shown ({})",
             p.dim("="),
             d.decision.label(),
-            d.skip
+            words::skip(&d.skip)
         )?;
     }
     for d in &unapplied.unconfirmed {
@@ -418,7 +419,7 @@ pub fn saved_report(
             "  {mark} {} ({}): {}",
             d.decision.label(),
             crate::text::printable(d.decision.id_text()),
-            d.skip
+            words::skip(&d.skip)
         )?;
     }
     for d in &unapplied.unconfirmed {

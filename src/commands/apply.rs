@@ -33,7 +33,7 @@ pub(crate) async fn apply_flow(
     render::human(&shown, streams.stdout, palette)?;
     streams.stdout.flush()?;
     if let Some(refusal) = &shown.refusal {
-        return Err(Error::Refused(refusal.message()));
+        return Err(Error::Refused(crate::render::words::refusal(refusal)));
     }
     if !shown.has_changes() {
         render::notes::nothing_to_delete(streams.stdout)?;
@@ -61,7 +61,7 @@ pub(crate) async fn apply_flow(
         .map_err(|refusal| {
             Error::Refused(format!(
                 "the account changed since the plan was shown, and the plan no longer passes the safety rails: {}",
-                refusal.message()
+                crate::render::words::refusal(&refusal)
             ))
         })?
         .split();
@@ -172,7 +172,7 @@ pub(crate) async fn saved_apply_flow(
     let check = planfile::check(&saved, &fresh).map_err(|refusal| {
         Error::Refused(format!(
             "{name}: on the users listed now, the saved plan no longer passes the safety rails: {}",
-            refusal.message()
+            crate::render::words::refusal(&refusal)
         ))
     })?;
     if check.account_changed {

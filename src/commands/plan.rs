@@ -28,7 +28,7 @@ pub(crate) async fn run(
             ..output
         };
         write_plan(&desired, &plan, &shown_only, palette, streams)?;
-        return Err(Error::Refused(refusal.message()));
+        return Err(Error::Refused(crate::render::words::refusal(refusal)));
     }
     write_plan(&desired, &plan, &output, palette, streams)?;
     Ok(if detailed_exitcode && plan.has_changes() {

@@ -81,7 +81,7 @@ pub(crate) fn warn_about(desired: &Desired, plan: &Plan) {
         tracing::warn!(
             "{} is not on the allowlist but is held back: {}",
             held.label(),
-            held.reason.describe()
+            crate::render::words::reason(&held.reason)
         );
     }
 }

@@ -86,13 +86,6 @@ pub enum Likeness {
     LooksAlike,
 }
 
-fn with_note(text: String, note: &Option<String>) -> String {
-    match note {
-        Some(n) => format!("{text} (note: {n:?})"),
-        None => text,
-    }
-}
-
 impl Reason {
     /// A stable machine-readable name for the reason (JSON output, audit records).
     pub fn kind(&self) -> &'static str {
@@ -136,80 +129,6 @@ impl Reason {
             self,
             Reason::Allowed { .. } | Reason::Domain { .. } | Reason::Protected { .. }
         )
-    }
-
-    /// The reason as a sentence, safe to print on a terminal (API text inside is escaped).
-    pub fn describe(&self) -> String {
-        printable(&self.describe_raw())
-    }
-
-    fn describe_raw(&self) -> String {
-        match self {
-            Reason::Allowed {
-                location,
-                note,
-                expires,
-            } => {
-                let until = expires.map(|d| format!(" until {d}")).unwrap_or_default();
-                with_note(format!("allowed by {location}{until}"), note)
-            }
-            Reason::Domain { domain, location } => {
-                format!("allowed by domain {domain} ({location})")
-            }
-            Reason::Protected { pattern, location } => {
-                let what = if pattern.contains('*') { "pattern " } else { "" };
-                format!("protected by {what}{pattern} ({location})")
-            }
-            Reason::NotAllowed => "no allowlist entry or domain matches this address".into(),
-            Reason::Expired {
-                date,
-                location,
-                note,
-            } => with_note(
-                format!("the allowlist entry at {location} expired on {date}"),
-                note,
-            ),
-            Reason::UnusableAddress { why } => format!(
-                "the address is not one a desired-state file can name ({why}), so no entry could keep this user; left alone (fix the address in the identity provider, or remove the user by hand)"
-            ),
-            Reason::NoEmail => {
-                "the user has no email address; left alone (remove it by hand if it should go)".into()
-            }
-            Reason::InvalidId => {
-                "the user's id is missing or is not a UUID, so it is never sent in a DELETE; left alone (check it in the dashboard)".into()
-            }
-            Reason::NearMiss {
-                entry,
-                location,
-                address,
-                list,
-                likeness,
-            } => {
-                let (what, here) = match list {
-                    EntryList::Users => ("allowlist entry", "this address"),
-                    EntryList::Protected => ("protected entry", "this address"),
-                    EntryList::Domains => ("domain entry", "this address's domain"),
-                };
-                let how = match likeness {
-                    Likeness::OneEdit => format!("is one edit away from {here}"),
-                    Likeness::LooksAlike => format!(
-                        "looks like {here} (other characters that look the same: one Unicode confusable skeleton)"
-                    ),
-                };
-                format!(
-                    "did you mean this user? The {what} {entry} at {location} matches no live user and {how}; release with --allow-near-miss {address}"
-                )
-            }
-            Reason::Active { last_login, within } => format!(
-                "last login {last_login}, within policy.hold_active_within ({within}); release with --include-active"
-            ),
-            Reason::DuplicateEmail { count } => format!(
-                "{count} live users share this address, so which one is meant is unclear; release with --allow-duplicate-email"
-            ),
-            Reason::DuplicateId { count } => format!(
-                "{count} live users share this id (ids that differ only in letter case are one UUID), so a DELETE for this user could reach another; left alone (check the account in the dashboard)"
-            ),
-        }
     }
 }
 
@@ -529,43 +448,6 @@ impl Refusal {
             Refusal::DeleteAll { .. } => "delete_all",
             Refusal::MaxDeletes { .. } => "max_deletes",
             Refusal::MaxFraction { .. } => "max_delete_fraction",
-        }
-    }
-
-    /// What stopped the plan, and how to go ahead on purpose.
-    pub fn message(&self) -> String {
-        let mismatch = |allow: &Option<usize>, deletes: usize| {
-            match allow {
-            Some(n) => format!(
-                " --allow-deletes {n} was given, but this plan deletes {deletes}: the override must name the exact number of deletions you reviewed."
-            ),
-            None => String::new(),
-        }
-        };
-        match self {
-            Refusal::DeleteAll { live } => format!(
-                "safety rail: the plan deletes every one of the {live} live users it could delete (users without a usable address or id are never deleted, so they do not count); a truncated or wrong desired state does this. To really empty the account, set `policy: {{ allow_delete_all: true }}` in the desired state."
-            ),
-            Refusal::MaxDeletes {
-                deletes,
-                limit,
-                from,
-                allow_deletes,
-            } => format!(
-                "safety rail: the plan deletes {deletes} users, more than max_deletes {limit} ({from}).{} To go ahead with exactly this plan, pass --allow-deletes {deletes}.",
-                mismatch(allow_deletes, *deletes)
-            ),
-            Refusal::MaxFraction {
-                deletes,
-                live,
-                limit,
-                from,
-                allow_deletes,
-            } => format!(
-                "safety rail: the plan deletes {deletes} of {live} live users ({:.1}%), more than max_delete_fraction {limit} ({from}).{} To go ahead with exactly this plan, pass --allow-deletes {deletes}.",
-                *deletes as f64 * 100.0 / *live as f64,
-                mismatch(allow_deletes, *deletes)
-            ),
         }
     }
 }
@@ -1164,7 +1046,10 @@ mod tests {
         assert_eq!(plan.unchanged(), 2);
         assert!(plan.has_changes());
         assert!(plan.delete.iter().all(|d| d.reason == Reason::NotAllowed));
-        assert_eq!(plan.keep[0].reason.describe(), "allowed by users.yaml:2:5");
+        assert_eq!(
+            crate::render::words::reason(&plan.keep[0].reason),
+            "allowed by users.yaml:2:5"
+        );
     }
 
     #[test]
@@ -1324,7 +1209,7 @@ mod tests {
         );
         assert_eq!(plan.keep[1].reason.kind(), "domain");
         assert_eq!(
-            plan.keep[1].reason.describe(),
+            crate::render::words::reason(&plan.keep[1].reason),
             "allowed by domain example.com (rules.yaml:2:11)"
         );
     }
@@ -1353,7 +1238,7 @@ mod tests {
             .find(|k| k.email.as_deref() == Some("ops@example.com"))
             .unwrap();
         assert_eq!(
-            ops.reason.describe(),
+            crate::render::words::reason(&ops.reason),
             "protected by ops@example.com (rules.yaml:8:5)"
         );
         let robot = plan
@@ -1362,7 +1247,7 @@ mod tests {
             .find(|k| k.email.as_deref() == Some("robot-1@svc.example.com"))
             .unwrap();
         assert_eq!(
-            robot.reason.describe(),
+            crate::render::words::reason(&robot.reason),
             "protected by pattern *@svc.example.com (rules.yaml:7:5)"
         );
     }
@@ -1379,11 +1264,11 @@ mod tests {
         let plan = compute(&d, &live, &policy());
         assert_eq!(emails(&plan.delete), ["bob@example.com"]);
         assert_eq!(
-            plan.delete[0].reason.describe(),
+            crate::render::words::reason(&plan.delete[0].reason),
             "the allowlist entry at rules.yaml:2:5 expired on 2026-11-28 (note: \"contractor\")"
         );
         assert_eq!(
-            plan.keep[0].reason.describe(),
+            crate::render::words::reason(&plan.keep[0].reason),
             "allowed by rules.yaml:5:5 until 2026-11-29"
         );
         // The day before, bob is still kept.
@@ -1435,7 +1320,7 @@ mod tests {
         let plan = compute(&d, &live, &policy());
         let refusal = plan.refusal.clone().unwrap();
         assert_eq!(refusal.kind(), "max_delete_fraction");
-        let text = refusal.message();
+        let text = crate::render::words::refusal(&refusal);
         assert!(text.contains("deletes 6 of 20 live users (30.0%), more than max_delete_fraction 0.25 (the default)"), "{text}");
         assert!(text.contains("pass --allow-deletes 6"), "{text}");
         assert_eq!(plan.delete.len(), 6, "the plan still shows who would go");
@@ -1459,8 +1344,8 @@ mod tests {
         );
         assert!(wrong
             .refusal
+            .map(|r| crate::render::words::refusal(&r))
             .unwrap()
-            .message()
             .contains("--allow-deletes 5 was given, but this plan deletes 6"));
         // 5 of 20 = 25%: not more than the fraction.
         assert!(compute(&allow_first(15, ""), &live, &policy())
@@ -1479,8 +1364,8 @@ mod tests {
         });
         assert!(compute(&strict, &live, &flag)
             .refusal
+            .map(|r| crate::render::words::refusal(&r))
             .unwrap()
-            .message()
             .contains("(--max-delete-fraction)"));
     }
 
@@ -1489,7 +1374,7 @@ mod tests {
         let live = many(40);
         let d = allow_first(37, "policy:\n  max_deletes: 2\n");
         let plan = compute(&d, &live, &policy());
-        let text = plan.refusal.unwrap().message();
+        let text = crate::render::words::refusal(&plan.refusal.unwrap());
         assert!(
             text.contains("deletes 3 users, more than max_deletes 2 (policy at rails.yaml:40:16)"),
             "{text}"
@@ -1517,8 +1402,8 @@ mod tests {
         assert_eq!(plan.refusal.as_ref().map(Refusal::kind), Some("delete_all"));
         assert!(plan
             .refusal
+            .map(|r| crate::render::words::refusal(&r))
             .unwrap()
-            .message()
             .contains("allow_delete_all: true"));
         let d = config::parse_str(
             "users: [nobody@example.com]\npolicy: {allow_delete_all: true}\n",
@@ -1547,7 +1432,7 @@ mod tests {
             "three edits away is not a near miss"
         );
         assert_eq!(emails(&plan.held), ["j.smith@corp.com", "jsmith@corp.cm"]);
-        let text = plan.held[0].reason.describe();
+        let text = crate::render::words::reason(&plan.held[0].reason);
         assert!(text.starts_with("did you mean this user? The allowlist entry jsmith@corp.com at users.yaml:2:5 matches no live user"), "{text}");
         assert!(
             text.ends_with("release with --allow-near-miss j.smith@corp.com"),
@@ -1606,7 +1491,7 @@ mod tests {
             ["garbled@example.com", "recent@example.com"]
         );
         assert_eq!(
-            plan.held[1].reason.describe(),
+            crate::render::words::reason(&plan.held[1].reason),
             "last login 2026-11-25T08:00:00Z, within policy.hold_active_within (7d); release with --include-active"
         );
         let all = compute(
@@ -1654,7 +1539,11 @@ mod tests {
             last_login: "\u{1b}[2K\u{1b}[1Aevil".into(),
             within: Span { seconds: 86_400 },
         };
-        assert!(!r.describe().contains('\u{1b}'), "{}", r.describe());
+        assert!(
+            !crate::render::words::reason(&r).contains('\u{1b}'),
+            "{}",
+            crate::render::words::reason(&r)
+        );
     }
 
     #[test]
@@ -1746,11 +1635,10 @@ mod tests {
         let held = &plan.held[0];
         assert_eq!(held.email.as_deref(), Some("breakglass@example.com"));
         assert!(
-            held.reason
-                .describe()
+            crate::render::words::reason(&held.reason)
                 .starts_with("did you mean this user? The protected entry breakglas@example.com at rules.yaml:3:5"),
             "{}",
-            held.reason.describe()
+            crate::render::words::reason(&held.reason)
         );
     }
 
@@ -1775,7 +1663,7 @@ mod tests {
                 }
             }
         ));
-        assert!(plan.held[0].reason.describe().contains("U+200B"));
+        assert!(crate::render::words::reason(&plan.held[0].reason).contains("U+200B"));
     }
 
     #[test]
@@ -1809,7 +1697,7 @@ mod tests {
         assert_eq!(emails(&plan.held), ["alice@corp.com"]);
         let reason = &plan.held[0].reason;
         assert_eq!(reason.kind(), "near_miss");
-        let text = reason.describe();
+        let text = crate::render::words::reason(reason);
         assert!(
             text.contains("matches no live user and looks like this address"),
             "{text}"
@@ -1850,7 +1738,7 @@ mod tests {
             ["fiona.ford@corp.com", "ijssel@corp.com"]
         );
         assert!(plan.held.iter().all(|h| h.reason.kind() == "near_miss"));
-        let text = plan.held[1].reason.describe();
+        let text = crate::render::words::reason(&plan.held[1].reason);
         assert!(
             text.starts_with("did you mean this user? The protected entry \u{133}ssel@corp.com at rules.yaml:2:13 matches no live user and looks like this address"),
             "{text}"
@@ -1901,7 +1789,7 @@ mod tests {
             let plan = compute(&d, &live, &policy());
             assert_eq!(emails(&plan.delete), ["eve@elsewhere.example"], "{domain}");
             assert_eq!(emails(&plan.held), ["bob@corp.com", "carol@corp.com"]);
-            let text = plan.held[0].reason.describe();
+            let text = crate::render::words::reason(&plan.held[0].reason);
             assert!(
                 text.starts_with(&format!("did you mean this user? The domain entry {domain} at rules.yaml:2:11 matches no live user and {likeness}")),
                 "{text}"

@@ -19,11 +19,9 @@
 //! ```
 
 use std::collections::{HashMap, HashSet};
-use std::fmt;
 
 use crate::cloudflare::User;
 use crate::model::{Email, UserId};
-use crate::text::printable;
 
 use super::{Decision, Plan, Reason, Refusal};
 
@@ -46,38 +44,19 @@ impl<'a> Reviewed<'a> {
 }
 
 /// Why a reviewed user is not deleted.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Skip {
     /// No live user has this id any more.
     Gone,
     /// The id is still there but carries another address now.
     EmailChanged { now: String },
-    /// The fresh plan no longer deletes this user (allowed, protected or held back now); the
-    /// reason is [`Reason::describe`] of the fresh plan.
-    NotAnExtra { now: String },
+    /// The fresh plan no longer deletes this user (allowed, protected or held back now), for
+    /// this reason.
+    NotAnExtra { now: Reason },
     /// The reviewed id is not a UUID: never put into a DELETE URL.
     InvalidId,
     /// Several live users share the id (in some letter case): a DELETE could reach another.
     SharedId,
-}
-
-impl fmt::Display for Skip {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Skip::Gone => write!(f, "already gone"),
-            Skip::EmailChanged { now } => write!(
-                f,
-                "its id now has another address ({}), not deleted",
-                printable(now)
-            ),
-            Skip::NotAnExtra { now } => write!(f, "no longer to delete ({now}), not deleted"),
-            Skip::InvalidId => write!(f, "its id is not a UUID, never deleted"),
-            Skip::SharedId => write!(
-                f,
-                "several live users share its id now, never deleted (check the account in the dashboard)"
-            ),
-        }
-    }
 }
 
 /// A reviewed user who is not deleted, and why.
@@ -249,7 +228,7 @@ pub fn recheck<'a>(
             dropped.push(Dropped {
                 decision: now.clone(),
                 skip: Skip::NotAnExtra {
-                    now: now.reason.describe(),
+                    now: now.reason.clone(),
                 },
             });
         }
@@ -383,7 +362,7 @@ mod tests {
         let r = recheck(shown(&before), &fresh).unwrap();
         assert!(r.confirmed.is_empty());
         assert!(
-            matches!(&r.dropped[0].skip, Skip::NotAnExtra { now } if now.starts_with("allowed by")),
+            matches!(&r.dropped[0].skip, Skip::NotAnExtra { now } if now.kind() == "allowed"),
             "{:?}",
             r.dropped
         );

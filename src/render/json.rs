@@ -137,7 +137,7 @@ fn user<'a>(d: &'a Decision, decision: &'static str) -> UserOut<'a> {
         decision,
         reason: ReasonOut {
             kind: d.reason.kind(),
-            text: d.reason.describe(),
+            text: crate::render::words::reason(&d.reason),
             location: d.reason.location().map(location),
         },
     }
@@ -174,7 +174,7 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
         },
         refusal: plan.refusal.as_ref().map(|r| RefusalOut {
             kind: r.kind(),
-            message: r.message(),
+            message: crate::render::words::refusal(r),
         }),
         users,
         absent: plan

@@ -80,7 +80,7 @@ pub fn to_string(plan: &Plan, limit: usize) -> String {
         let _ = writeln!(
             out,
             "> [!CAUTION]\n> **Refused by a safety rail.** {}\n",
-            escape(&refusal.message())
+            escape(&crate::render::words::refusal(refusal))
         );
     }
     if let Some(seats) = super::seats_line(plan) {
@@ -279,7 +279,7 @@ fn reason_row(d: &Decision) -> String {
 }
 
 fn reason(d: &Decision) -> String {
-    cut(&d.reason.describe(), MAX_REASON_CHARS)
+    cut(&crate::render::words::reason(&d.reason), MAX_REASON_CHARS)
 }
 
 /// A table cell: at most [`MAX_CELL_CHARS`] characters of `text` (with `…` when cut), escaped.

@@ -1,0 +1,143 @@
+//! Every sentence a person reads about a plan's decisions: why a user is kept, deleted or held
+//! ([`reason`]), why a plan is refused and how to go ahead on purpose ([`refusal`]), why a
+//! reviewed user is not deleted ([`skip`]). `plan` returns the data; this module words it, with
+//! the flag names a person types, and escapes what came from outside.
+
+use crate::plan::recheck::Skip;
+use crate::plan::{EntryList, Likeness, Reason, Refusal};
+use crate::text::printable;
+
+fn with_note(text: String, note: &Option<String>) -> String {
+    match note {
+        Some(n) => format!("{text} (note: {n:?})"),
+        None => text,
+    }
+}
+
+/// The reason as a sentence, safe to print on a terminal (text from the API or a file inside is
+/// escaped).
+pub fn reason(r: &Reason) -> String {
+    printable(&reason_raw(r))
+}
+
+fn reason_raw(r: &Reason) -> String {
+    match r {
+            Reason::Allowed {
+                location,
+                note,
+                expires,
+            } => {
+                let until = expires.map(|d| format!(" until {d}")).unwrap_or_default();
+                with_note(format!("allowed by {location}{until}"), note)
+            }
+            Reason::Domain { domain, location } => {
+                format!("allowed by domain {domain} ({location})")
+            }
+            Reason::Protected { pattern, location } => {
+                let what = if pattern.contains('*') { "pattern " } else { "" };
+                format!("protected by {what}{pattern} ({location})")
+            }
+            Reason::NotAllowed => "no allowlist entry or domain matches this address".into(),
+            Reason::Expired {
+                date,
+                location,
+                note,
+            } => with_note(
+                format!("the allowlist entry at {location} expired on {date}"),
+                note,
+            ),
+            Reason::UnusableAddress { why } => format!(
+                "the address is not one a desired-state file can name ({why}), so no entry could keep this user; left alone (fix the address in the identity provider, or remove the user by hand)"
+            ),
+            Reason::NoEmail => {
+                "the user has no email address; left alone (remove it by hand if it should go)".into()
+            }
+            Reason::InvalidId => {
+                "the user's id is missing or is not a UUID, so it is never sent in a DELETE; left alone (check it in the dashboard)".into()
+            }
+            Reason::NearMiss {
+                entry,
+                location,
+                address,
+                list,
+                likeness,
+            } => {
+                let (what, here) = match list {
+                    EntryList::Users => ("allowlist entry", "this address"),
+                    EntryList::Protected => ("protected entry", "this address"),
+                    EntryList::Domains => ("domain entry", "this address's domain"),
+                };
+                let how = match likeness {
+                    Likeness::OneEdit => format!("is one edit away from {here}"),
+                    Likeness::LooksAlike => format!(
+                        "looks like {here} (other characters that look the same: one Unicode confusable skeleton)"
+                    ),
+                };
+                format!(
+                    "did you mean this user? The {what} {entry} at {location} matches no live user and {how}; release with --allow-near-miss {address}"
+                )
+            }
+            Reason::Active { last_login, within } => format!(
+                "last login {last_login}, within policy.hold_active_within ({within}); release with --include-active"
+            ),
+            Reason::DuplicateEmail { count } => format!(
+                "{count} live users share this address, so which one is meant is unclear; release with --allow-duplicate-email"
+            ),
+            Reason::DuplicateId { count } => format!(
+                "{count} live users share this id (ids that differ only in letter case are one UUID), so a DELETE for this user could reach another; left alone (check the account in the dashboard)"
+            ),
+        }
+}
+
+/// What stopped the plan, and how to go ahead on purpose.
+pub fn refusal(r: &Refusal) -> String {
+    let mismatch = |allow: &Option<usize>, deletes: usize| {
+        match allow {
+            Some(n) => format!(
+                " --allow-deletes {n} was given, but this plan deletes {deletes}: the override must name the exact number of deletions you reviewed."
+            ),
+            None => String::new(),
+        }
+    };
+    match r {
+            Refusal::DeleteAll { live } => format!(
+                "safety rail: the plan deletes every one of the {live} live users it could delete (users without a usable address or id are never deleted, so they do not count); a truncated or wrong desired state does this. To really empty the account, set `policy: {{ allow_delete_all: true }}` in the desired state."
+            ),
+            Refusal::MaxDeletes {
+                deletes,
+                limit,
+                from,
+                allow_deletes,
+            } => format!(
+                "safety rail: the plan deletes {deletes} users, more than max_deletes {limit} ({from}).{} To go ahead with exactly this plan, pass --allow-deletes {deletes}.",
+                mismatch(allow_deletes, *deletes)
+            ),
+            Refusal::MaxFraction {
+                deletes,
+                live,
+                limit,
+                from,
+                allow_deletes,
+            } => format!(
+                "safety rail: the plan deletes {deletes} of {live} live users ({:.1}%), more than max_delete_fraction {limit} ({from}).{} To go ahead with exactly this plan, pass --allow-deletes {deletes}.",
+                *deletes as f64 * 100.0 / *live as f64,
+                mismatch(allow_deletes, *deletes)
+            ),
+        }
+}
+
+/// Why a reviewed user is not deleted.
+pub fn skip(s: &Skip) -> String {
+    match s {
+        Skip::Gone => "already gone".to_string(),
+        Skip::EmailChanged { now } => format!(
+            "its id now has another address ({}), not deleted",
+            printable(now)
+        ),
+        Skip::NotAnExtra { now } => {
+            format!("no longer to delete ({}), not deleted", reason(now))
+        }
+        Skip::InvalidId => "its id is not a UUID, never deleted".to_string(),
+        Skip::SharedId => "several live users share its id now, never deleted (check the account in the dashboard)".to_string(),
+    }
+}
