@@ -53,7 +53,7 @@ pub enum ApiError {
 impl ApiError {
     /// Worth another attempt: a timeout, a lost connection, 408/409/429/5xx, or a success status
     /// whose body was not the envelope (cut or garbled on the way).
-    pub fn is_retryable(&self) -> bool {
+    pub(crate) fn is_retryable(&self) -> bool {
         match self {
             ApiError::Transport { .. } => true,
             ApiError::Status { status, .. } => is_retryable_status(*status) && !self.is_auth(),
@@ -158,7 +158,7 @@ pub(crate) fn asked_after_429(source: &str, wait: Duration) -> String {
 }
 
 /// "1 h 5 min", "15 min", "4 min 30 s", "12 s", "0.5 s".
-pub fn human_duration(d: Duration) -> String {
+pub(crate) fn human_duration(d: Duration) -> String {
     let secs = d.as_secs_f64();
     if secs < 10.0 {
         return format!("{secs:.1} s");

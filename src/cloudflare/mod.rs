@@ -35,7 +35,8 @@ use crate::model::AccountId;
 
 pub use budget::RateBudget;
 pub use delete::DeleteOutcome;
-pub use error::{human_duration, ApiError};
+pub(crate) use error::human_duration;
+pub use error::ApiError;
 pub use listing::Listing;
 pub use observer::{Event, Observer, Silent};
 pub use retry::RetryPolicy;
@@ -48,7 +49,7 @@ use retry::Jitter;
 pub const DEFAULT_BASE_URL: &str = "https://api.cloudflare.com/client/v4";
 /// The default `--max-wait`: longer than Cloudflare's five-minute block, shorter than a CI job's
 /// patience.
-pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(15 * 60);
+pub(crate) const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(15 * 60);
 
 /// How the client behaves towards the API: concurrency, rate budget, retries, timeouts.
 #[derive(Clone)]

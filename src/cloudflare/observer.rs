@@ -64,3 +64,89 @@ pub struct Silent;
 impl Observer for Silent {
     fn event(&self, _: Event<'_>) {}
 }
+
+/// What the client reports, against the sandbox: a recording observer sees the listing page by
+/// page, and a retry with its attempt number. The sandbox is only the server here, as in the
+/// integration tests; the client's own code shares nothing with it.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::cloudflare::{Client, ClientConfig, Credentials, RetryPolicy};
+    use crate::model::AccountId;
+    use crate::sandbox::{Faults, Options, RunningSandbox, Sandbox, Seed, DEFAULT_TOKEN};
+    use crate::secret::Secret;
+
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<String>>);
+
+    impl Observer for Recorder {
+        fn event(&self, event: Event<'_>) {
+            let said = match event {
+                Event::ListingStarted { pages } => format!("listing {pages:?}"),
+                Event::PageListed => "page".into(),
+                Event::PagesRead => "read".into(),
+                Event::Retrying { attempt, of, .. } => format!("retrying {attempt}/{of}"),
+                other => format!("{other:?}"),
+            };
+            self.0.lock().unwrap().push(said);
+        }
+    }
+
+    async fn client_of(faults: Faults, retries: u32) -> (Client, Arc<Recorder>, RunningSandbox) {
+        let account = AccountId::example();
+        let mut seed = Seed::empty(account.as_str());
+        seed.generate(7);
+        let options = Options::default().with_faults(faults, None);
+        let server = Sandbox::new(seed, options)
+            .bind(([127, 0, 0, 1], 0).into())
+            .await
+            .unwrap();
+        let recorder = Arc::new(Recorder::default());
+        let config = ClientConfig {
+            retry: RetryPolicy {
+                max_retries: retries,
+                initial_delay: std::time::Duration::from_millis(1),
+                ..RetryPolicy::default()
+            },
+            observer: recorder.clone(),
+            ..ClientConfig::default()
+        };
+        let client = Client::with_config(
+            &server.base_url(),
+            Credentials::Token(Secret::new(DEFAULT_TOKEN)),
+            &account,
+            config,
+        )
+        .unwrap();
+        (client, recorder, server)
+    }
+
+    #[tokio::test]
+    async fn a_listing_is_reported_page_by_page() {
+        let faults = Faults {
+            max_per_page: Some(3),
+            ..Faults::default()
+        };
+        let (client, recorder, _server) = client_of(faults, 0).await;
+        let listing = client.list_users().await.unwrap();
+        assert_eq!(listing.users.len(), 7);
+        assert_eq!(
+            *recorder.0.lock().unwrap(),
+            ["listing Some(3)", "page", "page", "page", "read"]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_retry_is_reported_with_its_attempt() {
+        let faults = Faults {
+            error_rate: 1.0,
+            ..Faults::default()
+        };
+        let (client, recorder, _server) = client_of(faults, 1).await;
+        assert!(client.list_users().await.is_err());
+        assert_eq!(*recorder.0.lock().unwrap(), ["retrying 2/2"]);
+    }
+}
