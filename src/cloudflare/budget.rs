@@ -119,7 +119,8 @@ fn param(item: &str, name: &str) -> Option<u64> {
     })
 }
 
-/// Waits longer than this that the server asks for are announced at the default log level.
+/// Waits longer than this that the server asks for are reported to the observer (shorter ones
+/// are routine pacing, not news).
 pub(crate) const ANNOUNCE_AFTER: Duration = Duration::from_secs(5);
 
 /// A wait [`Budget::acquire`] would not start: longer than the allowed maximum.
