@@ -51,7 +51,7 @@ fn client(url: &str, config: ClientConfig) -> Client {
         Credentials::Token(Secret::new("sandbox-token")),
         &account(),
         ClientConfig {
-            progress: Progress::new(reconcile::progress::Mode::Hidden),
+            observer: Progress::new(reconcile::progress::Mode::Hidden).observer(),
             ..config
         },
     )

@@ -641,9 +641,9 @@ impl Settings {
         let quiet = self.verbosity < 0;
         let progress = Progress::for_stderr(stderr_is_terminal, quiet);
         match &mut self.action {
-            Action::Plan { target, .. } => target.client.progress = progress,
+            Action::Plan { target, .. } => target.client.observer = progress.observer(),
             Action::Apply { target, exec, .. } => {
-                target.client.progress = progress;
+                target.client.observer = progress.observer();
                 exec.progress = progress;
             }
             _ => {}
@@ -722,7 +722,7 @@ impl Settings {
                 connect_timeout: Duration::from_secs_f64(c.connect_timeout),
                 request_timeout: Duration::from_secs_f64(c.request_timeout),
                 max_wait: c.max_wait,
-                progress,
+                observer: progress.observer(),
             })
         };
         let target = |t: TargetArgs| -> Result<Target, String> {

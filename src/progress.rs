@@ -1,12 +1,18 @@
 //! Progress for long steps (listing pages, deleting users) on stderr: indicatif bars when stderr
 //! is a terminal, otherwise a plain log line now and then. Whether stderr is a terminal is decided
 //! once, in `cli`, and handed down as a [`Progress`] value; nothing here asks the terminal.
+//!
+//! This is also where the API client's events become something a person reads: [`ClientEvents`]
+//! is the client's observer, drawing the listing as a bar (or lines) and wording every wait,
+//! retry and listing read again as a warning on stderr. The client itself says nothing.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::cloudflare::{human_duration, Event, Observer};
 
 /// How progress is shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -142,6 +148,133 @@ impl Task {
     }
 }
 
+impl Progress {
+    /// The API client's observer, showing its events in this mode.
+    pub fn observer(self) -> Arc<dyn Observer> {
+        Arc::new(ClientEvents::new(self))
+    }
+}
+
+/// The API client's events, for the person at the terminal: the listing's pages as a task of
+/// [`Progress`], everything else as a log line on stderr (a warning when it explains a wait or a
+/// retry, so that it shows at the default level and a slow run never looks hung).
+#[derive(Debug)]
+pub struct ClientEvents {
+    progress: Progress,
+    /// The listing under way, from its page 1 to its last page.
+    listing: Mutex<Option<Task>>,
+}
+
+/// How loudly a line is logged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Loudness {
+    Warn,
+    Info,
+}
+
+impl ClientEvents {
+    pub fn new(progress: Progress) -> ClientEvents {
+        ClientEvents {
+            progress,
+            listing: Mutex::new(None),
+        }
+    }
+
+    fn listing(&self) -> std::sync::MutexGuard<'_, Option<Task>> {
+        self.listing.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Observer for ClientEvents {
+    fn event(&self, event: Event<'_>) {
+        match event {
+            Event::ListingStarted { pages } => {
+                *self.listing() = Some(self.progress.task("listing users (pages)", pages));
+            }
+            Event::PageListed => {
+                if let Some(task) = &*self.listing() {
+                    task.inc(1);
+                }
+            }
+            Event::PagesRead => {
+                if let Some(task) = self.listing().take() {
+                    task.finish();
+                }
+            }
+            // The count is a field of the line, so that logs can filter on it.
+            Event::Duplicates { count } => {
+                if let Some((_, text)) = said(&event) {
+                    tracing::warn!(duplicates = count, "{text}");
+                }
+            }
+            other => {
+                if let Event::ListingAgain { .. } = other {
+                    // The listing starts over from page 1: its bar goes.
+                    self.listing().take();
+                }
+                match said(&other) {
+                    Some((Loudness::Warn, text)) => tracing::warn!("{text}"),
+                    Some((Loudness::Info, text)) => tracing::info!("{text}"),
+                    None => {}
+                }
+            }
+        }
+    }
+}
+
+/// What a person reads about a client event, and how loudly; `None` for the events shown as
+/// progress instead.
+fn said(event: &Event<'_>) -> Option<(Loudness, String)> {
+    Some(match event {
+        Event::ListingStarted { .. } | Event::PageListed | Event::PagesRead => return None,
+        Event::ListingAgain { error, attempt, of } => (
+            Loudness::Warn,
+            format!("{error}\n  listing again (attempt {attempt} of {of})"),
+        ),
+        Event::Duplicates { .. } => (
+            Loudness::Warn,
+            "the listing returned some users on more than one page (the list changed while it was read); each is counted once".into(),
+        ),
+        Event::Retrying {
+            error,
+            attempt,
+            of,
+            delay,
+        } => (
+            Loudness::Warn,
+            format!(
+                "{error}\n  retrying in {:.1} s (attempt {attempt} of {of})",
+                delay.as_secs_f64()
+            ),
+        ),
+        Event::RateLimited { error, wait } => (
+            Loudness::Warn,
+            format!(
+                "{error}\n  the API rate limit was reached: waiting {} as the API asks (Retry-After), then going on; nothing is lost by waiting",
+                human_duration(*wait)
+            ),
+        ),
+        Event::StillWaiting { left } => (
+            Loudness::Warn,
+            format!("rate limited: {} left to wait", human_duration(*left)),
+        ),
+        Event::WaitOver => (Loudness::Info, "rate-limit wait over; going on".into()),
+        Event::NoRequestsLeft { wait } => (
+            Loudness::Warn,
+            format!(
+                "the API's Ratelimit header says no requests are left for this token (someone else may be spending its budget): waiting {} until it resets, then going on; nothing is lost by waiting",
+                human_duration(*wait)
+            ),
+        ),
+        Event::PolicyAdopted { policy, instead_of } => (
+            Loudness::Info,
+            format!(
+                "the API's Ratelimit-Policy is {policy} requests/seconds; using it instead of {instead_of}"
+            ),
+        ),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,6 +295,74 @@ mod tests {
             clone.inc(2);
             assert_eq!(task.done(), 3);
             task.finish();
+        }
+    }
+
+    #[test]
+    fn waits_and_retries_read_as_before() {
+        let error = crate::cloudflare::ApiError::Status {
+            request: "GET /accounts/x/access/users?page=1".into(),
+            status: 429,
+            errors: vec![],
+        };
+        let warn = |event| match said(&event) {
+            Some((Loudness::Warn, text)) => text,
+            other => panic!("{other:?}"),
+        };
+        let text = warn(Event::RateLimited {
+            error: &error,
+            wait: Duration::from_secs(270),
+        });
+        assert!(
+            text.starts_with("GET /accounts/x/access/users?page=1: HTTP 429"),
+            "{text}"
+        );
+        assert!(text.contains("\n  the API rate limit was reached: waiting 4 min 30 s as the API asks (Retry-After), then going on"), "{text}");
+        let text = warn(Event::Retrying {
+            error: &error,
+            attempt: 2,
+            of: 6,
+            delay: Duration::from_millis(500),
+        });
+        assert!(
+            text.ends_with("\n  retrying in 0.5 s (attempt 2 of 6)"),
+            "{text}"
+        );
+        let text = warn(Event::ListingAgain {
+            error: &error,
+            attempt: 2,
+            of: 3,
+        });
+        assert!(
+            text.ends_with("\n  listing again (attempt 2 of 3)"),
+            "{text}"
+        );
+        assert_eq!(
+            warn(Event::StillWaiting {
+                left: Duration::from_secs(12)
+            }),
+            "rate limited: 12 s left to wait"
+        );
+        assert!(warn(Event::NoRequestsLeft {
+            wait: Duration::from_secs(60)
+        })
+        .contains("waiting 60 s until it resets"));
+        assert_eq!(said(&Event::PageListed), None);
+    }
+
+    #[test]
+    fn the_listing_is_one_task_from_page_1_to_the_last() {
+        for mode in [Mode::Bars, Mode::Lines, Mode::Hidden] {
+            let events = ClientEvents::new(Progress::new(mode));
+            events.event(Event::ListingStarted { pages: Some(3) });
+            for _ in 0..3 {
+                events.event(Event::PageListed);
+            }
+            assert_eq!(events.listing().as_ref().map(Task::done), Some(3));
+            events.event(Event::PagesRead);
+            assert!(events.listing().is_none());
+            // A page after the end (page 1 read again) changes nothing.
+            events.event(Event::PageListed);
         }
     }
 }

@@ -12,13 +12,16 @@
 //!
 //! A wait longer than the client's `max_wait` is not started: [`Budget::acquire`] says how long
 //! and why, and the caller stops with an error. A wait of more than [`ANNOUNCE_AFTER`] that the
-//! server's header asks for is announced once (a 429 is announced by the caller).
+//! server's header asks for is reported to the observer once (a 429 is reported by the caller),
+//! and so is a `Ratelimit-Policy` adopted.
 
 use std::collections::VecDeque;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use super::observer::{Event, Observer};
 
 /// `N/SECONDS`: at most N requests in any SECONDS.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,13 +70,13 @@ impl FromStr for RateBudget {
 
 /// The `Ratelimit` header: `"default";r=<remaining>;t=<seconds until reset>`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Remaining {
-    pub remaining: u32,
-    pub reset: Duration,
+pub(crate) struct Remaining {
+    pub(crate) remaining: u32,
+    pub(crate) reset: Duration,
 }
 
 /// Parse `Ratelimit`. Several comma-separated items: the one with the fewest requests left.
-pub fn parse_ratelimit(value: &str) -> Option<Remaining> {
+pub(crate) fn parse_ratelimit(value: &str) -> Option<Remaining> {
     value
         .split(',')
         .filter_map(|item| {
@@ -94,7 +97,7 @@ pub fn parse_ratelimit(value: &str) -> Option<Remaining> {
 
 /// Parse `Ratelimit-Policy`: `"default";q=<quota>;w=<window seconds>`. Several items: the one
 /// with the smallest quota.
-pub fn parse_policy(value: &str) -> Option<RateBudget> {
+pub(crate) fn parse_policy(value: &str) -> Option<RateBudget> {
     value
         .split(',')
         .filter_map(|item| {
@@ -116,27 +119,28 @@ fn param(item: &str, name: &str) -> Option<u64> {
     })
 }
 
-/// Waits longer than this that the server asks for are announced at the default log level.
-pub const ANNOUNCE_AFTER: Duration = Duration::from_secs(5);
+/// Waits longer than this that the server asks for are reported to the observer (shorter ones
+/// are routine pacing, not news).
+pub(crate) const ANNOUNCE_AFTER: Duration = Duration::from_secs(5);
 
 /// A wait [`Budget::acquire`] would not start: longer than the allowed maximum.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TooLong {
-    pub wait: Duration,
-    pub cause: WaitCause,
+pub(crate) struct TooLong {
+    pub(crate) wait: Duration,
+    pub(crate) cause: WaitCause,
     /// Our own budget, to name it when it is the cause.
-    pub budget: RateBudget,
+    pub(crate) budget: RateBudget,
 }
 
 /// How long to wait before sending, or nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Wait {
+pub(crate) enum Wait {
     Go,
     Until(Instant, WaitCause),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WaitCause {
+pub(crate) enum WaitCause {
     /// Our own budget is spent for now.
     Budget,
     /// The server's `Ratelimit` header says so.
@@ -147,7 +151,7 @@ pub enum WaitCause {
 
 /// The budget's state. All arithmetic, no clock of its own.
 #[derive(Debug)]
-pub struct BudgetState {
+pub(crate) struct BudgetState {
     budget: RateBudget,
     /// Added to the window: requests sent `window` apart can arrive closer than that.
     margin: Duration,
@@ -166,7 +170,7 @@ fn margin_for(window: Duration) -> Duration {
 }
 
 impl BudgetState {
-    pub fn new(budget: RateBudget) -> BudgetState {
+    pub(crate) fn new(budget: RateBudget) -> BudgetState {
         BudgetState {
             budget,
             margin: margin_for(budget.window),
@@ -179,7 +183,7 @@ impl BudgetState {
     }
 
     /// Should a wait until `until` be announced? True once per wait (a later end is a new one).
-    pub fn announce(&mut self, until: Instant) -> bool {
+    pub(crate) fn announce(&mut self, until: Instant) -> bool {
         match self.announced {
             Some(a) if a + Duration::from_secs(1) >= until => false,
             _ => {
@@ -189,12 +193,12 @@ impl BudgetState {
         }
     }
 
-    pub fn budget(&self) -> RateBudget {
+    pub(crate) fn budget(&self) -> RateBudget {
         self.budget
     }
 
     /// May a request go at `now`? If so it is counted as sent.
-    pub fn try_acquire(&mut self, now: Instant) -> Wait {
+    pub(crate) fn try_acquire(&mut self, now: Instant) -> Wait {
         if let Some(until) = self.blocked_until {
             if now < until {
                 return Wait::Until(until, WaitCause::Blocked);
@@ -230,19 +234,19 @@ impl BudgetState {
     }
 
     /// A response came back (or the request failed): read its rate-limit headers, if any.
-    pub fn observe(
+    /// Returns the budget it replaced, when the server's `policy` is stricter and is adopted.
+    pub(crate) fn observe(
         &mut self,
         now: Instant,
         remaining: Option<Remaining>,
         policy: Option<RateBudget>,
-    ) {
+    ) -> Option<RateBudget> {
         self.in_flight = self.in_flight.saturating_sub(1);
+        let mut replaced = None;
         if let Some(policy) = policy {
             if !self.is_safe_under(policy) {
-                tracing::info!(
-                    "the API's Ratelimit-Policy is {policy} requests/seconds; using it instead of {}",
-                    self.budget
-                );
+                tracing::debug!(%policy, instead_of = %self.budget, "adopting the API's Ratelimit-Policy");
+                replaced = Some(self.budget);
                 self.budget = policy;
                 self.margin = margin_for(policy.window);
             }
@@ -257,11 +261,12 @@ impl BudgetState {
                 }
             }
         }
+        replaced
     }
 
     /// A 429: nothing goes until `until`. Returns true when this extends the block (the caller
-    /// then tells the person at the terminal).
-    pub fn block_until(&mut self, until: Instant) -> bool {
+    /// then reports the wait).
+    pub(crate) fn block_until(&mut self, until: Instant) -> bool {
         match self.blocked_until {
             Some(b) if b + Duration::from_secs(1) >= until => false,
             _ => {
@@ -291,12 +296,12 @@ impl BudgetState {
 
 /// The budget shared by every request of a client.
 #[derive(Debug)]
-pub struct Budget {
+pub(crate) struct Budget {
     state: Mutex<BudgetState>,
 }
 
 impl Budget {
-    pub fn new(budget: RateBudget) -> Budget {
+    pub(crate) fn new(budget: RateBudget) -> Budget {
         Budget {
             state: Mutex::new(BudgetState::new(budget)),
         }
@@ -307,8 +312,13 @@ impl Budget {
     }
 
     /// Wait until a request may go, and count it; or, when the wait would be longer than
-    /// `max_wait`, return at once with how long and why (nothing is counted).
-    pub async fn acquire(&self, max_wait: Duration) -> Result<(), TooLong> {
+    /// `max_wait`, return at once with how long and why (nothing is counted). A long wait the
+    /// server's header asks for is reported to `observer`, once.
+    pub(crate) async fn acquire(
+        &self,
+        max_wait: Duration,
+        observer: &dyn Observer,
+    ) -> Result<(), TooLong> {
         loop {
             let now = Instant::now();
             let (wait, budget) = {
@@ -330,10 +340,8 @@ impl Budget {
                         WaitCause::Server
                             if left > ANNOUNCE_AFTER && self.lock().announce(until) =>
                         {
-                            tracing::warn!(
-                                "the API's Ratelimit header says no requests are left for this token (someone else may be spending its budget): waiting {} until it resets, then going on; nothing is lost by waiting",
-                                super::human_duration(left)
-                            );
+                            tracing::debug!(wait = ?left, "no requests left: waiting");
+                            observer.event(Event::NoRequestsLeft { wait: left });
                         }
                         WaitCause::Blocked => {}
                         _ => tracing::debug!(?cause, "rate budget: waiting"),
@@ -344,11 +352,16 @@ impl Budget {
         }
     }
 
-    pub fn observe(&self, remaining: Option<Remaining>, policy: Option<RateBudget>) {
-        self.lock().observe(Instant::now(), remaining, policy);
+    /// See [`BudgetState::observe`].
+    pub(crate) fn observe(
+        &self,
+        remaining: Option<Remaining>,
+        policy: Option<RateBudget>,
+    ) -> Option<RateBudget> {
+        self.lock().observe(Instant::now(), remaining, policy)
     }
 
-    pub fn block_until(&self, until: Instant) -> bool {
+    pub(crate) fn block_until(&self, until: Instant) -> bool {
         self.lock().block_until(until)
     }
 }
@@ -357,6 +370,7 @@ impl Budget {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::cloudflare::Silent;
 
     fn secs(s: f64) -> Duration {
         Duration::from_secs_f64(s)
@@ -497,14 +511,20 @@ mod tests {
     #[tokio::test]
     async fn a_wait_longer_than_the_maximum_is_not_started() {
         let b = Budget::new("1/300".parse().unwrap());
-        assert_eq!(b.acquire(Duration::from_secs(1)).await, Ok(()));
+        assert_eq!(b.acquire(Duration::from_secs(1), &Silent).await, Ok(()));
         let started = Instant::now();
-        let e = b.acquire(Duration::from_secs(60)).await.unwrap_err();
+        let e = b
+            .acquire(Duration::from_secs(60), &Silent)
+            .await
+            .unwrap_err();
         assert!(started.elapsed() < Duration::from_secs(1));
         assert_eq!(e.cause, WaitCause::Budget);
         assert!(e.wait > Duration::from_secs(299), "{e:?}");
         assert!(b.block_until(Instant::now() + secs(7200.0)));
-        let e = b.acquire(Duration::from_secs(3600)).await.unwrap_err();
+        let e = b
+            .acquire(Duration::from_secs(3600), &Silent)
+            .await
+            .unwrap_err();
         assert_eq!(e.cause, WaitCause::Blocked);
     }
 

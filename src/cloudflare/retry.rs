@@ -27,7 +27,7 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// The wait before retry number `retries + 1`: `min(initial · 2^retries, max)`, less up to a
     /// quarter at random (`unit` in [0, 1)) so that parallel requests do not retry in step.
-    pub fn backoff(&self, retries: u32, unit: f64) -> Duration {
+    pub(crate) fn backoff(&self, retries: u32, unit: f64) -> Duration {
         // In seconds as a float, capped before it becomes a Duration: no overflow whatever the
         // settings.
         let cap = self.max_delay.max(self.initial_delay).as_secs_f64();
@@ -58,13 +58,13 @@ mod backoff_tests {
 }
 
 /// Statuses worth retrying: timeout, conflict, rate limited, server errors.
-pub fn is_retryable_status(status: u16) -> bool {
+pub(crate) fn is_retryable_status(status: u16) -> bool {
     matches!(status, 408 | 409 | 429) || status >= 500
 }
 
 /// `Retry-After`: delay-seconds (an integer, or a decimal as some servers send). An HTTP-date is
 /// not parsed; the caller falls back to the `Ratelimit` header or to backoff.
-pub fn parse_retry_after(value: &str) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
     let secs: f64 = value.trim().parse().ok()?;
     (0.0..=86_400.0)
         .contains(&secs)
@@ -74,14 +74,14 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
 /// A small, seedable pseudo-random source (SplitMix64) for jitter: no cryptography needed, and
 /// not worth a dependency.
 #[derive(Debug)]
-pub struct Jitter(AtomicU64);
+pub(crate) struct Jitter(AtomicU64);
 
 impl Jitter {
-    pub fn new(seed: u64) -> Jitter {
+    pub(crate) fn new(seed: u64) -> Jitter {
         Jitter(AtomicU64::new(seed))
     }
 
-    pub fn from_clock() -> Jitter {
+    pub(crate) fn from_clock() -> Jitter {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
@@ -90,7 +90,7 @@ impl Jitter {
     }
 
     /// A number in [0, 1).
-    pub fn unit(&self) -> f64 {
+    pub(crate) fn unit(&self) -> f64 {
         let x = self.0.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
         (splitmix(x) >> 11) as f64 / (1u64 << 53) as f64
     }

@@ -1,0 +1,483 @@
+//! Reading every user of the account, and refusing a listing that does not add up. The API
+//! pages by offset, with no cursor, and the account can change while it is read, so a listing
+//! is a small state machine: page 1; then the other pages (concurrently when page 1 says how
+//! many, one after the other otherwise); the page after the last when nothing else vouches for
+//! the end; page 1 again to catch a shift during the read; and the whole listing read again, up
+//! to three times, when it was inconsistent. The checks on the pages themselves
+//! ([`check_pages`], [`merge_pages`]) are pure, and tested with made-up pages.
+//!
+//! A listing that fails a check is an error (`ApiError::Inconsistent`): nothing may be deleted
+//! on the strength of it. Progress (pages listed, listing again) goes to the observer.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use reqwest::Method;
+
+use super::error::ApiError;
+use super::observer::Event;
+use super::wire::{whole, User};
+use super::Client;
+
+/// The spec's maximum (and default) page size.
+const PER_PAGE: u32 = 1000;
+/// 100 million users: a loop that gets here is a server that never says it is done.
+const MAX_PAGES: u32 = 100_000;
+
+/// Every user of the account, each id once.
+#[derive(Debug, Clone)]
+pub struct Listing {
+    pub users: Vec<User>,
+    /// Pages that had users in them.
+    pub pages: u32,
+    /// Requests sent, the final empty page and page 1 read again included.
+    pub requests: u32,
+    /// Records dropped because their id had already been seen on an earlier page.
+    pub duplicates: usize,
+}
+
+/// One page as the API answered it.
+#[derive(Debug)]
+struct PageData {
+    page: u32,
+    request: String,
+    users: Vec<User>,
+    total_count: Option<u64>,
+    total_pages: Option<u64>,
+}
+
+/// A listing that changed while it was read is listed again this many times in all.
+const LIST_ATTEMPTS: u32 = 3;
+
+impl Client {
+    async fn fetch_page(&self, page: u32) -> Result<PageData, ApiError> {
+        let url = self.url(
+            &[],
+            &[
+                ("page", page.to_string()),
+                ("per_page", PER_PAGE.to_string()),
+            ],
+        );
+        let request = self.describe(&Method::GET, &url);
+        let (_, envelope) = self.call::<Vec<User>>(Method::GET, url).await.result?;
+        let info = envelope.result_info.unwrap_or_default();
+        if let Some(echoed) = whole(info.page) {
+            if echoed != u64::from(page) {
+                return Err(ApiError::Inconsistent {
+                    request,
+                    detail: format!("asked for page {page}, the API answered page {echoed}"),
+                });
+            }
+        }
+        Ok(PageData {
+            page,
+            request,
+            // The 2024 spec allowed `result: null`; treat it as an empty page.
+            users: envelope.result.unwrap_or_default(),
+            total_count: whole(info.total_count),
+            total_pages: whole(info.total_pages),
+        })
+    }
+
+    /// List every user of the account: every page, each id once.
+    ///
+    /// Page 1 comes first. When it says how many pages there are (`total_pages`), the others are
+    /// fetched concurrently (`list_concurrency` at a time), but no more of them than page 1's
+    /// `total_count` needs at page 1's size: a huge `total_pages` ends once the count is
+    /// reached. Without `total_pages`, pages come one after the other until an empty page, or
+    /// until `total_count` users have come, as Cloudflare's SDKs do.
+    ///
+    /// The list can change while it is read, and there is no cursor: pages are offsets. A user
+    /// seen twice with the same email is counted once. A listing is inconsistent — an error,
+    /// nothing may be deleted from it — when a page answers another page number, an id comes
+    /// back with another email, the total changes between pages, the users counted differ from
+    /// the total, a page before the last with users is empty, or (with `total_pages` and no
+    /// `total_count` to vouch for it) a page up to `total_pages` is empty or `null`.
+    ///
+    /// A user removed and another added keep the total, so no count can see the shift they
+    /// cause: the users after the removal move back one place, and one that moves from an
+    /// unread page onto a page already read is never seen. So, when the listing took more than
+    /// one request, page 1 is read once more at the end and must hold the same ids and total as
+    /// at first. That costs one request whatever the size of the account (101 instead of 100
+    /// for 100,000 users, where listing twice would cost 200), and catches any change among the
+    /// first page's users or of the total during the read — the removal of a user read first
+    /// included. A removal and an addition that both fall after page 1 while later pages are
+    /// read, keeping the total, are not seen by it; the listing before deleting (apply's
+    /// re-check) and the final listing are separate reads that see the account as it then is.
+    ///
+    /// An inconsistent listing is read again, up to three times in all.
+    pub async fn list_users(&self) -> Result<Listing, ApiError> {
+        let mut attempt = 1;
+        loop {
+            match self.list_once().await {
+                Err(error @ ApiError::Inconsistent { .. }) if attempt < LIST_ATTEMPTS => {
+                    tracing::debug!(%error, attempt = attempt + 1, "listing again");
+                    self.config.observer.event(Event::ListingAgain {
+                        error: &error,
+                        attempt: attempt + 1,
+                        of: LIST_ATTEMPTS,
+                    });
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn list_once(&self) -> Result<Listing, ApiError> {
+        let first = self.fetch_page(1).await?;
+        let reported_pages = first.total_pages;
+        let to_read = pages_to_read(first.users.len(), first.total_count, first.total_pages);
+        let observer = &*self.config.observer;
+        observer.event(Event::ListingStarted { pages: to_read });
+        observer.event(Event::PageListed);
+        let first_ids = page_ids(&first);
+        let first_total = first.total_count;
+        let mut pages = vec![first];
+        match to_read {
+            Some(total) if total > 1 => {
+                if total > u64::from(MAX_PAGES) {
+                    return Err(ApiError::Inconsistent {
+                        request: pages[0].request.clone(),
+                        detail: format!("the API reports {total} pages, more than {MAX_PAGES}"),
+                    });
+                }
+                if reported_pages != Some(total) {
+                    tracing::debug!(
+                        total_pages = reported_pages,
+                        total_count = first_total,
+                        "reading {total} pages: enough for total_count"
+                    );
+                }
+                pages.extend(self.fetch_pages_concurrently(total as u32).await?);
+                self.confirm_end(&mut pages, total as u32).await?;
+            }
+            Some(total) => self.confirm_end(&mut pages, total as u32).await?,
+            None => self.fetch_pages_in_turn(&mut pages).await?,
+        }
+        observer.event(Event::PagesRead);
+        check_pages(&pages, reported_pages)?;
+        let mut listing = merge_pages(pages)?;
+        if listing.duplicates > 0 {
+            tracing::debug!(
+                duplicates = listing.duplicates,
+                "ids seen on more than one page"
+            );
+            observer.event(Event::Duplicates {
+                count: listing.duplicates,
+            });
+        }
+        if listing.requests > 1 {
+            let again = self.fetch_page(1).await?;
+            listing.requests += 1;
+            if page_ids(&again) != first_ids || again.total_count != first_total {
+                return Err(ApiError::Inconsistent {
+                    request: again.request,
+                    detail: "page 1 changed while the other pages were read (users were removed or added, and moved between pages: one may have been skipped)".into(),
+                });
+            }
+        }
+        Ok(listing)
+    }
+
+    /// With `total_pages` but no `total_count`, nothing else vouches that `total_pages` was the
+    /// end: the page after it must be empty, as the SDKs' own stopping rule requires.
+    async fn confirm_end(&self, pages: &mut Vec<PageData>, total: u32) -> Result<(), ApiError> {
+        if pages.iter().any(|p| p.total_count.is_some()) {
+            return Ok(());
+        }
+        let after = self.fetch_page(total.saturating_add(1)).await?;
+        if !after.users.is_empty() {
+            return Err(ApiError::Inconsistent {
+                request: after.request,
+                detail: format!(
+                    "the API said {total} pages, but page {} has users too",
+                    total.saturating_add(1)
+                ),
+            });
+        }
+        pages.push(after);
+        Ok(())
+    }
+
+    /// Pages 2..=`total`, `list_concurrency` at a time. The first error stops the others.
+    async fn fetch_pages_concurrently(&self, total: u32) -> Result<Vec<PageData>, ApiError> {
+        let next = Arc::new(AtomicU32::new(2));
+        let workers = self
+            .config
+            .list_concurrency
+            .clamp(1, 64)
+            .min(total as usize - 1);
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..workers {
+            let (client, next) = (self.clone(), Arc::clone(&next));
+            set.spawn(async move {
+                let mut got = Vec::new();
+                loop {
+                    let page = next.fetch_add(1, Ordering::Relaxed);
+                    if page > total {
+                        return Ok(got);
+                    }
+                    got.push(client.fetch_page(page).await?);
+                    client.config.observer.event(Event::PageListed);
+                }
+            });
+        }
+        let mut pages = Vec::with_capacity(total as usize);
+        while let Some(joined) = set.join_next().await {
+            match joined {
+                Ok(Ok(got)) => pages.extend(got),
+                Ok(Err(e)) => {
+                    set.abort_all();
+                    return Err(e);
+                }
+                Err(e) => {
+                    set.abort_all();
+                    return Err(ApiError::Transport {
+                        request: "GET users".into(),
+                        detail: format!("a listing task failed: {e}"),
+                    });
+                }
+            }
+        }
+        pages.sort_by_key(|p| p.page);
+        Ok(pages)
+    }
+
+    /// Without `total_pages`: page after page until an empty one, or until `total_count`.
+    async fn fetch_pages_in_turn(&self, pages: &mut Vec<PageData>) -> Result<(), ApiError> {
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut records: u64 = 0;
+        for page in 1..=MAX_PAGES {
+            if page > 1 {
+                let data = self.fetch_page(page).await?;
+                self.config.observer.event(Event::PageListed);
+                pages.push(data);
+            }
+            let Some(data) = pages.last() else { break };
+            if data.users.is_empty() {
+                break;
+            }
+            records += data.users.len() as u64;
+            let new = data
+                .users
+                .iter()
+                .filter(|u| u.id.as_ref().is_none_or(|id| seen.insert(id.clone())))
+                .count();
+            if new == 0 {
+                return Err(ApiError::Inconsistent {
+                    request: data.request.clone(),
+                    detail: format!(
+                        "page {page} repeated users already listed and brought no new one"
+                    ),
+                });
+            }
+            if data.total_count.is_some_and(|total| records >= total) {
+                break;
+            }
+            if page == MAX_PAGES {
+                return Err(ApiError::Inconsistent {
+                    request: data.request.clone(),
+                    detail: format!("more than {MAX_PAGES} pages"),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How many pages to read, from page 1: its `total_pages`, but no more than its `total_count`
+/// needs at page 1's size (a huge `total_pages` after the count is met ends the listing).
+/// `None`: the API gave no `total_pages`; read until an empty page or the count.
+fn pages_to_read(
+    first_len: usize,
+    total_count: Option<u64>,
+    total_pages: Option<u64>,
+) -> Option<u64> {
+    let total_pages = total_pages?;
+    Some(match total_count {
+        Some(0) => total_pages.min(1),
+        Some(count) if first_len > 0 => total_pages.min(count.div_ceil(first_len as u64)),
+        _ => total_pages,
+    })
+}
+
+/// The ids of a page's users, sorted (a user without one counts as `None`).
+fn page_ids(page: &PageData) -> Vec<Option<String>> {
+    let mut ids: Vec<Option<String>> = page.users.iter().map(|u| u.id.clone()).collect();
+    ids.sort_unstable();
+    ids
+}
+
+/// The pages, in order, have no hole: no empty page before one with users and, when only
+/// `total_pages` says where the list ends (no `total_count`), no empty page up to it.
+fn check_pages(pages: &[PageData], total_pages: Option<u64>) -> Result<(), ApiError> {
+    // A page before the last that came back empty means the list shifted under the read (or
+    // the API lost a page): users may be missing.
+    let last_full = pages.iter().rposition(|p| !p.users.is_empty()).unwrap_or(0);
+    if let Some(gap) = pages[..last_full].iter().find(|p| p.users.is_empty()) {
+        return Err(ApiError::Inconsistent {
+            request: gap.request.clone(),
+            detail: format!("page {} was empty but later pages had users", gap.page),
+        });
+    }
+    if pages.iter().any(|p| p.total_count.is_some()) {
+        return Ok(());
+    }
+    if let Some(total) = total_pages {
+        if let Some(hole) = pages
+            .iter()
+            .find(|p| p.users.is_empty() && u64::from(p.page) <= total)
+        {
+            return Err(ApiError::Inconsistent {
+                request: hole.request.clone(),
+                detail: format!(
+                    "page {} of {total} was empty (no users, or `result: null`) and the API gave no total_count: users may be missing",
+                    hole.page
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Put pages together by id, and refuse a listing that does not add up.
+fn merge_pages(pages: Vec<PageData>) -> Result<Listing, ApiError> {
+    let mut listing = Listing {
+        users: Vec::new(),
+        pages: 0,
+        requests: pages.len() as u32,
+        duplicates: 0,
+    };
+    let Some(first) = pages.first() else {
+        return Ok(listing);
+    };
+    let request = first.request.clone();
+    let total = first.total_count;
+    let mut by_id: HashMap<String, Option<String>> = HashMap::new();
+    for page in pages {
+        if page.total_count != total {
+            return Err(ApiError::Inconsistent {
+                request: page.request,
+                detail: format!(
+                    "the account changed while it was read: page 1 counted {} users, page {} counts {}",
+                    show_count(total),
+                    page.page,
+                    show_count(page.total_count)
+                ),
+            });
+        }
+        if !page.users.is_empty() {
+            listing.pages += 1;
+        }
+        for user in page.users {
+            let Some(id) = user.id.clone() else {
+                listing.users.push(user);
+                continue;
+            };
+            // Ids are UUIDs, which do not differ by letter case: two records whose ids differ
+            // only in case are one user listed twice, or a listing that cannot be trusted (a
+            // DELETE for one would reach the other). The same record on two pages is
+            // byte-identical in its email.
+            let id = id.to_ascii_lowercase();
+            let email = user.email.clone();
+            match by_id.get(&id) {
+                Some(seen) if *seen == email => listing.duplicates += 1,
+                Some(seen) => {
+                    return Err(ApiError::Inconsistent {
+                        request: page.request,
+                        detail: format!(
+                            "user {id} is listed twice with different emails ({} and {})",
+                            seen.as_deref().unwrap_or("none"),
+                            email.as_deref().unwrap_or("none")
+                        ),
+                    })
+                }
+                None => {
+                    by_id.insert(id, email);
+                    listing.users.push(user);
+                }
+            }
+        }
+    }
+    if let Some(total) = total {
+        if listing.users.len() as u64 != total {
+            return Err(ApiError::Inconsistent {
+                request,
+                detail: format!(
+                    "the pages held {} distinct users but the API counts {total} (the list changed while it was read, or pages were skipped)",
+                    listing.users.len()
+                ),
+            });
+        }
+    }
+    Ok(listing)
+}
+
+fn show_count(n: Option<u64>) -> String {
+    n.map_or_else(|| "no total".to_string(), |n| n.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_huge_total_pages_is_cut_to_what_total_count_needs() {
+        // 5 users on page 1 and a count of 5: page 1 is all, whatever total_pages says.
+        assert_eq!(pages_to_read(5, Some(5), Some(100_000)), Some(1));
+        assert_eq!(pages_to_read(5, Some(5), Some(u64::MAX)), Some(1));
+        assert_eq!(pages_to_read(1000, Some(100_000), Some(100_000)), Some(100));
+        assert_eq!(pages_to_read(1000, Some(2500), Some(3)), Some(3));
+        // total_pages smaller than the count needs: kept (the count check then refuses).
+        assert_eq!(pages_to_read(1000, Some(5000), Some(2)), Some(2));
+        assert_eq!(pages_to_read(0, Some(0), Some(7)), Some(1));
+        assert_eq!(pages_to_read(0, Some(0), Some(0)), Some(0));
+        // Without a count nothing vouches for fewer pages.
+        assert_eq!(pages_to_read(1000, None, Some(40)), Some(40));
+        assert_eq!(pages_to_read(1000, Some(5), None), None);
+    }
+
+    fn page(n: u32, users: usize, total_count: Option<u64>) -> PageData {
+        PageData {
+            page: n,
+            request: format!("GET page {n}"),
+            users: (0..users)
+                .map(|i| User {
+                    id: Some(format!("00000000-0000-4000-8000-{n:06}{i:06}")),
+                    ..User::default()
+                })
+                .collect(),
+            total_count,
+            total_pages: None,
+        }
+    }
+
+    #[test]
+    fn an_empty_page_up_to_total_pages_is_a_hole_unless_a_count_vouches() {
+        let pages = |last: usize, count| {
+            vec![
+                page(1, 2, count),
+                page(2, 2, count),
+                page(3, last, count),
+                page(4, 0, count),
+            ]
+        };
+        assert!(check_pages(&pages(1, None), Some(3)).is_ok());
+        let e = check_pages(&pages(0, None), Some(3))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("page 3 of 3 was empty"), "{e}");
+        // With a count, the count decides (merge_pages checks it).
+        assert!(check_pages(&pages(0, Some(4)), Some(3)).is_ok());
+        // An empty page before one with users is a hole whatever the totals say.
+        let gap = vec![
+            page(1, 2, Some(4)),
+            page(2, 0, Some(4)),
+            page(3, 2, Some(4)),
+        ];
+        assert!(check_pages(&gap, Some(3)).is_err());
+        assert!(check_pages(&gap, None).is_err());
+    }
+}

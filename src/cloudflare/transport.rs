@@ -1,0 +1,446 @@
+//! Getting one request through: the credentials in its headers, one attempt and what its
+//! answer says (status, envelope, `cf-ray`, rate-limit headers, whether it may have taken effect
+//! unseen), and [`Client::call`], the loop around attempts that keeps within the rate budget,
+//! waits out a 429 and retries what is worth retrying. Credentials are checked once, before any
+//! request, so that a value that cannot be a header is refused unsent and unshown. What the loop
+//! does along the way (waits, retries) is reported to the client's observer.
+
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode, Url};
+use serde::de::DeserializeOwned;
+
+use super::budget::{parse_policy, parse_ratelimit, RateBudget, Remaining};
+use super::error::{asked_after_429, asked_text, ApiError};
+use super::observer::Event;
+use super::retry::parse_retry_after;
+use super::wire::{interpret, Envelope};
+use super::Client;
+use crate::secret::Secret;
+
+/// A page of 1000 users is a few hundred KiB; anything far larger is not the documented API.
+const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+
+/// How to authenticate: an API token (preferred), or the legacy email + global API key.
+#[derive(Clone, Debug)]
+pub enum Credentials {
+    Token(Secret),
+    Global { email: String, key: Secret },
+}
+
+/// One request's end: its result, and what the last attempt's response said about itself.
+#[derive(Debug)]
+pub struct Detailed<T> {
+    pub result: Result<T, ApiError>,
+    /// The HTTP status of the last attempt, if a response came.
+    pub status: Option<u16>,
+    /// The `cf-ray` header of the last attempt: what Cloudflare support asks for.
+    pub cf_ray: Option<String>,
+    pub attempts: u32,
+    /// Attempts that may have taken effect although their answer did not say so: a timeout or a
+    /// connection cut after the request was sent, a garbled success, a gateway's 502/504/520/524.
+    pub unanswered: u32,
+}
+
+/// Why `value` cannot be sent as an HTTP header value, if it cannot. Only visible ASCII, spaces
+/// and tabs are sent: a line break would end the header (or smuggle another), and anything else
+/// is refused by the HTTP library. The value itself is never part of the answer.
+pub fn header_value_problem(value: &str) -> Option<&'static str> {
+    value.chars().find_map(|c| match c {
+        '\n' | '\r' => Some("a line break"),
+        '\t' | ' '..='~' => None,
+        c if c.is_control() => Some("a control character"),
+        _ => Some("a non-ASCII character"),
+    })
+}
+
+/// Every part of the credentials can go into a header, or the first that cannot, named.
+pub(crate) fn check_credentials(credentials: &Credentials) -> Result<(), ApiError> {
+    let parts: Vec<(&'static str, &str)> = match credentials {
+        Credentials::Token(token) => vec![("the API token", token.expose())],
+        Credentials::Global { email, key } => vec![
+            ("the API email (X-Auth-Email)", email.as_str()),
+            ("the API key", key.expose()),
+        ],
+    };
+    for (what, value) in parts {
+        if let Some(problem) = header_value_problem(value) {
+            return Err(ApiError::Credentials { what, problem });
+        }
+    }
+    Ok(())
+}
+
+/// A header value marked sensitive: kept out of HTTP/2 header compression tables and of any
+/// `Debug` output of the request.
+fn sensitive(secret: &Secret) -> reqwest::header::HeaderValue {
+    match reqwest::header::HeaderValue::from_str(secret.expose()) {
+        Ok(mut value) => {
+            value.set_sensitive(true);
+            value
+        }
+        // Not reached: `Client::with_config` refuses such credentials before any request. Should
+        // it be, an empty value (refused by the API) rather than a panic or an echo.
+        Err(_) => reqwest::header::HeaderValue::from_static(""),
+    }
+}
+
+/// What one attempt brought back, besides its result.
+struct Attempt<T> {
+    result: Result<(StatusCode, Envelope<T>), ApiError>,
+    status: Option<u16>,
+    cf_ray: Option<String>,
+    retry_after: Option<Duration>,
+    remaining: Option<Remaining>,
+    policy: Option<RateBudget>,
+    /// Sent, and no answer came that says whether it took effect (see `may_have_taken_effect`).
+    unanswered: bool,
+}
+
+impl Client {
+    /// Send one request once; return the status and the parsed envelope, or the error it
+    /// carries, with the response's rate-limit headers and `cf-ray`.
+    async fn attempt<T: DeserializeOwned>(&self, method: Method, url: Url) -> Attempt<T> {
+        let request = self.describe(&method, &url);
+        let builder = self.http.request(method, url);
+        let builder = match &self.credentials {
+            Credentials::Token(token) => builder.bearer_auth(token.expose()),
+            Credentials::Global { email, key } => builder
+                .header("X-Auth-Email", email)
+                .header("X-Auth-Key", sensitive(key)),
+        };
+        let mut out = Attempt {
+            result: Err(ApiError::Transport {
+                request: request.clone(),
+                detail: String::new(),
+            }),
+            status: None,
+            cf_ray: None,
+            retry_after: None,
+            remaining: None,
+            policy: None,
+            unanswered: false,
+        };
+        tracing::trace!(%request, "sending");
+        let mut response = match builder.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                // A failed connection sent nothing; a timeout or a cut after connecting may
+                // have delivered the request.
+                out.unanswered = !e.is_connect();
+                out.result = Err(ApiError::Transport {
+                    request,
+                    detail: transport_detail(&e),
+                });
+                return out;
+            }
+        };
+        let status = response.status();
+        out.status = Some(status.as_u16());
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        out.cf_ray = header("cf-ray").filter(|v| v.len() <= 64);
+        out.retry_after = header("retry-after").as_deref().and_then(parse_retry_after);
+        out.remaining = header("ratelimit").as_deref().and_then(parse_ratelimit);
+        out.policy = header("ratelimit-policy").as_deref().and_then(parse_policy);
+        // Sized from Content-Length when the server gives one (capped: it is only a hint).
+        let hint = response
+            .content_length()
+            .unwrap_or(0)
+            .min(MAX_BODY_BYTES as u64) as usize;
+        let mut body = Vec::with_capacity(hint);
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len() + chunk.len() > MAX_BODY_BYTES {
+                        out.result = Err(ApiError::Malformed {
+                            request,
+                            status: status.as_u16(),
+                            detail: format!("the body is larger than {MAX_BODY_BYTES} bytes"),
+                        });
+                        return out;
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    out.unanswered = true;
+                    out.result = Err(ApiError::Transport {
+                        request,
+                        detail: format!("the response was cut off: {}", transport_detail(&e)),
+                    });
+                    return out;
+                }
+            }
+        }
+        tracing::trace!(%request, status = status.as_u16(), bytes = body.len(), "received");
+        out.result = interpret(request, status, &body);
+        out.unanswered = may_have_taken_effect(&out.result);
+        out
+    }
+
+    /// Send a request within the rate budget, retrying what is worth retrying.
+    pub(crate) async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: Url,
+    ) -> Detailed<(StatusCode, Envelope<T>)> {
+        let policy = self.config.retry;
+        let mut attempts = 0u32;
+        let mut unanswered = 0u32;
+        let max_wait = self.config.max_wait;
+        loop {
+            let observer = &*self.config.observer;
+            if let Err(too_long) = self.budget.acquire(max_wait, observer).await {
+                return Detailed {
+                    result: Err(ApiError::WaitTooLong {
+                        request: self.describe(&method, &url),
+                        asked: asked_text(&too_long),
+                        max_wait,
+                        retry: attempts > 0,
+                    }),
+                    status: None,
+                    cf_ray: None,
+                    attempts,
+                    unanswered,
+                };
+            }
+            attempts += 1;
+            let a = self.attempt::<T>(method.clone(), url.clone()).await;
+            unanswered += u32::from(a.unanswered);
+            let rate_limited = a.status == Some(429);
+            let retryable = match &a.result {
+                Ok(_) => false,
+                Err(e) => e.is_retryable(),
+            };
+            let give_up = !retryable || attempts > policy.max_retries;
+            if rate_limited {
+                // Everyone waits: the API blocks the token, not the request.
+                let asked = match (a.retry_after, a.remaining) {
+                    (Some(wait), _) => Some((wait, "Retry-After")),
+                    (None, Some(r)) => Some((r.reset, "its Ratelimit header")),
+                    (None, None) => None,
+                };
+                let wait = asked.map_or_else(
+                    || {
+                        policy
+                            .backoff(attempts - 1, self.jitter.unit())
+                            .min(max_wait)
+                    },
+                    |(wait, _)| wait,
+                );
+                // Waits are bounded where they are parsed (a day at most); checked all the same.
+                let until = Instant::now()
+                    .checked_add(wait)
+                    .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400));
+                self.observe_headers(None, a.policy);
+                let announce = self.budget.block_until(until);
+                if give_up {
+                    return Detailed {
+                        result: a.result,
+                        status: a.status,
+                        cf_ray: a.cf_ray,
+                        attempts,
+                        unanswered,
+                    };
+                }
+                if wait > max_wait {
+                    let (_, source) = asked.unwrap_or((wait, "backoff"));
+                    return Detailed {
+                        result: Err(ApiError::WaitTooLong {
+                            request: self.describe(&method, &url),
+                            asked: asked_after_429(source, wait),
+                            max_wait,
+                            retry: true,
+                        }),
+                        status: a.status,
+                        cf_ray: a.cf_ray,
+                        attempts,
+                        unanswered,
+                    };
+                }
+                match &a.result {
+                    Err(error) if announce => {
+                        tracing::debug!(%error, ?wait, "rate limited: waiting");
+                        observer.event(Event::RateLimited { error, wait });
+                        wait_reporting(observer, wait, until).await;
+                    }
+                    _ => tokio::time::sleep_until(until.into()).await,
+                }
+                continue;
+            }
+            self.observe_headers(a.remaining, a.policy);
+            match a.result {
+                Err(e) if !give_up => {
+                    // Our own choice, not the API's: capped rather than refused.
+                    let wait = policy
+                        .backoff(attempts - 1, self.jitter.unit())
+                        .min(max_wait);
+                    tracing::debug!(error = %e, ?wait, attempt = attempts + 1, "retrying");
+                    observer.event(Event::Retrying {
+                        error: &e,
+                        attempt: attempts + 1,
+                        of: policy.max_retries + 1,
+                        delay: wait,
+                    });
+                    tokio::time::sleep(wait).await;
+                }
+                result => {
+                    return Detailed {
+                        result,
+                        status: a.status,
+                        cf_ray: a.cf_ray,
+                        attempts,
+                        unanswered,
+                    }
+                }
+            }
+        }
+    }
+
+    /// Tell the budget what a response's rate-limit headers said, and the observer when the
+    /// server's policy replaces the client's own budget.
+    fn observe_headers(&self, remaining: Option<Remaining>, policy: Option<RateBudget>) {
+        if let Some(instead_of) = self.budget.observe(remaining, policy) {
+            if let Some(policy) = policy {
+                self.config
+                    .observer
+                    .event(Event::PolicyAdopted { policy, instead_of });
+            }
+        }
+    }
+}
+
+/// Wait until `until` after a 429, reporting now and then how long is left (so that a long wait
+/// does not look like a hang), and when it is over.
+async fn wait_reporting(observer: &dyn super::Observer, wait: Duration, until: Instant) {
+    let every = if wait > Duration::from_secs(120) {
+        Duration::from_secs(30)
+    } else {
+        Duration::from_secs(10)
+    };
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        if left <= every {
+            tokio::time::sleep(left).await;
+            break;
+        }
+        tokio::time::sleep(every).await;
+        let left = until.saturating_duration_since(Instant::now());
+        if !left.is_zero() {
+            observer.event(Event::StillWaiting { left });
+        }
+    }
+    observer.event(Event::WaitOver);
+}
+
+/// An answer that does not say whether the request took effect, although it may have: a success
+/// status whose body was garbled on the way, or a gateway that forwarded the request and then
+/// lost the answer (502, 504; Cloudflare's 520 and 524). A refusal by the API itself (its own
+/// error envelope, a 503 of its own) says nothing was done.
+pub(crate) fn may_have_taken_effect<T>(result: &Result<T, ApiError>) -> bool {
+    match result {
+        Err(ApiError::Malformed { status, .. }) => (200..300).contains(status),
+        Err(ApiError::Status { status, errors, .. }) => {
+            matches!(status, 502 | 504 | 520 | 524) && errors.is_empty()
+        }
+        _ => false,
+    }
+}
+
+/// The innermost useful cause of a transport error, without the URL (which the caller names).
+fn transport_detail(e: &reqwest::Error) -> String {
+    let mut detail = if e.is_timeout() {
+        "timed out".to_string()
+    } else if e.is_connect() {
+        "connection failed".to_string()
+    } else {
+        "request failed".to_string()
+    };
+    let mut source = std::error::Error::source(e);
+    let mut last = None;
+    while let Some(s) = source {
+        last = Some(s.to_string());
+        source = s.source();
+    }
+    if let Some(cause) = last {
+        detail.push_str(": ");
+        detail.push_str(&cause);
+    }
+    detail
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloudflare::{ApiMessage, ClientConfig};
+    use crate::model::AccountId;
+
+    #[test]
+    fn credentials_that_cannot_be_headers_are_refused_unshown() {
+        assert_eq!(header_value_problem("abc-DEF_123 \t~"), None);
+        assert_eq!(header_value_problem("a\nb"), Some("a line break"));
+        assert_eq!(header_value_problem("a\rb"), Some("a line break"));
+        assert_eq!(header_value_problem("a\u{0}b"), Some("a control character"));
+        assert_eq!(header_value_problem("a\u{7f}"), Some("a control character"));
+        assert_eq!(header_value_problem("tök"), Some("a non-ASCII character"));
+        for bad in [
+            Credentials::Token(Secret::new("Sn3lZJTB\nX6kk")),
+            Credentials::Global {
+                email: "a@b.co".into(),
+                key: Secret::new("Sn3lZJTB\u{1}X6kk"),
+            },
+        ] {
+            let e = Client::with_config(
+                "https://api.cloudflare.com/client/v4",
+                bad,
+                &AccountId::example(),
+                ClientConfig::default(),
+            )
+            .unwrap_err();
+            assert!(matches!(e, ApiError::Credentials { .. }), "{e}");
+            assert!(!e.to_string().contains("Sn3lZJTB"), "{e}");
+        }
+    }
+
+    #[test]
+    fn answers_that_may_hide_a_done_request() {
+        let status = |status: u16, errors: Vec<ApiMessage>| -> Result<(), ApiError> {
+            Err(ApiError::Status {
+                request: "DELETE x".into(),
+                status,
+                errors,
+            })
+        };
+        let malformed = |status: u16| -> Result<(), ApiError> {
+            Err(ApiError::Malformed {
+                request: "DELETE x".into(),
+                status,
+                detail: "cut".into(),
+            })
+        };
+        assert!(may_have_taken_effect(&malformed(202)));
+        assert!(!may_have_taken_effect(&malformed(404)));
+        for s in [502, 504, 520, 524] {
+            assert!(may_have_taken_effect(&status(s, vec![])), "{s}");
+        }
+        let own = ApiMessage {
+            code: 10503,
+            message: "Service temporarily unavailable".into(),
+            error_chain: vec![],
+        };
+        assert!(!may_have_taken_effect(&status(503, vec![own.clone()])));
+        assert!(!may_have_taken_effect(&status(504, vec![own])));
+        assert!(!may_have_taken_effect(&status(503, vec![])));
+        assert!(!may_have_taken_effect(&status(429, vec![])));
+        assert!(!may_have_taken_effect(&Ok(())));
+    }
+}
