@@ -1,12 +1,13 @@
 //! `reconcile demo`: a sandbox in-process, and the whole flow against it.
 
 use crate::apply;
-use crate::cloudflare::{Client, Credentials};
+use crate::cloudflare::{Client, ClientConfig, Credentials};
 use crate::commands::apply::apply_flow;
 use crate::commands::shared::{account_for, compute, warn_about, Approval};
 use crate::commands::{Error, Exit, Streams};
 use crate::config;
 use crate::plan;
+use crate::progress::Progress;
 use crate::render::{self, Palette};
 use crate::sandbox;
 use crate::secret::Secret;
@@ -33,10 +34,14 @@ pub(crate) async fn run(
     tracing::info!(url = %server.base_url(), "sandbox started");
     render::notes::demo_started(&server.base_url(), streams.prompt)?;
     let account = account_for(&desired, None)?;
-    let client = Client::new(
+    let client = Client::with_config(
         &server.base_url(),
         Credentials::Token(Secret::new(DEMO_TOKEN)),
         &account,
+        ClientConfig {
+            observer: Progress::lines().observer(),
+            ..ClientConfig::default()
+        },
     )?;
     let exit = match approval {
         // Without a terminal and without --auto-approve, show the plan and stop, as apply would
