@@ -4,8 +4,10 @@
 //! Hand-written rather than a glob crate (`glob`, `globset`, `wildmatch`): those match paths, so
 //! `?`, `[...]`, `{a,b}`, `**` and `/` mean something to them, and an address pattern written with
 //! one of those characters would silently match more or less than it says. The one operator here
-//! is twenty lines, runs in linear time with no backtracking, and a property test pins it.
+//! is twenty lines, matches each literal part at its leftmost place (no backtracking), and the
+//! tests below pin its edge cases.
 
+/// `*` matches any run of characters (including none); everything else matches itself.
 pub(super) fn glob_match(pattern: &str, text: &str) -> bool {
     let mut parts = pattern.split('*');
     let first = parts.next().unwrap_or("");
