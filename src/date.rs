@@ -157,7 +157,13 @@ pub fn format_timestamp(secs: i64, millis: Option<u32>) -> String {
 pub fn parse_timestamp(text: &str) -> Option<i64> {
     let text = text.trim().to_ascii_uppercase();
     rfc3339_shaped(text.as_bytes()).then_some(())?;
-    text.parse::<Timestamp>().ok().map(|t| t.as_second())
+    // Whole seconds are what is returned: the fraction is dropped before jiff reads the rest,
+    // so a fraction of any length reads as it did (jiff takes at most nine digits).
+    let zone = text[19..].trim_start_matches(|c: char| c == '.' || c.is_ascii_digit());
+    format!("{}{zone}", &text[..19])
+        .parse::<Timestamp>()
+        .ok()
+        .map(|t| t.as_second())
 }
 
 /// `dddd-dd-ddTdd:dd:dd`, an optional fraction `.d+`, then `Z` or `±dd:dd`.
@@ -348,6 +354,10 @@ mod tests {
             Some(1_593_580_800)
         );
         assert_eq!(parse_timestamp("2020-07-01t05:20:00z"), Some(1_593_580_800));
+        assert_eq!(
+            parse_timestamp("2020-07-01T05:20:00.1234567890123+00:00"),
+            Some(1_593_580_800)
+        );
         for bad in [
             "",
             "2020-07-01",
