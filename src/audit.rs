@@ -13,7 +13,6 @@
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{self, BufRead, Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -344,10 +343,7 @@ impl AuditLog {
 
 /// Now, as RFC 3339 UTC with milliseconds: `2026-11-28T09:15:02.123Z`.
 pub fn now_rfc3339() -> String {
-    let since = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default();
-    rfc3339(since.as_secs() as i64, since.subsec_millis())
+    crate::date::Clock::System.rfc3339_millis()
 }
 
 /// Seconds since the Unix epoch (UTC) as RFC 3339, with milliseconds.

@@ -1,28 +1,29 @@
-//! Calendar dates (UTC) for `expires:`: parsed strictly as `YYYY-MM-DD`, compared, and today's
-//! date from the system clock. Small enough not to need a date crate.
+//! Calendar dates, instants and spans of time, and the one clock they are read from.
+//!
+//! - [`Date`]: a civil date in UTC (`expires:`), parsed strictly as `YYYY-MM-DD`.
+//! - Timestamps: RFC 3339 in UTC, written by [`format_timestamp`] (saved plans, the audit log)
+//!   and read by [`parse_timestamp`] (the API's `last_successful_login`).
+//! - [`Span`]: the one grammar of every duration, in flags and in the desired state.
+//! - [`Clock`]: where "now" comes from; the system clock in a run, a fixed instant in tests.
+//!
+//! The calendar arithmetic, offsets and the clock are jiff's (`jiff::civil::Date`,
+//! `jiff::Timestamp`): a well-kept crate gets leap years, negative years and offsets right so
+//! that this module does not have to. What stays here is what this tool decides: which spellings
+//! it accepts (jiff reads more than RFC 3339 and more than our spans, and a wider grammar would
+//! change what a reviewed file means), and the words of its messages.
 
 use std::fmt;
-use std::time::{SystemTime, UNIX_EPOCH};
 
+use jiff::{civil, Timestamp, ToSpan};
+
+use crate::text::printable;
+
+/// A calendar day, UTC. Made only by [`Date::parse`], [`Date::from_days_since_epoch`] or a
+/// [`Clock`]; ordered by time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Date {
-    pub year: i32,
-    pub month: u8,
-    pub day: u8,
-}
+pub struct Date(civil::Date);
 
-fn is_leap(year: i32) -> bool {
-    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
-}
-
-fn days_in_month(year: i32, month: u8) -> u8 {
-    match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if is_leap(year) => 29,
-        _ => 28,
-    }
-}
+const EPOCH: civil::Date = civil::Date::constant(1970, 1, 1);
 
 impl Date {
     /// Parse `YYYY-MM-DD` exactly (four-digit year, two-digit month and day, a real calendar day).
@@ -41,130 +42,235 @@ impl Date {
                 text.escape_debug()
             ));
         }
-        let num = |range: std::ops::Range<usize>| -> i32 {
+        let num = |range: std::ops::Range<usize>| -> i16 {
             text[range]
                 .bytes()
-                .fold(0, |n, b| n * 10 + i32::from(b - b'0'))
+                .fold(0, |n, b| n * 10 + i16::from(b - b'0'))
         };
         let (year, month, day) = (num(0..4), num(5..7), num(8..10));
         if !(1..=12).contains(&month) {
             return Err(format!("`{text}` has no month {month}"));
         }
-        let month = month as u8;
-        if day < 1 || day > i32::from(days_in_month(year, month)) {
-            return Err(format!("`{text}` is not a day of that month"));
-        }
-        Ok(Date {
-            year,
-            month,
-            day: day as u8,
-        })
+        // Shape and month are checked: what jiff can still refuse is the day.
+        civil::Date::new(year, month as i8, day as i8)
+            .map(Date)
+            .map_err(|_| format!("`{text}` is not a day of that month"))
     }
 
-    /// The civil date of a count of days since 1970-01-01 (H. Hinnant's algorithm).
+    /// The date `days` days after 1970-01-01 (before it when negative), held within the
+    /// years jiff represents (-9999 to 9999).
     pub fn from_days_since_epoch(days: i64) -> Date {
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z.rem_euclid(146_097);
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
-        let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
-        Date { year, month, day }
+        let clamped = days.clamp(
+            Date(civil::Date::MIN).days_since_epoch(),
+            Date(civil::Date::MAX).days_since_epoch(),
+        );
+        Date(EPOCH.checked_add(clamped.days()).unwrap_or(EPOCH))
     }
 
     /// Days since 1970-01-01 (the inverse of [`Date::from_days_since_epoch`]).
     pub fn days_since_epoch(&self) -> i64 {
-        let (m, d) = (i64::from(self.month), i64::from(self.day));
-        let y = i64::from(self.year) - i64::from(m <= 2);
-        let era = y.div_euclid(400);
-        let yoe = y.rem_euclid(400);
-        let mp = if m > 2 { m - 3 } else { m + 9 };
-        let doy = (153 * mp + 2) / 5 + d - 1;
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        era * 146_097 + doe - 719_468
+        EPOCH
+            .until(self.0)
+            .map_or(0, |span| i64::from(span.get_days()))
     }
 
     /// Today in UTC, by the system clock.
     pub fn today_utc() -> Date {
-        let secs = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
-        Date::from_days_since_epoch(secs.div_euclid(86_400))
+        Clock::System.today()
+    }
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Where "now" comes from. Code that needs the time takes a clock (or the instant it read
+/// from one), so that a test can fix it instead of racing the system clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    /// The system clock.
+    System,
+    /// Always this instant, in seconds since the Unix epoch.
+    Fixed(i64),
+}
+
+impl Clock {
+    fn now(&self) -> Timestamp {
+        match *self {
+            Clock::System => Timestamp::now(),
+            Clock::Fixed(secs) => timestamp(secs, 0),
+        }
+    }
+
+    /// Now, in whole seconds since the Unix epoch.
+    pub fn unix(&self) -> i64 {
+        self.now().as_second()
+    }
+
+    /// Today's date, UTC.
+    pub fn today(&self) -> Date {
+        Date::from_days_since_epoch(self.unix().div_euclid(86_400))
+    }
+
+    /// Now as RFC 3339 UTC with milliseconds: `2026-11-28T09:15:02.123Z`.
+    pub fn rfc3339_millis(&self) -> String {
+        let now = self.now();
+        format_timestamp(
+            now.as_second(),
+            Some(now.subsec_millisecond().unsigned_abs()),
+        )
     }
 }
 
 /// Seconds since the Unix epoch, by the system clock.
 pub fn now_unix() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    Clock::System.unix()
+}
+
+/// The instant `secs` seconds and `millis` milliseconds after the epoch, held within the range
+/// jiff represents (years -9999 to 9999).
+fn timestamp(secs: i64, millis: u32) -> Timestamp {
+    let secs = secs.clamp(Timestamp::MIN.as_second(), Timestamp::MAX.as_second());
+    let nanos = (millis.min(999) * 1_000_000) as i32;
+    Timestamp::new(secs, nanos)
+        .or_else(|_| Timestamp::from_second(secs))
+        .unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
 /// Seconds since the Unix epoch as RFC 3339 UTC: `2026-11-28T09:15:02Z`, or with `millis`,
 /// `2026-11-28T09:15:02.123Z`.
 pub fn format_timestamp(secs: i64, millis: Option<u32>) -> String {
-    let date = Date::from_days_since_epoch(secs.div_euclid(86_400));
-    let rem = secs.rem_euclid(86_400);
-    let fraction = millis.map(|m| format!(".{m:03}")).unwrap_or_default();
-    format!(
-        "{date}T{:02}:{:02}:{:02}{fraction}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    match millis {
+        Some(millis) => format!("{:.3}", timestamp(secs, millis)),
+        None => format!("{:.0}", timestamp(secs, 0)),
+    }
 }
 
 /// Parse an RFC 3339 timestamp as the API writes them (`2020-07-01T05:20:00Z`,
 /// `2014-01-01T05:20:00.12345Z`, or with a `+hh:mm` offset) into seconds since the Unix epoch.
+///
+/// Only RFC 3339's own shape is accepted (jiff's parser also reads a space for `T`, `+hhmm` and
+/// more): a last login in another shape counts as unreadable, and an unreadable one holds the
+/// user, which is the safe side.
 pub fn parse_timestamp(text: &str) -> Option<i64> {
-    let text = text.trim();
-    let date = Date::parse(text.get(..10)?).ok()?;
-    let rest = text.get(10..)?;
-    let rest = rest.strip_prefix('T').or_else(|| rest.strip_prefix('t'))?;
-    let two = |s: &str| -> Option<i64> {
-        (s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok())?
-    };
-    let (h, m, sec) = (
-        two(rest.get(0..2)?)?,
-        two(rest.get(3..5)?)?,
-        two(rest.get(6..8)?)?,
-    );
-    if rest.get(2..3)? != ":" || rest.get(5..6)? != ":" || h > 23 || m > 59 || sec > 60 {
-        return None;
-    }
-    let mut zone = rest.get(8..)?;
-    if let Some(frac) = zone.strip_prefix('.') {
-        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return None;
-        }
-        zone = &frac[digits..];
-    }
-    let offset = match zone {
-        "Z" | "z" => 0,
-        _ => {
-            let sign = match zone.get(0..1)? {
-                "+" => 1,
-                "-" => -1,
-                _ => return None,
-            };
-            if zone.len() != 6 || zone.get(3..4)? != ":" {
-                return None;
-            }
-            sign * (two(zone.get(1..3)?)? * 3600 + two(zone.get(4..6)?)? * 60)
-        }
-    };
-    Some(date.days_since_epoch() * 86_400 + h * 3600 + m * 60 + sec - offset)
+    let text = text.trim().to_ascii_uppercase();
+    rfc3339_shaped(text.as_bytes()).then_some(())?;
+    // Whole seconds are what is returned: the fraction is dropped before jiff reads the rest,
+    // so a fraction of any length reads as it did (jiff takes at most nine digits).
+    let zone = text[19..].trim_start_matches(|c: char| c == '.' || c.is_ascii_digit());
+    format!("{}{zone}", &text[..19])
+        .parse::<Timestamp>()
+        .ok()
+        .map(|t| t.as_second())
 }
 
-impl fmt::Display for Date {
+/// `dddd-dd-ddTdd:dd:dd`, an optional fraction `.d+`, then `Z` or `±dd:dd`.
+fn rfc3339_shaped(b: &[u8]) -> bool {
+    let fits = |at: usize, template: &[u8]| {
+        b.len() >= at + template.len()
+            && template.iter().zip(&b[at..]).all(|(t, c)| match t {
+                b'd' => c.is_ascii_digit(),
+                _ => t == c,
+            })
+    };
+    if !fits(0, b"dddd-dd-ddTdd:dd:dd") {
+        return false;
+    }
+    let mut at = 19;
+    if b.get(at) == Some(&b'.') {
+        let digits = b[at + 1..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        if digits == 0 {
+            return false;
+        }
+        at += 1 + digits;
+    }
+    match &b[at..] {
+        b"Z" => true,
+        [b'+' | b'-', ..] => b.len() == at + 6 && fits(at + 1, b"dd:dd"),
+        _ => false,
+    }
+}
+
+/// A span of time: one or more whole numbers, each with a unit `s`, `m`, `h`, `d` or `w`
+/// (`90s`, `30m`, `12h`, `7d`, `2w`, `1h30m`). The one grammar of every duration, in the desired
+/// state (`hold_active_within`) and in flags (`--plan-ttl`, `--max-wait`); each caller checks
+/// its own range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub seconds: u64,
+}
+
+impl Span {
+    pub fn parse(raw: &str) -> Result<Span, String> {
+        let text = raw.trim();
+        let bad = || {
+            format!(
+                "`{}` is not a span of time: write whole numbers with a unit s, m, h, d or w (90s, 15m, 1h30m, 7d, 2w)",
+                printable(text)
+            )
+        };
+        let (mut seconds, mut digits, mut any) = (0u64, String::new(), false);
+        for c in text.chars() {
+            if c.is_ascii_digit() {
+                digits.push(c);
+                continue;
+            }
+            let unit: u64 = match c {
+                's' => 1,
+                'm' => 60,
+                'h' => 3600,
+                'd' => 86_400,
+                'w' => 7 * 86_400,
+                _ => return Err(bad()),
+            };
+            let n: u64 = digits.parse().map_err(|_| bad())?;
+            digits.clear();
+            seconds = n
+                .checked_mul(unit)
+                .and_then(|s| seconds.checked_add(s))
+                .ok_or_else(bad)?;
+            any = true;
+        }
+        if !digits.is_empty() || !any {
+            return Err(bad());
+        }
+        Ok(Span { seconds })
+    }
+}
+
+impl Span {
+    /// Every unit from days down, each once: `1h30m`, `30d`, `45s`, `0s` (where [`Span`]'s
+    /// `Display` shows one unit: `90m`). Both read back through [`Span::parse`].
+    pub fn compound(&self) -> String {
+        let mut secs = self.seconds;
+        if secs == 0 {
+            return "0s".into();
+        }
+        let mut out = String::new();
+        for (unit, size) in [("d", 86_400), ("h", 3600), ("m", 60), ("s", 1)] {
+            if secs >= size {
+                out.push_str(&format!("{}{unit}", secs / size));
+                secs %= size;
+            }
+        }
+        out
+    }
+}
+
+impl fmt::Display for Span {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+        let s = self.seconds;
+        for (unit, size) in [("d", 86_400), ("h", 3600), ("m", 60)] {
+            if s > 0 && s.is_multiple_of(size) {
+                return write!(f, "{}{unit}", s / size);
+            }
+        }
+        write!(f, "{s}s")
     }
 }
 
@@ -174,13 +280,10 @@ mod tests {
 
     #[test]
     fn parses_real_dates_only() {
+        let d = Date::parse("2027-01-31").unwrap();
         assert_eq!(
-            Date::parse("2027-01-31"),
-            Ok(Date {
-                year: 2027,
-                month: 1,
-                day: 31
-            })
+            (d.to_string(), d.days_since_epoch()),
+            ("2027-01-31".to_string(), 20_849)
         );
         assert!(Date::parse("2028-02-29").is_ok());
         for bad in [
@@ -199,6 +302,18 @@ mod tests {
             assert!(Date::parse(bad).is_err(), "{bad}");
         }
         assert!(Date::parse("2000-02-29").is_ok());
+        assert_eq!(
+            Date::parse("2027-13-01").unwrap_err(),
+            "`2027-13-01` has no month 13"
+        );
+        assert_eq!(
+            Date::parse("2027-02-29").unwrap_err(),
+            "`2027-02-29` is not a day of that month"
+        );
+        assert_eq!(
+            Date::parse("tomorrow").unwrap_err(),
+            "`tomorrow` is not a date in the form YYYY-MM-DD"
+        );
     }
 
     #[test]
@@ -219,6 +334,7 @@ mod tests {
             format_timestamp(1_593_580_800, Some(7)),
             "2020-07-01T05:20:00.007Z"
         );
+        assert_eq!(format_timestamp(0, Some(0)), "1970-01-01T00:00:00.000Z");
     }
 
     #[test]
@@ -237,6 +353,11 @@ mod tests {
             parse_timestamp("2020-07-01T00:20:00-05:00"),
             Some(1_593_580_800)
         );
+        assert_eq!(parse_timestamp("2020-07-01t05:20:00z"), Some(1_593_580_800));
+        assert_eq!(
+            parse_timestamp("2020-07-01T05:20:00.1234567890123+00:00"),
+            Some(1_593_580_800)
+        );
         for bad in [
             "",
             "2020-07-01",
@@ -245,6 +366,10 @@ mod tests {
             "2020-07-01T25:00:00Z",
             "2020-07-01T05:20:00.Z",
             "2020-07-01T05:20:00+0200",
+            "2020-07-01T05:20:00+02",
+            "2020-7-01T05:20:00Z",
+            "+2020-07-01T05:20:00Z",
+            "2020-07-01T05:20:00Zjunk",
             "garbage",
         ] {
             assert_eq!(parse_timestamp(bad), None, "{bad}");
@@ -266,6 +391,58 @@ mod tests {
             Date::from_days_since_epoch(20_785).to_string(),
             "2026-11-28"
         );
-        assert!(Date::today_utc().year >= 2024);
+        // Beyond the years jiff holds: the nearest day it does, not a panic.
+        assert_eq!(
+            Date::from_days_since_epoch(i64::MAX).to_string(),
+            "9999-12-31"
+        );
+        assert!(Date::from_days_since_epoch(i64::MIN) < Date::from_days_since_epoch(0));
+    }
+
+    #[test]
+    fn a_fixed_clock_gives_the_same_now_every_time() {
+        // 2026-11-28T09:15:02Z
+        let clock = Clock::Fixed(1_795_857_302);
+        assert_eq!(clock.unix(), 1_795_857_302);
+        assert_eq!(clock.today().to_string(), "2026-11-28");
+        assert_eq!(clock.rfc3339_millis(), "2026-11-28T09:15:02.000Z");
+        assert_eq!(Clock::Fixed(-1).today().to_string(), "1969-12-31");
+        let system = Clock::System;
+        assert!(system.today() >= Date::parse("2024-01-01").unwrap());
+        assert!(system.rfc3339_millis().ends_with('Z'));
+    }
+
+    #[test]
+    fn spans() {
+        for (text, seconds) in [
+            ("90s", 90),
+            ("30m", 1800),
+            ("12h", 43_200),
+            ("7d", 604_800),
+            ("2w", 1_209_600),
+            ("0d", 0),
+        ] {
+            assert_eq!(Span::parse(text).unwrap().seconds, seconds, "{text}");
+        }
+        for bad in [
+            "",
+            "7",
+            "d",
+            "7 d",
+            "7days",
+            "-1d",
+            "1.5h",
+            "99999999999999999999w",
+        ] {
+            assert!(Span::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(Span { seconds: 5400 }.to_string(), "90m");
+        assert_eq!(Span { seconds: 5400 }.compound(), "1h30m");
+        for seconds in [0, 1, 59, 61, 3600, 5400, 86_400, 90_061, 2_592_000] {
+            let span = Span { seconds };
+            for text in [span.to_string(), span.compound()] {
+                assert_eq!(Span::parse(&text), Ok(span), "{text}");
+            }
+        }
     }
 }

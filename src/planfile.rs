@@ -485,18 +485,10 @@ pub fn parse_ttl(raw: &str) -> Result<Duration, String> {
 
 /// `30d`, `24h`, `1h30m`, `45s`.
 pub fn format_duration(d: Duration) -> String {
-    let mut secs = d.as_secs();
-    if secs == 0 {
-        return "0s".into();
+    crate::date::Span {
+        seconds: d.as_secs(),
     }
-    let mut out = String::new();
-    for (unit, size) in [("d", 86400), ("h", 3600), ("m", 60), ("s", 1)] {
-        if secs >= size {
-            out.push_str(&format!("{}{unit}", secs / size));
-            secs %= size;
-        }
-    }
-    out
+    .compound()
 }
 
 /// Seconds since the Unix epoch as RFC 3339 in UTC: `2026-11-28T09:15:00Z`.

@@ -281,34 +281,16 @@ fn uuid_like(i: u64, salt: u64) -> String {
     s
 }
 
-/// Civil date from days since 1970-01-01 (Howard Hinnant's algorithm), for the proleptic
-/// Gregorian calendar.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
 /// A timestamp in the spec's format: `2014-01-01T05:20:00.12345Z` with five fractional digits
 /// (`created_at`, `updated_at`), or `2020-07-01T05:20:00Z` without (`last_successful_login`).
+/// The calendar is jiff's (a third-party crate, shared with the client no more than serde is).
 pub(crate) fn timestamp(unix_seconds: u64, fraction: Option<u32>) -> String {
-    let days = (unix_seconds / DAY) as i64;
-    let secs = unix_seconds % DAY;
-    let (year, month, day) = civil_from_days(days);
-    let (h, m, s) = (secs / 3600, (secs / 60) % 60, secs % 60);
+    let seconds = i64::try_from(unix_seconds).unwrap_or(i64::MAX);
+    let at = jiff::Timestamp::from_second(seconds).unwrap_or(jiff::Timestamp::MAX);
+    let whole = at.strftime("%Y-%m-%dT%H:%M:%S");
     match fraction {
-        Some(f) => format!(
-            "{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{:05}Z",
-            f % 100_000
-        ),
-        None => format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}Z"),
+        Some(f) => format!("{whole}.{:05}Z", f % 100_000),
+        None => format!("{whole}Z"),
     }
 }
 

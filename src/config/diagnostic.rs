@@ -1,0 +1,78 @@
+//! What a problem found in the desired state looks like: a [`Diagnostic`] (where, what, and what
+//! to do about it), and the [`ConfigError`] that carries every one found, so that a run reports
+//! all of them at once rather than one per try.
+
+use std::fmt;
+
+use super::Location;
+use crate::text::printable;
+
+/// One problem found in a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub location: Location,
+    pub message: String,
+    /// What to do about it.
+    pub help: Option<String>,
+}
+
+/// Messages quote keys and values from the file (`unknown key `…``, an address as written):
+/// they reach the terminal only through [`printable`], so a value cannot hide or reorder lines.
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.location, printable(&self.message))?;
+        if let Some(help) = &self.help {
+            write!(f, "\n  help: {}", printable(help))?;
+        }
+        Ok(())
+    }
+}
+
+/// The desired state did not validate. Holds every problem found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.diagnostics.len();
+        write!(
+            f,
+            "the desired state is not valid ({n} problem{}); nothing was changed",
+            if n == 1 { "" } else { "s" }
+        )?;
+        for d in &self.diagnostics {
+            write!(f, "\n{d}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+pub(super) fn diagnostic(
+    location: Location,
+    message: impl Into<String>,
+    help: impl Into<String>,
+) -> Diagnostic {
+    Diagnostic {
+        location,
+        message: message.into(),
+        help: Some(help.into()),
+    }
+}
+
+pub(super) fn command_line(message: &str, help: &str) -> ConfigError {
+    ConfigError {
+        diagnostics: vec![diagnostic(
+            Location {
+                file: "<command line>".into(),
+                line: 1,
+                col: 1,
+            },
+            message,
+            help,
+        )],
+    }
+}

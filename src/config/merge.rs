@@ -1,0 +1,254 @@
+//! The files given together, merged into one [`Desired`]: entries in file order, each address,
+//! domain and pattern once (the same entry twice is a warning naming both places, twice with
+//! different settings an error), one account, each policy setting set once or to one value, and
+//! an allowlist that is not empty, since an empty one would delete every user.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use super::check::FileState;
+use super::diagnostic::diagnostic;
+use super::{ConfigError, Desired, Diagnostic, Location, PolicySettings};
+use crate::model::{Domain, Email};
+
+/// A policy setting may be given in several files only with one value.
+fn merge_setting<T: PartialEq + fmt::Debug>(
+    merged: &mut Option<(T, Location)>,
+    new: Option<(T, Location)>,
+    name: &str,
+    errors: &mut Vec<Diagnostic>,
+) {
+    let Some((value, at)) = new else { return };
+    match merged {
+        Some((first, first_at)) if *first != value => errors.push(diagnostic(
+            at,
+            format!("`policy.{name}` is {value:?} here but {first:?} at {first_at}"),
+            "set it in one file, or to the same value everywhere",
+        )),
+        Some(_) => {}
+        None => *merged = Some((value, at)),
+    }
+}
+
+pub(super) fn merge(files: Vec<FileState>) -> Result<Desired, ConfigError> {
+    let mut desired = Desired {
+        account_id: None,
+        entries: Vec::new(),
+        domains: Vec::new(),
+        protected: Vec::new(),
+        policy: PolicySettings::default(),
+        files: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let mut errors = Vec::new();
+    let mut by_email: HashMap<Email, usize> = HashMap::new();
+    let mut by_domain: HashMap<Domain, usize> = HashMap::new();
+    let mut by_pattern: HashMap<String, usize> = HashMap::new();
+    for file in files {
+        desired.files.push(file.file);
+        desired.warnings.extend(file.warnings);
+        merge_setting(
+            &mut desired.policy.max_deletes,
+            file.policy.max_deletes,
+            "max_deletes",
+            &mut errors,
+        );
+        merge_setting(
+            &mut desired.policy.max_delete_fraction,
+            file.policy.max_delete_fraction,
+            "max_delete_fraction",
+            &mut errors,
+        );
+        merge_setting(
+            &mut desired.policy.allow_delete_all,
+            file.policy.allow_delete_all,
+            "allow_delete_all",
+            &mut errors,
+        );
+        merge_setting(
+            &mut desired.policy.hold_active_within,
+            file.policy.hold_active_within,
+            "hold_active_within",
+            &mut errors,
+        );
+        if let Some((id, loc)) = file.account_id {
+            match &desired.account_id {
+                Some((first, first_loc)) if *first != id => errors.push(diagnostic(
+                    loc,
+                    format!("this file is for account {id}, but {first_loc} says {first}"),
+                    "all files given together must be for one account",
+                )),
+                Some(_) => {}
+                None => desired.account_id = Some((id, loc)),
+            }
+        }
+        for entry in file.entries {
+            match by_email.get(&entry.email) {
+                Some(&i) => {
+                    let first = &desired.entries[i];
+                    if first.note == entry.note && first.expires == entry.expires {
+                        desired.warnings.push(diagnostic(
+                            entry.location,
+                            format!(
+                                "`{}` is listed twice (also at {})",
+                                entry.written, first.location
+                            ),
+                            "remove one of the two entries",
+                        ));
+                    } else {
+                        errors.push(diagnostic(
+                            entry.location,
+                            format!(
+                                "`{}` is listed twice with different settings (also at {}): which `note` and `expires` apply is unclear",
+                                entry.written, first.location
+                            ),
+                            "keep one entry with the settings you mean",
+                        ));
+                    }
+                }
+                None => {
+                    by_email.insert(entry.email.clone(), desired.entries.len());
+                    desired.entries.push(entry);
+                }
+            }
+        }
+        for entry in file.domains {
+            match by_domain.get(&entry.domain) {
+                Some(&i) => desired.warnings.push(diagnostic(
+                    entry.location,
+                    format!(
+                        "domain `{}` is listed twice (also at {})",
+                        entry.domain, desired.domains[i].location
+                    ),
+                    "remove one of the two entries",
+                )),
+                None => {
+                    by_domain.insert(entry.domain.clone(), desired.domains.len());
+                    desired.domains.push(entry);
+                }
+            }
+        }
+        for entry in file.protected {
+            match by_pattern.get(&entry.pattern) {
+                Some(&i) => desired.warnings.push(diagnostic(
+                    entry.location,
+                    format!(
+                        "`{}` is protected twice (also at {})",
+                        entry.pattern, desired.protected[i].location
+                    ),
+                    "remove one of the two entries",
+                )),
+                None => {
+                    by_pattern.insert(entry.pattern.clone(), desired.protected.len());
+                    desired.protected.push(entry);
+                }
+            }
+        }
+    }
+    if errors.is_empty() && desired.entries.is_empty() && desired.domains.is_empty() {
+        let file = desired.files.first().cloned().unwrap_or_default();
+        errors.push(diagnostic(
+            Location { file, line: 1, col: 1 },
+            "the allowlist is empty (no `users:` and no `domains:`): applying it would delete every user of the account",
+            "list the users who may stay under `users:`, or their domains under `domains:`",
+        ));
+    }
+    if errors.is_empty() {
+        Ok(desired)
+    } else {
+        Err(ConfigError {
+            diagnostics: errors,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::check::parse_file;
+    use super::super::parse_str;
+    use super::super::testing::*;
+    use super::*;
+
+    #[test]
+    fn empty_allowlist_is_an_error() {
+        for text in [
+            "users: []\n",
+            "users:\n",
+            "users: ~\n",
+            "users: []\ndomains: []\n",
+            "protected: [a@b.co]\n",
+            "account_id: 023e105f4ecef8ad9ca31a8372d0c353\n",
+        ] {
+            let errs = errors(text);
+            assert!(
+                errs[0].message.contains("would delete every user"),
+                "{text}: {errs:?}"
+            );
+        }
+        // Domains alone are an allowlist.
+        assert!(parse_str("domains: [example.com]\n", "u.yaml").is_ok());
+    }
+
+    #[test]
+    fn same_address_twice_with_same_settings_is_a_warning_naming_both_places() {
+        let d = ok("users:\n  - a@b.co\n  - ' A@B.CO '\n");
+        assert_eq!(d.entries.len(), 1);
+        assert_eq!(d.warnings.len(), 1);
+        assert_eq!(d.warnings[0].location.to_string(), "users.yaml:3:5");
+        assert!(
+            d.warnings[0].message.contains("also at users.yaml:2:5"),
+            "{}",
+            d.warnings[0]
+        );
+    }
+
+    #[test]
+    fn same_address_twice_with_different_settings_is_an_error() {
+        let e = first_error("users:\n  - a@b.co\n  - email: A@b.co\n    expires: 2027-01-01\n");
+        assert!(e.starts_with("users.yaml:3:5: `A@b.co` is listed twice with different settings (also at users.yaml:2:5)"), "{e}");
+    }
+
+    #[test]
+    fn files_merge_and_must_agree_on_the_account() {
+        let a = parse_file(
+            &format!("account_id: {ACCOUNT}\nusers: [a@b.co]\n"),
+            "a.yaml",
+        )
+        .unwrap();
+        let b = parse_file("users: [c@d.co, a@b.co]\nprotected: [c@d.co]\n", "b.yaml").unwrap();
+        let d = merge(vec![a, b]).unwrap();
+        assert_eq!(d.entries.len(), 2);
+        assert_eq!(d.warnings.len(), 1);
+        assert_eq!(d.account().map(|a| a.as_str()), Some(ACCOUNT));
+        assert_eq!(d.files, ["a.yaml", "b.yaml"]);
+        let a = parse_file(
+            &format!("account_id: {ACCOUNT}\nusers: [a@b.co]\n"),
+            "a.yaml",
+        )
+        .unwrap();
+        let c = parse_file(
+            "account_id: 00000000000000000000000000000000\nusers: [c@d.co]\n",
+            "c.yaml",
+        )
+        .unwrap();
+        let err = merge(vec![a, c]).unwrap_err();
+        assert!(err.diagnostics[0].to_string().starts_with("c.yaml:1:13: this file is for account 00000000000000000000000000000000, but a.yaml:1:13 says"), "{err}");
+    }
+
+    #[test]
+    fn policy_in_two_files_must_agree_and_counts_in_the_digest() {
+        let a = parse_file("users: [a@b.co]\npolicy: {max_deletes: 5}\n", "a.yaml").unwrap();
+        let b = parse_file("users: [c@d.co]\npolicy: {max_deletes: 6}\n", "b.yaml").unwrap();
+        let err = merge(vec![a, b]).unwrap_err();
+        assert!(
+            err.diagnostics[0]
+                .to_string()
+                .starts_with("b.yaml:2:23: `policy.max_deletes` is 6 here but 5 at a.yaml:2:23"),
+            "{err}"
+        );
+        assert_ne!(
+            ok("users: [a@b.co]\n").digest(),
+            ok("users: [a@b.co]\npolicy: {max_deletes: 5}\n").digest()
+        );
+    }
+}
