@@ -103,9 +103,7 @@ pub(crate) fn approval(auto_approve: bool, stdin_is_terminal: bool) -> Approval 
     }
 }
 
-/// Seconds since the Unix epoch, now.
+/// Seconds since the Unix epoch, now (the one clock, `date::Clock`).
 pub(crate) fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    u64::try_from(date::Clock::System.unix()).unwrap_or(0)
 }
