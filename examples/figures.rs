@@ -13,8 +13,9 @@
 use std::time::{Duration, Instant};
 
 use reconcile::apply::{self, AuditContext, ExecSettings};
-use reconcile::cloudflare::{Client, ClientConfig, Credentials, User};
+use reconcile::cloudflare::{Client, ClientConfig, Credentials};
 use reconcile::config;
+use reconcile::model::LiveUser;
 use reconcile::plan;
 use reconcile::progress::Progress;
 use reconcile::sandbox::{Faults, Options, RateLimit, Sandbox, Seed, DEFAULT_ACCOUNT_ID};
@@ -210,12 +211,12 @@ fn planning() {
     }
     let desired = config::parse_str(&yaml, "allowlist.yaml").unwrap();
     drop(yaml);
-    let live: Vec<User> = (0..live_n)
-        .map(|i| User {
+    let live: Vec<LiveUser> = (0..live_n)
+        .map(|i| LiveUser {
             id: Some(format!("00000000-0000-4000-8000-{i:012}")),
             email: Some(format!("User{i:07}@Example.com")),
             name: Some(format!("User {i}")),
-            ..User::default()
+            ..LiveUser::default()
         })
         .collect();
     let before_rss = rss_kib();
@@ -264,11 +265,11 @@ fn patterns() {
         }
     }
     let desired = config::parse_str(&yaml, "allowlist.yaml").unwrap();
-    let live: Vec<User> = (0..live_n)
-        .map(|i| User {
+    let live: Vec<LiveUser> = (0..live_n)
+        .map(|i| LiveUser {
             id: Some(format!("00000000-0000-4000-8000-{i:012}")),
             email: Some(format!("user{i:07}@example.com")),
-            ..User::default()
+            ..LiveUser::default()
         })
         .collect();
     let start = Instant::now();

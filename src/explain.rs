@@ -187,8 +187,8 @@ impl Explanation {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cloudflare::User;
     use crate::config;
+    use crate::model::LiveUser;
     use crate::plan::{compute, Policy};
 
     fn today() -> Date {
@@ -233,17 +233,17 @@ mod tests {
     fn with_the_plan_it_says_what_happens_to_each_user() {
         let d = desired();
         let live = vec![
-            User {
+            LiveUser {
                 id: Some("2a7c3f0e-5b1d-4d6e-9f8a-1c2b3d4e5f60".into()),
                 email: Some("eve@other.example".into()),
                 name: Some("Eve".into()),
-                ..User::default()
+                ..LiveUser::default()
             },
-            User {
+            LiveUser {
                 id: Some("f174e90a-fafe-4643-bbbc-4a0ed4fc8415".into()),
                 email: Some("BOB@example.com".into()),
                 last_successful_login: Some("2026-11-27T10:00:00Z".into()),
-                ..User::default()
+                ..LiveUser::default()
             },
         ];
         let plan = compute(

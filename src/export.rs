@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::cloudflare::User;
 use crate::date::Date;
 use crate::model::Email;
+use crate::model::LiveUser;
 use crate::text::printable;
 
 /// A YAML double-quoted scalar (JSON string escapes are valid YAML).
@@ -23,8 +23,8 @@ fn comment(s: &str) -> String {
 }
 
 /// The file, and warnings about users it could not list.
-pub fn to_yaml(account_id: &str, users: &[User], today: Date) -> (String, Vec<String>) {
-    let mut allowed: BTreeMap<Email, Vec<&User>> = BTreeMap::new();
+pub fn to_yaml(account_id: &str, users: &[LiveUser], today: Date) -> (String, Vec<String>) {
+    let mut allowed: BTreeMap<Email, Vec<&LiveUser>> = BTreeMap::new();
     let mut unlisted: Vec<String> = Vec::new();
     let mut warnings = Vec::new();
     for user in users {
@@ -99,13 +99,13 @@ mod tests {
     use crate::config;
     use crate::plan::{compute, Policy};
 
-    fn user(id: &str, email: Option<&str>, name: Option<&str>) -> User {
-        User {
+    fn user(id: &str, email: Option<&str>, name: Option<&str>) -> LiveUser {
+        LiveUser {
             id: Some(id.into()),
             email: email.map(Into::into),
             name: name.map(Into::into),
             last_successful_login: Some("2026-11-27T17:45:00Z".into()),
-            ..User::default()
+            ..LiveUser::default()
         }
     }
 

@@ -22,9 +22,9 @@ use serde::{Deserialize, Serialize};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::cloudflare::User;
 use crate::config::Desired;
 use crate::model::AccountId;
+use crate::model::LiveUser;
 use crate::plan::recheck::{recheck, Recheck, Reviewed};
 use crate::plan::{self, Plan, Refusal};
 use crate::secret::Secret;
@@ -454,14 +454,14 @@ fn unchanged_but_for_the_plan(saved: &SavedPlan, fresh: &Plan) -> bool {
     }
     let present: std::collections::HashSet<&str> =
         fresh.users().filter_map(|u| u.id.as_deref()).collect();
-    let gone: Vec<User> = saved
+    let gone: Vec<LiveUser> = saved
         .deletions
         .iter()
         .filter(|d| !present.contains(d.id.as_str()))
-        .map(|d| User {
+        .map(|d| LiveUser {
             id: Some(d.id.clone()),
             email: Some(d.email.clone()),
-            ..User::default()
+            ..LiveUser::default()
         })
         .collect();
     plan::fingerprint(fresh.users().chain(&gone)) == saved.live_fingerprint
@@ -511,11 +511,11 @@ mod tests {
     const ACCOUNT: &str = "023e105f4ecef8ad9ca31a8372d0c353";
     const NOW: u64 = 1_795_000_000; // 2026-11-18T...
 
-    fn user(n: u32, email: &str) -> User {
-        User {
+    fn user(n: u32, email: &str) -> LiveUser {
+        LiveUser {
             id: Some(format!("00000000-0000-4000-8000-{n:012}")),
             email: Some(email.to_string()),
-            ..User::default()
+            ..LiveUser::default()
         }
     }
 
@@ -527,7 +527,7 @@ mod tests {
         config::parse_str(&text, "users.yaml").unwrap()
     }
 
-    fn saved(desired: &Desired, live: &[User]) -> SavedPlan {
+    fn saved(desired: &Desired, live: &[LiveUser]) -> SavedPlan {
         let plan = plan::compute(
             desired,
             live,
@@ -536,7 +536,7 @@ mod tests {
         SavedPlan::new(desired, &plan, NOW, DEFAULT_TTL)
     }
 
-    fn live() -> Vec<User> {
+    fn live() -> Vec<LiveUser> {
         vec![
             user(1, "alice@example.com"),
             user(2, "bob@example.com"),
@@ -701,7 +701,7 @@ mod tests {
     fn unchanged_account_confirms_every_planned_user() {
         let d = desired(&["alice@example.com"]);
         let s = saved(&d, &live());
-        let fresh_for = |users: &[User]| {
+        let fresh_for = |users: &[LiveUser]| {
             plan::compute(
                 &d,
                 users,

@@ -467,8 +467,8 @@ pub fn saved_report(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cloudflare::User;
     use crate::config;
+    use crate::model::LiveUser;
     use crate::plan::{compute, Policy};
 
     fn policy(account: &str) -> Policy {
@@ -485,12 +485,12 @@ mod tests {
         )
         .unwrap();
         let live = vec![
-            User {
+            LiveUser {
                 id: Some("f174e90a-fafe-4643-bbbc-4a0ed4fc8415".into()),
                 email: Some("alice@example.com".into()),
-                ..User::default()
+                ..LiveUser::default()
             },
-            User {
+            LiveUser {
                 id: Some("2a7c3f0e-5b1d-4d6e-9f8a-1c2b3d4e5f60".into()),
                 email: Some("Bob@Example.com".into()),
                 name: Some("Bob".into()),
@@ -499,9 +499,9 @@ mod tests {
                 active_device_count: Some(2.0),
                 last_successful_login: Some("2026-11-25T08:30:00Z".into()),
             },
-            User {
+            LiveUser {
                 id: Some("6a7b8c9d-0e1f-4a2b-8c3d-4e5f60718293".into()),
-                ..User::default()
+                ..LiveUser::default()
             },
         ];
         compute(&desired, &live, &policy("023e105f4ecef8ad9ca31a8372d0c353"))
@@ -578,10 +578,10 @@ Plan: 1 to delete, 2 unchanged.
     #[test]
     fn no_changes_says_so() {
         let desired = config::parse_str("users: [alice@example.com]\n", "u.yaml").unwrap();
-        let live = vec![User {
+        let live = vec![LiveUser {
             id: Some("f174e90a-fafe-4643-bbbc-4a0ed4fc8415".into()),
             email: Some("alice@example.com".into()),
-            ..User::default()
+            ..LiveUser::default()
         }];
         let text = render(
             &compute(&desired, &live, &policy("023e105f4ecef8ad9ca31a8372d0c353")),

@@ -19,6 +19,7 @@ use super::error::ApiError;
 use super::observer::Event;
 use super::wire::{whole, User};
 use super::Client;
+use crate::model::LiveUser;
 
 /// The spec's maximum (and default) page size.
 const PER_PAGE: u32 = 1000;
@@ -28,7 +29,8 @@ const MAX_PAGES: u32 = 100_000;
 /// Every user of the account, each id once.
 #[derive(Debug, Clone)]
 pub struct Listing {
-    pub users: Vec<User>,
+    /// In the domain type: the wire type stays inside the client.
+    pub users: Vec<LiveUser>,
     /// Pages that had users in them.
     pub pages: u32,
     /// Requests sent, the final empty page and page 1 read again included.
@@ -373,7 +375,7 @@ fn merge_pages(pages: Vec<PageData>) -> Result<Listing, ApiError> {
         }
         for user in page.users {
             let Some(id) = user.id.clone() else {
-                listing.users.push(user);
+                listing.users.push(user.into());
                 continue;
             };
             // Ids are UUIDs, which do not differ by letter case: two records whose ids differ
@@ -396,7 +398,7 @@ fn merge_pages(pages: Vec<PageData>) -> Result<Listing, ApiError> {
                 }
                 None => {
                     by_id.insert(id, email);
-                    listing.users.push(user);
+                    listing.users.push(user.into());
                 }
             }
         }

@@ -31,6 +31,21 @@ pub struct User {
     pub last_successful_login: Option<String>,
 }
 
+/// The edge: the wire type becomes the domain's.
+impl From<User> for crate::model::LiveUser {
+    fn from(u: User) -> Self {
+        crate::model::LiveUser {
+            id: u.id,
+            email: u.email,
+            name: u.name,
+            access_seat: u.access_seat,
+            gateway_seat: u.gateway_seat,
+            active_device_count: u.active_device_count,
+            last_successful_login: u.last_successful_login,
+        }
+    }
+}
+
 /// One item of the envelope's `errors` or `messages`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ApiMessage {

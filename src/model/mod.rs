@@ -10,7 +10,9 @@
 mod confusable;
 mod email;
 mod id;
+mod live;
 
 pub use confusable::{and_list, mixed_scripts, skeleton};
 pub use email::{is_invisible, normalize_pattern, AddressError, Domain, Email};
 pub use id::{AccountId, UserId};
+pub use live::LiveUser;

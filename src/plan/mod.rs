@@ -7,10 +7,10 @@ pub mod recheck;
 
 use std::collections::{HashMap, HashSet};
 
-use crate::cloudflare::User;
 use crate::config::{AllowEntry, Desired, DomainEntry, Location, ProtectedEntry, Span};
 use crate::date::{self, Date};
 use crate::distance;
+use crate::model::LiveUser;
 use crate::model::{skeleton, AccountId, AddressError, Email, UserId};
 use crate::text::printable;
 
@@ -337,7 +337,7 @@ impl<'a> Matcher<'a> {
 /// One live user and what the plan does with them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
-    pub user: User,
+    pub user: LiveUser,
     /// The user's id; `None` when the API gave none or one that is not a UUID.
     pub id: Option<UserId>,
     /// The user's address; `None` when the API gave none or one that is not an address.
@@ -347,7 +347,7 @@ pub struct Decision {
 
 impl Decision {
     /// A live user as the plan reads it: the id and the address through their one check.
-    pub fn of(user: User, reason: Reason) -> Decision {
+    pub fn of(user: LiveUser, reason: Reason) -> Decision {
         Decision {
             id: user.id.as_deref().and_then(UserId::parse),
             email: user.email.as_deref().and_then(|e| Email::parse(e).ok()),
@@ -553,7 +553,7 @@ pub struct Plan {
 
 impl Plan {
     /// Every live user the plan was computed from (deleted, kept and held).
-    pub fn users(&self) -> impl Iterator<Item = &User> {
+    pub fn users(&self) -> impl Iterator<Item = &LiveUser> {
         self.delete
             .iter()
             .chain(&self.keep)
@@ -563,7 +563,7 @@ impl Plan {
 
     /// Access and Gateway seats that the deletions free.
     pub fn seats_freed(&self) -> (usize, usize) {
-        let count = |f: fn(&User) -> Option<bool>| {
+        let count = |f: fn(&LiveUser) -> Option<bool>| {
             self.delete
                 .iter()
                 .filter(|d| f(&d.user) == Some(true))
@@ -613,13 +613,13 @@ fn plan_order(a: &Decision, b: &Decision) -> std::cmp::Ordering {
 
 /// Compute the plan from the desired state and every live user: the rules decide who is kept;
 /// the safety rails then hold back single users (held) or refuse the plan as a whole (refusal).
-pub fn compute(desired: &Desired, live: &[User], policy: &Policy) -> Plan {
+pub fn compute(desired: &Desired, live: &[LiveUser], policy: &Policy) -> Plan {
     compute_owned(desired, live.to_vec(), policy)
 }
 
 /// [`compute`], taking the users by value: they move into the plan instead of being copied
 /// (what a listing of 100,000s of users wants).
-pub fn compute_owned(desired: &Desired, live: Vec<User>, policy: &Policy) -> Plan {
+pub fn compute_owned(desired: &Desired, live: Vec<LiveUser>, policy: &Policy) -> Plan {
     let live_count = live.len();
     let matcher = Matcher::new(desired, policy.today);
     let mut entry_seen = vec![false; desired.entries.len()];
@@ -825,7 +825,7 @@ fn unmatched_domains(desired: &Desired, lists: [&Vec<Decision>; 3]) -> Vec<Domai
 
 /// `policy.hold_active_within`: hold a user seen that recently, unless `--include-active`. A
 /// last login that cannot be read counts as recent: the rail errs on the side of keeping.
-fn active_hold(desired: &Desired, user: &User, policy: &Policy) -> Option<Reason> {
+fn active_hold(desired: &Desired, user: &LiveUser, policy: &Policy) -> Option<Reason> {
     let (within, _) = desired.policy.hold_active_within.as_ref()?;
     if policy.overrides.include_active {
         return None;
@@ -969,7 +969,7 @@ fn hold_near_misses(
 
 /// A fingerprint of a live user list: the (id, normalised email) pairs, sorted, hashed. Two
 /// listings of an unchanged account give the same fingerprint whatever the page order.
-pub fn fingerprint<'a>(live: impl IntoIterator<Item = &'a User>) -> String {
+pub fn fingerprint<'a>(live: impl IntoIterator<Item = &'a LiveUser>) -> String {
     let mut pairs: Vec<(String, String)> = live
         .into_iter()
         .map(|u| {
@@ -1011,11 +1011,11 @@ mod tests {
         config::parse_str(&text, "users.yaml").unwrap()
     }
 
-    fn user(n: u32, email: Option<&str>) -> User {
-        User {
+    fn user(n: u32, email: Option<&str>) -> LiveUser {
+        LiveUser {
             id: Some(format!("00000000-0000-4000-8000-{n:012}")),
             email: email.map(str::to_string),
-            ..User::default()
+            ..LiveUser::default()
         }
     }
 
@@ -1153,7 +1153,7 @@ mod tests {
     #[test]
     fn deterministic_regardless_of_input_order() {
         let d = desired(&["a@example.com"]);
-        let mut live: Vec<User> = (0..50)
+        let mut live: Vec<LiveUser> = (0..50)
             .map(|n| user(n, Some(&format!("u{}@example.com", n % 7))))
             .collect();
         let first = compute(&d, &live, &policy());
@@ -1290,7 +1290,7 @@ mod tests {
         assert_eq!(m.all(&addr("zed@other.example"))[0], Reason::NotAllowed);
     }
 
-    fn many(n: u32) -> Vec<User> {
+    fn many(n: u32) -> Vec<LiveUser> {
         (1..=n)
             .map(|i| user(i, Some(&format!("u{i}@example.com"))))
             .collect()
@@ -1471,7 +1471,7 @@ mod tests {
             0,
             "domains: [keep.example]\npolicy: {hold_active_within: 7d, max_delete_fraction: 1}\n",
         );
-        let at = |email: &str, login: Option<&str>, n: u32| User {
+        let at = |email: &str, login: Option<&str>, n: u32| LiveUser {
             last_successful_login: login.map(str::to_string),
             ..user(n, Some(email))
         };
@@ -1595,7 +1595,7 @@ mod tests {
         assert_eq!(plan.refusal, Some(Refusal::DeleteAll { live: 2 }));
         // 30 email-less service users and 10 people: deleting the 10 deletes everyone who
         // could be deleted, not a quarter of the account.
-        let mut live: Vec<User> = (0..30).map(|n| user(n, None)).collect();
+        let mut live: Vec<LiveUser> = (0..30).map(|n| user(n, None)).collect();
         live.extend((30..40).map(|n| user(n, Some(&format!("p{n}@example.com")))));
         let plan = compute(&d, &live, &policy());
         assert_eq!(plan.delete.len(), 10);
@@ -1873,7 +1873,7 @@ mod tests {
     #[test]
     fn seats_freed_counts_the_deleted_users_seats() {
         let d = desired(&["alice@example.com"]);
-        let seat = |n, a, g| User {
+        let seat = |n, a, g| LiveUser {
             access_seat: Some(a),
             gateway_seat: Some(g),
             ..user(n, Some(&format!("u{n}@example.com")))
@@ -2084,7 +2084,7 @@ mod props {
             })
     }
 
-    fn live_users() -> impl Strategy<Value = Vec<User>> {
+    fn live_users() -> impl Strategy<Value = Vec<LiveUser>> {
         prop::collection::vec(
             (
                 prop::option::weighted(0.9, address()),
@@ -2097,7 +2097,7 @@ mod props {
         .prop_map(|users| {
             users
                 .into_iter()
-                .map(|(email, id_kind, n, days)| User {
+                .map(|(email, id_kind, n, days)| LiveUser {
                     id: match id_kind {
                         0 => None,
                         1 => Some(format!("not-a-uuid-{n}")),
@@ -2106,7 +2106,7 @@ mod props {
                     email,
                     last_successful_login: days
                         .map(|d| format!("{}T00:00:00Z", Date::from_days_since_epoch(20_785 - d))),
-                    ..User::default()
+                    ..LiveUser::default()
                 })
                 .collect()
         })
@@ -2183,7 +2183,7 @@ mod props {
 
             // Against the independent model: exactly the users it keeps are kept, and nobody it
             // keeps is deleted.
-            let key = |u: &User| format!("{u:?}");
+            let key = |u: &LiveUser| format!("{u:?}");
             let mut expected: Vec<String> = live
                 .iter()
                 .filter(|u| u.email.as_deref().is_some_and(|e| !e.trim().is_empty() && oracle.keeps(e)))

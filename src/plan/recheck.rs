@@ -20,7 +20,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::cloudflare::User;
+use crate::model::LiveUser;
 use crate::model::{Email, UserId};
 
 use super::{Decision, Plan, Reason, Refusal};
@@ -171,10 +171,10 @@ pub fn recheck<'a>(
     for r in reviewed {
         let as_reviewed = || {
             Decision::of(
-                User {
+                LiveUser {
                     id: Some(r.id.to_string()),
                     email: Some(r.email.to_string()),
-                    ..User::default()
+                    ..LiveUser::default()
                 },
                 // Not shown: the reviewed reason is what was reviewed.
                 Reason::NotAllowed,
@@ -259,15 +259,15 @@ mod tests {
     use crate::model::AccountId;
     use crate::plan::{compute, Overrides, Policy};
 
-    fn user(n: u32, email: &str) -> User {
-        User {
+    fn user(n: u32, email: &str) -> LiveUser {
+        LiveUser {
             id: Some(format!("00000000-0000-4000-8000-{n:012}")),
             email: Some(email.to_string()),
-            ..User::default()
+            ..LiveUser::default()
         }
     }
 
-    fn plan(allowed: &[&str], policy: &str, live: &[User]) -> Plan {
+    fn plan(allowed: &[&str], policy: &str, live: &[LiveUser]) -> Plan {
         let mut text = String::from("users:\n");
         for e in allowed {
             text.push_str(&format!("  - {e}\n"));
@@ -404,7 +404,7 @@ mod tests {
     #[test]
     fn the_mass_deletion_rails_run_again_on_the_fresh_listing() {
         // 12 users, 3 extras: a quarter, within the default fraction.
-        let mut live: Vec<User> = (1..=9)
+        let mut live: Vec<LiveUser> = (1..=9)
             .map(|n| user(n, &format!("keep{n}@example.com")))
             .collect();
         live.extend((10..=12).map(|n| user(n, &format!("x{n}@example.com"))));
@@ -430,7 +430,7 @@ mod tests {
             Err(Refusal::MaxDeletes { deletes: 3, .. })
         ));
         // --allow-deletes names the number reviewed; the re-check counts what is left.
-        let released = |p: &str, users: &[User]| {
+        let released = |p: &str, users: &[LiveUser]| {
             let mut text = String::from("users:\n");
             for e in &allowed {
                 text.push_str(&format!("  - {e}\n"));

@@ -329,8 +329,8 @@ pub fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cloudflare::User;
     use crate::config;
+    use crate::model::LiveUser;
     use crate::plan::compute;
 
     fn big_plan(extras: usize, allowed: usize) -> Plan {
@@ -340,8 +340,8 @@ mod tests {
         }
         text.push_str("  - absent@example.com\n");
         let desired = config::parse_str(&text, "users.yaml").unwrap();
-        let live: Vec<User> = (0..extras + allowed)
-            .map(|n| User {
+        let live: Vec<LiveUser> = (0..extras + allowed)
+            .map(|n| LiveUser {
                 id: Some(format!("00000000-0000-4000-8000-{n:012}")),
                 email: Some(if n < extras {
                     format!("extra{n}@example.com")
@@ -350,7 +350,7 @@ mod tests {
                 }),
                 // Long hostile names make each row as large as it can be.
                 name: Some("<b>|</b>".repeat(40)),
-                ..User::default()
+                ..LiveUser::default()
             })
             .collect();
         compute(

@@ -3,24 +3,24 @@
 
 use super::*;
 use crate::apply::UserResult;
-use crate::cloudflare::User;
 use crate::config;
+use crate::model::LiveUser;
 use crate::plan::compute;
 use crate::planfile::{self, SavedPlan};
 
 const ACCOUNT: &str = "023e105f4ecef8ad9ca31a8372d0c353";
 
-fn user(id: &str, email: Option<&str>, name: Option<&str>) -> User {
-    User {
+fn user(id: &str, email: Option<&str>, name: Option<&str>) -> LiveUser {
+    LiveUser {
         id: Some(id.into()),
         email: email.map(str::to_string),
         name: name.map(str::to_string),
-        ..User::default()
+        ..LiveUser::default()
     }
 }
 
 /// Allowed, extra, held (no email, bad id) and absent users, and a hostile name.
-pub(super) fn fixture() -> (config::Desired, Vec<User>, Plan) {
+pub(super) fn fixture() -> (config::Desired, Vec<LiveUser>, Plan) {
     let desired = config::parse_str(
         &format!(
             "account_id: {ACCOUNT}\nusers:\n  - alice@example.com\n  - Bob.Martin@example.com\n  - grace@example.com\ndomains:\n  - partner.example\nprotected:\n  - breakglass@example.com\n"
@@ -107,7 +107,7 @@ fn markdown_format() {
 #[test]
 fn markdown_without_changes() {
     let (desired, live, _) = fixture();
-    let allowed: Vec<User> = live.into_iter().take(2).collect();
+    let allowed: Vec<LiveUser> = live.into_iter().take(2).collect();
     let plan = compute(
         &desired,
         &allowed,
@@ -129,7 +129,7 @@ fn saved_report_format() {
     let (desired, live, plan) = fixture();
     let saved = SavedPlan::new(&desired, &plan, 1_795_000_000, planfile::DEFAULT_TTL);
     // Since the plan: mallory left; dave arrived.
-    let mut now: Vec<User> = live
+    let mut now: Vec<LiveUser> = live
         .iter()
         .filter(|u| u.email.as_deref() != Some("mallory_x@evil.example"))
         .cloned()
