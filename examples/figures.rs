@@ -153,7 +153,7 @@ async fn deleting() {
         ..ExecSettings::default()
     };
     let context = AuditContext::new(&desired, &shown, &settings);
-    let (_tx, rx) = tokio::sync::watch::channel(0u8);
+    let (_tx, rx) = tokio::sync::watch::channel(apply::Presses::default());
     let execution = apply::execute_with(confirmed, &c, &settings, None, &context, rx).await;
     let wall = start.elapsed();
     let requests = server.sandbox().requests();

@@ -25,27 +25,115 @@ use crate::text::printable;
 pub const GENESIS: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Who ran the apply: the login, and the CI run when the environment says there is one.
+/// Fields in alphabetical order: the order they are written in (see [`Line`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Actor {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub user: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ci: Option<Ci>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
 }
 
+/// Fields in alphabetical order: the order they are written in (see [`Line`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Ci {
-    pub system: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub run_id: Option<String>,
+    pub actor: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub job_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub repository: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub actor: Option<String>,
+    pub run_id: Option<String>,
+    pub system: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+}
+
+/// What happened to the user a record is about, as the log names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Recorded {
+    Deleted,
+    AlreadyGone,
+    DeletedAnswerLost,
+    Failed,
+    /// The deletion was in flight when the run was stopped at once: its outcome is unknown.
+    Interrupted,
+    NotAttempted,
+}
+
+/// One record: what apply says about one user. [`AuditLog::append`] chains it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry<'a> {
+    /// When the outcome was known, RFC 3339 ([`now_rfc3339`]).
+    pub time: String,
+    /// Tells the runs in one log apart.
+    pub run: &'a str,
+    pub account: &'a str,
+    pub user_id: &'a str,
+    pub email: Option<&'a str>,
+    /// Why the plan deletes the user (`Reason::kind`).
+    pub reason: &'a str,
+    pub outcome: Recorded,
+    pub http_status: Option<u16>,
+    pub cf_ray: Option<&'a str>,
+    pub attempts: u32,
+    /// Why the deletion failed or is not known to have happened, with Cloudflare's error codes.
+    pub error: Option<(&'a str, &'a [i64])>,
+    pub desired_digest: &'a str,
+    pub live_fingerprint: &'a str,
+    pub actor: &'a Actor,
+}
+
+/// A record as written. The fields are in alphabetical order, with `prev` among them: the order
+/// the log has always had (its lines were once serialised from a sorted map), which `hash`
+/// covers byte for byte. `hash` is added after the object is written.
+#[derive(Serialize)]
+struct Line<'a> {
+    account: &'a str,
+    actor: &'a Actor,
+    attempts: u32,
+    cf_ray: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cloudflare_codes: Option<&'a [i64]>,
+    desired_digest: &'a str,
+    email: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+    http_status: Option<u16>,
+    live_fingerprint: &'a str,
+    outcome: Recorded,
+    prev: &'a str,
+    reason: &'a str,
+    run: &'a str,
+    time: &'a str,
+    tool: &'static str,
+    user_id: &'a str,
+}
+
+impl<'a> Line<'a> {
+    fn new(entry: &'a Entry<'a>, prev: &'a str) -> Line<'a> {
+        Line {
+            account: entry.account,
+            actor: entry.actor,
+            attempts: entry.attempts,
+            cf_ray: entry.cf_ray,
+            cloudflare_codes: entry.error.map(|(_, codes)| codes),
+            desired_digest: entry.desired_digest,
+            email: entry.email,
+            error: entry.error.map(|(text, _)| text),
+            http_status: entry.http_status,
+            live_fingerprint: entry.live_fingerprint,
+            outcome: entry.outcome,
+            prev,
+            reason: entry.reason,
+            run: entry.run,
+            time: &entry.time,
+            tool: concat!("reconcile ", env!("CARGO_PKG_VERSION")),
+            user_id: entry.user_id,
+        }
+    }
 }
 
 impl Actor {
@@ -298,10 +386,12 @@ impl AuditLog {
     }
 
     /// Append one record (its `prev` and `hash` are set here) and flush it to the file.
-    pub fn append(&mut self, mut record: Map<String, Value>) -> Result<(), AuditError> {
-        record.remove("hash");
-        record.insert("prev".into(), Value::String(self.head.clone()));
-        let content = Value::Object(record).to_string();
+    pub fn append(&mut self, entry: &Entry<'_>) -> Result<(), AuditError> {
+        let content =
+            serde_json::to_string(&Line::new(entry, &self.head)).map_err(|e| AuditError::Io {
+                path: self.path.clone(),
+                source: e.into(),
+            })?;
         let hash = sha256(content.as_bytes());
         let line = format!(
             "{},\"hash\":\"{hash}\"}}\n",
@@ -355,13 +445,33 @@ pub fn rfc3339(secs: i64, millis: u32) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
-    fn record(n: u64) -> Map<String, Value> {
-        match json!({"user_id": format!("u{n}"), "outcome": "deleted"}) {
-            Value::Object(m) => m,
-            _ => unreachable!(),
+    const NOBODY: Actor = Actor {
+        ci: None,
+        user: None,
+    };
+
+    fn entry(user_id: &str) -> Entry<'_> {
+        Entry {
+            time: "2026-12-01T10:31:27.831Z".into(),
+            run: "run1",
+            account: "acc",
+            user_id,
+            email: Some("bob@example.com"),
+            reason: "not_allowed",
+            outcome: Recorded::Deleted,
+            http_status: None,
+            cf_ray: None,
+            attempts: 1,
+            error: None,
+            desired_digest: "sha256:d",
+            live_fingerprint: "sha256:l",
+            actor: &NOBODY,
         }
+    }
+
+    fn record(n: u64) -> Entry<'static> {
+        entry(["u0", "u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8", "u9"][n as usize])
     }
 
     fn log_with(n: u64) -> (tempfile::TempDir, PathBuf, String) {
@@ -369,7 +479,7 @@ mod tests {
         let path = dir.path().join("audit.jsonl");
         let mut log = AuditLog::open(&path).unwrap();
         for i in 0..n {
-            log.append(record(i)).unwrap();
+            log.append(&record(i)).unwrap();
         }
         let text = std::fs::read_to_string(&path).unwrap();
         (dir, path, text)
@@ -383,7 +493,7 @@ mod tests {
         assert!(text.lines().next().unwrap().contains(GENESIS));
         let mut log = AuditLog::open(&path).unwrap();
         assert_eq!(log.head(), head);
-        log.append(record(9)).unwrap();
+        log.append(&record(9)).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(verify(&text).unwrap().0, 4);
         assert!(text.lines().nth(3).unwrap().contains(&head));
@@ -435,10 +545,10 @@ mod tests {
             "{e}"
         );
         assert!(matches!(verify_file(&path), Err(AuditError::Locked { .. })));
-        log.append(record(1)).unwrap();
+        log.append(&record(1)).unwrap();
         drop(log);
         let mut again = AuditLog::open(&path).unwrap();
-        again.append(record(2)).unwrap();
+        again.append(&record(2)).unwrap();
         drop(again);
         assert_eq!(verify_file(&path).unwrap().0, 3);
     }
@@ -504,6 +614,78 @@ mod tests {
         assert_eq!(rfc3339(951_782_400, 5), "2000-02-29T00:00:00.005Z");
         assert_eq!(rfc3339(1_798_761_599, 999), "2026-12-31T23:59:59.999Z");
         assert!(now_rfc3339().ends_with('Z'));
+    }
+
+    /// The records' text, byte for byte as the log has always written it (field order included):
+    /// a change here changes every hash and what the docs and log readers expect.
+    #[test]
+    fn records_are_written_as_they_always_were() {
+        let ci = Actor {
+            ci: Some(Ci {
+                system: "github-actions".into(),
+                run_id: Some("1".into()),
+                job_id: Some("j".into()),
+                repository: Some("o/r".into()),
+                actor: Some("octo".into()),
+                url: Some("u".into()),
+            }),
+            user: Some("ana".into()),
+        };
+        let id = "2a7c3f0e-5b1d-4d6e-9f8a-1c2b3d4e5f60";
+        let base = Entry {
+            actor: &ci,
+            ..entry(id)
+        };
+        let interrupted =
+            "interrupted while the deletion was in flight: the outcome is unknown; run apply again";
+        let entries = [
+            Entry {
+                http_status: Some(403),
+                cf_ray: Some("ray1"),
+                attempts: 2,
+                ..base.clone()
+            },
+            Entry {
+                outcome: Recorded::Failed,
+                http_status: Some(403),
+                cf_ray: Some("ray1"),
+                attempts: 2,
+                error: Some(("boom", &[9109])),
+                ..base.clone()
+            },
+            Entry {
+                outcome: Recorded::Interrupted,
+                attempts: 0,
+                error: Some((interrupted, &[])),
+                ..base.clone()
+            },
+            Entry {
+                outcome: Recorded::NotAttempted,
+                attempts: 0,
+                ..base.clone()
+            },
+            Entry {
+                outcome: Recorded::AlreadyGone,
+                attempts: 0,
+                ..entry(id)
+            },
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let mut log = AuditLog::open(&path).unwrap();
+        for e in &entries {
+            log.append(e).unwrap();
+        }
+        let expected = [
+            r#"{"account":"acc","actor":{"ci":{"actor":"octo","job_id":"j","repository":"o/r","run_id":"1","system":"github-actions","url":"u"},"user":"ana"},"attempts":2,"cf_ray":"ray1","desired_digest":"sha256:d","email":"bob@example.com","http_status":403,"live_fingerprint":"sha256:l","outcome":"deleted","prev":"sha256:0000000000000000000000000000000000000000000000000000000000000000","reason":"not_allowed","run":"run1","time":"2026-12-01T10:31:27.831Z","tool":"reconcile 0.1.0","user_id":"2a7c3f0e-5b1d-4d6e-9f8a-1c2b3d4e5f60","hash":"sha256:b8fed5560aff6171eec7265adb3ea3016424c32e7364e1b10ce6f8cfc0aea8f9"}"#,
+            r#"{"account":"acc","actor":{"ci":{"actor":"octo","job_id":"j","repository":"o/r","run_id":"1","system":"github-actions","url":"u"},"user":"ana"},"attempts":2,"cf_ray":"ray1","cloudflare_codes":[9109],"desired_digest":"sha256:d","email":"bob@example.com","error":"boom","http_status":403,"live_fingerprint":"sha256:l","outcome":"failed","prev":"sha256:b8fed5560aff6171eec7265adb3ea3016424c32e7364e1b10ce6f8cfc0aea8f9","reason":"not_allowed","run":"run1","time":"2026-12-01T10:31:27.831Z","tool":"reconcile 0.1.0","user_id":"2a7c3f0e-5b1d-4d6e-9f8a-1c2b3d4e5f60","hash":"sha256:02c545599dd78cf80d8ec6714dbb46b4dcd29beffd2a5ffd2cf5deca33955234"}"#,
+            r#"{"account":"acc","actor":{"ci":{"actor":"octo","job_id":"j","repository":"o/r","run_id":"1","system":"github-actions","url":"u"},"user":"ana"},"attempts":0,"cf_ray":null,"cloudflare_codes":[],"desired_digest":"sha256:d","email":"bob@example.com","error":"interrupted while the deletion was in flight: the outcome is unknown; run apply again","http_status":null,"live_fingerprint":"sha256:l","outcome":"interrupted","prev":"sha256:02c545599dd78cf80d8ec6714dbb46b4dcd29beffd2a5ffd2cf5deca33955234","reason":"not_allowed","run":"run1","time":"2026-12-01T10:31:27.831Z","tool":"reconcile 0.1.0","user_id":"2a7c3f0e-5b1d-4d6e-9f8a-1c2b3d4e5f60","hash":"sha256:3ae0586b4f5825d2082e2bb55de90f9f2881d21a4e0a3efa82f82f4f2e2501e2"}"#,
+            r#"{"account":"acc","actor":{"ci":{"actor":"octo","job_id":"j","repository":"o/r","run_id":"1","system":"github-actions","url":"u"},"user":"ana"},"attempts":0,"cf_ray":null,"desired_digest":"sha256:d","email":"bob@example.com","http_status":null,"live_fingerprint":"sha256:l","outcome":"not_attempted","prev":"sha256:3ae0586b4f5825d2082e2bb55de90f9f2881d21a4e0a3efa82f82f4f2e2501e2","reason":"not_allowed","run":"run1","time":"2026-12-01T10:31:27.831Z","tool":"reconcile 0.1.0","user_id":"2a7c3f0e-5b1d-4d6e-9f8a-1c2b3d4e5f60","hash":"sha256:69ae871c521941f60cea10c971a2ae03b9167630026b1d3d2fa57ccfd00e0a68"}"#,
+            r#"{"account":"acc","actor":{},"attempts":0,"cf_ray":null,"desired_digest":"sha256:d","email":"bob@example.com","http_status":null,"live_fingerprint":"sha256:l","outcome":"already_gone","prev":"sha256:69ae871c521941f60cea10c971a2ae03b9167630026b1d3d2fa57ccfd00e0a68","reason":"not_allowed","run":"run1","time":"2026-12-01T10:31:27.831Z","tool":"reconcile 0.1.0","user_id":"2a7c3f0e-5b1d-4d6e-9f8a-1c2b3d4e5f60","hash":"sha256:9495c6843c994b88660f317221c32f4d4afa247b567e681799cef7f3b5ce83eb"}"#,
+        ];
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().collect::<Vec<_>>(), expected);
+        assert_eq!(verify(&text).unwrap().0, 5);
     }
 
     #[test]

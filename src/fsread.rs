@@ -143,24 +143,7 @@ pub fn read_text(path: &Path, limit: u64) -> Result<String, ReadError> {
     })
 }
 
-/// A path as it may be shown on a terminal: bytes that are not UTF-8 are written `\xNN`, and
-/// control and bidirectional characters are escaped (see [`crate::text::printable`]), so that a
-/// file name cannot move the cursor, reorder a line, or pass for another name.
-pub fn display_path(path: &Path) -> String {
-    display_bytes(path.as_os_str().as_encoded_bytes())
-}
-
-/// [`display_path`] for the bytes of a name.
-pub fn display_bytes(bytes: &[u8]) -> String {
-    let mut out = String::new();
-    for chunk in bytes.utf8_chunks() {
-        out.push_str(&crate::text::printable(chunk.valid()));
-        for b in chunk.invalid() {
-            out.push_str(&format!("\\x{b:02x}"));
-        }
-    }
-    out
-}
+pub use crate::text::{display_bytes, display_path};
 
 #[cfg(test)]
 mod tests {

@@ -50,7 +50,19 @@ fn main() -> ExitCode {
         stdin: &mut stdin,
     };
     let output_only = settings.action.output_only();
-    match runtime.block_on(run(settings, &mut streams)) {
+    // A Ctrl-C or SIGTERM after an apply stopped listening for it (its handler stays installed)
+    // ends the process here, as the signal would have.
+    let ended = runtime.block_on(async {
+        tokio::select! {
+            result = run(settings, &mut streams) => Ok(result),
+            code = reconcile::apply::unheeded() => Err(code),
+        }
+    });
+    let result = match ended {
+        Ok(result) => result,
+        Err(code) => return ExitCode::from(code),
+    };
+    match result {
         Ok(exit) => ExitCode::from(exit.code()),
         // A closed pipe (`reconcile schema | head`) is no failure when the text is all there is;
         // elsewhere the exit code carries meaning, so it stays an error (quietly: the reader left).

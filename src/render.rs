@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use similar::{ChangeTag, TextDiff};
 
-use crate::apply::{Outcome, Report};
+use crate::apply::{Execution, Outcome, Report, Stop, Verification, INTERRUPTED};
 use crate::plan::recheck::{Skip, Unapplied};
 use crate::plan::{Decision, Plan};
 use crate::planfile::SavedPlan;
@@ -327,6 +327,7 @@ fn outcomes(report: &Report, out: &mut dyn Write, p: Palette) -> io::Result<()> 
                 "deleted (answer lost: the retry found the user gone)".to_string(),
             ),
             Outcome::Failed(e) => (p.warning("!"), format!("FAILED: {e}")),
+            Outcome::Interrupted => (p.warning("!"), format!("FAILED: {INTERRUPTED}")),
             Outcome::NotAttempted => (
                 p.warning("!"),
                 "not attempted (the run stopped)".to_string(),
@@ -464,6 +465,124 @@ pub fn saved_report(
     writeln!(out, "{}", p.bold(&line))
 }
 
+/// Why deletions stopped early, as the summary says it.
+fn stop_text(stop: &Stop) -> String {
+    match stop {
+        Stop::InterruptedBeforeFirst(signal) => {
+            format!("interrupted ({signal}) before the first deletion")
+        }
+        Stop::Interrupted(signal) => format!("interrupted ({signal})"),
+        Stop::AuthRefused => {
+            "the API refused the credentials; no further deletion was sent".into()
+        }
+        Stop::WaitTooLong => "the API asked for a wait longer than --max-wait; no further deletion was sent (run again later, or raise --max-wait)".into(),
+        Stop::AuditWrite => {
+            "the audit log could not be written; no further deletion was sent".into()
+        }
+    }
+}
+
+/// After [`report`] or [`saved_report`]: every failure with its status and Cloudflare codes, why
+/// the run stopped, what the final listing found, and the audit log's head.
+pub fn apply_summary(execution: &Execution, out: &mut dyn Write, p: Palette) -> io::Result<()> {
+    let failed: Vec<_> = execution
+        .report
+        .results
+        .iter()
+        .zip(&execution.details)
+        .filter(|(r, _)| r.outcome.is_failure())
+        .collect();
+    if !failed.is_empty() {
+        writeln!(
+            out,
+            "\n{}",
+            p.bold(&format!("Failed deletions ({}):", failed.len()))
+        )?;
+        for (r, d) in &failed {
+            let status = d
+                .status
+                .map_or("no response".to_string(), |s| format!("HTTP {s}"));
+            let codes = if d.codes.is_empty() {
+                String::new()
+            } else {
+                let list: Vec<String> = d.codes.iter().map(i64::to_string).collect();
+                format!(", Cloudflare error {}", list.join(", "))
+            };
+            let ray = d
+                .cf_ray
+                .as_deref()
+                .map(|r| format!(", cf-ray {r}"))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "  {} {} ({}): {status}{codes}{ray}, {} attempt{}",
+                p.warning("!"),
+                r.decision.label(),
+                r.decision.id_text(),
+                d.attempts,
+                if d.attempts == 1 { "" } else { "s" }
+            )?;
+        }
+    }
+    if let Some(stop) = &execution.stopped {
+        writeln!(out, "\nStopped early: {}.", stop_text(stop))?;
+    }
+    match &execution.verification {
+        Verification::Skipped(_) => {}
+        Verification::Interrupted(signal) => writeln!(
+            out,
+            "{}",
+            p.warning(&format!(
+                "Unverified: interrupted ({signal}) during the final listing; run apply again to be sure."
+            ))
+        )?,
+        Verification::Failed(e) => writeln!(
+            out,
+            "\n{}\n  {e}\n  The API accepted the deletions above, but whether every planned user is gone is not known.",
+            p.warning("Unverified: the users could not be listed again to check the result:")
+        )?,
+        Verification::Listed(still) if still.is_empty() => {
+            writeln!(out, "\nChecked: no planned user is still present.")?
+        }
+        Verification::Listed(still) => {
+            writeln!(
+                out,
+                "\n{}",
+                p.warning(&format!("{} planned user(s) still present:", still.len()))
+            )?;
+            for (d, claimed) in still {
+                writeln!(
+                    out,
+                    "  {} {} ({}){}",
+                    p.warning("!"),
+                    d.label(),
+                    d.id_text(),
+                    if *claimed {
+                        " — the API had accepted its deletion"
+                    } else {
+                        ""
+                    }
+                )?;
+            }
+        }
+    }
+    if !execution.is_complete() {
+        writeln!(out, "Run the same apply again to finish the job.")?;
+    }
+    if let Some(e) = &execution.audit_error {
+        writeln!(out, "\n{}", p.warning(&format!("Audit log error: {e}")))?;
+    }
+    if let Some((path, records, head)) = &execution.audit {
+        writeln!(
+            out,
+            "\nAudit log: {} ({records} record{} written; head {head}).",
+            crate::text::display_path(path),
+            if *records == 1 { "" } else { "s" }
+        )?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -593,5 +712,64 @@ Plan: 1 to delete, 2 unchanged.
             "{text}"
         );
         assert!(!text.contains("before and after"));
+    }
+
+    fn summary_of(execution: &Execution) -> String {
+        let mut out = Vec::new();
+        apply_summary(execution, &mut out, Palette::PLAIN).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    fn execution(outcome: Outcome, verification: Verification) -> Execution {
+        let decision = sample().delete[0].clone();
+        Execution {
+            report: Report {
+                results: vec![crate::apply::UserResult { decision, outcome }],
+            },
+            details: vec![crate::apply::Detail::default()],
+            stopped: None,
+            verification,
+            audit: None,
+            audit_error: None,
+        }
+    }
+
+    #[test]
+    fn the_summary_says_what_the_final_check_found() {
+        let bob = sample().delete[0].clone();
+        let clean = summary_of(&execution(
+            Outcome::Deleted,
+            Verification::Listed(Vec::new()),
+        ));
+        assert_eq!(clean, "\nChecked: no planned user is still present.\n");
+        let still = summary_of(&execution(
+            Outcome::Deleted,
+            Verification::Listed(vec![(bob, true)]),
+        ));
+        assert!(!still.contains("Checked"), "{still}");
+        assert_eq!(
+            still,
+            "\n1 planned user(s) still present:\n  ! Bob@Example.com (2a7c3f0e-5b1d-4d6e-9f8a-1c2b3d4e5f60) — the API had accepted its deletion\nRun the same apply again to finish the job.\n"
+        );
+    }
+
+    #[test]
+    fn an_interrupted_deletion_reads_as_a_failure_with_an_unknown_outcome() {
+        let mut e = execution(
+            Outcome::Interrupted,
+            Verification::Skipped(crate::apply::Unchecked::StoppedEarly),
+        );
+        e.stopped = Some(Stop::Interrupted(crate::apply::Signal::Terminate));
+        let text = summary_of(&e);
+        assert_eq!(
+            text,
+            "\nFailed deletions (1):\n  ! Bob@Example.com (2a7c3f0e-5b1d-4d6e-9f8a-1c2b3d4e5f60): no response, 0 attempts\n\nStopped early: interrupted (SIGTERM).\nRun the same apply again to finish the job.\n"
+        );
+        let mut out = Vec::new();
+        outcomes(&e.report, &mut out, Palette::PLAIN).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            format!("  ! Bob@Example.com (2a7c3f0e-5b1d-4d6e-9f8a-1c2b3d4e5f60): FAILED: {INTERRUPTED}\n")
+        );
     }
 }

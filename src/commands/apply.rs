@@ -95,7 +95,8 @@ fn conclude(
     streams: &mut Streams<'_>,
     palette: Palette,
 ) -> Exit {
-    let written = report_written.and_then(|()| apply::summary(execution, streams.stdout, palette));
+    let written =
+        report_written.and_then(|()| render::apply_summary(execution, streams.stdout, palette));
     if let Err(e) = written {
         tracing::error!("cannot write the apply report to stdout: {e}");
     }

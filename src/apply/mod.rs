@@ -2,23 +2,57 @@
 //! by [`crate::plan::recheck::recheck`]), `parallelism` at a time, record each outcome (and
 //! write it to the audit log as it comes), stop issuing deletions at the first authentication
 //! error or Ctrl-C, and list the users once more to report any planned user still present.
+//!
+//! It returns data only ([`Execution`]); `render` words it. The API is reached through [`Api`],
+//! which the HTTP client implements and the unit tests fake.
 
 use std::collections::HashSet;
-use std::io::{self, Write};
+use std::future::Future;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicI32, Ordering};
 
-use serde_json::{json, Map, Value};
 use tokio::sync::watch;
 
-use crate::audit::{self, Actor, AuditError, AuditLog};
+use crate::audit::{self, Actor, AuditError, AuditLog, Entry, Recorded};
 use crate::cloudflare::{ApiError, Client, DeleteOutcome, Detailed};
 use crate::config::Desired;
 use crate::model::UserId;
-use crate::plan::recheck::ConfirmedDeletions;
+use crate::plan::recheck::{Confirmed, ConfirmedDeletions};
 use crate::plan::{self, Decision, Plan};
 use crate::progress::Progress;
-use crate::render::Palette;
+
+mod signals;
+#[cfg(test)]
+mod tests;
+
+pub use signals::{ctrl_c, unheeded, Presses, Signal};
+
+/// What the executor needs of the Access users API.
+pub trait Api: Clone + Send + Sync + 'static {
+    /// DELETE one confirmed user (retries included), with what the last response said.
+    fn delete(&self, user: &Confirmed) -> impl Future<Output = Detailed<DeleteOutcome>> + Send;
+    /// The ids of every user of the account now (every page), for the final check.
+    fn user_ids(&self) -> impl Future<Output = Result<Vec<UserId>, ApiError>> + Send;
+}
+
+impl Api for Client {
+    fn delete(&self, user: &Confirmed) -> impl Future<Output = Detailed<DeleteOutcome>> + Send {
+        self.delete_user_detailed(user)
+    }
+
+    async fn user_ids(&self) -> Result<Vec<UserId>, ApiError> {
+        let listing = self.list_users().await?;
+        Ok(listing
+            .users
+            .iter()
+            .filter_map(|u| u.id.as_deref().and_then(UserId::parse))
+            .collect())
+    }
+}
+
+/// What the report and the audit log say of a deletion in flight when the run was stopped at
+/// once.
+pub const INTERRUPTED: &str =
+    "interrupted while the deletion was in flight: the outcome is unknown; run apply again";
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
@@ -29,8 +63,26 @@ pub enum Outcome {
     /// 404. That attempt is what deleted the user, most likely: counted as deleted.
     DeletedAnswerLost,
     Failed(String),
+    /// Sent, but the run was stopped at once (a second Ctrl-C or SIGTERM) before its answer
+    /// came, or its task failed: whether the user is deleted is not known.
+    Interrupted,
     /// The run stopped before this user (an authentication error on an earlier one).
     NotAttempted,
+}
+
+impl Outcome {
+    /// The user is gone, by this run or before it.
+    pub fn is_gone(&self) -> bool {
+        matches!(
+            self,
+            Outcome::Deleted | Outcome::AlreadyGone | Outcome::DeletedAnswerLost
+        )
+    }
+
+    /// Failed, or not known to have worked: listed with its status under the failures.
+    pub fn is_failure(&self) -> bool {
+        matches!(self, Outcome::Failed(_) | Outcome::Interrupted)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -52,7 +104,10 @@ pub struct Counts {
     /// Of `deleted`: the answer was lost, the retry found the user gone.
     pub answer_lost: usize,
     pub already_gone: usize,
+    /// Failed, `interrupted` included.
     pub failed: usize,
+    /// Of `failed`: in flight when the run was stopped at once, outcome unknown.
+    pub interrupted: usize,
     pub not_attempted: usize,
 }
 
@@ -68,6 +123,10 @@ impl Report {
                 }
                 Outcome::AlreadyGone => c.already_gone += 1,
                 Outcome::Failed(_) => c.failed += 1,
+                Outcome::Interrupted => {
+                    c.failed += 1;
+                    c.interrupted += 1;
+                }
                 Outcome::NotAttempted => c.not_attempted += 1,
             }
         }
@@ -161,13 +220,37 @@ pub fn open_audit(settings: &ExecSettings) -> Result<Option<AuditLog>, AuditErro
         .transpose()
 }
 
+/// Why deletions stopped being issued before every confirmed user was tried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// Ctrl-C or SIGTERM came before the first deletion was sent.
+    InterruptedBeforeFirst(Signal),
+    /// Ctrl-C or SIGTERM: those in flight finished (unless a second one came).
+    Interrupted(Signal),
+    /// The API refused the credentials.
+    AuthRefused,
+    /// The API asked for a wait longer than `--max-wait`.
+    WaitTooLong,
+    /// The audit log could not be written.
+    AuditWrite,
+}
+
+/// Why the users were not listed again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unchecked {
+    /// The run stopped early: some planned users are surely still there.
+    StoppedEarly,
+    /// Nothing was to be deleted, or the check is turned off.
+    NotNeeded,
+}
+
 /// What planned users the final listing still found.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verification {
-    /// Not listed again (stopped early, or turned off).
-    Skipped(String),
+    /// Not listed again.
+    Skipped(Unchecked),
     /// Ctrl-C during the final listing: whether every planned user is gone is not known.
-    Interrupted,
+    Interrupted(Signal),
     /// The listing failed; nothing is known.
     Failed(String),
     /// Planned users still present: `(user, whether the run said it was deleted or gone)`.
@@ -181,7 +264,7 @@ pub struct Execution {
     /// Per confirmed user (same order as `report.results`): HTTP status, cf-ray, attempts.
     pub details: Vec<Detail>,
     /// Why deletions stopped being issued early, if they did.
-    pub stopped: Option<String>,
+    pub stopped: Option<Stop>,
     pub verification: Verification,
     /// The audit log's path, records written by this run, and its head hash.
     pub audit: Option<(PathBuf, usize, String)>,
@@ -198,7 +281,7 @@ impl Execution {
             && match &self.verification {
                 Verification::Skipped(_) => true,
                 Verification::Listed(still) => still.is_empty(),
-                Verification::Interrupted | Verification::Failed(_) => false,
+                Verification::Interrupted(_) | Verification::Failed(_) => false,
             }
             && self.audit_error.is_none()
     }
@@ -212,78 +295,17 @@ pub struct Detail {
     pub codes: Vec<i64>,
 }
 
-/// The signal that interrupted the run last: 0 none yet, else its number (2 SIGINT, 15 SIGTERM).
-static LAST_SIGNAL: AtomicI32 = AtomicI32::new(0);
-const SIGINT: i32 = 2;
-const SIGTERM: i32 = 15;
-
-/// How the report names the interruption: Ctrl-C, or SIGTERM (what a CI runner or a service
-/// manager sends to stop a job).
-fn interruption() -> &'static str {
-    if LAST_SIGNAL.load(Ordering::Relaxed) == SIGTERM {
-        "SIGTERM"
-    } else {
-        "Ctrl-C"
-    }
-}
-
-/// Ctrl-C (SIGINT) and SIGTERM as a watch: 1 after the first signal, 2 after the second; both
-/// are handled alike, so a job stopped by its runner still finishes the deletions in flight,
-/// reports, and writes their audit records. The handlers are installed before this returns (so
-/// no signal is lost to the default handler) and live as long as the process; after the
-/// executor is done, a signal ends the process at once, with the usual 128 + signal number.
-pub fn ctrl_c() -> watch::Receiver<u8> {
-    let (tx, rx) = watch::channel(0u8);
-    #[cfg(unix)]
-    let signals = {
-        use tokio::signal::unix::{signal, SignalKind};
-        match (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) {
-            (Ok(int), Ok(term)) => (int, term),
-            (Err(e), _) | (_, Err(e)) => {
-                tracing::warn!("cannot listen for Ctrl-C and SIGTERM: {e}");
-                return rx;
-            }
-        }
-    };
-    tokio::spawn(async move {
-        #[cfg(unix)]
-        let (mut int, mut term) = signals;
-        let mut presses = 0u8;
-        loop {
-            #[cfg(unix)]
-            let got = tokio::select! {
-                s = int.recv() => s.map(|()| SIGINT),
-                s = term.recv() => s.map(|()| SIGTERM),
-            };
-            #[cfg(not(unix))]
-            let got = tokio::signal::ctrl_c().await.ok().map(|()| SIGINT);
-            let Some(number) = got else { break };
-            LAST_SIGNAL.store(number, Ordering::Relaxed);
-            presses = presses.saturating_add(1);
-            if tx.send(presses.min(2)).is_err() {
-                // Nobody listens any more: behave as the signal normally does. (Our handler
-                // stays installed for the process's life, so returning would ignore it.)
-                std::process::exit(128 + number);
-            }
-        }
-    });
-    rx
-}
-
 /// Delete the confirmed users, `settings.parallelism` at a time. A failure does not stop the
 /// others; an authentication error, a failed audit write or Ctrl-C stops issuing new deletions
 /// (those in flight finish); a second Ctrl-C abandons those in flight too. Every confirmed user
 /// ends with an outcome and, with an audit log, a record.
-pub async fn execute_with(
+pub async fn execute_with<A: Api>(
     confirmed: ConfirmedDeletions,
-    client: &Client,
+    api: &A,
     settings: &ExecSettings,
     mut audit: Option<AuditLog>,
     context: &AuditContext,
-    mut interrupts: watch::Receiver<u8>,
+    mut interrupts: watch::Receiver<Presses>,
 ) -> Execution {
     let total = confirmed.len();
     let mut outcomes: Vec<Option<Outcome>> = vec![None; total];
@@ -297,23 +319,20 @@ pub async fn execute_with(
     let mut task_index: std::collections::HashMap<tokio::task::Id, usize> =
         std::collections::HashMap::new();
     let mut next = 0usize;
-    let mut stopped: Option<String> = None;
+    let mut stopped: Option<Stop> = None;
     let mut audit_error: Option<String> = None;
-    let mut hard_stop = false;
     let mut listening = true;
-    if *interrupts.borrow() > 0 {
-        stopped = Some(format!(
-            "interrupted ({}) before the first deletion",
-            interruption()
-        ));
+    let before = *interrupts.borrow();
+    if before.count > 0 {
+        stopped = Some(Stop::InterruptedBeforeFirst(before.last));
     }
     loop {
         while stopped.is_none() && in_flight.len() < parallelism && next < total {
             let Some(user) = confirmed.get(next).cloned() else {
                 break;
             };
-            let (i, client) = (next, client.clone());
-            let handle = set.spawn(async move { (i, client.delete_user_detailed(&user).await) });
+            let (i, api) = (next, api.clone());
+            let handle = set.spawn(async move { (i, api.delete(&user).await) });
             task_index.insert(handle.id(), i);
             in_flight.insert(i);
             next += 1;
@@ -322,21 +341,23 @@ pub async fn execute_with(
             break;
         }
         tokio::select! {
+            // A signal is seen before any answer that is ready with it: no deletion is issued
+            // after a signal that had come.
+            biased;
             changed = interrupts.changed(), if listening => {
-                let presses = if changed.is_ok() { *interrupts.borrow() } else { 0 };
+                let presses = if changed.is_ok() { *interrupts.borrow() } else { Presses::default() };
                 if changed.is_err() {
                     listening = false;
                 }
-                if presses >= 1 && stopped.is_none() {
-                    let what = interruption();
-                    stopped = Some(format!("interrupted ({what})"));
+                if presses.count >= 1 && stopped.is_none() {
+                    let what = presses.last;
+                    stopped = Some(Stop::Interrupted(what));
                     task.println(&format!(
                         "{what}: no new deletions; waiting for the {} in flight ({what} again to stop at once)",
                         in_flight.len()
                     ));
                 }
-                if presses >= 2 {
-                    hard_stop = true;
+                if presses.count >= 2 {
                     set.abort_all();
                     break;
                 }
@@ -377,14 +398,10 @@ pub async fn execute_with(
                     Err(e) => {
                         tracing::error!(user = %decision.label(), id = decision.id_text(), "delete failed: {e}");
                         if e.is_auth() && stopped.is_none() {
-                            stopped = Some(
-                                "the API refused the credentials; no further deletion was sent".into(),
-                            );
+                            stopped = Some(Stop::AuthRefused);
                         }
                         if e.is_wait_too_long() && stopped.is_none() {
-                            stopped = Some(
-                                "the API asked for a wait longer than --max-wait; no further deletion was sent (run again later, or raise --max-wait)".into(),
-                            );
+                            stopped = Some(Stop::WaitTooLong);
                         }
                         Outcome::Failed(e.to_string())
                     }
@@ -396,13 +413,10 @@ pub async fn execute_with(
                     codes: detailed.result.as_ref().err().map(ApiError::codes).unwrap_or_default(),
                 };
                 if let Some(log) = audit.as_mut() {
-                    let record = record(context, decision, &outcome, &details[i]);
-                    if let Err(e) = log.append(record) {
+                    if let Err(e) = log.append(&entry(context, decision, &outcome, &details[i])) {
                         tracing::error!("{e}");
                         audit_error = Some(e.to_string());
-                        stopped.get_or_insert_with(|| {
-                            "the audit log could not be written; no further deletion was sent".into()
-                        });
+                        stopped.get_or_insert(Stop::AuditWrite);
                     }
                 }
                 outcomes[i] = Some(outcome);
@@ -410,25 +424,19 @@ pub async fn execute_with(
         }
     }
     task.finish();
-    // Whatever has no outcome yet was in flight at a second Ctrl-C, or was never sent.
+    // Whatever has no outcome yet was sent (in flight at a second Ctrl-C, or its task failed),
+    // or was never sent: the first `next` users are the ones sent.
     for i in 0..total {
         if outcomes[i].is_some() {
             continue;
         }
-        let outcome = if in_flight.contains(&i) || i < next {
-            Outcome::Failed(
-                "interrupted while the deletion was in flight: the outcome is unknown; run apply again"
-                    .into(),
-            )
+        let outcome = if i < next {
+            Outcome::Interrupted
         } else {
             Outcome::NotAttempted
         };
         if let (Some(log), Some(user)) = (audit.as_mut(), confirmed.get(i)) {
-            let mut record = record(context, user.decision(), &outcome, &details[i]);
-            if matches!(outcome, Outcome::Failed(_)) {
-                record.insert("outcome".into(), json!("interrupted"));
-            }
-            if let Err(e) = log.append(record) {
+            if let Err(e) = log.append(&entry(context, user.decision(), &outcome, &details[i])) {
                 audit_error.get_or_insert(e.to_string());
             }
         }
@@ -448,23 +456,26 @@ pub async fn execute_with(
         })
         .collect();
     let report = Report { results };
-    let verification = if hard_stop || stopped.is_some() {
-        Verification::Skipped("the run stopped early".into())
+    // A second signal (the only way out of the loop without an outcome for everyone) set
+    // `stopped` with the first.
+    let verification = if stopped.is_some() {
+        Verification::Skipped(Unchecked::StoppedEarly)
     } else if !settings.verify || report.results.is_empty() {
-        Verification::Skipped("nothing to check".into())
+        Verification::Skipped(Unchecked::NotNeeded)
     } else {
         // Ctrl-C still works during the final listing (which may wait out a 429 block).
-        let pressed_before = *interrupts.borrow();
+        let pressed_before = interrupts.borrow().count;
         tokio::select! {
-            v = verify(&report, client) => v,
-            _ = async {
+            v = verify(&report, api) => v,
+            signal = async {
                 while interrupts.changed().await.is_ok() {
-                    if *interrupts.borrow() > pressed_before {
-                        return;
+                    let now = *interrupts.borrow();
+                    if now.count > pressed_before {
+                        return now.last;
                     }
                 }
-                std::future::pending::<()>().await
-            } => Verification::Interrupted,
+                std::future::pending::<Signal>().await
+            } => Verification::Interrupted(signal),
         }
     };
     Execution {
@@ -484,16 +495,12 @@ pub async fn execute_with(
 }
 
 /// List the users once more; which confirmed users are still there?
-async fn verify(report: &Report, client: &Client) -> Verification {
+async fn verify<A: Api>(report: &Report, api: &A) -> Verification {
     tracing::info!("listing the users again to check the result");
-    match client.list_users().await {
+    match api.user_ids().await {
         Err(e) => Verification::Failed(e.to_string()),
-        Ok(listing) => {
-            let present: HashSet<UserId> = listing
-                .users
-                .iter()
-                .filter_map(|u| u.id.as_deref().and_then(UserId::parse))
-                .collect();
+        Ok(ids) => {
+            let present: HashSet<UserId> = ids.into_iter().collect();
             Verification::Listed(
                 report
                     .results
@@ -504,177 +511,43 @@ async fn verify(report: &Report, client: &Client) -> Verification {
                             .as_ref()
                             .is_some_and(|id| present.contains(id))
                     })
-                    .map(|r| {
-                        let claimed = matches!(
-                            r.outcome,
-                            Outcome::Deleted | Outcome::AlreadyGone | Outcome::DeletedAnswerLost
-                        );
-                        (r.decision.clone(), claimed)
-                    })
+                    .map(|r| (r.decision.clone(), r.outcome.is_gone()))
                     .collect(),
             )
         }
     }
 }
 
-fn outcome_name(outcome: &Outcome) -> &'static str {
-    match outcome {
-        Outcome::Deleted => "deleted",
-        Outcome::AlreadyGone => "already_gone",
-        Outcome::DeletedAnswerLost => "deleted_answer_lost",
-        Outcome::Failed(_) => "failed",
-        Outcome::NotAttempted => "not_attempted",
+/// The audit record of one user's outcome. Nothing in it can hold a credential: error texts
+/// name requests by method and path only.
+fn entry<'a>(
+    context: &'a AuditContext,
+    decision: &'a Decision,
+    outcome: &'a Outcome,
+    detail: &'a Detail,
+) -> Entry<'a> {
+    let (recorded, error) = match outcome {
+        Outcome::Deleted => (Recorded::Deleted, None),
+        Outcome::AlreadyGone => (Recorded::AlreadyGone, None),
+        Outcome::DeletedAnswerLost => (Recorded::DeletedAnswerLost, None),
+        Outcome::Failed(e) => (Recorded::Failed, Some(e.as_str())),
+        Outcome::Interrupted => (Recorded::Interrupted, Some(INTERRUPTED)),
+        Outcome::NotAttempted => (Recorded::NotAttempted, None),
+    };
+    Entry {
+        time: audit::now_rfc3339(),
+        run: &context.run_id,
+        account: &context.account,
+        user_id: decision.id_text(),
+        email: decision.user.email.as_deref(),
+        reason: decision.reason.kind(),
+        outcome: recorded,
+        http_status: detail.status,
+        cf_ray: detail.cf_ray.as_deref(),
+        attempts: detail.attempts,
+        error: error.map(|e| (e, detail.codes.as_slice())),
+        desired_digest: &context.desired_digest,
+        live_fingerprint: &context.live_fingerprint,
+        actor: &context.actor,
     }
-}
-
-/// One audit record. Nothing in it can hold a credential: error texts name requests by method
-/// and path only.
-fn record(
-    context: &AuditContext,
-    decision: &Decision,
-    outcome: &Outcome,
-    detail: &Detail,
-) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("time".into(), json!(audit::now_rfc3339()));
-    m.insert("run".into(), json!(context.run_id));
-    m.insert("account".into(), json!(context.account));
-    m.insert("user_id".into(), json!(decision.id_text()));
-    m.insert("email".into(), json!(decision.user.email));
-    m.insert("reason".into(), json!(decision.reason.kind()));
-    m.insert("outcome".into(), json!(outcome_name(outcome)));
-    m.insert("http_status".into(), json!(detail.status));
-    m.insert("cf_ray".into(), json!(detail.cf_ray));
-    m.insert("attempts".into(), json!(detail.attempts));
-    if let Outcome::Failed(e) = outcome {
-        m.insert("error".into(), json!(e));
-        m.insert("cloudflare_codes".into(), json!(detail.codes));
-    }
-    m.insert("desired_digest".into(), json!(context.desired_digest));
-    m.insert("live_fingerprint".into(), json!(context.live_fingerprint));
-    m.insert(
-        "actor".into(),
-        serde_json::to_value(&context.actor).unwrap_or(Value::Null),
-    );
-    m.insert(
-        "tool".into(),
-        json!(concat!("reconcile ", env!("CARGO_PKG_VERSION"))),
-    );
-    m
-}
-
-/// After `render::report`: every failure with its status and Cloudflare codes, why the run
-/// stopped, what the final listing found, and the audit log's head.
-pub fn summary(execution: &Execution, out: &mut dyn Write, p: Palette) -> io::Result<()> {
-    let failed: Vec<_> = execution
-        .report
-        .results
-        .iter()
-        .zip(&execution.details)
-        .filter(|(r, _)| matches!(r.outcome, Outcome::Failed(_)))
-        .collect();
-    if !failed.is_empty() {
-        writeln!(
-            out,
-            "
-{}",
-            p.bold(&format!("Failed deletions ({}):", failed.len()))
-        )?;
-        for (r, d) in &failed {
-            let status = d
-                .status
-                .map_or("no response".to_string(), |s| format!("HTTP {s}"));
-            let codes = if d.codes.is_empty() {
-                String::new()
-            } else {
-                let list: Vec<String> = d.codes.iter().map(i64::to_string).collect();
-                format!(", Cloudflare error {}", list.join(", "))
-            };
-            let ray = d
-                .cf_ray
-                .as_deref()
-                .map(|r| format!(", cf-ray {r}"))
-                .unwrap_or_default();
-            writeln!(
-                out,
-                "  {} {} ({}): {status}{codes}{ray}, {} attempt{}",
-                p.warning("!"),
-                r.decision.label(),
-                r.decision.id_text(),
-                d.attempts,
-                if d.attempts == 1 { "" } else { "s" }
-            )?;
-        }
-    }
-    if let Some(why) = &execution.stopped {
-        writeln!(
-            out,
-            "
-Stopped early: {why}."
-        )?;
-    }
-    match &execution.verification {
-        Verification::Skipped(_) => {}
-        Verification::Interrupted => writeln!(
-            out,
-            "{}",
-            p.warning(&format!("Unverified: interrupted ({}) during the final listing; run apply again to be sure.", interruption()))
-        )?,
-        Verification::Failed(e) => writeln!(
-            out,
-            "
-{}
-  {e}
-  The API accepted the deletions above, but whether every planned user is gone is not known.",
-            p.warning("Unverified: the users could not be listed again to check the result:")
-        )?,
-        Verification::Listed(still) if still.is_empty() => writeln!(
-            out,
-            "
-Checked: no planned user is still present."
-        )?,
-        Verification::Listed(still) => {
-            writeln!(
-                out,
-                "
-{}",
-                p.warning(&format!("{} planned user(s) still present:", still.len()))
-            )?;
-            for (d, claimed) in still {
-                writeln!(
-                    out,
-                    "  {} {} ({}){}",
-                    p.warning("!"),
-                    d.label(),
-                    d.id_text(),
-                    if *claimed {
-                        " — the API had accepted its deletion"
-                    } else {
-                        ""
-                    }
-                )?;
-            }
-        }
-    }
-    if !execution.is_complete() {
-        writeln!(out, "Run the same apply again to finish the job.")?;
-    }
-    if let Some(e) = &execution.audit_error {
-        writeln!(
-            out,
-            "
-{}",
-            p.warning(&format!("Audit log error: {e}"))
-        )?;
-    }
-    if let Some((path, records, head)) = &execution.audit {
-        writeln!(
-            out,
-            "
-Audit log: {} ({records} record{} written; head {head}).",
-            crate::fsread::display_path(path),
-            if *records == 1 { "" } else { "s" }
-        )?;
-    }
-    Ok(())
 }
