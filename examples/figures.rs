@@ -1,4 +1,4 @@
-//! The figures of issue 6, against the sandbox on loopback (see docs/performance.md):
+//! Measured figures, against the sandbox on loopback (see docs/performance.md):
 //!
 //! ```text
 //! cargo run --release --example figures -- list     # 1. listing 100,000 users, 20 ms latency

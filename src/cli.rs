@@ -13,7 +13,6 @@ use crate::plan::Overrides;
 use crate::planfile::PlanKey;
 use crate::render::{Format, Palette};
 pub use crate::settings::{Action, PlanOutput, Settings, Target};
-// Issue 6: client, executor and sandbox-fault settings.
 use crate::apply::ExecSettings;
 use crate::audit::Actor;
 use crate::cloudflare::{ClientConfig, RateBudget, RetryPolicy};
@@ -227,7 +226,7 @@ impl RailArgs {
     }
 }
 
-/// How requests are sent (issue 6): concurrency, rate budget, retries, timeouts.
+/// How requests are sent: concurrency, rate budget, retries, timeouts.
 #[derive(Debug, Args)]
 pub struct ClientArgs {
     /// Pages listed at once after page 1
@@ -268,7 +267,7 @@ fn max_wait(raw: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(total))
 }
 
-/// How apply carries out the plan (issue 6).
+/// How apply carries out the plan.
 #[derive(Debug, Args)]
 pub struct ExecArgs {
     /// Deletions in flight at once
@@ -280,7 +279,7 @@ pub struct ExecArgs {
     pub audit_log: Option<PathBuf>,
 }
 
-/// Faults the sandbox injects on purpose (issue 6).
+/// Faults the sandbox injects on purpose.
 #[derive(Debug, Args)]
 pub struct SandboxFaultArgs {
     /// Delay every answer by MS milliseconds

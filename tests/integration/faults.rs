@@ -1,4 +1,4 @@
-//! Issue 6: the client and executor against a sandbox that misbehaves on purpose — latency,
+//! The client and executor against a sandbox that misbehaves on purpose — latency,
 //! rate limits, server errors, dropped connections, malformed bodies, churn — and the audit log
 //! and Ctrl-C. Each test checks the end state: nobody deleted who should not be, every planned
 //! deletion done or reported.

@@ -166,7 +166,7 @@ pub fn run_with_stdin(mut cmd: Command, input: &str) -> Run {
     Run::from(child.wait_with_output().unwrap())
 }
 
-// Issue 6: sandboxes with faults, and waiting on what the sandbox saw.
+// Sandboxes with faults, and waiting on what the sandbox saw.
 impl World {
     /// A sandbox with these options (the token is always [`TOKEN`]).
     pub fn with_options(seed: Seed, options: Options) -> World {
