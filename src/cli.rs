@@ -7,18 +7,18 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::apply::ExecSettings;
+use crate::audit::Actor;
 use crate::cloudflare::{header_value_problem, Credentials, DEFAULT_BASE_URL};
+use crate::cloudflare::{ClientConfig, RateBudget, RetryPolicy};
 use crate::model::{AccountId, Email};
 use crate::plan::Overrides;
 use crate::planfile::PlanKey;
-use crate::render::{Format, Palette};
-pub use crate::settings::{Action, PlanOutput, Settings, Target};
-use crate::apply::ExecSettings;
-use crate::audit::Actor;
-use crate::cloudflare::{ClientConfig, RateBudget, RetryPolicy};
 use crate::progress::Progress;
+use crate::render::{Format, Palette};
 use crate::sandbox::{Faults, RateLimit};
 use crate::secret::Secret;
+pub use crate::settings::{Action, PlanOutput, Settings, Target};
 
 const AFTER_HELP: &str = "\
 Examples:

@@ -1,0 +1,211 @@
+//! The rules of a desired state, indexed for matching one address at a time: protected
+//! addresses and patterns, `users:` entries (with their expiry), `domains:`.
+
+use std::collections::HashMap;
+
+use super::Reason;
+use crate::config::{AllowEntry, Desired, DomainEntry, ProtectedEntry};
+use crate::date::Date;
+use crate::model::Email;
+
+/// The rules of a desired state, indexed for matching one normalised address at a time.
+///
+/// Precedence: a protected entry keeps the user whatever else applies; then an exact `users:`
+/// entry decides (kept, or deleted once it has expired); then a domain keeps the user; otherwise
+/// nothing matches and the user is an extra.
+pub struct Matcher<'a> {
+    exact: HashMap<&'a str, (usize, &'a AllowEntry)>,
+    domains: HashMap<&'a str, &'a DomainEntry>,
+    protected: &'a [ProtectedEntry],
+    /// Protected addresses, by address, with their index in `protected`.
+    protected_exact: HashMap<&'a str, usize>,
+    protected_patterns: Patterns<'a>,
+    today: Date,
+}
+
+/// The protected patterns, indexed by shape so that the common ones cost a hash lookup per
+/// address, not a glob per pattern: `*@domain` by domain, `local@*` by local part, `*@*.domain`
+/// by each parent domain of the address. Any other pattern is tried one by one. Each holds
+/// indexes into `Desired::protected`.
+#[derive(Default)]
+struct Patterns<'a> {
+    by_domain: HashMap<&'a str, Vec<usize>>,
+    by_local: HashMap<&'a str, Vec<usize>>,
+    by_parent: HashMap<&'a str, Vec<usize>>,
+    /// In file order.
+    other: Vec<usize>,
+}
+
+impl<'a> Patterns<'a> {
+    fn new(protected: &'a [ProtectedEntry]) -> Patterns<'a> {
+        let mut patterns = Patterns::default();
+        for (i, p) in protected.iter().enumerate().filter(|(_, p)| p.is_pattern()) {
+            // A pattern has exactly one `@`, as an address does (see `normalize_pattern`), so
+            // `*` on one side of it never matches across it.
+            let (local, domain) = p.pattern.split_once('@').unwrap_or((&p.pattern, ""));
+            let plain = |s: &str| !s.contains('*');
+            let list = match (local, domain) {
+                ("*", d) if plain(d) => patterns.by_domain.entry(domain).or_default(),
+                (l, "*") if plain(l) => patterns.by_local.entry(local).or_default(),
+                ("*", d) if d.strip_prefix("*.").is_some_and(plain) => {
+                    patterns.by_parent.entry(&domain[2..]).or_default()
+                }
+                _ => &mut patterns.other,
+            };
+            list.push(i);
+        }
+        patterns
+    }
+
+    /// The index of every pattern that matches `address`, in no particular order.
+    fn matching<'s>(
+        &'s self,
+        protected: &'s [ProtectedEntry],
+        address: &'s Email,
+    ) -> impl Iterator<Item = usize> + 's {
+        let domain = address.domain();
+        let local = address
+            .as_str()
+            .strip_suffix(domain)
+            .and_then(|l| l.strip_suffix('@'))
+            .unwrap_or("");
+        let parents = domain
+            .match_indices('.')
+            .filter_map(|(dot, _)| self.by_parent.get(&domain[dot + 1..]));
+        let found = |map: &'s HashMap<&'a str, Vec<usize>>, key: &str| map.get(key);
+        found(&self.by_domain, domain)
+            .into_iter()
+            .chain(found(&self.by_local, local))
+            .chain(parents)
+            .flatten()
+            .copied()
+            .chain(
+                self.other
+                    .iter()
+                    .copied()
+                    .filter(move |&i| protected[i].matches(address.as_str())),
+            )
+    }
+}
+
+impl<'a> Matcher<'a> {
+    pub fn new(desired: &'a Desired, today: Date) -> Matcher<'a> {
+        Matcher {
+            exact: desired
+                .entries
+                .iter()
+                .enumerate()
+                .map(|(i, e)| (e.email.as_str(), (i, e)))
+                .collect(),
+            domains: desired
+                .domains
+                .iter()
+                .map(|d| (d.domain.as_str(), d))
+                .collect(),
+            protected: &desired.protected,
+            protected_exact: desired
+                .protected
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| !p.is_pattern())
+                .map(|(i, p)| (p.pattern.as_str(), i))
+                .collect(),
+            protected_patterns: Patterns::new(&desired.protected),
+            today,
+        }
+    }
+
+    /// The protected entry that keeps this address: its protected address, or else the first
+    /// pattern in file order that matches.
+    fn protected(&self, address: &Email) -> Option<&'a ProtectedEntry> {
+        let protected = self.protected;
+        self.protected_exact
+            .get(address.as_str())
+            .copied()
+            .or_else(|| self.protected_patterns.matching(protected, address).min())
+            .map(|i| &protected[i])
+    }
+
+    /// Marks in `seen` (indexed like `Desired::protected`) every protected entry that matches
+    /// this address.
+    pub fn mark_protected(&self, address: &Email, seen: &mut [bool]) {
+        let exact = self.protected_exact.get(address.as_str()).copied();
+        for i in exact
+            .into_iter()
+            .chain(self.protected_patterns.matching(self.protected, address))
+        {
+            seen[i] = true;
+        }
+    }
+
+    /// The index in `Desired::entries` of the entry naming this address, if any.
+    pub fn entry_index(&self, address: &Email) -> Option<usize> {
+        self.exact.get(address.as_str()).map(|(i, _)| *i)
+    }
+
+    fn entry(&self, address: &Email) -> Option<Reason> {
+        self.exact
+            .get(address.as_str())
+            .map(|(_, e)| match e.expires {
+                Some(date) if date <= self.today => Reason::Expired {
+                    date,
+                    location: e.location.clone(),
+                    note: e.note.clone(),
+                },
+                _ => Reason::Allowed {
+                    location: e.location.clone(),
+                    note: e.note.clone(),
+                    expires: e.expires,
+                },
+            })
+    }
+
+    fn domain(&self, address: &Email) -> Option<Reason> {
+        if self.domains.is_empty() {
+            return None;
+        }
+        self.domains.get(address.domain()).map(|d| Reason::Domain {
+            domain: d.domain.to_string(),
+            location: d.location.clone(),
+        })
+    }
+
+    /// The rule that decides for an address.
+    pub fn decide(&self, address: &Email) -> Reason {
+        if let Some(p) = self.protected(address) {
+            return Reason::Protected {
+                pattern: p.pattern.clone(),
+                location: p.location.clone(),
+            };
+        }
+        self.entry(address)
+            .or_else(|| self.domain(address))
+            .unwrap_or(Reason::NotAllowed)
+    }
+
+    /// Every rule that matches an address, the deciding one first (for `explain`).
+    pub fn all(&self, address: &Email) -> Vec<Reason> {
+        let mut all = Vec::new();
+        let mut patterns: Vec<usize> = self
+            .protected_patterns
+            .matching(self.protected, address)
+            .collect();
+        patterns.sort_unstable();
+        all.extend(
+            self.protected_exact
+                .get(address.as_str())
+                .into_iter()
+                .chain(&patterns)
+                .map(|&i| Reason::Protected {
+                    pattern: self.protected[i].pattern.clone(),
+                    location: self.protected[i].location.clone(),
+                }),
+        );
+        all.extend(self.entry(address));
+        all.extend(self.domain(address));
+        if all.is_empty() {
+            all.push(Reason::NotAllowed);
+        }
+        all
+    }
+}
