@@ -1,0 +1,478 @@
+//! The clap definitions: every command, flag and environment twin, with the value parsers that
+//! turn text into checked values. Nothing here reads the environment or decides anything.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::cloudflare::RateBudget;
+use crate::model::{AccountId, Email};
+use crate::plan::Overrides;
+const AFTER_HELP: &str = "\
+Examples:
+  reconcile demo                                  # the whole flow on a built-in sandbox
+  reconcile plan -f desired/users.yaml            # what would change (read-only)
+  reconcile apply -f desired/users.yaml           # show the plan, ask, delete
+  reconcile plan -f desired/users.yaml --out plan.json --format markdown
+                                                  # save a plan for review (pipelines)
+  reconcile apply plan.json -f desired/users.yaml # apply exactly the reviewed plan
+
+Credentials come from the environment: CLOUDFLARE_API_TOKEN, or CLOUDFLARE_EMAIL and
+CLOUDFLARE_API_KEY. Exit codes: 0 success or nothing to do, 1 error or declined,
+2 changes present (plan --detailed-exitcode), 3 apply partly failed.";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "reconcile",
+    version,
+    about = "Keep the users of a Cloudflare Zero Trust (Access) account equal to a reviewed allowlist",
+    after_help = AFTER_HELP
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// When to colour the output
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true, help_heading = "Global options")]
+    pub color: ColorChoice,
+
+    /// More log detail on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides
+    #[arg(short, long, action = clap::ArgAction::Count, global = true, help_heading = "Global options")]
+    pub verbose: u8,
+
+    /// Only errors on stderr
+    #[arg(
+        short,
+        long,
+        global = true,
+        help_heading = "Global options",
+        conflicts_with = "verbose"
+    )]
+    pub quiet: bool,
+
+    /// Read the API token from this file (instead of CLOUDFLARE_API_TOKEN; never pass a token as a flag value)
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "FILE"
+    )]
+    pub api_token_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show what apply would delete. Read-only: sends only GET requests.
+    #[command(
+        after_help = "Example:\n  CLOUDFLARE_API_TOKEN=... reconcile plan -f desired/users.yaml"
+    )]
+    Plan(PlanArgs),
+    /// Show the plan, ask for confirmation, and delete the users who are not allowed.
+    #[command(
+        after_help = "Example:\n  CLOUDFLARE_API_TOKEN=... reconcile apply -f desired/users.yaml"
+    )]
+    Apply(ApplyArgs),
+    /// Check desired-state files offline: exit 0 when valid, 1 with every problem otherwise.
+    #[command(
+        after_help = "Examples:\n  reconcile validate -f desired/users.yaml\n  reconcile validate -f desired/   # every *.yaml / *.yml in the directory"
+    )]
+    Validate(ValidateArgs),
+    /// Say which rule keeps or deletes an address; with credentials, also what the plan does to it.
+    #[command(after_help = "Example:\n  reconcile explain bob@example.com -f desired/")]
+    Explain(ExplainArgs),
+    /// Write the live users as a desired-state file, to start from today's state.
+    #[command(
+        after_help = "Example:\n  CLOUDFLARE_API_TOKEN=... reconcile export --account-id 023e105f4ecef8ad9ca31a8372d0c353 -o desired/users.yaml"
+    )]
+    Export(ExportArgs),
+    /// Print the JSON Schema of the desired-state format (for editors).
+    #[command(after_help = "Example:\n  reconcile schema > desired-state.schema.json")]
+    Schema,
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  reconcile completions bash > /etc/bash_completion.d/reconcile\n  reconcile completions zsh > \"${fpath[1]}/_reconcile\"\n  reconcile completions fish > ~/.config/fish/completions/reconcile.fish"
+    )]
+    Completions {
+        /// The shell
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff).
+    #[command(after_help = "Example:\n  reconcile man > reconcile.1 && man ./reconcile.1")]
+    Man,
+    /// Run plan and apply on a built-in sandbox account: the whole flow with no Cloudflare account.
+    #[command(after_help = "Example:\n  reconcile demo")]
+    Demo(DemoArgs),
+    /// Serve a local emulator of the Cloudflare Access users API (for tests and trials).
+    #[command(
+        after_help = "Example:\n  reconcile sandbox --seed examples/demo/seed.yaml --listen 127.0.0.1:0"
+    )]
+    Sandbox(SandboxArgs),
+    /// Check an audit log written by `apply --audit-log`.
+    #[command(
+        subcommand,
+        after_help = "Example:\n  reconcile audit verify audit.jsonl"
+    )]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Verify the hash chain of an audit log: exit 0 when intact, 1 with the first broken line.
+    #[command(after_help = "Example:\n  reconcile audit verify audit.jsonl")]
+    Verify {
+        /// The audit log (JSON lines)
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// Desired-state YAML file or directory (repeat for several)
+    #[arg(short = 'f', long = "file", value_name = "PATH")]
+    pub files: Vec<PathBuf>,
+
+    /// Cloudflare account id, when the file does not set it [env: CLOUDFLARE_ACCOUNT_ID]
+    #[arg(long, value_name = "ID")]
+    pub account_id: Option<String>,
+
+    /// Base URL of the Cloudflare API [env: CLOUDFLARE_BASE_URL] [default: https://api.cloudflare.com/client/v4]
+    #[arg(long, value_name = "URL")]
+    pub api_url: Option<String>,
+
+    #[command(flatten, next_help_heading = "Safety rails (docs/safety.md)")]
+    pub rails: RailArgs,
+
+    #[command(flatten, next_help_heading = "API client")]
+    pub client: ClientArgs,
+}
+
+/// Flags that change the safety rails for one run (docs/safety.md).
+#[derive(Debug, Args, Default)]
+pub struct RailArgs {
+    /// Refuse a plan that deletes more users than N (replaces policy.max_deletes)
+    #[arg(long, value_name = "N")]
+    pub max_deletes: Option<u64>,
+
+    /// Refuse a plan that deletes more than this fraction of the live users (replaces policy.max_delete_fraction; default 0.25)
+    #[arg(long, value_name = "F", value_parser = fraction)]
+    pub max_delete_fraction: Option<f64>,
+
+    /// Go ahead with a plan over the thresholds that deletes exactly N users
+    #[arg(long, value_name = "N")]
+    pub allow_deletes: Option<usize>,
+
+    /// Release a user held as a near miss of an allowlist entry (repeatable)
+    #[arg(long, value_name = "EMAIL", value_parser = email_arg)]
+    pub allow_near_miss: Vec<Email>,
+
+    /// Release users held by policy.hold_active_within
+    #[arg(long)]
+    pub include_active: bool,
+
+    /// Release users who share their address with another live user
+    #[arg(long)]
+    pub allow_duplicate_email: bool,
+}
+
+pub(super) fn email_arg(text: &str) -> Result<Email, String> {
+    Email::parse(text).map_err(|why| format!("not an email address: {why}"))
+}
+
+/// `--account-id` / `CLOUDFLARE_ACCOUNT_ID`, parsed once; unset or empty is `None`.
+pub(super) fn account_arg(raw: Option<String>, named: &str) -> Result<Option<AccountId>, String> {
+    raw.filter(|s| !s.trim().is_empty())
+        .map(|raw| AccountId::parse(&raw).map_err(|e| format!("{named}: {e}")))
+        .transpose()
+}
+
+pub(super) fn fraction(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(f) if (0.0..=1.0).contains(&f) => Ok(f),
+        _ => Err("a number from 0 to 1, e.g. 0.25".into()),
+    }
+}
+
+impl RailArgs {
+    pub(super) fn overrides(self) -> Overrides {
+        Overrides {
+            max_deletes: self.max_deletes,
+            max_delete_fraction: self.max_delete_fraction,
+            allow_deletes: self.allow_deletes,
+            allow_near_miss: self.allow_near_miss,
+            include_active: self.include_active,
+            allow_duplicate_email: self.allow_duplicate_email,
+        }
+    }
+}
+
+/// How requests are sent: concurrency, rate budget, retries, timeouts.
+#[derive(Debug, Args)]
+pub struct ClientArgs {
+    /// Pages listed at once after page 1
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub list_concurrency: u16,
+
+    /// Client-side rate budget shared by listing and deleting: N requests per SECONDS [default: 1200/300, Cloudflare's limit]
+    #[arg(long, value_name = "N/SECONDS")]
+    pub rate_limit: Option<RateBudget>,
+
+    /// Retries of a request that failed with 408, 409, 429, 5xx, a timeout or a lost connection
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub max_retries: u32,
+
+    /// First wait before a retry, doubled each time up to 30 s [env: RECONCILE_RETRY_DELAY_MS] [default: 500]
+    #[arg(long, value_name = "MS")]
+    pub retry_delay_ms: Option<u64>,
+
+    /// Seconds to wait for a connection
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0, value_parser = seconds)]
+    pub connect_timeout: f64,
+
+    /// Seconds one attempt of one request may take
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0, value_parser = seconds)]
+    pub request_timeout: f64,
+
+    /// The longest wait to start when the API rate-limits (Retry-After, Ratelimit header): 90s, 15m, 1h; a longer one stops the run with an error
+    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = max_wait)]
+    pub max_wait: Duration,
+}
+
+/// `--max-wait`: `90s`, `15m`, `1h`, `1h30m`; from one second to a day.
+pub(super) fn max_wait(raw: &str) -> Result<Duration, String> {
+    let total = crate::config::Span::parse(raw)?.seconds;
+    if !(1..=86_400).contains(&total) {
+        return Err(format!("`{raw}`: give from 1s to 24h"));
+    }
+    Ok(Duration::from_secs(total))
+}
+
+/// How apply carries out the plan.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Deletions in flight at once
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallelism: u16,
+
+    /// Append a hash-chained JSON-lines record per planned user to FILE (see `reconcile audit verify`)
+    #[arg(long, value_name = "FILE")]
+    pub audit_log: Option<PathBuf>,
+}
+
+/// Faults the sandbox injects on purpose.
+#[derive(Debug, Args)]
+pub struct SandboxFaultArgs {
+    /// Delay every answer by MS milliseconds
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub latency: u64,
+
+    /// Enforce N requests per SECONDS like Cloudflare: 429 (code 971), Retry-After, then a block
+    #[arg(long, value_name = "N/SECONDS")]
+    pub rate_limit: Option<RateBudget>,
+
+    /// How long the block after the limit is exceeded lasts [default: the rate-limit window]
+    #[arg(long, value_name = "SECONDS", value_parser = seconds)]
+    pub block: Option<f64>,
+
+    /// Probability of a 503 with a failure envelope
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = probability)]
+    pub error_rate: f64,
+
+    /// Probability that the connection is closed in the middle of the answer
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = probability)]
+    pub drop_rate: f64,
+
+    /// Probability of a 200 whose body is not the envelope
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = probability)]
+    pub malformed_rate: f64,
+
+    /// Add and remove users while pages are read (for the first N list requests; every one without N)
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "4294967295")]
+    pub churn: Option<u32>,
+
+    /// Seed for the random faults and churn
+    #[arg(long, value_name = "SEED", default_value_t = 0)]
+    pub fault_seed: u64,
+
+    /// Serve at most N users a page, whatever per_page asks
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub max_per_page: Option<u64>,
+
+    /// Revoke the token after N deletions: every later request gets 403 (code 9109)
+    #[arg(long, value_name = "N")]
+    pub revoke_after_deletes: Option<u64>,
+
+    /// Do the first N deletions, then cut their answers off (the client's retry finds the user gone)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub drop_delete_answers: u64,
+
+    /// After each of the first N answers to page 1 (every one without N), remove the first user and add one at the end: users move across pages, the total stays the same
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "4294967295")]
+    pub shift: Option<u32>,
+
+    /// Report N as `total_pages` in every list answer, whatever the users
+    #[arg(long, value_name = "N")]
+    pub total_pages: Option<u64>,
+
+    /// Leave `total_count` out of every list answer
+    #[arg(long)]
+    pub no_total_count: bool,
+
+    /// Answer an empty page with `"result": null` instead of `[]`
+    #[arg(long)]
+    pub null_empty_pages: bool,
+}
+
+pub(super) fn probability(raw: &str) -> Result<f64, String> {
+    match raw.trim().parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err(format!(
+            "`{raw}` is not a probability: give a number from 0 to 1, e.g. 0.1"
+        )),
+    }
+}
+
+pub(super) fn seconds(raw: &str) -> Result<f64, String> {
+    match raw.trim().parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 && s <= 86_400.0 => Ok(s),
+        _ => Err(format!(
+            "`{raw}` is not a number of seconds from 0 to 86400"
+        )),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// Exit 2 when the plan has changes, 0 when it has none (1 stays an error)
+    #[arg(long, help_heading = "Output")]
+    pub detailed_exitcode: bool,
+
+    /// How to write the plan on stdout: human, json (docs/output.md) or markdown (PR comment)
+    #[arg(long, value_enum, default_value_t = FormatChoice::Human, value_name = "FORMAT", help_heading = "Output")]
+    pub format: FormatChoice,
+
+    /// Also save the plan to FILE, for `reconcile apply FILE` after review
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub out: Option<PathBuf>,
+
+    /// How long a saved plan stays valid: 30m, 24h, 7d (at most 30d)
+    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = crate::planfile::parse_ttl, requires = "out", help_heading = "Output")]
+    pub plan_ttl: Duration,
+
+    /// Seal the saved plan with HMAC-SHA256 under the key in FILE (docs/ci.md) [env: RECONCILE_PLAN_KEY]
+    #[arg(long, value_name = "FILE", requires = "out", help_heading = "Output")]
+    pub plan_key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatChoice {
+    Human,
+    Json,
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// Delete without asking (for pipelines) [env: RECONCILE_AUTO_APPROVE=true]
+    #[arg(long, help_heading = "Deleting")]
+    pub auto_approve: bool,
+
+    #[command(flatten, next_help_heading = "Deleting")]
+    pub exec: ExecArgs,
+    /// A plan saved by `plan --out`: apply exactly it, without a prompt (-f is still required:
+    /// the reviewed files, which must match the plan)
+    #[arg(value_name = "PLAN_FILE", help_heading = "Arguments")]
+    pub plan_file: Option<PathBuf>,
+
+    /// Accept only a PLAN_FILE sealed under the key in FILE (docs/ci.md) [env: RECONCILE_PLAN_KEY]
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "plan_file",
+        help_heading = "Deleting"
+    )]
+    pub plan_key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Desired-state YAML file or directory (repeat for several)
+    #[arg(short = 'f', long = "file", value_name = "PATH", required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The email address to explain
+    pub email: String,
+
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Cloudflare account id [env: CLOUDFLARE_ACCOUNT_ID]
+    #[arg(long, value_name = "ID")]
+    pub account_id: Option<String>,
+
+    /// Base URL of the Cloudflare API [env: CLOUDFLARE_BASE_URL] [default: https://api.cloudflare.com/client/v4]
+    #[arg(long, value_name = "URL")]
+    pub api_url: Option<String>,
+
+    /// Write to this file instead of stdout
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    #[command(flatten, next_help_heading = "API client")]
+    pub client: ClientArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Apply the demo plan without asking [env: RECONCILE_AUTO_APPROVE=true]
+    #[arg(long)]
+    pub auto_approve: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Seed file (YAML or JSON): `account_id` and `users`
+    #[arg(long, value_name = "FILE")]
+    pub seed: Option<PathBuf>,
+
+    /// Add N deterministic synthetic users
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub generate: usize,
+
+    /// Address to listen on; port 0 picks a free port
+    #[arg(long, default_value = "127.0.0.1:8787", value_name = "ADDR")]
+    pub listen: SocketAddr,
+
+    /// The bearer token the sandbox accepts [env: RECONCILE_SANDBOX_TOKEN] [default: sandbox-token]
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+
+    /// Account id to serve when no seed file is given
+    #[arg(long, value_name = "ID")]
+    pub account_id: Option<String>,
+
+    #[command(flatten, next_help_heading = "Faults (for tests)")]
+    pub faults: SandboxFaultArgs,
+}

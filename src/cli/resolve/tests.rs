@@ -1,0 +1,262 @@
+use super::*;
+use crate::model::AccountId;
+use crate::planfile::PlanKey;
+use clap::CommandFactory;
+use clap::Parser;
+
+fn resolve(args: &[&str], vars: &[(&str, &str)], stdout_tty: bool) -> Result<Settings, String> {
+    let vars: Vec<(String, String)> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let var = move |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let cli = Cli::try_parse_from(args).map_err(|e| e.to_string())?;
+    Settings::resolve(
+        cli,
+        &Environment {
+            var: &var,
+            stdin_is_terminal: false,
+            stdout_is_terminal: stdout_tty,
+            stderr_is_terminal: stdout_tty,
+        },
+    )
+}
+
+#[test]
+fn clap_definition_is_valid() {
+    Cli::command().debug_assert();
+}
+
+#[test]
+fn token_is_preferred_and_redacted() {
+    let s = resolve(
+        &["reconcile", "plan", "-f", "x.yaml"],
+        &[
+            ("CLOUDFLARE_API_TOKEN", "tok-123"),
+            ("CLOUDFLARE_EMAIL", "a@b.co"),
+            ("CLOUDFLARE_API_KEY", "k"),
+        ],
+        false,
+    )
+    .unwrap();
+    let Action::Plan { target, .. } = &s.action else {
+        panic!()
+    };
+    assert!(matches!(&target.credentials, Some(Credentials::Token(t)) if t.expose() == "tok-123"));
+    assert!(!format!("{s:?}").contains("tok-123"));
+}
+
+#[test]
+fn plan_key_from_the_environment_or_a_file_only_where_a_plan_is_sealed_or_read() {
+    const KEY: &str = "0123456789abcdef0123456789abcdef";
+    let key_of = |s: Settings| match s.action {
+        Action::Plan { output, .. } => output.plan_key,
+        Action::Apply { plan_key, .. } => plan_key,
+        _ => panic!(),
+    };
+    let env = [("RECONCILE_PLAN_KEY", KEY)];
+    let sealed = resolve(
+        &["reconcile", "plan", "-f", "x", "--out", "p.json"],
+        &env,
+        false,
+    );
+    assert!(key_of(sealed.unwrap()).is_some());
+    // Without --out or PLAN_FILE there is nothing to seal or check: a short key is no error.
+    let short = [("RECONCILE_PLAN_KEY", "short")];
+    assert!(key_of(resolve(&["reconcile", "plan", "-f", "x"], &short, false).unwrap()).is_none());
+    assert!(key_of(resolve(&["reconcile", "apply", "-f", "x"], &short, false).unwrap()).is_none());
+    let err = resolve(&["reconcile", "apply", "p.json", "-f", "x"], &short, false).unwrap_err();
+    assert!(
+        err.contains("RECONCILE_PLAN_KEY: the plan key is 5 bytes"),
+        "{err}"
+    );
+    assert!(!err.contains("short"), "{err}");
+    // The file wins over the variable, with a warning; neither is ever in Debug.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("k");
+    std::fs::write(&file, format!("\u{feff}{KEY}\r\nsecond line\n")).unwrap();
+    let f = file.to_str().unwrap();
+    let s = resolve(
+        &[
+            "reconcile",
+            "apply",
+            "p.json",
+            "-f",
+            "x",
+            "--plan-key-file",
+            f,
+        ],
+        &short,
+        false,
+    )
+    .unwrap();
+    assert!(
+        s.warnings.iter().any(|w| w.contains("the key in")),
+        "{:?}",
+        s.warnings
+    );
+    assert!(!format!("{s:?}").contains(KEY));
+    assert_eq!(key_of(s), Some(PlanKey::new(KEY, "t").unwrap()));
+    // The flag needs what it is for.
+    assert!(resolve(
+        &["reconcile", "plan", "-f", "x", "--plan-key-file", f],
+        &[],
+        false
+    )
+    .is_err());
+    assert!(resolve(
+        &["reconcile", "apply", "-f", "x", "--plan-key-file", f],
+        &[],
+        false
+    )
+    .is_err());
+}
+
+#[test]
+fn legacy_pair_needs_both_halves() {
+    let err = resolve(
+        &["reconcile", "plan", "-f", "x"],
+        &[("CLOUDFLARE_EMAIL", "a@b.co")],
+        false,
+    )
+    .unwrap_err();
+    assert!(err.contains("CLOUDFLARE_API_KEY is not"), "{err}");
+    let s = resolve(
+        &["reconcile", "plan", "-f", "x"],
+        &[("CLOUDFLARE_EMAIL", "a@b.co"), ("CLOUDFLARE_API_KEY", "k")],
+        false,
+    )
+    .unwrap();
+    let Action::Plan { target, .. } = &s.action else {
+        panic!()
+    };
+    assert!(
+        matches!(&target.credentials, Some(Credentials::Global { email, .. }) if email == "a@b.co")
+    );
+}
+
+#[test]
+fn colour_resolution() {
+    let p = |args: &[&str], vars: &[(&str, &str)], tty| {
+        resolve(args, vars, tty).unwrap().palette.enabled
+    };
+    assert!(p(&["reconcile", "demo"], &[], true));
+    assert!(!p(&["reconcile", "demo"], &[], false));
+    assert!(!p(&["reconcile", "demo"], &[("NO_COLOR", "1")], true));
+    assert!(p(
+        &["reconcile", "--color", "always", "demo"],
+        &[("NO_COLOR", "1")],
+        false
+    ));
+    assert!(!p(&["reconcile", "demo", "--color=never"], &[], true));
+}
+
+#[test]
+fn auto_approve_from_flag_or_environment() {
+    let approve =
+        |args: &[&str], vars: &[(&str, &str)]| match resolve(args, vars, false).unwrap().action {
+            Action::Apply { auto_approve, .. } => auto_approve,
+            _ => panic!(),
+        };
+    assert!(!approve(&["reconcile", "apply", "-f", "x"], &[]));
+    assert!(approve(
+        &["reconcile", "apply", "-f", "x", "--auto-approve"],
+        &[]
+    ));
+    assert!(approve(
+        &["reconcile", "apply", "-f", "x"],
+        &[("RECONCILE_AUTO_APPROVE", "true")]
+    ));
+    assert!(!approve(
+        &["reconcile", "apply", "-f", "x"],
+        &[("RECONCILE_AUTO_APPROVE", "false")]
+    ));
+    assert!(resolve(
+        &["reconcile", "apply", "-f", "x"],
+        &[("RECONCILE_AUTO_APPROVE", "maybe")],
+        false
+    )
+    .is_err());
+}
+
+#[test]
+fn max_wait_takes_durations_with_units() {
+    assert_eq!(max_wait("90s"), Ok(Duration::from_secs(90)));
+    assert_eq!(max_wait("15m"), Ok(Duration::from_secs(900)));
+    assert_eq!(max_wait(" 1h30m "), Ok(Duration::from_secs(5400)));
+    for bad in [
+        "",
+        "90",
+        "m",
+        "1x",
+        "0s",
+        "25h",
+        "-1s",
+        "1.5m",
+        "99999999999999999999h",
+    ] {
+        assert!(max_wait(bad).is_err(), "{bad}");
+    }
+    let s = resolve(&["reconcile", "plan", "-f", "x"], &[], false).unwrap();
+    let Action::Plan { target, .. } = s.action else {
+        panic!()
+    };
+    assert_eq!(target.client.max_wait, Duration::from_secs(900));
+}
+
+#[test]
+fn retry_delay_is_bounded() {
+    let err = resolve(
+        &["reconcile", "plan", "-f", "x"],
+        &[("RECONCILE_RETRY_DELAY_MS", "20000000000000")],
+        false,
+    )
+    .unwrap_err();
+    assert!(err.contains("at most 60000"), "{err}");
+    assert!(resolve(
+        &["reconcile", "plan", "-f", "x", "--retry-delay-ms", "60001"],
+        &[],
+        false
+    )
+    .is_err());
+    assert!(resolve(
+        &["reconcile", "plan", "-f", "x", "--retry-delay-ms", "10"],
+        &[],
+        false
+    )
+    .is_ok());
+}
+
+#[test]
+fn flags_override_environment() {
+    let s = resolve(
+        &[
+            "reconcile",
+            "plan",
+            "-f",
+            "x",
+            "--api-url",
+            "http://127.0.0.1:1/client/v4",
+        ],
+        &[
+            ("CLOUDFLARE_BASE_URL", "https://elsewhere"),
+            ("CLOUDFLARE_ACCOUNT_ID", "023E105F4ECEF8AD9CA31A8372D0C353"),
+        ],
+        false,
+    )
+    .unwrap();
+    let Action::Plan { target, .. } = s.action else {
+        panic!()
+    };
+    assert_eq!(target.api_url, "http://127.0.0.1:1/client/v4");
+    assert_eq!(
+        target.account_id.as_ref().map(AccountId::as_str),
+        Some("023e105f4ecef8ad9ca31a8372d0c353")
+    );
+    let s = resolve(&["reconcile", "plan", "-f", "x"], &[], false).unwrap();
+    let Action::Plan { target, .. } = s.action else {
+        panic!()
+    };
+    assert_eq!(target.api_url, DEFAULT_BASE_URL);
+    assert!(target.credentials.is_none());
+}
