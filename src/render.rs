@@ -5,17 +5,17 @@ use std::io::{self, Write};
 
 use similar::{ChangeTag, TextDiff};
 
-use crate::apply::{Execution, Outcome, Report, Stop, Verification, INTERRUPTED};
-use crate::plan::recheck::{Skip, Unapplied};
 use crate::plan::{Decision, Plan};
-use crate::planfile::SavedPlan;
 
 pub mod json;
 pub mod markdown;
 pub mod notes;
+mod report;
 #[cfg(test)]
 mod snapshot_tests;
 pub mod words;
+
+pub use report::{apply_summary, report, saved_report};
 
 /// How `plan` writes the plan on stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -316,276 +316,11 @@ fn diff(plan: &Plan, out: &mut dyn Write, p: Palette) -> io::Result<()> {
     writeln!(out)
 }
 
-/// One line per user the run tried to delete, with what happened.
-fn outcomes(report: &Report, out: &mut dyn Write, p: Palette) -> io::Result<()> {
-    for r in &report.results {
-        let (mark, what) = match &r.outcome {
-            Outcome::Deleted => (p.removed("-"), "deleted".to_string()),
-            Outcome::AlreadyGone => (p.dim("="), "already gone".to_string()),
-            Outcome::DeletedAnswerLost => (
-                p.removed("-"),
-                "deleted (answer lost: the retry found the user gone)".to_string(),
-            ),
-            Outcome::Failed(e) => (p.warning("!"), format!("FAILED: {e}")),
-            Outcome::Interrupted => (p.warning("!"), format!("FAILED: {INTERRUPTED}")),
-            Outcome::NotAttempted => (
-                p.warning("!"),
-                "not attempted (the run stopped)".to_string(),
-            ),
-        };
-        writeln!(
-            out,
-            "  {mark} {} ({}): {what}",
-            r.decision.label(),
-            crate::text::printable(r.decision.id_text())
-        )?;
-    }
-    Ok(())
-}
-
-/// What `apply` did.
-/// `complete` is the run's own verdict (`Execution::is_complete`: every deletion done, the final
-/// check clean, the audit log written), the same that decides the exit code.
-pub fn report(
-    report: &Report,
-    unapplied: &Unapplied,
-    complete: bool,
-    out: &mut dyn Write,
-    p: Palette,
-) -> io::Result<()> {
-    outcomes(report, out, p)?;
-    for d in &unapplied.dropped {
-        writeln!(
-            out,
-            "  {} {}: skipped, no longer to delete since the plan was shown ({})",
-            p.dim("="),
-            d.decision.label(),
-            words::skip(&d.skip)
-        )?;
-    }
-    for d in &unapplied.unconfirmed {
-        writeln!(
-            out,
-            "  {} {}: new extra, not in the confirmed plan, NOT deleted (run plan again)",
-            p.warning("!"),
-            d.label()
-        )?;
-    }
-    let c = report.counts();
-    let line = format!(
-        "Apply {}: {} deleted, {} already gone, {} failed, {} not attempted.",
-        if complete { "complete" } else { "incomplete" },
-        c.deleted,
-        c.already_gone,
-        c.failed,
-        c.not_attempted
-    );
-    writeln!(out)?;
-    writeln!(out, "{}", p.bold(&line))
-}
-
-/// What `apply PLAN_FILE` did: the saved plan, each planned user's outcome or why it was skipped,
-/// the new extras it left alone, and a summary.
-pub fn saved_report(
-    path: &str,
-    saved: &SavedPlan,
-    unapplied: &Unapplied,
-    report: &Report,
-    complete: bool,
-    out: &mut dyn Write,
-    p: Palette,
-) -> io::Result<()> {
-    let n = saved.deletions.len();
-    writeln!(
-        out,
-        "Applying saved plan {path} for account {}",
-        saved.account_id
-    )?;
-    writeln!(
-        out,
-        "  created {}, expires {}; {n} deletion{} reviewed.",
-        saved.created_at,
-        saved.expires_at,
-        if n == 1 { "" } else { "s" }
-    )?;
-    writeln!(out)?;
-    outcomes(report, out, p)?;
-    for d in &unapplied.dropped {
-        let mark = match d.skip {
-            Skip::Gone => p.dim("="),
-            _ => p.warning("!"),
-        };
-        writeln!(
-            out,
-            "  {mark} {} ({}): {}",
-            d.decision.label(),
-            crate::text::printable(d.decision.id_text()),
-            words::skip(&d.skip)
-        )?;
-    }
-    for d in &unapplied.unconfirmed {
-        writeln!(
-            out,
-            "  {} {}: new extra since the plan, not in it, NOT deleted (run plan again)",
-            p.warning("!"),
-            d.label()
-        )?;
-    }
-    let c = report.counts();
-    writeln!(out)?;
-    if report.results.is_empty() {
-        let gone = unapplied
-            .dropped
-            .iter()
-            .filter(|d| d.skip == Skip::Gone)
-            .count();
-        let line = if n == 0 {
-            "Nothing to delete: the saved plan has no deletions.".to_string()
-        } else if gone == n {
-            "Nothing to delete: every user in the saved plan is already gone (applying it again is safe and does nothing).".to_string()
-        } else {
-            format!("Nothing deleted: none of the {n} planned users is still present as planned.")
-        };
-        return writeln!(out, "{}", p.bold(&line));
-    }
-    let gone_before = unapplied
-        .dropped
-        .iter()
-        .filter(|d| d.skip == Skip::Gone)
-        .count();
-    let line = format!(
-        "Apply {}: {} deleted, {} already gone, {} failed, {} not attempted, {} skipped.",
-        if complete { "complete" } else { "incomplete" },
-        c.deleted,
-        c.already_gone + gone_before,
-        c.failed,
-        c.not_attempted,
-        unapplied.dropped.len() - gone_before
-    );
-    writeln!(out, "{}", p.bold(&line))
-}
-
-/// Why deletions stopped early, as the summary says it.
-fn stop_text(stop: &Stop) -> String {
-    match stop {
-        Stop::InterruptedBeforeFirst(signal) => {
-            format!("interrupted ({signal}) before the first deletion")
-        }
-        Stop::Interrupted(signal) => format!("interrupted ({signal})"),
-        Stop::AuthRefused => {
-            "the API refused the credentials; no further deletion was sent".into()
-        }
-        Stop::WaitTooLong => "the API asked for a wait longer than --max-wait; no further deletion was sent (run again later, or raise --max-wait)".into(),
-        Stop::AuditWrite => {
-            "the audit log could not be written; no further deletion was sent".into()
-        }
-    }
-}
-
-/// After [`report`] or [`saved_report`]: every failure with its status and Cloudflare codes, why
-/// the run stopped, what the final listing found, and the audit log's head.
-pub fn apply_summary(execution: &Execution, out: &mut dyn Write, p: Palette) -> io::Result<()> {
-    let failed: Vec<_> = execution
-        .report
-        .results
-        .iter()
-        .zip(&execution.details)
-        .filter(|(r, _)| r.outcome.is_failure())
-        .collect();
-    if !failed.is_empty() {
-        writeln!(
-            out,
-            "\n{}",
-            p.bold(&format!("Failed deletions ({}):", failed.len()))
-        )?;
-        for (r, d) in &failed {
-            let status = d
-                .status
-                .map_or("no response".to_string(), |s| format!("HTTP {s}"));
-            let codes = if d.codes.is_empty() {
-                String::new()
-            } else {
-                let list: Vec<String> = d.codes.iter().map(i64::to_string).collect();
-                format!(", Cloudflare error {}", list.join(", "))
-            };
-            let ray = d
-                .cf_ray
-                .as_deref()
-                .map(|r| format!(", cf-ray {r}"))
-                .unwrap_or_default();
-            writeln!(
-                out,
-                "  {} {} ({}): {status}{codes}{ray}, {} attempt{}",
-                p.warning("!"),
-                r.decision.label(),
-                r.decision.id_text(),
-                d.attempts,
-                if d.attempts == 1 { "" } else { "s" }
-            )?;
-        }
-    }
-    if let Some(stop) = &execution.stopped {
-        writeln!(out, "\nStopped early: {}.", stop_text(stop))?;
-    }
-    match &execution.verification {
-        Verification::Skipped(_) => {}
-        Verification::Interrupted(signal) => writeln!(
-            out,
-            "{}",
-            p.warning(&format!(
-                "Unverified: interrupted ({signal}) during the final listing; run apply again to be sure."
-            ))
-        )?,
-        Verification::Failed(e) => writeln!(
-            out,
-            "\n{}\n  {e}\n  The API accepted the deletions above, but whether every planned user is gone is not known.",
-            p.warning("Unverified: the users could not be listed again to check the result:")
-        )?,
-        Verification::Listed(still) if still.is_empty() => {
-            writeln!(out, "\nChecked: no planned user is still present.")?
-        }
-        Verification::Listed(still) => {
-            writeln!(
-                out,
-                "\n{}",
-                p.warning(&format!("{} planned user(s) still present:", still.len()))
-            )?;
-            for (d, claimed) in still {
-                writeln!(
-                    out,
-                    "  {} {} ({}){}",
-                    p.warning("!"),
-                    d.label(),
-                    d.id_text(),
-                    if *claimed {
-                        " — the API had accepted its deletion"
-                    } else {
-                        ""
-                    }
-                )?;
-            }
-        }
-    }
-    if !execution.is_complete() {
-        writeln!(out, "Run the same apply again to finish the job.")?;
-    }
-    if let Some(e) = &execution.audit_error {
-        writeln!(out, "\n{}", p.warning(&format!("Audit log error: {e}")))?;
-    }
-    if let Some((path, records, head)) = &execution.audit {
-        writeln!(
-            out,
-            "\nAudit log: {} ({records} record{} written; head {head}).",
-            crate::text::display_path(path),
-            if *records == 1 { "" } else { "s" }
-        )?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
+    use super::report::outcomes;
     use super::*;
+    use crate::apply::{Execution, Outcome, Report, Stop, Verification, INTERRUPTED};
     use crate::config;
     use crate::model::LiveUser;
     use crate::plan::{compute, Policy};

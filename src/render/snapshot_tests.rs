@@ -2,7 +2,7 @@
 //! Review changes with `cargo insta review`; CI never writes snapshots.
 
 use super::*;
-use crate::apply::UserResult;
+use crate::apply::{Outcome, Report, UserResult};
 use crate::config;
 use crate::model::LiveUser;
 use crate::plan::compute;
