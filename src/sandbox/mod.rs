@@ -18,12 +18,13 @@
 //! - this file: the shared state and the HTTP server around `api::respond`.
 
 mod api;
+mod faults;
+mod options;
 mod ratelimit;
 mod seed;
+mod server;
 mod store;
 
-use std::fmt;
-use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -45,134 +46,14 @@ pub use seed::{is_account_id, Seed, DEFAULT_ACCOUNT_ID, GENERATED_EMAIL_DOMAIN};
 use ratelimit::RateLimiter;
 use store::Store;
 
+use faults::Fault;
+pub use options::{
+    Faults, Options, RateLimit, DEFAULT_LEGACY_EMAIL, DEFAULT_LEGACY_KEY, DEFAULT_TOKEN,
+};
+pub use server::{serve_cli, serve_until, RunningSandbox, SandboxThread};
+
 /// How long shutting down waits for open connections before dropping them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-
-/// How the sandbox behaves. Build it with `..Options::default()` so new fields do not break
-/// callers.
-#[derive(Clone)]
-pub struct Options {
-    /// The bearer token accepted in `Authorization: Bearer <token>`.
-    pub token: String,
-    /// The accepted legacy pair `(X-Auth-Email, X-Auth-Key)`, if any. The email is compared
-    /// case-insensitively, the key exactly.
-    pub legacy: Option<(String, String)>,
-    /// The quota reported in the `Ratelimit` headers; enforced only with
-    /// `faults.enforce_rate_limit` (see [`Options::with_faults`]).
-    pub rate_limit: RateLimit,
-    /// Latency, rate-limit enforcement and injected faults; none by default.
-    pub faults: Faults,
-}
-
-/// What can go wrong on purpose, for tests and trials. Random faults come from a seeded
-/// generator: the same seed and the same order of requests give the same faults.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Faults {
-    /// Added before every answer.
-    pub latency: Duration,
-    /// Refuse past `Options::rate_limit` as Cloudflare does: 429, code 971, `Retry-After`, and a
-    /// block during which every call is refused.
-    pub enforce_rate_limit: bool,
-    /// How long the block lasts; `None` is the window (Cloudflare: five minutes).
-    pub block: Option<Duration>,
-    /// Probability of a 503 with a failure envelope (nothing is done).
-    pub error_rate: f64,
-    /// Probability that the connection is closed in the middle of the answer (after the request
-    /// took effect: a dropped DELETE did delete).
-    pub drop_rate: f64,
-    /// Probability of a 200 whose body is not the envelope (nothing is done).
-    pub malformed_rate: f64,
-    /// This many list requests each change the users first: one adds a user at a random place,
-    /// the next removes one of those added, and so on. `u32::MAX`: every list request.
-    pub churn: u32,
-    /// Seed for the random faults and churn.
-    pub seed: u64,
-    /// Serve at most this many users a page, whatever `per_page` asks.
-    pub max_per_page: Option<u64>,
-    /// After this many deletions the token is revoked: every later request gets 403 with code
-    /// 9109, as when someone revokes the token in the middle of a run.
-    pub revoke_after_deletes: Option<u64>,
-    /// The first this many deletions are done, then their answer is cut off (the connection
-    /// closes after the status line, before the body is complete): the client cannot know the
-    /// DELETE took effect, and its retry finds the user gone.
-    pub drop_delete_answers: u64,
-    /// After each of the first this many answers to page 1, the first user is removed and a
-    /// new one added at the end, as when someone deletes a user and another signs in while the
-    /// list is read: every other user moves back one place, across page boundaries, and the
-    /// total stays the same (so a count cannot tell). `u32::MAX`: after every one.
-    pub shift: u32,
-    /// Report this `total_pages` in every list answer, whatever the users.
-    pub total_pages: Option<u64>,
-    /// Leave `total_count` out of `result_info` (the spec makes every field optional).
-    pub no_total_count: bool,
-    /// Answer an empty page with `"result": null` (the 2024 spec allowed it) instead of `[]`.
-    pub null_empty_pages: bool,
-}
-
-impl Options {
-    /// These options with `faults`; `rate_limit`, when given, is reported and enforced.
-    pub fn with_faults(mut self, faults: Faults, rate_limit: Option<RateLimit>) -> Options {
-        self.faults = faults;
-        if let Some(limit) = rate_limit {
-            self.rate_limit = limit;
-            self.faults.enforce_rate_limit = true;
-        }
-        self
-    }
-}
-
-/// A fixed-window quota per credential: `quota` requests per `window`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RateLimit {
-    pub quota: u32,
-    pub window: Duration,
-}
-
-impl Default for RateLimit {
-    /// Cloudflare's global limit: 1200 requests per 5 minutes per token (API.md §2).
-    fn default() -> Self {
-        RateLimit {
-            quota: 1200,
-            window: Duration::from_secs(300),
-        }
-    }
-}
-
-/// The sandbox's default bearer token.
-pub const DEFAULT_TOKEN: &str = "sandbox-token";
-/// The sandbox's default legacy email.
-pub const DEFAULT_LEGACY_EMAIL: &str = "sandbox@example.com";
-/// The sandbox's default legacy global API key.
-pub const DEFAULT_LEGACY_KEY: &str = "sandbox-global-key";
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            token: DEFAULT_TOKEN.to_string(),
-            legacy: Some((
-                DEFAULT_LEGACY_EMAIL.to_string(),
-                DEFAULT_LEGACY_KEY.to_string(),
-            )),
-            rate_limit: RateLimit::default(),
-            faults: Faults::default(),
-        }
-    }
-}
-
-/// Credentials never reach a log, even the sandbox's own.
-impl fmt::Debug for Options {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Options")
-            .field("token", &"(redacted)")
-            .field(
-                "legacy",
-                &self.legacy.as_ref().map(|(email, _)| (email, "(redacted)")),
-            )
-            .field("rate_limit", &self.rate_limit)
-            .field("faults", &self.faults)
-            .finish()
-    }
-}
 
 /// One request as the sandbox received it, with the status it answered.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -370,98 +251,6 @@ impl Sandbox {
     }
 }
 
-/// A fault picked for one request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Fault {
-    None,
-    Error,
-    Drop,
-    Malformed,
-}
-
-impl Inner {
-    /// A number in [0, 1) for request `n`, stream `salt`.
-    fn unit(&self, n: u64, salt: u64) -> f64 {
-        let x = seed::mix(self.options.faults.seed ^ n.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ salt);
-        (x >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    fn fault(&self, n: u64) -> Fault {
-        let f = &self.options.faults;
-        let u = self.unit(n, 1);
-        if u < f.error_rate {
-            Fault::Error
-        } else if u < f.error_rate + f.drop_rate {
-            Fault::Drop
-        } else if u < f.error_rate + f.drop_rate + f.malformed_rate {
-            Fault::Malformed
-        } else {
-            Fault::None
-        }
-    }
-
-    /// After an answer to page 1: remove the first user and add one at the end (see
-    /// `Faults::shift`).
-    fn shift(&self, n: u64) {
-        let left = self.shift_left.load(Ordering::Relaxed);
-        if left == 0 {
-            return;
-        }
-        if left != u32::MAX {
-            self.shift_left.fetch_sub(1, Ordering::Relaxed);
-        }
-        let mut store = self.store.write().unwrap_or_else(|p| p.into_inner());
-        let first = store
-            .snapshot()
-            .into_iter()
-            .next()
-            .and_then(|u| u.get("id").and_then(Value::as_str).map(str::to_string));
-        if let Some(id) = first {
-            store.delete(&id);
-        }
-        let id = fault_uuid(self.options.faults.seed ^ n ^ 0x5417_F7ED, '9');
-        let user = fault_user(
-            id,
-            &format!("shifted-{n}@churn.example"),
-            &format!("Shifted {n}"),
-        );
-        let end = store.len();
-        store.insert(end, user);
-    }
-
-    /// Change the users as someone else would while the list is read: add a user at a random
-    /// place, or remove one added before.
-    fn churn(&self, n: u64) {
-        let left = self.churn_left.load(Ordering::Relaxed);
-        if left == 0 {
-            return;
-        }
-        if left != u32::MAX {
-            self.churn_left.fetch_sub(1, Ordering::Relaxed);
-        }
-        let mut guard = self.churned.lock().unwrap_or_else(|p| p.into_inner());
-        let (step, churned) = &mut *guard;
-        *step += 1;
-        let mut store = self.store.write().unwrap_or_else(|p| p.into_inner());
-        let pick = |len: usize, salt: u64| (self.unit(n, salt) * len as f64) as usize;
-        if *step % 2 == 0 && !churned.is_empty() {
-            let at = pick(churned.len(), 2).min(churned.len() - 1);
-            let id = churned.swap_remove(at);
-            store.delete(&id);
-        } else {
-            let id = fault_uuid(self.options.faults.seed ^ n ^ 0xC0FFEE, '8');
-            let user = fault_user(
-                id.clone(),
-                &format!("churn-{n}@churn.example"),
-                &format!("Churn {n}"),
-            );
-            let position = pick(store.len() + 1, 3);
-            store.insert(position, user);
-            churned.push(id);
-        }
-    }
-}
-
 fn failure(code: u32, message: &str) -> String {
     serde_json::json!({
         "success": false,
@@ -629,157 +418,6 @@ async fn handle(
         headers.insert(header::ALLOW, HeaderValue::from_static(allow));
     }
     response
-}
-
-fn base_url(addr: SocketAddr) -> String {
-    format!("http://{addr}{API_PREFIX}")
-}
-
-/// A sandbox serving on the current runtime. Dropping it asks the server to stop; `shutdown`
-/// also waits for it.
-pub struct RunningSandbox {
-    sandbox: Sandbox,
-    addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl RunningSandbox {
-    /// `http://<addr>/client/v4`: what the client uses as its API base URL.
-    pub fn base_url(&self) -> String {
-        base_url(self.addr)
-    }
-
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    pub fn sandbox(&self) -> &Sandbox {
-        &self.sandbox
-    }
-
-    /// Stop accepting, let open requests finish (up to a few seconds), and wait.
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(mut task) = self.task.take() {
-            if tokio::time::timeout(SHUTDOWN_GRACE, &mut task)
-                .await
-                .is_err()
-            {
-                task.abort();
-            }
-        }
-    }
-}
-
-impl Drop for RunningSandbox {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
-/// A sandbox serving from its own thread. Dropping it shuts the server down and joins.
-pub struct SandboxThread {
-    sandbox: Sandbox,
-    addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl SandboxThread {
-    /// `http://<addr>/client/v4`: what the client uses as its API base URL.
-    pub fn base_url(&self) -> String {
-        base_url(self.addr)
-    }
-
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    pub fn sandbox(&self) -> &Sandbox {
-        &self.sandbox
-    }
-}
-
-impl Drop for SandboxThread {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-/// The `reconcile sandbox` command: serve `seed` on `listen`, print the base URL as the first
-/// line of `stdout` (flushed), log a summary to stderr, and serve until Ctrl-C.
-pub async fn serve_cli(
-    seed: Seed,
-    options: Options,
-    listen: SocketAddr,
-    stdout: &mut (dyn io::Write + Send),
-) -> Result<(), SandboxError> {
-    serve_until(seed, options, listen, stdout, tokio::signal::ctrl_c()).await
-}
-
-/// `serve_cli` with the stop signal given: serve until `stop` completes.
-pub async fn serve_until(
-    seed: Seed,
-    options: Options,
-    listen: SocketAddr,
-    stdout: &mut (dyn io::Write + Send),
-    stop: impl Future<Output = io::Result<()>>,
-) -> Result<(), SandboxError> {
-    let sandbox = Sandbox::new(seed, options);
-    let running = sandbox
-        .bind(listen)
-        .await
-        .map_err(|source| SandboxError::Bind {
-            addr: listen,
-            source,
-        })?;
-    let url = running.base_url();
-    writeln!(stdout, "{url}")
-        .and_then(|()| stdout.flush())
-        .map_err(|source| SandboxError::WriteUrl { source })?;
-    let sandbox = running.sandbox();
-    tracing::info!(
-        "sandbox serving account {} with {} users at {url}; stop with Ctrl-C",
-        sandbox.account_id(),
-        sandbox.user_count(),
-    );
-    let stopped = stop.await;
-    running.shutdown().await;
-    stopped.map_err(|source| SandboxError::Signal { source })?;
-    tracing::info!("sandbox stopped");
-    Ok(())
-}
-
-/// A UUID for a user a fault adds, from a seed (`variant` is its 17th hex digit).
-fn fault_uuid(salt: u64, variant: char) -> String {
-    let r = seed::mix(salt);
-    format!(
-        "{:08x}-{:04x}-4{:03x}-{variant}{:03x}-{:012x}",
-        r >> 32,
-        (r >> 16) & 0xffff,
-        r & 0xfff,
-        (r >> 20) & 0xfff,
-        seed::mix(r) & 0xffff_ffff_ffff
-    )
-}
-
-/// A user a fault adds.
-fn fault_user(id: String, email: &str, name: &str) -> Map<String, Value> {
-    let mut user = Map::new();
-    user.insert("id".into(), Value::String(id));
-    user.insert("email".into(), Value::String(email.to_string()));
-    user.insert("name".into(), Value::String(name.to_string()));
-    user
 }
 
 #[cfg(test)]

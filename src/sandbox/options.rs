@@ -1,0 +1,131 @@
+//! How a sandbox behaves: its token and legacy key, the faults it injects on purpose, the rate
+//! limit it reports or enforces.
+
+use std::fmt;
+use std::time::Duration;
+
+/// How the sandbox behaves. Build it with `..Options::default()` so new fields do not break
+/// callers.
+#[derive(Clone)]
+pub struct Options {
+    /// The bearer token accepted in `Authorization: Bearer <token>`.
+    pub token: String,
+    /// The accepted legacy pair `(X-Auth-Email, X-Auth-Key)`, if any. The email is compared
+    /// case-insensitively, the key exactly.
+    pub legacy: Option<(String, String)>,
+    /// The quota reported in the `Ratelimit` headers; enforced only with
+    /// `faults.enforce_rate_limit` (see [`Options::with_faults`]).
+    pub rate_limit: RateLimit,
+    /// Latency, rate-limit enforcement and injected faults; none by default.
+    pub faults: Faults,
+}
+
+/// What can go wrong on purpose, for tests and trials. Random faults come from a seeded
+/// generator: the same seed and the same order of requests give the same faults.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Faults {
+    /// Added before every answer.
+    pub latency: Duration,
+    /// Refuse past `Options::rate_limit` as Cloudflare does: 429, code 971, `Retry-After`, and a
+    /// block during which every call is refused.
+    pub enforce_rate_limit: bool,
+    /// How long the block lasts; `None` is the window (Cloudflare: five minutes).
+    pub block: Option<Duration>,
+    /// Probability of a 503 with a failure envelope (nothing is done).
+    pub error_rate: f64,
+    /// Probability that the connection is closed in the middle of the answer (after the request
+    /// took effect: a dropped DELETE did delete).
+    pub drop_rate: f64,
+    /// Probability of a 200 whose body is not the envelope (nothing is done).
+    pub malformed_rate: f64,
+    /// This many list requests each change the users first: one adds a user at a random place,
+    /// the next removes one of those added, and so on. `u32::MAX`: every list request.
+    pub churn: u32,
+    /// Seed for the random faults and churn.
+    pub seed: u64,
+    /// Serve at most this many users a page, whatever `per_page` asks.
+    pub max_per_page: Option<u64>,
+    /// After this many deletions the token is revoked: every later request gets 403 with code
+    /// 9109, as when someone revokes the token in the middle of a run.
+    pub revoke_after_deletes: Option<u64>,
+    /// The first this many deletions are done, then their answer is cut off (the connection
+    /// closes after the status line, before the body is complete): the client cannot know the
+    /// DELETE took effect, and its retry finds the user gone.
+    pub drop_delete_answers: u64,
+    /// After each of the first this many answers to page 1, the first user is removed and a
+    /// new one added at the end, as when someone deletes a user and another signs in while the
+    /// list is read: every other user moves back one place, across page boundaries, and the
+    /// total stays the same (so a count cannot tell). `u32::MAX`: after every one.
+    pub shift: u32,
+    /// Report this `total_pages` in every list answer, whatever the users.
+    pub total_pages: Option<u64>,
+    /// Leave `total_count` out of `result_info` (the spec makes every field optional).
+    pub no_total_count: bool,
+    /// Answer an empty page with `"result": null` (the 2024 spec allowed it) instead of `[]`.
+    pub null_empty_pages: bool,
+}
+
+impl Options {
+    /// These options with `faults`; `rate_limit`, when given, is reported and enforced.
+    pub fn with_faults(mut self, faults: Faults, rate_limit: Option<RateLimit>) -> Options {
+        self.faults = faults;
+        if let Some(limit) = rate_limit {
+            self.rate_limit = limit;
+            self.faults.enforce_rate_limit = true;
+        }
+        self
+    }
+}
+
+/// A fixed-window quota per credential: `quota` requests per `window`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimit {
+    pub quota: u32,
+    pub window: Duration,
+}
+
+impl Default for RateLimit {
+    /// Cloudflare's global limit: 1200 requests per 5 minutes per token (API.md §2).
+    fn default() -> Self {
+        RateLimit {
+            quota: 1200,
+            window: Duration::from_secs(300),
+        }
+    }
+}
+
+/// The sandbox's default bearer token.
+pub const DEFAULT_TOKEN: &str = "sandbox-token";
+/// The sandbox's default legacy email.
+pub const DEFAULT_LEGACY_EMAIL: &str = "sandbox@example.com";
+/// The sandbox's default legacy global API key.
+pub const DEFAULT_LEGACY_KEY: &str = "sandbox-global-key";
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            token: DEFAULT_TOKEN.to_string(),
+            legacy: Some((
+                DEFAULT_LEGACY_EMAIL.to_string(),
+                DEFAULT_LEGACY_KEY.to_string(),
+            )),
+            rate_limit: RateLimit::default(),
+            faults: Faults::default(),
+        }
+    }
+}
+
+/// Credentials never reach a log, even the sandbox's own.
+impl fmt::Debug for Options {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Options")
+            .field("token", &"(redacted)")
+            .field(
+                "legacy",
+                &self.legacy.as_ref().map(|(email, _)| (email, "(redacted)")),
+            )
+            .field("rate_limit", &self.rate_limit)
+            .field("faults", &self.faults)
+            .finish()
+    }
+}
