@@ -1,23 +1,9 @@
-//! Edit distance, for "did you mean" hints.
+//! Edit distance, for "did you mean" hints and the typo rail.
 
-/// Levenshtein distance over Unicode scalar values.
+/// Levenshtein distance over Unicode scalar values (characters, not bytes: `é` to `e` is one
+/// edit), from `strsim`, which clap already brings.
 pub fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = if ca == *cb {
-                diagonal
-            } else {
-                1 + diagonal.min(above).min(row[j])
-            };
-            diagonal = above;
-        }
-    }
-    row[b.len()]
+    strsim::levenshtein(a, b)
 }
 
 /// The candidate closest to `word`, if it is close enough to be a likely typo.
