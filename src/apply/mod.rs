@@ -327,7 +327,7 @@ pub async fn execute_with<A: Api>(
         stopped = Some(Stop::InterruptedBeforeFirst(before.last));
     }
     loop {
-        while stopped.is_none() && in_flight.len() < parallelism && next < total {
+        while stopped.is_none() && in_flight.len() < parallelism {
             let Some(user) = confirmed.get(next).cloned() else {
                 break;
             };

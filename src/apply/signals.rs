@@ -95,12 +95,17 @@ pub fn ctrl_c() -> watch::Receiver<Presses> {
                 last: signal,
             };
             if tx.send(presses).is_err() {
-                UNHEEDED_NUMBER.store(signal.number(), Ordering::Relaxed);
-                UNHEEDED.notify_one();
+                hand_to_main(signal);
             }
         }
     });
     rx
+}
+
+/// Nobody listens for `signal` any more: let [`unheeded`] end the process.
+fn hand_to_main(signal: Signal) {
+    UNHEEDED_NUMBER.store(signal.number(), Ordering::Relaxed);
+    UNHEEDED.notify_one();
 }
 
 /// Resolves when Ctrl-C or SIGTERM comes after the executor that listened for it is done, with
@@ -108,6 +113,37 @@ pub fn ctrl_c() -> watch::Receiver<Presses> {
 /// any apply, the signals keep their default action.
 pub async fn unheeded() -> u8 {
     UNHEEDED.notified().await;
-    let number = UNHEEDED_NUMBER.load(Ordering::Relaxed);
+    exit_code(UNHEEDED_NUMBER.load(Ordering::Relaxed))
+}
+
+/// The exit status of a process that a signal ends: 128 + its number.
+fn exit_code(number: i32) -> u8 {
     u8::try_from(128 + number).unwrap_or(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signal_ends_the_process_with_128_plus_its_number() {
+        assert_eq!(exit_code(Signal::Interrupt.number()), 130);
+        assert_eq!(exit_code(Signal::Terminate.number()), 143);
+        assert_eq!(Signal::Interrupt.to_string(), "Ctrl-C");
+        assert_eq!(Signal::Terminate.to_string(), "SIGTERM");
+    }
+
+    /// The only test that touches the process-wide hand-over.
+    #[tokio::test]
+    async fn an_unheeded_signal_waits_for_one_and_gives_its_exit_code() {
+        tokio::select! {
+            biased;
+            code = unheeded() => panic!("resolved with {code} before any signal"),
+            () = std::future::ready(()) => {}
+        }
+        hand_to_main(Signal::Terminate);
+        // A bound for a broken hand-over only: a working one resolves at once.
+        let code = tokio::time::timeout(std::time::Duration::from_secs(10), unheeded()).await;
+        assert_eq!(code, Ok(143));
+    }
 }

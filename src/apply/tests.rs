@@ -656,3 +656,26 @@ fn counts_and_verdicts_of_a_report() {
     assert!(!execution(all_gone, Some("disk full".into())).is_complete());
     assert!(!execution(failed, None).is_complete());
 }
+
+#[test]
+fn audit_context_carries_the_digests_and_tells_runs_apart() {
+    let settings = ExecSettings {
+        actor: Actor {
+            ci: None,
+            user: Some("ana".into()),
+        },
+        ..ExecSettings::default()
+    };
+    let account = "023e105f4ecef8ad9ca31a8372d0c353";
+    let c = AuditContext::from_digests(account, "sha256:d".into(), "sha256:l".into(), &settings);
+    assert_eq!(c.account, account);
+    assert_eq!(c.desired_digest, "sha256:d");
+    assert_eq!(c.live_fingerprint, "sha256:l");
+    assert_eq!(c.actor, settings.actor);
+    assert_eq!(c.run_id.len(), 16, "{}", c.run_id);
+    assert!(
+        c.run_id.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{}",
+        c.run_id
+    );
+}
