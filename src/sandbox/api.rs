@@ -78,18 +78,23 @@ impl ApiError {
     }
 }
 
+/// The failure envelope, `access_api-response-common-failure`: all four keys required, result
+/// null. The one builder of it.
+pub(super) fn failure(code: u32, message: &str) -> String {
+    json!({
+        "success": false,
+        "errors": [{"code": code, "message": message}],
+        "messages": [],
+        "result": null,
+    })
+    .to_string()
+}
+
 impl From<ApiError> for Reply {
     fn from(e: ApiError) -> Reply {
-        // `access_api-response-common-failure`: all four keys required, result null.
-        let body = json!({
-            "success": false,
-            "errors": [{"code": e.code, "message": e.message}],
-            "messages": [],
-            "result": null,
-        });
         Reply {
             status: e.status,
-            body: body.to_string(),
+            body: failure(e.code, &e.message),
             allow: e.allow,
         }
     }

@@ -43,6 +43,7 @@ use tokio::sync::oneshot;
 pub use api::{codes, API_PREFIX, MAX_USER_ID_CHARS};
 pub use seed::{is_account_id, Seed, DEFAULT_ACCOUNT_ID, GENERATED_EMAIL_DOMAIN};
 
+use api::failure;
 use ratelimit::RateLimiter;
 use store::Store;
 
@@ -249,16 +250,6 @@ impl Sandbox {
     pub fn options(&self) -> &Options {
         &self.inner.options
     }
-}
-
-fn failure(code: u32, message: &str) -> String {
-    serde_json::json!({
-        "success": false,
-        "errors": [{"code": code, "message": message}],
-        "messages": [],
-        "result": null,
-    })
-    .to_string()
 }
 
 /// The one handler: routing is done by `api::respond`, so that authentication comes before
