@@ -130,7 +130,7 @@ pub fn human(plan: &Plan, out: &mut dyn Write, p: Palette) -> io::Result<()> {
         "reconcile plan for account {} ({} live user{})",
         plan.account_id,
         plan.live_count,
-        if plan.live_count == 1 { "" } else { "s" }
+        crate::text::plural(plan.live_count)
     )?;
     writeln!(out)?;
     if plan.delete.is_empty() {
@@ -261,7 +261,7 @@ pub fn seats_line(plan: &Plan) -> Option<String> {
         return None;
     }
     let (access, gateway) = plan.seats_freed();
-    let seats = |n: usize, what: &str| format!("{n} {what} seat{}", if n == 1 { "" } else { "s" });
+    let seats = |n: usize, what: &str| format!("{n} {what} seat{}", crate::text::plural(n));
     Some(format!(
         "Frees {} and {}.",
         seats(access, "Access"),

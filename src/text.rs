@@ -145,6 +145,20 @@ pub fn display_bytes(bytes: &[u8]) -> String {
     out
 }
 
+/// `"s"` unless `n` is one: "1 user", "2 users".
+pub fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// "3 users", "1 file".
+pub fn count(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", plural(n))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

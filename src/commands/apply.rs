@@ -45,7 +45,7 @@ pub(crate) async fn apply_flow(
         Approval::Impossible => {
             return Err(Error::Usage(format!(
                 "refusing to delete {n} user{} without confirmation: stdin is not a terminal; nothing was deleted\n  help: review the plan above, then pass --auto-approve (or set RECONCILE_AUTO_APPROVE=true) to apply it",
-                if n == 1 { "" } else { "s" }
+                crate::text::plural(n)
             )))
         }
         Approval::Ask => {

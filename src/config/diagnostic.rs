@@ -40,7 +40,7 @@ impl fmt::Display for ConfigError {
         write!(
             f,
             "the desired state is not valid ({n} problem{}); nothing was changed",
-            if n == 1 { "" } else { "s" }
+            crate::text::plural(n)
         )?;
         for d in &self.diagnostics {
             write!(f, "\n{d}")?;

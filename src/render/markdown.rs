@@ -44,7 +44,7 @@ struct Section<'a> {
 /// The Markdown text of `plan`, cut to at most `limit` bytes (for tests of the cut).
 pub fn to_string(plan: &Plan, limit: usize) -> String {
     let mut out = String::new();
-    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let plural = crate::text::plural;
     if plan.delete.is_empty() {
         let _ = writeln!(out, "## reconcile plan: no changes\n");
     } else {

@@ -6,10 +6,7 @@ use std::io::{self, Write};
 use crate::config::Desired;
 use crate::text::printable;
 
-/// "3 users", "1 file".
-pub(crate) fn count(n: usize, what: &str) -> String {
-    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
-}
+use crate::text::count;
 
 /// `validate`: the summary line, then the files read, one a line, so that a file left out is
 /// seen (docs/cli.md).
@@ -101,6 +98,7 @@ mod tests {
     fn counts_and_notes() {
         assert_eq!(count(1, "file"), "1 file");
         assert_eq!(count(0, "file"), "0 files");
+        assert_eq!(crate::text::plural(2), "s");
         let mut out = Vec::new();
         plan_saved("p.json", 1, "2026-12-02T00:00:00Z", false, &mut out).unwrap();
         assert_eq!(

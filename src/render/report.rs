@@ -99,7 +99,7 @@ pub fn saved_report(
         "  created {}, expires {}; {n} deletion{} reviewed.",
         saved.created_at,
         saved.expires_at,
-        if n == 1 { "" } else { "s" }
+        crate::text::plural(n)
     )?;
     writeln!(out)?;
     outcomes(report, out, p)?;
@@ -213,7 +213,7 @@ pub fn apply_summary(execution: &Execution, out: &mut dyn Write, p: Palette) -> 
                 r.decision.label(),
                 r.decision.id_text(),
                 d.attempts,
-                if d.attempts == 1 { "" } else { "s" }
+                crate::text::plural(d.attempts as usize)
             )?;
         }
     }
@@ -270,7 +270,7 @@ pub fn apply_summary(execution: &Execution, out: &mut dyn Write, p: Palette) -> 
             out,
             "\nAudit log: {} ({records} record{} written; head {head}).",
             crate::text::display_path(path),
-            if *records == 1 { "" } else { "s" }
+            crate::text::plural(*records)
         )?;
     }
     Ok(())
