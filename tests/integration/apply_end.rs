@@ -132,17 +132,8 @@ fn sigterm_stops_new_deletions_like_ctrl_c_and_every_user_is_accounted_for() {
         .stderr(std::process::Stdio::piped());
     let child = cmd.spawn().unwrap();
     w.wait_until("the first deletions", |w| w.deletes() >= 3);
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let out = child.wait_with_output().unwrap();
-    let r = Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    };
+    signal(&child, "TERM");
+    let r = finish(child);
     assert_eq!(r.code, 3, "{r:?}");
     assert!(
         r.stdout.contains("Stopped early: interrupted (SIGTERM)"),

@@ -460,17 +460,8 @@ fn ctrl_c_stops_new_deletions_and_every_user_is_accounted_for() {
         .stderr(std::process::Stdio::piped());
     let child = cmd.spawn().unwrap();
     w.wait_until("the first deletions", |w| w.deletes() >= 3);
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let out = child.wait_with_output().unwrap();
-    let r = Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    };
+    signal(&child, "INT");
+    let r = finish(child);
     assert_eq!(r.code, 3, "{r:?}");
     assert!(
         r.stdout.contains("Stopped early: interrupted (Ctrl-C)"),
@@ -562,16 +553,9 @@ fn a_second_ctrl_c_abandons_the_deletions_in_flight_and_accounts_for_them() {
         }
         all
     });
-    let interrupt = |pid: u32| {
-        let status = std::process::Command::new("kill")
-            .args(["-INT", &pid.to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    };
     // The first deletions are done: the next ones are on the wire (a second each).
     w.wait_until("the first deletions", |w| w.count("DELETE", 202) >= 2);
-    interrupt(child.id());
+    signal(&child, "INT");
     // Wait for the run to say it stopped issuing deletions, then press again.
     loop {
         let line = lines
@@ -581,7 +565,7 @@ fn a_second_ctrl_c_abandons_the_deletions_in_flight_and_accounts_for_them() {
             break;
         }
     }
-    interrupt(child.id());
+    signal(&child, "INT");
     let out = child.wait_with_output().unwrap();
     let stderr = reader.join().unwrap();
     let stdout = String::from_utf8(out.stdout).unwrap();

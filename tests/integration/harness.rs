@@ -263,3 +263,18 @@ pub fn loopback_api(
     });
     url
 }
+
+/// Send `signal` (`"INT"`, `"TERM"`) to a child process, as a person's Ctrl-C or a CI runner's
+/// stop would.
+pub fn signal(child: &std::process::Child, signal: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{signal} failed");
+}
+
+/// Wait for a child started with piped stdout and stderr, as a [`Run`].
+pub fn finish(child: std::process::Child) -> Run {
+    Run::from(child.wait_with_output().unwrap())
+}
