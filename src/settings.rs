@@ -78,15 +78,7 @@ pub enum Action {
     Schema,
     Completions(clap_complete::Shell),
     Man,
-    Sandbox {
-        seed: Option<PathBuf>,
-        generate: usize,
-        listen: SocketAddr,
-        token: Secret,
-        account_id: Option<AccountId>,
-        faults: Faults,
-        rate_limit: Option<RateLimit>,
-    },
+    Sandbox(SandboxSettings),
     AuditVerify {
         file: PathBuf,
     },
@@ -99,6 +91,18 @@ impl Action {
     pub fn output_only(&self) -> bool {
         matches!(self, Action::Schema | Action::Completions(_) | Action::Man)
     }
+}
+
+/// `reconcile sandbox`, resolved.
+#[derive(Debug, Clone)]
+pub struct SandboxSettings {
+    pub seed: Option<PathBuf>,
+    pub generate: usize,
+    pub listen: SocketAddr,
+    pub token: Secret,
+    pub account_id: Option<AccountId>,
+    pub faults: Faults,
+    pub rate_limit: Option<RateLimit>,
 }
 
 /// Everything a run needs, resolved once.

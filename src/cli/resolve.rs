@@ -14,6 +14,7 @@ use crate::progress::Progress;
 use crate::render::{Format, Palette};
 use crate::sandbox::{Faults, RateLimit};
 use crate::secret::Secret;
+use crate::settings::SandboxSettings;
 pub use crate::settings::{Action, PlanOutput, Settings, Target};
 
 impl Settings {
@@ -183,7 +184,7 @@ impl Settings {
             Command::Demo(a) => Action::Demo {
                 auto_approve: auto_approve(a.auto_approve)?,
             },
-            Command::Sandbox(a) => Action::Sandbox {
+            Command::Sandbox(a) => Action::Sandbox(SandboxSettings {
                 seed: a.seed,
                 generate: a.generate,
                 listen: a.listen,
@@ -214,7 +215,7 @@ impl Settings {
                     quota: r.quota,
                     window: r.window,
                 }),
-            },
+            }),
             Command::Audit(AuditCommand::Verify { file }) => Action::AuditVerify { file },
         };
         Ok(Settings {

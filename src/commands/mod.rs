@@ -155,20 +155,7 @@ pub(crate) async fn dispatch(settings: Settings, streams: &mut Streams<'_>) -> R
             )
             .await
         }
-        Action::Sandbox {
-            seed,
-            generate,
-            listen,
-            token,
-            account_id,
-            faults,
-            rate_limit,
-        } => {
-            sandbox::run(
-                seed, generate, listen, token, account_id, faults, rate_limit, streams,
-            )
-            .await
-        }
+        Action::Sandbox(s) => sandbox::run(s, streams).await,
         Action::AuditVerify { file } => audit::verify(&file, streams),
     }
 }

@@ -1,24 +1,20 @@
 //! `reconcile sandbox`: serve the emulated API until interrupted.
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
-
 use crate::commands::{Error, Exit, Streams};
 use crate::model::AccountId;
-use crate::sandbox::{self, Faults, RateLimit};
-use crate::secret::Secret;
+use crate::sandbox;
+use crate::settings::SandboxSettings;
 
-#[allow(clippy::too_many_arguments)] // one per flag of the command
-pub(crate) async fn run(
-    seed: Option<PathBuf>,
-    generate: usize,
-    listen: SocketAddr,
-    token: Secret,
-    account_id: Option<AccountId>,
-    faults: Faults,
-    rate_limit: Option<RateLimit>,
-    streams: &mut Streams<'_>,
-) -> Result<Exit, Error> {
+pub(crate) async fn run(s: SandboxSettings, streams: &mut Streams<'_>) -> Result<Exit, Error> {
+    let SandboxSettings {
+        seed,
+        generate,
+        listen,
+        token,
+        account_id,
+        faults,
+        rate_limit,
+    } = s;
     let mut seed = match (seed, account_id) {
         (Some(path), None) => sandbox::Seed::from_file(&path)?,
         (Some(_), Some(_)) => {
