@@ -205,12 +205,8 @@ pub fn compute_owned(desired: &Desired, live: Vec<LiveUser>, policy: &Policy) ->
     let (mut delete, mut keep, mut held) = (Vec::new(), Vec::new(), Vec::new());
     // Users no rule keeps, checked against the single-user rails below.
     let mut unmatched: Vec<Decision> = Vec::new();
-    let mut ids: HashMap<UserId, usize> = HashMap::with_capacity(live_count);
     for user in live {
         let id = user.id.as_deref().and_then(UserId::parse);
-        if let Some(id) = &id {
-            *ids.entry(id.clone()).or_default() += 1;
-        }
         let raw = user.email.as_deref().map(str::trim).unwrap_or("");
         if raw.is_empty() {
             held.push(Decision {
@@ -260,12 +256,24 @@ pub fn compute_owned(desired: &Desired, live: Vec<LiveUser>, policy: &Policy) ->
             counts.insert(address.clone(), run.len());
         }
     }
-    let shared = |d: &Decision| {
-        d.id.as_ref()
-            .and_then(|id| ids.get(id))
-            .copied()
-            .filter(|n| *n > 1)
+    // Ids that several live users share (in any letter case): counted by reference over every
+    // decision, and only the rare shared ones kept, so the common case allocates nothing per user.
+    let shared_ids: HashMap<UserId, usize> = {
+        let mut ids: HashMap<&UserId, usize> = HashMap::with_capacity(live_count);
+        for id in keep
+            .iter()
+            .chain(&unmatched)
+            .chain(&held)
+            .filter_map(|d| d.id.as_ref())
+        {
+            *ids.entry(id).or_default() += 1;
+        }
+        ids.into_iter()
+            .filter(|(_, n)| *n > 1)
+            .map(|(id, n)| (id.clone(), n))
+            .collect()
     };
+    let shared = |d: &Decision| d.id.as_ref().and_then(|id| shared_ids.get(id)).copied();
     // Who could be deleted at all: a usable address and an id that names one user.
     let deletable = keep
         .iter()
