@@ -139,7 +139,7 @@ async fn deleting() {
     let shown = plan::compute(
         &desired,
         &listing.users,
-        &plan::Policy::at(&account(), reconcile::date::now_unix()),
+        &plan::Policy::at(&account(), reconcile::date::Clock::System.unix()),
     );
     let (confirmed, _) = plan::recheck::recheck(
         shown.delete.iter().map(plan::recheck::Reviewed::shown),
@@ -149,7 +149,6 @@ async fn deleting() {
     .split();
     let settings = ExecSettings {
         parallelism: 4,
-        progress: Progress::new(reconcile::progress::Mode::Hidden),
         ..ExecSettings::default()
     };
     let context = AuditContext::new(&desired, &shown, &settings);
@@ -225,7 +224,7 @@ fn planning() {
     let plan = plan::compute_owned(
         &desired,
         live,
-        &plan::Policy::at(&account(), reconcile::date::now_unix()),
+        &plan::Policy::at(&account(), reconcile::date::Clock::System.unix()),
     );
     let wall = start.elapsed();
     let peak = peak_rss_kib();
@@ -276,7 +275,7 @@ fn patterns() {
     let plan = plan::compute_owned(
         &desired,
         live,
-        &plan::Policy::at(&account(), reconcile::date::now_unix()),
+        &plan::Policy::at(&account(), reconcile::date::Clock::System.unix()),
     );
     let wall = start.elapsed();
     println!(

@@ -66,7 +66,7 @@ pub enum Recorded {
 /// One record: what apply says about one user. [`AuditLog::append`] chains it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Entry<'a> {
-    /// When the outcome was known, RFC 3339 ([`now_rfc3339`]).
+    /// When the outcome was known, RFC 3339 (`Clock::rfc3339_millis`).
     pub time: String,
     /// Tells the runs in one log apart.
     pub run: &'a str,
@@ -431,11 +431,6 @@ impl AuditLog {
     }
 }
 
-/// Now, as RFC 3339 UTC with milliseconds: `2026-11-28T09:15:02.123Z`.
-pub fn now_rfc3339() -> String {
-    crate::date::Clock::System.rfc3339_millis()
-}
-
 /// Seconds since the Unix epoch (UTC) as RFC 3339, with milliseconds.
 pub fn rfc3339(secs: i64, millis: u32) -> String {
     crate::date::format_timestamp(secs, Some(millis))
@@ -613,7 +608,10 @@ mod tests {
         assert_eq!(rfc3339(0, 0), "1970-01-01T00:00:00.000Z");
         assert_eq!(rfc3339(951_782_400, 5), "2000-02-29T00:00:00.005Z");
         assert_eq!(rfc3339(1_798_761_599, 999), "2026-12-31T23:59:59.999Z");
-        assert!(now_rfc3339().ends_with('Z'));
+        assert_eq!(
+            crate::date::Clock::Fixed(1_798_761_599).rfc3339_millis(),
+            "2026-12-31T23:59:59.000Z"
+        );
     }
 
     /// The records' text, byte for byte as the log has always written it (field order included):

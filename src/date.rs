@@ -88,9 +88,10 @@ impl fmt::Display for Date {
 
 /// Where "now" comes from. Code that needs the time takes a clock (or the instant it read
 /// from one), so that a test can fix it instead of racing the system clock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Clock {
     /// The system clock.
+    #[default]
     System,
     /// Always this instant, in seconds since the Unix epoch.
     Fixed(i64),
@@ -122,11 +123,6 @@ impl Clock {
             Some(now.subsec_millisecond().unsigned_abs()),
         )
     }
-}
-
-/// Seconds since the Unix epoch, by the system clock.
-pub fn now_unix() -> i64 {
-    Clock::System.unix()
 }
 
 /// The instant `secs` seconds and `millis` milliseconds after the epoch, held within the range

@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::apply;
 use crate::cloudflare::{human_duration, Event, Observer};
+use crate::render::notes;
 
 /// How progress is shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -152,6 +154,50 @@ impl Progress {
     /// The API client's observer, showing its events in this mode.
     pub fn observer(self) -> Arc<dyn Observer> {
         Arc::new(ClientEvents::new(self))
+    }
+
+    /// The executor's observer, showing the deleting in this mode.
+    pub fn deletions(self) -> Arc<dyn apply::Observer> {
+        Arc::new(DeletionEvents {
+            progress: self,
+            task: Mutex::new(None),
+        })
+    }
+}
+
+/// The executor's events, for the person at the terminal: the deletions as a task of
+/// [`Progress`], a first signal as a line above it.
+#[derive(Debug)]
+struct DeletionEvents {
+    progress: Progress,
+    task: Mutex<Option<Task>>,
+}
+
+impl apply::Observer for DeletionEvents {
+    fn event(&self, event: apply::Event) {
+        let mut task = self.task.lock().unwrap_or_else(|p| p.into_inner());
+        match event {
+            apply::Event::Started { total } => {
+                *task = Some(self.progress.task("deleting users", Some(total as u64)));
+            }
+            apply::Event::Answered => {
+                if let Some(task) = &*task {
+                    task.inc(1);
+                }
+            }
+            apply::Event::Stopping { by, in_flight } => {
+                let text = notes::stopping(by, in_flight);
+                match &*task {
+                    Some(task) => task.println(&text),
+                    None => tracing::info!("{text}"),
+                }
+            }
+            apply::Event::Finished => {
+                if let Some(task) = task.take() {
+                    task.finish();
+                }
+            }
+        }
     }
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::apply::ExecSettings;
 use crate::cloudflare::{ClientConfig, Credentials};
+use crate::date::Clock;
 use crate::model::AccountId;
 use crate::plan::Overrides;
 use crate::planfile::PlanKey;
@@ -25,6 +26,8 @@ pub struct Target {
     pub client: ClientConfig,
     /// The safety-rail flags of this run.
     pub overrides: Overrides,
+    /// Where "now" comes from: whom `hold_active_within` holds, when a saved plan expires.
+    pub clock: Clock,
 }
 
 /// Where `plan` writes, resolved.

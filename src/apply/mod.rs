@@ -7,24 +7,55 @@
 //! which the HTTP client implements and the unit tests fake.
 
 use std::collections::HashSet;
+use std::fmt;
 use std::future::Future;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use tokio::sync::watch;
 
-use crate::audit::{self, Actor, AuditError, AuditLog, Entry, Recorded};
+use crate::audit::{Actor, AuditError, AuditLog, Entry, Recorded};
 use crate::cloudflare::{ApiError, Client, DeleteOutcome, Detailed};
 use crate::config::Desired;
+use crate::date::Clock;
 use crate::model::UserId;
 use crate::plan::recheck::{Confirmed, ConfirmedDeletions};
 use crate::plan::{self, Decision, Plan};
-use crate::progress::Progress;
 
 mod signals;
 #[cfg(test)]
 mod tests;
 
 pub use signals::{ctrl_c, unheeded, Presses, Signal};
+
+/// What the executor tells the program while it deletes. It only reports these to the
+/// [`Observer`] of its [`ExecSettings`]; the command supplies one (`crate::progress` shows them on
+/// a terminal, in `render`'s words), and a test can supply one that records them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// Deleting starts: `total` confirmed users.
+    Started { total: usize },
+    /// One more deletion has an outcome.
+    Answered,
+    /// A first signal came: no new deletions are sent; `in_flight` are still awaited.
+    Stopping { by: Signal, in_flight: usize },
+    /// Deleting is over (every user has an outcome, or the rest will be accounted as unsent or
+    /// interrupted).
+    Finished,
+}
+
+/// Receives the executor's [`Event`]s, from the executor's own task: it should return quickly.
+pub trait Observer: Send + Sync {
+    fn event(&self, event: Event);
+}
+
+/// The default observer: hears everything, says nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Silent;
+
+impl Observer for Silent {
+    fn event(&self, _: Event) {}
+}
 
 /// What the executor needs of the Access users API.
 pub trait Api: Clone + Send + Sync + 'static {
@@ -141,7 +172,7 @@ impl Report {
 }
 
 /// How apply carries out a plan, resolved once by `cli`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone)]
 pub struct ExecSettings {
     /// Deletions in flight at once.
     pub parallelism: usize,
@@ -149,9 +180,12 @@ pub struct ExecSettings {
     pub audit_log: Option<PathBuf>,
     /// Who runs this, for the audit log.
     pub actor: Actor,
-    pub progress: Progress,
+    /// Who hears how the deleting goes (the command decides; by default nobody).
+    pub observer: Arc<dyn Observer>,
     /// List the users again afterwards and report planned users still present.
     pub verify: bool,
+    /// The time each audit record carries.
+    pub clock: Clock,
 }
 
 impl Default for ExecSettings {
@@ -160,9 +194,22 @@ impl Default for ExecSettings {
             parallelism: 4,
             audit_log: None,
             actor: Actor::default(),
-            progress: Progress::lines(),
+            observer: Arc::new(Silent),
             verify: true,
+            clock: Clock::System,
         }
+    }
+}
+
+impl fmt::Debug for ExecSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExecSettings")
+            .field("parallelism", &self.parallelism)
+            .field("audit_log", &self.audit_log)
+            .field("actor", &self.actor)
+            .field("verify", &self.verify)
+            .field("clock", &self.clock)
+            .finish_non_exhaustive()
     }
 }
 
@@ -177,6 +224,8 @@ pub struct AuditContext {
     pub actor: Actor,
     /// Tells the runs in one log apart.
     pub run_id: String,
+    /// The time each record carries.
+    pub clock: Clock,
 }
 
 impl AuditContext {
@@ -196,12 +245,13 @@ impl AuditContext {
         live_fingerprint: String,
         settings: &ExecSettings,
     ) -> AuditContext {
-        let started = audit::now_rfc3339();
+        let started = settings.clock.rfc3339_millis();
         AuditContext {
             account: account.to_string(),
             desired_digest,
             live_fingerprint,
             actor: settings.actor.clone(),
+            clock: settings.clock,
             run_id: crate::digest::sha256(
                 format!("{started}/{}/{account}", std::process::id()).as_bytes(),
             )[7..23]
@@ -310,7 +360,8 @@ pub async fn execute_with<A: Api>(
     let total = confirmed.len();
     let mut outcomes: Vec<Option<Outcome>> = vec![None; total];
     let mut details: Vec<Detail> = vec![Detail::default(); total];
-    let task = settings.progress.task("deleting users", Some(total as u64));
+    let observer = &*settings.observer;
+    observer.event(Event::Started { total });
     let parallelism = settings.parallelism.max(1);
     let mut set: tokio::task::JoinSet<(usize, Detailed<DeleteOutcome>)> =
         tokio::task::JoinSet::new();
@@ -350,12 +401,8 @@ pub async fn execute_with<A: Api>(
                     listening = false;
                 }
                 if presses.count >= 1 && stopped.is_none() {
-                    let what = presses.last;
-                    stopped = Some(Stop::Interrupted(what));
-                    task.println(&format!(
-                        "{what}: no new deletions; waiting for the {} in flight ({what} again to stop at once)",
-                        in_flight.len()
-                    ));
+                    stopped = Some(Stop::Interrupted(presses.last));
+                    observer.event(Event::Stopping { by: presses.last, in_flight: in_flight.len() });
                 }
                 if presses.count >= 2 {
                     set.abort_all();
@@ -378,7 +425,7 @@ pub async fn execute_with<A: Api>(
                     }
                 };
                 in_flight.remove(&i);
-                task.inc(1);
+                observer.event(Event::Answered);
                 let Some(decision) = confirmed.get(i).map(|c| c.decision()) else {
                     continue;
                 };
@@ -423,7 +470,7 @@ pub async fn execute_with<A: Api>(
             }
         }
     }
-    task.finish();
+    observer.event(Event::Finished);
     // Whatever has no outcome yet was sent (in flight at a second Ctrl-C, or its task failed),
     // or was never sent: the first `next` users are the ones sent.
     for i in 0..total {
@@ -535,7 +582,7 @@ fn entry<'a>(
         Outcome::NotAttempted => (Recorded::NotAttempted, None),
     };
     Entry {
-        time: audit::now_rfc3339(),
+        time: context.clock.rfc3339_millis(),
         run: &context.run_id,
         account: &context.account,
         user_id: decision.id_text(),

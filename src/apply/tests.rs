@@ -174,6 +174,18 @@ struct Run {
     lists: usize,
     /// The audit log's records.
     records: Vec<serde_json::Value>,
+    /// What the executor reported to its observer, in order.
+    events: Vec<Event>,
+}
+
+/// An observer that keeps every event.
+#[derive(Default)]
+struct Recorder(Mutex<Vec<Event>>);
+
+impl Observer for Recorder {
+    fn event(&self, event: Event) {
+        self.0.lock().unwrap().push(event);
+    }
 }
 
 impl Run {
@@ -206,6 +218,7 @@ struct Case {
     script: Script,
     /// Signals pressed before the executor starts.
     pressed: Vec<Signal>,
+    clock: Clock,
 }
 
 impl Case {
@@ -219,7 +232,13 @@ impl Case {
                 ..Script::default()
             },
             pressed: Vec::new(),
+            clock: Clock::System,
         }
+    }
+
+    fn clock(mut self, clock: Clock) -> Case {
+        self.clock = clock;
+        self
     }
 
     fn answer(mut self, i: usize, answer: Answer) -> Case {
@@ -245,11 +264,13 @@ impl Case {
     async fn run(self) -> Run {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("audit.jsonl");
+        let recorder = Arc::new(Recorder::default());
         let settings = ExecSettings {
             parallelism: self.parallelism,
             audit_log: Some(path.clone()),
             verify: self.verify,
-            progress: Progress::for_stderr(false, true),
+            observer: recorder.clone(),
+            clock: self.clock,
             ..ExecSettings::default()
         };
         let (tx, rx) = watch::channel(Presses::default());
@@ -265,6 +286,7 @@ impl Case {
         let context = AuditContext {
             account: "023e105f4ecef8ad9ca31a8372d0c353".into(),
             run_id: "run".into(),
+            clock: settings.clock,
             ..AuditContext::default()
         };
         let audit = open_audit(&settings).unwrap();
@@ -277,11 +299,13 @@ impl Case {
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();
         let deletes = fake.deletes.lock().unwrap().clone();
+        let events = recorder.0.lock().unwrap().clone();
         Run {
             execution,
             deletes,
             lists: fake.lists.load(Ordering::SeqCst),
             records,
+            events,
         }
     }
 }
@@ -302,6 +326,16 @@ async fn every_user_deleted_and_checked_is_complete() {
     assert_eq!(r.deletes.len(), 3);
     assert_eq!(r.execution.report.counts(), counts(3, 0, 0, 0));
     assert!(r.execution.report.is_complete());
+    assert_eq!(
+        r.events,
+        [
+            Event::Started { total: 3 },
+            Event::Answered,
+            Event::Answered,
+            Event::Answered,
+            Event::Finished
+        ]
+    );
     assert_eq!(r.execution.stopped, None);
     assert_eq!(r.lists, 1);
     assert_eq!(r.execution.verification, Verification::Listed(Vec::new()));
@@ -311,6 +345,15 @@ async fn every_user_deleted_and_checked_is_complete() {
     assert_eq!(audit.1, 3);
     assert_eq!(r.execution.details[0].status, Some(202));
     assert_eq!(r.execution.details[0].cf_ray.as_deref(), Some("ray-ok"));
+}
+
+#[tokio::test]
+async fn each_record_carries_the_time_of_the_clock_it_is_given() {
+    let r = Case::new(2).clock(Clock::Fixed(1_798_761_599)).run().await;
+    assert_eq!(r.records.len(), 2);
+    for record in &r.records {
+        assert_eq!(record["time"], "2026-12-31T23:59:59.000Z");
+    }
 }
 
 #[tokio::test]
@@ -439,6 +482,20 @@ async fn a_first_signal_lets_those_in_flight_finish_and_sends_no_more() {
     assert_eq!(
         r.execution.stopped,
         Some(Stop::Interrupted(Signal::Interrupt))
+    );
+    // The signal is heard before the answers that came with it: both are still in flight.
+    assert_eq!(
+        r.events,
+        [
+            Event::Started { total: 5 },
+            Event::Stopping {
+                by: Signal::Interrupt,
+                in_flight: 2
+            },
+            Event::Answered,
+            Event::Answered,
+            Event::Finished
+        ]
     );
     assert_eq!(r.lists, 0);
     assert!(!r.execution.is_complete());

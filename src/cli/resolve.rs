@@ -10,6 +10,7 @@ use crate::apply::ExecSettings;
 use crate::audit::Actor;
 use crate::cloudflare::{ClientConfig, RetryPolicy};
 use crate::cloudflare::{Credentials, DEFAULT_BASE_URL};
+use crate::date::Clock;
 use crate::progress::Progress;
 use crate::render::{Format, Palette};
 use crate::sandbox::{Faults, RateLimit};
@@ -26,7 +27,7 @@ impl Settings {
             Action::Plan { target, .. } => target.client.observer = progress.observer(),
             Action::Apply { target, exec, .. } => {
                 target.client.observer = progress.observer();
-                exec.progress = progress;
+                exec.observer = progress.deletions();
             }
             _ => {}
         }
@@ -120,6 +121,7 @@ impl Settings {
                     .unwrap_or_else(|| DEFAULT_BASE_URL.to_string()),
                 credentials: credentials()?,
                 overrides: t.rails.overrides(),
+                clock: Clock::System,
                 client: client_config(t.client)?,
             })
         };
@@ -156,8 +158,9 @@ impl Settings {
                     parallelism: usize::from(a.exec.parallelism),
                     audit_log: a.exec.audit_log,
                     actor: Actor::from_env(env.var),
-                    progress,
+                    observer: progress.deletions(),
                     verify: true,
+                    clock: Clock::System,
                 },
             },
             Command::Validate(a) => Action::Validate { files: a.files },

@@ -28,7 +28,7 @@ pub(crate) async fn apply_flow(
 ) -> Result<Exit, Error> {
     // Before anything is listed: an audit log that cannot be written stops the run here.
     let audit = apply::open_audit(exec)?;
-    let shown = compute(desired, client, overrides).await?;
+    let shown = compute(desired, client, overrides, exec.clock).await?;
     warn_about(desired, &shown);
     render::human(&shown, streams.stdout, palette)?;
     streams.stdout.flush()?;
@@ -56,7 +56,7 @@ pub(crate) async fn apply_flow(
     }
     // Invariant 1: delete only users who were shown and confirmed and are still extras now, and
     // only if every rail passes again on the fresh listing.
-    let fresh = compute(desired, client, overrides).await?;
+    let fresh = compute(desired, client, overrides, exec.clock).await?;
     let (confirmed, unapplied) = recheck(shown.delete.iter().map(Reviewed::shown), &fresh)
         .map_err(|refusal| {
             Error::Refused(format!(
@@ -146,7 +146,7 @@ pub(crate) async fn saved_apply_flow(
 ) -> Result<Exit, Error> {
     let name = fsread::display_path(path);
     let saved = read_saved(path, &name, plan_key)?;
-    saved.check_usable(now_secs(), &name)?;
+    saved.check_usable(now_secs(target.clock), &name)?;
     // Before anything is listed: an audit log that cannot be written stops the run here.
     let audit = apply::open_audit(exec)?;
     let account = saved.account(&name, target.account_id.as_ref())?;
@@ -169,7 +169,7 @@ pub(crate) async fn saved_apply_flow(
         &account,
         target.client.clone(),
     )?;
-    let fresh = compute(&desired, &client, &target.overrides).await?;
+    let fresh = compute(&desired, &client, &target.overrides, target.clock).await?;
     let check = planfile::check(&saved, &fresh).map_err(|refusal| {
         Error::Refused(format!(
             "{name}: on the users listed now, the saved plan no longer passes the safety rails: {}",

@@ -6,6 +6,7 @@ use crate::commands::apply::apply_flow;
 use crate::commands::shared::{account_for, compute, warn_about, Approval};
 use crate::commands::{Error, Exit, Streams};
 use crate::config;
+use crate::date::Clock;
 use crate::plan;
 use crate::progress::Progress;
 use crate::render::{self, Palette};
@@ -47,7 +48,13 @@ pub(crate) async fn run(
         // Without a terminal and without --auto-approve, show the plan and stop, as apply would
         // refuse.
         Approval::Impossible => {
-            let plan = compute(&desired, &client, &plan::Overrides::default()).await?;
+            let plan = compute(
+                &desired,
+                &client,
+                &plan::Overrides::default(),
+                Clock::System,
+            )
+            .await?;
             warn_about(&desired, &plan);
             render::human(&plan, streams.stdout, palette)?;
             render::notes::demo_plan_only(streams.prompt)?;
@@ -55,7 +62,10 @@ pub(crate) async fn run(
         }
         approval => {
             let overrides = plan::Overrides::default();
-            let exec = apply::ExecSettings::default();
+            let exec = apply::ExecSettings {
+                observer: Progress::lines().deletions(),
+                ..apply::ExecSettings::default()
+            };
             apply_flow(
                 &desired, &client, &overrides, approval, palette, streams, &exec,
             )
@@ -63,7 +73,13 @@ pub(crate) async fn run(
         }
     };
     render::notes::demo_again(streams.stdout)?;
-    let after = compute(&desired, &client, &plan::Overrides::default()).await?;
+    let after = compute(
+        &desired,
+        &client,
+        &plan::Overrides::default(),
+        Clock::System,
+    )
+    .await?;
     render::human(&after, streams.stdout, palette)?;
     Ok(exit)
 }

@@ -29,7 +29,8 @@ pub(crate) async fn run(
         // An account mismatch or a malformed id is an error here as in `plan`.
         Some(_) => {
             let client = client_for(&desired, &target)?;
-            explanation.with_plan(&compute(&desired, &client, &target.overrides).await?)
+            explanation
+                .with_plan(&compute(&desired, &client, &target.overrides, target.clock).await?)
         }
     };
     explanation.render(streams.stdout, palette)?;

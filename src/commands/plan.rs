@@ -5,6 +5,7 @@ use std::io::Write;
 use crate::commands::shared::{compute, connect, now_secs, warn_about};
 use crate::commands::{Error, Exit, Streams};
 use crate::config::Desired;
+use crate::date::Clock;
 use crate::fsread;
 use crate::plan::Plan;
 use crate::planfile::SavedPlan;
@@ -19,7 +20,7 @@ pub(crate) async fn run(
     streams: &mut Streams<'_>,
 ) -> Result<Exit, Error> {
     let (desired, client) = connect(&target)?;
-    let plan = compute(&desired, &client, &target.overrides).await?;
+    let plan = compute(&desired, &client, &target.overrides, target.clock).await?;
     warn_about(&desired, &plan);
     if let Some(refusal) = &plan.refusal {
         // Shown for review, never saved: a refused plan cannot be applied later.
@@ -27,10 +28,10 @@ pub(crate) async fn run(
             save_to: None,
             ..output
         };
-        write_plan(&desired, &plan, &shown_only, palette, streams)?;
+        write_plan(&desired, &plan, &shown_only, target.clock, palette, streams)?;
         return Err(Error::Refused(crate::render::words::refusal(refusal)));
     }
-    write_plan(&desired, &plan, &output, palette, streams)?;
+    write_plan(&desired, &plan, &output, target.clock, palette, streams)?;
     Ok(if detailed_exitcode && plan.has_changes() {
         Exit::Changes
     } else {
@@ -44,12 +45,13 @@ pub(crate) fn write_plan(
     desired: &Desired,
     plan: &Plan,
     output: &PlanOutput,
+    clock: Clock,
     palette: Palette,
     streams: &mut Streams<'_>,
 ) -> Result<(), Error> {
     if let Some(path) = &output.save_to {
         let shown = fsread::display_path(path);
-        let saved = SavedPlan::new(desired, plan, now_secs(), output.ttl);
+        let saved = SavedPlan::new(desired, plan, now_secs(clock), output.ttl);
         std::fs::write(path, saved.to_json_sealed(output.plan_key.as_ref())).map_err(|e| {
             Error::File {
                 path: shown.clone(),

@@ -4,7 +4,7 @@
 use crate::cloudflare::Client;
 use crate::commands::Error;
 use crate::config::{self, Desired};
-use crate::date;
+use crate::date::Clock;
 use crate::model::AccountId;
 use crate::plan::{self, Plan};
 use crate::settings::Target;
@@ -56,6 +56,7 @@ pub(crate) async fn compute(
     desired: &Desired,
     client: &Client,
     overrides: &plan::Overrides,
+    clock: Clock,
 ) -> Result<Plan, Error> {
     tracing::info!(account = %client.account_id(), "listing Access users");
     let listing = client.list_users().await?;
@@ -67,7 +68,7 @@ pub(crate) async fn compute(
     );
     let policy = plan::Policy {
         overrides: overrides.clone(),
-        ..plan::Policy::at(client.account_id(), date::now_unix())
+        ..plan::Policy::at(client.account_id(), clock.unix())
     };
     Ok(plan::compute_owned(desired, listing.users, &policy))
 }
@@ -103,7 +104,7 @@ pub(crate) fn approval(auto_approve: bool, stdin_is_terminal: bool) -> Approval 
     }
 }
 
-/// Seconds since the Unix epoch, now (the one clock, `date::Clock`).
-pub(crate) fn now_secs() -> u64 {
-    u64::try_from(date::Clock::System.unix()).unwrap_or(0)
+/// Seconds since the Unix epoch, now, by `clock`.
+pub(crate) fn now_secs(clock: Clock) -> u64 {
+    u64::try_from(clock.unix()).unwrap_or(0)
 }

@@ -3,6 +3,7 @@
 
 use std::io::{self, Write};
 
+use crate::apply::Signal;
 use crate::config::Desired;
 use crate::text::printable;
 
@@ -90,6 +91,11 @@ pub fn demo_again(out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "\nPlanning again after apply:\n")
 }
 
+/// Apply, at a first Ctrl-C or SIGTERM: what happens now, and how to stop at once.
+pub fn stopping(by: Signal, in_flight: usize) -> String {
+    format!("{by}: no new deletions; waiting for the {in_flight} in flight ({by} again to stop at once)")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,6 +110,10 @@ mod tests {
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "Saved the plan to p.json (1 deletion, expires 2026-12-02T00:00:00Z, unkeyed digest). Apply it with: reconcile apply p.json\n"
+        );
+        assert_eq!(
+            stopping(Signal::Terminate, 3),
+            "SIGTERM: no new deletions; waiting for the 3 in flight (SIGTERM again to stop at once)"
         );
     }
 }

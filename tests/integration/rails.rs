@@ -2,7 +2,7 @@
 //! and nothing is deleted when it refuses. Also: nothing but GET leaves any read-only command.
 
 use crate::harness::*;
-use reconcile::date::{now_unix, Date};
+use reconcile::date::{Clock, Date};
 use reconcile::sandbox::Seed;
 
 fn seed(users: &[(&str, &str, Option<String>)]) -> Seed {
@@ -24,7 +24,7 @@ fn id(n: u32) -> String {
 
 /// `days` days before now, as the API writes timestamps.
 fn days_ago(days: i64) -> String {
-    let t = now_unix() - days * 86_400;
+    let t = Clock::System.unix() - days * 86_400;
     format!(
         "{}T00:00:00Z",
         Date::from_days_since_epoch(t.div_euclid(86_400))
