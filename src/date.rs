@@ -27,7 +27,7 @@ const EPOCH: civil::Date = civil::Date::constant(1970, 1, 1);
 
 impl Date {
     /// Parse `YYYY-MM-DD` exactly (four-digit year, two-digit month and day, a real calendar day).
-    pub fn parse(text: &str) -> Result<Date, String> {
+    pub fn parse(text: &str) -> Result<Date, DateError> {
         let bytes = text.as_bytes();
         let shape_ok = bytes.len() == 10
             && bytes[4] == b'-'
@@ -37,10 +37,9 @@ impl Date {
                 .enumerate()
                 .all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit());
         if !shape_ok {
-            return Err(format!(
-                "`{}` is not a date in the form YYYY-MM-DD",
-                text.escape_debug()
-            ));
+            return Err(DateError::Shape {
+                text: text.to_string(),
+            });
         }
         let num = |range: std::ops::Range<usize>| -> i16 {
             text[range]
@@ -49,12 +48,18 @@ impl Date {
         };
         let (year, month, day) = (num(0..4), num(5..7), num(8..10));
         if !(1..=12).contains(&month) {
-            return Err(format!("`{text}` has no month {month}"));
+            return Err(DateError::NoSuchMonth {
+                text: text.to_string(),
+                month: month as u8,
+            });
         }
         // Shape and month are checked: what jiff can still refuse is the day.
         civil::Date::new(year, month as i8, day as i8)
             .map(Date)
-            .map_err(|_| format!("`{text}` is not a day of that month"))
+            .map_err(|_| DateError::NoSuchDay {
+                text: text.to_string(),
+                day: day as u8,
+            })
     }
 
     /// The date `days` days after 1970-01-01 (before it when negative), held within the
@@ -84,6 +89,21 @@ impl fmt::Display for Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0)
     }
+}
+
+/// Why text is not a [`Date`]. Each variant keeps the text as given; the message escapes it
+/// where it may be anything (past the shape check it is ten ASCII digits and dashes).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DateError {
+    /// Not `dddd-dd-dd` (ten characters, digits and two dashes).
+    #[error("`{}` is not a date in the form YYYY-MM-DD", .text.escape_debug())]
+    Shape { text: String },
+    /// The shape is right but the month is not 1 to 12.
+    #[error("`{text}` has no month {month}")]
+    NoSuchMonth { text: String, month: u8 },
+    /// The month is right but it has no such day (`2027-02-29`, `2027-04-31`, day `00`).
+    #[error("`{text}` is not a day of that month")]
+    NoSuchDay { text: String, day: u8 },
 }
 
 /// Where "now" comes from. Code that needs the time takes a clock (or the instant it read
@@ -202,14 +222,8 @@ pub struct Span {
 }
 
 impl Span {
-    pub fn parse(raw: &str) -> Result<Span, String> {
+    pub fn parse(raw: &str) -> Result<Span, SpanError> {
         let text = raw.trim();
-        let bad = || {
-            format!(
-                "`{}` is not a span of time: write whole numbers with a unit s, m, h, d or w (90s, 15m, 1h30m, 7d, 2w)",
-                printable(text)
-            )
-        };
         let (mut seconds, mut digits, mut any) = (0u64, String::new(), false);
         for c in text.chars() {
             if c.is_ascii_digit() {
@@ -222,22 +236,82 @@ impl Span {
                 'h' => 3600,
                 'd' => 86_400,
                 'w' => 7 * 86_400,
-                _ => return Err(bad()),
+                _ => {
+                    return Err(SpanError::Character {
+                        text: text.to_string(),
+                        found: c,
+                    })
+                }
             };
-            let n: u64 = digits.parse().map_err(|_| bad())?;
+            if digits.is_empty() {
+                return Err(SpanError::NoNumber {
+                    text: text.to_string(),
+                    unit: c,
+                });
+            }
+            let too_long = || SpanError::TooLong {
+                text: text.to_string(),
+            };
+            let n: u64 = digits.parse().map_err(|_| too_long())?;
             digits.clear();
             seconds = n
                 .checked_mul(unit)
                 .and_then(|s| seconds.checked_add(s))
-                .ok_or_else(bad)?;
+                .ok_or_else(too_long)?;
             any = true;
         }
-        if !digits.is_empty() || !any {
-            return Err(bad());
+        if !digits.is_empty() {
+            return Err(SpanError::NoUnit {
+                text: text.to_string(),
+            });
+        }
+        if !any {
+            return Err(SpanError::Empty);
         }
         Ok(Span { seconds })
     }
 }
+
+/// Why text is not a [`Span`]. Every variant gives the same message (the grammar, with the text
+/// trimmed and escaped); the variant says what was wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SpanError {
+    /// Nothing but white space.
+    Empty,
+    /// A character that is neither a digit nor a unit (`7 d`, `1.5h`, `-1d`, `7days`).
+    Character { text: String, found: char },
+    /// A unit with no number before it (`d`, `1hm`).
+    NoNumber { text: String, unit: char },
+    /// A number with no unit after it (`7`, `1h30`).
+    NoUnit { text: String },
+    /// More seconds than 64 bits hold.
+    TooLong { text: String },
+}
+
+impl SpanError {
+    /// The text as read (trimmed).
+    pub fn text(&self) -> &str {
+        match self {
+            SpanError::Empty => "",
+            SpanError::Character { text, .. }
+            | SpanError::NoNumber { text, .. }
+            | SpanError::NoUnit { text }
+            | SpanError::TooLong { text } => text,
+        }
+    }
+}
+
+impl fmt::Display for SpanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "`{}` is not a span of time: write whole numbers with a unit s, m, h, d or w (90s, 15m, 1h30m, 7d, 2w)",
+            printable(self.text())
+        )
+    }
+}
+
+impl std::error::Error for SpanError {}
 
 impl Span {
     /// Every unit from days down, each once: `1h30m`, `30d`, `45s`, `0s` (where [`Span`]'s
@@ -299,17 +373,60 @@ mod tests {
         }
         assert!(Date::parse("2000-02-29").is_ok());
         assert_eq!(
-            Date::parse("2027-13-01").unwrap_err(),
+            Date::parse("2027-13-01").unwrap_err().to_string(),
             "`2027-13-01` has no month 13"
         );
         assert_eq!(
-            Date::parse("2027-02-29").unwrap_err(),
+            Date::parse("2027-02-29").unwrap_err().to_string(),
             "`2027-02-29` is not a day of that month"
         );
         assert_eq!(
-            Date::parse("tomorrow").unwrap_err(),
+            Date::parse("tomorrow").unwrap_err().to_string(),
             "`tomorrow` is not a date in the form YYYY-MM-DD"
         );
+        assert_eq!(
+            Date::parse("a\u{1b}b").unwrap_err().to_string(),
+            "`a\\u{1b}b` is not a date in the form YYYY-MM-DD"
+        );
+    }
+
+    #[test]
+    fn date_errors_say_what_is_wrong() {
+        let shape = |text: &str| DateError::Shape { text: text.into() };
+        for bad in [
+            "tomorrow",
+            "2027-1-31",
+            "27-01-31",
+            "2027/01/31",
+            "",
+            "２０２７-01-31",
+        ] {
+            assert_eq!(Date::parse(bad), Err(shape(bad)), "{bad}");
+        }
+        assert_eq!(
+            Date::parse("2027-00-10"),
+            Err(DateError::NoSuchMonth {
+                text: "2027-00-10".into(),
+                month: 0
+            })
+        );
+        assert_eq!(
+            Date::parse("2027-13-01"),
+            Err(DateError::NoSuchMonth {
+                text: "2027-13-01".into(),
+                month: 13
+            })
+        );
+        for (bad, day) in [("2027-02-29", 29), ("2027-04-31", 31), ("2027-01-00", 0)] {
+            assert_eq!(
+                Date::parse(bad),
+                Err(DateError::NoSuchDay {
+                    text: bad.into(),
+                    day
+                }),
+                "{bad}"
+            );
+        }
     }
 
     #[test]
@@ -433,6 +550,18 @@ mod tests {
             assert!(Span::parse(bad).is_err(), "{bad}");
         }
         assert_eq!(Span { seconds: 5400 }.to_string(), "90m");
+        assert_eq!(
+            Span::parse(" 7 days ").unwrap_err().to_string(),
+            "`7 days` is not a span of time: write whole numbers with a unit s, m, h, d or w (90s, 15m, 1h30m, 7d, 2w)"
+        );
+        assert_eq!(
+            Span::parse("").unwrap_err().to_string(),
+            "`` is not a span of time: write whole numbers with a unit s, m, h, d or w (90s, 15m, 1h30m, 7d, 2w)"
+        );
+        assert!(!Span::parse("\u{1b}[2K1d")
+            .unwrap_err()
+            .to_string()
+            .contains('\u{1b}'));
         assert_eq!(Span { seconds: 5400 }.compound(), "1h30m");
         for seconds in [0, 1, 59, 61, 3600, 5400, 86_400, 90_061, 2_592_000] {
             let span = Span { seconds };
@@ -440,5 +569,79 @@ mod tests {
                 assert_eq!(Span::parse(&text), Ok(span), "{text}");
             }
         }
+    }
+
+    #[test]
+    fn span_errors_say_what_is_wrong() {
+        let text = |t: &str| t.to_string();
+        for (bad, want) in [
+            ("", SpanError::Empty),
+            ("   ", SpanError::Empty),
+            ("7", SpanError::NoUnit { text: text("7") }),
+            ("1h30", SpanError::NoUnit { text: text("1h30") }),
+            (
+                "d",
+                SpanError::NoNumber {
+                    text: text("d"),
+                    unit: 'd',
+                },
+            ),
+            (
+                "1hm",
+                SpanError::NoNumber {
+                    text: text("1hm"),
+                    unit: 'm',
+                },
+            ),
+            (
+                "7 d",
+                SpanError::Character {
+                    text: text("7 d"),
+                    found: ' ',
+                },
+            ),
+            (
+                "7days",
+                SpanError::Character {
+                    text: text("7days"),
+                    found: 'a',
+                },
+            ),
+            (
+                "-1d",
+                SpanError::Character {
+                    text: text("-1d"),
+                    found: '-',
+                },
+            ),
+            (
+                "1.5h",
+                SpanError::Character {
+                    text: text("1.5h"),
+                    found: '.',
+                },
+            ),
+            (
+                "99999999999999999999w",
+                SpanError::TooLong {
+                    text: text("99999999999999999999w"),
+                },
+            ),
+            (
+                "9999999999999999999w",
+                SpanError::TooLong {
+                    text: text("9999999999999999999w"),
+                },
+            ),
+            (
+                " 18446744073709551615s1s ",
+                SpanError::TooLong {
+                    text: text("18446744073709551615s1s"),
+                },
+            ),
+        ] {
+            assert_eq!(Span::parse(bad), Err(want), "{bad:?}");
+        }
+        assert_eq!(Span::parse(" 1h30 ").unwrap_err().text(), "1h30");
     }
 }

@@ -23,6 +23,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::config::Desired;
+use crate::date::SpanError;
 use crate::model::AccountId;
 use crate::model::LiveUser;
 use crate::plan::recheck::{recheck, Recheck, Reviewed};
@@ -55,13 +56,13 @@ pub struct PlanKey(Secret);
 impl PlanKey {
     /// The key as given (leading and trailing white space dropped); `source` names where it came
     /// from in the message when it is too short. The message never quotes the key.
-    pub fn new(text: &str, source: &str) -> Result<PlanKey, String> {
+    pub fn new(text: &str, source: &str) -> Result<PlanKey, PlanKeyError> {
         let key = text.trim();
         if key.len() < MIN_KEY_BYTES {
-            return Err(format!(
-                "{source}: the plan key is {} bytes long; give a random key of at least {MIN_KEY_BYTES} bytes, e.g. the output of `openssl rand -hex 32`",
-                key.len()
-            ));
+            return Err(PlanKeyError::TooShort {
+                origin: source.to_string(),
+                length: key.len(),
+            });
         }
         Ok(PlanKey(Secret::new(key)))
     }
@@ -72,6 +73,15 @@ impl PlanKey {
         mac.update(canonical);
         mac
     }
+}
+
+/// Why text is not a [`PlanKey`]. Never holds the key, nor any part of it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanKeyError {
+    /// Shorter than [`MIN_KEY_BYTES`] once trimmed; `origin` names where it came from
+    /// (`RECONCILE_PLAN_KEY`, `--plan-key-file FILE`), `length` is its length in bytes.
+    #[error("{origin}: the plan key is {length} bytes long; give a random key of at least {MIN_KEY_BYTES} bytes, e.g. the output of `openssl rand -hex 32`")]
+    TooShort { origin: String, length: usize },
 }
 
 /// The content of a saved plan: everything the digest covers.
@@ -469,18 +479,34 @@ fn unchanged_but_for_the_plan(saved: &SavedPlan, fresh: &Plan) -> bool {
 
 /// Parse `--plan-ttl`: a [`crate::config::Span`] (`30m`, `24h`, `7d`, `1w`, `1h30m`), at least
 /// one second, at most [`MAX_TTL`].
-pub fn parse_ttl(raw: &str) -> Result<Duration, String> {
+pub fn parse_ttl(raw: &str) -> Result<Duration, TtlError> {
     let ttl = Duration::from_secs(crate::config::Span::parse(raw)?.seconds);
     if ttl.is_zero() {
-        return Err(format!("`{raw}`: a saved plan must live at least 1s"));
+        return Err(TtlError::Zero {
+            text: raw.to_string(),
+        });
     }
     if ttl > MAX_TTL {
-        return Err(format!(
-            "`{raw}` is longer than the longest plan lifetime, {}: a reviewed plan should be applied soon",
-            format_duration(MAX_TTL)
-        ));
+        return Err(TtlError::TooLong {
+            text: raw.to_string(),
+            ttl,
+        });
     }
     Ok(ttl)
+}
+
+/// Why text is not a `--plan-ttl`. `text` is the flag's value as given.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TtlError {
+    /// Not a span of time at all.
+    #[error(transparent)]
+    Span(#[from] SpanError),
+    /// A span of zero seconds.
+    #[error("`{text}`: a saved plan must live at least 1s")]
+    Zero { text: String },
+    /// Longer than [`MAX_TTL`].
+    #[error("`{text}` is longer than the longest plan lifetime, {}: a reviewed plan should be applied soon", format_duration(MAX_TTL))]
+    TooLong { text: String, ttl: Duration },
 }
 
 /// `30d`, `24h`, `1h30m`, `45s`.
@@ -665,6 +691,15 @@ mod tests {
     #[test]
     fn short_keys_are_refused_without_quoting_them() {
         let err = PlanKey::new(" short-key \n", "RECONCILE_PLAN_KEY").unwrap_err();
+        assert_eq!(
+            err,
+            PlanKeyError::TooShort {
+                origin: "RECONCILE_PLAN_KEY".into(),
+                length: 9
+            }
+        );
+        assert!(!format!("{err:?}").contains("short-key"), "{err:?}");
+        let err = err.to_string();
         assert!(
             err.contains("RECONCILE_PLAN_KEY: the plan key is 9 bytes long"),
             "{err}"
@@ -819,6 +854,40 @@ mod tests {
         ] {
             assert!(parse_ttl(bad).is_err(), "{bad}");
         }
+        assert_eq!(parse_ttl("0s"), Err(TtlError::Zero { text: "0s".into() }));
+        assert_eq!(
+            parse_ttl(" 0d0h "),
+            Err(TtlError::Zero {
+                text: " 0d0h ".into()
+            })
+        );
+        assert_eq!(
+            parse_ttl("31d"),
+            Err(TtlError::TooLong {
+                text: "31d".into(),
+                ttl: Duration::from_secs(31 * 86400)
+            })
+        );
+        assert!(matches!(
+            parse_ttl("10"),
+            Err(TtlError::Span(SpanError::NoUnit { .. }))
+        ));
+        assert!(matches!(
+            parse_ttl("-1h"),
+            Err(TtlError::Span(SpanError::Character { found: '-', .. }))
+        ));
+        assert_eq!(
+            parse_ttl("0s").unwrap_err().to_string(),
+            "`0s`: a saved plan must live at least 1s"
+        );
+        assert_eq!(
+            parse_ttl("5w").unwrap_err().to_string(),
+            "`5w` is longer than the longest plan lifetime, 30d: a reviewed plan should be applied soon"
+        );
+        assert_eq!(
+            parse_ttl("h").unwrap_err().to_string(),
+            crate::date::Span::parse("h").unwrap_err().to_string()
+        );
         assert_eq!(format_duration(Duration::from_secs(5400)), "1h30m");
         assert_eq!(format_duration(MAX_TTL), "30d");
     }

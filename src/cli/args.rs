@@ -8,8 +8,10 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::cloudflare::RateBudget;
-use crate::model::{AccountId, Email};
+use crate::date::SpanError;
+use crate::model::{AccountId, AccountIdError, AddressError, Email};
 use crate::plan::Overrides;
+
 const AFTER_HELP: &str = "\
 Examples:
   reconcile demo                                  # the whole flow on a built-in sandbox
@@ -185,21 +187,57 @@ pub struct RailArgs {
     pub allow_duplicate_email: bool,
 }
 
-pub(super) fn email_arg(text: &str) -> Result<Email, String> {
-    Email::parse(text).map_err(|why| format!("not an email address: {why}"))
+/// Why a flag's value (or an environment variable that stands for a flag) was refused. clap
+/// shows a value parser's error after `invalid value 'TEXT' for '--flag'`; `text` is the value as
+/// given.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ArgError {
+    /// `--allow-near-miss`: not an address.
+    #[error("not an email address: {0}")]
+    NotAnEmail(AddressError),
+    /// `--account-id` or `CLOUDFLARE_ACCOUNT_ID` (`named` says which could have given it).
+    #[error("{named}: {error}")]
+    Account {
+        named: &'static str,
+        error: AccountIdError,
+    },
+    /// `--max-delete-fraction`: not a number from 0 to 1.
+    #[error("a number from 0 to 1, e.g. 0.25")]
+    NotAFraction { text: String },
+    /// `--max-wait`: not a span of time.
+    #[error(transparent)]
+    NotASpan(#[from] SpanError),
+    /// `--max-wait`: a span, but not from a second to a day.
+    #[error("`{text}`: give from 1s to 24h")]
+    WaitOutOfRange { text: String, seconds: u64 },
+    /// The sandbox's `--error-rate`, `--drop-rate`, `--malformed-rate`.
+    #[error("`{text}` is not a probability: give a number from 0 to 1, e.g. 0.1")]
+    NotAProbability { text: String },
+    /// `--connect-timeout`, `--request-timeout`, the sandbox's `--block`.
+    #[error("`{text}` is not a number of seconds from 0 to 86400")]
+    NotSeconds { text: String },
+}
+
+pub(super) fn email_arg(text: &str) -> Result<Email, ArgError> {
+    Email::parse(text).map_err(ArgError::NotAnEmail)
 }
 
 /// `--account-id` / `CLOUDFLARE_ACCOUNT_ID`, parsed once; unset or empty is `None`.
-pub(super) fn account_arg(raw: Option<String>, named: &str) -> Result<Option<AccountId>, String> {
+pub(super) fn account_arg(
+    raw: Option<String>,
+    named: &'static str,
+) -> Result<Option<AccountId>, ArgError> {
     raw.filter(|s| !s.trim().is_empty())
-        .map(|raw| AccountId::parse(&raw).map_err(|e| format!("{named}: {e}")))
+        .map(|raw| AccountId::parse(&raw).map_err(|error| ArgError::Account { named, error }))
         .transpose()
 }
 
-pub(super) fn fraction(text: &str) -> Result<f64, String> {
+pub(super) fn fraction(text: &str) -> Result<f64, ArgError> {
     match text.parse::<f64>() {
         Ok(f) if (0.0..=1.0).contains(&f) => Ok(f),
-        _ => Err("a number from 0 to 1, e.g. 0.25".into()),
+        _ => Err(ArgError::NotAFraction {
+            text: text.to_string(),
+        }),
     }
 }
 
@@ -249,10 +287,13 @@ pub struct ClientArgs {
 }
 
 /// `--max-wait`: `90s`, `15m`, `1h`, `1h30m`; from one second to a day.
-pub(super) fn max_wait(raw: &str) -> Result<Duration, String> {
+pub(super) fn max_wait(raw: &str) -> Result<Duration, ArgError> {
     let total = crate::config::Span::parse(raw)?.seconds;
     if !(1..=86_400).contains(&total) {
-        return Err(format!("`{raw}`: give from 1s to 24h"));
+        return Err(ArgError::WaitOutOfRange {
+            text: raw.to_string(),
+            seconds: total,
+        });
     }
     Ok(Duration::from_secs(total))
 }
@@ -333,21 +374,21 @@ pub struct SandboxFaultArgs {
     pub null_empty_pages: bool,
 }
 
-pub(super) fn probability(raw: &str) -> Result<f64, String> {
+pub(super) fn probability(raw: &str) -> Result<f64, ArgError> {
     match raw.trim().parse::<f64>() {
         Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
-        _ => Err(format!(
-            "`{raw}` is not a probability: give a number from 0 to 1, e.g. 0.1"
-        )),
+        _ => Err(ArgError::NotAProbability {
+            text: raw.to_string(),
+        }),
     }
 }
 
-pub(super) fn seconds(raw: &str) -> Result<f64, String> {
+pub(super) fn seconds(raw: &str) -> Result<f64, ArgError> {
     match raw.trim().parse::<f64>() {
         Ok(s) if s.is_finite() && s > 0.0 && s <= 86_400.0 => Ok(s),
-        _ => Err(format!(
-            "`{raw}` is not a number of seconds from 0 to 86400"
-        )),
+        _ => Err(ArgError::NotSeconds {
+            text: raw.to_string(),
+        }),
     }
 }
 
@@ -475,4 +516,150 @@ pub struct SandboxArgs {
 
     #[command(flatten, next_help_heading = "Faults (for tests)")]
     pub faults: SandboxFaultArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::date::SpanError;
+
+    #[test]
+    fn value_parsers_say_what_is_wrong() {
+        assert!(matches!(
+            email_arg("not-an-address"),
+            Err(ArgError::NotAnEmail(AddressError::Shape(_)))
+        ));
+        assert!(matches!(
+            email_arg("a\u{200b}b@example.com"),
+            Err(ArgError::NotAnEmail(AddressError::Character {
+                found: '\u{200b}',
+                ..
+            }))
+        ));
+        for bad in ["1.5", "-0.1", "x", "", "NaN"] {
+            assert_eq!(
+                fraction(bad),
+                Err(ArgError::NotAFraction { text: bad.into() }),
+                "{bad}"
+            );
+        }
+        assert_eq!(fraction("0.25"), Ok(0.25));
+        for bad in ["2", "-1", "p", "inf"] {
+            assert_eq!(
+                probability(bad),
+                Err(ArgError::NotAProbability { text: bad.into() }),
+                "{bad}"
+            );
+        }
+        assert_eq!(probability(" 0.1 "), Ok(0.1));
+        for bad in ["0", "-1", "86401", "inf", "NaN", "10s"] {
+            assert_eq!(
+                seconds(bad),
+                Err(ArgError::NotSeconds { text: bad.into() }),
+                "{bad}"
+            );
+        }
+        assert_eq!(seconds("2.5"), Ok(2.5));
+        assert_eq!(
+            max_wait("0s"),
+            Err(ArgError::WaitOutOfRange {
+                text: "0s".into(),
+                seconds: 0
+            })
+        );
+        assert_eq!(
+            max_wait("25h"),
+            Err(ArgError::WaitOutOfRange {
+                text: "25h".into(),
+                seconds: 90_000
+            })
+        );
+        assert!(matches!(
+            max_wait("90"),
+            Err(ArgError::NotASpan(SpanError::NoUnit { .. }))
+        ));
+        assert!(matches!(
+            max_wait("1.5m"),
+            Err(ArgError::NotASpan(SpanError::Character { found: '.', .. }))
+        ));
+    }
+
+    #[test]
+    fn account_ids_from_flags_and_the_environment() {
+        assert_eq!(account_arg(None, "--account-id"), Ok(None));
+        assert_eq!(account_arg(Some("  ".into()), "--account-id"), Ok(None));
+        assert!(matches!(
+            account_arg(Some("abc".into()), "--account-id"),
+            Err(ArgError::Account {
+                named: "--account-id",
+                error: AccountIdError::Length { length: 3, .. }
+            })
+        ));
+        assert_eq!(
+            account_arg(Some("abc".into()), "--account-id")
+                .unwrap_err()
+                .to_string(),
+            "--account-id: `abc` is not a Cloudflare account id: it must be 32 hexadecimal characters"
+        );
+    }
+
+    #[test]
+    fn messages_are_unchanged() {
+        let text = |e: ArgError| e.to_string();
+        assert_eq!(
+            text(fraction("2").unwrap_err()),
+            "a number from 0 to 1, e.g. 0.25"
+        );
+        assert_eq!(
+            text(probability("2").unwrap_err()),
+            "`2` is not a probability: give a number from 0 to 1, e.g. 0.1"
+        );
+        assert_eq!(
+            text(seconds("0").unwrap_err()),
+            "`0` is not a number of seconds from 0 to 86400"
+        );
+        assert_eq!(
+            text(max_wait("25h").unwrap_err()),
+            "`25h`: give from 1s to 24h"
+        );
+        assert_eq!(
+            text(max_wait("1x").unwrap_err()),
+            crate::date::Span::parse("1x").unwrap_err().to_string()
+        );
+        assert_eq!(
+            text(email_arg("x").unwrap_err()),
+            format!("not an email address: {}", Email::parse("x").unwrap_err())
+        );
+    }
+
+    #[test]
+    fn clap_shows_the_message_after_the_value() {
+        let err = |args: &[&str]| {
+            Cli::try_parse_from(args)
+                .map(|_| ())
+                .unwrap_err()
+                .to_string()
+        };
+        let e = err(&["reconcile", "plan", "-f", "x", "--max-delete-fraction", "2"]);
+        assert!(
+            e.contains("invalid value '2' for '--max-delete-fraction <F>': a number from 0 to 1, e.g. 0.25"),
+            "{e}"
+        );
+        let e = err(&[
+            "reconcile",
+            "plan",
+            "-f",
+            "x",
+            "--out",
+            "p",
+            "--plan-ttl",
+            "31d",
+        ]);
+        assert!(
+            e.contains(
+                "'--plan-ttl <DURATION>': `31d` is longer than the longest plan lifetime, 30d"
+            ),
+            "{e}"
+        );
+    }
 }

@@ -11,7 +11,11 @@ mod secrets;
 pub use crate::settings::{Action, PlanOutput, Settings, Target};
 pub use args::*;
 pub use docs::{completions, man_page};
-pub use secrets::{credentials, plan_key, token_from_file, MAX_TOKEN_FILE_BYTES};
+pub use resolve::UsageError;
+pub use secrets::{
+    credentials, plan_key, token_from_file, CredentialsError, PlanKeySourceError, TokenFileError,
+    MAX_TOKEN_FILE_BYTES,
+};
 
 /// Facts about the process, read once by `main` and passed in (tests pass their own).
 pub struct Environment<'a> {

@@ -34,7 +34,7 @@ impl Settings {
         self
     }
 
-    pub fn resolve(cli: Cli, env: &Environment) -> Result<Settings, String> {
+    pub fn resolve(cli: Cli, env: &Environment) -> Result<Settings, UsageError> {
         let no_color = (env.var)("NO_COLOR").is_some_and(|v| !v.is_empty());
         let colour = |terminal: bool| match cli.color {
             ColorChoice::Always => true,
@@ -46,7 +46,7 @@ impl Settings {
         };
         let log_color = colour(env.stderr_is_terminal);
         let var = |name: &str| (env.var)(name).filter(|v| !v.trim().is_empty());
-        let auto_approve = |flag: bool| -> Result<bool, String> {
+        let auto_approve = |flag: bool| -> Result<bool, UsageError> {
             if flag {
                 return Ok(true);
             }
@@ -56,10 +56,9 @@ impl Settings {
             {
                 None | Some("0" | "false" | "no" | "off") => Ok(false),
                 Some("1" | "true" | "yes" | "on") => Ok(true),
-                Some(other) => Err(format!(
-                    "RECONCILE_AUTO_APPROVE is `{}`: set it to true or false",
-                    crate::text::printable(other)
-                )),
+                Some(other) => Err(UsageError::AutoApprove {
+                    value: other.to_string(),
+                }),
             }
         };
         let mut warnings = Vec::new();
@@ -68,7 +67,7 @@ impl Settings {
             .as_deref()
             .map(|path| token_from_file(path, &mut warnings))
             .transpose()?;
-        let credentials = || -> Result<Option<Credentials>, String> {
+        let credentials = || -> Result<Option<Credentials>, CredentialsError> {
             match &token_file {
                 Some(token) => Ok(Some(Credentials::Token(token.clone()))),
                 None => credentials(env.var),
@@ -76,23 +75,19 @@ impl Settings {
         };
         // Plain progress lines until `with_stderr_terminal` says stderr is a terminal.
         let progress = Progress::for_stderr(false, cli.quiet);
-        let client_config = |c: ClientArgs| -> Result<ClientConfig, String> {
+        let client_config = |c: ClientArgs| -> Result<ClientConfig, UsageError> {
             let delay = match c.retry_delay_ms {
                 Some(ms) => ms,
                 None => match var("RECONCILE_RETRY_DELAY_MS") {
-                    Some(v) => v.trim().parse().map_err(|_| {
-                        format!(
-                            "RECONCILE_RETRY_DELAY_MS is `{}`: give milliseconds, e.g. 500",
-                            crate::text::printable(&v)
-                        )
-                    })?,
+                    Some(v) => v
+                        .trim()
+                        .parse()
+                        .map_err(|_| UsageError::RetryDelay { value: v })?,
                     None => 500,
                 },
             };
             if delay > 60_000 {
-                return Err(format!(
-                    "the first retry delay is {delay} ms: give at most 60000 (a minute), with --retry-delay-ms or RECONCILE_RETRY_DELAY_MS"
-                ));
+                return Err(UsageError::RetryDelayTooLong { ms: delay });
             }
             Ok(ClientConfig {
                 list_concurrency: usize::from(c.list_concurrency),
@@ -108,7 +103,7 @@ impl Settings {
                 observer: progress.observer(),
             })
         };
-        let target = |t: TargetArgs| -> Result<Target, String> {
+        let target = |t: TargetArgs| -> Result<Target, UsageError> {
             Ok(Target {
                 files: t.files,
                 account_id: account_arg(
@@ -234,6 +229,34 @@ impl Settings {
             warnings,
         })
     }
+}
+
+/// Why the arguments and the environment do not make a [`Settings`]: shown by `main` as
+/// `error: MESSAGE`, exit code 1. The variants that wrap a parser's error show its message
+/// unchanged.
+#[derive(Debug, thiserror::Error)]
+pub enum UsageError {
+    /// `--account-id` or `CLOUDFLARE_ACCOUNT_ID`.
+    #[error(transparent)]
+    Arg(#[from] ArgError),
+    /// `--api-token-file`.
+    #[error(transparent)]
+    TokenFile(#[from] TokenFileError),
+    /// `CLOUDFLARE_API_TOKEN`, `CLOUDFLARE_EMAIL`, `CLOUDFLARE_API_KEY`.
+    #[error(transparent)]
+    Credentials(#[from] CredentialsError),
+    /// `--plan-key-file` or `RECONCILE_PLAN_KEY`.
+    #[error(transparent)]
+    PlanKey(#[from] PlanKeySourceError),
+    /// `RECONCILE_AUTO_APPROVE` is neither true nor false (`value` trimmed and lower-cased).
+    #[error("RECONCILE_AUTO_APPROVE is `{}`: set it to true or false", crate::text::printable(.value))]
+    AutoApprove { value: String },
+    /// `RECONCILE_RETRY_DELAY_MS` is not a whole number of milliseconds (`value` as set).
+    #[error("RECONCILE_RETRY_DELAY_MS is `{}`: give milliseconds, e.g. 500", crate::text::printable(.value))]
+    RetryDelay { value: String },
+    /// The first retry delay (flag or variable) is over a minute.
+    #[error("the first retry delay is {ms} ms: give at most 60000 (a minute), with --retry-delay-ms or RECONCILE_RETRY_DELAY_MS")]
+    RetryDelayTooLong { ms: u64 },
 }
 
 #[cfg(test)]

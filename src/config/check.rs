@@ -191,7 +191,7 @@ impl Checker<'_> {
                         Err(why) => {
                             self.error(
                                 value,
-                                why,
+                                why.to_string(),
                                 "write the date as YYYY-MM-DD, e.g. expires: 2027-01-31",
                             );
                             ok = false;
@@ -321,7 +321,7 @@ impl Checker<'_> {
                     Some(Ok(span)) => policy.hold_active_within = Some((span, at)),
                     Some(Err(why)) => self.error(
                         value,
-                        why,
+                        why.to_string(),
                         "write e.g. `hold_active_within: 7d` (units s, m, h, d, w)",
                     ),
                     None => self.error(
@@ -455,9 +455,9 @@ pub(super) fn parse_file(text: &str, file: &str) -> Result<FileState, ConfigErro
                 {
                     match AccountId::parse(raw) {
                         Ok(id) => state.account_id = Some((id, c.at(value))),
-                        Err(message) => c.error(
+                        Err(why) => c.error(
                             value,
-                            message,
+                            why.to_string(),
                             "copy the Account ID from the Cloudflare dashboard (32 hexadecimal characters)",
                         ),
                     }

@@ -75,21 +75,37 @@ pub struct AccountId(String);
 
 impl AccountId {
     /// Surrounding white space is ignored; the message says what an account id looks like.
-    pub fn parse(raw: &str) -> Result<AccountId, String> {
+    pub fn parse(raw: &str) -> Result<AccountId, AccountIdError> {
         let id = raw.trim();
-        if id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
-            Ok(AccountId(id.to_ascii_lowercase()))
-        } else {
-            Err(format!(
-                "`{}` is not a Cloudflare account id: it must be 32 hexadecimal characters",
-                crate::text::printable(id)
-            ))
+        let length = id.chars().count();
+        if length != 32 {
+            return Err(AccountIdError::Length {
+                text: id.to_string(),
+                length,
+            });
         }
+        if !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(AccountIdError::NotHex {
+                text: id.to_string(),
+            });
+        }
+        Ok(AccountId(id.to_ascii_lowercase()))
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Why text is not an [`AccountId`]. The text is kept as given (trimmed); the message escapes it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AccountIdError {
+    /// Not 32 characters long.
+    #[error("`{}` is not a Cloudflare account id: it must be 32 hexadecimal characters", crate::text::printable(.text))]
+    Length { text: String, length: usize },
+    /// 32 characters, but not all of them hexadecimal digits.
+    #[error("`{}` is not a Cloudflare account id: it must be 32 hexadecimal characters", crate::text::printable(.text))]
+    NotHex { text: String },
 }
 
 #[cfg(test)]
@@ -161,10 +177,41 @@ mod tests {
             "023e105f4ecef8ad9ca31a8372d0c353x",
             "023e105f4ecef8ad9ca31a8372d0c35\u{e9}",
         ] {
-            let e = AccountId::parse(bad).unwrap_err();
+            let e = AccountId::parse(bad).unwrap_err().to_string();
             assert!(e.contains("32 hexadecimal"), "{e}");
         }
-        let e = AccountId::parse("\u{1b}[2Kx").unwrap_err();
+        let e = AccountId::parse("\u{1b}[2Kx").unwrap_err().to_string();
         assert!(!e.contains('\u{1b}'), "{e}");
+        assert_eq!(
+            AccountId::parse(" abc ").unwrap_err().to_string(),
+            "`abc` is not a Cloudflare account id: it must be 32 hexadecimal characters"
+        );
+    }
+
+    #[test]
+    fn account_id_errors_say_what_is_wrong() {
+        let length = |text: &str, length| AccountIdError::Length {
+            text: text.into(),
+            length,
+        };
+        assert_eq!(AccountId::parse(""), Err(length("", 0)));
+        assert_eq!(AccountId::parse(" abc\n"), Err(length("abc", 3)));
+        assert_eq!(
+            AccountId::parse("023e105f4ecef8ad9ca31a8372d0c353x"),
+            Err(length("023e105f4ecef8ad9ca31a8372d0c353x", 33))
+        );
+        // Counted in characters: 31 ASCII digits and an é are 32 characters, not hexadecimal.
+        assert_eq!(
+            AccountId::parse("023e105f4ecef8ad9ca31a8372d0c35\u{e9}"),
+            Err(AccountIdError::NotHex {
+                text: "023e105f4ecef8ad9ca31a8372d0c35\u{e9}".into()
+            })
+        );
+        assert_eq!(
+            AccountId::parse("023e105f4ecef8ad9ca31a8372d0c35/"),
+            Err(AccountIdError::NotHex {
+                text: "023e105f4ecef8ad9ca31a8372d0c35/".into()
+            })
+        );
     }
 }

@@ -14,5 +14,5 @@ mod live;
 
 pub use confusable::{and_list, mixed_scripts, skeleton};
 pub use email::{is_invisible, normalize_pattern, AddressError, Domain, Email};
-pub use id::{AccountId, UserId};
+pub use id::{AccountId, AccountIdError, UserId};
 pub use live::LiveUser;

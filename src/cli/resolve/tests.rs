@@ -1,16 +1,21 @@
 use super::*;
-use crate::model::AccountId;
-use crate::planfile::PlanKey;
+use crate::model::{AccountId, AccountIdError};
+use crate::planfile::{PlanKey, PlanKeyError};
 use clap::CommandFactory;
 use clap::Parser;
 
+/// Parse `args` (clap's error as text) and resolve them; the message as `main` would show it.
 fn resolve(args: &[&str], vars: &[(&str, &str)], stdout_tty: bool) -> Result<Settings, String> {
+    let cli = Cli::try_parse_from(args).map_err(|e| e.to_string())?;
+    resolve_cli(cli, vars, stdout_tty).map_err(|e| e.to_string())
+}
+
+fn resolve_cli(cli: Cli, vars: &[(&str, &str)], stdout_tty: bool) -> Result<Settings, UsageError> {
     let vars: Vec<(String, String)> = vars
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     let var = move |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-    let cli = Cli::try_parse_from(args).map_err(|e| e.to_string())?;
     Settings::resolve(
         cli,
         &Environment {
@@ -20,6 +25,15 @@ fn resolve(args: &[&str], vars: &[(&str, &str)], stdout_tty: bool) -> Result<Set
             stderr_is_terminal: stdout_tty,
         },
     )
+}
+
+/// The error of arguments clap accepts but `resolve` refuses.
+fn usage_error(args: &[&str], vars: &[(&str, &str)]) -> UsageError {
+    let cli = Cli::try_parse_from(args).expect("clap accepts the arguments");
+    match resolve_cli(cli, vars, false) {
+        Ok(_) => panic!("{args:?} with {vars:?} resolved"),
+        Err(e) => e,
+    }
 }
 
 #[test]
@@ -259,4 +273,109 @@ fn flags_override_environment() {
     };
     assert_eq!(target.api_url, DEFAULT_BASE_URL);
     assert!(target.credentials.is_none());
+}
+
+#[test]
+fn usage_errors_say_what_is_wrong() {
+    let plan = ["reconcile", "plan", "-f", "x"];
+    assert!(matches!(
+        usage_error(&["reconcile", "apply", "-f", "x"], &[("RECONCILE_AUTO_APPROVE", " Maybe ")]),
+        UsageError::AutoApprove { value } if value == "maybe"
+    ));
+    assert!(matches!(
+        usage_error(&plan, &[("RECONCILE_RETRY_DELAY_MS", "5s")]),
+        UsageError::RetryDelay { value } if value == "5s"
+    ));
+    assert!(matches!(
+        usage_error(&plan, &[("RECONCILE_RETRY_DELAY_MS", "60001")]),
+        UsageError::RetryDelayTooLong { ms: 60_001 }
+    ));
+    assert!(matches!(
+        usage_error(
+            &["reconcile", "plan", "-f", "x", "--retry-delay-ms", "70000"],
+            &[]
+        ),
+        UsageError::RetryDelayTooLong { ms: 70_000 }
+    ));
+    assert!(matches!(
+        usage_error(&plan, &[("CLOUDFLARE_ACCOUNT_ID", "abc")]),
+        UsageError::Arg(ArgError::Account {
+            named: "--account-id / CLOUDFLARE_ACCOUNT_ID",
+            error: AccountIdError::Length { length: 3, .. }
+        })
+    ));
+    assert!(matches!(
+        usage_error(&["reconcile", "sandbox", "--account-id", "x"], &[]),
+        UsageError::Arg(ArgError::Account {
+            named: "--account-id",
+            ..
+        })
+    ));
+    assert!(matches!(
+        usage_error(&plan, &[("CLOUDFLARE_API_KEY", "k")]),
+        UsageError::Credentials(CredentialsError::KeyWithoutEmail)
+    ));
+    assert!(matches!(
+        usage_error(
+            &["reconcile", "apply", "p.json", "-f", "x"],
+            &[("RECONCILE_PLAN_KEY", "short")]
+        ),
+        UsageError::PlanKey(PlanKeySourceError::Key(PlanKeyError::TooShort {
+            length: 5,
+            ..
+        }))
+    ));
+    assert!(matches!(
+        usage_error(
+            &[
+                "reconcile",
+                "--api-token-file",
+                "/nonexistent/token",
+                "plan",
+                "-f",
+                "x"
+            ],
+            &[]
+        ),
+        UsageError::TokenFile(TokenFileError::Unreadable { .. })
+    ));
+}
+
+#[test]
+fn usage_messages_are_unchanged() {
+    let message = |args: &[&str], vars: &[(&str, &str)]| usage_error(args, vars).to_string();
+    let plan = ["reconcile", "plan", "-f", "x"];
+    assert_eq!(
+        message(
+            &["reconcile", "demo"],
+            &[("RECONCILE_AUTO_APPROVE", "\u{1b}[2Kyes")]
+        ),
+        format!(
+            "RECONCILE_AUTO_APPROVE is `{}`: set it to true or false",
+            crate::text::printable("\u{1b}[2kyes")
+        )
+    );
+    assert_eq!(
+        message(&plan, &[("RECONCILE_RETRY_DELAY_MS", " 5s")]),
+        "RECONCILE_RETRY_DELAY_MS is ` 5s`: give milliseconds, e.g. 500"
+    );
+    assert_eq!(
+        message(&plan, &[("RECONCILE_RETRY_DELAY_MS", "60001")]),
+        "the first retry delay is 60001 ms: give at most 60000 (a minute), with --retry-delay-ms or RECONCILE_RETRY_DELAY_MS"
+    );
+    assert_eq!(
+        message(&plan, &[("CLOUDFLARE_ACCOUNT_ID", "abc")]),
+        "--account-id / CLOUDFLARE_ACCOUNT_ID: `abc` is not a Cloudflare account id: it must be 32 hexadecimal characters"
+    );
+    assert_eq!(
+        message(&plan, &[("CLOUDFLARE_API_KEY", "k")]),
+        "CLOUDFLARE_API_KEY is set but CLOUDFLARE_EMAIL is not: set both, or use CLOUDFLARE_API_TOKEN"
+    );
+    assert_eq!(
+        message(
+            &["reconcile", "plan", "-f", "x", "--out", "p.json"],
+            &[("RECONCILE_PLAN_KEY", "short")]
+        ),
+        "RECONCILE_PLAN_KEY: the plan key is 5 bytes long; give a random key of at least 32 bytes, e.g. the output of `openssl rand -hex 32`"
+    );
 }
