@@ -11,6 +11,7 @@ use crate::cloudflare::RateBudget;
 use crate::date::SpanError;
 use crate::model::{AccountId, AccountIdError, AddressError, Email};
 use crate::plan::Overrides;
+use crate::text::printable;
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -208,13 +209,13 @@ pub enum ArgError {
     #[error(transparent)]
     NotASpan(#[from] SpanError),
     /// `--max-wait`: a span, but not from a second to a day.
-    #[error("`{text}`: give from 1s to 24h")]
+    #[error("`{}`: give from 1s to 24h", printable(.text))]
     WaitOutOfRange { text: String, seconds: u64 },
     /// The sandbox's `--error-rate`, `--drop-rate`, `--malformed-rate`.
-    #[error("`{text}` is not a probability: give a number from 0 to 1, e.g. 0.1")]
+    #[error("`{}` is not a probability: give a number from 0 to 1, e.g. 0.1", printable(.text))]
     NotAProbability { text: String },
     /// `--connect-timeout`, `--request-timeout`, the sandbox's `--block`.
-    #[error("`{text}` is not a number of seconds from 0 to 86400")]
+    #[error("`{}` is not a number of seconds from 0 to 86400", printable(.text))]
     NotSeconds { text: String },
 }
 

@@ -1,8 +1,6 @@
 //! Credentials and the plan key from the environment and from files: read once, through the
 //! bounded reader, checked before any request, never quoted in a message.
 
-use std::path::PathBuf;
-
 use crate::cloudflare::{header_value_problem, Credentials};
 use crate::fsread::ReadError;
 use crate::planfile::{PlanKey, PlanKeyError};
@@ -31,7 +29,7 @@ pub fn token_from_file(
     }
     if let Some(problem) = header_value_problem(token) {
         return Err(TokenFileError::NotAHeaderValue {
-            path: path.to_path_buf(),
+            shown: shown.clone(),
             problem,
         });
     }
@@ -130,9 +128,9 @@ pub enum TokenFileError {
     #[error("--api-token-file {shown}: the file is empty; put the API token on its first line")]
     Empty { shown: String },
     /// The token holds a character an HTTP header cannot carry (`problem` names its kind).
-    #[error("--api-token-file {}: the token on its first line contains {problem}, which cannot be sent in an HTTP header; nothing was sent\n  help: write the token again, alone on the first line", .path.display())]
+    #[error("--api-token-file {shown}: the token on its first line contains {problem}, which cannot be sent in an HTTP header; nothing was sent\n  help: write the token again, alone on the first line")]
     NotAHeaderValue {
-        path: PathBuf,
+        shown: String,
         problem: &'static str,
     },
 }
@@ -252,6 +250,15 @@ mod tests {
             "{e:?}"
         );
         assert!(!format!("{e} {e:?}").contains("secret"), "{e:?}");
+        // A path with an escape sequence in its name is shown escaped, never raw.
+        let hostile = dir.path().join("tok\u{1b}[2Jen");
+        std::fs::write(&hostile, "tok\u{7}en\n").unwrap();
+        let e = token_from_file(&hostile, &mut warnings).unwrap_err();
+        assert!(
+            matches!(&e, TokenFileError::NotAHeaderValue { .. }),
+            "{e:?}"
+        );
+        assert!(!e.to_string().contains('\u{1b}'), "{e}");
         let good = dir.path().join("good");
         std::fs::write(&good, " tok-123 \n").unwrap();
         assert_eq!(
