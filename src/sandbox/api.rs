@@ -269,12 +269,12 @@ impl Route {
         let segments: Vec<&str> = rest.split('/').skip(1).collect();
         match segments.as_slice() {
             ["accounts", account, "access", "users"] => Some(Route::Users {
-                account: percent_decode(account, false),
+                account: decode_path(account),
             }),
             ["accounts", account, "access", "users", user] if !user.is_empty() => {
                 Some(Route::User {
-                    account: percent_decode(account, false),
-                    user: percent_decode(user, false),
+                    account: decode_path(account),
+                    user: decode_path(user),
                 })
             }
             _ => None,
@@ -333,8 +333,8 @@ pub(crate) fn parse_list_query(raw: Option<&str>) -> Result<ListQuery, ApiError>
     let mut seen: Vec<&'static str> = Vec::new();
     for pair in raw.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let key = percent_decode(key, true);
-        let value = percent_decode(value, true);
+        let key = decode_query(key);
+        let value = decode_query(value);
         let name: &'static str = match key.as_str() {
             "page" => "page",
             "per_page" => "per_page",
@@ -382,31 +382,18 @@ fn invalid_parameter(message: String) -> ApiError {
     ApiError::new(400, codes::INVALID_PARAMETER, message)
 }
 
-/// Decode `%XX` escapes (and `+` as a space in queries). Bad escapes stay as written; bytes
-/// that are not UTF-8 become U+FFFD.
-fn percent_decode(s: &str, plus_is_space: bool) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        let hex = |j: usize| bytes.get(j).and_then(|c| (*c as char).to_digit(16));
-        match (b, hex(i + 1), hex(i + 2)) {
-            (b'%', Some(hi), Some(lo)) => {
-                out.push((hi * 16 + lo) as u8);
-                i += 3;
-            }
-            (b'+', _, _) if plus_is_space => {
-                out.push(b' ');
-                i += 1;
-            }
-            _ => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+/// A path segment, decoded: `%XX` escapes become bytes, bad escapes stay as written, and bytes
+/// that are not UTF-8 become U+FFFD, so that decoding never fails.
+fn decode_path(s: &str) -> String {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// A query key or value, decoded as a form: `+` is a space. It is replaced before decoding, so
+/// that `%2B` stays a literal `+`.
+fn decode_query(s: &str) -> String {
+    decode_path(&s.replace('+', " "))
 }
 
 /// At most `max` characters of `s`, so an error message cannot echo a huge input.
@@ -617,8 +604,11 @@ mod tests {
 
     #[test]
     fn percent_decoding_never_fails() {
-        assert_eq!(percent_decode("a%2Fb%zz%4", false), "a/b%zz%4");
-        assert_eq!(percent_decode("%ff+", false), "\u{fffd}+");
+        assert_eq!(decode_path("a%2Fb%zz%4"), "a/b%zz%4");
+        assert_eq!(decode_path("%ff+"), "\u{fffd}+");
+        assert_eq!(decode_path("%"), "%");
+        assert_eq!(decode_query("a+b%2Bc%20d"), "a b+c d");
+        assert_eq!(decode_query("%e2%82%ac+%zz"), "\u{20ac} %zz");
         assert_eq!(truncate("abcdef", 3), "abc…");
     }
 }

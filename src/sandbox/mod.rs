@@ -28,7 +28,7 @@ mod store;
 use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -38,7 +38,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use serde_json::{Map, Value};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
 pub use api::{codes, API_PREFIX, MAX_USER_ID_CHARS};
 pub use seed::{is_account_id, Seed, DEFAULT_ACCOUNT_ID, GENERATED_EMAIL_DOMAIN};
@@ -124,8 +124,16 @@ struct Inner {
     churn_left: AtomicU32,
     /// Users added by churn and still there.
     churned: Mutex<(u64, Vec<String>)>,
-    /// Deletions done (202), for `Faults::revoke_after_deletes`.
-    deletes_done: AtomicU64,
+    /// Deletions done (202), for `Faults::revoke_after_deletes`, `Faults::drop_delete_answers`
+    /// and `Options::hold_deletes_after`. A DELETE keeps the lock from those checks to its
+    /// count, so that each sees every deletion done before it and the limits are exact even
+    /// when DELETEs overlap.
+    deletes_done: Mutex<u64>,
+    /// Whether DELETEs past `Options::hold_deletes_after` are held; a watch, so that a held one
+    /// wakes when that changes.
+    hold: watch::Sender<Hold>,
+    /// DELETEs held now.
+    held: AtomicUsize,
     /// Answers to page 1 that may still shift the users.
     shift_left: AtomicU32,
 }
@@ -142,7 +150,9 @@ impl Sandbox {
                 counter: AtomicU64::new(0),
                 churn_left: AtomicU32::new(options.faults.churn),
                 churned: Mutex::new((0, Vec::new())),
-                deletes_done: AtomicU64::new(0),
+                deletes_done: Mutex::new(0),
+                hold: watch::Sender::new(Hold::Holding),
+                held: AtomicUsize::new(0),
                 shift_left: AtomicU32::new(options.faults.shift),
                 options,
             }),
@@ -167,9 +177,13 @@ impl Sandbox {
         let addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
         let app = self.router();
+        let inner = Arc::clone(&self.inner);
         let task = tokio::spawn(async move {
-            let server = axum::serve(listener, app).with_graceful_shutdown(async {
+            let server = axum::serve(listener, app).with_graceful_shutdown(async move {
                 let _ = stopped.await;
+                // Graceful shutdown waits for the requests being answered: held DELETEs must
+                // end too.
+                inner.hold.send_replace(Hold::ShuttingDown);
             });
             if let Err(e) = server.await {
                 tracing::error!("sandbox server on {addr} stopped: {e}");
@@ -250,6 +264,155 @@ impl Sandbox {
     pub fn options(&self) -> &Options {
         &self.inner.options
     }
+
+    /// DELETE requests held now (see [`Options::hold_deletes_after`]): received, neither done
+    /// nor answered. They are not in [`Sandbox::requests`] until answered.
+    pub fn held(&self) -> usize {
+        self.inner.held.load(Ordering::SeqCst)
+    }
+
+    /// Let every held DELETE go on, done and answered as if it had just come, and hold no more.
+    pub fn release_held(&self) {
+        self.inner.hold.send_if_modified(|hold| {
+            let holding = *hold == Hold::Holding;
+            if holding {
+                *hold = Hold::Released;
+            }
+            holding
+        });
+    }
+}
+
+/// What becomes of DELETEs past `Options::hold_deletes_after`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Hold {
+    /// They wait.
+    Holding,
+    /// They go on as any other (`Sandbox::release_held`).
+    Released,
+    /// They are answered 503 and not done: the server is stopping.
+    ShuttingDown,
+}
+
+/// One DELETE counted in `Inner::held` while it waits, and no longer once it goes on or its
+/// connection is dropped.
+struct Held<'a>(&'a AtomicUsize);
+
+impl<'a> Held<'a> {
+    fn new(count: &'a AtomicUsize) -> Held<'a> {
+        count.fetch_add(1, Ordering::SeqCst);
+        Held(count)
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Inner {
+    fn context(&self) -> api::Context<'_> {
+        api::Context {
+            account_id: &self.account_id,
+            options: &self.options,
+            store: &self.store,
+        }
+    }
+
+    fn deletes_done(&self) -> std::sync::MutexGuard<'_, u64> {
+        self.deletes_done
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The 403 every request gets once the token is revoked (`Faults::revoke_after_deletes`).
+    fn revoked(&self, deletes_done: u64) -> Option<api::Reply> {
+        let limit = self.options.faults.revoke_after_deletes?;
+        (deletes_done >= limit).then(|| api::Reply {
+            status: 403,
+            body: failure(codes::INVALID_TOKEN, "Invalid access token"),
+            allow: None,
+        })
+    }
+
+    /// Any request but a DELETE, past the rate limit and the random faults: churn before a
+    /// list, the API's answer, a shift after page 1.
+    fn answer(
+        &self,
+        n: u64,
+        method: &Method,
+        path: &str,
+        query: Option<&str>,
+        headers: &HeaderMap,
+    ) -> api::Reply {
+        let done = *self.deletes_done();
+        if let Some(reply) = self.revoked(done) {
+            return reply;
+        }
+        if method == Method::GET && path.ends_with("/access/users") {
+            self.churn(n);
+        }
+        let reply = api::respond(&self.context(), method, path, query, headers);
+        let first_page = method == Method::GET
+            && reply.status == 200
+            && api::parse_list_query(query).is_ok_and(|q| q.page == 1);
+        if first_page {
+            self.shift(n);
+        }
+        reply
+    }
+
+    /// A DELETE, past the rate limit and the random faults: revoked, held, or done. Also
+    /// whether its answer is to be cut off (`Faults::drop_delete_answers`).
+    async fn delete(
+        &self,
+        path: &str,
+        query: Option<&str>,
+        headers: &HeaderMap,
+    ) -> (api::Reply, bool) {
+        loop {
+            {
+                let mut done = self.deletes_done();
+                if let Some(reply) = self.revoked(*done) {
+                    return (reply, false);
+                }
+                let due = self
+                    .options
+                    .hold_deletes_after
+                    .is_some_and(|after| *done >= after);
+                let hold = *self.hold.borrow();
+                match (due, hold) {
+                    (true, Hold::Holding) => {}
+                    (true, Hold::ShuttingDown) => {
+                        let reply = api::Reply {
+                            status: 503,
+                            body: failure(
+                                codes::SERVER_ERROR,
+                                "Service temporarily unavailable (the sandbox is stopping)",
+                            ),
+                            allow: None,
+                        };
+                        return (reply, false);
+                    }
+                    _ => {
+                        let reply =
+                            api::respond(&self.context(), &Method::DELETE, path, query, headers);
+                        let mut cut = false;
+                        if reply.status == 202 {
+                            cut = *done < self.options.faults.drop_delete_answers;
+                            *done += 1;
+                        }
+                        return (reply, cut);
+                    }
+                }
+            }
+            let _held = Held::new(&self.held);
+            let mut hold = self.hold.subscribe();
+            // An error means the sender is gone, which it is not while `self` lives.
+            let _ = hold.wait_for(|hold| *hold != Hold::Holding).await;
+        }
+    }
 }
 
 /// The one handler: routing is done by `api::respond`, so that authentication comes before
@@ -314,41 +477,14 @@ async fn handle(
                     },
                     allow: None,
                 },
-                Fault::None | Fault::Drop
-                    if faults.revoke_after_deletes.is_some_and(|limit| {
-                        inner.deletes_done.load(Ordering::Relaxed) >= limit
-                    }) =>
-                {
-                    api::Reply {
-                        status: 403,
-                        body: failure(codes::INVALID_TOKEN, "Invalid access token"),
-                        allow: None,
-                    }
-                }
-                Fault::None | Fault::Drop => {
-                    if method == Method::GET && path.ends_with("/access/users") {
-                        inner.churn(n);
-                    }
-                    let cx = api::Context {
-                        account_id: &inner.account_id,
-                        options: &inner.options,
-                        store: &inner.store,
-                    };
-                    let reply = api::respond(&cx, &method, path, query, &headers);
-                    let first_page = method == Method::GET
-                        && reply.status == 200
-                        && api::parse_list_query(query).is_ok_and(|q| q.page == 1);
-                    if first_page {
-                        inner.shift(n);
-                    }
-                    if method == Method::DELETE && reply.status == 202 {
-                        let done = inner.deletes_done.fetch_add(1, Ordering::Relaxed);
-                        if done < faults.drop_delete_answers {
-                            fault = Fault::Drop;
-                        }
+                Fault::None | Fault::Drop if method == Method::DELETE => {
+                    let (reply, cut) = inner.delete(path, query, &headers).await;
+                    if cut {
+                        fault = Fault::Drop;
                     }
                     reply
                 }
+                Fault::None | Fault::Drop => inner.answer(n, &method, path, query, &headers),
             };
             (reply, usage.header(), None)
         }
@@ -459,6 +595,116 @@ mod tests {
         let text = String::from_utf8(out).unwrap();
         assert!(text.starts_with("http://127.0.0.1:"), "{text}");
         assert!(text.ends_with("/client/v4\n"), "{text}");
+    }
+
+    /// A sandbox of `users` generated users with these options, serving on the current runtime;
+    /// its users' ids and a DELETE sender that gives the status.
+    async fn deleting(
+        users: usize,
+        options: Options,
+    ) -> (
+        RunningSandbox,
+        Vec<String>,
+        impl Fn(String) -> tokio::task::JoinHandle<u16>,
+    ) {
+        let mut seed = Seed::empty(DEFAULT_ACCOUNT_ID);
+        seed.generate(users);
+        let sandbox = Sandbox::new(seed, options);
+        let ids = sandbox
+            .users()
+            .iter()
+            .map(|u| u["id"].as_str().unwrap().to_string())
+            .collect();
+        let running = sandbox.bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let base = format!(
+            "{}/accounts/{DEFAULT_ACCOUNT_ID}/access/users",
+            running.base_url()
+        );
+        let client = reqwest::Client::new();
+        let send = move |id: String| {
+            let request = client
+                .delete(format!("{base}/{id}"))
+                .bearer_auth(DEFAULT_TOKEN)
+                .send();
+            tokio::spawn(async move { request.await.unwrap().status().as_u16() })
+        };
+        (running, ids, send)
+    }
+
+    /// Poll until `done` holds (every millisecond); the bound is for a broken sandbox only.
+    async fn until(what: &str, done: impl Fn() -> bool) {
+        let waited = tokio::time::timeout(Duration::from_secs(30), async {
+            while !done() {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        })
+        .await;
+        assert!(waited.is_ok(), "timed out waiting for {what}");
+    }
+
+    #[tokio::test]
+    async fn held_deletes_wait_for_a_release_then_are_done() {
+        let options = Options {
+            hold_deletes_after: Some(1),
+            ..Options::default()
+        };
+        let (running, ids, send) = deleting(3, options).await;
+        let sandbox = running.sandbox().clone();
+        assert_eq!(send(ids[0].clone()).await.unwrap(), 202);
+        let second = send(ids[1].clone());
+        until("the second DELETE held", || sandbox.held() == 1).await;
+        assert_eq!(sandbox.user_count(), 2, "a held DELETE is not done");
+        assert_eq!(sandbox.requests().len(), 1, "nor answered");
+        sandbox.release_held();
+        assert_eq!(second.await.unwrap(), 202);
+        assert_eq!(sandbox.held(), 0);
+        // Released, the sandbox holds no more.
+        assert_eq!(send(ids[2].clone()).await.unwrap(), 202);
+        assert_eq!(sandbox.user_count(), 0);
+        running.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn held_deletes_are_answered_503_and_not_done_when_the_server_stops() {
+        let options = Options {
+            hold_deletes_after: Some(0),
+            ..Options::default()
+        };
+        let (running, ids, send) = deleting(2, options).await;
+        let sandbox = running.sandbox().clone();
+        let held: Vec<_> = ids.iter().map(|id| send(id.clone())).collect();
+        until("both DELETEs held", || sandbox.held() == 2).await;
+        // Within the grace period, so the held DELETEs did end on their own.
+        let stopped = tokio::time::timeout(SHUTDOWN_GRACE, running.shutdown()).await;
+        assert!(
+            stopped.is_ok(),
+            "held DELETEs kept the server from stopping"
+        );
+        for request in held {
+            assert_eq!(request.await.unwrap(), 503);
+        }
+        assert_eq!(sandbox.user_count(), 2);
+    }
+
+    /// On several threads, as `reconcile sandbox` serves, DELETEs are handled at the same time.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn deletion_limits_are_exact_when_deletes_overlap() {
+        let options = Options {
+            faults: Faults {
+                revoke_after_deletes: Some(3),
+                ..Faults::default()
+            },
+            ..Options::default()
+        };
+        let (running, ids, send) = deleting(12, options).await;
+        let all: Vec<_> = ids.into_iter().map(&send).collect();
+        let mut statuses = Vec::new();
+        for request in all {
+            statuses.push(request.await.unwrap());
+        }
+        statuses.sort_unstable();
+        assert_eq!(statuses, [[202; 3].as_slice(), &[403; 9]].concat());
+        running.shutdown().await;
     }
 
     #[test]

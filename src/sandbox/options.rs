@@ -18,6 +18,14 @@ pub struct Options {
     pub rate_limit: RateLimit,
     /// Latency, rate-limit enforcement and injected faults; none by default.
     pub faults: Faults,
+    /// A test aid, not a behaviour of the real API: once this many deletions are done (202),
+    /// every later DELETE is received and held, neither done nor answered, until
+    /// [`Sandbox::release_held`](super::Sandbox::release_held) lets it go on or the server shuts
+    /// down (it is then answered 503 and nothing is done). [`Sandbox::held`](super::Sandbox::held)
+    /// counts those held now, so a test can wait until deletions are surely in flight instead of
+    /// betting on a latency. Kept out of [`Faults`], which mirrors the `reconcile sandbox` flags
+    /// one for one: there is no flag for this.
+    pub hold_deletes_after: Option<u64>,
 }
 
 /// What can go wrong on purpose, for tests and trials. Random faults come from a seeded
@@ -111,6 +119,7 @@ impl Default for Options {
             )),
             rate_limit: RateLimit::default(),
             faults: Faults::default(),
+            hold_deletes_after: None,
         }
     }
 }
@@ -126,6 +135,7 @@ impl fmt::Debug for Options {
             )
             .field("rate_limit", &self.rate_limit)
             .field("faults", &self.faults)
+            .field("hold_deletes_after", &self.hold_deletes_after)
             .finish()
     }
 }

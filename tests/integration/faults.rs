@@ -131,21 +131,20 @@ fn a_429_is_waited_out_in_full_then_the_job_finishes() {
     let w = world(
         2,
         Faults {
-            // Long enough that the binary surely starts inside it, even on a busy machine.
-            block: Some(Duration::from_secs(5)),
+            block: Some(Duration::from_secs(2)),
             ..Faults::default()
         },
         Some(RateLimit {
-            quota: 5,
-            window: Duration::from_secs(5),
+            quota: 20,
+            window: Duration::from_secs(3600),
         }),
     );
-    // Someone else spends the token's budget: the sixth call starts a 5 s block.
+    // Someone else spends the token's budget for the hour, so the binary's first call is the one
+    // over it and starts the block: it cannot start too late to see it, however busy the machine.
     let users = format!("/client/v4/accounts/{ACCOUNT}/access/users");
-    for _ in 0..5 {
+    for _ in 0..20 {
         assert_eq!(raw_get(w.sandbox.addr(), &users), 200);
     }
-    assert_eq!(raw_get(w.sandbox.addr(), &users), 429);
     let r = apply(&w, &[]);
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stderr.contains("Cloudflare error 971"), "{r:?}");
@@ -161,7 +160,7 @@ fn a_429_is_waited_out_in_full_then_the_job_finishes() {
         .sandbox()
         .requests()
         .iter()
-        .skip(6)
+        .skip(20)
         .map(|r| r.status)
         .collect();
     assert_eq!(statuses.first(), Some(&429), "{statuses:?}");
@@ -432,21 +431,22 @@ fn the_audit_log_records_every_deletion_and_verify_finds_tampering() {
     assert_eq!(w.deletes(), 5);
 }
 
-#[test]
-fn ctrl_c_stops_new_deletions_and_every_user_is_accounted_for() {
-    let w = world(
-        30,
-        Faults {
-            // Slow enough that Ctrl-C surely lands while deletions remain, on a busy machine.
-            latency: Duration::from_millis(300),
-            ..Faults::default()
+/// A sandbox that holds every DELETE after the first `done` deletions (see
+/// `Options::hold_deletes_after`): a test can then wait until deletions are surely in flight.
+fn holding_world(extra: usize, done: u64) -> World {
+    World::with_options(
+        seed(extra),
+        Options {
+            hold_deletes_after: Some(done),
+            ..Options::default()
         },
-        None,
-    );
-    let before = w.sandbox.sandbox().users();
-    let log = w.dir.path().join("audit.jsonl");
+    )
+}
+
+/// `apply --auto-approve --parallelism 2 --audit-log LOG` against `w`, started and watched.
+fn start_apply_watched(w: &World, log: &std::path::Path) -> Watched {
     let file = w.permissive_allowlist(ALLOWED);
-    let mut cmd = w.cmd(&[
+    let cmd = w.cmd(&[
         "apply",
         "--auto-approve",
         "--parallelism",
@@ -456,12 +456,25 @@ fn ctrl_c_stops_new_deletions_and_every_user_is_accounted_for() {
         "-f",
         file.to_str().unwrap(),
     ]);
-    cmd.stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let child = cmd.spawn().unwrap();
-    w.wait_until("the first deletions", |w| w.deletes() >= 3);
-    signal(&child, "INT");
-    let r = finish(child);
+    Watched::spawn(cmd)
+}
+
+#[test]
+fn ctrl_c_stops_new_deletions_and_every_user_is_accounted_for() {
+    let w = holding_world(30, 3);
+    let before = w.sandbox.sandbox().users();
+    let log = w.dir.path().join("audit.jsonl");
+    let run = start_apply_watched(&w, &log);
+    // Two held at parallelism 2: the first three are answered and both slots wait, so Ctrl-C
+    // lands with exactly these two in flight and the other 28 not sent.
+    w.wait_until("three deletions done and the next two held", |w| {
+        w.count("DELETE", 202) >= 3 && w.held() >= 2
+    });
+    signal(&run.child, "INT");
+    run.wait_for_stderr("Ctrl-C again to stop at once");
+    // The first Ctrl-C waits for the deletions in flight: let them finish.
+    w.sandbox.sandbox().release_held();
+    let r = run.finish();
     assert_eq!(r.code, 3, "{r:?}");
     assert!(
         r.stdout.contains("Stopped early: interrupted (Ctrl-C)"),
@@ -469,7 +482,10 @@ fn ctrl_c_stops_new_deletions_and_every_user_is_accounted_for() {
     );
     assert!(r.stdout.contains("not attempted"), "{r:?}");
     let deleted = w.count("DELETE", 202);
-    assert!(deleted < 33, "Ctrl-C stopped new deletions: {deleted}");
+    assert_eq!(
+        deleted, 5,
+        "the three done before Ctrl-C and the two in flight, finished: {r:?}"
+    );
     let recs = records(&log);
     assert_eq!(recs.len(), 33, "every planned user has a record");
     let n = |o: &str| recs.iter().filter(|r| r["outcome"] == o).count();
@@ -517,68 +533,28 @@ fn a_token_revoked_mid_run_stops_every_further_deletion() {
 
 #[test]
 fn a_second_ctrl_c_abandons_the_deletions_in_flight_and_accounts_for_them() {
-    use std::io::{BufRead, BufReader};
-    // Slow answers, so that deletions are surely in flight when the second Ctrl-C comes.
-    let w = world(
-        30,
-        Faults {
-            latency: Duration::from_millis(1000),
-            ..Faults::default()
-        },
-        None,
-    );
+    let w = holding_world(30, 2);
     let log = w.dir.path().join("audit.jsonl");
-    let file = w.permissive_allowlist(ALLOWED);
-    let mut cmd = w.cmd(&[
-        "apply",
-        "--auto-approve",
-        "--parallelism",
-        "2",
-        "--audit-log",
-        log.to_str().unwrap(),
-        "-f",
-        file.to_str().unwrap(),
-    ]);
-    cmd.stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
-    let stderr = child.stderr.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut all = String::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            all.push_str(&line);
-            all.push('\n');
-            let _ = lines_tx.send(line);
-        }
-        all
+    let run = start_apply_watched(&w, &log);
+    // A held DELETE is never answered, so it is surely still in flight at the second Ctrl-C.
+    w.wait_until("two deletions done and the next held", |w| {
+        w.count("DELETE", 202) >= 2 && w.held() >= 1
     });
-    // The first deletions are done: the next ones are on the wire (a second each).
-    w.wait_until("the first deletions", |w| w.count("DELETE", 202) >= 2);
-    signal(&child, "INT");
-    // Wait for the run to say it stopped issuing deletions, then press again.
-    loop {
-        let line = lines
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the first Ctrl-C is acknowledged on stderr");
-        if line.contains("Ctrl-C again to stop at once") {
-            break;
-        }
-    }
-    signal(&child, "INT");
-    let out = child.wait_with_output().unwrap();
-    let stderr = reader.join().unwrap();
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    signal(&run.child, "INT");
+    // Two signals sent at once may arrive as one: press again once the first is acknowledged.
+    run.wait_for_stderr("Ctrl-C again to stop at once");
+    signal(&run.child, "INT");
+    let r = run.finish();
+    assert_eq!(r.code, 3, "{r:?}");
     let recs = records(&log);
-    assert_eq!(recs.len(), 33, "every planned user has a record: {stdout}");
+    assert_eq!(recs.len(), 33, "every planned user has a record: {r:?}");
     let n = |o: &str| recs.iter().filter(|r| r["outcome"] == o).count();
     assert!(
         n("interrupted") >= 1,
-        "the abandoned in-flight deletions are recorded as such: {stdout}"
+        "the abandoned in-flight deletions are recorded as such: {r:?}"
     );
     assert_eq!(n("deleted") + n("interrupted") + n("not_attempted"), 33);
-    assert!(stdout.contains("outcome is unknown"), "{stdout}");
+    assert!(r.stdout.contains("outcome is unknown"), "{r:?}");
 }
 
 /// On a terminal (a pseudo-terminal from `script`), progress is drawn as bars; on a pipe it is

@@ -193,6 +193,12 @@ impl World {
             .count()
     }
 
+    /// DELETE requests the sandbox holds now, received and not answered (see
+    /// `Options::hold_deletes_after`).
+    pub fn held(&self) -> usize {
+        self.sandbox.sandbox().held()
+    }
+
     /// Poll until `done` holds (every 10 ms, for at most 60 s).
     pub fn wait_until(&self, what: &str, done: impl Fn(&World) -> bool) {
         let start = std::time::Instant::now();
@@ -277,4 +283,62 @@ pub fn signal(child: &std::process::Child, signal: &str) {
 /// Wait for a child started with piped stdout and stderr, as a [`Run`].
 pub fn finish(child: std::process::Child) -> Run {
     Run::from(child.wait_with_output().unwrap())
+}
+
+/// A child whose stderr is read line by line as it comes, so that a test can wait for what the
+/// run says before acting (a Ctrl-C once the previous one is acknowledged, say).
+pub struct Watched {
+    pub child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    reader: std::thread::JoinHandle<String>,
+}
+
+impl Watched {
+    /// Spawn `cmd` with stdout and stderr piped.
+    pub fn spawn(mut cmd: Command) -> Watched {
+        use std::io::{BufRead, BufReader};
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            let mut all = String::new();
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                all.push_str(&line);
+                all.push('\n');
+                let _ = tx.send(line);
+            }
+            all
+        });
+        Watched {
+            child,
+            lines,
+            reader,
+        }
+    }
+
+    /// Wait (at most 60 s) for a line of stderr that contains `text`.
+    pub fn wait_for_stderr(&self, text: &str) {
+        let limit = std::time::Duration::from_secs(60);
+        let start = std::time::Instant::now();
+        loop {
+            let left = limit.saturating_sub(start.elapsed());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if line.contains(text) => return,
+                Ok(_) => {}
+                Err(e) => panic!("no line of stderr contains {text:?}: {e}"),
+            }
+        }
+    }
+
+    /// Wait for the child to end, as a [`Run`] (stderr whole, the lines already waited for
+    /// included).
+    pub fn finish(self) -> Run {
+        let output = self.child.wait_with_output().unwrap();
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(output.stdout).unwrap(),
+            stderr: self.reader.join().unwrap(),
+        }
+    }
 }
