@@ -22,7 +22,7 @@ use crate::fsread::{self, display_path};
 use crate::text::printable;
 
 /// The `prev` of a log's first record.
-pub const GENESIS: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+pub(crate) const GENESIS: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Who ran the apply: the login, and the CI run when the environment says there is one.
 /// Fields in alphabetical order: the order they are written in (see [`Line`]).
@@ -229,13 +229,13 @@ fn refuse_irregular(path: &Path) -> Result<(), AuditError> {
 
 /// Where a chain breaks: the first bad line (1-based) and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Break {
+pub(crate) struct Break {
     pub line: usize,
     pub why: String,
 }
 
 /// Check a whole log. Ok: the number of records and the hash of the last (or [`GENESIS`]).
-pub fn verify(text: &str) -> Result<(usize, String), Break> {
+pub(crate) fn verify(text: &str) -> Result<(usize, String), Break> {
     verify_reader(text.as_bytes())
 }
 
@@ -243,7 +243,7 @@ pub fn verify(text: &str) -> Result<(usize, String), Break> {
 const MAX_LINE_BYTES: u64 = 1024 * 1024;
 
 /// [`verify`], reading line by line: a log of any length is checked in constant memory.
-pub fn verify_reader(mut reader: impl BufRead) -> Result<(usize, String), Break> {
+pub(crate) fn verify_reader(mut reader: impl BufRead) -> Result<(usize, String), Break> {
     let mut prev = GENESIS.to_string();
     let mut count = 0;
     let mut raw = String::new();
@@ -306,7 +306,7 @@ fn split_hash(line: &str) -> Option<(String, &str)> {
 
 /// Read and verify a log file. It is read under a shared lock: while an apply holds the log
 /// (and may be half-way through a line), it is not read, rather than reported broken.
-pub fn verify_file(path: &Path) -> Result<(usize, String), AuditError> {
+pub(crate) fn verify_file(path: &Path) -> Result<(usize, String), AuditError> {
     refuse_irregular(path)?;
     let file = File::open(path).map_err(|source| AuditError::Io {
         path: path.to_path_buf(),
@@ -432,7 +432,7 @@ impl AuditLog {
 }
 
 /// Seconds since the Unix epoch (UTC) as RFC 3339, with milliseconds.
-pub fn rfc3339(secs: i64, millis: u32) -> String {
+pub(crate) fn rfc3339(secs: i64, millis: u32) -> String {
     crate::date::format_timestamp(secs, Some(millis))
 }
 

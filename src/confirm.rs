@@ -5,7 +5,7 @@
 use std::io::{self, BufRead, Write};
 
 /// Ask whether to delete `n` users; `true` only for the answer `yes`.
-pub fn delete_users(
+pub(crate) fn delete_users(
     n: usize,
     prompt: &mut (dyn Write + Send),
     answer: &mut (dyn BufRead + Send),

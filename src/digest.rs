@@ -4,7 +4,7 @@
 use sha2::{Digest, Sha256};
 
 /// `sha256:` followed by the hex digest of `bytes`.
-pub fn sha256(bytes: &[u8]) -> String {
+pub(crate) fn sha256(bytes: &[u8]) -> String {
     let hash = Sha256::digest(bytes);
     let mut out = String::with_capacity(7 + 64);
     out.push_str("sha256:");

@@ -13,14 +13,14 @@ use crate::text::printable;
 
 /// What the plan does to one live user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fate {
+pub(crate) enum Fate {
     Delete,
     Keep,
     Held,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Live {
+pub(crate) enum Live {
     /// The live users were not listed, and why.
     NotChecked(String),
     /// The users of the account with this address (none, one, or more).
@@ -31,7 +31,7 @@ pub enum Live {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Explanation {
+pub(crate) struct Explanation {
     pub written: String,
     /// The address as compared: normalised when it is one, else trimmed and lower-cased.
     pub address: String,
@@ -42,7 +42,7 @@ pub struct Explanation {
     pub live: Live,
 }
 
-pub fn explain(desired: &Desired, written: &str, today: Date) -> Explanation {
+pub(crate) fn explain(desired: &Desired, written: &str, today: Date) -> Explanation {
     let (address, invalid, rules) = match Email::parse(written) {
         Ok(email) => (
             email.to_string(),
@@ -69,7 +69,7 @@ pub fn explain(desired: &Desired, written: &str, today: Date) -> Explanation {
 
 impl Explanation {
     /// Add what the plan does to the live users with this address.
-    pub fn with_plan(mut self, plan: &Plan) -> Explanation {
+    pub(crate) fn with_plan(mut self, plan: &Plan) -> Explanation {
         let ours = |d: &&Decision| match &d.email {
             Some(email) => email.as_str() == self.address,
             None => {
@@ -103,7 +103,7 @@ impl Explanation {
         self
     }
 
-    pub fn render(&self, out: &mut dyn Write, p: Palette) -> io::Result<()> {
+    pub(crate) fn render(&self, out: &mut dyn Write, p: Palette) -> io::Result<()> {
         // The address is the user's typing, and when it is not an address it is shown as typed:
         // it is escaped like everything else from outside, as are the live user's id and name.
         writeln!(out, "{}", p.bold(&printable(&self.address)))?;

@@ -23,7 +23,7 @@ fn comment(s: &str) -> String {
 }
 
 /// The file, and warnings about users it could not list.
-pub fn to_yaml(account_id: &str, users: &[LiveUser], today: Date) -> (String, Vec<String>) {
+pub(crate) fn to_yaml(account_id: &str, users: &[LiveUser], today: Date) -> (String, Vec<String>) {
     let mut allowed: BTreeMap<Email, Vec<&LiveUser>> = BTreeMap::new();
     let mut unlisted: Vec<String> = Vec::new();
     let mut warnings = Vec::new();

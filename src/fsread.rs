@@ -49,7 +49,7 @@ impl fmt::Display for ReadError {
 /// The bytes of `path`, at most `limit` of them; more is an error, found after reading
 /// `limit + 1` bytes whatever the file claims to hold. Anything but a regular file (or a link to
 /// one) is refused before it is opened.
-pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+pub(crate) fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
     regular(&std::fs::metadata(path).map_err(ReadError::Io)?)?;
     let file = open(path).map_err(ReadError::Io)?;
     regular(&file.metadata().map_err(ReadError::Io)?)?;
@@ -71,7 +71,7 @@ pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
 
 /// Refuse a path that exists and is not a regular file (a FIFO, a device...), before a file that
 /// is opened some other way than [`read_bounded`] (the audit log, opened to append) is opened.
-pub fn refuse_irregular(path: &Path) -> Result<(), ReadError> {
+pub(crate) fn refuse_irregular(path: &Path) -> Result<(), ReadError> {
     match std::fs::metadata(path) {
         Ok(meta) => regular(&meta),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
@@ -80,7 +80,7 @@ pub fn refuse_irregular(path: &Path) -> Result<(), ReadError> {
 }
 
 /// `Ok` for a regular file; what it is otherwise.
-pub fn regular(meta: &Metadata) -> Result<(), ReadError> {
+pub(crate) fn regular(meta: &Metadata) -> Result<(), ReadError> {
     let kind = meta.file_type();
     if kind.is_file() {
         return Ok(());
@@ -132,7 +132,7 @@ fn open(path: &Path) -> io::Result<File> {
 /// The text of `path` (see [`read_bounded`]), UTF-8, without a leading byte-order mark: editors on
 /// Windows write one, YAML and the token format allow it, and left in it would become part of
 /// the first key or of the token.
-pub fn read_text(path: &Path, limit: u64) -> Result<String, ReadError> {
+pub(crate) fn read_text(path: &Path, limit: u64) -> Result<String, ReadError> {
     let bytes = read_bounded(path, limit)?;
     let text = String::from_utf8(bytes).map_err(|e| ReadError::NotUtf8 {
         valid_up_to: e.utf8_error().valid_up_to(),
@@ -143,7 +143,7 @@ pub fn read_text(path: &Path, limit: u64) -> Result<String, ReadError> {
     })
 }
 
-pub use crate::text::{display_bytes, display_path};
+pub(crate) use crate::text::{display_bytes, display_path};
 
 #[cfg(test)]
 mod tests {

@@ -4,28 +4,30 @@
 
 // Library code returns data and writes through the writers it is given; only `main` prints.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
+// `pub` only for what the binary, the tests and the examples use: the compiler then reports dead code.
+#![warn(unreachable_pub)]
 
 pub mod apply;
-pub mod audit;
+pub(crate) mod audit;
 pub mod cli;
 pub mod cloudflare;
-pub mod commands;
+pub(crate) mod commands;
 pub mod config;
-pub mod confirm;
+pub(crate) mod confirm;
 pub mod date;
-pub mod digest;
-pub mod distance;
-pub mod explain;
-pub mod export;
-pub mod fsread;
+pub(crate) mod digest;
+pub(crate) mod distance;
+pub(crate) mod explain;
+pub(crate) mod export;
+pub(crate) mod fsread;
 pub mod logging;
 pub mod model;
 pub mod plan;
 pub mod planfile;
 pub mod progress;
-pub mod render;
+pub(crate) mod render;
 pub mod run;
 pub mod sandbox;
 pub mod secret;
-pub mod settings;
-pub mod text;
+pub(crate) mod settings;
+pub(crate) mod text;

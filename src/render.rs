@@ -7,15 +7,15 @@ use similar::{ChangeTag, TextDiff};
 
 use crate::plan::{Decision, Plan};
 
-pub mod json;
-pub mod markdown;
-pub mod notes;
+pub(crate) mod json;
+pub(crate) mod markdown;
+pub(crate) mod notes;
 mod report;
 #[cfg(test)]
 mod snapshot_tests;
-pub mod words;
+pub(crate) mod words;
 
-pub use report::{apply_summary, report, saved_report};
+pub(crate) use report::{apply_summary, report, saved_report};
 
 /// How `plan` writes the plan on stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -30,7 +30,7 @@ pub enum Format {
 }
 
 /// The plan in `format`. Only the human format uses the palette.
-pub fn plan(plan: &Plan, format: Format, out: &mut dyn Write, p: Palette) -> io::Result<()> {
+pub(crate) fn plan(plan: &Plan, format: Format, out: &mut dyn Write, p: Palette) -> io::Result<()> {
     match format {
         Format::Human => human(plan, out, p),
         Format::Json => json::render(plan, out),
@@ -124,7 +124,7 @@ fn user_block(out: &mut dyn Write, d: &Decision, p: Palette) -> io::Result<()> {
 }
 
 /// The plan as people review it.
-pub fn human(plan: &Plan, out: &mut dyn Write, p: Palette) -> io::Result<()> {
+pub(crate) fn human(plan: &Plan, out: &mut dyn Write, p: Palette) -> io::Result<()> {
     writeln!(
         out,
         "reconcile plan for account {} ({} live user{})",
@@ -238,7 +238,7 @@ pub fn human(plan: &Plan, out: &mut dyn Write, p: Palette) -> io::Result<()> {
 }
 
 /// "Kept: 3 (2 by an entry, 1 by a domain)." — why the users who stay, stay.
-pub fn kept_line(plan: &Plan) -> Option<String> {
+pub(crate) fn kept_line(plan: &Plan) -> Option<String> {
     if plan.keep.is_empty() {
         return None;
     }
@@ -256,7 +256,7 @@ pub fn kept_line(plan: &Plan) -> Option<String> {
 }
 
 /// "Frees 7 Access seats and 3 Gateway seats." — what the deletions give back.
-pub fn seats_line(plan: &Plan) -> Option<String> {
+pub(crate) fn seats_line(plan: &Plan) -> Option<String> {
     if plan.delete.is_empty() {
         return None;
     }

@@ -17,7 +17,7 @@ use serde::Serialize;
 /// an emoji sequence in a name then shows its parts (`👩\u{200d}💻`), the price of never showing
 /// an address that looks like another. The result never contains any of them, so escaping twice
 /// changes nothing.
-pub fn printable(text: &str) -> String {
+pub(crate) fn printable(text: &str) -> String {
     if !text.chars().any(is_hostile) {
         return text.to_string();
     }
@@ -35,7 +35,7 @@ pub fn printable(text: &str) -> String {
 /// Whether `c` must not reach a terminal raw (see [`printable`] for the classes and why): the
 /// controls (C0, DEL and C1), the line and paragraph separators, and every invisible or
 /// bidirectional character. The one definition, so that no writer keeps a shorter list.
-pub fn is_hostile(c: char) -> bool {
+pub(crate) fn is_hostile(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{2028}' | '\u{2029}')
         || (!c.is_ascii() && crate::model::is_invisible(c))
@@ -47,7 +47,7 @@ pub fn is_hostile(c: char) -> bool {
 /// (U+009B is a one-byte CSI on many terminals), DEL, bidirectional overrides and zero-width
 /// characters would otherwise reach a terminal or a CI log raw when the JSON is printed. The
 /// document is still valid JSON and parses to exactly the same strings.
-pub fn write_json_pretty<W: io::Write, T: Serialize + ?Sized>(
+pub(crate) fn write_json_pretty<W: io::Write, T: Serialize + ?Sized>(
     out: W,
     value: &T,
 ) -> serde_json::Result<()> {
@@ -59,7 +59,7 @@ pub fn write_json_pretty<W: io::Write, T: Serialize + ?Sized>(
 }
 
 /// [`write_json_pretty`] into a `String`.
-pub fn to_json_pretty<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
+pub(crate) fn to_json_pretty<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
     let mut bytes = Vec::new();
     write_json_pretty(&mut bytes, value)?;
     // The serializer writes UTF-8 only; the escapes are ASCII.
@@ -129,12 +129,12 @@ impl serde_json::ser::Formatter for EscapingFormatter {
 /// A path as it may be shown on a terminal: bytes that are not UTF-8 are written `\xNN`, and
 /// control and bidirectional characters are escaped (see [`crate::text::printable`]), so that a
 /// file name cannot move the cursor, reorder a line, or pass for another name.
-pub fn display_path(path: &std::path::Path) -> String {
+pub(crate) fn display_path(path: &std::path::Path) -> String {
     display_bytes(path.as_os_str().as_encoded_bytes())
 }
 
 /// [`display_path`] for the bytes of a name.
-pub fn display_bytes(bytes: &[u8]) -> String {
+pub(crate) fn display_bytes(bytes: &[u8]) -> String {
     let mut out = String::new();
     for chunk in bytes.utf8_chunks() {
         out.push_str(&printable(chunk.valid()));
@@ -146,7 +146,7 @@ pub fn display_bytes(bytes: &[u8]) -> String {
 }
 
 /// `"s"` unless `n` is one: "1 user", "2 users".
-pub fn plural(n: usize) -> &'static str {
+pub(crate) fn plural(n: usize) -> &'static str {
     if n == 1 {
         ""
     } else {
@@ -155,7 +155,7 @@ pub fn plural(n: usize) -> &'static str {
 }
 
 /// "3 users", "1 file".
-pub fn count(n: usize, what: &str) -> String {
+pub(crate) fn count(n: usize, what: &str) -> String {
     format!("{n} {what}{}", plural(n))
 }
 

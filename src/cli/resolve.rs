@@ -16,7 +16,7 @@ use crate::render::{Format, Palette};
 use crate::sandbox::{Faults, RateLimit};
 use crate::secret::Secret;
 use crate::settings::SandboxSettings;
-pub use crate::settings::{Action, PlanOutput, Settings, Target};
+pub(super) use crate::settings::{Action, PlanOutput, Settings, Target};
 
 impl Settings {
     /// Progress bars when stderr is a terminal (read once, by `main`), unless `-q`.

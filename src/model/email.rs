@@ -99,7 +99,7 @@ fn check_characters(text: &str) -> Result<(), AddressError> {
 
 /// The longest address accepted (RFC 5321's path limit, in characters): longer text is no
 /// mailbox, and bounds the work every rail does per address.
-pub const MAX_ADDRESS_CHARS: usize = 254;
+pub(super) const MAX_ADDRESS_CHARS: usize = 254;
 
 /// Trim, and refuse what no address contains; nothing is folded yet.
 fn checked(raw: &str) -> Result<&str, AddressError> {

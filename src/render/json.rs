@@ -10,7 +10,7 @@ use crate::model::Email;
 use crate::plan::{Decision, Plan};
 
 /// The version of the JSON plan document.
-pub const FORMAT_VERSION: u32 = 1;
+pub(crate) const FORMAT_VERSION: u32 = 1;
 
 #[derive(Serialize)]
 struct Document<'a> {
@@ -146,7 +146,7 @@ fn user<'a>(d: &'a Decision, decision: &'static str) -> UserOut<'a> {
 /// The plan as pretty-printed JSON, followed by a newline. Strings are the API's and the files'
 /// exact text once parsed, but controls, bidirectional and invisible characters are written as
 /// `\uXXXX` escapes (see [`crate::text::write_json_pretty`]): this document is printed.
-pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     let users = plan
         .delete
         .iter()

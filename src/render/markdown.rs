@@ -17,7 +17,7 @@ use super::seats;
 use crate::plan::{Decision, Plan};
 
 /// The most bytes a Markdown plan takes.
-pub const MAX_BYTES: usize = 60_000;
+pub(crate) const MAX_BYTES: usize = 60_000;
 /// Room kept free for closing the open section and writing the note about what was left out.
 const RESERVE: usize = 3_000;
 /// Longest text of one cell, in characters, before escaping (escaping can grow it up to 10×).
@@ -26,7 +26,7 @@ const MAX_CELL_CHARS: usize = 80;
 const MAX_REASON_CHARS: usize = 400;
 
 /// The plan as Markdown, at most [`MAX_BYTES`] bytes.
-pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     out.write_all(to_string(plan, MAX_BYTES).as_bytes())
 }
 
@@ -42,7 +42,7 @@ struct Section<'a> {
 }
 
 /// The Markdown text of `plan`, cut to at most `limit` bytes (for tests of the cut).
-pub fn to_string(plan: &Plan, limit: usize) -> String {
+pub(crate) fn to_string(plan: &Plan, limit: usize) -> String {
     let mut out = String::new();
     let plural = crate::text::plural;
     if plan.delete.is_empty() {
@@ -304,7 +304,7 @@ fn cut(text: &str, max: usize) -> String {
 /// mentioned and no issue is linked. Every character [`crate::text::is_hostile`] names (controls,
 /// line separators, bidirectional and invisible characters), which could hide or reorder text
 /// or make one address pass for another, is shown as its escape, `\u{200b}`, as on a terminal.
-pub fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -11,7 +11,7 @@ use crate::text::count;
 
 /// `validate`: the summary line, then the files read, one a line, so that a file left out is
 /// seen (docs/cli.md).
-pub fn validated(desired: &Desired, out: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn validated(desired: &Desired, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
         "valid: {}, {}, {} protected in {}{}",
@@ -31,7 +31,7 @@ pub fn validated(desired: &Desired, out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// `audit verify`: the chain is intact.
-pub fn audit_verified(
+pub(crate) fn audit_verified(
     shown_path: &str,
     records: usize,
     head: &str,
@@ -46,7 +46,7 @@ pub fn audit_verified(
 }
 
 /// `plan --out`: where the plan went, and the command that applies it.
-pub fn plan_saved(
+pub(crate) fn plan_saved(
     shown_path: &str,
     deletions: usize,
     expires_at: &str,
@@ -66,12 +66,12 @@ pub fn plan_saved(
 }
 
 /// `apply` with nothing to delete.
-pub fn nothing_to_delete(out: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn nothing_to_delete(out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "\nNothing to delete.")
 }
 
 /// The demo's first words.
-pub fn demo_started(url: &str, out: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn demo_started(url: &str, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
         "Demo: a sandbox Cloudflare account is running at {url} (examples/demo/seed.yaml);\nthe allowlist is examples/demo/allowlist.yaml.\n"
@@ -79,7 +79,7 @@ pub fn demo_started(url: &str, out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// The demo without a terminal and without `--auto-approve`: the plan only.
-pub fn demo_plan_only(out: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn demo_plan_only(out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
         "\nThis was the plan. Run `reconcile demo` in a terminal, or `reconcile demo --auto-approve`, to apply it to the sandbox."
@@ -87,12 +87,12 @@ pub fn demo_plan_only(out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// The demo, before it plans again after apply.
-pub fn demo_again(out: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn demo_again(out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "\nPlanning again after apply:\n")
 }
 
 /// Apply, at a first Ctrl-C or SIGTERM: what happens now, and how to stop at once.
-pub fn stopping(by: Signal, in_flight: usize) -> String {
+pub(crate) fn stopping(by: Signal, in_flight: usize) -> String {
     format!("{by}: no new deletions; waiting for the {in_flight} in flight ({by} again to stop at once)")
 }
 

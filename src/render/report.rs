@@ -39,7 +39,7 @@ pub(super) fn outcomes(report: &Report, out: &mut dyn Write, p: Palette) -> io::
 /// What `apply` did.
 /// `complete` is the run's own verdict (`Execution::is_complete`: every deletion done, the final
 /// check clean, the audit log written), the same that decides the exit code.
-pub fn report(
+pub(crate) fn report(
     report: &Report,
     unapplied: &Unapplied,
     complete: bool,
@@ -79,7 +79,7 @@ pub fn report(
 
 /// What `apply PLAN_FILE` did: the saved plan, each planned user's outcome or why it was skipped,
 /// the new extras it left alone, and a summary.
-pub fn saved_report(
+pub(crate) fn saved_report(
     path: &str,
     saved: &SavedPlan,
     unapplied: &Unapplied,
@@ -177,7 +177,7 @@ fn stop_text(stop: &Stop) -> String {
 
 /// After [`report`] or [`saved_report`]: every failure with its status and Cloudflare codes, why
 /// the run stopped, what the final listing found, and the audit log's head.
-pub fn apply_summary(execution: &Execution, out: &mut dyn Write, p: Palette) -> io::Result<()> {
+pub(crate) fn apply_summary(execution: &Execution, out: &mut dyn Write, p: Palette) -> io::Result<()> {
     let failed: Vec<_> = execution
         .report
         .results

@@ -16,7 +16,7 @@ fn with_note(text: String, note: &Option<String>) -> String {
 
 /// The reason as a sentence, safe to print on a terminal (text from the API or a file inside is
 /// escaped).
-pub fn reason(r: &Reason) -> String {
+pub(crate) fn reason(r: &Reason) -> String {
     printable(&reason_raw(r))
 }
 
@@ -90,7 +90,7 @@ fn reason_raw(r: &Reason) -> String {
 }
 
 /// What stopped the plan, and how to go ahead on purpose.
-pub fn refusal(r: &Refusal) -> String {
+pub(crate) fn refusal(r: &Refusal) -> String {
     let mismatch = |allow: &Option<usize>, deletes: usize| {
         match allow {
             Some(n) => format!(
@@ -127,7 +127,7 @@ pub fn refusal(r: &Refusal) -> String {
 }
 
 /// Why a reviewed user is not deleted.
-pub fn skip(s: &Skip) -> String {
+pub(crate) fn skip(s: &Skip) -> String {
     match s {
         Skip::Gone => "already gone".to_string(),
         Skip::EmailChanged { now } => format!(

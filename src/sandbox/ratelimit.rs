@@ -48,7 +48,7 @@ pub(crate) enum Verdict {
 const PRUNE_ABOVE: usize = 10_000;
 
 impl RateLimiter {
-    pub fn new(quota: u32, window: Duration) -> RateLimiter {
+    pub(super) fn new(quota: u32, window: Duration) -> RateLimiter {
         RateLimiter {
             quota,
             window,
@@ -57,7 +57,7 @@ impl RateLimiter {
     }
 
     /// Count one request by `credential` at `now`.
-    pub fn hit(&mut self, credential: u64, now: Instant) -> Usage {
+    pub(super) fn hit(&mut self, credential: u64, now: Instant) -> Usage {
         if self.windows.len() > PRUNE_ABOVE {
             let window = self.window;
             self.windows
@@ -86,7 +86,7 @@ impl RateLimiter {
 
     /// Count one request by `credential` at `now`, and refuse it when the quota is spent: the
     /// request that goes over starts a block of `block`, during which every request is refused.
-    pub fn check(&mut self, credential: u64, now: Instant, block: Duration) -> Verdict {
+    pub(super) fn check(&mut self, credential: u64, now: Instant, block: Duration) -> Verdict {
         let quota = self.quota;
         if let Some(w) = self.windows.get_mut(&credential) {
             if let Some(until) = w.blocked_until {
@@ -116,14 +116,14 @@ impl RateLimiter {
     }
 
     /// The `Ratelimit-Policy` header value.
-    pub fn policy(&self) -> String {
+    pub(super) fn policy(&self) -> String {
         format!("\"default\";q={};w={}", self.quota, ceil_secs(self.window))
     }
 }
 
 impl Usage {
     /// The `Ratelimit` header value.
-    pub fn header(&self) -> String {
+    pub(super) fn header(&self) -> String {
         format!("\"default\";r={};t={}", self.remaining, self.reset_secs)
     }
 }

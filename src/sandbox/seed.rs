@@ -20,7 +20,7 @@ use super::SandboxError;
 pub const DEFAULT_ACCOUNT_ID: &str = "023e105f4ecef8ad9ca31a8372d0c353";
 
 /// Seed files larger than this are refused: `--generate N` makes large accounts without a file.
-pub const MAX_SEED_BYTES: u64 = 64 * 1024 * 1024;
+pub(super) const MAX_SEED_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The domain of the emails `Seed::generate` invents (RFC 2606 reserved, never a real person).
 pub const GENERATED_EMAIL_DOMAIN: &str = "generated.example";

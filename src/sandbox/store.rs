@@ -106,7 +106,7 @@ pub(crate) struct Store {
 }
 
 impl Store {
-    pub fn new(users: Vec<Map<String, Value>>) -> Store {
+    pub(super) fn new(users: Vec<Map<String, Value>>) -> Store {
         let mut entries = Vec::with_capacity(users.len());
         let mut by_id: HashMap<Box<str>, Vec<usize>> = HashMap::with_capacity(users.len());
         for (index, user) in users.into_iter().enumerate() {
@@ -126,7 +126,7 @@ impl Store {
 
     /// Insert `user` at `position` among the live users (clamped to the end), as if it had been
     /// created while the list was read. O(n): meant for churn on small accounts.
-    pub fn insert(&mut self, position: usize, user: Map<String, Value>) {
+    pub(super) fn insert(&mut self, position: usize, user: Map<String, Value>) {
         let index = self
             .entries
             .iter()
@@ -159,12 +159,12 @@ impl Store {
     }
 
     /// Number of users not deleted.
-    pub fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.live
     }
 
     /// The requested page, in seed order, deleted users left out. A page past the end is empty.
-    pub fn page(&self, query: &ListQuery) -> Page<'_> {
+    pub(super) fn page(&self, query: &ListQuery) -> Page<'_> {
         let per_page = query.per_page.max(1);
         // A page so large that its offset overflows is past the end of any list.
         let offset = (query.page.max(1) - 1).checked_mul(per_page);
@@ -208,7 +208,7 @@ impl Store {
     }
 
     /// Delete every live user whose `id` is `id`. Returns false if there was none.
-    pub fn delete(&mut self, id: &str) -> bool {
+    pub(super) fn delete(&mut self, id: &str) -> bool {
         let Some(indices) = self.by_id.remove(id) else {
             return false;
         };
@@ -222,7 +222,7 @@ impl Store {
     }
 
     /// The live users, in order, as JSON objects.
-    pub fn snapshot(&self) -> Vec<Map<String, Value>> {
+    pub(super) fn snapshot(&self) -> Vec<Map<String, Value>> {
         self.entries
             .iter()
             .filter(|e| !e.deleted)
@@ -235,7 +235,7 @@ impl Store {
 
     /// True if a live user has this id (used in tests and by later fault injection).
     #[cfg(test)]
-    pub fn contains(&self, id: &str) -> bool {
+    pub(super) fn contains(&self, id: &str) -> bool {
         self.by_id.contains_key(id)
     }
 }
