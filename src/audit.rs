@@ -22,7 +22,8 @@ use crate::fsread::{self, display_path};
 use crate::text::printable;
 
 /// The `prev` of a log's first record.
-pub(crate) const GENESIS: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+pub(crate) const GENESIS: &str =
+    "sha256:0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Who ran the apply: the login, and the CI run when the environment says there is one.
 /// Fields in alphabetical order: the order they are written in (see [`Line`]).
@@ -235,6 +236,7 @@ pub(crate) struct Break {
 }
 
 /// Check a whole log. Ok: the number of records and the hash of the last (or [`GENESIS`]).
+#[cfg(test)]
 pub(crate) fn verify(text: &str) -> Result<(usize, String), Break> {
     verify_reader(text.as_bytes())
 }
@@ -432,6 +434,7 @@ impl AuditLog {
 }
 
 /// Seconds since the Unix epoch (UTC) as RFC 3339, with milliseconds.
+#[cfg(test)]
 pub(crate) fn rfc3339(secs: i64, millis: u32) -> String {
     crate::date::format_timestamp(secs, Some(millis))
 }

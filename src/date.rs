@@ -73,14 +73,14 @@ impl Date {
     }
 
     /// Days since 1970-01-01 (the inverse of [`Date::from_days_since_epoch`]).
-    pub fn days_since_epoch(&self) -> i64 {
+    pub(crate) fn days_since_epoch(&self) -> i64 {
         EPOCH
             .until(self.0)
             .map_or(0, |span| i64::from(span.get_days()))
     }
 
     /// Today in UTC, by the system clock.
-    pub fn today_utc() -> Date {
+    pub(crate) fn today_utc() -> Date {
         Clock::System.today()
     }
 }
@@ -131,12 +131,12 @@ impl Clock {
     }
 
     /// Today's date, UTC.
-    pub fn today(&self) -> Date {
+    pub(crate) fn today(&self) -> Date {
         Date::from_days_since_epoch(self.unix().div_euclid(86_400))
     }
 
     /// Now as RFC 3339 UTC with milliseconds: `2026-11-28T09:15:02.123Z`.
-    pub fn rfc3339_millis(&self) -> String {
+    pub(crate) fn rfc3339_millis(&self) -> String {
         let now = self.now();
         format_timestamp(
             now.as_second(),
@@ -157,7 +157,7 @@ fn timestamp(secs: i64, millis: u32) -> Timestamp {
 
 /// Seconds since the Unix epoch as RFC 3339 UTC: `2026-11-28T09:15:02Z`, or with `millis`,
 /// `2026-11-28T09:15:02.123Z`.
-pub fn format_timestamp(secs: i64, millis: Option<u32>) -> String {
+pub(crate) fn format_timestamp(secs: i64, millis: Option<u32>) -> String {
     match millis {
         Some(millis) => format!("{:.3}", timestamp(secs, millis)),
         None => format!("{:.0}", timestamp(secs, 0)),
@@ -170,7 +170,7 @@ pub fn format_timestamp(secs: i64, millis: Option<u32>) -> String {
 /// Only RFC 3339's own shape is accepted (jiff's parser also reads a space for `T`, `+hhmm` and
 /// more): a last login in another shape counts as unreadable, and an unreadable one holds the
 /// user, which is the safe side.
-pub fn parse_timestamp(text: &str) -> Option<i64> {
+pub(crate) fn parse_timestamp(text: &str) -> Option<i64> {
     let text = text.trim().to_ascii_uppercase();
     rfc3339_shaped(text.as_bytes()).then_some(())?;
     // Whole seconds are what is returned: the fraction is dropped before jiff reads the rest,
@@ -316,7 +316,7 @@ impl std::error::Error for SpanError {}
 impl Span {
     /// Every unit from days down, each once: `1h30m`, `30d`, `45s`, `0s` (where [`Span`]'s
     /// `Display` shows one unit: `90m`). Both read back through [`Span::parse`].
-    pub fn compound(&self) -> String {
+    pub(crate) fn compound(&self) -> String {
         let mut secs = self.seconds;
         if secs == 0 {
             return "0s".into();

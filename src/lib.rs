@@ -5,7 +5,7 @@
 // Library code returns data and writes through the writers it is given; only `main` prints.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 // `pub` only for what the binary, the tests and the examples use: the compiler then reports dead code.
-#![warn(unreachable_pub)]
+#![deny(unreachable_pub)]
 
 pub mod apply;
 pub(crate) mod audit;

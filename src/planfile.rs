@@ -31,21 +31,22 @@ use crate::plan::{self, Plan, Refusal};
 use crate::secret::Secret;
 
 /// The version of the saved-plan format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub(crate) const FORMAT_VERSION: u32 = 1;
 /// What a saved plan says it is, so that another JSON file is not mistaken for one.
-pub const KIND: &str = "reconcile-saved-plan";
-/// `--plan-ttl` when none is given.
-pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 3600);
+pub(crate) const KIND: &str = "reconcile-saved-plan";
+/// `--plan-ttl` when none is given (the flag's `default_value`).
+#[cfg(test)]
+pub(crate) const DEFAULT_TTL: Duration = Duration::from_secs(24 * 3600);
 /// The longest `--plan-ttl` accepted: a reviewed plan should not wait for weeks.
-pub const MAX_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+pub(crate) const MAX_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
 /// A saved plan created this far in the future is refused (clock skew between the machine that
 /// planned and the one that applies is allowed up to this much).
-pub const MAX_CLOCK_SKEW_SECS: u64 = 300;
+pub(crate) const MAX_CLOCK_SKEW_SECS: u64 = 300;
 /// Plan files larger than this are refused before they are parsed.
-pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+pub(crate) const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 /// The shortest plan key accepted: a sealed plan is public to whoever can read the artifact, and a
 /// short key could be guessed offline from it (`openssl rand -hex 32` prints 64 bytes).
-pub const MIN_KEY_BYTES: usize = 32;
+pub(crate) const MIN_KEY_BYTES: usize = 32;
 /// The prefix of a keyed seal; an unkeyed one starts with `sha256:`.
 const HMAC_PREFIX: &str = "hmac-sha256:";
 
@@ -245,7 +246,7 @@ impl SavedPlan {
 
     /// The file's text: pretty JSON, with the seal ([`SavedPlan::seal`]) in `digest`, ending in
     /// a newline. The key itself is never written.
-    pub fn to_json_sealed(&self, key: Option<&PlanKey>) -> String {
+    pub(crate) fn to_json_sealed(&self, key: Option<&PlanKey>) -> String {
         let file = File {
             format_version: FORMAT_VERSION,
             kind: KIND.to_string(),
@@ -268,7 +269,7 @@ impl SavedPlan {
     /// that key is accepted (compared in constant time); without, an unkeyed digest must match,
     /// and a keyed plan is refused (its seal cannot be checked). `path` names it in messages.
     /// Does not check the expiry or the account: see [`SavedPlan::check_usable`].
-    pub fn parse_sealed(
+    pub(crate) fn parse_sealed(
         text: &str,
         path: &str,
         key: Option<&PlanKey>,
@@ -326,7 +327,7 @@ impl SavedPlan {
 
     /// Refuse a plan that expired, that claims to come from the future, or whose lifetime is
     /// longer than `--plan-ttl` allows (an edit that a recomputed digest would hide).
-    pub fn check_usable(&self, now: u64, path: &str) -> Result<(), PlanFileError> {
+    pub(crate) fn check_usable(&self, now: u64, path: &str) -> Result<(), PlanFileError> {
         let (Some(created), Some(expires)) = (
             parse_rfc3339(&self.created_at),
             parse_rfc3339(&self.expires_at),
@@ -398,7 +399,7 @@ impl SavedPlan {
 
     /// The desired-state files given with `-f` are the ones reviewed: the same account, and the
     /// same digest.
-    pub fn check_desired(
+    pub(crate) fn check_desired(
         &self,
         name: &str,
         account: &AccountId,
@@ -479,7 +480,7 @@ fn unchanged_but_for_the_plan(saved: &SavedPlan, fresh: &Plan) -> bool {
 
 /// Parse `--plan-ttl`: a [`crate::config::Span`] (`30m`, `24h`, `7d`, `1w`, `1h30m`), at least
 /// one second, at most [`MAX_TTL`].
-pub fn parse_ttl(raw: &str) -> Result<Duration, TtlError> {
+pub(crate) fn parse_ttl(raw: &str) -> Result<Duration, TtlError> {
     let ttl = Duration::from_secs(crate::config::Span::parse(raw)?.seconds);
     if ttl.is_zero() {
         return Err(TtlError::Zero {
@@ -497,7 +498,7 @@ pub fn parse_ttl(raw: &str) -> Result<Duration, TtlError> {
 
 /// Why text is not a `--plan-ttl`. `text` is the flag's value as given.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TtlError {
+pub(crate) enum TtlError {
     /// Not a span of time at all.
     #[error(transparent)]
     Span(#[from] SpanError),
@@ -510,7 +511,7 @@ pub enum TtlError {
 }
 
 /// `30d`, `24h`, `1h30m`, `45s`.
-pub fn format_duration(d: Duration) -> String {
+pub(crate) fn format_duration(d: Duration) -> String {
     crate::date::Span {
         seconds: d.as_secs(),
     }
@@ -524,7 +525,7 @@ pub fn format_rfc3339(secs: u64) -> String {
 
 /// The inverse of [`format_rfc3339`]; exactly that form (UTC, `Z`, whole seconds, a real
 /// calendar day, from 1970 on) is accepted.
-pub fn parse_rfc3339(text: &str) -> Option<u64> {
+pub(crate) fn parse_rfc3339(text: &str) -> Option<u64> {
     let secs = crate::date::parse_timestamp(text)?;
     (secs >= 0 && format_rfc3339(secs as u64) == text).then_some(secs as u64)
 }

@@ -41,7 +41,7 @@ impl Progress {
     }
 
     /// Bars on a terminal, lines otherwise, nothing when quiet.
-    pub fn for_stderr(stderr_is_terminal: bool, quiet: bool) -> Progress {
+    pub(crate) fn for_stderr(stderr_is_terminal: bool, quiet: bool) -> Progress {
         Progress::new(match (quiet, stderr_is_terminal) {
             (true, _) => Mode::Hidden,
             (false, true) => Mode::Bars,
@@ -53,12 +53,13 @@ impl Progress {
         Progress::new(Mode::Lines)
     }
 
-    pub fn mode(&self) -> Mode {
+    #[cfg(test)]
+    pub(crate) fn mode(&self) -> Mode {
         self.mode
     }
 
     /// Start tracking `what`, out of `total` when known.
-    pub fn task(&self, what: &'static str, total: Option<u64>) -> Task {
+    pub(crate) fn task(&self, what: &'static str, total: Option<u64>) -> Task {
         let bar = (self.mode == Mode::Bars).then(|| {
             let bar = match total {
                 Some(n) => ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::stderr()),
@@ -90,7 +91,7 @@ impl Progress {
 
 /// One tracked step; clones share it.
 #[derive(Clone, Debug)]
-pub struct Task {
+pub(crate) struct Task {
     inner: Arc<TaskInner>,
 }
 
@@ -105,7 +106,7 @@ struct TaskInner {
 }
 
 impl Task {
-    pub fn inc(&self, n: u64) {
+    pub(crate) fn inc(&self, n: u64) {
         let done = self.inner.done.fetch_add(n, Ordering::Relaxed) + n;
         if let Some(bar) = &self.inner.bar {
             bar.inc(n);
@@ -123,7 +124,8 @@ impl Task {
     }
 
     /// The count so far.
-    pub fn done(&self) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn done(&self) -> u64 {
         self.inner.done.load(Ordering::Relaxed)
     }
 
@@ -135,14 +137,14 @@ impl Task {
     }
 
     /// The step is over: clear the bar.
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         if let Some(bar) = &self.inner.bar {
             bar.finish_and_clear();
         }
     }
 
     /// Print a line above the bar (or log it when there is no bar).
-    pub fn println(&self, text: &str) {
+    pub(crate) fn println(&self, text: &str) {
         match &self.inner.bar {
             Some(bar) => bar.println(text),
             None => tracing::info!("{text}"),
@@ -205,7 +207,7 @@ impl apply::Observer for DeletionEvents {
 /// [`Progress`], everything else as a log line on stderr (a warning when it explains a wait or a
 /// retry, so that it shows at the default level and a slow run never looks hung).
 #[derive(Debug)]
-pub struct ClientEvents {
+pub(crate) struct ClientEvents {
     progress: Progress,
     /// The listing under way, from its page 1 to its last page.
     listing: Mutex<Option<Task>>,
@@ -219,7 +221,7 @@ enum Loudness {
 }
 
 impl ClientEvents {
-    pub fn new(progress: Progress) -> ClientEvents {
+    pub(crate) fn new(progress: Progress) -> ClientEvents {
         ClientEvents {
             progress,
             listing: Mutex::new(None),

@@ -12,7 +12,7 @@ impl Secret {
     }
 
     /// The secret itself, for the one place that must send it (an HTTP header).
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }

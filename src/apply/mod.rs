@@ -82,7 +82,7 @@ impl Api for Client {
 
 /// What the report and the audit log say of a deletion in flight when the run was stopped at
 /// once.
-pub const INTERRUPTED: &str =
+pub(crate) const INTERRUPTED: &str =
     "interrupted while the deletion was in flight: the outcome is unknown; run apply again";
 
 #[derive(Debug, Clone, PartialEq)]
@@ -103,7 +103,7 @@ pub enum Outcome {
 
 impl Outcome {
     /// The user is gone, by this run or before it.
-    pub fn is_gone(&self) -> bool {
+    pub(crate) fn is_gone(&self) -> bool {
         matches!(
             self,
             Outcome::Deleted | Outcome::AlreadyGone | Outcome::DeletedAnswerLost
@@ -111,7 +111,7 @@ impl Outcome {
     }
 
     /// Failed, or not known to have worked: listed with its status under the failures.
-    pub fn is_failure(&self) -> bool {
+    pub(crate) fn is_failure(&self) -> bool {
         matches!(self, Outcome::Failed(_) | Outcome::Interrupted)
     }
 }
@@ -165,7 +165,7 @@ impl Report {
     }
 
     /// Every confirmed user is deleted or already gone.
-    pub fn is_complete(&self) -> bool {
+    pub(crate) fn is_complete(&self) -> bool {
         let c = self.counts();
         c.failed == 0 && c.not_attempted == 0
     }
@@ -182,8 +182,6 @@ pub struct ExecSettings {
     pub actor: Actor,
     /// Who hears how the deleting goes (the command decides; by default nobody).
     pub observer: Arc<dyn Observer>,
-    /// List the users again afterwards and report planned users still present.
-    pub verify: bool,
     /// The time each audit record carries.
     pub clock: Clock,
 }
@@ -195,7 +193,6 @@ impl Default for ExecSettings {
             audit_log: None,
             actor: Actor::default(),
             observer: Arc::new(Silent),
-            verify: true,
             clock: Clock::System,
         }
     }
@@ -207,7 +204,6 @@ impl fmt::Debug for ExecSettings {
             .field("parallelism", &self.parallelism)
             .field("audit_log", &self.audit_log)
             .field("actor", &self.actor)
-            .field("verify", &self.verify)
             .field("clock", &self.clock)
             .finish_non_exhaustive()
     }
@@ -239,7 +235,7 @@ impl AuditContext {
     }
 
     /// For a saved plan: the digests it carries.
-    pub fn from_digests(
+    pub(crate) fn from_digests(
         account: &str,
         desired_digest: String,
         live_fingerprint: String,
@@ -262,7 +258,7 @@ impl AuditContext {
 
 /// Open the audit log, if one was asked for, before anything is deleted: a log that cannot be
 /// written, or an existing one whose chain is broken, stops the run first.
-pub fn open_audit(settings: &ExecSettings) -> Result<Option<AuditLog>, AuditError> {
+pub(crate) fn open_audit(settings: &ExecSettings) -> Result<Option<AuditLog>, AuditError> {
     settings
         .audit_log
         .as_deref()
@@ -325,7 +321,7 @@ pub struct Execution {
 impl Execution {
     /// Every planned deletion done, and the final listing ran and agrees (or was not needed).
     /// A final listing that failed or was interrupted leaves the result unverified: not complete.
-    pub fn is_complete(&self) -> bool {
+    pub(crate) fn is_complete(&self) -> bool {
         self.report.is_complete()
             && self.stopped.is_none()
             && match &self.verification {
@@ -507,7 +503,7 @@ pub async fn execute_with<A: Api>(
     // `stopped` with the first.
     let verification = if stopped.is_some() {
         Verification::Skipped(Unchecked::StoppedEarly)
-    } else if !settings.verify || report.results.is_empty() {
+    } else if report.results.is_empty() {
         Verification::Skipped(Unchecked::NotNeeded)
     } else {
         // Ctrl-C still works during the final listing (which may wait out a 429 block).

@@ -25,7 +25,7 @@ pub enum Signal {
 
 impl Signal {
     /// Its number on Unix (the exit code of a process it ends is 128 + this).
-    pub fn number(self) -> i32 {
+    pub(crate) fn number(self) -> i32 {
         match self {
             Signal::Interrupt => 2,
             Signal::Terminate => 15,

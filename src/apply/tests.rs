@@ -214,7 +214,6 @@ impl Run {
 struct Case {
     users: usize,
     parallelism: usize,
-    verify: bool,
     script: Script,
     /// Signals pressed before the executor starts.
     pressed: Vec<Signal>,
@@ -226,7 +225,6 @@ impl Case {
         Case {
             users,
             parallelism: 1,
-            verify: true,
             script: Script {
                 listing: Some(Vec::new()),
                 ..Script::default()
@@ -268,7 +266,6 @@ impl Case {
         let settings = ExecSettings {
             parallelism: self.parallelism,
             audit_log: Some(path.clone()),
-            verify: self.verify,
             observer: recorder.clone(),
             clock: self.clock,
             ..ExecSettings::default()
@@ -622,17 +619,7 @@ async fn a_failed_final_listing_leaves_the_result_unverified() {
 }
 
 #[tokio::test]
-async fn no_final_check_when_turned_off_or_when_nothing_was_to_delete() {
-    let mut off = Case::new(2).listing(None);
-    off.verify = false;
-    let r = off.run().await;
-    assert_eq!(r.lists, 0);
-    assert_eq!(
-        r.execution.verification,
-        Verification::Skipped(Unchecked::NotNeeded)
-    );
-    assert!(r.execution.is_complete());
-
+async fn no_final_check_when_nothing_was_to_delete() {
     let r = Case::new(0).listing(None).run().await;
     assert_eq!(r.lists, 0);
     assert!(r.deletes.is_empty());

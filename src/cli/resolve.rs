@@ -154,7 +154,6 @@ impl Settings {
                     audit_log: a.exec.audit_log,
                     actor: Actor::from_env(env.var),
                     observer: progress.deletions(),
-                    verify: true,
                     clock: Clock::System,
                 },
             },

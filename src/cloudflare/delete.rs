@@ -24,7 +24,7 @@ impl Client {
     /// last try. Nothing but a [`Confirmed`] deletion can be sent: its id is a checked
     /// [`crate::model::UserId`]. A 404 means already gone, or deleted by an earlier attempt of
     /// this call whose answer was lost.
-    pub async fn delete_user_detailed(&self, user: &Confirmed) -> Detailed<DeleteOutcome> {
+    pub(crate) async fn delete_user_detailed(&self, user: &Confirmed) -> Detailed<DeleteOutcome> {
         let url = self.url(&[user.id().as_str()], &[]);
         let d = self.call::<serde_json::Value>(Method::DELETE, url).await;
         let result = match d.result {

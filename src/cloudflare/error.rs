@@ -74,12 +74,12 @@ impl ApiError {
     }
 
     /// The API asked for a wait longer than `--max-wait`: every further request would wait too.
-    pub fn is_wait_too_long(&self) -> bool {
+    pub(crate) fn is_wait_too_long(&self) -> bool {
         matches!(self, ApiError::WaitTooLong { .. })
     }
 
     /// Authentication or permission refused: retrying or going on with other requests is useless.
-    pub fn is_auth(&self) -> bool {
+    pub(crate) fn is_auth(&self) -> bool {
         match self {
             ApiError::Status { status, errors, .. } => {
                 matches!(status, 401 | 403)

@@ -46,7 +46,7 @@ pub use wire::{ApiMessage, User};
 use budget::Budget;
 use retry::Jitter;
 
-pub const DEFAULT_BASE_URL: &str = "https://api.cloudflare.com/client/v4";
+pub(crate) const DEFAULT_BASE_URL: &str = "https://api.cloudflare.com/client/v4";
 /// The default `--max-wait`: longer than Cloudflare's five-minute block, shorter than a CI job's
 /// patience.
 pub(crate) const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(15 * 60);

@@ -27,19 +27,19 @@ use files::read;
 use merge::merge;
 
 pub use crate::date::Span;
-pub use diagnostic::{ConfigError, Diagnostic};
+pub(crate) use diagnostic::{ConfigError, Diagnostic};
 pub use files::expand_paths;
 pub use types::{AllowEntry, Desired, DomainEntry, Location, PolicySettings, ProtectedEntry};
 
 /// The format version this build reads.
-pub const FORMAT_VERSION: u64 = 1;
+pub(crate) const FORMAT_VERSION: u64 = 1;
 
 /// Files larger than this are refused before they are parsed: an allowlist of 100,000 addresses
 /// is a few MiB.
-pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+pub(crate) const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// The keys of a desired-state file.
-pub const TOP_KEYS: &[&str] = &[
+pub(crate) const TOP_KEYS: &[&str] = &[
     "version",
     "account_id",
     "users",
@@ -48,9 +48,9 @@ pub const TOP_KEYS: &[&str] = &[
     "policy",
 ];
 /// The keys of a `users:` entry written as a mapping.
-pub const ENTRY_KEYS: &[&str] = &["email", "note", "expires"];
+pub(crate) const ENTRY_KEYS: &[&str] = &["email", "note", "expires"];
 /// The keys of `policy:`.
-pub const POLICY_KEYS: &[&str] = &[
+pub(crate) const POLICY_KEYS: &[&str] = &[
     "max_deletes",
     "max_delete_fraction",
     "allow_delete_all",

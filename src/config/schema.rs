@@ -13,7 +13,7 @@ const DOMAIN: &str = r"^\s*[^@\s*.]+(\.[^@\s*.]+)+\s*$";
 const DATE: &str = r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*$";
 const ACCOUNT_ID: &str = r"^\s*[0-9a-fA-F]{32}\s*$";
 
-pub fn json_schema() -> Value {
+pub(crate) fn json_schema() -> Value {
     debug_assert_eq!(TOP_KEYS.len(), 6);
     debug_assert_eq!(ENTRY_KEYS.len(), 3);
     debug_assert_eq!(POLICY_KEYS.len(), 4);

@@ -73,7 +73,7 @@ pub struct ProtectedEntry {
 }
 
 impl ProtectedEntry {
-    pub fn is_pattern(&self) -> bool {
+    pub(crate) fn is_pattern(&self) -> bool {
         self.pattern.contains('*')
     }
 

@@ -13,7 +13,7 @@ use crate::model::Email;
 /// Precedence: a protected entry keeps the user whatever else applies; then an exact `users:`
 /// entry decides (kept, or deleted once it has expired); then a domain keeps the user; otherwise
 /// nothing matches and the user is an extra.
-pub struct Matcher<'a> {
+pub(crate) struct Matcher<'a> {
     exact: HashMap<&'a str, (usize, &'a AllowEntry)>,
     domains: HashMap<&'a str, &'a DomainEntry>,
     protected: &'a [ProtectedEntry],
@@ -89,7 +89,7 @@ impl<'a> Patterns<'a> {
 }
 
 impl<'a> Matcher<'a> {
-    pub fn new(desired: &'a Desired, today: Date) -> Matcher<'a> {
+    pub(crate) fn new(desired: &'a Desired, today: Date) -> Matcher<'a> {
         Matcher {
             exact: desired
                 .entries
@@ -128,7 +128,7 @@ impl<'a> Matcher<'a> {
 
     /// Marks in `seen` (indexed like `Desired::protected`) every protected entry that matches
     /// this address.
-    pub fn mark_protected(&self, address: &Email, seen: &mut [bool]) {
+    pub(crate) fn mark_protected(&self, address: &Email, seen: &mut [bool]) {
         let exact = self.protected_exact.get(address.as_str()).copied();
         for i in exact
             .into_iter()
@@ -139,7 +139,7 @@ impl<'a> Matcher<'a> {
     }
 
     /// The index in `Desired::entries` of the entry naming this address, if any.
-    pub fn entry_index(&self, address: &Email) -> Option<usize> {
+    pub(crate) fn entry_index(&self, address: &Email) -> Option<usize> {
         self.exact.get(address.as_str()).map(|(i, _)| *i)
     }
 
@@ -171,7 +171,7 @@ impl<'a> Matcher<'a> {
     }
 
     /// The rule that decides for an address.
-    pub fn decide(&self, address: &Email) -> Reason {
+    pub(crate) fn decide(&self, address: &Email) -> Reason {
         if let Some(p) = self.protected(address) {
             return Reason::Protected {
                 pattern: p.pattern.clone(),
@@ -184,7 +184,7 @@ impl<'a> Matcher<'a> {
     }
 
     /// Every rule that matches an address, the deciding one first (for `explain`).
-    pub fn all(&self, address: &Email) -> Vec<Reason> {
+    pub(crate) fn all(&self, address: &Email) -> Vec<Reason> {
         let mut all = Vec::new();
         let mut patterns: Vec<usize> = self
             .protected_patterns

@@ -9,7 +9,7 @@ mod rails;
 mod reason;
 pub mod recheck;
 
-pub use matcher::Matcher;
+pub(crate) use matcher::Matcher;
 use near::{hold_near_misses, NearTarget};
 pub use rails::{Limits, Refusal, DEFAULT_MAX_DELETE_FRACTION, FRACTION_MIN_USERS};
 pub use reason::{EntryList, Likeness, Reason};
@@ -46,13 +46,13 @@ impl Decision {
 
     /// The id as the API wrote it, for people to read (empty when there is none); never used
     /// to address a request (that takes a [`UserId`]).
-    pub fn id_text(&self) -> &str {
+    pub(crate) fn id_text(&self) -> &str {
         self.user.id.as_deref().unwrap_or("")
     }
 
     /// What people read: the address as the API wrote it, or a stand-in; safe to print on a
     /// terminal (see [`printable`]).
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         match (&self.user.email, &self.user.id) {
             (Some(e), _) if !e.trim().is_empty() => printable(e.trim()),
             (_, Some(id)) => format!("(no email, id {})", printable(id)),
@@ -140,7 +140,7 @@ impl Plan {
     }
 
     /// Access and Gateway seats that the deletions free.
-    pub fn seats_freed(&self) -> (usize, usize) {
+    pub(crate) fn seats_freed(&self) -> (usize, usize) {
         let count = |f: fn(&LiveUser) -> Option<bool>| {
             self.delete
                 .iter()
@@ -150,7 +150,7 @@ impl Plan {
         (count(|u| u.access_seat), count(|u| u.gateway_seat))
     }
 
-    pub fn has_changes(&self) -> bool {
+    pub(crate) fn has_changes(&self) -> bool {
         !self.delete.is_empty()
     }
 
@@ -429,7 +429,7 @@ fn active_hold(desired: &Desired, user: &LiveUser, policy: &Policy) -> Option<Re
 
 /// A fingerprint of a live user list: the (id, normalised email) pairs, sorted, hashed. Two
 /// listings of an unchanged account give the same fingerprint whatever the page order.
-pub fn fingerprint<'a>(live: impl IntoIterator<Item = &'a LiveUser>) -> String {
+pub(crate) fn fingerprint<'a>(live: impl IntoIterator<Item = &'a LiveUser>) -> String {
     let mut pairs: Vec<(String, String)> = live
         .into_iter()
         .map(|u| {

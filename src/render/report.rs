@@ -177,7 +177,11 @@ fn stop_text(stop: &Stop) -> String {
 
 /// After [`report`] or [`saved_report`]: every failure with its status and Cloudflare codes, why
 /// the run stopped, what the final listing found, and the audit log's head.
-pub(crate) fn apply_summary(execution: &Execution, out: &mut dyn Write, p: Palette) -> io::Result<()> {
+pub(crate) fn apply_summary(
+    execution: &Execution,
+    out: &mut dyn Write,
+    p: Palette,
+) -> io::Result<()> {
     let failed: Vec<_> = execution
         .report
         .results

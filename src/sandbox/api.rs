@@ -26,25 +26,25 @@ pub const API_PREFIX: &str = "/client/v4";
 /// Cloudflare error codes the sandbox answers with, and where each comes from.
 pub mod codes {
     /// Unknown route (documented: the spec's failure example) and malformed object id (observed).
-    pub const NO_ROUTE: u32 = 7003;
+    pub(crate) const NO_ROUTE: u32 = 7003;
     /// No credentials (observed).
-    pub const MISSING_AUTH: u32 = 9106;
+    pub(crate) const MISSING_AUTH: u32 = 9106;
     /// Wrong legacy X-Auth-Email / X-Auth-Key pair (sandbox choice, from Cloudflare's wording).
-    pub const UNKNOWN_LEGACY: u32 = 9103;
+    pub(crate) const UNKNOWN_LEGACY: u32 = 9103;
     /// Wrong or malformed bearer token (observed).
-    pub const INVALID_TOKEN: u32 = 9109;
+    pub(crate) const INVALID_TOKEN: u32 = 9109;
     /// Account the credential cannot see (observed for a token without permission).
-    pub const AUTH_ERROR: u32 = 10000;
+    pub(crate) const AUTH_ERROR: u32 = 10000;
     /// Bad query or path parameter (sandbox choice: 10000 + HTTP status).
-    pub const INVALID_PARAMETER: u32 = 10400;
+    pub(crate) const INVALID_PARAMETER: u32 = 10400;
     /// Wrong method on a known route (sandbox choice: 10000 + HTTP status).
-    pub const METHOD_NOT_ALLOWED: u32 = 10405;
+    pub(crate) const METHOD_NOT_ALLOWED: u32 = 10405;
     /// Rate limited (observed, with "Please wait and consider throttling your request speed").
-    pub const RATE_LIMITED: u32 = 971;
+    pub(crate) const RATE_LIMITED: u32 = 971;
     /// An injected server error (sandbox choice: 10000 + HTTP status).
-    pub const SERVER_ERROR: u32 = 10503;
+    pub(crate) const SERVER_ERROR: u32 = 10503;
     /// Unknown user on DELETE (observed for other Access resources).
-    pub const NOT_FOUND: u32 = 12130;
+    pub(crate) const NOT_FOUND: u32 = 12130;
 }
 
 /// The spec's `maxLength` for `user_id` (`access_uuid`).
@@ -60,7 +60,7 @@ pub(crate) struct Reply {
 
 /// A failure: a 4xx status and one error in Cloudflare's failure envelope.
 #[derive(Debug, PartialEq)]
-pub(crate) struct ApiError {
+pub(super) struct ApiError {
     pub status: u16,
     pub code: u32,
     pub message: String,

@@ -160,7 +160,7 @@ impl Sandbox {
     }
 
     /// The HTTP API. Every path is answered here, so even unknown routes get a JSON envelope.
-    pub fn router(&self) -> Router {
+    pub(crate) fn router(&self) -> Router {
         Router::new()
             .fallback(handle)
             .with_state(Arc::clone(&self.inner))
