@@ -170,7 +170,7 @@ pub(crate) fn returned(r: &Returned) -> String {
 /// A live user whose own id a past run recorded as deleted. Safe to print.
 pub(crate) fn still_listed(s: &StillListed) -> String {
     format!(
-        "{} ({}): reconcile recorded its deletion on {} (run {}), yet the account still lists the same id; check it in the dashboard",
+        "{} ({}): reconcile recorded its deletion on {} (run {}), yet the account lists the same id: the deletion did not hold, or the person came back under the same id; check it in the dashboard",
         s.label,
         printable(&s.user_id),
         day(&s.deletion.time),

@@ -315,7 +315,7 @@ fn the_same_id_still_listed_is_not_returned() {
         "{r:?}"
     );
     assert!(
-        r.stderr.contains("yet the account still lists the same id"),
+        r.stderr.contains("yet the account lists the same id"),
         "{r:?}"
     );
     let json = w.run(&[
