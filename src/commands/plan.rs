@@ -60,6 +60,10 @@ pub(crate) fn mark_returned(plan: &mut Plan, past: &returned::History) {
         returned = reentry.returned.len(),
         "read past deletions"
     );
+    // On stderr as well, so that a pipeline reading JSON or Markdown on stdout still shows it.
+    if !reentry.returned.is_empty() {
+        tracing::warn!("{}", render::words::reentry_summary(&reentry));
+    }
     for still in &reentry.still_listed {
         tracing::warn!("{}", render::words::still_listed(still));
     }

@@ -114,6 +114,11 @@ fn a_deleted_address_back_under_a_new_id_is_marked_in_every_format() {
     let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(doc["format_version"], 1);
     assert_eq!(doc["counts"]["returned"], 1);
+    assert!(
+        json.stderr
+            .contains("Returned: 1 user deleted before is back"),
+        "also on stderr, beside the JSON: {json:?}"
+    );
     assert_eq!(doc["history"]["files"], 1);
     assert_eq!(doc["history"]["deletions"], 1);
     let carol = doc["users"]
@@ -178,6 +183,23 @@ fn apply_marks_the_plan_it_shows_from_its_own_log_before_appending() {
     );
     assert!(r.stdout.contains("Returned: 1 user deleted before is back"));
     assert_eq!(w.deletes(), 0);
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), before);
+    // The same log given as --history only, or as both: read once, the same mark.
+    for extra in [
+        &["--history"][..],
+        &["--audit-log", log.to_str().unwrap(), "--history"],
+    ] {
+        let mut args = vec!["apply", "-f", &file];
+        args.extend_from_slice(extra);
+        args.push(log.to_str().unwrap());
+        let r = w.run(&args);
+        assert_eq!(r.code, 1, "{args:?}: {r:?}");
+        assert!(
+            r.stdout.contains("Returned: 1 user deleted before is back"),
+            "{r:?}"
+        );
+        assert!(r.stderr.contains("stdin is not a terminal"), "{r:?}");
+    }
     assert_eq!(std::fs::read_to_string(&log).unwrap(), before);
 
     // With --auto-approve it deletes carol again, as the plan says, and appends to the log.
