@@ -11,7 +11,7 @@
 //! which carries one.
 
 use std::fs::{File, OpenOptions, TryLockError};
-use std::io::{self, BufRead, Read, Write};
+use std::io::{self, BufRead, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -202,6 +202,13 @@ pub enum AuditError {
         line: usize,
         why: String,
     },
+    /// The chain holds, but a record lacks what every record apply writes has.
+    #[error("audit log {}: line {line}: {}\n  help: this is not a record written by reconcile apply --audit-log; keep the log for review and pass the log apply wrote", display_path(.path), printable(.why))]
+    Unreadable {
+        path: PathBuf,
+        line: usize,
+        why: String,
+    },
     /// The path names a FIFO, a device...: opening or reading it could wait forever.
     #[error("audit log {}: {why}\n  help: give --audit-log a regular file (it is created if missing)", display_path(.path))]
     NotAFile { path: PathBuf, why: String },
@@ -245,7 +252,16 @@ pub(crate) fn verify(text: &str) -> Result<(usize, String), Break> {
 const MAX_LINE_BYTES: u64 = 1024 * 1024;
 
 /// [`verify`], reading line by line: a log of any length is checked in constant memory.
-pub(crate) fn verify_reader(mut reader: impl BufRead) -> Result<(usize, String), Break> {
+pub(crate) fn verify_reader(reader: impl BufRead) -> Result<(usize, String), Break> {
+    walk(reader, |_, _| {})
+}
+
+/// Verify the chain line by line, handing each record that checks out to `each` (its 1-based
+/// line and its fields) before the next line is read.
+fn walk(
+    mut reader: impl BufRead,
+    mut each: impl FnMut(usize, Map<String, Value>),
+) -> Result<(usize, String), Break> {
     let mut prev = GENESIS.to_string();
     let mut count = 0;
     let mut raw = String::new();
@@ -290,6 +306,7 @@ pub(crate) fn verify_reader(mut reader: impl BufRead) -> Result<(usize, String),
         }
         prev = hash.to_string();
         count += 1;
+        each(line, record);
     }
     Ok((count, prev))
 }
@@ -309,6 +326,12 @@ fn split_hash(line: &str) -> Option<(String, &str)> {
 /// Read and verify a log file. It is read under a shared lock: while an apply holds the log
 /// (and may be half-way through a line), it is not read, rather than reported broken.
 pub(crate) fn verify_file(path: &Path) -> Result<(usize, String), AuditError> {
+    let file = open_shared(path)?;
+    verify_open(&file, path)
+}
+
+/// Open a log for reading under a shared lock (see [`verify_file`]).
+fn open_shared(path: &Path) -> Result<File, AuditError> {
     refuse_irregular(path)?;
     let file = File::open(path).map_err(|source| AuditError::Io {
         path: path.to_path_buf(),
@@ -329,7 +352,102 @@ pub(crate) fn verify_file(path: &Path) -> Result<(usize, String), AuditError> {
             })
         }
     }
-    verify_open(&file, path)
+    Ok(file)
+}
+
+/// One record as read back: what a reader of past runs needs. The full record stays in the log;
+/// this is only ever read, never written (records are written from [`Entry`] alone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Record {
+    /// Where it is in its file, 1-based, for messages.
+    pub line: usize,
+    pub account: String,
+    pub user_id: String,
+    pub email: Option<String>,
+    /// `None`: an outcome this version does not know (a later version wrote it).
+    pub outcome: Option<Recorded>,
+    /// RFC 3339, as written.
+    pub time: String,
+    pub run: String,
+}
+
+impl Recorded {
+    /// The outcome as a record names it (the inverse of its serialisation).
+    fn from_name(name: &str) -> Option<Recorded> {
+        Some(match name {
+            "deleted" => Recorded::Deleted,
+            "already_gone" => Recorded::AlreadyGone,
+            "deleted_answer_lost" => Recorded::DeletedAnswerLost,
+            "failed" => Recorded::Failed,
+            "interrupted" => Recorded::Interrupted,
+            "not_attempted" => Recorded::NotAttempted,
+            _ => return None,
+        })
+    }
+}
+
+impl Record {
+    /// The fields of a record whose hash checked out. A record without them is not one apply
+    /// wrote, hash or not: refused rather than guessed at.
+    fn from_fields(line: usize, fields: &Map<String, Value>) -> Result<Record, String> {
+        let text = |name: &str| -> Result<String, String> {
+            match fields.get(name) {
+                Some(Value::String(s)) => Ok(s.clone()),
+                Some(_) => Err(format!("\"{name}\" is not a string")),
+                None => Err(format!("the record has no \"{name}\"")),
+            }
+        };
+        let email = match fields.get("email") {
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::Null) => None,
+            Some(_) => return Err("\"email\" is neither a string nor null".into()),
+            None => return Err("the record has no \"email\"".into()),
+        };
+        Ok(Record {
+            line,
+            account: text("account")?,
+            user_id: text("user_id")?,
+            email,
+            outcome: Recorded::from_name(&text("outcome")?),
+            time: text("time")?,
+            run: text("run")?,
+        })
+    }
+}
+
+/// Verify a whole log and read its records, from `reader`. A broken chain is reported before a
+/// record that lacks a field, wherever each is: nothing from a broken log is used.
+fn records_from(reader: impl BufRead, path: &Path) -> Result<Vec<Record>, AuditError> {
+    let mut records = Vec::new();
+    let mut unreadable: Option<(usize, String)> = None;
+    walk(reader, |line, fields| {
+        if unreadable.is_none() {
+            match Record::from_fields(line, &fields) {
+                Ok(record) => records.push(record),
+                Err(why) => unreadable = Some((line, why)),
+            }
+        }
+    })
+    .map_err(|b| AuditError::Broken {
+        path: path.to_path_buf(),
+        line: b.line,
+        why: b.why,
+    })?;
+    match unreadable {
+        Some((line, why)) => Err(AuditError::Unreadable {
+            path: path.to_path_buf(),
+            line,
+            why,
+        }),
+        None => Ok(records),
+    }
+}
+
+/// Read a log's records, once its whole chain verifies; under a shared lock, as
+/// [`verify_file`].
+pub(crate) fn read_records(path: &Path) -> Result<Vec<Record>, AuditError> {
+    let file = open_shared(path)?;
+    records_from(io::BufReader::new(&file), path)
 }
 
 /// Verify the log read from `file`, from its start.
@@ -409,6 +527,19 @@ impl AuditLog {
         self.head = hash;
         self.written += 1;
         Ok(())
+    }
+
+    /// The log's records as they stand, read under this log's own lock (a second open of the
+    /// file would be refused by it): what the run appends to comes after them.
+    pub(crate) fn records(&self) -> Result<Vec<Record>, AuditError> {
+        let mut file = &self.file;
+        file.seek(SeekFrom::Start(0))
+            .map_err(|source| AuditError::Io {
+                path: self.path.clone(),
+                source,
+            })?;
+        // Appends go to the end whatever the position: the file is opened for appending.
+        records_from(io::BufReader::new(file), &self.path)
     }
 
     /// Make the records durable.
@@ -687,6 +818,66 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().collect::<Vec<_>>(), expected);
         assert_eq!(verify(&text).unwrap().0, 5);
+    }
+
+    #[test]
+    fn records_are_read_back_once_the_chain_verifies() {
+        let (_dir, path, _) = log_with(2);
+        let records = read_records(&path).unwrap();
+        assert_eq!(records.len(), 2);
+        assert_eq!(
+            records[1],
+            Record {
+                line: 2,
+                account: "acc".into(),
+                user_id: "u1".into(),
+                email: Some("bob@example.com".into()),
+                outcome: Some(Recorded::Deleted),
+                time: "2026-12-01T10:31:27.831Z".into(),
+                run: "run1".into(),
+            }
+        );
+        // Read under the log's own lock, then appended to: the chain goes on.
+        let mut log = AuditLog::open(&path).unwrap();
+        assert_eq!(log.records().unwrap(), records);
+        log.append(&record(5)).unwrap();
+        assert_eq!(log.records().unwrap().len(), 3);
+        drop(log);
+        assert_eq!(verify_file(&path).unwrap().0, 3);
+    }
+
+    #[test]
+    fn every_outcome_reads_back_as_written() {
+        for outcome in [
+            Recorded::Deleted,
+            Recorded::AlreadyGone,
+            Recorded::DeletedAnswerLost,
+            Recorded::Failed,
+            Recorded::Interrupted,
+            Recorded::NotAttempted,
+        ] {
+            let name = serde_json::to_value(outcome).unwrap();
+            assert_eq!(Recorded::from_name(name.as_str().unwrap()), Some(outcome));
+        }
+        assert_eq!(Recorded::from_name("vanished"), None);
+    }
+
+    #[test]
+    fn a_broken_or_incomplete_log_gives_no_records() {
+        let (_dir, path, text) = log_with(3);
+        std::fs::write(&path, text.replacen("\"u1\"", "\"u7\"", 1)).unwrap();
+        let e = read_records(&path).unwrap_err();
+        assert!(matches!(e, AuditError::Broken { line: 2, .. }), "{e}");
+        // A line with a valid hash that lacks a field apply always writes.
+        let content = r#"{"account":"acc","prev":"sha256:0000000000000000000000000000000000000000000000000000000000000000"}"#;
+        let hash = sha256(content.as_bytes());
+        let line = format!("{},\"hash\":\"{hash}\"}}\n", &content[..content.len() - 1]);
+        std::fs::write(&path, line).unwrap();
+        let e = read_records(&path).unwrap_err();
+        assert!(matches!(e, AuditError::Unreadable { line: 1, .. }), "{e}");
+        assert!(e.to_string().contains("line 1: the record has no"), "{e}");
+        let missing = path.with_file_name("none.jsonl");
+        assert!(matches!(read_records(&missing), Err(AuditError::Io { .. })));
     }
 
     #[test]

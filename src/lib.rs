@@ -20,6 +20,7 @@ pub(crate) mod distance;
 pub(crate) mod explain;
 pub(crate) mod export;
 pub(crate) mod fsread;
+pub(crate) mod history;
 pub mod logging;
 pub mod model;
 pub mod plan;

@@ -90,13 +90,27 @@ pub(crate) fn seats(d: &Decision) -> String {
     }
 }
 
-fn user_block(out: &mut dyn Write, d: &Decision, p: Palette) -> io::Result<()> {
+/// "returned: deleted 2026-11-03 by reconcile; … (docs/lock-the-door.md)", for a user who came
+/// back after a past deletion.
+fn returned_line(plan: &Plan, d: &Decision) -> Option<String> {
+    let r = plan.reentry.as_ref()?.of(d)?;
+    Some(format!(
+        "returned: {} ({})",
+        words::returned(r),
+        words::LOCK_THE_DOOR
+    ))
+}
+
+fn user_block(out: &mut dyn Write, plan: &Plan, d: &Decision, p: Palette) -> io::Result<()> {
     let u = &d.user;
     writeln!(
         out,
         "  {}",
         p.dim(&format!("# {}: {}", d.label(), words::reason(&d.reason)))
     )?;
+    if let Some(line) = returned_line(plan, d) {
+        writeln!(out, "  {}", p.warning(&format!("# {line}")))?;
+    }
     writeln!(out, "  {} user {} {{", p.removed("-"), quoted(&d.label()))?;
     let mut field =
         |name: &str, value: String| writeln!(out, "      {} {name:<21} = {value}", p.removed("-"));
@@ -148,7 +162,7 @@ pub(crate) fn human(plan: &Plan, out: &mut dyn Write, p: Palette) -> io::Result<
         )?;
         writeln!(out)?;
         for d in &plan.delete {
-            user_block(out, d, p)?;
+            user_block(out, plan, d, p)?;
             writeln!(out)?;
         }
     }
@@ -163,6 +177,21 @@ pub(crate) fn human(plan: &Plan, out: &mut dyn Write, p: Palette) -> io::Result<
                 d.label(),
                 words::reason(&d.reason)
             )?;
+            if let Some(line) = returned_line(plan, d) {
+                writeln!(out, "      {}", p.warning(&line))?;
+            }
+        }
+        writeln!(out)?;
+    }
+    if let Some(reentry) = plan.reentry.as_ref().filter(|r| !r.still_listed.is_empty()) {
+        writeln!(
+            out,
+            "Recorded as deleted, but still listed ({}):",
+            p.warning("check them")
+        )?;
+        writeln!(out)?;
+        for still in &reentry.still_listed {
+            writeln!(out, "  {} {}", p.warning("?"), words::still_listed(still))?;
         }
         writeln!(out)?;
     }
@@ -224,6 +253,14 @@ pub(crate) fn human(plan: &Plan, out: &mut dyn Write, p: Palette) -> io::Result<
     }
     if let Some(seats) = seats_line(plan) {
         writeln!(out, "{seats}")?;
+    }
+    if let Some(reentry) = &plan.reentry {
+        let line = words::reentry_summary(reentry);
+        if reentry.returned.is_empty() {
+            writeln!(out, "{line}")?;
+        } else {
+            writeln!(out, "{}", p.warning(&line))?;
+        }
     }
     if let Some(refusal) = &plan.refusal {
         writeln!(out, "{} {}", p.warning("Refused:"), words::refusal(refusal))?;

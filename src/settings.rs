@@ -51,6 +51,8 @@ pub enum Action {
         target: Target,
         detailed_exitcode: bool,
         output: PlanOutput,
+        /// `--history` / `--audit-log`: audit logs to read past deletions from.
+        history: Vec<PathBuf>,
     },
     Apply {
         target: Target,
@@ -60,6 +62,8 @@ pub enum Action {
         exec: ExecSettings,
         /// `--plan-key-file` / `RECONCILE_PLAN_KEY`: the saved plan must be sealed under it.
         plan_key: Option<PlanKey>,
+        /// `--history`: audit logs to read past deletions from, besides `--audit-log`.
+        history: Vec<PathBuf>,
     },
     Demo {
         auto_approve: bool,

@@ -417,6 +417,15 @@ pub struct PlanArgs {
     /// Seal the saved plan with HMAC-SHA256 under the key in FILE (docs/ci.md) [env: RECONCILE_PLAN_KEY]
     #[arg(long, value_name = "FILE", requires = "out", help_heading = "Output")]
     pub plan_key_file: Option<PathBuf>,
+
+    /// Read past deletions from an audit log written by `apply --audit-log` (repeatable) and mark users who came back after one (docs/lock-the-door.md)
+    #[arg(
+        long = "history",
+        visible_alias = "audit-log",
+        value_name = "FILE",
+        help_heading = "Output"
+    )]
+    pub history: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -450,6 +459,15 @@ pub struct ApplyArgs {
         help_heading = "Deleting"
     )]
     pub plan_key_file: Option<PathBuf>,
+
+    /// Also read past deletions from this audit log (repeatable; --audit-log is always read) and mark users who came back after one (docs/lock-the-door.md)
+    #[arg(
+        long = "history",
+        value_name = "FILE",
+        conflicts_with = "plan_file",
+        help_heading = "Deleting"
+    )]
+    pub history: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

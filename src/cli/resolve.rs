@@ -139,6 +139,7 @@ impl Settings {
                     ttl: a.plan_ttl,
                     step_summary: var("GITHUB_STEP_SUMMARY").map(PathBuf::from),
                 },
+                history: a.history,
             },
             Command::Apply(a) => Action::Apply {
                 target: target(a.target)?,
@@ -156,6 +157,7 @@ impl Settings {
                     observer: progress.deletions(),
                     clock: Clock::System,
                 },
+                history: a.history,
             },
             Command::Validate(a) => Action::Validate { files: a.files },
             Command::Explain(a) => Action::Explain {

@@ -2,17 +2,22 @@
 //! plan; the one re-check against a fresh listing; the deletions; the report and the exit code.
 
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::apply;
+use crate::audit::AuditLog;
 use crate::cloudflare::Client;
+use crate::commands::plan::mark_returned;
 use crate::commands::shared::{compute, no_credentials, now_secs, warn_about, Approval};
 use crate::commands::{Error, Exit, Streams};
 use crate::config::{self, Desired};
 use crate::confirm;
 use crate::fsread::{self, ReadError};
+use crate::history;
+use crate::model::AccountId;
 use crate::plan;
 use crate::plan::recheck::{recheck, Reviewed};
+use crate::plan::returned;
 use crate::planfile::{self, PlanFileError, PlanKey, SavedPlan};
 use crate::render::{self, Palette};
 use crate::settings::Target;
@@ -26,9 +31,39 @@ pub(crate) async fn apply_flow(
     streams: &mut Streams<'_>,
     exec: &apply::ExecSettings,
 ) -> Result<Exit, Error> {
+    apply_flow_with_history(
+        desired,
+        client,
+        overrides,
+        approval,
+        palette,
+        streams,
+        exec,
+        &[],
+    )
+    .await
+}
+
+/// [`apply_flow`], with more audit logs to read past deletions from (`--history`) besides its
+/// own `--audit-log`.
+#[allow(clippy::too_many_arguments)] // one flow's inputs, each already resolved
+pub(crate) async fn apply_flow_with_history(
+    desired: &Desired,
+    client: &Client,
+    overrides: &plan::Overrides,
+    approval: Approval,
+    palette: Palette,
+    streams: &mut Streams<'_>,
+    exec: &apply::ExecSettings,
+    history: &[PathBuf],
+) -> Result<Exit, Error> {
     // Before anything is listed: an audit log that cannot be written stops the run here.
     let audit = apply::open_audit(exec)?;
-    let shown = compute(desired, client, overrides, exec.clock).await?;
+    let past = past_deletions(audit.as_ref(), history, client.account_id())?;
+    let mut shown = compute(desired, client, overrides, exec.clock).await?;
+    if let Some(past) = &past {
+        mark_returned(&mut shown, past);
+    }
     warn_about(desired, &shown);
     render::human(&shown, streams.stdout, palette)?;
     streams.stdout.flush()?;
@@ -85,6 +120,31 @@ pub(crate) async fn apply_flow(
         )
     });
     Ok(conclude(&execution, written, streams, palette))
+}
+
+/// The deletions recorded in the `--history` logs and in apply's own log, which is read under
+/// the lock this run holds, before it appends. `None` when there is no log to read.
+fn past_deletions(
+    audit: Option<&AuditLog>,
+    history: &[PathBuf],
+    account: &AccountId,
+) -> Result<Option<returned::History>, Error> {
+    if audit.is_none() && history.is_empty() {
+        return Ok(None);
+    }
+    // The run's own log, also named by --history, is read once, through the open log: a second
+    // open would meet this run's own lock.
+    let own = audit.and_then(|log| std::fs::canonicalize(log.path()).ok());
+    let others: Vec<PathBuf> = history
+        .iter()
+        .filter(|p| own.is_none() || std::fs::canonicalize(p).ok() != own)
+        .cloned()
+        .collect();
+    let mut past = history::load(&others, account)?;
+    if let Some(log) = audit {
+        history::add_open(&mut past, log, account)?;
+    }
+    Ok(Some(past))
 }
 
 /// After the deletions: the summary, and the exit code that says what was done. A report that

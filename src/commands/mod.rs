@@ -73,6 +73,9 @@ pub enum Error {
     PlanFile(#[from] PlanFileError),
     #[error("{0}")]
     Audit(#[from] crate::audit::AuditError),
+    /// The past deletions (`--history`, `--audit-log`) could not be read.
+    #[error("{0}\nnothing was deleted")]
+    History(#[from] crate::history::HistoryError),
 }
 
 fn help_line(help: &Option<&'static str>) -> String {
@@ -104,7 +107,18 @@ pub(crate) async fn dispatch(settings: Settings, streams: &mut Streams<'_>) -> R
             target,
             detailed_exitcode,
             output,
-        } => plan::run(target, detailed_exitcode, output, palette, streams).await,
+            history,
+        } => {
+            plan::run(
+                target,
+                detailed_exitcode,
+                output,
+                &history,
+                palette,
+                streams,
+            )
+            .await
+        }
         Action::Apply {
             target,
             saved: Some(path),
@@ -120,11 +134,12 @@ pub(crate) async fn dispatch(settings: Settings, streams: &mut Streams<'_>) -> R
             auto_approve,
             saved: None,
             exec,
+            history,
             ..
         } => {
             let (desired, client) = shared::connect(&target)?;
             let approval = shared::approval(auto_approve, settings.stdin_is_terminal);
-            apply::apply_flow(
+            apply::apply_flow_with_history(
                 &desired,
                 &client,
                 &target.overrides,
@@ -132,6 +147,7 @@ pub(crate) async fn dispatch(settings: Settings, streams: &mut Streams<'_>) -> R
                 palette,
                 streams,
                 &exec,
+                &history,
             )
             .await
         }

@@ -1,13 +1,15 @@
 //! `reconcile plan`: list, plan, show; save the plan with `--out`, append it to the job summary.
 
 use std::io::Write;
+use std::path::PathBuf;
 
 use crate::commands::shared::{compute, connect, now_secs, warn_about};
 use crate::commands::{Error, Exit, Streams};
 use crate::config::Desired;
 use crate::date::Clock;
 use crate::fsread;
-use crate::plan::Plan;
+use crate::history;
+use crate::plan::{returned, Plan};
 use crate::planfile::SavedPlan;
 use crate::render::{self, Palette};
 use crate::settings::{PlanOutput, Target};
@@ -16,11 +18,20 @@ pub(crate) async fn run(
     target: Target,
     detailed_exitcode: bool,
     output: PlanOutput,
+    history: &[PathBuf],
     palette: Palette,
     streams: &mut Streams<'_>,
 ) -> Result<Exit, Error> {
     let (desired, client) = connect(&target)?;
-    let plan = compute(&desired, &client, &target.overrides, target.clock).await?;
+    // Before anything is listed: a history that cannot be read stops the run here.
+    let past = match history {
+        [] => None,
+        paths => Some(history::load(paths, client.account_id())?),
+    };
+    let mut plan = compute(&desired, &client, &target.overrides, target.clock).await?;
+    if let Some(past) = &past {
+        mark_returned(&mut plan, past);
+    }
     warn_about(&desired, &plan);
     if let Some(refusal) = &plan.refusal {
         // Shown for review, never saved: a refused plan cannot be applied later.
@@ -37,6 +48,26 @@ pub(crate) async fn run(
     } else {
         Exit::Success
     })
+}
+
+/// Mark the users who came back after a past deletion, and say so on stderr too for the ones
+/// whose deletion did not hold. The decisions stay as they are: [`returned::mark`] only reads.
+pub(crate) fn mark_returned(plan: &mut Plan, past: &returned::History) {
+    let reentry = returned::mark(plan, past);
+    tracing::info!(
+        files = reentry.files_read,
+        deletions = reentry.deletions_read,
+        returned = reentry.returned.len(),
+        "read past deletions"
+    );
+    // On stderr as well, so that a pipeline reading JSON or Markdown on stdout still shows it.
+    if !reentry.returned.is_empty() {
+        tracing::warn!("{}", render::words::reentry_summary(&reentry));
+    }
+    for still in &reentry.still_listed {
+        tracing::warn!("{}", render::words::still_listed(still));
+    }
+    plan.reentry = Some(reentry);
 }
 
 /// `plan`'s output: the saved plan (`--out`) first, then the plan on stdout in the chosen format,

@@ -8,6 +8,7 @@ mod near;
 mod rails;
 mod reason;
 pub mod recheck;
+pub mod returned;
 
 pub(crate) use matcher::Matcher;
 use near::{hold_near_misses, NearTarget};
@@ -127,6 +128,9 @@ pub struct Plan {
     pub limits: Limits,
     /// Set when the safety rails refuse the plan as a whole: then nothing may be deleted.
     pub refusal: Option<Refusal>,
+    /// What past deletions say about these users, when a history was read (`--history`): who
+    /// came back. Never a decision: set after the plan is computed, by [`returned::mark`].
+    pub reentry: Option<returned::Reentry>,
 }
 
 impl Plan {
@@ -373,6 +377,7 @@ pub fn compute_owned(desired: &Desired, live: Vec<LiveUser>, policy: &Policy) ->
         unmatched_domains,
         limits,
         refusal,
+        reentry: None,
     }
 }
 

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::config::Location;
 use crate::model::Email;
+use crate::plan::returned::{Reentry, Returned};
 use crate::plan::{Decision, Plan};
 
 /// The version of the JSON plan document.
@@ -23,6 +24,35 @@ struct Document<'a> {
     absent: Vec<AbsentOut<'a>>,
     unmatched_protected: Vec<ProtectedOut<'a>>,
     unmatched_domains: Vec<DomainOut<'a>>,
+    /// Only when past deletions were read (`--history`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    history: Option<HistoryOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct HistoryOut<'a> {
+    files: usize,
+    deletions: usize,
+    still_listed: Vec<StillListedOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct StillListedOut<'a> {
+    id: &'a str,
+    deleted_at: &'a str,
+    run: &'a str,
+    text: String,
+}
+
+#[derive(Serialize)]
+struct ReturnedOut<'a> {
+    previous_id: &'a str,
+    deleted_at: &'a str,
+    outcome: &'static str,
+    run: &'a str,
+    logged_in_again: Option<&'a str>,
+    text: String,
+    guide: &'static str,
 }
 
 #[derive(Serialize)]
@@ -37,6 +67,9 @@ struct Counts {
     deletable: usize,
     unmatched_protected: usize,
     unmatched_domains: usize,
+    /// Only when past deletions were read (`--history`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    returned: Option<usize>,
 }
 
 #[derive(Serialize)]
@@ -50,6 +83,9 @@ struct UserOut<'a> {
     active_device_count: Option<serde_json::Number>,
     decision: &'static str,
     reason: ReasonOut<'a>,
+    /// Only for a user who came back after a past deletion.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    returned: Option<ReturnedOut<'a>>,
 }
 
 #[derive(Serialize)]
@@ -121,7 +157,23 @@ fn count(n: f64) -> Option<serde_json::Number> {
     }
 }
 
-fn user<'a>(d: &'a Decision, decision: &'static str) -> UserOut<'a> {
+fn returned(r: &Returned) -> ReturnedOut<'_> {
+    ReturnedOut {
+        previous_id: r.deletion.user_id.as_str(),
+        deleted_at: &r.deletion.time,
+        outcome: if r.deletion.answer_lost {
+            "deleted_answer_lost"
+        } else {
+            "deleted"
+        },
+        run: &r.deletion.run,
+        logged_in_again: r.logged_in_again.as_deref(),
+        text: crate::render::words::returned(r),
+        guide: crate::render::words::LOCK_THE_DOOR,
+    }
+}
+
+fn user<'a>(d: &'a Decision, decision: &'static str, reentry: Option<&'a Reentry>) -> UserOut<'a> {
     let u = &d.user;
     UserOut {
         id: u.id.as_deref(),
@@ -140,6 +192,7 @@ fn user<'a>(d: &'a Decision, decision: &'static str) -> UserOut<'a> {
             text: crate::render::words::reason(&d.reason),
             location: d.reason.location().map(location),
         },
+        returned: reentry.and_then(|r| r.of(d)).map(returned),
     }
 }
 
@@ -147,12 +200,13 @@ fn user<'a>(d: &'a Decision, decision: &'static str) -> UserOut<'a> {
 /// exact text once parsed, but controls, bidirectional and invisible characters are written as
 /// `\uXXXX` escapes (see [`crate::text::write_json_pretty`]): this document is printed.
 pub(crate) fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
+    let reentry = plan.reentry.as_ref();
     let users = plan
         .delete
         .iter()
-        .map(|d| user(d, "delete"))
-        .chain(plan.held.iter().map(|d| user(d, "held")))
-        .chain(plan.keep.iter().map(|d| user(d, "keep")))
+        .map(|d| user(d, "delete", reentry))
+        .chain(plan.held.iter().map(|d| user(d, "held", reentry)))
+        .chain(plan.keep.iter().map(|d| user(d, "keep", reentry)))
         .collect();
     let document = Document {
         format_version: FORMAT_VERSION,
@@ -167,6 +221,7 @@ pub(crate) fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
             deletable: plan.deletable,
             unmatched_protected: plan.unmatched_protected.len(),
             unmatched_domains: plan.unmatched_domains.len(),
+            returned: reentry.map(|r| r.returned.len()),
         },
         seats_freed: {
             let (access, gateway) = plan.seats_freed();
@@ -203,6 +258,20 @@ pub(crate) fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
                 location: location(&d.location),
             })
             .collect(),
+        history: reentry.map(|r| HistoryOut {
+            files: r.files_read,
+            deletions: r.deletions_read,
+            still_listed: r
+                .still_listed
+                .iter()
+                .map(|s| StillListedOut {
+                    id: &s.user_id,
+                    deleted_at: &s.deletion.time,
+                    run: &s.deletion.run,
+                    text: crate::render::words::still_listed(s),
+                })
+                .collect(),
+        }),
     };
     crate::text::write_json_pretty(&mut *out, &document)?;
     writeln!(out)

@@ -66,9 +66,14 @@ pub(crate) fn to_string(plan: &Plan, limit: usize) -> String {
     } else {
         escape(plan.account_id.as_str())
     };
+    let returned = plan
+        .reentry
+        .as_ref()
+        .map(|r| format!(" · {} returned after a deletion", r.returned.len()))
+        .unwrap_or_default();
     let _ = writeln!(
         out,
-        "Account {account} · {} live user{} · {} to delete · {} kept · {} held back · {} allowed but not in the account\n",
+        "Account {account} · {} live user{} · {} to delete · {} kept · {} held back · {} allowed but not in the account{returned}\n",
         plan.live_count,
         plural(plan.live_count),
         plan.delete.len(),
@@ -76,6 +81,33 @@ pub(crate) fn to_string(plan: &Plan, limit: usize) -> String {
         plan.held.len(),
         plan.absent.len()
     );
+    if let Some(reentry) = &plan.reentry {
+        if !reentry.returned.is_empty() {
+            let n = reentry.returned.len();
+            let _ = writeln!(
+                out,
+                "> [!WARNING]\n> **{n} user{} deleted before {} back** (marked *returned* below): an Access policy still admits {}, so a deletion frees the seat only until the next login. Make the policies admit only the allowlist: see `{}`.\n",
+                plural(n),
+                if n == 1 { "is" } else { "are" },
+                if n == 1 { "this address" } else { "these addresses" },
+                crate::render::words::LOCK_THE_DOOR
+            );
+        }
+        if !reentry.still_listed.is_empty() {
+            let _ = writeln!(
+                out,
+                "> [!NOTE]\n> Recorded as deleted, but still listed (check them):"
+            );
+            for still in &reentry.still_listed {
+                let _ = writeln!(
+                    out,
+                    "> - {}",
+                    cut(&crate::render::words::still_listed(still), MAX_REASON_CHARS)
+                );
+            }
+            let _ = writeln!(out);
+        }
+    }
     if let Some(refusal) = &plan.refusal {
         let _ = writeln!(
             out,
@@ -101,7 +133,7 @@ pub(crate) fn to_string(plan: &Plan, limit: usize) -> String {
             rows: plan
                 .delete
                 .iter()
-                .map(|d| Box::new(move || delete_row(d)) as Box<dyn Fn() -> String>)
+                .map(|d| Box::new(move || delete_row(plan, d)) as Box<dyn Fn() -> String>)
                 .collect(),
         },
         Section {
@@ -112,7 +144,7 @@ pub(crate) fn to_string(plan: &Plan, limit: usize) -> String {
             rows: plan
                 .held
                 .iter()
-                .map(|d| Box::new(move || reason_row(d)) as Box<dyn Fn() -> String>)
+                .map(|d| Box::new(move || reason_row(plan, d)) as Box<dyn Fn() -> String>)
                 .collect(),
         },
         Section {
@@ -167,7 +199,7 @@ pub(crate) fn to_string(plan: &Plan, limit: usize) -> String {
             rows: plan
                 .keep
                 .iter()
-                .map(|d| Box::new(move || reason_row(d)) as Box<dyn Fn() -> String>)
+                .map(|d| Box::new(move || reason_row(plan, d)) as Box<dyn Fn() -> String>)
                 .collect(),
         },
         Section {
@@ -257,7 +289,7 @@ pub(crate) fn to_string(plan: &Plan, limit: usize) -> String {
     out
 }
 
-fn delete_row(d: &Decision) -> String {
+fn delete_row(plan: &Plan, d: &Decision) -> String {
     let u = &d.user;
     format!(
         "| {} | {} | {} | {} | {} | {} | {} |\n",
@@ -270,16 +302,24 @@ fn delete_row(d: &Decision) -> String {
         u.active_device_count
             .map_or_else(|| "—".into(), |n| cell(&n.to_string())),
         cell(d.id_text()),
-        reason(d)
+        reason(plan, d)
     )
 }
 
-fn reason_row(d: &Decision) -> String {
-    format!("| {} | {} |\n", cell(&d.label()), reason(d))
+fn reason_row(plan: &Plan, d: &Decision) -> String {
+    format!("| {} | {} |\n", cell(&d.label()), reason(plan, d))
 }
 
-fn reason(d: &Decision) -> String {
-    cut(&crate::render::words::reason(&d.reason), MAX_REASON_CHARS)
+/// The reason, and for a user who came back after a past deletion, that first.
+fn reason(plan: &Plan, d: &Decision) -> String {
+    let why = cut(&crate::render::words::reason(&d.reason), MAX_REASON_CHARS);
+    match plan.reentry.as_ref().and_then(|r| r.of(d)) {
+        Some(r) => format!(
+            "**returned**: {}; {why}",
+            cut(&crate::render::words::returned(r), MAX_REASON_CHARS)
+        ),
+        None => why,
+    }
 }
 
 /// A table cell: at most [`MAX_CELL_CHARS`] characters of `text` (with `…` when cut), escaped.

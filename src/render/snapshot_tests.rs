@@ -165,3 +165,77 @@ fn saved_report_format() {
         Palette::PLAIN
     )));
 }
+
+/// The fixture with a history: carol (to delete) and trent (held) came back under new ids,
+/// carol after logging in again; mallory's own id is recorded as deleted.
+fn with_history() -> Plan {
+    use crate::model::{Email, UserId};
+    use crate::plan::returned::{self, History, PastDeletion};
+    let (_, _, mut plan) = fixture();
+    let past = |email: &str, id: &str, time: &str, answer_lost: bool| PastDeletion {
+        email: Email::parse(email).unwrap(),
+        user_id: UserId::parse(id).unwrap(),
+        time: time.into(),
+        at: crate::date::parse_timestamp(time).unwrap(),
+        run: "3f2a9c1d0b7e4a61".into(),
+        answer_lost,
+    };
+    let history = History {
+        deletions: vec![
+            past(
+                "carol@example.com",
+                "11111111-2222-4333-8444-555555555555",
+                "2026-09-03T10:31:27.831Z",
+                false,
+            ),
+            past(
+                "trent@example.com",
+                "66666666-7777-4888-9999-aaaaaaaaaaaa",
+                "2026-11-03T10:31:27.831Z",
+                true,
+            ),
+            past(
+                "mallory_x@evil.example",
+                "0c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5",
+                "2026-11-03T10:31:27.831Z",
+                false,
+            ),
+        ],
+        files: 1,
+        records: 5,
+    };
+    plan.reentry = Some(returned::mark(&plan, &history));
+    plan
+}
+
+#[test]
+fn human_format_with_returned_users() {
+    let plan = with_history();
+    insta::assert_snapshot!(text(|o| super::plan(
+        &plan,
+        Format::Human,
+        o,
+        Palette::PLAIN
+    )));
+}
+
+#[test]
+fn json_format_with_returned_users() {
+    let plan = with_history();
+    let out = text(|o| super::plan(&plan, Format::Json, o, Palette::PLAIN));
+    let value: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(value["format_version"], 1);
+    assert_eq!(value["counts"]["returned"], 2);
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn markdown_format_with_returned_users() {
+    let plan = with_history();
+    insta::assert_snapshot!(text(|o| super::plan(
+        &plan,
+        Format::Markdown,
+        o,
+        Palette::PLAIN
+    )));
+}

@@ -4,8 +4,9 @@
 //! the flag names a person types, and escapes what came from outside.
 
 use crate::plan::recheck::Skip;
+use crate::plan::returned::{Reentry, Returned, StillListed};
 use crate::plan::{EntryList, Likeness, Reason, Refusal};
-use crate::text::printable;
+use crate::text::{count, printable};
 
 fn with_note(text: String, note: &Option<String>) -> String {
     match note {
@@ -140,4 +141,56 @@ pub(crate) fn skip(s: &Skip) -> String {
         Skip::InvalidId => "its id is not a UUID, never deleted".to_string(),
         Skip::SharedId => "several live users share its id now, never deleted (check the account in the dashboard)".to_string(),
     }
+}
+
+/// Where a returned user's text sends people: how to stop the next login.
+pub(crate) const LOCK_THE_DOOR: &str = "docs/lock-the-door.md";
+
+/// The day of an RFC 3339 timestamp (UTC), or the text itself when it does not read as one.
+fn day(timestamp: &str) -> String {
+    match crate::date::parse_timestamp(timestamp) {
+        Some(secs) => crate::date::Date::from_days_since_epoch(secs.div_euclid(86_400)).to_string(),
+        None => printable(timestamp),
+    }
+}
+
+/// Why a user back under a new id matters: "deleted 2026-11-03 by reconcile; logged in again
+/// on 2026-11-20: an Access policy still admits this address". Safe to print.
+pub(crate) fn returned(r: &Returned) -> String {
+    let again = match &r.logged_in_again {
+        Some(login) => format!("logged in again on {}", day(login)),
+        None => "listed again under a new id".to_string(),
+    };
+    format!(
+        "deleted {} by reconcile; {again}: an Access policy still admits this address",
+        day(&r.deletion.time)
+    )
+}
+
+/// A live user whose own id a past run recorded as deleted. Safe to print.
+pub(crate) fn still_listed(s: &StillListed) -> String {
+    format!(
+        "{} ({}): reconcile recorded its deletion on {} (run {}), yet the account lists the same id: the deletion did not hold, or the person came back under the same id; check it in the dashboard",
+        s.label,
+        printable(&s.user_id),
+        day(&s.deletion.time),
+        printable(&s.deletion.run)
+    )
+}
+
+/// The summary's line about the history read: who came back, or that nobody did.
+pub(crate) fn reentry_summary(r: &Reentry) -> String {
+    let n = r.returned.len();
+    if n == 0 {
+        return format!(
+            "History: {} read from {}; nobody deleted before is back.",
+            count(r.deletions_read, "past deletion"),
+            count(r.files_read, "audit log")
+        );
+    }
+    format!(
+        "Returned: {n} user{s} deleted before {are} back: an Access policy still admits them, so deleting again only frees the seat until the next login. Lock the door: {LOCK_THE_DOOR}",
+        s = crate::text::plural(n),
+        are = if n == 1 { "is" } else { "are" },
+    )
 }

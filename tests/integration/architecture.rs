@@ -17,6 +17,7 @@ const IO: &[&str] = &[
     "progress",
     "logging",
     "confirm",
+    "history",
 ];
 /// Modules that must do no I/O.
 const PURE: &[&str] = &["plan", "planfile", "render", "model", "explain", "export"];

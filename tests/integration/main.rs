@@ -19,6 +19,7 @@ mod plan_apply;
 mod plan_key;
 mod prompt;
 mod rails;
+mod returned;
 mod sandbox;
 mod secrets;
 mod transport;

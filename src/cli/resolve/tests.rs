@@ -379,3 +379,54 @@ fn usage_messages_are_unchanged() {
         "RECONCILE_PLAN_KEY: the plan key is 5 bytes long; give a random key of at least 32 bytes, e.g. the output of `openssl rand -hex 32`"
     );
 }
+
+#[test]
+fn history_files_are_read_in_order_and_not_with_a_saved_plan() {
+    let s = resolve(
+        &[
+            "reconcile",
+            "plan",
+            "-f",
+            "x.yaml",
+            "--history",
+            "a.jsonl",
+            "--audit-log",
+            "b.jsonl",
+        ],
+        &[],
+        false,
+    )
+    .unwrap();
+    let Action::Plan { history, .. } = s.action else {
+        panic!()
+    };
+    assert_eq!(
+        history,
+        [PathBuf::from("a.jsonl"), PathBuf::from("b.jsonl")]
+    );
+    let s = resolve(
+        &["reconcile", "apply", "-f", "x.yaml", "--history", "a.jsonl"],
+        &[],
+        false,
+    )
+    .unwrap();
+    let Action::Apply { history, .. } = s.action else {
+        panic!()
+    };
+    assert_eq!(history, [PathBuf::from("a.jsonl")]);
+    let e = resolve(
+        &[
+            "reconcile",
+            "apply",
+            "plan.json",
+            "-f",
+            "x.yaml",
+            "--history",
+            "a.jsonl",
+        ],
+        &[],
+        false,
+    )
+    .unwrap_err();
+    assert!(e.contains("cannot be used with"), "{e}");
+}
