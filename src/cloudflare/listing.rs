@@ -111,10 +111,10 @@ impl Client {
     ///
     /// Without `total_count` nothing counts the users, and the order is undocumented: a user
     /// the pages skipped leaves no trace, and page 1 read again sees only changes on page 1.
-    /// So then a listing of more than one page of users is read a second time, whole, and must bring the
-    /// same users (ids and emails); and a user seen on two pages makes it inconsistent (with no
-    /// user added or removed, the pages hold as many records as there are users, so a record
-    /// seen twice means one user was not seen at all).
+    /// So then a listing of more than one page of users is read a second time, whole, and must
+    /// bring the same users (ids and emails); and a user seen on two pages makes it
+    /// inconsistent (with no user added or removed, the pages hold as many records as there are
+    /// users, so a record seen twice means one user was not seen at all).
     ///
     /// An inconsistent listing is read again, up to three times in all.
     pub async fn list_users(&self) -> Result<Listing, ApiError> {
