@@ -340,6 +340,74 @@ fn a_block_started_by_other_traffic_stops_apply_cleanly_with_max_wait() {
     assert_eq!(w.requests() - before, 1, "one request, answered 429: {r:?}");
 }
 
+#[test]
+fn a_block_started_by_others_during_the_deletions_stops_apply_and_accounts_for_everyone() {
+    // 30 requests a minute, blocked for a minute once over. The first deletion is done, the
+    // second held in flight; meanwhile others spend the rest of the window and go over it.
+    let w = World::with_options(
+        seed(),
+        Options {
+            hold_deletes_after: Some(1),
+            ..Options::default().with_faults(
+                Faults {
+                    max_per_page: Some(3),
+                    block: Some(Duration::from_secs(60)),
+                    ..Faults::default()
+                },
+                Some(RateLimit {
+                    quota: 30,
+                    window: Duration::from_secs(60),
+                }),
+            )
+        },
+    );
+    let extras: Vec<String> = ["first", "carol", "dave", "erin"]
+        .iter()
+        .flat_map(|n| ids_of(&w, &format!("{n}@example.com")))
+        .collect();
+    let file = w.permissive_allowlist(ALLOWED);
+    let cmd = w.cmd(&[
+        "apply",
+        "--auto-approve",
+        "--parallelism",
+        "1",
+        "--max-wait",
+        "1s",
+        "-f",
+        file.to_str().unwrap(),
+    ]);
+    let run = Watched::spawn(cmd);
+    w.wait_until("a deletion in flight", |w| w.held() == 1);
+    let users = users_path();
+    w.wait_until("others to go over the limit", |w| {
+        raw_get(w.sandbox.addr(), &users) == 429
+    });
+    w.sandbox.sandbox().release_held();
+    let r = run.finish();
+    // The held deletion went through (it was let in before the block); the next DELETE met the
+    // 429, whose minute is longer than --max-wait: nothing more was sent, and the run says
+    // which users were not attempted.
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(r.stderr.contains("--max-wait"), "{r:?}");
+    assert_eq!(w.count("DELETE", 202), 2, "{r:?}");
+    assert_eq!(w.deletes(), 3, "{r:?}");
+    assert!(r.stdout.contains("not attempted"), "{r:?}");
+    let live = w.live_emails();
+    assert_eq!(live.len(), 5, "{r:?}");
+    for keep in SURVIVORS {
+        assert!(live.contains(&keep.to_string()), "{keep}: {r:?}");
+    }
+    // Every DELETE sent went to an extra.
+    for request in w.sandbox.sandbox().requests() {
+        if request.method == "DELETE" {
+            assert!(
+                extras.iter().any(|id| request.path.ends_with(id.as_str())),
+                "{request:?}"
+            );
+        }
+    }
+}
+
 // --- null in seeds -------------------------------------------------------------------------
 
 #[test]
