@@ -217,6 +217,9 @@ pub enum ArgError {
     /// `--connect-timeout`, `--request-timeout`, the sandbox's `--block`.
     #[error("`{}` is not a number of seconds from 0 to 86400", printable(.text))]
     NotSeconds { text: String },
+    /// The sandbox's `--foreign-load`.
+    #[error("`{}` is not a rate: give requests per second from 0 to 100000, e.g. 2.5 or 2.5/s", printable(.text))]
+    NotARate { text: String },
 }
 
 pub(super) fn email_arg(text: &str) -> Result<Email, ArgError> {
@@ -373,6 +376,49 @@ pub struct SandboxFaultArgs {
     /// Answer an empty page with `"result": null` instead of `[]`
     #[arg(long)]
     pub null_empty_pages: bool,
+
+    /// What `result_info` holds: every field, no total_count/total_pages, or a total_count of the whole account whatever the filters
+    #[arg(long, value_enum, value_name = "WHAT", default_value_t = ResultInfoChoice::Full)]
+    pub result_info: ResultInfoChoice,
+
+    /// After each of the first N list answers (every one without N), put the users in a new order: the totals stay the same
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "4294967295")]
+    pub reorder: Option<u32>,
+
+    /// Once deleted, these addresses log in again: a new user with the same address and a new id appears
+    #[arg(long, value_name = "EMAIL", num_args = 1..)]
+    pub relogin: Vec<String>,
+
+    /// Probability that any deleted user logs in again (a new user, a new id)
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = probability)]
+    pub relogin_rate: f64,
+
+    /// Other traffic (dashboard, other tokens, scripts) spends RATE requests per second from the same rate-limit window
+    #[arg(long, value_name = "RATE", default_value_t = 0.0, value_parser = per_second)]
+    pub foreign_load: f64,
+}
+
+/// `--result-info`: what a list answer's `result_info` holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ResultInfoChoice {
+    // `total_count` (of the filtered users) and `total_pages`
+    Full,
+    // neither `total_count` nor `total_pages`
+    NoTotals,
+    // `total_count` of the whole account, whatever the filters
+    Unfiltered,
+}
+
+/// Requests per second: `2.5` or `2.5/s`.
+pub(super) fn per_second(raw: &str) -> Result<f64, ArgError> {
+    let text = raw.trim();
+    let number = text.strip_suffix("/s").unwrap_or(text).trim();
+    match number.parse::<f64>() {
+        Ok(r) if r.is_finite() && (0.0..=100_000.0).contains(&r) => Ok(r),
+        _ => Err(ArgError::NotARate {
+            text: raw.to_string(),
+        }),
+    }
 }
 
 pub(super) fn probability(raw: &str) -> Result<f64, ArgError> {
@@ -571,6 +617,15 @@ mod tests {
             );
         }
         assert_eq!(probability(" 0.1 "), Ok(0.1));
+        for bad in ["-1", "fast", "2/m", "inf", "NaN", "1e9"] {
+            assert_eq!(
+                per_second(bad),
+                Err(ArgError::NotARate { text: bad.into() }),
+                "{bad}"
+            );
+        }
+        assert_eq!(per_second("2.5"), Ok(2.5));
+        assert_eq!(per_second(" 3/s"), Ok(3.0));
         for bad in ["0", "-1", "86401", "inf", "NaN", "10s"] {
             assert_eq!(
                 seconds(bad),

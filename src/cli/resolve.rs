@@ -13,6 +13,7 @@ use crate::cloudflare::{Credentials, DEFAULT_BASE_URL};
 use crate::date::Clock;
 use crate::progress::Progress;
 use crate::render::{Format, Palette};
+use crate::sandbox::ResultInfo;
 use crate::sandbox::{Faults, RateLimit};
 use crate::secret::Secret;
 use crate::settings::SandboxSettings;
@@ -209,6 +210,15 @@ impl Settings {
                     total_pages: a.faults.total_pages,
                     no_total_count: a.faults.no_total_count,
                     null_empty_pages: a.faults.null_empty_pages,
+                    result_info: match a.faults.result_info {
+                        ResultInfoChoice::Full => ResultInfo::Full,
+                        ResultInfoChoice::NoTotals => ResultInfo::NoTotals,
+                        ResultInfoChoice::Unfiltered => ResultInfo::Unfiltered,
+                    },
+                    reorder: a.faults.reorder.unwrap_or(0),
+                    relogin: a.faults.relogin,
+                    relogin_rate: a.faults.relogin_rate,
+                    foreign_load: a.faults.foreign_load,
                 },
                 rate_limit: a.faults.rate_limit.map(|r| RateLimit {
                     quota: r.quota,

@@ -2,9 +2,10 @@
 //! pages by offset, with no cursor, and the account can change while it is read, so a listing
 //! is a small state machine: page 1; then the other pages (concurrently when page 1 says how
 //! many, one after the other otherwise); the page after the last when nothing else vouches for
-//! the end; page 1 again to catch a shift during the read; and the whole listing read again, up
-//! to three times, when it was inconsistent. The checks on the pages themselves
-//! ([`check_pages`], [`merge_pages`]) are pure, and tested with made-up pages.
+//! the end; page 1 again to catch a shift during the read (or, when the API gives no
+//! `total_count`, every page again: [`second_look`]); and the whole listing read again, up to
+//! three times, when it was inconsistent. The checks on the pages themselves
+//! ([`check_pages`], [`merge_pages`], [`same_users`]) are pure, and tested with made-up pages.
 //!
 //! A listing that fails a check is an error (`ApiError::Inconsistent`): nothing may be deleted
 //! on the strength of it. Progress (pages listed, listing again) goes to the observer.
@@ -108,6 +109,13 @@ impl Client {
     /// read, keeping the total, are not seen by it; the listing before deleting (apply's
     /// re-check) and the final listing are separate reads that see the account as it then is.
     ///
+    /// Without `total_count` nothing counts the users, and the order is undocumented: a user
+    /// the pages skipped leaves no trace, and page 1 read again sees only changes on page 1.
+    /// So then a listing of more than one page of users is read a second time, whole, and must
+    /// bring the same users (ids and emails); and a user seen on two pages makes it
+    /// inconsistent (with no user added or removed, the pages hold as many records as there are
+    /// users, so a record seen twice means one user was not seen at all).
+    ///
     /// An inconsistent listing is read again, up to three times in all.
     pub async fn list_users(&self) -> Result<Listing, ApiError> {
         let mut attempt = 1;
@@ -128,13 +136,56 @@ impl Client {
     }
 
     async fn list_once(&self) -> Result<Listing, ApiError> {
+        let (pages, reported_pages) = self.read_pages().await?;
+        let first_request = pages[0].request.clone();
+        let first_ids = page_ids(&pages[0]);
+        let first_total = pages[0].total_count;
+        check_pages(&pages, reported_pages)?;
+        let mut listing = merge_pages(pages)?;
+        if listing.duplicates > 0 {
+            tracing::debug!(
+                duplicates = listing.duplicates,
+                "ids seen on more than one page"
+            );
+            self.config.observer.event(Event::Duplicates {
+                count: listing.duplicates,
+            });
+        }
+        match second_look(first_total, listing.requests, listing.pages) {
+            SecondLook::None => {}
+            SecondLook::PageOne => {
+                let again = self.fetch_page(1).await?;
+                listing.requests += 1;
+                if page_ids(&again) != first_ids || again.total_count != first_total {
+                    return Err(ApiError::Inconsistent {
+                        request: again.request,
+                        detail: "page 1 changed while the other pages were read (users were removed or added, and moved between pages: one may have been skipped)".into(),
+                    });
+                }
+            }
+            SecondLook::Whole => {
+                tracing::debug!("no total_count: reading every page a second time");
+                let (pages, reported_pages) = self.read_pages().await?;
+                check_pages(&pages, reported_pages)?;
+                let second = merge_pages(pages)?;
+                listing.requests += second.requests;
+                same_users(&listing, &second).map_err(|detail| ApiError::Inconsistent {
+                    request: first_request,
+                    detail,
+                })?;
+            }
+        }
+        Ok(listing)
+    }
+
+    /// Every page once, in page order, with page 1's `total_pages`.
+    async fn read_pages(&self) -> Result<(Vec<PageData>, Option<u64>), ApiError> {
         let first = self.fetch_page(1).await?;
         let reported_pages = first.total_pages;
         let to_read = pages_to_read(first.users.len(), first.total_count, first.total_pages);
         let observer = &*self.config.observer;
         observer.event(Event::ListingStarted { pages: to_read });
         observer.event(Event::PageListed);
-        let first_ids = page_ids(&first);
         let first_total = first.total_count;
         let mut pages = vec![first];
         match to_read {
@@ -159,28 +210,7 @@ impl Client {
             None => self.fetch_pages_in_turn(&mut pages).await?,
         }
         observer.event(Event::PagesRead);
-        check_pages(&pages, reported_pages)?;
-        let mut listing = merge_pages(pages)?;
-        if listing.duplicates > 0 {
-            tracing::debug!(
-                duplicates = listing.duplicates,
-                "ids seen on more than one page"
-            );
-            observer.event(Event::Duplicates {
-                count: listing.duplicates,
-            });
-        }
-        if listing.requests > 1 {
-            let again = self.fetch_page(1).await?;
-            listing.requests += 1;
-            if page_ids(&again) != first_ids || again.total_count != first_total {
-                return Err(ApiError::Inconsistent {
-                    request: again.request,
-                    detail: "page 1 changed while the other pages were read (users were removed or added, and moved between pages: one may have been skipped)".into(),
-                });
-            }
-        }
-        Ok(listing)
+        Ok((pages, reported_pages))
     }
 
     /// With `total_pages` but no `total_count`, nothing else vouches that `total_pages` was the
@@ -305,6 +335,68 @@ fn pages_to_read(
     })
 }
 
+/// What is read again, once a listing added up, to catch users moved between pages while it
+/// was read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SecondLook {
+    /// One request: nothing moved under it.
+    None,
+    /// Page 1 again: with `total_count`, a listing that skipped a user while no user came or
+    /// went counts fewer users than the total (merge_pages refuses it), and a change of the
+    /// total shows on page 1; page 1 read again catches a removal and an addition that keep
+    /// the total, when page 1 sees them.
+    PageOne,
+    /// Every page again: without `total_count` neither a skipped user nor a changed total
+    /// leaves a trace on page 1 (a reorder or a shift after page 1), so only a second whole
+    /// read that brings the same users vouches for the first.
+    Whole,
+}
+
+/// What a listing of `requests` requests, `pages` of them with users, whose page 1 counted
+/// `total_count`, reads again. Users on a single page cannot move onto a page already read
+/// from one not yet read, so one page of users (and the empty page after it) needs no second
+/// whole read, count or not.
+fn second_look(total_count: Option<u64>, requests: u32, pages: u32) -> SecondLook {
+    match (requests, total_count) {
+        (0..=1, _) => SecondLook::None,
+        (_, None) if pages > 1 => SecondLook::Whole,
+        _ => SecondLook::PageOne,
+    }
+}
+
+/// Two reads of a listing bring the same users: the same ids, each with the same email, and
+/// as many users without an id.
+fn same_users(first: &Listing, second: &Listing) -> Result<(), String> {
+    let key = |listing: &Listing| {
+        let mut users: Vec<(Option<String>, Option<String>)> = listing
+            .users
+            .iter()
+            .map(|u| {
+                (
+                    u.id.as_ref().map(|id| id.to_ascii_lowercase()),
+                    u.email.clone(),
+                )
+            })
+            .collect();
+        users.sort_unstable();
+        users
+    };
+    let (a, b) = (key(first), key(second));
+    if a == b {
+        return Ok(());
+    }
+    type Key = (Option<String>, Option<String>);
+    let only = |x: &[Key], y: &[Key]| {
+        let y: HashSet<&Key> = y.iter().collect();
+        x.iter().filter(|u| !y.contains(u)).count()
+    };
+    Err(format!(
+        "the API gives no total_count, so every page was read twice, and the two reads differ ({} users only in the first, {} only in the second): users moved between pages while they were read, and one may have been skipped",
+        only(&a, &b),
+        only(&b, &a)
+    ))
+}
+
 /// The ids of a page's users, sorted (a user without one counts as `None`).
 fn page_ids(page: &PageData) -> Vec<Option<String>> {
     let mut ids: Vec<Option<String>> = page.users.iter().map(|u| u.id.clone()).collect();
@@ -403,6 +495,15 @@ fn merge_pages(pages: Vec<PageData>) -> Result<Listing, ApiError> {
             }
         }
     }
+    if total.is_none() && listing.duplicates > 0 {
+        return Err(ApiError::Inconsistent {
+            request,
+            detail: format!(
+                "{} users came back on more than one page and the API gives no total_count: the list moved while it was read, and a user may have been skipped",
+                listing.duplicates
+            ),
+        });
+    }
     if let Some(total) = total {
         if listing.users.len() as u64 != total {
             return Err(ApiError::Inconsistent {
@@ -481,5 +582,101 @@ mod tests {
         ];
         assert!(check_pages(&gap, Some(3)).is_err());
         assert!(check_pages(&gap, None).is_err());
+    }
+
+    /// Pages holding these users (by number), then an empty page: as an API may serve them
+    /// while the order changes.
+    fn pages_of(order: &[&[u32]], total_count: Option<u64>) -> Vec<PageData> {
+        let mut pages: Vec<PageData> = order
+            .iter()
+            .enumerate()
+            .map(|(i, users)| PageData {
+                page: i as u32 + 1,
+                request: format!("GET page {}", i + 1),
+                users: users
+                    .iter()
+                    .map(|u| User {
+                        id: Some(format!("00000000-0000-4000-8000-{u:012}")),
+                        email: Some(format!("u{u}@example.com")),
+                        ..User::default()
+                    })
+                    .collect(),
+                total_count,
+                total_pages: None,
+            })
+            .collect();
+        pages.push(PageData {
+            page: order.len() as u32 + 1,
+            request: "GET empty page".into(),
+            users: Vec::new(),
+            total_count,
+            total_pages: None,
+        });
+        pages
+    }
+
+    #[test]
+    fn without_total_count_a_multi_page_listing_is_read_whole_twice() {
+        assert_eq!(second_look(None, 1, 1), SecondLook::None);
+        assert_eq!(second_look(Some(7), 1, 1), SecondLook::None);
+        assert_eq!(second_look(Some(7), 4, 3), SecondLook::PageOne);
+        // One page of users and the empty page: nothing to move between pages.
+        assert_eq!(second_look(None, 2, 1), SecondLook::PageOne);
+        assert_eq!(second_look(None, 3, 2), SecondLook::Whole);
+        assert_eq!(second_look(None, 4, 3), SecondLook::Whole);
+    }
+
+    #[test]
+    fn a_reorder_after_page_1_is_caught_without_a_count_by_the_second_read() {
+        // Seven users, three a page. Between pages 2 and 3 the users after page 1 are put in
+        // another order: user 7 moves onto page 2 (already read), user 4 onto page 3. Page 1
+        // is the same before and after, so reading page 1 again sees nothing.
+        let skipped = pages_of(&[&[1, 2, 3], &[4, 5, 6], &[4]], None);
+        assert_eq!(
+            page_ids(&skipped[0]),
+            page_ids(&pages_of(&[&[1, 2, 3]], None)[0])
+        );
+        assert!(check_pages(&skipped, None).is_ok());
+        // The record seen twice gives it away: with no user added or removed, a user seen
+        // twice means a user not seen.
+        let e = merge_pages(skipped).unwrap_err().to_string();
+        assert!(
+            e.contains("more than one page") && e.contains("no total_count"),
+            "{e}"
+        );
+        // A shift after page 1 (user 4 removed while page 2 is read, the others move back one
+        // place, user 7 never read) shows no duplicate and no count: only the second read,
+        // which brings user 7, differs.
+        let first = merge_pages(pages_of(&[&[1, 2, 3], &[4, 5, 6]], None)).unwrap();
+        let missed = merge_pages(pages_of(&[&[1, 2, 3], &[5, 6, 7]], None)).unwrap();
+        let e = same_users(&first, &missed).unwrap_err();
+        assert!(
+            e.contains("1 users only in the first, 1 only in the second"),
+            "{e}"
+        );
+        // Two reads that agree vouch for each other, in whatever order the users came.
+        let again = merge_pages(pages_of(&[&[3, 1, 2], &[6, 4, 5]], None)).unwrap();
+        assert!(same_users(&first, &again).is_ok());
+    }
+
+    #[test]
+    fn with_a_count_a_reorder_that_skips_a_user_is_refused_by_the_count() {
+        // Page 1 unchanged, user 4 read twice, user 7 never: 6 distinct users against 7.
+        let e = merge_pages(pages_of(&[&[1, 2, 3], &[4, 5, 6], &[4]], Some(7)))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("6 distinct users but the API counts 7"), "{e}");
+        // The same id under another email is never merged, whatever the totals.
+        let mut pages = pages_of(&[&[1, 2]], None);
+        pages[0].users[1].id = pages[0].users[0].id.clone();
+        assert!(merge_pages(pages).is_err());
+    }
+
+    #[test]
+    fn a_total_that_changes_between_pages_is_refused() {
+        let mut pages = pages_of(&[&[1, 2, 3], &[4, 5, 6], &[7]], Some(7));
+        pages[2].total_count = Some(8);
+        let e = merge_pages(pages).unwrap_err().to_string();
+        assert!(e.contains("page 1 counted 7 users, page 3 counts 8"), "{e}");
     }
 }

@@ -19,6 +19,7 @@ use serde_json::json;
 use super::seed::is_account_id;
 use super::store::{ListQuery, Store, MAX_PER_PAGE};
 use super::Options;
+use super::ResultInfo;
 
 /// Where the API lives, as in Cloudflare's base URL `https://api.cloudflare.com/client/v4`.
 pub const API_PREFIX: &str = "/client/v4";
@@ -204,16 +205,25 @@ fn list(cx: &Context<'_>, query: Option<&str>) -> Result<Reply, ApiError> {
         query.per_page,
         page.users.len(),
     );
-    if !faults.no_total_count {
-        let _ = write!(body, r#""total_count":{},"#, page.total_count);
+    let (total_count, totals) = match faults.result_info {
+        ResultInfo::Full => (page.total_count, true),
+        ResultInfo::NoTotals => (page.total_count, false),
+        ResultInfo::Unfiltered => (store.len() as u64, true),
+    };
+    if !faults.no_total_count && totals {
+        let _ = write!(body, r#""total_count":{},"#, total_count);
     }
-    let _ = write!(
-        body,
-        r#""total_pages":{}}}}}"#,
-        faults
-            .total_pages
-            .unwrap_or_else(|| page.total_count.div_ceil(query.per_page)),
-    );
+    if totals || faults.total_pages.is_some() {
+        let _ = write!(
+            body,
+            r#""total_pages":{},"#,
+            faults
+                .total_pages
+                .unwrap_or_else(|| total_count.div_ceil(query.per_page)),
+        );
+    }
+    body.pop();
+    body.push_str("}}");
     Ok(Reply {
         status: 200,
         body,

@@ -99,6 +99,70 @@ impl Inner {
     }
 }
 
+impl Inner {
+    /// After an answer to a list request: put the users in a new order (see `Faults::reorder`).
+    pub(super) fn reorder(&self, n: u64) {
+        let left = self.reorder_left.load(Ordering::Relaxed);
+        if left == 0 {
+            return;
+        }
+        if left != u32::MAX {
+            self.reorder_left.fetch_sub(1, Ordering::Relaxed);
+        }
+        let mut store = self.store.write().unwrap_or_else(|p| p.into_inner());
+        store.shuffle(seed::mix(self.options.faults.seed ^ n ^ 0x0E0D_E125));
+    }
+
+    /// After a DELETE `path` that was done (202): the user logs in again, as a new user with a
+    /// new id, if its address is in `Faults::relogin` or by `Faults::relogin_rate`.
+    pub(super) fn relogin(&self, n: u64, path: &str) {
+        let faults = &self.options.faults;
+        if faults.relogin.is_empty() && faults.relogin_rate <= 0.0 {
+            return;
+        }
+        let Some(segment) = path.rsplit('/').next() else {
+            return;
+        };
+        let id = percent_encoding::percent_decode_str(segment)
+            .decode_utf8_lossy()
+            .into_owned();
+        let mut store = self.store.write().unwrap_or_else(|p| p.into_inner());
+        let Some(gone) = store.removed(&id).into_iter().next() else {
+            return;
+        };
+        let email = gone.get("email").and_then(Value::as_str);
+        let listed = email.is_some_and(|email| {
+            faults
+                .relogin
+                .iter()
+                .any(|want| want.trim().eq_ignore_ascii_case(email.trim()))
+        });
+        if !listed && self.unit(n, 4) >= faults.relogin_rate {
+            return;
+        }
+        let now = jiff::Timestamp::now();
+        let seconds = u64::try_from(now.as_second()).unwrap_or(0);
+        let fraction = now.subsec_nanosecond().unsigned_abs() / 10_000;
+        let mut user = gone;
+        let salt = self.options.faults.seed ^ n ^ 0x4E10_6100;
+        user.insert("id".into(), Value::String(fault_uuid(salt, 'a')));
+        user.insert("uid".into(), Value::String(fault_uuid(salt ^ 1, 'a')));
+        if user.contains_key("seat_uid") {
+            user.insert("seat_uid".into(), Value::String(fault_uuid(salt ^ 2, 'a')));
+        }
+        user.insert("access_seat".into(), Value::Bool(true));
+        let created = Value::String(seed::timestamp(seconds, Some(fraction)));
+        user.insert("created_at".into(), created.clone());
+        user.insert("updated_at".into(), created);
+        user.insert(
+            "last_successful_login".into(),
+            Value::String(seed::timestamp(seconds, None)),
+        );
+        let end = store.len();
+        store.insert(end, user);
+    }
+}
+
 /// A UUID for a user a fault adds, from a seed (`variant` is its 17th hex digit).
 fn fault_uuid(salt: u64, variant: char) -> String {
     let r = seed::mix(salt);

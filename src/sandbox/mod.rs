@@ -48,6 +48,7 @@ use ratelimit::RateLimiter;
 use store::Store;
 
 use faults::Fault;
+pub use options::ResultInfo;
 pub use options::{
     Faults, Options, RateLimit, DEFAULT_LEGACY_EMAIL, DEFAULT_LEGACY_KEY, DEFAULT_TOKEN,
 };
@@ -136,11 +137,14 @@ struct Inner {
     held: AtomicUsize,
     /// Answers to page 1 that may still shift the users.
     shift_left: AtomicU32,
+    /// List answers that may still reorder the users.
+    reorder_left: AtomicU32,
 }
 
 impl Sandbox {
     pub fn new(seed: Seed, options: Options) -> Sandbox {
         let limiter = RateLimiter::new(options.rate_limit.quota, options.rate_limit.window);
+        let limiter = limiter.with_foreign(options.faults.foreign_load);
         Sandbox {
             inner: Arc::new(Inner {
                 account_id: seed.account_id,
@@ -154,6 +158,7 @@ impl Sandbox {
                 hold: watch::Sender::new(Hold::Holding),
                 held: AtomicUsize::new(0),
                 shift_left: AtomicU32::new(options.faults.shift),
+                reorder_left: AtomicU32::new(options.faults.reorder),
                 options,
             }),
         }
@@ -360,6 +365,9 @@ impl Inner {
         if first_page {
             self.shift(n);
         }
+        if method == Method::GET && path.ends_with("/access/users") && reply.status == 200 {
+            self.reorder(n);
+        }
         reply
     }
 
@@ -481,6 +489,9 @@ async fn handle(
                     let (reply, cut) = inner.delete(path, query, &headers).await;
                     if cut {
                         fault = Fault::Drop;
+                    }
+                    if reply.status == 202 {
+                        inner.relogin(n, path);
                     }
                     reply
                 }

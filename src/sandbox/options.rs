@@ -71,6 +71,41 @@ pub struct Faults {
     pub no_total_count: bool,
     /// Answer an empty page with `"result": null` (the 2024 spec allowed it) instead of `[]`.
     pub null_empty_pages: bool,
+    /// What `result_info` holds: every field, no totals, or a `total_count` of the whole
+    /// account whatever the filters (every field is optional in the spec).
+    pub result_info: ResultInfo,
+    /// After each of the first this many answers to a list request, the users are put in a new
+    /// order (seeded): the spec documents no order, so nothing says it holds from one page to
+    /// the next. The users and the totals stay the same. `u32::MAX`: after every one. O(n) per
+    /// answer: meant for small accounts.
+    pub reorder: u32,
+    /// Addresses (compared case-insensitively) that log in again once deleted: right after a
+    /// DELETE of such a user (202), a user with the same address and name and a new `id`,
+    /// `uid` and `seat_uid` is added at the end, as when an Access policy still admits the
+    /// person. The new id is the sandbox's assumption; Cloudflare's docs say only that the
+    /// next login takes a seat again.
+    pub relogin: Vec<String>,
+    /// Probability that any deleted user logs in again in the same way.
+    pub relogin_rate: f64,
+    /// Requests per second that other traffic (the dashboard, other tokens, scripts of the same
+    /// user) spends from every credential's rate-limit window: they lower `Ratelimit: r=` and,
+    /// with the limit enforced, can start a block by themselves. Counted from elapsed time.
+    pub foreign_load: f64,
+}
+
+/// What a list answer's `result_info` holds besides `page`, `per_page` and `count`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ResultInfo {
+    /// `total_count` (the users matching the filters) and `total_pages`.
+    #[default]
+    Full,
+    /// Neither `total_count` nor `total_pages`: responses from before `total_pages` was added
+    /// to the spec, or an API that leaves optional fields out.
+    NoTotals,
+    /// `total_count` counts the whole account, whatever the filters, as the spec's description
+    /// says ("Total results available without any search parameters"); `total_pages` follows
+    /// from it.
+    Unfiltered,
 }
 
 impl Options {

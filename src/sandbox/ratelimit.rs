@@ -6,6 +6,12 @@
 //! ([`RateLimiter::check`]), it does what Cloudflare documents: past the quota, every call is
 //! refused with 429 for a block period (Cloudflare: five minutes, the window), after which a
 //! fresh window opens.
+//!
+//! Cloudflare counts per user, across the dashboard, API keys and tokens (API.md §2), so other
+//! traffic spends the same budget. [`RateLimiter::with_foreign`] models it as a steady rate of
+//! phantom requests charged to every window from its opening: computed from the time elapsed
+//! when a request comes, with no thread that sleeps. With the limit enforced, phantom requests
+//! can go over the quota by themselves; the block then starts at the moment they did.
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -26,6 +32,8 @@ pub(crate) struct RateLimiter {
     quota: u32,
     window: Duration,
     windows: HashMap<u64, Window>,
+    /// Phantom requests per second from other traffic (0: none).
+    foreign: f64,
 }
 
 struct Window {
@@ -53,7 +61,36 @@ impl RateLimiter {
             quota,
             window,
             windows: HashMap::new(),
+            foreign: 0.0,
         }
+    }
+
+    /// This limiter with other traffic spending `per_second` requests a second from every
+    /// window (negative or not a number: none).
+    pub(super) fn with_foreign(mut self, per_second: f64) -> RateLimiter {
+        self.foreign = if per_second.is_finite() && per_second > 0.0 {
+            per_second
+        } else {
+            0.0
+        };
+        self
+    }
+
+    /// Phantom requests charged to `w` by `now`.
+    fn foreign_hits(&self, w: &Window, now: Instant) -> u32 {
+        let hits = self.foreign * now.saturating_duration_since(w.start).as_secs_f64();
+        hits.floor().min(f64::from(u32::MAX)) as u32
+    }
+
+    /// When other traffic alone took `w` over the quota, if it did within the window: the
+    /// moment its phantom requests reached `quota + 1 - used`.
+    fn foreign_over(&self, w: &Window) -> Option<Instant> {
+        if self.foreign <= 0.0 {
+            return None;
+        }
+        let needed = (self.quota + 1).checked_sub(w.used)?;
+        let after = Duration::try_from_secs_f64(f64::from(needed) / self.foreign).ok()?;
+        (after < self.window).then(|| w.start + after)
     }
 
     /// Count one request by `credential` at `now`.
@@ -78,8 +115,13 @@ impl RateLimiter {
         }
         entry.used = entry.used.saturating_add(1);
         let left = window.saturating_sub(now.saturating_duration_since(entry.start));
+        let used = entry.used;
+        let foreign = self
+            .windows
+            .get(&credential)
+            .map_or(0, |w| self.foreign_hits(w, now));
         Usage {
-            remaining: self.quota.saturating_sub(entry.used),
+            remaining: self.quota.saturating_sub(used.saturating_add(foreign)),
             reset_secs: ceil_secs(left),
         }
     }
@@ -88,7 +130,16 @@ impl RateLimiter {
     /// request that goes over starts a block of `block`, during which every request is refused.
     pub(super) fn check(&mut self, credential: u64, now: Instant, block: Duration) -> Verdict {
         let quota = self.quota;
+        let over = self.windows.get(&credential).and_then(|w| {
+            let within = now.saturating_duration_since(w.start) < self.window;
+            let over = self.foreign_over(w)?;
+            (w.blocked_until.is_none() && within && over <= now).then_some(over)
+        });
         if let Some(w) = self.windows.get_mut(&credential) {
+            if let Some(over) = over {
+                // Other traffic went over the quota before this request: the block began then.
+                w.blocked_until = Some(over + block);
+            }
             if let Some(until) = w.blocked_until {
                 if now < until {
                     return Verdict::Limited {
@@ -104,8 +155,12 @@ impl RateLimiter {
             }
         }
         let usage = self.hit(credential, now);
+        let foreign = self
+            .windows
+            .get(&credential)
+            .map_or(0, |w| self.foreign_hits(w, now));
         match self.windows.get_mut(&credential) {
-            Some(w) if w.used > quota => {
+            Some(w) if w.used.saturating_add(foreign) > quota => {
                 w.blocked_until = Some(now + block);
                 Verdict::Limited {
                     retry_after: ceil_secs(block),
@@ -211,6 +266,57 @@ mod tests {
             limiter.check(1, t0 + Duration::from_secs(31), block),
             Verdict::Allowed(u) if u.remaining == 1 && u.reset_secs == 10
         ));
+    }
+
+    #[test]
+    fn other_traffic_spends_the_window_from_elapsed_time() {
+        // 2 phantom requests a second in a window of 10 for 100 s.
+        let mut limiter = RateLimiter::new(10, Duration::from_secs(100)).with_foreign(2.0);
+        let t0 = Instant::now();
+        assert_eq!(limiter.hit(1, t0).remaining, 9);
+        assert_eq!(
+            limiter.hit(1, t0 + Duration::from_millis(1500)).remaining,
+            5
+        );
+        assert_eq!(limiter.hit(1, t0 + Duration::from_secs(10)).remaining, 0);
+        // A new window starts uncharged.
+        assert_eq!(limiter.hit(1, t0 + Duration::from_secs(100)).remaining, 9);
+        assert_eq!(
+            RateLimiter::new(10, Duration::from_secs(100))
+                .with_foreign(f64::NAN)
+                .hit(1, t0 + Duration::from_secs(5))
+                .remaining,
+            9
+        );
+    }
+
+    #[test]
+    fn enforced_other_traffic_alone_can_start_the_block() {
+        let block = Duration::from_secs(30);
+        let mut limiter = RateLimiter::new(10, Duration::from_secs(100)).with_foreign(1.0);
+        let t0 = Instant::now();
+        assert!(matches!(limiter.check(1, t0, block), Verdict::Allowed(u) if u.remaining == 9));
+        // One of ours and 10 phantom requests by t0 + 10 s: over the quota at that moment, so
+        // the block runs from t0 + 10 s to t0 + 40 s.
+        assert_eq!(
+            limiter.check(1, t0 + Duration::from_secs(20), block),
+            Verdict::Limited { retry_after: 20 }
+        );
+        assert!(matches!(
+            limiter.check(1, t0 + Duration::from_secs(40), block),
+            Verdict::Allowed(u) if u.remaining == 9
+        ));
+        // Our own request that goes over, with the phantom ones, starts it now.
+        let mut limiter = RateLimiter::new(3, Duration::from_secs(100)).with_foreign(0.5);
+        assert!(matches!(limiter.check(1, t0, block), Verdict::Allowed(_)));
+        assert!(matches!(
+            limiter.check(1, t0 + Duration::from_secs(2), block),
+            Verdict::Allowed(u) if u.remaining == 0
+        ));
+        assert_eq!(
+            limiter.check(1, t0 + Duration::from_millis(3000), block),
+            Verdict::Limited { retry_after: 30 }
+        );
     }
 
     #[test]

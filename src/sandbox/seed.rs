@@ -2,9 +2,12 @@
 //! plus deterministic synthetic users (`generate`).
 //!
 //! The user fields and their types come from the spec's `access_users-2` schema
-//! (shared/cloudflare/API.md §1): every field optional, none nullable. Parsing goes through a
-//! typed struct with `deny_unknown_fields` so that a typo or a wrong type is reported with the
-//! file and line, then becomes a plain JSON object that is served as given.
+//! (shared/cloudflare/API.md §1): every field optional. The spec declares none nullable, but
+//! real answers carry `null` (`"last_successful_login": null` for a user who never logged in,
+//! observed), so a seed may write `null` for any user field and it is served as `null`, unlike
+//! a field left out, which is absent. Parsing goes through a typed struct with
+//! `deny_unknown_fields` so that a typo or a wrong type is reported with the file and line,
+//! then becomes a plain JSON object that is served as given.
 
 use std::fmt::Write as _;
 use std::io;
@@ -136,7 +139,7 @@ impl<'de> Deserialize<'de> for AccountId {
 }
 
 /// Accepts a string and nothing else: no null, and no YAML number or boolean turned into text,
-/// so `id: 12345` or `email: null` is reported rather than served as a string. Going through
+/// so `account_id: null` is reported rather than served as a string. Going through
 /// `deserialize_any` lets serde_yaml attach the value's line to the error.
 struct TextVisitor<F> {
     check: F,
@@ -155,13 +158,36 @@ impl<F: Fn(&str) -> Result<(), String>> de::Visitor<'_> for TextVisitor<F> {
     }
 }
 
-/// A string field that, when written, holds a string (see `TextVisitor`).
-fn text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
-    deserializer
-        .deserialize_any(TextVisitor {
-            check: |_: &str| Ok(()),
-        })
-        .map(Some)
+/// A user field as written: `None` left out, `Some(None)` written `null`, `Some(Some(v))` a
+/// value.
+type Field<T> = Option<Option<T>>;
+
+/// A string field that, when written, holds a string or `null` (see `TextVisitor`).
+fn text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Field<String>, D::Error> {
+    deserializer.deserialize_any(NullableText).map(Some)
+}
+
+/// A string or `null`; no YAML number or boolean turned into text (see `TextVisitor`).
+struct NullableText;
+
+impl de::Visitor<'_> for NullableText {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a string or null (put it in quotes if YAML reads it as something else)")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<String>, E> {
+        Ok(Some(v.to_string()))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Option<String>, E> {
+        Ok(None)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Option<String>, E> {
+        Ok(None)
+    }
 }
 
 /// True if `id` has the shape of an account identifier: exactly 32 ASCII hexadecimal characters.
@@ -174,65 +200,65 @@ pub fn is_account_id(id: &str) -> bool {
 #[serde(deny_unknown_fields)]
 struct RawUser {
     #[serde(default, deserialize_with = "text")]
-    id: Option<String>,
+    id: Field<String>,
     #[serde(default, deserialize_with = "text")]
-    uid: Option<String>,
+    uid: Field<String>,
     #[serde(default, deserialize_with = "text")]
-    seat_uid: Option<String>,
+    seat_uid: Field<String>,
     #[serde(default, deserialize_with = "text")]
-    email: Option<String>,
+    email: Field<String>,
     #[serde(default, deserialize_with = "text")]
-    name: Option<String>,
+    name: Field<String>,
     #[serde(default, deserialize_with = "present")]
-    access_seat: Option<bool>,
+    access_seat: Field<bool>,
     #[serde(default, deserialize_with = "present")]
-    gateway_seat: Option<bool>,
+    gateway_seat: Field<bool>,
     #[serde(default, deserialize_with = "present")]
-    active_device_count: Option<Number>,
+    active_device_count: Field<Number>,
     #[serde(default, deserialize_with = "text")]
-    created_at: Option<String>,
+    created_at: Field<String>,
     #[serde(default, deserialize_with = "text")]
-    updated_at: Option<String>,
+    updated_at: Field<String>,
     #[serde(default, deserialize_with = "text")]
-    last_successful_login: Option<String>,
+    last_successful_login: Field<String>,
 }
 
-/// A field that, when written, must hold a value: the spec declares no field nullable, and the
-/// sandbox serves absent fields as absent, so an explicit `null` in a seed is a mistake.
-/// (Used for the boolean and number fields; string fields use `text`.)
-fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+/// A field that, when written, holds a value of its type or `null` (served as `null`; a field
+/// left out stays absent). Used for the boolean and number fields; string fields use `text`.
+fn present<'de, D, T>(deserializer: D) -> Result<Field<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
 {
-    T::deserialize(deserializer).map(Some)
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 impl RawUser {
     fn into_map(self) -> Map<String, Value> {
         let mut map = Map::new();
-        let mut put = |key: &str, value: Option<Value>| {
+        let mut put = |key: &str, value: Field<Value>| {
             if let Some(value) = value {
-                map.insert(key.to_string(), value);
+                map.insert(key.to_string(), value.unwrap_or(Value::Null));
             }
         };
-        put("id", self.id.map(Value::String));
-        put("uid", self.uid.map(Value::String));
-        put("seat_uid", self.seat_uid.map(Value::String));
-        put("email", self.email.map(Value::String));
-        put("name", self.name.map(Value::String));
-        put("access_seat", self.access_seat.map(Value::Bool));
-        put("gateway_seat", self.gateway_seat.map(Value::Bool));
+        let string = |v: Field<String>| v.map(|v| v.map(Value::String));
+        put("id", string(self.id));
+        put("uid", string(self.uid));
+        put("seat_uid", string(self.seat_uid));
+        put("email", string(self.email));
+        put("name", string(self.name));
+        put("access_seat", self.access_seat.map(|v| v.map(Value::Bool)));
+        put(
+            "gateway_seat",
+            self.gateway_seat.map(|v| v.map(Value::Bool)),
+        );
         put(
             "active_device_count",
-            self.active_device_count.map(Value::Number),
+            self.active_device_count.map(|v| v.map(Value::Number)),
         );
-        put("created_at", self.created_at.map(Value::String));
-        put("updated_at", self.updated_at.map(Value::String));
-        put(
-            "last_successful_login",
-            self.last_successful_login.map(Value::String),
-        );
+        put("created_at", string(self.created_at));
+        put("updated_at", string(self.updated_at));
+        put("last_successful_login", string(self.last_successful_login));
         map
     }
 }
@@ -396,21 +422,57 @@ mod tests {
     }
 
     #[test]
-    fn wrong_types_and_nulls_are_errors_with_a_line() {
+    fn wrong_types_are_errors_with_a_line() {
         let base = "account_id: 023e105f4ecef8ad9ca31a8372d0c353\nusers:\n  - id: x\n";
         let err = parse_err(&format!("{base}    access_seat: yes please\n"));
         assert!(err.starts_with("seed.yaml:4:"), "{err}");
         assert!(err.contains("invalid type"), "{err}");
-        let err = parse_err(&format!("{base}    email: null\n"));
-        assert!(err.starts_with("seed.yaml:4:"), "{err}");
         let err = parse_err(&format!("{base}    active_device_count: .nan\n"));
         assert!(err.contains("seed.yaml:4:"), "{err}");
-        let err = parse_err(&format!("{base}    access_seat: null\n"));
+        let err = parse_err(&format!("{base}    email: true\n"));
         assert!(err.starts_with("seed.yaml:4:"), "{err}");
+        let err = parse_err("account_id: null\nusers: []\n");
+        assert!(err.starts_with("seed.yaml:1:"), "{err}");
         let err =
             parse_err("account_id: 023e105f4ecef8ad9ca31a8372d0c353\nusers:\n  - id: 12345\n");
         assert!(err.starts_with("seed.yaml:3:"), "{err}");
         assert!(err.contains("put it in quotes"), "{err}");
+    }
+
+    #[test]
+    fn null_is_kept_as_null_and_absent_stays_absent() {
+        let base = "account_id: 023e105f4ecef8ad9ca31a8372d0c353\nusers:\n  - id: x\n";
+        let fields = [
+            "uid",
+            "seat_uid",
+            "email",
+            "name",
+            "access_seat",
+            "gateway_seat",
+            "active_device_count",
+            "created_at",
+            "updated_at",
+            "last_successful_login",
+        ];
+        let mut text = base.to_string();
+        for (i, field) in fields.iter().enumerate() {
+            // Every way YAML writes null.
+            let null = ["null", "~", "", "Null"][i % 4];
+            text.push_str(&format!("    {field}: {null}\n"));
+        }
+        let seed = Seed::from_str(&text, "seed.yaml").unwrap();
+        for field in fields {
+            assert_eq!(seed.users[0].get(field), Some(&Value::Null), "{field}");
+        }
+        let seed = Seed::from_str(&format!("{base}  - id: null\n"), "seed.yaml").unwrap();
+        assert_eq!(seed.users[1]["id"], Value::Null);
+        assert!(!seed.users[0].contains_key("email"), "absent stays absent");
+        let json = r#"{"account_id": "023e105f4ecef8ad9ca31a8372d0c353", "users": [{"email": null, "last_successful_login": null}]}"#;
+        let seed = Seed::from_str(json, "seed.json").unwrap();
+        assert_eq!(
+            Value::Object(seed.users[0].clone()).to_string(),
+            r#"{"email":null,"last_successful_login":null}"#
+        );
     }
 
     #[test]

@@ -102,6 +102,8 @@ pub(crate) struct Store {
     entries: Vec<Entry>,
     /// Live entries by `id`. A seed may repeat an id; a DELETE removes every copy.
     by_id: HashMap<Box<str>, Vec<usize>>,
+    /// Deleted entries by `id`, for a user who logs in again (`Faults::relogin`).
+    gone: HashMap<Box<str>, Vec<usize>>,
     live: usize,
 }
 
@@ -120,6 +122,7 @@ impl Store {
         Store {
             entries,
             by_id,
+            gone: HashMap::new(),
             live,
         }
     }
@@ -142,20 +145,47 @@ impl Store {
 
     fn reindex(&mut self) {
         self.by_id.clear();
+        self.gone.clear();
         for (index, entry) in self.entries.iter().enumerate() {
-            if entry.deleted {
-                continue;
-            }
             if let Some(id) = serde_json::from_str::<Value>(&entry.json)
                 .ok()
                 .and_then(|v| v.get("id").and_then(Value::as_str).map(str::to_string))
             {
-                self.by_id
-                    .entry(id.into_boxed_str())
-                    .or_default()
-                    .push(index);
+                let map = if entry.deleted {
+                    &mut self.gone
+                } else {
+                    &mut self.by_id
+                };
+                map.entry(id.into_boxed_str()).or_default().push(index);
             }
         }
+    }
+
+    /// Put the entries in a new order, the same for the same `seed` (Fisher–Yates over
+    /// splitmix64). O(n), and every id is indexed again: meant for small accounts.
+    pub(super) fn shuffle(&mut self, seed: u64) {
+        let mut state = seed;
+        for i in (1..self.entries.len()).rev() {
+            state = super::seed::mix(state);
+            let j = (state % (i as u64 + 1)) as usize;
+            self.entries.swap(i, j);
+        }
+        self.reindex();
+    }
+
+    /// The users deleted with this `id`, as they were served.
+    pub(super) fn removed(&self, id: &str) -> Vec<Map<String, Value>> {
+        self.gone
+            .get(id)
+            .into_iter()
+            .flatten()
+            .filter_map(
+                |&i| match serde_json::from_str(&self.entries.get(i)?.json) {
+                    Ok(Value::Object(map)) => Some(map),
+                    _ => None,
+                },
+            )
+            .collect()
     }
 
     /// Number of users not deleted.
@@ -212,12 +242,13 @@ impl Store {
         let Some(indices) = self.by_id.remove(id) else {
             return false;
         };
-        for index in indices {
+        for &index in &indices {
             if let Some(entry) = self.entries.get_mut(index) {
                 entry.deleted = true;
                 self.live -= 1;
             }
         }
+        self.gone.entry(id.into()).or_default().extend(indices);
         true
     }
 
@@ -340,6 +371,42 @@ mod tests {
         assert!(s.delete("a"));
         assert_eq!(s.len(), 1);
         assert_eq!(s.snapshot(), vec![Map::new()]);
+    }
+
+    #[test]
+    fn shuffling_keeps_every_user_and_deletes_still_reach_them() {
+        let mut s = store(20);
+        s.shuffle(7);
+        let order = ids(&s.page(&q(1, 20)));
+        assert_ne!(order, ids(&store(20).page(&q(1, 20))), "a new order");
+        let mut sorted = order.clone();
+        sorted.sort();
+        let mut want: Vec<String> = (0..20).map(|i| format!("id{i}")).collect();
+        want.sort();
+        assert_eq!(sorted, want);
+        let mut again = store(20);
+        again.shuffle(7);
+        assert_eq!(ids(&again.page(&q(1, 20))), order, "seeded");
+        assert!(s.delete("id3"));
+        s.shuffle(8);
+        assert_eq!(s.len(), 19);
+        assert!(!s.contains("id3"));
+        assert!(s.delete("id4"), "indices stay right after a shuffle");
+    }
+
+    #[test]
+    fn a_deleted_user_is_remembered_for_a_login_again() {
+        let mut s = store(3);
+        assert!(s.removed("id1").is_empty());
+        assert!(s.delete("id1"));
+        assert_eq!(s.removed("id1")[0]["email"], "u1@x.example");
+        s.insert(0, user("new", "n@x", "N"));
+        assert_eq!(
+            s.removed("id1")[0]["email"],
+            "u1@x.example",
+            "after an insert"
+        );
+        assert!(s.removed("id0").is_empty());
     }
 
     #[test]

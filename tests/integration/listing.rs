@@ -207,3 +207,67 @@ fn the_sandbox_command_exposes_the_listing_faults() {
     let v: serde_json::Value = serde_json::from_str(&empty).unwrap();
     assert!(v["result"].is_null(), "{empty}");
 }
+
+/// A scripted API without totals, three users a page: users 1..=7 (`u{n}@example.com`) until
+/// page 2 has been answered once, then user 5 is gone (someone deleted it). The first read
+/// sees [1 2 3] [4 5 6] [] and never user 7, who moved from page 3 onto page 2 after page 2
+/// was read; page 1 is the same before and after, so reading it again sees nothing.
+fn removal_after_page_1() -> String {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let removed = AtomicBool::new(false);
+    loopback_api(100, move |line| {
+        let page: usize = line
+            .split(['?', '&', ' '])
+            .find_map(|p| p.strip_prefix("page="))
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(1);
+        let users: Vec<u32> = if removed.load(Ordering::SeqCst) {
+            vec![1, 2, 3, 4, 6, 7]
+        } else {
+            (1..=7).collect()
+        };
+        let on_page: Vec<String> = users
+            .iter()
+            .skip((page - 1) * 3)
+            .take(3)
+            .map(|n| {
+                format!(r#"{{"id":"00000000-0000-4000-8000-{n:012}","email":"u{n}@example.com"}}"#)
+            })
+            .collect();
+        if page == 2 {
+            removed.store(true, Ordering::SeqCst);
+        }
+        let body = format!(
+            r#"{{"success":true,"errors":[],"messages":[],"result":[{}],"result_info":{{"page":{page},"per_page":3,"count":{}}}}}"#,
+            on_page.join(","),
+            on_page.len()
+        );
+        ("200 OK", body)
+    })
+}
+
+#[test]
+fn without_total_count_a_user_moved_onto_a_page_already_read_is_found_by_the_second_read() {
+    let url = removal_after_page_1();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("users.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "account_id: {ACCOUNT}\npolicy:\n  max_delete_fraction: 1\nusers:\n  - u1@example.com\n  - u2@example.com\n  - u3@example.com\n"
+        ),
+    )
+    .unwrap();
+    let mut cmd = bare(&["plan", "-f", file.to_str().unwrap()]);
+    cmd.env("CLOUDFLARE_BASE_URL", &url)
+        .env("CLOUDFLARE_API_TOKEN", TOKEN);
+    let r = run(cmd);
+    assert_eq!(r.code, 0, "{r:?}");
+    // The two reads differed (user 7 only in the second), so the listing was read again, and
+    // user 7, an extra, is in the plan rather than silently kept.
+    assert!(r.stderr.contains("read twice"), "{r:?}");
+    assert!(r.stderr.contains("listing again"), "{r:?}");
+    assert!(r.stdout.contains("Plan: 3 to delete"), "{r:?}");
+    assert!(r.stdout.contains("u7@example.com"), "{r:?}");
+    assert!(!r.stdout.contains("u5@example.com"), "{r:?}");
+}

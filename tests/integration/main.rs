@@ -11,6 +11,7 @@ mod docs;
 mod escaping;
 mod faults;
 mod files;
+mod first_contact;
 mod gitops;
 mod harness;
 mod help;
