@@ -214,6 +214,40 @@ fn a_deleted_user_who_logs_in_again_is_an_extra_again_under_a_new_id() {
 }
 
 #[test]
+fn a_deleted_user_who_logs_in_again_is_marked_returned_by_the_next_plan_with_the_log() {
+    let w = world(Faults {
+        relogin: vec!["carol@example.com".into()],
+        ..Faults::default()
+    });
+    let log = w.dir.path().join("audit.jsonl");
+    let file = w.permissive_allowlist(ALLOWED);
+    let (file, log) = (file.to_str().unwrap(), log.to_str().unwrap());
+    let r = w.run(&["apply", "--auto-approve", "--audit-log", log, "-f", file]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let deletes = w.count("DELETE", 202);
+    let r = w.run(&[
+        "plan",
+        "--detailed-exitcode",
+        "--audit-log",
+        log,
+        "-f",
+        file,
+    ]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stdout.contains("# returned: deleted "), "{r:?}");
+    assert!(
+        r.stdout
+            .contains("an Access policy still admits this address"),
+        "{r:?}"
+    );
+    let r = w.run(&["plan", "--format", "json", "--audit-log", log, "-f", file]);
+    let plan: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(plan["counts"]["returned"], 1, "{plan}");
+    // Reading the log deletes nothing.
+    assert_eq!(w.count("DELETE", 202), deletes);
+}
+
+#[test]
 fn with_a_relogin_rate_of_one_every_deleted_address_is_back_with_a_new_id() {
     let w = world(Faults {
         relogin_rate: 1.0,
