@@ -4,6 +4,7 @@
 
 mod apply;
 mod audit;
+mod check;
 mod demo;
 mod docs;
 mod explain;
@@ -73,6 +74,9 @@ pub enum Error {
     PlanFile(#[from] PlanFileError),
     #[error("{0}")]
     Audit(#[from] crate::audit::AuditError),
+    /// `reconcile check` found something wrong; the report on stdout says what and what to do.
+    #[error("reconcile check: {failed} check(s) failed; see the report above for what to do")]
+    CheckFailed { failed: usize },
 }
 
 fn help_line(help: &Option<&'static str>) -> String {
@@ -157,5 +161,6 @@ pub(crate) async fn dispatch(settings: Settings, streams: &mut Streams<'_>) -> R
         }
         Action::Sandbox(s) => sandbox::run(s, streams).await,
         Action::AuditVerify { file } => audit::verify(&file, streams),
+        Action::Check { target, json } => check::run(target, json, palette, streams).await,
     }
 }

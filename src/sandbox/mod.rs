@@ -51,6 +51,7 @@ use faults::Fault;
 pub use options::{
     Faults, Options, RateLimit, DEFAULT_LEGACY_EMAIL, DEFAULT_LEGACY_KEY, DEFAULT_TOKEN,
 };
+pub use options::{TokenSpec, TokenStatus};
 pub use server::{serve_cli, serve_until, RunningSandbox, SandboxThread};
 
 /// How long shutting down waits for open connections before dropping them.
@@ -356,6 +357,7 @@ impl Inner {
         let reply = api::respond(&self.context(), method, path, query, headers);
         let first_page = method == Method::GET
             && reply.status == 200
+            && path.ends_with("/access/users")
             && api::parse_list_query(query).is_ok_and(|q| q.page == 1);
         if first_page {
             self.shift(n);
@@ -554,8 +556,13 @@ mod tests {
 
     #[test]
     fn options_debug_hides_credentials() {
-        let text = format!("{:?}", Options::default());
+        let options = Options {
+            tokens: vec![TokenSpec::full("scoped-Zq8XbK2v")],
+            ..Options::default()
+        };
+        let text = format!("{:?}", options);
         assert!(!text.contains(DEFAULT_TOKEN), "{text}");
+        assert!(!text.contains("scoped-Zq8XbK2v"), "{text}");
         assert!(!text.contains(DEFAULT_LEGACY_KEY), "{text}");
     }
 

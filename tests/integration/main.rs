@@ -5,12 +5,14 @@
 mod apply_end;
 mod architecture;
 mod audit_lock;
+mod check;
 mod commands;
 mod confusables;
 mod docs;
 mod escaping;
 mod faults;
 mod files;
+mod first_contact_auth;
 mod gitops;
 mod harness;
 mod help;
