@@ -40,8 +40,16 @@ pub(crate) async fn run(
     let now = target.clock.unix();
 
     let mut findings = Vec::new();
+    // Requests sent, for what the rate-limit headers say others spent: one or two
+    // verifications, then the one-user listing.
+    let mut sent = 1;
     findings.push(if client.uses_token() {
-        match client.verify_token().await {
+        let verified = client.verify_token().await;
+        sent += match &verified {
+            Ok(info) if info.at == VerifiedAt::Account => 1,
+            _ => 2,
+        };
+        match verified {
             Ok(info) => {
                 let route = match info.at {
                     VerifiedAt::Account => "/accounts/{account_id}/tokens/verify",
@@ -94,6 +102,7 @@ pub(crate) async fn run(
             findings.push(Finding::RateLimit {
                 policy: probe.policy.map(|p| (p.quota, p.window.as_secs())),
                 remaining: probe.remaining.map(|(left, reset)| (left, reset.as_secs())),
+                sent,
             });
         }
         Err(e) => findings.push(Finding::AccountFailed {

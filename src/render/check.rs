@@ -38,6 +38,8 @@ pub(crate) enum Finding {
     RateLimit {
         policy: Option<(u32, u64)>,
         remaining: Option<(u32, u64)>,
+        /// Requests this check sent before the one the headers came with, itself included.
+        sent: u32,
     },
     /// The DELETE permission cannot be checked without deleting.
     DeletePermission,
@@ -209,10 +211,12 @@ fn item(f: &Finding) -> Item {
                 help: Some(help),
             }
         }
-        Finding::RateLimit { policy, remaining } => Item {
-            name: "rate_limit",
-            status: Status::Ok,
-            detail: match (policy, remaining) {
+        Finding::RateLimit {
+            policy,
+            remaining,
+            sent,
+        } => {
+            let detail = match (policy, remaining) {
                 (Some((q, w)), Some((left, reset))) => format!(
                     "Ratelimit-Policy {q} requests per {w} s; {left} left, the window resets in {reset} s"
                 ),
@@ -221,9 +225,22 @@ fn item(f: &Finding) -> Item {
                     format!("{left} requests left, the window resets in {reset} s")
                 }
                 (None, None) => "no rate-limit headers: apply keeps to Cloudflare's documented 1200 requests per 5 minutes".into(),
-            },
-            help: None,
-        },
+            };
+            match others(*policy, *remaining, *sent) {
+                Some(spent) => Item {
+                    name: "rate_limit",
+                    status: Status::Warn,
+                    detail: format!("{detail}: other traffic has spent {spent} requests of this window (the limit is per user, shared with the dashboard, other tokens and scripts)"),
+                    help: Some("apply paces itself by the Ratelimit header, but a long run may wait; run it when the other traffic is quiet".into()),
+                },
+                None => Item {
+                    name: "rate_limit",
+                    status: Status::Ok,
+                    detail,
+                    help: None,
+                },
+            }
+        }
         Finding::DeletePermission => Item {
             name: "delete_permission",
             status: Status::Unknown,
@@ -231,6 +248,15 @@ fn item(f: &Finding) -> Item {
             help: Some(DELETE_PERMISSION.into()),
         },
     }
+}
+
+/// Requests of the current window spent by someone else, when they are more than a tenth of
+/// the quota: the quota, less what is left, less what this check sent.
+fn others(policy: Option<(u32, u64)>, remaining: Option<(u32, u64)>, sent: u32) -> Option<u32> {
+    let (quota, _) = policy?;
+    let (left, _) = remaining?;
+    let spent = quota.saturating_sub(left).saturating_sub(sent);
+    (spent > quota / 10).then_some(spent)
 }
 
 fn first_line(text: &str) -> String {
@@ -362,6 +388,19 @@ mod tests {
         );
         assert_eq!(status(&active(30 * 86_400)), Status::Ok);
         assert!(text(&[active(3600)]).contains("less than a day"));
+    }
+
+    #[test]
+    fn other_traffic_on_the_budget_warns() {
+        let rate = |left| Finding::RateLimit {
+            policy: Some((1200, 300)),
+            remaining: Some((left, 200)),
+            sent: 3,
+        };
+        assert_eq!(status(&rate(1197)), Status::Ok);
+        assert_eq!(status(&rate(1080)), Status::Ok);
+        assert_eq!(status(&rate(1000)), Status::Warn);
+        assert!(text(&[rate(1000)]).contains("other traffic has spent 197 requests"));
     }
 
     #[test]

@@ -17,7 +17,7 @@ pub(super) fn outcomes(report: &Report, out: &mut dyn Write, p: Palette) -> io::
             Outcome::AlreadyGone => (p.dim("="), "already gone".to_string()),
             Outcome::DeletedAnswerLost => (
                 p.removed("-"),
-                "deleted (answer lost: the retry found the user gone)".to_string(),
+                "deleted (answer lost: the user is gone now)".to_string(),
             ),
             Outcome::Failed(e) => (p.warning("!"), format!("FAILED: {e}")),
             Outcome::Interrupted => (p.warning("!"), format!("FAILED: {INTERRUPTED}")),

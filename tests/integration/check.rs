@@ -255,3 +255,25 @@ fn json_says_which_checks_failed() {
     assert_eq!(status("account"), "fail", "{v}");
     assert_eq!(status("delete_permission"), "unknown", "{v}");
 }
+
+#[test]
+fn other_traffic_on_the_same_budget_warns() {
+    // Someone else (the dashboard, another script) spent part of the token's window before
+    // the check: the limit is per user, shared, so apply will meet a smaller budget.
+    let w = World::demo();
+    for _ in 0..150 {
+        assert_eq!(
+            raw_get(
+                w.sandbox.addr(),
+                &format!("/client/v4/accounts/{ACCOUNT}/access/users?per_page=1")
+            ),
+            200
+        );
+    }
+    let r = run(check_cmd(&w, &[]));
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout.contains("other traffic has spent 150 requests"),
+        "{r:?}"
+    );
+}
