@@ -201,9 +201,26 @@ impl Client {
         d
     }
 
-    /// A "no route" answer as [`ApiError::Route`]; any other error as it is.
+    /// A "no route" answer as [`ApiError::Route`]; any other error as it is. A 404 or 400
+    /// without Cloudflare's envelope (a web server's page) counts too when the base URL does
+    /// not end in `/client/v4`: then the path most likely missed the API.
     pub(super) fn route_error(&self, e: ApiError) -> ApiError {
+        let off_api = !self
+            .base
+            .path()
+            .trim_end_matches('/')
+            .ends_with("/client/v4");
         match e {
+            ApiError::Status {
+                request,
+                status: status @ (400 | 404),
+                errors,
+            } if off_api && errors.is_empty() => ApiError::Route {
+                base: super::url::shown_url(self.base.as_str()),
+                request,
+                status,
+                errors,
+            },
             ApiError::Status {
                 request,
                 status,

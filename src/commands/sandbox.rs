@@ -37,10 +37,14 @@ pub(crate) async fn run(s: SandboxSettings, streams: &mut Streams<'_>) -> Result
         sandbox::TokenSpec::parse(raw.expose(), now)
             .map_err(|why| Error::Usage(format!("--token: {why} (see docs/sandbox.md)")))
     };
-    let tokens = scoped_tokens
+    let mut tokens = scoped_tokens
         .iter()
         .map(parse)
         .collect::<Result<Vec<_>, Error>>()?;
+    if tokens.is_empty() {
+        // RECONCILE_SANDBOX_TOKEN may carry attributes too.
+        tokens.push(parse(&token)?);
+    }
     let options = sandbox::Options {
         // The first token (or the default) is the one a plain `--token T` always meant; its
         // attributes, if any, come from `tokens`, which is looked at first.

@@ -276,3 +276,26 @@ fn sandbox_token_attributes_are_checked() {
     );
     assert!(r.stdout.is_empty(), "nothing served: {r:?}");
 }
+
+#[test]
+fn a_web_page_404_under_a_base_without_client_v4_is_said_in_the_first_line() {
+    // A base URL that points at a web server, not at the API: no Cloudflare envelope at all.
+    let url = loopback_api(4, |_| ("404 Not Found", "<html>Not Found</html>".into()));
+    let base = url.trim_end_matches("/client/v4").to_string() + "/api";
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("users.yaml");
+    std::fs::write(
+        &file,
+        format!("account_id: {ACCOUNT}\nusers:\n  - alice@example.com\n"),
+    )
+    .unwrap();
+    let mut cmd = bare(&["plan", "-f", file.to_str().unwrap()]);
+    cmd.env("CLOUDFLARE_BASE_URL", &base)
+        .env("CLOUDFLARE_API_TOKEN", TOKEN);
+    let r = run(cmd);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        error_line(&r).contains("does not look like Cloudflare's API"),
+        "{r:?}"
+    );
+}
