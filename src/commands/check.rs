@@ -87,7 +87,10 @@ pub(crate) async fn run(
                     }
                 }
             }
-            Err(e) => Finding::TokenRefused {
+            Err(e) if e.is_auth() || e.codes().contains(&1000) => Finding::TokenRefused {
+                error: e.to_string(),
+            },
+            Err(e) => Finding::TokenUnverified {
                 error: e.to_string(),
             },
         }

@@ -25,8 +25,10 @@ pub(crate) enum Finding {
     TokenInactive { id: String, status: String },
     /// Active, but not yet valid (`not_before` in the future).
     TokenNotYet { id: String, not_before: String },
-    /// The verification refused the token, or failed: its error.
+    /// The verification refused the token: its error.
     TokenRefused { error: String },
+    /// The verification could not be done (network, a wrong base URL, a server error).
+    TokenUnverified { error: String },
     /// A legacy email and global key: token verification does not apply.
     LegacyKey,
     /// The account lists: Access is enabled; the count when the API gave one.
@@ -161,6 +163,12 @@ fn item(f: &Finding) -> Item {
             help: Some(
                 "check CLOUDFLARE_API_TOKEN: it is not a valid API token (a revoked or mistyped one, or a global API key, which goes in CLOUDFLARE_API_KEY with CLOUDFLARE_EMAIL)".into(),
             ),
+        },
+        Finding::TokenUnverified { error } => Item {
+            name: "token",
+            status: Status::Fail,
+            detail: format!("the token could not be verified: {}", first_line(error)),
+            help: Some("see the error (and the account check below, which may say more); --api-url / CLOUDFLARE_BASE_URL must be https://api.cloudflare.com/client/v4".into()),
         },
         Finding::LegacyKey => Item {
             name: "token",

@@ -299,3 +299,107 @@ fn a_web_page_404_under_a_base_without_client_v4_is_said_in_the_first_line() {
         "{r:?}"
     );
 }
+
+/// One request straight to the sandbox, outside the client: status and JSON body.
+fn raw(addr: std::net::SocketAddr, method: &str, path: &str, auth: &str) -> (u16, Value) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap();
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or("");
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+#[test]
+fn scoped_tokens_and_verification_on_the_wire() {
+    let w = demo_with(Options {
+        tokens: vec![
+            TokenSpec::parse(&format!("{READ_ONLY}:read"), 0).unwrap(),
+            TokenSpec::parse("acct-tok:account", 0).unwrap(),
+        ],
+        ..Options::default()
+    });
+    let addr = w.sandbox.addr();
+    let bearer = |t: &str| format!("Authorization: Bearer {t}");
+    let user =
+        format!("/client/v4/accounts/{ACCOUNT}/access/users/f174e90a-fafe-4643-bbbc-4a0ed4fc8415");
+
+    // Read-only: GET one user yes, DELETE no, and the user stays.
+    let (status, body) = raw(addr, "GET", &user, &bearer(READ_ONLY));
+    assert_eq!(
+        (status, body["result"]["email"].clone()),
+        (200, "alice@example.com".into())
+    );
+    let (status, body) = raw(addr, "DELETE", &user, &bearer(READ_ONLY));
+    assert_eq!(status, 403);
+    assert_eq!(
+        body["errors"],
+        serde_json::json!([{"code": 10000, "message": "Authentication error"}])
+    );
+    assert_eq!(w.live_emails().len(), 7);
+
+    // Verification, in API-additions §2a's shape.
+    let (status, body) = raw(addr, "GET", "/client/v4/user/tokens/verify", &bearer(TOKEN));
+    assert_eq!(status, 200);
+    assert_eq!(body["success"], true);
+    assert_eq!(body["result"]["status"], "active");
+    assert_eq!(
+        body["messages"][0]["message"],
+        "This API Token is valid and active"
+    );
+    assert!(!body.to_string().contains(TOKEN), "the id is not the token");
+    let account_verify = format!("/client/v4/accounts/{ACCOUNT}/tokens/verify");
+    assert_eq!(
+        raw(
+            addr,
+            "GET",
+            "/client/v4/user/tokens/verify",
+            &bearer("acct-tok")
+        )
+        .0,
+        401
+    );
+    assert_eq!(
+        raw(addr, "GET", &account_verify, &bearer("acct-tok")).0,
+        200
+    );
+    let (status, body) = raw(addr, "GET", &account_verify, &bearer("nope"));
+    assert_eq!(
+        (status, body["errors"][0]["code"].clone()),
+        (401, 1000.into())
+    );
+    let legacy = format!(
+        "X-Auth-Email: {}\r\nX-Auth-Key: {}",
+        reconcile::sandbox::DEFAULT_LEGACY_EMAIL,
+        reconcile::sandbox::DEFAULT_LEGACY_KEY
+    );
+    assert_eq!(raw(addr, "GET", &account_verify, &legacy).0, 401);
+
+    // Route errors as the addendum pairs them.
+    let (status, body) = raw(addr, "GET", "/accounts/x/access/users", &bearer(TOKEN));
+    assert_eq!(
+        (status, body["errors"][0]["code"].clone()),
+        (400, 7000.into())
+    );
+    let (status, body) = raw(
+        addr,
+        "GET",
+        "/client/v4/accounts/nothex/access/users",
+        &bearer(TOKEN),
+    );
+    assert_eq!(
+        (status, body["errors"][0]["code"].clone()),
+        (404, 7003.into())
+    );
+    assert_eq!(w.deletes(), 1);
+}
