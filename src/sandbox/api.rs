@@ -1,7 +1,7 @@
 //! What the sandbox answers: routing, authentication, parameter checks and the JSON envelopes,
 //! written from shared/cloudflare/API.md and access-users.openapi.json (not from the client's
-//! types). Pure functions over the request's method, path, query and headers; the HTTP glue
-//! lives in `mod.rs`.
+//! types). Pure functions over the request's method, path, query and headers (and the clock,
+//! for token expiry); the HTTP glue lives in `mod.rs`.
 //!
 //! Checks run in this order, and the first that fails answers:
 //! 1. path outside `/client/v4` → 400 7000 "No route for that URI" (no authentication asked);

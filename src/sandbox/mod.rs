@@ -1,7 +1,8 @@
 //! The sandbox: a local emulator of Cloudflare's Zero Trust Access users API, so the whole tool
 //! can run and be tested with no network.
 //!
-//! It owns the emulated API (list and delete under `/client/v4`, authentication, the JSON
+//! It owns the emulated API (list, get one and delete users under `/client/v4`, token
+//! verification, authentication and token scopes, the JSON
 //! envelopes and error codes, the rate-limit headers), its in-memory state (seeded from a YAML or
 //! JSON file or generated, changed by deletes for the server's lifetime), a record of every
 //! request for tests, and the `reconcile sandbox` command's serving loop.
