@@ -7,6 +7,7 @@ use similar::{ChangeTag, TextDiff};
 
 use crate::plan::{Decision, Plan};
 
+pub(crate) mod check;
 pub(crate) mod json;
 pub(crate) mod markdown;
 pub(crate) mod notes;

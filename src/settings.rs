@@ -89,6 +89,11 @@ pub enum Action {
     AuditVerify {
         file: PathBuf,
     },
+    /// `reconcile check`: the preflight; `json` for `--format json`.
+    Check {
+        target: Target,
+        json: bool,
+    },
 }
 
 impl Action {
@@ -107,6 +112,8 @@ pub struct SandboxSettings {
     pub generate: usize,
     pub listen: SocketAddr,
     pub token: Secret,
+    /// Every `--token` as given (`TOKEN[:ATTR,…]`), parsed by the command; empty without one.
+    pub scoped_tokens: Vec<Secret>,
     pub account_id: Option<AccountId>,
     pub faults: Faults,
     pub rate_limit: Option<RateLimit>,

@@ -279,6 +279,9 @@ pub enum Stop {
     WaitTooLong,
     /// The audit log could not be written.
     AuditWrite,
+    /// The API refused a DELETE for want of a permission (code 10000): the credentials may list
+    /// but not delete.
+    PermissionRefused,
 }
 
 /// Why the users were not listed again.
@@ -373,8 +376,12 @@ pub async fn execute_with<A: Api>(
     if before.count > 0 {
         stopped = Some(Stop::InterruptedBeforeFirst(before.last));
     }
+    // The first DELETE goes alone: credentials that may list but not delete are then refused
+    // once, not `parallelism` times.
+    let mut answered = 0usize;
     loop {
-        while stopped.is_none() && in_flight.len() < parallelism {
+        let cap = if answered == 0 { 1 } else { parallelism };
+        while stopped.is_none() && in_flight.len() < cap {
             let Some(user) = confirmed.get(next).cloned() else {
                 break;
             };
@@ -421,6 +428,7 @@ pub async fn execute_with<A: Api>(
                     }
                 };
                 in_flight.remove(&i);
+                answered += 1;
                 observer.event(Event::Answered);
                 let Some(decision) = confirmed.get(i).map(|c| c.decision()) else {
                     continue;
@@ -440,6 +448,9 @@ pub async fn execute_with<A: Api>(
                     }
                     Err(e) => {
                         tracing::error!(user = %decision.label(), id = decision.id_text(), "delete failed: {e}");
+                        if e.is_delete_refused() && stopped.is_none() {
+                            stopped = Some(Stop::PermissionRefused);
+                        }
                         if e.is_auth() && stopped.is_none() {
                             stopped = Some(Stop::AuthRefused);
                         }

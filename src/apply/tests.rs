@@ -25,6 +25,8 @@ enum Answer {
     Lost,
     /// 403 with Cloudflare's 9109: the credentials are refused.
     Refused,
+    /// 403 with Cloudflare's 10000 to the DELETE: the credentials may list but not delete.
+    NoPermission,
     /// 500 after 3 attempts.
     ServerError,
     /// The API asked for a wait longer than `--max-wait`: not sent.
@@ -111,6 +113,7 @@ impl Api for Fake {
                 Answer::AlreadyGone => ok(DeleteOutcome::AlreadyGone),
                 Answer::Lost => ok(DeleteOutcome::DeletedAnswerLost),
                 Answer::Refused => status(403, 9109, 1),
+                Answer::NoPermission => status(403, 10000, 1),
                 Answer::ServerError => status(500, 10001, 3),
                 Answer::TooLong => Detailed {
                     result: Err(ApiError::WaitTooLong {
@@ -463,19 +466,20 @@ async fn a_signal_before_the_first_deletion_sends_none() {
 
 #[tokio::test]
 async fn a_first_signal_lets_those_in_flight_finish_and_sends_no_more() {
-    // Two in flight; the second's DELETE brings Ctrl-C with it.
+    // The first goes alone; then two in flight, and the third's DELETE brings Ctrl-C with it.
     let r = Case::new(5)
         .parallelism(2)
-        .presses_on(1, &[Signal::Interrupt])
+        .presses_on(2, &[Signal::Interrupt])
         .run()
         .await;
-    assert_eq!(r.deletes, vec![email(0), email(1)]);
-    assert_eq!(r.outcome(0), &Outcome::Deleted);
-    assert_eq!(r.outcome(1), &Outcome::Deleted);
-    for i in 2..5 {
+    assert_eq!(r.deletes, vec![email(0), email(1), email(2)]);
+    for i in 0..3 {
+        assert_eq!(r.outcome(i), &Outcome::Deleted);
+    }
+    for i in 3..5 {
         assert_eq!(r.outcome(i), &Outcome::NotAttempted);
     }
-    assert_eq!(r.execution.report.counts(), counts(2, 0, 0, 3));
+    assert_eq!(r.execution.report.counts(), counts(3, 0, 0, 2));
     assert_eq!(
         r.execution.stopped,
         Some(Stop::Interrupted(Signal::Interrupt))
@@ -485,6 +489,7 @@ async fn a_first_signal_lets_those_in_flight_finish_and_sends_no_more() {
         r.events,
         [
             Event::Started { total: 5 },
+            Event::Answered,
             Event::Stopping {
                 by: Signal::Interrupt,
                 in_flight: 2
@@ -496,6 +501,27 @@ async fn a_first_signal_lets_those_in_flight_finish_and_sends_no_more() {
     );
     assert_eq!(r.lists, 0);
     assert!(!r.execution.is_complete());
+}
+
+#[tokio::test]
+async fn credentials_that_may_not_delete_are_refused_once_whatever_the_parallelism() {
+    let r = Case::new(6)
+        .parallelism(4)
+        .answer(0, Answer::NoPermission)
+        .run()
+        .await;
+    // The first DELETE goes alone: its refusal stops the run before any other is sent.
+    assert_eq!(r.deletes, vec![email(0)]);
+    assert!(matches!(r.outcome(0), Outcome::Failed(e) if e.contains("Access: Users Write")));
+    for i in 1..6 {
+        assert_eq!(r.outcome(i), &Outcome::NotAttempted);
+    }
+    assert_eq!(r.execution.stopped, Some(Stop::PermissionRefused));
+    assert_eq!(r.execution.report.counts(), counts(0, 0, 1, 5));
+    assert_eq!(r.lists, 0);
+    assert_eq!(r.records.len(), 6);
+    assert_eq!(r.recorded(0), "failed");
+    assert_eq!(r.recorded(5), "not_attempted");
 }
 
 #[tokio::test]
@@ -515,21 +541,24 @@ async fn a_signal_during_the_last_deletion_leaves_the_run_incomplete() {
 
 #[tokio::test]
 async fn a_second_signal_abandons_those_in_flight_as_interrupted() {
-    let r = Case::new(4)
+    // The first goes alone and is deleted; then two in flight hang.
+    let r = Case::new(5)
         .parallelism(2)
-        .answer(0, Answer::Hang)
         .answer(1, Answer::Hang)
-        .presses_on(1, &[Signal::Interrupt, Signal::Interrupt])
+        .answer(2, Answer::Hang)
+        .presses_on(2, &[Signal::Interrupt, Signal::Interrupt])
         .run()
         .await;
-    assert_eq!(r.deletes, vec![email(0), email(1)]);
-    assert_eq!(r.outcome(0), &Outcome::Interrupted);
+    assert_eq!(r.deletes, vec![email(0), email(1), email(2)]);
+    assert_eq!(r.outcome(0), &Outcome::Deleted);
     assert_eq!(r.outcome(1), &Outcome::Interrupted);
-    assert_eq!(r.outcome(2), &Outcome::NotAttempted);
+    assert_eq!(r.outcome(2), &Outcome::Interrupted);
     assert_eq!(r.outcome(3), &Outcome::NotAttempted);
+    assert_eq!(r.outcome(4), &Outcome::NotAttempted);
     assert_eq!(
         r.execution.report.counts(),
         Counts {
+            deleted: 1,
             failed: 2,
             interrupted: 2,
             not_attempted: 2,
@@ -542,10 +571,10 @@ async fn a_second_signal_abandons_those_in_flight_as_interrupted() {
     );
     assert_eq!(r.lists, 0);
     assert!(!r.execution.is_complete());
-    assert_eq!(r.records.len(), 4);
-    assert_eq!(r.recorded(0), "interrupted");
+    assert_eq!(r.records.len(), 5);
     assert_eq!(r.recorded(1), "interrupted");
-    assert_eq!(r.recorded(2), "not_attempted");
+    assert_eq!(r.recorded(2), "interrupted");
+    assert_eq!(r.recorded(3), "not_attempted");
     let interrupted = r
         .records
         .iter()
@@ -633,17 +662,18 @@ async fn no_final_check_when_nothing_was_to_delete() {
 
 #[tokio::test]
 async fn parallelism_bounds_the_deletions_in_flight() {
-    // Three hang, so at most three are ever sent while they are in flight; the second signal
-    // (brought by the third) ends the run.
-    let r = Case::new(5)
+    // After the first (alone), three hang, so at most three are ever sent while they are in
+    // flight; the second signal (brought by the fourth) ends the run.
+    let r = Case::new(6)
         .parallelism(3)
-        .answer(0, Answer::Hang)
         .answer(1, Answer::Hang)
         .answer(2, Answer::Hang)
-        .presses_on(2, &[Signal::Interrupt, Signal::Interrupt])
+        .answer(3, Answer::Hang)
+        .presses_on(3, &[Signal::Interrupt, Signal::Interrupt])
         .run()
         .await;
-    assert_eq!(r.deletes, vec![email(0), email(1), email(2)]);
+    assert_eq!(r.deletes, vec![email(0), email(1), email(2), email(3)]);
+    assert_eq!(r.outcome(0), &Outcome::Deleted);
     assert_eq!(r.execution.report.counts().interrupted, 3);
     assert_eq!(r.execution.report.counts().not_attempted, 2);
 }

@@ -120,6 +120,11 @@ pub enum Command {
         after_help = "Example:\n  reconcile sandbox --seed examples/demo/seed.yaml --listen 127.0.0.1:0"
     )]
     Sandbox(SandboxArgs),
+    /// Check credentials, account and API before apply: read-only (GET only), a few requests.
+    #[command(
+        after_help = "Exit 0 when everything it can check is fine, 1 otherwise (the report says what to do).\nIt cannot check the DELETE permission without deleting: see docs/check.md.\n\nExample:\n  reconcile check -f desired/"
+    )]
+    Check(CheckArgs),
     /// Check an audit log written by `apply --audit-log`.
     #[command(
         subcommand,
@@ -320,6 +325,18 @@ pub struct SandboxFaultArgs {
     /// Delay every answer by MS milliseconds
     #[arg(long, value_name = "MS", default_value_t = 0)]
     pub latency: u64,
+
+    /// The legacy key pair may list but not delete (a DELETE answers 403, code 10000)
+    #[arg(long)]
+    pub legacy_read_only: bool,
+
+    /// Zero Trust Access is not enabled on the account: Access routes answer 403, code 9999
+    #[arg(long)]
+    pub access_disabled: bool,
+
+    /// Answer an unknown user id with this 404 code: 12130 (not found) or 7003 (could not route)
+    #[arg(long, value_name = "CODE", value_parser = clap::builder::TypedValueParser::map(clap::builder::PossibleValuesParser::new(["12130", "7003"]), |s: String| s.parse::<u32>().unwrap_or(12130)))]
+    pub not_found_code: Option<u32>,
 
     /// Enforce N requests per SECONDS like Cloudflare: 429 (code 971), Retry-After, then a block
     #[arg(long, value_name = "N/SECONDS")]
@@ -558,6 +575,34 @@ pub struct DemoArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Desired-state YAML file or directory, read for its account id (repeat for several)
+    #[arg(short = 'f', long = "file", value_name = "PATH")]
+    pub files: Vec<PathBuf>,
+
+    /// Cloudflare account id, when the file does not set it [env: CLOUDFLARE_ACCOUNT_ID]
+    #[arg(long, value_name = "ID")]
+    pub account_id: Option<String>,
+
+    /// Base URL of the Cloudflare API [env: CLOUDFLARE_BASE_URL] [default: https://api.cloudflare.com/client/v4]
+    #[arg(long, value_name = "URL")]
+    pub api_url: Option<String>,
+
+    #[command(flatten, next_help_heading = "API client")]
+    pub client: ClientArgs,
+
+    /// How to write the report on stdout: human, or json (docs/check.md)
+    #[arg(long, value_enum, default_value_t = CheckFormat::Human, value_name = "FORMAT", help_heading = "Output")]
+    pub format: CheckFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Args)]
 pub struct SandboxArgs {
     /// Seed file (YAML or JSON): `account_id` and `users`
     #[arg(long, value_name = "FILE")]
@@ -571,9 +616,9 @@ pub struct SandboxArgs {
     #[arg(long, default_value = "127.0.0.1:8787", value_name = "ADDR")]
     pub listen: SocketAddr,
 
-    /// The bearer token the sandbox accepts [env: RECONCILE_SANDBOX_TOKEN] [default: sandbox-token]
+    /// A bearer token the sandbox accepts, repeatable; TOKEN:read may list but not delete; also :expired, :disabled, :account, :expires-in=5d (docs/sandbox.md) [env: RECONCILE_SANDBOX_TOKEN] [default: sandbox-token]
     #[arg(long, value_name = "TOKEN")]
-    pub token: Option<String>,
+    pub token: Vec<String>,
 
     /// Account id to serve when no seed file is given
     #[arg(long, value_name = "ID")]

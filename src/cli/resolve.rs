@@ -190,12 +190,18 @@ impl Settings {
                 listen: a.listen,
                 token: Secret::new(
                     a.token
+                        .first()
+                        .cloned()
                         .or_else(|| var("RECONCILE_SANDBOX_TOKEN"))
                         .unwrap_or_else(|| "sandbox-token".to_string()),
                 ),
+                scoped_tokens: a.token.iter().map(|t| Secret::new(t.clone())).collect(),
                 account_id: account_arg(a.account_id, "--account-id")?,
                 faults: Faults {
                     latency: Duration::from_millis(a.faults.latency),
+                    legacy_read_only: a.faults.legacy_read_only,
+                    access_disabled: a.faults.access_disabled,
+                    not_found_code: a.faults.not_found_code,
                     enforce_rate_limit: a.faults.rate_limit.is_some(),
                     block: a.faults.block.map(Duration::from_secs_f64),
                     error_rate: a.faults.error_rate,
@@ -226,6 +232,16 @@ impl Settings {
                 }),
             }),
             Command::Audit(AuditCommand::Verify { file }) => Action::AuditVerify { file },
+            Command::Check(a) => Action::Check {
+                target: target(TargetArgs {
+                    files: a.files,
+                    account_id: a.account_id,
+                    api_url: a.api_url,
+                    rails: RailArgs::default(),
+                    client: a.client,
+                })?,
+                json: a.format == CheckFormat::Json,
+            },
         };
         Ok(Settings {
             action,

@@ -1,11 +1,17 @@
 //! Deleting one user: only a [`Confirmed`] deletion (one that passed the re-check against a
 //! fresh listing) can be sent, and the answer is read as what it means for that user — deleted,
 //! already gone, or deleted by an attempt whose answer was lost — rather than as an HTTP status.
+//!
+//! When the answer does not say (every attempt's answer lost, a server error after the retries,
+//! a 404 whose code is not the API's "not found" and may mean a bad route), the user is looked
+//! up by id (`GET …/access/users/{user_id}`) instead of guessing from codes: still there is a
+//! failure, not found is gone.
 
 use reqwest::Method;
 
 use super::error::ApiError;
 use super::transport::Detailed;
+use super::verify::Lookup;
 use super::Client;
 use crate::plan::recheck::Confirmed;
 
@@ -19,29 +25,85 @@ pub enum DeleteOutcome {
     DeletedAnswerLost,
 }
 
+/// The API's own "not found" codes for Access objects (observed): a 404 with one of them is a
+/// plain answer, no lookup needed.
+const NOT_FOUND_CODES: [i64; 2] = [12130, 12135];
+
+/// What an answer to a DELETE leaves to be resolved by a lookup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    /// The answer says what happened.
+    Plain,
+    /// It does not: ask for the user.
+    Unknown,
+}
+
+/// Whether the final result of a DELETE says what became of the user. `unanswered`: attempts
+/// whose answer was lost.
+fn answer_kind(result: &Result<(), &ApiError>, unanswered: u32) -> Answer {
+    match result {
+        Ok(()) => Answer::Plain,
+        // A refusal of the credentials, a wait too long, the wrong base URL: nothing was done,
+        // and a lookup would be refused or misrouted too.
+        Err(e) if e.is_auth() || e.is_route() || e.is_wait_too_long() => Answer::Plain,
+        Err(ApiError::Status {
+            status: 404,
+            errors,
+            ..
+        }) => {
+            if errors.iter().any(|e| NOT_FOUND_CODES.contains(&e.code)) {
+                Answer::Plain
+            } else {
+                Answer::Unknown
+            }
+        }
+        Err(ApiError::Status { status, .. }) if *status >= 500 => Answer::Unknown,
+        Err(ApiError::Transport { .. } | ApiError::Malformed { .. }) if unanswered > 0 => {
+            Answer::Unknown
+        }
+        Err(_) => Answer::Plain,
+    }
+}
+
 impl Client {
     /// Delete one user that passed the re-check, with the status, `cf-ray` and attempts of the
     /// last try. Nothing but a [`Confirmed`] deletion can be sent: its id is a checked
-    /// [`crate::model::UserId`]. A 404 means already gone, or deleted by an earlier attempt of
-    /// this call whose answer was lost.
+    /// [`crate::model::UserId`]. A 404 "not found" means already gone, or deleted by an earlier
+    /// attempt of this call whose answer was lost; an answer that does not say is resolved by
+    /// looking the user up.
     pub(crate) async fn delete_user_detailed(&self, user: &Confirmed) -> Detailed<DeleteOutcome> {
         let url = self.url(&[user.id().as_str()], &[]);
         let d = self.call::<serde_json::Value>(Method::DELETE, url).await;
+        let gone = if d.unanswered > 0 {
+            DeleteOutcome::DeletedAnswerLost
+        } else {
+            DeleteOutcome::AlreadyGone
+        };
         let result = match d.result {
             Ok(_) => Ok(DeleteOutcome::Deleted),
-            // 404 means gone, unless the API says the route itself is unknown (a wrong base URL
-            // must not look like a successful run). Gone after an attempt whose answer was lost:
-            // that attempt is what deleted the user, most likely.
-            Err(ApiError::Status {
-                status: 404,
-                errors,
-                ..
-            }) if !errors.iter().any(|e| e.code == 7003) => Ok(if d.unanswered > 0 {
-                DeleteOutcome::DeletedAnswerLost
-            } else {
-                DeleteOutcome::AlreadyGone
-            }),
-            Err(e) => Err(e),
+            Err(e) => match answer_kind(&Err(&e), d.unanswered) {
+                Answer::Plain => match e {
+                    ApiError::Status { status: 404, .. } => Ok(gone),
+                    e => Err(e),
+                },
+                Answer::Unknown => {
+                    let request = format!("GET {}", self.describe_user(user));
+                    match self.get_user(user.id()).await {
+                        Ok(Lookup::NotFound { .. }) => {
+                            tracing::info!(%request, error = %e, "the DELETE's answer did not say; the user is not found: gone");
+                            Ok(gone)
+                        }
+                        Ok(Lookup::Present(_)) => Err(ApiError::Unconfirmed {
+                            answer: Box::new(e),
+                            found: format!("{request} shows the user still present: not deleted"),
+                        }),
+                        Err(lookup) => Err(ApiError::Unconfirmed {
+                            answer: Box::new(e),
+                            found: format!("{request} failed too ({lookup}): whether the user is deleted is not known; run apply again"),
+                        }),
+                    }
+                }
+            },
         };
         Detailed {
             result,
@@ -50,5 +112,65 @@ impl Client {
             attempts: d.attempts,
             unanswered: d.unanswered,
         }
+    }
+
+    /// "/accounts/…/access/users/{id}", as errors name it.
+    fn describe_user(&self, user: &Confirmed) -> String {
+        let url = self.url(&[user.id().as_str()], &[]);
+        self.describe(&Method::GET, &url)
+            .trim_start_matches("GET ")
+            .to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloudflare::ApiMessage;
+
+    fn status(status: u16, codes: &[i64]) -> ApiError {
+        ApiError::Status {
+            request: "DELETE /accounts/x/access/users/y".into(),
+            status,
+            errors: codes
+                .iter()
+                .map(|&code| ApiMessage {
+                    code,
+                    message: if code == 7003 {
+                        "Could not route to /x, perhaps your object identifier is invalid?".into()
+                    } else {
+                        "m".into()
+                    },
+                    error_chain: vec![],
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn only_answers_that_do_not_say_are_looked_up() {
+        let kind = |e: ApiError, unanswered| answer_kind(&Err(&e), unanswered);
+        assert_eq!(answer_kind(&Ok(()), 0), Answer::Plain);
+        assert_eq!(kind(status(404, &[12130]), 0), Answer::Plain);
+        assert_eq!(kind(status(404, &[12135]), 1), Answer::Plain);
+        // 7003 is what other services answer for an unknown object, and for a bad route.
+        assert_eq!(kind(status(404, &[7003]), 0), Answer::Unknown);
+        assert_eq!(kind(status(404, &[]), 0), Answer::Unknown);
+        assert_eq!(kind(status(503, &[10503]), 0), Answer::Unknown);
+        assert_eq!(kind(status(502, &[]), 1), Answer::Unknown);
+        assert_eq!(kind(status(403, &[10000]), 0), Answer::Plain);
+        assert_eq!(kind(status(403, &[9109]), 0), Answer::Plain);
+        assert_eq!(kind(status(400, &[7000]), 0), Answer::Plain);
+        assert_eq!(kind(status(400, &[10400]), 0), Answer::Plain);
+        let lost = ApiError::Transport {
+            request: "DELETE x".into(),
+            detail: "timed out".into(),
+        };
+        assert_eq!(kind(lost, 1), Answer::Unknown);
+        let refused = ApiError::Transport {
+            request: "DELETE x".into(),
+            detail: "connection failed".into(),
+        };
+        assert_eq!(kind(refused, 0), Answer::Plain);
     }
 }

@@ -20,7 +20,7 @@ pub enum ApiError {
     BaseUrl { url: String, why: String },
     #[error("{request}: could not reach the Cloudflare API: {detail}\n  help: check the network, and --api-url / CLOUDFLARE_BASE_URL if set")]
     Transport { request: String, detail: String },
-    #[error("{request}: HTTP {status}{}{}", codes_text(errors), hint_text(*status, errors))]
+    #[error("{}{request}: HTTP {status}{}{}", lead_text(request, errors), codes_text(errors), hint_text(request, *status, errors))]
     Status {
         request: String,
         status: u16,
@@ -48,6 +48,24 @@ pub enum ApiError {
     },
     #[error("{request}: the user listing is inconsistent: {}; nothing will be deleted from it\n  help: run again; if it persists, the API is not paginating as documented", crate::text::printable(detail))]
     Inconsistent { request: String, detail: String },
+    /// The API answered that the path is no route of it: the base URL is not Cloudflare's API
+    /// (most often, `/client/v4` is missing). Said first, because every other word of the
+    /// answer would mislead.
+    #[error("the API base URL {base} does not look like Cloudflare's API: {request} answered HTTP {status}{}\n  help: --api-url / CLOUDFLARE_BASE_URL must end in /client/v4 (https://api.cloudflare.com/client/v4)", codes_text(errors))]
+    Route {
+        /// As shown (see `url::shown_url`).
+        base: String,
+        request: String,
+        status: u16,
+        errors: Vec<ApiMessage>,
+    },
+    /// A DELETE whose answer did not say whether it took effect, resolved (or not) by asking
+    /// for the user: `found` says what that GET found.
+    #[error("{answer}\n  then: {found}")]
+    Unconfirmed {
+        answer: Box<ApiError>,
+        found: String,
+    },
 }
 
 impl ApiError {
@@ -61,14 +79,61 @@ impl ApiError {
             ApiError::BaseUrl { .. }
             | ApiError::Credentials { .. }
             | ApiError::WaitTooLong { .. }
-            | ApiError::Inconsistent { .. } => false,
+            | ApiError::Inconsistent { .. }
+            | ApiError::Route { .. }
+            | ApiError::Unconfirmed { .. } => false,
+        }
+    }
+
+    /// The API says the path is no route of it (7000, or 7003 "No route for the URI", the
+    /// spec's example): the base URL is wrong. 7003 "Could not route to …, perhaps your object
+    /// identifier is invalid?" is not this: it names an object the API does not know.
+    pub(crate) fn is_route(&self) -> bool {
+        match self {
+            ApiError::Route { .. } => true,
+            ApiError::Status { errors, .. } => errors.iter().any(is_route_message),
+            _ => false,
+        }
+    }
+
+    /// A 429, or a wait for the rate limit longer than allowed.
+    pub(crate) fn is_rate_limited(&self) -> bool {
+        match self {
+            ApiError::Status { status, errors, .. } => {
+                *status == 429
+                    || errors
+                        .iter()
+                        .any(|e| matches!(e.code, 971 | 10100 | 10429 | 10500))
+            }
+            ApiError::WaitTooLong { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// Zero Trust Access is not enabled on the account (code 9999).
+    pub(crate) fn is_not_enabled(&self) -> bool {
+        self.codes().contains(&NOT_ENABLED)
+    }
+
+    /// A DELETE refused for want of a permission (code 10000): the credentials may list but
+    /// not delete.
+    pub(crate) fn is_delete_refused(&self) -> bool {
+        match self {
+            ApiError::Status {
+                request, errors, ..
+            } => request.starts_with("DELETE ") && errors.iter().any(|e| e.code == PERMISSION),
+            ApiError::Unconfirmed { answer, .. } => answer.is_delete_refused(),
+            _ => false,
         }
     }
 
     /// Cloudflare's error codes, from the envelope.
     pub fn codes(&self) -> Vec<i64> {
         match self {
-            ApiError::Status { errors, .. } => errors.iter().map(|e| e.code).collect(),
+            ApiError::Status { errors, .. } | ApiError::Route { errors, .. } => {
+                errors.iter().map(|e| e.code).collect()
+            }
+            ApiError::Unconfirmed { answer, .. } => answer.codes(),
             _ => Vec::new(),
         }
     }
@@ -81,6 +146,7 @@ impl ApiError {
     /// Authentication or permission refused: retrying or going on with other requests is useless.
     pub(crate) fn is_auth(&self) -> bool {
         match self {
+            ApiError::Unconfirmed { answer, .. } => answer.is_auth(),
             ApiError::Status { status, errors, .. } => {
                 matches!(status, 401 | 403)
                     || errors
@@ -112,23 +178,60 @@ pub(crate) fn codes_text(errors: &[ApiMessage]) -> String {
     out
 }
 
-fn hint_text(status: u16, errors: &[ApiMessage]) -> &'static str {
+/// Cloudflare's code for "Authentication error": the credentials work but lack a permission
+/// for the operation, or cannot see the account (observed).
+pub(crate) const PERMISSION: i64 = 10000;
+/// `access.api.error.not_enabled`: Zero Trust Access is not enabled on the account (observed).
+pub(crate) const NOT_ENABLED: i64 = 9999;
+
+/// What to grant a token that may list but not delete. Cloudflare's spec names no permission
+/// for this DELETE (`x-api-token-group: null`); "Access: Users Write" is the one its permission
+/// catalog lists for Access users, and "Zero Trust: Seats Write" the one the spec gives the PUT
+/// of the same path.
+pub(crate) const DELETE_PERMISSION_HELP: &str = "grant the token Access: Users Write (Cloudflare's spec names no permission for this DELETE; Users Write is the one its permission catalog lists for Access users; if it is still refused, add Zero Trust: Seats Write)";
+
+/// 7000, or 7003 with the spec's "No route for the URI" wording.
+pub(crate) fn is_route_message(e: &ApiMessage) -> bool {
+    e.code == 7000 || (e.code == 7003 && e.message.starts_with("No route"))
+}
+
+/// What the first line says before the request, when an error code says it plainly.
+fn lead_text(request: &str, errors: &[ApiMessage]) -> &'static str {
     let has = |code: i64| errors.iter().any(|e| e.code == code);
-    if has(9106) {
-        "\n  help: no credentials were sent: set CLOUDFLARE_API_TOKEN (or CLOUDFLARE_EMAIL and CLOUDFLARE_API_KEY)"
-    } else if has(9109) || has(1000) || has(9103) || has(6003) {
-        "\n  help: the credentials were refused: check CLOUDFLARE_API_TOKEN (or CLOUDFLARE_EMAIL and CLOUDFLARE_API_KEY)"
-    } else if has(10000) {
-        "\n  help: the credentials work but may not touch this account: check the account id, and that the token has 'Access: Audit Logs Read' (to list) and the right to delete Access users"
-    } else if has(7003) {
-        "\n  help: the API did not recognise the path: check the account id and --api-url"
-    } else if status == 429 || has(971) || has(10100) {
-        "\n  help: the API rate limit was reached; Cloudflare blocks further calls for up to five minutes: wait, then run again"
-    } else if status >= 500 {
-        "\n  help: Cloudflare had a server error: run again later"
+    if has(NOT_ENABLED) {
+        "Zero Trust Access is not enabled on this account: "
+    } else if has(PERMISSION) && request.starts_with("DELETE ") {
+        "the credentials may not delete Access users: "
     } else {
         ""
     }
+}
+
+fn hint_text(request: &str, status: u16, errors: &[ApiMessage]) -> String {
+    let has = |code: i64| errors.iter().any(|e| e.code == code);
+    let help = if has(NOT_ENABLED) {
+        "enable Zero Trust on the account in the Cloudflare dashboard (Zero Trust, then choose a plan), then run again".to_string()
+    } else if has(9106) {
+        "no credentials were sent: set CLOUDFLARE_API_TOKEN (or CLOUDFLARE_EMAIL and CLOUDFLARE_API_KEY)".to_string()
+    } else if has(9109) || has(1000) || has(9103) || has(6003) {
+        "the credentials were refused: check CLOUDFLARE_API_TOKEN (or CLOUDFLARE_EMAIL and CLOUDFLARE_API_KEY); an expired or revoked token needs replacing".to_string()
+    } else if has(PERMISSION) && request.starts_with("DELETE ") {
+        DELETE_PERMISSION_HELP.to_string()
+    } else if has(PERMISSION) {
+        "the credentials work but may not touch this account: check the account id, and that the token has Access: Audit Logs Read (to list) and Access: Users Write (to delete)".to_string()
+    } else if errors.iter().any(is_route_message) {
+        "the API did not recognise the path: --api-url / CLOUDFLARE_BASE_URL must end in /client/v4"
+            .to_string()
+    } else if has(7003) {
+        "the API did not recognise an identifier in the path: check the account id".to_string()
+    } else if status == 429 || has(971) || has(10100) || has(10429) || has(10500) {
+        "the API rate limit was reached; Cloudflare blocks further calls for up to five minutes: wait, then run again".to_string()
+    } else if status >= 500 {
+        "Cloudflare had a server error: run again later".to_string()
+    } else {
+        return String::new();
+    };
+    format!("\n  help: {help}")
 }
 
 /// What asked for a wait the budget would not start, in words.
@@ -188,6 +291,87 @@ mod tests {
         assert_eq!(d(900.0), "15 min");
         assert_eq!(d(3600.0), "1 h");
         assert_eq!(d(3900.0), "1 h 5 min");
+    }
+
+    fn status(request: &str, status: u16, code: i64, message: &str) -> ApiError {
+        ApiError::Status {
+            request: request.into(),
+            status,
+            errors: vec![ApiMessage {
+                code,
+                message: message.into(),
+                error_chain: vec![],
+            }],
+        }
+    }
+
+    #[test]
+    fn plain_causes_come_first() {
+        let disabled = status(
+            "GET /accounts/x/access/users?page=1",
+            403,
+            9999,
+            "access.api.error.not_enabled",
+        );
+        assert!(disabled.is_not_enabled() && disabled.is_auth());
+        let text = disabled.to_string();
+        assert!(
+            text.starts_with("Zero Trust Access is not enabled on this account: GET"),
+            "{text}"
+        );
+        assert!(text.contains("enable Zero Trust"), "{text}");
+
+        let refused = status(
+            "DELETE /accounts/x/access/users/y",
+            403,
+            10000,
+            "Authentication error",
+        );
+        assert!(refused.is_delete_refused() && refused.is_auth());
+        let text = refused.to_string();
+        assert!(
+            text.starts_with("the credentials may not delete Access users: DELETE"),
+            "{text}"
+        );
+        assert!(text.contains("Access: Users Write"), "{text}");
+        // The same code on the list is not a missing delete permission.
+        let list = status(
+            "GET /accounts/x/access/users",
+            403,
+            10000,
+            "Authentication error",
+        );
+        assert!(!list.is_delete_refused());
+        assert!(list.to_string().contains("Access: Audit Logs Read"));
+
+        let route = ApiError::Route {
+            base: "http://127.0.0.1:1/".into(),
+            request: "GET /accounts/x/access/users".into(),
+            status: 400,
+            errors: vec![ApiMessage {
+                code: 7000,
+                message: "No route for that URI".into(),
+                error_chain: vec![],
+            }],
+        };
+        let text = route.to_string();
+        let first = text.lines().next().unwrap();
+        assert!(
+            first.starts_with(
+                "the API base URL http://127.0.0.1:1/ does not look like Cloudflare's API"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("/client/v4"), "{text}");
+        assert!(route.is_route() && !route.is_retryable() && !route.is_auth());
+        assert!(status("GET x", 404, 7003, "No route for the URI").is_route());
+        assert!(!status(
+            "GET x",
+            404,
+            7003,
+            "Could not route to x, perhaps your object identifier is invalid?"
+        )
+        .is_route());
     }
 
     #[test]

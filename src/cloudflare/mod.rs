@@ -12,7 +12,8 @@
 //! - `transport`: credentials in headers, one attempt, and the retry loop around it;
 //! - `budget` and `retry`: the client-side rate budget, and when and how long to retry;
 //! - `listing`: reading every page and refusing a listing that does not add up;
-//! - `delete`: deleting one confirmed user;
+//! - `delete`: deleting one confirmed user, and resolving an unknown outcome by asking for it;
+//! - `verify`: token verification, a one-user probe of the account, one user by id;
 //! - `observer`: the events the client reports.
 
 mod budget;
@@ -23,6 +24,7 @@ mod observer;
 mod retry;
 mod transport;
 mod url;
+mod verify;
 mod wire;
 
 use std::fmt;
@@ -41,6 +43,8 @@ pub use listing::Listing;
 pub use observer::{Event, Observer, Silent};
 pub use retry::RetryPolicy;
 pub use transport::{header_value_problem, Credentials, Detailed};
+pub(crate) use url::shown_url as shown_base;
+pub use verify::{Lookup, Probe, TokenInfo, VerifiedAt};
 pub use wire::{ApiMessage, User};
 
 use budget::Budget;

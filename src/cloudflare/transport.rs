@@ -86,13 +86,13 @@ fn sensitive(secret: &Secret) -> reqwest::header::HeaderValue {
 }
 
 /// What one attempt brought back, besides its result.
-struct Attempt<T> {
-    result: Result<(StatusCode, Envelope<T>), ApiError>,
-    status: Option<u16>,
-    cf_ray: Option<String>,
+pub(super) struct Attempt<T> {
+    pub(super) result: Result<(StatusCode, Envelope<T>), ApiError>,
+    pub(super) status: Option<u16>,
+    pub(super) cf_ray: Option<String>,
     retry_after: Option<Duration>,
-    remaining: Option<Remaining>,
-    policy: Option<RateBudget>,
+    pub(super) remaining: Option<Remaining>,
+    pub(super) policy: Option<RateBudget>,
     /// Sent, and no answer came that says whether it took effect (see `may_have_taken_effect`).
     unanswered: bool,
 }
@@ -100,7 +100,11 @@ struct Attempt<T> {
 impl Client {
     /// Send one request once; return the status and the parsed envelope, or the error it
     /// carries, with the response's rate-limit headers and `cf-ray`.
-    async fn attempt<T: DeserializeOwned>(&self, method: Method, url: Url) -> Attempt<T> {
+    pub(super) async fn attempt<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: Url,
+    ) -> Attempt<T> {
         let request = self.describe(&method, &url);
         let builder = self.http.request(method, url);
         let builder = match &self.credentials {
@@ -184,8 +188,54 @@ impl Client {
         out
     }
 
-    /// Send a request within the rate budget, retrying what is worth retrying.
+    /// Send a request within the rate budget, retrying what is worth retrying. An answer that
+    /// says the path is no route of the API becomes [`ApiError::Route`], which names the base
+    /// URL first.
     pub(crate) async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: Url,
+    ) -> Detailed<(StatusCode, Envelope<T>)> {
+        let mut d = self.call_retrying(method, url).await;
+        d.result = d.result.map_err(|e| self.route_error(e));
+        d
+    }
+
+    /// A "no route" answer as [`ApiError::Route`]; any other error as it is. A 404 or 400
+    /// without Cloudflare's envelope (a web server's page) counts too when the base URL does
+    /// not end in `/client/v4`: then the path most likely missed the API.
+    pub(super) fn route_error(&self, e: ApiError) -> ApiError {
+        let off_api = !self
+            .base
+            .path()
+            .trim_end_matches('/')
+            .ends_with("/client/v4");
+        match e {
+            ApiError::Status {
+                request,
+                status: status @ (400 | 404),
+                errors,
+            } if off_api && errors.is_empty() => ApiError::Route {
+                base: super::url::shown_url(self.base.as_str()),
+                request,
+                status,
+                errors,
+            },
+            ApiError::Status {
+                request,
+                status,
+                errors,
+            } if errors.iter().any(super::error::is_route_message) => ApiError::Route {
+                base: super::url::shown_url(self.base.as_str()),
+                request,
+                status,
+                errors,
+            },
+            e => e,
+        }
+    }
+
+    async fn call_retrying<T: DeserializeOwned>(
         &self,
         method: Method,
         url: Url,

@@ -91,6 +91,16 @@ impl Client {
         url
     }
 
+    /// `{base}/{segments…}`, for the routes outside the account's users (token verification).
+    pub(crate) fn url_root(&self, segments: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty();
+            path.extend(segments);
+        }
+        url
+    }
+
     /// "GET /accounts/…/access/users?page=2" — the request as errors name it (no credentials).
     pub(crate) fn describe(&self, method: &Method, url: &Url) -> String {
         let base_path = self.base.path().trim_end_matches('/');

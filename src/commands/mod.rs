@@ -4,6 +4,7 @@
 
 mod apply;
 mod audit;
+mod check;
 mod demo;
 mod docs;
 mod explain;
@@ -76,6 +77,9 @@ pub enum Error {
     /// The past deletions (`--history`, `--audit-log`) could not be read.
     #[error("{0}\nnothing was deleted")]
     History(#[from] crate::history::HistoryError),
+    /// `reconcile check` found something wrong; the report on stdout says what and what to do.
+    #[error("reconcile check: {failed} check(s) failed; see the report above for what to do")]
+    CheckFailed { failed: usize },
 }
 
 fn help_line(help: &Option<&'static str>) -> String {
@@ -173,5 +177,6 @@ pub(crate) async fn dispatch(settings: Settings, streams: &mut Streams<'_>) -> R
         }
         Action::Sandbox(s) => sandbox::run(s, streams).await,
         Action::AuditVerify { file } => audit::verify(&file, streams),
+        Action::Check { target, json } => check::run(target, json, palette, streams).await,
     }
 }

@@ -11,6 +11,7 @@ pub(crate) async fn run(s: SandboxSettings, streams: &mut Streams<'_>) -> Result
         generate,
         listen,
         token,
+        scoped_tokens,
         account_id,
         faults,
         rate_limit,
@@ -29,8 +30,26 @@ pub(crate) async fn run(s: SandboxSettings, streams: &mut Streams<'_>) -> Result
         ),
     };
     seed.generate(generate);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let parse = |raw: &crate::secret::Secret| {
+        sandbox::TokenSpec::parse(raw.expose(), now)
+            .map_err(|why| Error::Usage(format!("--token: {why} (see docs/sandbox.md)")))
+    };
+    let mut tokens = scoped_tokens
+        .iter()
+        .map(parse)
+        .collect::<Result<Vec<_>, Error>>()?;
+    if tokens.is_empty() {
+        // RECONCILE_SANDBOX_TOKEN may carry attributes too.
+        tokens.push(parse(&token)?);
+    }
     let options = sandbox::Options {
-        token: token.expose().to_string(),
+        // The first token (or the default) is the one a plain `--token T` always meant; its
+        // attributes, if any, come from `tokens`, which is looked at first.
+        token: parse(&token)?.token,
+        tokens,
         ..sandbox::Options::default()
     }
     .with_faults(faults, rate_limit);

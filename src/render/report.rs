@@ -17,7 +17,7 @@ pub(super) fn outcomes(report: &Report, out: &mut dyn Write, p: Palette) -> io::
             Outcome::AlreadyGone => (p.dim("="), "already gone".to_string()),
             Outcome::DeletedAnswerLost => (
                 p.removed("-"),
-                "deleted (answer lost: the retry found the user gone)".to_string(),
+                "deleted (answer lost: the user is gone now)".to_string(),
             ),
             Outcome::Failed(e) => (p.warning("!"), format!("FAILED: {e}")),
             Outcome::Interrupted => (p.warning("!"), format!("FAILED: {INTERRUPTED}")),
@@ -158,6 +158,11 @@ pub(crate) fn saved_report(
     writeln!(out, "{}", p.bold(&line))
 }
 
+/// What to grant credentials that may list but not delete. Cloudflare's spec names no
+/// permission for the DELETE; "Access: Users Write" is the one its permission catalog lists for
+/// Access users, and "Zero Trust: Seats Write" the one the spec gives the PUT of the same path.
+pub(crate) const DELETE_PERMISSION: &str = "grant the token Access: Users Write (Cloudflare's spec names no permission for this DELETE; Users Write is the one its permission catalog lists for Access users; if it is still refused, add Zero Trust: Seats Write)";
+
 /// Why deletions stopped early, as the summary says it.
 fn stop_text(stop: &Stop) -> String {
     match stop {
@@ -172,6 +177,9 @@ fn stop_text(stop: &Stop) -> String {
         Stop::AuditWrite => {
             "the audit log could not be written; no further deletion was sent".into()
         }
+        Stop::PermissionRefused => format!(
+            "the credentials may list Access users but not delete them (HTTP 403, Cloudflare error 10000); no further deletion was sent: {DELETE_PERMISSION}, then run again"
+        ),
     }
 }
 

@@ -1,21 +1,26 @@
 //! What the sandbox answers: routing, authentication, parameter checks and the JSON envelopes,
 //! written from shared/cloudflare/API.md and access-users.openapi.json (not from the client's
-//! types). Pure functions over the request's method, path, query and headers; the HTTP glue
-//! lives in `mod.rs`.
+//! types). Pure functions over the request's method, path, query and headers (and the clock,
+//! for token expiry); the HTTP glue lives in `mod.rs`.
 //!
 //! Checks run in this order, and the first that fails answers:
-//! 1. path outside `/client/v4` → 404 7003 (no authentication asked);
-//! 2. authentication (9106, 9109, 9103);
-//! 3. route shape → 404 7003; account id shape → 400 7003;
-//! 4. method → 405 10405;
-//! 5. account visible to the credential → 403 10000;
-//! 6. parameters (10400), then the operation (DELETE of an unknown id → 404 12130).
+//! 1. path outside `/client/v4` → 400 7000 "No route for that URI" (no authentication asked);
+//! 2. the two token verifications answer here, with their own rules (401 1000);
+//! 3. authentication (9106, 9109, 9103; an expired or disabled token → 9109);
+//! 4. route shape → 400 7000; account id shape → 404 7003 "Could not route to …";
+//! 5. method → 405 10405;
+//! 6. account visible to the credential → 403 10000;
+//! 7. Zero Trust Access enabled (`Faults::access_disabled`) → 403 9999;
+//! 8. a DELETE needs a credential that may delete → 403 10000;
+//! 9. parameters (10400), then the operation (an unknown id → 404 12130, or 7003 with
+//!    `Faults::not_found_code`).
 
 use std::fmt::Write as _;
 
 use axum::http::{header::AUTHORIZATION, HeaderMap, Method};
 use serde_json::json;
 
+use super::options::{TokenSpec, TokenStatus};
 use super::seed::is_account_id;
 use super::store::{ListQuery, Store, MAX_PER_PAGE};
 use super::Options;
@@ -26,8 +31,17 @@ pub const API_PREFIX: &str = "/client/v4";
 
 /// Cloudflare error codes the sandbox answers with, and where each comes from.
 pub mod codes {
-    /// Unknown route (documented: the spec's failure example) and malformed object id (observed).
+    /// Malformed or unknown object id, "Could not route to <path>, perhaps your object
+    /// identifier is invalid?" (observed; the spec's failure example pairs 7003 with "No route
+    /// for the URI", an older wording).
     pub(crate) const NO_ROUTE: u32 = 7003;
+    /// A path that matches no route, "No route for that URI" (observed).
+    pub(crate) const UNKNOWN_ROUTE: u32 = 7000;
+    /// Zero Trust Access is not enabled on the account (observed; the status is the sandbox's
+    /// choice).
+    pub(crate) const NOT_ENABLED: u32 = 9999;
+    /// Token verification of a token it does not know (observed).
+    pub(crate) const INVALID_API_TOKEN: u32 = 1000;
     /// No credentials (observed).
     pub(crate) const MISSING_AUTH: u32 = 9106;
     /// Wrong legacy X-Auth-Email / X-Auth-Key pair (sandbox choice, from Cloudflare's wording).
@@ -102,7 +116,34 @@ impl From<ApiError> for Reply {
 }
 
 fn no_route() -> ApiError {
-    ApiError::new(404, codes::NO_ROUTE, "No route for the URI")
+    ApiError::new(400, codes::UNKNOWN_ROUTE, "No route for that URI")
+}
+
+fn could_not_route(path: &str) -> ApiError {
+    ApiError::new(
+        404,
+        codes::NO_ROUTE,
+        format!(
+            "Could not route to {}, perhaps your object identifier is invalid?",
+            truncate(path, 200)
+        ),
+    )
+}
+
+/// An unknown user id, on GET or DELETE.
+fn not_found(cx: &Context<'_>, path: &str) -> ApiError {
+    match cx.options.faults.not_found_code {
+        Some(codes::NO_ROUTE) => could_not_route(path),
+        Some(code) => ApiError::new(404, code, "access.api.error.not_found"),
+        None => ApiError::new(404, codes::NOT_FOUND, "access.api.error.not_found"),
+    }
+}
+
+/// Now, in seconds since the Unix epoch (token expiry).
+fn now_unix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// Everything `respond` reads: the seeded account, the options and the users.
@@ -137,23 +178,21 @@ fn try_respond(
         .strip_prefix(API_PREFIX)
         .filter(|rest| rest.is_empty() || rest.starts_with('/'))
         .ok_or_else(no_route)?;
-    check_auth(cx.options, headers)?;
-    let route = Route::parse(rest).ok_or_else(no_route)?;
-    if !is_account_id(route.account()) {
-        return Err(ApiError::new(
-            400,
-            codes::NO_ROUTE,
-            format!(
-                "Could not route to {}, perhaps your object identifier is invalid?",
-                truncate(path, 200)
-            ),
-        ));
+    let route = Route::parse(rest);
+    if let Some(Route::Verify { account }) = &route {
+        return verify(cx, method, path, account.as_deref(), headers);
     }
-    let (allowed, allow) = match route {
-        Route::Users { .. } => (Method::GET, "GET"),
-        Route::User { .. } => (Method::DELETE, "DELETE"),
+    let grant = check_auth(cx.options, headers)?;
+    let route = route.ok_or_else(no_route)?;
+    if !is_account_id(route.account()) {
+        return Err(could_not_route(path));
+    }
+    let (allowed, allow): (&[Method], _) = match route {
+        Route::Users { .. } => (&[Method::GET], "GET"),
+        Route::User { .. } => (&[Method::GET, Method::DELETE], "GET, DELETE"),
+        Route::Verify { .. } => (&[Method::GET], "GET"),
     };
-    if *method != allowed {
+    if !allowed.contains(method) {
         let mut e = ApiError::new(405, codes::METHOD_NOT_ALLOWED, "Method not allowed");
         e.allow = Some(allow);
         return Err(e);
@@ -165,10 +204,144 @@ fn try_respond(
             "Authentication error",
         ));
     }
+    if cx.options.faults.access_disabled {
+        return Err(ApiError::new(
+            403,
+            codes::NOT_ENABLED,
+            "access.api.error.not_enabled",
+        ));
+    }
     match route {
         Route::Users { .. } => list(cx, query),
-        Route::User { user, .. } => delete(cx, &user),
+        Route::User { user, .. } if *method == Method::GET => get_user(cx, path, &user),
+        Route::User { user, .. } => {
+            if grant.read_only {
+                // What the real API answers a valid credential without the permission for an
+                // operation (observed); which permission gates this DELETE is not documented.
+                return Err(ApiError::new(
+                    403,
+                    codes::AUTH_ERROR,
+                    "Authentication error",
+                ));
+            }
+            delete(cx, path, &user)
+        }
+        Route::Verify { .. } => Err(no_route()),
     }
+}
+
+/// `GET /user/tokens/verify` and `GET /accounts/{account_id}/tokens/verify` (API-additions
+/// §2a): bearer tokens only; an unknown token, no token, or an account-owned token on the user
+/// route answer 401 code 1000 (observed). An expired or disabled token is answered 200 with its
+/// status (the sandbox's choice: the spec's enum suggests it, nothing documents it).
+fn verify(
+    cx: &Context<'_>,
+    method: &Method,
+    path: &str,
+    account: Option<&str>,
+    headers: &HeaderMap,
+) -> Result<Reply, ApiError> {
+    if let Some(account) = account {
+        if !is_account_id(account) {
+            return Err(could_not_route(path));
+        }
+    }
+    if *method != Method::GET {
+        let mut e = ApiError::new(405, codes::METHOD_NOT_ALLOWED, "Method not allowed");
+        e.allow = Some("GET");
+        return Err(e);
+    }
+    let invalid = || ApiError::new(401, codes::INVALID_API_TOKEN, "Invalid API Token");
+    let spec = bearer(headers)
+        .and_then(|token| find_token(cx.options, token))
+        .ok_or_else(invalid)?;
+    match account {
+        None if spec.account_owned => return Err(invalid()),
+        Some(a) if !a.eq_ignore_ascii_case(cx.account_id) => return Err(invalid()),
+        _ => {}
+    }
+    let status = spec.status_at(now_unix());
+    let mut result = serde_json::Map::new();
+    result.insert("id".into(), token_id(&spec.token).into());
+    result.insert(
+        "status".into(),
+        match status {
+            TokenStatus::Active => "active",
+            TokenStatus::Disabled => "disabled",
+            TokenStatus::Expired => "expired",
+        }
+        .into(),
+    );
+    if let Some(at) = spec.expires_on {
+        result.insert("expires_on".into(), super::seed::timestamp(at, None).into());
+    }
+    let messages = if status == TokenStatus::Active {
+        json!([{"code": 10000, "message": "This API Token is valid and active", "type": null}])
+    } else {
+        json!([])
+    };
+    Ok(Reply {
+        status: 200,
+        body: json!({"result": result, "success": true, "errors": [], "messages": messages})
+            .to_string(),
+        allow: None,
+    })
+}
+
+/// The verification's `id`: 32 hex characters derived from the token, never the token.
+fn token_id(token: &str) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(format!("sandbox token id\0{token}").as_bytes());
+    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+/// The bearer token of `Authorization: Bearer T`, if that is what was sent.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// The token as the sandbox knows it: one of `Options::tokens`, or `Options::token` (may do
+/// everything).
+fn find_token(options: &Options, token: &str) -> Option<TokenSpec> {
+    match options.tokens.iter().find(|t| t.token == token) {
+        Some(spec) => Some(spec.clone()),
+        None => (token == options.token).then(|| TokenSpec::full(token)),
+    }
+}
+
+fn get_user(cx: &Context<'_>, path: &str, user_id: &str) -> Result<Reply, ApiError> {
+    check_user_id(user_id)?;
+    let store = cx
+        .store
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let user = store
+        .snapshot()
+        .into_iter()
+        .find(|u| u.get("id").and_then(|v| v.as_str()) == Some(user_id))
+        .ok_or_else(|| not_found(cx, path))?;
+    Ok(Reply {
+        status: 200,
+        body: json!({"success": true, "errors": [], "messages": [], "result": user}).to_string(),
+        allow: None,
+    })
+}
+
+fn check_user_id(user_id: &str) -> Result<(), ApiError> {
+    if user_id.chars().count() > MAX_USER_ID_CHARS {
+        return Err(ApiError::new(
+            400,
+            codes::INVALID_PARAMETER,
+            format!(
+                "Invalid user_id {:?}: at most {MAX_USER_ID_CHARS} characters (a user's `id`, a UUID)",
+                truncate(user_id, 64)
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn list(cx: &Context<'_>, query: Option<&str>) -> Result<Reply, ApiError> {
@@ -234,17 +407,8 @@ fn list(cx: &Context<'_>, query: Option<&str>) -> Result<Reply, ApiError> {
 /// The docs' example body for a successful delete.
 const DELETED: &str = r#"{"success":true,"errors":[],"messages":[],"result":{}}"#;
 
-fn delete(cx: &Context<'_>, user_id: &str) -> Result<Reply, ApiError> {
-    if user_id.chars().count() > MAX_USER_ID_CHARS {
-        return Err(ApiError::new(
-            400,
-            codes::INVALID_PARAMETER,
-            format!(
-                "Invalid user_id {:?}: at most {MAX_USER_ID_CHARS} characters (a user's `id`, a UUID)",
-                truncate(user_id, 64)
-            ),
-        ));
-    }
+fn delete(cx: &Context<'_>, path: &str, user_id: &str) -> Result<Reply, ApiError> {
+    check_user_id(user_id)?;
     let mut store = cx
         .store
         .write()
@@ -256,21 +420,19 @@ fn delete(cx: &Context<'_>, user_id: &str) -> Result<Reply, ApiError> {
             allow: None,
         })
     } else {
-        Err(ApiError::new(
-            404,
-            codes::NOT_FOUND,
-            "access.api.error.not_found",
-        ))
+        Err(not_found(cx, path))
     }
 }
 
-/// The two routes, with their path parameters percent-decoded.
+/// The routes, with their path parameters percent-decoded.
 #[derive(Debug, PartialEq)]
 enum Route {
     /// `/accounts/{account_id}/access/users`
     Users { account: String },
     /// `/accounts/{account_id}/access/users/{user_id}`
     User { account: String, user: String },
+    /// `/user/tokens/verify` (no account) and `/accounts/{account_id}/tokens/verify`
+    Verify { account: Option<String> },
 }
 
 impl Route {
@@ -287,6 +449,10 @@ impl Route {
                     user: decode_path(user),
                 })
             }
+            ["user", "tokens", "verify"] => Some(Route::Verify { account: None }),
+            ["accounts", account, "tokens", "verify"] => Some(Route::Verify {
+                account: Some(decode_path(account)),
+            }),
             _ => None,
         }
     }
@@ -294,20 +460,28 @@ impl Route {
     fn account(&self) -> &str {
         match self {
             Route::Users { account } | Route::User { account, .. } => account,
+            Route::Verify { account } => account.as_deref().unwrap_or(""),
         }
     }
 }
 
+/// What a credential that passed authentication may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Grant {
+    /// May list and read, not delete.
+    pub read_only: bool,
+}
+
 /// Check the credentials before anything else. A bearer token wins over the legacy pair when
-/// both are sent.
-pub(crate) fn check_auth(options: &Options, headers: &HeaderMap) -> Result<(), ApiError> {
-    if let Some(value) = headers.get(AUTHORIZATION) {
-        let token = value.to_str().ok().and_then(|v| {
-            let (scheme, token) = v.trim().split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-        });
-        return match token {
-            Some(token) if !token.is_empty() && token == options.token => Ok(()),
+/// both are sent. An expired or disabled token is refused as an invalid one (the sandbox's
+/// choice: Cloudflare documents no code for it).
+pub(crate) fn check_auth(options: &Options, headers: &HeaderMap) -> Result<Grant, ApiError> {
+    if headers.contains_key(AUTHORIZATION) {
+        let spec = bearer(headers).and_then(|token| find_token(options, token));
+        return match spec {
+            Some(spec) if spec.status_at(now_unix()) == TokenStatus::Active => Ok(Grant {
+                read_only: spec.read_only,
+            }),
             _ => Err(ApiError::new(
                 403,
                 codes::INVALID_TOKEN,
@@ -321,7 +495,9 @@ pub(crate) fn check_auth(options: &Options, headers: &HeaderMap) -> Result<(), A
         (Some(Ok(email)), Some(Ok(key)), Some((want_email, want_key)))
             if email.trim().eq_ignore_ascii_case(want_email) && key.trim() == want_key =>
         {
-            Ok(())
+            Ok(Grant {
+                read_only: options.faults.legacy_read_only,
+            })
         }
         (Some(_), Some(_), _) => Err(ApiError::new(
             403,
@@ -419,6 +595,7 @@ fn truncate(s: &str, max: usize) -> String {
 mod tests {
     use super::*;
     use crate::sandbox::seed::DEFAULT_ACCOUNT_ID;
+    use crate::sandbox::Faults;
     use serde_json::Value;
     use std::sync::RwLock;
 
@@ -430,7 +607,7 @@ mod tests {
         map
     }
 
-    fn code(result: Result<(), ApiError>) -> Option<(u16, u32)> {
+    fn code<T>(result: Result<T, ApiError>) -> Option<(u16, u32)> {
         result.err().map(|e| (e.status, e.code))
     }
 
@@ -596,13 +773,26 @@ mod tests {
             400
         );
         assert_eq!(send(Method::POST, &users, None).0, 405);
-        assert_eq!(send(Method::GET, "/client/v4/accounts", None).0, 404);
-        assert_eq!(send(Method::GET, "/elsewhere", None).0, 404);
-        assert_eq!(send(Method::GET, "/client/v4x", None).0, 404);
+        for unrouted in [
+            "/client/v4/accounts",
+            "/elsewhere",
+            "/client/v4x",
+            "/accounts",
+        ] {
+            let (status, body) = send(Method::GET, unrouted, None);
+            assert_eq!(
+                (status, body["errors"][0].clone()),
+                (
+                    400,
+                    json!({"code": 7000, "message": "No route for that URI"})
+                ),
+                "{unrouted}"
+            );
+        }
         let (status, body) = send(Method::GET, "/client/v4/accounts/nothex/access/users", None);
         assert_eq!(
             (status, body["errors"][0]["code"].as_u64()),
-            (400, Some(7003))
+            (404, Some(7003))
         );
         assert_eq!(
             body["errors"][0]["message"],
@@ -610,6 +800,138 @@ mod tests {
         );
         let other = "/client/v4/accounts/0123456789abcdef0123456789abcdef/access/users";
         assert_eq!(send(Method::GET, other, None).0, 403);
+    }
+
+    /// A context over 2 generated users with these options, and a sender with `auth` headers.
+    fn with_options(options: Options) -> (Options, RwLock<Store>) {
+        let mut seed = crate::sandbox::Seed::empty(DEFAULT_ACCOUNT_ID);
+        seed.generate(2);
+        (options, RwLock::new(Store::new(seed.users)))
+    }
+
+    #[test]
+    fn scopes_verification_one_user_and_disabled_access() {
+        let options = Options {
+            tokens: vec![
+                TokenSpec::parse("ro:read", 0).unwrap(),
+                TokenSpec::parse("old:expired", 0).unwrap(),
+                TokenSpec::parse("acct:account,expires-in=5d", now_unix()).unwrap(),
+            ],
+            ..Options::default()
+        };
+        let (options, store) = with_options(options);
+        let cx = Context {
+            account_id: DEFAULT_ACCOUNT_ID,
+            options: &options,
+            store: &store,
+        };
+        let users = format!("/client/v4/accounts/{DEFAULT_ACCOUNT_ID}/access/users");
+        let send = |token: &str, method: Method, path: &str| {
+            let auth = headers(&[("authorization", &format!("Bearer {token}"))]);
+            let reply = respond(&cx, &method, path, None, &auth);
+            let body: Value = serde_json::from_str(&reply.body).unwrap();
+            (reply.status, body)
+        };
+        let (_, list) = send("ro", Method::GET, &users);
+        let user = list["result"][0].clone();
+        let one = format!("{users}/{}", user["id"].as_str().unwrap());
+
+        // One user: the list's object in the single-user envelope.
+        let (status, body) = send("ro", Method::GET, &one);
+        assert_eq!(status, 200);
+        assert_eq!(
+            body,
+            json!({"success": true, "errors": [], "messages": [], "result": user})
+        );
+        // A read-only token may not delete; the user stays.
+        let (status, body) = send("ro", Method::DELETE, &one);
+        assert_eq!(
+            (status, body["errors"][0].clone()),
+            (
+                403,
+                json!({"code": 10000, "message": "Authentication error"})
+            )
+        );
+        assert_eq!(send("sandbox-token", Method::GET, &one).0, 200);
+        assert_eq!(send("sandbox-token", Method::DELETE, &one).0, 202);
+        let (status, body) = send("sandbox-token", Method::GET, &one);
+        assert_eq!(
+            (status, body["errors"][0]["code"].as_u64()),
+            (404, Some(12130))
+        );
+        let (_, allow) = send("sandbox-token", Method::PUT, &one);
+        assert_eq!(allow["errors"][0]["code"], 10405);
+        // An expired token is refused on the Access routes.
+        assert_eq!(send("old", Method::GET, &users).0, 403);
+
+        // Verification.
+        let user_verify = "/client/v4/user/tokens/verify";
+        let account_verify = format!("/client/v4/accounts/{DEFAULT_ACCOUNT_ID}/tokens/verify");
+        let (status, body) = send("sandbox-token", Method::GET, user_verify);
+        assert_eq!(status, 200);
+        assert_eq!(body["result"]["status"], "active");
+        assert_eq!(body["result"]["id"].as_str().unwrap().len(), 32);
+        assert_eq!(body["messages"][0]["code"], 10000);
+        let (status, body) = send("old", Method::GET, &account_verify);
+        assert_eq!(
+            (status, body["result"]["status"].clone()),
+            (200, json!("expired"))
+        );
+        // An account-owned token is unknown to the user route, known to the account one.
+        let (status, body) = send("acct", Method::GET, user_verify);
+        assert_eq!(
+            (status, body["errors"][0]["code"].as_u64()),
+            (401, Some(1000))
+        );
+        let (status, body) = send("acct", Method::GET, &account_verify);
+        assert_eq!(status, 200);
+        assert!(body["result"]["expires_on"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z'));
+        assert_eq!(send("nobody", Method::GET, user_verify).0, 401);
+        let legacy = headers(&[
+            ("x-auth-email", "sandbox@example.com"),
+            ("x-auth-key", "sandbox-global-key"),
+        ]);
+        assert_eq!(
+            respond(&cx, &Method::GET, user_verify, None, &legacy).status,
+            401
+        );
+
+        // Access not enabled; and 7003 for unknown users.
+        let faults = Faults {
+            access_disabled: true,
+            ..Faults::default()
+        };
+        let (options, store) = with_options(Options::default().with_faults(faults, None));
+        let cx = Context {
+            account_id: DEFAULT_ACCOUNT_ID,
+            options: &options,
+            store: &store,
+        };
+        let auth = headers(&[("authorization", "Bearer sandbox-token")]);
+        let reply = respond(&cx, &Method::GET, &users, None, &auth);
+        assert_eq!(reply.status, 403);
+        assert!(reply
+            .body
+            .contains(r#""code":9999,"message":"access.api.error.not_enabled""#));
+        let faults = Faults {
+            not_found_code: Some(7003),
+            ..Faults::default()
+        };
+        let (options, store) = with_options(Options::default().with_faults(faults, None));
+        let cx = Context {
+            account_id: DEFAULT_ACCOUNT_ID,
+            options: &options,
+            store: &store,
+        };
+        let gone = format!("{users}/f174e90a-fafe-4643-bbbc-4a0ed4fc8415");
+        for method in [Method::GET, Method::DELETE] {
+            let reply = respond(&cx, &method, &gone, None, &auth);
+            assert_eq!(reply.status, 404);
+            assert!(reply.body.contains("Could not route to"), "{}", reply.body);
+        }
     }
 
     #[test]

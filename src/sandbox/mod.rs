@@ -1,7 +1,8 @@
 //! The sandbox: a local emulator of Cloudflare's Zero Trust Access users API, so the whole tool
 //! can run and be tested with no network.
 //!
-//! It owns the emulated API (list and delete under `/client/v4`, authentication, the JSON
+//! It owns the emulated API (list, get one and delete users under `/client/v4`, token
+//! verification, authentication and token scopes, the JSON
 //! envelopes and error codes, the rate-limit headers), its in-memory state (seeded from a YAML or
 //! JSON file or generated, changed by deletes for the server's lifetime), a record of every
 //! request for tests, and the `reconcile sandbox` command's serving loop.
@@ -52,6 +53,7 @@ pub use options::ResultInfo;
 pub use options::{
     Faults, Options, RateLimit, DEFAULT_LEGACY_EMAIL, DEFAULT_LEGACY_KEY, DEFAULT_TOKEN,
 };
+pub use options::{TokenSpec, TokenStatus};
 pub use server::{serve_cli, serve_until, RunningSandbox, SandboxThread};
 
 /// How long shutting down waits for open connections before dropping them.
@@ -361,6 +363,7 @@ impl Inner {
         let reply = api::respond(&self.context(), method, path, query, headers);
         let first_page = method == Method::GET
             && reply.status == 200
+            && path.ends_with("/access/users")
             && api::parse_list_query(query).is_ok_and(|q| q.page == 1);
         if first_page {
             self.shift(n);
@@ -565,8 +568,13 @@ mod tests {
 
     #[test]
     fn options_debug_hides_credentials() {
-        let text = format!("{:?}", Options::default());
+        let options = Options {
+            tokens: vec![TokenSpec::full("scoped-Zq8XbK2v")],
+            ..Options::default()
+        };
+        let text = format!("{:?}", options);
         assert!(!text.contains(DEFAULT_TOKEN), "{text}");
+        assert!(!text.contains("scoped-Zq8XbK2v"), "{text}");
         assert!(!text.contains(DEFAULT_LEGACY_KEY), "{text}");
     }
 

@@ -26,6 +26,9 @@ pub struct Options {
     /// betting on a latency. Kept out of [`Faults`], which mirrors the `reconcile sandbox` flags
     /// one for one: there is no flag for this.
     pub hold_deletes_after: Option<u64>,
+    /// More bearer tokens the sandbox accepts besides [`Options::token`] (which may do
+    /// everything), each with what it may do: `reconcile sandbox --token T:read`, repeatable.
+    pub tokens: Vec<TokenSpec>,
 }
 
 /// What can go wrong on purpose, for tests and trials. Random faults come from a seeded
@@ -34,6 +37,16 @@ pub struct Options {
 pub struct Faults {
     /// Added before every answer.
     pub latency: Duration,
+    /// The legacy key pair may list but not delete: a DELETE with it answers 403 code 10000, as
+    /// a token without the permission does.
+    pub legacy_read_only: bool,
+    /// Zero Trust Access is not enabled on the account: every Access route answers 403 code
+    /// 9999 `access.api.error.not_enabled`.
+    pub access_disabled: bool,
+    /// The code of a 404 for an unknown user id (GET or DELETE): `None` is 12130
+    /// `access.api.error.not_found`; 7003 answers "Could not route to …", as other Cloudflare
+    /// services do for an unknown object.
+    pub not_found_code: Option<u32>,
     /// Refuse past `Options::rate_limit` as Cloudflare does: 429, code 971, `Retry-After`, and a
     /// block during which every call is refused.
     pub enforce_rate_limit: bool,
@@ -155,6 +168,7 @@ impl Default for Options {
             rate_limit: RateLimit::default(),
             faults: Faults::default(),
             hold_deletes_after: None,
+            tokens: Vec::new(),
         }
     }
 }
@@ -171,6 +185,129 @@ impl fmt::Debug for Options {
             .field("rate_limit", &self.rate_limit)
             .field("faults", &self.faults)
             .field("hold_deletes_after", &self.hold_deletes_after)
+            .field("tokens", &self.tokens)
             .finish()
+    }
+}
+
+/// A bearer token with what it may do, as `reconcile sandbox --token` gives it:
+/// `TOKEN[:ATTR[,ATTR…]]` with ATTR one of
+/// - `read`: may list and read users, not delete (a DELETE answers 403 code 10000);
+/// - `expired`, `disabled`: verification says so; the Access routes refuse it (403 9109);
+/// - `account`: an account-owned token: `/user/tokens/verify` does not know it (401 1000),
+///   `/accounts/{account_id}/tokens/verify` does;
+/// - `expires-in=N` with N a span (`5d`, `12h`, `30m`, `90s`): it expires that long after the
+///   sandbox starts (`expires_on` in its verification), and is expired from then on.
+///
+/// A token itself never holds `:` (Cloudflare's are letters, digits, `-` and `_`).
+#[derive(Clone, PartialEq)]
+pub struct TokenSpec {
+    pub token: String,
+    pub read_only: bool,
+    pub status: TokenStatus,
+    pub account_owned: bool,
+    /// When it expires, in seconds since the Unix epoch.
+    pub expires_on: Option<u64>,
+}
+
+/// The `status` a token verification reports (the spec's enum `iam_token_status`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenStatus {
+    Active,
+    Disabled,
+    Expired,
+}
+
+impl TokenSpec {
+    /// A token that may do everything, never expires.
+    pub fn full(token: &str) -> TokenSpec {
+        TokenSpec {
+            token: token.to_string(),
+            read_only: false,
+            status: TokenStatus::Active,
+            account_owned: false,
+            expires_on: None,
+        }
+    }
+
+    /// Parse `TOKEN[:ATTR,…]`; `now` (seconds since the epoch) anchors `expires-in`. The error
+    /// says what is wrong, without the token.
+    pub fn parse(text: &str, now: u64) -> Result<TokenSpec, String> {
+        let (token, attrs) = match text.split_once(':') {
+            Some((token, attrs)) => (token, Some(attrs)),
+            None => (text, None),
+        };
+        if token.trim().is_empty() {
+            return Err("the token before `:` is empty".into());
+        }
+        let mut spec = TokenSpec::full(token.trim());
+        for attr in attrs.into_iter().flat_map(|a| a.split(',')) {
+            let attr = attr.trim();
+            match attr.split_once('=') {
+                None if attr == "read" => spec.read_only = true,
+                None if attr == "expired" => spec.status = TokenStatus::Expired,
+                None if attr == "disabled" => spec.status = TokenStatus::Disabled,
+                None if attr == "account" => spec.account_owned = true,
+                Some(("expires-in", span)) => {
+                    let span = crate::date::Span::parse(span.trim())
+                        .map_err(|e| format!("expires-in={}: {e}", crate::text::printable(span)))?;
+                    spec.expires_on = Some(now.saturating_add(span.seconds));
+                }
+                _ => {
+                    return Err(format!(
+                        "unknown token attribute `{}`: use read, expired, disabled, account or expires-in=5d",
+                        crate::text::printable(attr)
+                    ))
+                }
+            }
+        }
+        Ok(spec)
+    }
+
+    /// Its status at `now`: an active token past `expires_on` is expired.
+    pub fn status_at(&self, now: u64) -> TokenStatus {
+        match (self.status, self.expires_on) {
+            (TokenStatus::Active, Some(at)) if at <= now => TokenStatus::Expired,
+            (status, _) => status,
+        }
+    }
+}
+
+/// The token never reaches a log.
+impl fmt::Debug for TokenSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenSpec")
+            .field("token", &"(redacted)")
+            .field("read_only", &self.read_only)
+            .field("status", &self.status)
+            .field("account_owned", &self.account_owned)
+            .field("expires_on", &self.expires_on)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_specs_parse() {
+        assert_eq!(TokenSpec::parse("abc", 0), Ok(TokenSpec::full("abc")));
+        let t = TokenSpec::parse("abc:read,account", 0).unwrap();
+        assert!(t.read_only && t.account_owned);
+        assert_eq!(t.status, TokenStatus::Active);
+        let t = TokenSpec::parse("abc:expired", 0).unwrap();
+        assert_eq!(t.status_at(0), TokenStatus::Expired);
+        let t = TokenSpec::parse("abc:disabled", 0).unwrap();
+        assert_eq!(t.status_at(0), TokenStatus::Disabled);
+        let t = TokenSpec::parse("abc:expires-in=5d", 100).unwrap();
+        assert_eq!(t.expires_on, Some(100 + 5 * 86_400));
+        assert_eq!(t.status_at(100), TokenStatus::Active);
+        assert_eq!(t.status_at(100 + 5 * 86_400), TokenStatus::Expired);
+        for bad in [":read", "abc:write", "abc:expires-in=soon", "abc:read,"] {
+            let e = TokenSpec::parse(bad, 0).unwrap_err();
+            assert!(!e.is_empty(), "{bad}");
+        }
+        assert!(!format!("{:?}", TokenSpec::full("s3cret")).contains("s3cret"));
     }
 }

@@ -521,7 +521,7 @@ fn the_github_actions_example_uses_real_commands() {
         .map(|l| l.strip_prefix("run: ").unwrap_or(l))
         .filter(|l| l.starts_with("reconcile "))
         .collect();
-    assert_eq!(commands.len(), 2, "{commands:?}");
+    assert_eq!(commands.len(), 3, "{commands:?}");
     for command in commands {
         let words: Vec<&str> = command
             .split('>')

@@ -14,6 +14,7 @@ const COMMANDS: &[&[&str]] = &[
     &["man"],
     &["demo"],
     &["sandbox"],
+    &["check"],
     &["audit"],
     &["audit", "verify"],
 ];

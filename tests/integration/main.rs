@@ -5,6 +5,7 @@
 mod apply_end;
 mod architecture;
 mod audit_lock;
+mod check;
 mod commands;
 mod confusables;
 mod docs;
@@ -12,6 +13,7 @@ mod escaping;
 mod faults;
 mod files;
 mod first_contact;
+mod first_contact_auth;
 mod gitops;
 mod harness;
 mod help;

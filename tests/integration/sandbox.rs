@@ -396,24 +396,27 @@ fn accounts_routes_and_methods() {
     assert_eq!(other.failure(), (403, 10000));
     assert_eq!(other.error_message(), "Authentication error");
 
+    // An object id that cannot be one: 404 7003 "Could not route to …", and a path that is no
+    // route: 400 7000, as the addendum of observed answers gives them (the spec's own failure
+    // example, 7003 "No route for the URI", is an older pairing).
     let malformed = api.get(&Api::users_path("not-an-account"));
-    assert_eq!(malformed.failure(), (400, 7003));
+    assert_eq!(malformed.failure(), (404, 7003));
     assert_eq!(
         malformed.error_message(),
         "Could not route to /client/v4/accounts/not-an-account/access/users, perhaps your object identifier is invalid?"
     );
     let too_long = api.get(&Api::users_path(&format!("{DEFAULT_ACCOUNT_ID}0")));
-    assert_eq!(too_long.failure(), (400, 7003));
+    assert_eq!(too_long.failure(), (404, 7003));
 
     for path in [
         "/accounts",
-        "/user/tokens/verify",
+        "/user/tokens",
         "/accounts/023e105f4ecef8ad9ca31a8372d0c353/access/users/",
         "/accounts/023e105f4ecef8ad9ca31a8372d0c353/access/users/a/b",
     ] {
         let answer = api.get(path);
-        assert_eq!(answer.failure(), (404, 7003), "{path}");
-        assert_eq!(answer.error_message(), "No route for the URI");
+        assert_eq!(answer.failure(), (400, 7000), "{path}");
+        assert_eq!(answer.error_message(), "No route for that URI");
     }
 
     let auth = [("authorization", "Bearer sandbox-token")];
@@ -429,8 +432,31 @@ fn accounts_routes_and_methods() {
         "{}/f174e90a-fafe-4643-bbbc-4a0ed4fc8415",
         Api::users_path(DEFAULT_ACCOUNT_ID)
     ));
-    assert_eq!(get_one.failure(), (405, 10405));
-    assert_eq!(get_one.headers["allow"], "DELETE");
+    // One user (API-additions §1): the list's object in the single-result envelope.
+    assert_eq!(get_one.status, 200);
+    assert_eq!(
+        get_one.body["result"]["id"],
+        "f174e90a-fafe-4643-bbbc-4a0ed4fc8415"
+    );
+    let listed = api.list("");
+    let same = listed.body["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == "f174e90a-fafe-4643-bbbc-4a0ed4fc8415")
+        .cloned()
+        .unwrap();
+    assert_eq!(get_one.body["result"], same);
+    let put = api.send(
+        reqwest::Method::PUT,
+        &format!(
+            "{}/f174e90a-fafe-4643-bbbc-4a0ed4fc8415",
+            Api::users_path(DEFAULT_ACCOUNT_ID)
+        ),
+        &auth,
+    );
+    assert_eq!(put.failure(), (405, 10405));
+    assert_eq!(put.headers["allow"], "GET, DELETE");
 }
 
 #[test]

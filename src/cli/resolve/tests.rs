@@ -430,3 +430,60 @@ fn history_files_are_read_in_order_and_not_with_a_saved_plan() {
     .unwrap_err();
     assert!(e.contains("cannot be used with"), "{e}");
 }
+
+#[test]
+fn sandbox_tokens_and_first_contact_faults() {
+    let s = resolve(
+        &[
+            "reconcile",
+            "sandbox",
+            "--token",
+            "full-tok",
+            "--token",
+            "ro-tok:read",
+            "--legacy-read-only",
+            "--access-disabled",
+            "--not-found-code",
+            "7003",
+        ],
+        &[("RECONCILE_SANDBOX_TOKEN", "ignored")],
+        false,
+    )
+    .unwrap();
+    let Action::Sandbox(s) = &s.action else {
+        panic!()
+    };
+    assert_eq!(s.token.expose(), "full-tok");
+    let scoped: Vec<&str> = s.scoped_tokens.iter().map(|t| t.expose()).collect();
+    assert_eq!(scoped, ["full-tok", "ro-tok:read"]);
+    assert!(s.faults.legacy_read_only && s.faults.access_disabled);
+    assert_eq!(s.faults.not_found_code, Some(7003));
+    assert!(!format!("{s:?}").contains("ro-tok"));
+    assert!(Cli::try_parse_from(["reconcile", "sandbox", "--not-found-code", "404"]).is_err());
+}
+
+#[test]
+fn check_takes_the_target_and_a_format() {
+    let s = resolve(
+        &[
+            "reconcile",
+            "check",
+            "--account-id",
+            "023e105f4ecef8ad9ca31a8372d0c353",
+            "--format",
+            "json",
+        ],
+        &[("CLOUDFLARE_API_TOKEN", "tok-123")],
+        false,
+    )
+    .unwrap();
+    let Action::Check { target, json } = &s.action else {
+        panic!()
+    };
+    assert!(*json);
+    assert!(target.files.is_empty());
+    assert_eq!(
+        target.account_id.as_ref().map(AccountId::as_str),
+        Some("023e105f4ecef8ad9ca31a8372d0c353")
+    );
+}

@@ -1,0 +1,145 @@
+//! `reconcile check`: a preflight before a first (or scheduled) apply. Read-only and quick: a
+//! token verification (one or two GETs) and one page of one user, each sent once, never a
+//! DELETE. It reports what it found (`render::check` words it) and what it cannot know without
+//! deleting, and fails (exit 1) when anything it checked is wrong.
+
+use std::time::Duration;
+
+use crate::cloudflare::{ApiError, Client, VerifiedAt};
+use crate::commands::shared::{account_for, no_credentials};
+use crate::commands::{Error, Exit, Streams};
+use crate::config;
+use crate::date::parse_timestamp;
+use crate::render::check::{self, AccountFailure, Finding};
+use crate::render::Palette;
+use crate::settings::Target;
+
+pub(crate) async fn run(
+    target: Target,
+    json: bool,
+    palette: Palette,
+    streams: &mut Streams<'_>,
+) -> Result<Exit, Error> {
+    // The files are read only for their account id: a check needs no allowlist.
+    let account = if target.files.is_empty() {
+        target.account_id.clone().ok_or_else(|| {
+            Error::Usage(
+                "no account id: pass -f with the desired-state files, or --account-id (or CLOUDFLARE_ACCOUNT_ID)".into(),
+            )
+        })?
+    } else {
+        account_for(&config::load(&target.files)?, target.account_id.as_ref())?
+    };
+    let credentials = target.credentials.clone().ok_or_else(no_credentials)?;
+    let config = crate::cloudflare::ClientConfig {
+        // A preflight reports what it meets; it does not wait out a block.
+        max_wait: target.client.max_wait.min(Duration::from_secs(5)),
+        ..target.client.clone()
+    };
+    let client = Client::with_config(&target.api_url, credentials, &account, config)?;
+    let now = target.clock.unix();
+
+    let mut findings = Vec::new();
+    // Requests sent, for what the rate-limit headers say others spent: one or two
+    // verifications, then the one-user listing.
+    let mut sent = 1;
+    findings.push(if client.uses_token() {
+        let verified = client.verify_token().await;
+        sent += match &verified {
+            Ok(info) if info.at == VerifiedAt::Account => 1,
+            _ => 2,
+        };
+        match verified {
+            Ok(info) => {
+                let route = match info.at {
+                    VerifiedAt::Account => "/accounts/{account_id}/tokens/verify",
+                    VerifiedAt::User => "/user/tokens/verify",
+                };
+                let not_yet = info
+                    .not_before
+                    .as_deref()
+                    .and_then(parse_timestamp)
+                    .is_some_and(|at| at > now);
+                if info.status != "active" {
+                    Finding::TokenInactive {
+                        id: info.id,
+                        status: info.status,
+                    }
+                } else if not_yet {
+                    Finding::TokenNotYet {
+                        id: info.id,
+                        not_before: info.not_before.unwrap_or_default(),
+                    }
+                } else {
+                    let expires = info.expires_on.as_deref().and_then(|on| {
+                        parse_timestamp(on).map(|at| (on.to_string(), at.saturating_sub(now)))
+                    });
+                    match expires {
+                        Some((on, left)) if left <= 0 => Finding::TokenInactive {
+                            id: info.id,
+                            status: format!("expired (on {on})"),
+                        },
+                        expires => Finding::TokenActive {
+                            id: info.id,
+                            route,
+                            expires,
+                        },
+                    }
+                }
+            }
+            Err(e) if e.is_auth() || e.codes().contains(&1000) => Finding::TokenRefused {
+                error: e.to_string(),
+            },
+            Err(e) => Finding::TokenUnverified {
+                error: e.to_string(),
+            },
+        }
+    } else {
+        Finding::LegacyKey
+    });
+    match client.probe_users().await {
+        Ok(probe) => {
+            findings.push(Finding::Account {
+                total: probe.total_count,
+            });
+            findings.push(Finding::RateLimit {
+                policy: probe.policy.map(|p| (p.quota, p.window.as_secs())),
+                remaining: probe.remaining.map(|(left, reset)| (left, reset.as_secs())),
+                sent,
+            });
+        }
+        Err(e) => findings.push(Finding::AccountFailed {
+            why: failure(&e),
+            error: e.to_string(),
+        }),
+    }
+    findings.push(Finding::DeletePermission);
+
+    let shown = crate::cloudflare::shown_base(&target.api_url);
+    if json {
+        check::json(account.as_str(), &shown, &findings, streams.stdout)?;
+    } else {
+        check::human(account.as_str(), &shown, &findings, streams.stdout, palette)?;
+    }
+    match check::failed(&findings) {
+        0 => Ok(Exit::Success),
+        failed => Err(Error::CheckFailed { failed }),
+    }
+}
+
+/// What a failed one-user listing means.
+fn failure(e: &ApiError) -> AccountFailure {
+    if e.is_route() {
+        AccountFailure::Route
+    } else if e.is_not_enabled() {
+        AccountFailure::NotEnabled
+    } else if e.codes().contains(&10000) {
+        AccountFailure::NoAccess
+    } else if e.is_auth() {
+        AccountFailure::Credentials
+    } else if e.is_rate_limited() {
+        AccountFailure::RateLimited
+    } else {
+        AccountFailure::Other
+    }
+}
