@@ -318,11 +318,7 @@ fn get_user(cx: &Context<'_>, path: &str, user_id: &str) -> Result<Reply, ApiErr
         .store
         .read()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let user = store
-        .snapshot()
-        .into_iter()
-        .find(|u| u.get("id").and_then(|v| v.as_str()) == Some(user_id))
-        .ok_or_else(|| not_found(cx, path))?;
+    let user = store.get(user_id).ok_or_else(|| not_found(cx, path))?;
     Ok(Reply {
         status: 200,
         body: json!({"success": true, "errors": [], "messages": [], "result": user}).to_string(),

@@ -264,6 +264,16 @@ impl Store {
             .collect()
     }
 
+    /// The live user with this id (the first, if a seed repeats it), found through the index:
+    /// one lookup, whatever the account's size.
+    pub(super) fn get(&self, id: &str) -> Option<Map<String, Value>> {
+        let index = *self.by_id.get(id)?.first()?;
+        match serde_json::from_str(&self.entries.get(index)?.json) {
+            Ok(Value::Object(map)) => Some(map),
+            _ => None,
+        }
+    }
+
     /// True if a live user has this id (used in tests and by later fault injection).
     #[cfg(test)]
     pub(super) fn contains(&self, id: &str) -> bool {
@@ -392,6 +402,16 @@ mod tests {
         assert_eq!(s.len(), 19);
         assert!(!s.contains("id3"));
         assert!(s.delete("id4"), "indices stay right after a shuffle");
+    }
+
+    #[test]
+    fn one_user_is_found_by_id_until_deleted() {
+        let mut s = store(3);
+        let id = ids(&s.page(&q(1, 10)))[1].clone();
+        assert_eq!(s.get(&id).unwrap()["id"], Value::String(id.clone()));
+        assert!(s.get("00000000-0000-4000-8000-999999999999").is_none());
+        assert!(s.delete(&id));
+        assert!(s.get(&id).is_none());
     }
 
     #[test]
