@@ -149,12 +149,43 @@ fn labels_are_safe_to_print() {
 }
 
 #[test]
+fn a_blank_address_is_labelled_by_the_id() {
+    let d = Decision {
+        user: user(7, Some("   ")),
+        id: None,
+        email: None,
+        reason: Reason::NoEmail,
+    };
+    assert_eq!(
+        d.label(),
+        "(no email, id 00000000-0000-4000-8000-000000000007)"
+    );
+}
+
+#[test]
+fn records_that_differ_only_in_device_count_are_ordered_the_same_whatever_the_input_order() {
+    // The same user listed twice (held as a shared id), once without a device count: the plan,
+    // and so its fingerprint and the saved plan, must not depend on the order of the pages.
+    let d = desired(&["a@example.com"]);
+    let bare = user(1, Some("x@example.com"));
+    let counted = LiveUser {
+        active_device_count: Some(1.0),
+        ..bare.clone()
+    };
+    let first = compute(&d, &[bare.clone(), counted.clone()], &policy());
+    let second = compute(&d, &[counted, bare], &policy());
+    assert_eq!(first, second);
+    assert_eq!(first.held.len(), 2, "{:?}", first.held);
+}
+
+#[test]
 fn allowed_user_with_odd_id_is_kept() {
     let d = desired(&["alice@example.com"]);
     let mut alice = user(1, Some("alice@example.com"));
     alice.id = None;
     let plan = compute(&d, &[alice], &policy());
     assert_eq!(plan.keep.len(), 1);
+    assert!(!plan.has_changes());
 }
 
 #[test]

@@ -532,3 +532,31 @@ fn the_github_actions_example_uses_real_commands() {
         reconcile::cli::Cli::try_parse_from(&words).unwrap_or_else(|e| panic!("{command}: {e}"));
     }
 }
+
+#[test]
+fn a_saved_plan_is_read_up_to_its_size_limit_and_refused_beyond_it() {
+    // A plan of a large account is megabytes of JSON: a file of 2 MiB (here padded with
+    // whitespace after the document, which JSON allows) is read and applied; one byte more
+    // than the limit is refused before it is parsed, and nothing is deleted.
+    let w = World::demo();
+    let file = w.allowlist(ALLOWED);
+    let big = save_plan(&w, &file);
+    let mut text = std::fs::read_to_string(&big).unwrap();
+    text.push_str(&" ".repeat(2 << 20));
+    std::fs::write(&big, text).unwrap();
+    let huge = w.dir.path().join("huge.json");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(64 * 1024 * 1024 + 1)
+        .unwrap();
+    let r = w.run(&["apply", s(&huge), "-f", s(&file)]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr.contains("more than the limit of 67108864 bytes"),
+        "{r:?}"
+    );
+    assert_eq!(w.deletes(), 0);
+    let r = w.run(&["apply", s(&big), "-f", s(&file)]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(w.deletes(), 3, "{r:?}");
+}
