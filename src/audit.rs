@@ -183,9 +183,27 @@ impl Actor {
         Actor {
             user: get("USER")
                 .or_else(|| get("LOGNAME"))
-                .or_else(|| get("USERNAME")),
+                .or_else(|| get("USERNAME"))
+                // Cron, systemd units and `env -i` set none of them; the effective user id
+                // still says whose authority the deletions ran under.
+                .or_else(|| effective_uid().map(|uid| format!("uid {uid}"))),
             ci,
         }
+    }
+}
+
+/// The process's effective user id: the owner of its `/proc` entry, which the kernel sets to
+/// it (`geteuid` itself is an unsafe FFI call, and this crate forbids `unsafe`). `None` where
+/// there is no `/proc` (macOS, the BSDs) and off Unix.
+fn effective_uid() -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata("/proc/self").ok().map(|m| m.uid())
+    }
+    #[cfg(not(unix))]
+    {
+        None
     }
 }
 
@@ -735,6 +753,12 @@ mod tests {
         );
         let a = Actor::from_env(&env(&[("GITLAB_CI", "true"), ("CI_JOB_ID", "7")]));
         assert_eq!(a.ci.unwrap().job_id.as_deref(), Some("7"));
+        // No USER, LOGNAME or USERNAME: the effective user id, where it can be read.
+        let a = Actor::from_env(&env(&[]));
+        assert_eq!(a.user, effective_uid().map(|uid| format!("uid {uid}")));
+        if cfg!(target_os = "linux") {
+            assert!(a.user.is_some());
+        }
     }
 
     #[test]

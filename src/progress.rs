@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 use crate::apply;
 use crate::cloudflare::{human_duration, Event, Observer};
@@ -65,13 +65,17 @@ impl Progress {
                 Some(n) => ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::stderr()),
                 None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
             };
-            let template = if total.is_some() {
-                "{msg} [{bar:30}] {pos}/{len} ({per_sec}, {eta} left)"
-            } else {
-                "{msg} {pos} ({per_sec})"
-            };
-            if let Ok(style) = ProgressStyle::with_template(template) {
-                bar.set_style(style.progress_chars("=> "));
+            if let Ok(style) = ProgressStyle::with_template(template(total.is_some())) {
+                bar.set_style(
+                    style
+                        .with_key(
+                            "rate",
+                            |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                                let _ = w.write_str(&whole_rate(state.per_sec()));
+                            },
+                        )
+                        .progress_chars("=> "),
+                );
             }
             bar.set_message(what);
             bar
@@ -86,6 +90,27 @@ impl Progress {
                 bar,
             }),
         }
+    }
+}
+
+/// The bar's template: `{rate}` is [`whole_rate`], not indicatif's `{per_sec}`, whose four
+/// decimals (`3.9871/s`) are noise on a count of pages or users.
+fn template(known_total: bool) -> &'static str {
+    if known_total {
+        "{msg} [{bar:30}] {pos}/{len} ({rate}, {eta} left)"
+    } else {
+        "{msg} {pos} ({rate})"
+    }
+}
+
+/// A rate per second, whole: `42/s`; below one, `<1/s` rather than a rounded `0/s`.
+fn whole_rate(per_sec: f64) -> String {
+    if !per_sec.is_finite() || per_sec <= 0.0 {
+        "0/s".to_string()
+    } else if per_sec < 1.0 {
+        "<1/s".to_string()
+    } else {
+        format!("{:.0}/s", per_sec)
     }
 }
 
@@ -109,6 +134,11 @@ impl Task {
     pub(crate) fn inc(&self, n: u64) {
         let done = self.inner.done.fetch_add(n, Ordering::Relaxed) + n;
         if let Some(bar) = &self.inner.bar {
+            // A total is what the API said before the step began (an empty account says 0
+            // pages, yet page 1 is read): never show more done than the total.
+            if bar.length().is_some_and(|len| done > len) {
+                bar.set_length(done);
+            }
             bar.inc(n);
         } else if self.inner.lines {
             let mut last = self
@@ -131,7 +161,7 @@ impl Task {
 
     fn line(&self, done: u64) {
         match self.inner.total {
-            Some(total) => tracing::info!("{}: {done}/{total}", self.inner.what),
+            Some(total) => tracing::info!("{}: {done}/{}", self.inner.what, total.max(done)),
             None => tracing::info!("{}: {done}", self.inner.what),
         }
     }
@@ -143,11 +173,13 @@ impl Task {
         }
     }
 
-    /// Print a line above the bar (or log it when there is no bar).
+    /// Print a line above the bar (or log it when there is no bar, as a warning: the lines
+    /// printed this way answer something the person did, such as Ctrl-C, and must show at the
+    /// default level).
     pub(crate) fn println(&self, text: &str) {
         match &self.inner.bar {
             Some(bar) => bar.println(text),
-            None => tracing::info!("{text}"),
+            None => tracing::warn!("{text}"),
         }
     }
 }
@@ -191,7 +223,7 @@ impl apply::Observer for DeletionEvents {
                 let text = notes::stopping(by, in_flight);
                 match &*task {
                     Some(task) => task.println(&text),
-                    None => tracing::info!("{text}"),
+                    None => tracing::warn!("{text}"),
                 }
             }
             apply::Event::Finished => {
@@ -396,6 +428,25 @@ mod tests {
         })
         .contains("waiting 60 s until it resets"));
         assert_eq!(said(&Event::PageListed), None);
+    }
+
+    #[test]
+    fn rates_are_whole_and_totals_honest() {
+        assert_eq!(whole_rate(41.6), "42/s");
+        assert_eq!(whole_rate(3.9871), "4/s");
+        assert_eq!(whole_rate(0.25), "<1/s");
+        assert_eq!(whole_rate(0.0), "0/s");
+        assert_eq!(whole_rate(f64::NAN), "0/s");
+        for known in [true, false] {
+            assert!(template(known).contains("{rate}"));
+            assert!(!template(known).contains("per_sec"));
+        }
+        // The API said 0 pages (an empty account), and page 1 came back: 1/1, not 1/0.
+        let task = Progress::new(Mode::Bars).task("listing", Some(0));
+        task.inc(1);
+        let bar = task.inner.bar.as_ref().unwrap();
+        assert_eq!((bar.position(), bar.length()), (1, Some(1)));
+        task.finish();
     }
 
     #[test]

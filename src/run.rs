@@ -4,7 +4,7 @@
 
 use crate::settings::Settings;
 
-pub use crate::commands::{Error, Exit, Streams};
+pub use crate::commands::{Error, Exit, PipeWatch, Streams, Watched, CLOSED_PIPE};
 
 pub async fn run(settings: Settings, streams: &mut Streams<'_>) -> Result<Exit, Error> {
     crate::commands::dispatch(settings, streams).await

@@ -85,6 +85,10 @@ pub enum Action {
     Schema,
     Completions(clap_complete::Shell),
     Man,
+    /// `man --dir DIR`: a page per command, written into DIR.
+    ManPages {
+        dir: PathBuf,
+    },
     Sandbox(SandboxSettings),
     AuditVerify {
         file: PathBuf,

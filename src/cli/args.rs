@@ -38,8 +38,17 @@ pub struct Cli {
     pub command: Command,
 
     /// When to colour the output
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true, help_heading = "Global options")]
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true, overrides_with = "no_color", help_heading = "Global options")]
     pub color: ColorChoice,
+
+    /// The same as --color never
+    #[arg(
+        long,
+        global = true,
+        overrides_with = "color",
+        help_heading = "Global options"
+    )]
+    pub no_color: bool,
 
     /// More log detail on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides
     #[arg(short, long, action = clap::ArgAction::Count, global = true, help_heading = "Global options")]
@@ -76,6 +85,7 @@ pub enum ColorChoice {
 pub enum Command {
     /// Show what apply would delete. Read-only: sends only GET requests.
     #[command(
+        override_usage = "reconcile plan -f <PATH>... [OPTIONS]",
         after_help = "Example:\n  CLOUDFLARE_API_TOKEN=... reconcile plan -f desired/users.yaml"
     )]
     Plan(PlanArgs),
@@ -109,9 +119,11 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the manual page (roff).
-    #[command(after_help = "Example:\n  reconcile man > reconcile.1 && man ./reconcile.1")]
-    Man,
+    /// Print the manual page (roff), or write one page per command into a directory.
+    #[command(
+        after_help = "Examples:\n  reconcile man > reconcile.1 && man ./reconcile.1\n  reconcile man --dir /usr/local/share/man/man1   # reconcile.1, reconcile-plan.1, ..."
+    )]
+    Man(ManArgs),
     /// Run plan and apply on a built-in sandbox account: the whole flow with no Cloudflare account.
     #[command(after_help = "Example:\n  reconcile demo")]
     Demo(DemoArgs),
@@ -473,7 +485,7 @@ pub struct PlanArgs {
     #[arg(long, value_name = "FILE", help_heading = "Output")]
     pub out: Option<PathBuf>,
 
-    /// How long a saved plan stays valid: 30m, 24h, 7d (at most 30d)
+    /// How long a saved plan stays valid: 30m, 24h, 7d (at most 30d); needs --out
     #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = crate::planfile::parse_ttl, requires = "out", help_heading = "Output")]
     pub plan_ttl: Duration,
 
@@ -565,6 +577,13 @@ pub struct ExportArgs {
 
     #[command(flatten, next_help_heading = "API client")]
     pub client: ClientArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write reconcile.1 and a page per command (reconcile-plan.1, ...) into DIR, which must exist
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -10,7 +10,7 @@ mod secrets;
 
 pub use crate::settings::{Action, PlanOutput, Settings, Target};
 pub use args::*;
-pub use docs::{completions, man_page};
+pub use docs::{completions, man_page, man_pages, ManPage};
 pub use resolve::UsageError;
 pub use secrets::{
     credentials, plan_key, token_from_file, CredentialsError, PlanKeySourceError, TokenFileError,

@@ -37,7 +37,12 @@ impl Settings {
 
     pub fn resolve(cli: Cli, env: &Environment) -> Result<Settings, UsageError> {
         let no_color = (env.var)("NO_COLOR").is_some_and(|v| !v.is_empty());
-        let colour = |terminal: bool| match cli.color {
+        let choice = if cli.no_color {
+            ColorChoice::Never
+        } else {
+            cli.color
+        };
+        let colour = |terminal: bool| match choice {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => terminal && !no_color,
@@ -180,7 +185,8 @@ impl Settings {
             },
             Command::Schema => Action::Schema,
             Command::Completions { shell } => Action::Completions(shell),
-            Command::Man => Action::Man,
+            Command::Man(ManArgs { dir: None }) => Action::Man,
+            Command::Man(ManArgs { dir: Some(dir) }) => Action::ManPages { dir },
             Command::Demo(a) => Action::Demo {
                 auto_approve: auto_approve(a.auto_approve)?,
             },

@@ -32,8 +32,8 @@ pub(crate) async fn run(
     let server = sandbox::Sandbox::new(seed, options)
         .bind(([127, 0, 0, 1], 0).into())
         .await?;
-    tracing::info!(url = %server.base_url(), "sandbox started");
-    render::notes::demo_started(&server.base_url(), streams.prompt)?;
+    // The banner names the URL; a log line saying it again would be the same words twice.
+    render::notes::demo_started(&server.base_url(), streams.notes)?;
     let account = account_for(&desired, None)?;
     let client = Client::with_config(
         &server.base_url(),
@@ -57,7 +57,7 @@ pub(crate) async fn run(
             .await?;
             warn_about(&desired, &plan);
             render::human(&plan, streams.stdout, palette)?;
-            render::notes::demo_plan_only(streams.prompt)?;
+            render::notes::demo_plan_only(streams.notes)?;
             return Ok(Exit::Success);
         }
         approval => {

@@ -98,6 +98,65 @@ pub struct Streams<'a> {
     /// Prompts go here (stderr), never to stdout.
     pub prompt: &'a mut (dyn Write + Send),
     pub stdin: &'a mut (dyn BufRead + Send),
+    /// The short texts around the output (the demo's banner and the like): stderr, or nothing
+    /// under `-q`, which keeps only errors, prompts and the output asked for.
+    pub notes: &'a mut (dyn Write + Send),
+}
+
+/// Status of a run whose reader went away before the output was all written (`| head`): 128 +
+/// SIGPIPE, what a shell reports for a program that a closed pipe ended. Neither 0 nor 2 would be
+/// true of a plan nobody read to the end, and 1 would say something failed.
+pub const CLOSED_PIPE: u8 = 141;
+
+/// Whether a stream's reader went away. A write to a closed pipe fails with `BrokenPipe`, and
+/// that error may come back up wrapped in another (a render error, a prompt that failed): the
+/// watch remembers it at the stream, so that `main` ends quietly with [`CLOSED_PIPE`] whatever
+/// the error became.
+#[derive(Clone, Debug, Default)]
+pub struct PipeWatch(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl PipeWatch {
+    pub fn new() -> PipeWatch {
+        PipeWatch::default()
+    }
+
+    /// `inner`, watched: a `BrokenPipe` from it is remembered, then returned as it was.
+    pub fn watch<W: Write>(&self, inner: W) -> Watched<W> {
+        Watched {
+            inner,
+            watch: self.clone(),
+        }
+    }
+
+    /// A write to a watched stream found its reader gone.
+    pub fn closed(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Remember `e` if it says the reader went away; `e` unchanged.
+    pub fn note(&self, e: io::Error) -> io::Error {
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        e
+    }
+}
+
+/// A writer under a [`PipeWatch`].
+#[derive(Debug)]
+pub struct Watched<W> {
+    inner: W,
+    watch: PipeWatch,
+}
+
+impl<W: Write> Write for Watched<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write(buf).map_err(|e| self.watch.note(e))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush().map_err(|e| self.watch.note(e))
+    }
 }
 
 /// One command, from resolved settings to how it ended.
@@ -167,6 +226,7 @@ pub(crate) async fn dispatch(settings: Settings, streams: &mut Streams<'_>) -> R
         Action::Schema => docs::schema(streams),
         Action::Completions(shell) => docs::completions(shell, streams),
         Action::Man => docs::man(streams),
+        Action::ManPages { dir } => docs::man_pages(&dir),
         Action::Demo { auto_approve } => {
             demo::run(
                 shared::approval(auto_approve, settings.stdin_is_terminal),

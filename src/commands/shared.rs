@@ -73,13 +73,14 @@ pub(crate) async fn compute(
     Ok(plan::compute_owned(desired, listing.users, &policy))
 }
 
-/// Warnings about the desired state and the plan, once per run, on stderr.
+/// Warnings about the desired state, once per run, on stderr. The users held back are in the
+/// plan itself (every format shows them, with the reason), so they are logged only at `-v`.
 pub(crate) fn warn_about(desired: &Desired, plan: &Plan) {
     for warning in &desired.warnings {
         tracing::warn!("{warning}");
     }
     for held in &plan.held {
-        tracing::warn!(
+        tracing::info!(
             "{} is not on the allowlist but is held back: {}",
             held.label(),
             crate::render::words::reason(&held.reason)

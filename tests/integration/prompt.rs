@@ -43,6 +43,7 @@ fn apply_answering(w: &World, answer: &str) -> (Result<Exit, Error>, String, Str
             stdout: &mut stdout,
             prompt: &mut prompt,
             stdin: &mut stdin,
+            notes: &mut std::io::sink(),
         },
     ));
     (

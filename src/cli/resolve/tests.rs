@@ -487,3 +487,43 @@ fn check_takes_the_target_and_a_format() {
         Some("023e105f4ecef8ad9ca31a8372d0c353")
     );
 }
+
+#[test]
+fn no_color_is_color_never_and_the_last_of_the_two_wins() {
+    let colour = |args: &[&str]| {
+        let s = resolve(args, &[], true).unwrap();
+        (s.palette.enabled, s.log_color)
+    };
+    assert_eq!(colour(&["reconcile", "schema"]), (true, true));
+    assert_eq!(
+        colour(&["reconcile", "schema", "--no-color"]),
+        (false, false)
+    );
+    assert_eq!(
+        colour(&["reconcile", "--no-color", "schema"]),
+        (false, false)
+    );
+    assert_eq!(
+        colour(&["reconcile", "schema", "--color", "always", "--no-color"]),
+        (false, false)
+    );
+    assert_eq!(
+        colour(&["reconcile", "schema", "--no-color", "--color", "always"]),
+        (true, true)
+    );
+}
+
+#[test]
+fn man_writes_one_page_or_a_directory_of_them() {
+    assert!(matches!(
+        resolve(&["reconcile", "man"], &[], false).unwrap().action,
+        Action::Man
+    ));
+    match resolve(&["reconcile", "man", "--dir", "out"], &[], false)
+        .unwrap()
+        .action
+    {
+        Action::ManPages { dir } => assert_eq!(dir, PathBuf::from("out")),
+        other => panic!("{other:?}"),
+    }
+}
