@@ -311,9 +311,10 @@ fn completions_and_man_page() {
     );
     let text = r.stdout.replace("\\-", "-");
     for section in [
-        "RECONCILE PLAN",
-        "RECONCILE APPLY",
-        "RECONCILE VALIDATE",
+        // Each command is a subsection of COMMANDS, with its options.
+        ".SS \"reconcile plan\"",
+        ".SS \"reconcile apply\"",
+        ".SS \"reconcile validate\"",
         "--allow-deletes",
         "CLOUDFLARE_API_TOKEN",
     ] {

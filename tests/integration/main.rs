@@ -18,6 +18,7 @@ mod gitops;
 mod harness;
 mod help;
 mod listing;
+mod manners;
 mod plan_apply;
 mod plan_key;
 mod prompt;

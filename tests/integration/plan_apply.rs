@@ -39,14 +39,15 @@ fn plan_names_exactly_the_extras_and_sends_no_delete() {
         r.stdout.contains("Plan: 3 to delete, 4 unchanged."),
         "{r:?}"
     );
-    // Allowed but absent, and the user without an email held back with a warning.
+    // Allowed but absent, and the user without an email held back: shown in the plan, and not
+    // warned about again on stderr (the log says it with -v).
     assert!(r.stdout.contains("+ grace@example.com"), "{r:?}");
     assert!(
         r.stdout
             .contains("(no email, id 6a7b8c9d-0e1f-4a2b-8c3d-4e5f60718293)"),
         "{r:?}"
     );
-    assert!(r.stderr.contains("held back"), "{r:?}");
+    assert!(!r.stderr.contains("held back"), "{r:?}");
     // The similar diff of the live list.
     assert!(r.stdout.contains("-carol@example.com"), "{r:?}");
     assert_eq!(w.deletes(), 0);
@@ -453,17 +454,13 @@ fn a_closed_stdout_does_not_turn_changes_into_success() {
     // The reader goes away before the plan is written (the plan needs the listing first).
     drop(child.stdout.take());
     let status = child.wait().unwrap();
+    // 141, as a shell reports for a program a closed pipe ended: neither 0 nor 2, since nobody
+    // read the plan (manners.rs checks every command and format).
     assert_eq!(
         status.code(),
-        Some(1),
+        Some(141),
         "a plan with changes must not exit 0 when stdout closes"
     );
-    // For output-only commands a closed pipe is fine.
-    let mut cmd = bare(&["schema"]);
-    cmd.stdout(std::process::Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    drop(child.stdout.take());
-    assert_eq!(child.wait().unwrap().code(), Some(0));
 }
 
 /// A loopback API whose pages are given by `page(n)` (the JSON of `result` and `result_info`).
