@@ -100,15 +100,6 @@ pub enum Action {
     },
 }
 
-impl Action {
-    /// Whether the exit code says nothing but "the text was written": then a reader that closes
-    /// the pipe early (`| head`) is no failure. For every other command the code matters
-    /// (changes present, refused, partly failed) and a closed pipe is an error.
-    pub fn output_only(&self) -> bool {
-        matches!(self, Action::Schema | Action::Completions(_) | Action::Man)
-    }
-}
-
 /// `reconcile sandbox`, resolved.
 #[derive(Debug, Clone)]
 pub struct SandboxSettings {
