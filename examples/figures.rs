@@ -347,7 +347,7 @@ fn end_to_end(runtime: &tokio::runtime::Runtime, runs: Option<String>) {
         let allowlist = dir.path().join("users.yaml");
         std::fs::write(&allowlist, yaml).unwrap();
         let allowlist = allowlist.display().to_string();
-        let rails = vec!["--allow-deletes".to_string(), deletions.to_string()];
+        let rails = ["--allow-deletes".to_string(), deletions.to_string()];
         let plan = |extra: &[&str]| {
             let mut args = vec!["plan".to_string(), "-f".into(), allowlist.clone()];
             args.extend(rails.iter().cloned());

@@ -472,6 +472,30 @@ pub struct PlanArgs {
         help_heading = "Output"
     )]
     pub history: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub layout: LayoutArgs,
+}
+
+/// How the human plan is laid out (docs/output.md).
+#[derive(Debug, Args, Default)]
+pub struct LayoutArgs {
+    /// Show one line per user, and summarise the before/after diff, when more than N users are deleted
+    #[arg(long, value_name = "N", default_value_t = 50, help_heading = "Output")]
+    pub compact_above: usize,
+
+    /// Show every line of the before/after diff, even when the plan is compact
+    #[arg(long, help_heading = "Output")]
+    pub full_diff: bool,
+}
+
+impl LayoutArgs {
+    pub(super) fn layout(&self) -> crate::render::Layout {
+        crate::render::Layout {
+            compact_above: self.compact_above,
+            full_diff: self.full_diff,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -514,6 +538,9 @@ pub struct ApplyArgs {
         help_heading = "Deleting"
     )]
     pub history: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub layout: LayoutArgs,
 }
 
 #[derive(Debug, Args)]

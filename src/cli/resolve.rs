@@ -139,6 +139,7 @@ impl Settings {
                     save_to: a.out,
                     ttl: a.plan_ttl,
                     step_summary: var("GITHUB_STEP_SUMMARY").map(PathBuf::from),
+                    layout: a.layout.layout(),
                 },
                 history: a.history,
             },
@@ -159,6 +160,7 @@ impl Settings {
                     clock: Clock::System,
                 },
                 history: a.history,
+                layout: a.layout.layout(),
             },
             Command::Validate(a) => Action::Validate { files: a.files },
             Command::Explain(a) => Action::Explain {

@@ -430,3 +430,42 @@ fn history_files_are_read_in_order_and_not_with_a_saved_plan() {
     .unwrap_err();
     assert!(e.contains("cannot be used with"), "{e}");
 }
+
+#[test]
+fn the_layout_flags_reach_plan_and_apply() {
+    let layout_of = |args: &[&str]| match resolve(args, &[], false).unwrap().action {
+        Action::Plan { output, .. } => output.layout,
+        Action::Apply { layout, .. } => layout,
+        _ => panic!(),
+    };
+    assert_eq!(
+        layout_of(&["reconcile", "plan", "-f", "x.yaml"]),
+        crate::render::Layout::default()
+    );
+    assert_eq!(crate::render::Layout::default().compact_above, 50);
+    for command in ["plan", "apply"] {
+        let layout = layout_of(&[
+            "reconcile",
+            command,
+            "-f",
+            "x.yaml",
+            "--compact-above",
+            "7",
+            "--full-diff",
+        ]);
+        assert_eq!(
+            layout,
+            crate::render::Layout {
+                compact_above: 7,
+                full_diff: true
+            },
+            "{command}"
+        );
+    }
+    assert!(resolve(
+        &["reconcile", "plan", "-f", "x.yaml", "--compact-above", "-1"],
+        &[],
+        false
+    )
+    .is_err());
+}
