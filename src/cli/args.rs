@@ -261,7 +261,7 @@ impl RailArgs {
 /// How requests are sent: concurrency, rate budget, retries, timeouts.
 #[derive(Debug, Args)]
 pub struct ClientArgs {
-    /// Pages listed at once after page 1
+    /// Pages listed at once after page 1, at least; up to 16 when the rate budget has room, and never more than it has left
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub list_concurrency: u16,
 
