@@ -337,7 +337,11 @@ fn end_to_end(runtime: &tokio::runtime::Runtime, runs: Option<String>) {
     println!(
         "5. the commands end to end: {users} generated users in the sandbox (in-process, no latency), \
          {} (median of {runs} run{})",
-        bin.display(),
+        std::env::current_dir()
+            .ok()
+            .and_then(|here| bin.strip_prefix(here).ok())
+            .unwrap_or(&bin)
+            .display(),
         if runs == 1 { "" } else { "s" }
     );
     for kept in [75_000usize, 50_000] {
@@ -359,7 +363,7 @@ fn end_to_end(runtime: &tokio::runtime::Runtime, runs: Option<String>) {
         };
         let flows = [
             Flow {
-                name: "reconcile export",
+                name: "export",
                 args: vec![
                     "export".into(),
                     "--account-id".into(),
@@ -368,22 +372,22 @@ fn end_to_end(runtime: &tokio::runtime::Runtime, runs: Option<String>) {
                 until_first_delete: false,
             },
             Flow {
-                name: "reconcile plan (human)",
+                name: "plan (human)",
                 args: plan(&[]),
                 until_first_delete: false,
             },
             Flow {
-                name: "reconcile plan --format json",
+                name: "plan --format json",
                 args: plan(&["--format", "json"]),
                 until_first_delete: false,
             },
             Flow {
-                name: "reconcile plan --format markdown",
+                name: "plan --format markdown",
                 args: plan(&["--format", "markdown"]),
                 until_first_delete: false,
             },
             Flow {
-                name: "reconcile apply --auto-approve, to the 1st DELETE",
+                name: "apply --auto-approve, to the 1st DELETE",
                 args: {
                     let mut args = vec![
                         "apply".to_string(),
