@@ -5,6 +5,8 @@
 //! cargo run --release --example figures -- delete   # 2. deleting 600 users at 120 requests / 10 s
 //! cargo run --release --example figures -- plan     # 3. planning 1,000,000 users vs 500,000 allowed
 //! cargo run --release --example figures -- patterns # 4. planning 100,000 users vs 5,000 unmatched protected patterns
+//! cargo build --release && cargo run --release --example figures -- e2e [RUNS]
+//!                                                    # 5. the commands end to end, 100,000 users
 //! ```
 //!
 //! Each prints what it measured; nothing here asserts a time (timings are not tests).
@@ -28,17 +30,23 @@ fn main() {
         .build()
         .unwrap();
     match which.as_str() {
-        "list" => runtime.block_on(listing(4)),
+        "list" => {
+            // The old fixed 4 pages at once, then the budget's choice, in the same run.
+            let fixed = runtime.block_on(listing(Some(4)));
+            let auto = runtime.block_on(listing(None));
+            println!("   adaptive / fixed 4: {:.2}x the wall time", auto / fixed);
+        }
         "delete" => runtime.block_on(deleting()),
         "plan" => planning(),
         "patterns" => patterns(),
+        "e2e" => end_to_end(&runtime, std::env::args().nth(2)),
         "all" => {
-            runtime.block_on(listing(4));
+            runtime.block_on(listing(None));
             runtime.block_on(deleting());
             planning();
             patterns();
         }
-        other => eprintln!("unknown figure `{other}`: list, delete, plan, patterns or all"),
+        other => eprintln!("unknown figure `{other}`: list, delete, plan, patterns, e2e or all"),
     }
 }
 
@@ -59,7 +67,7 @@ fn client(url: &str, config: ClientConfig) -> Client {
     .unwrap()
 }
 
-async fn listing(concurrency: usize) {
+async fn listing(concurrency: Option<usize>) -> f64 {
     let users = 100_000;
     let latency = Duration::from_millis(20);
     let mut seed = Seed::empty(DEFAULT_ACCOUNT_ID);
@@ -87,18 +95,22 @@ async fn listing(concurrency: usize) {
     let wall = start.elapsed();
     let requests = server.sandbox().requests().len();
     let pages = users.div_ceil(1000);
-    // Page 1 alone, then the rest `concurrency` at a time; the issue's ideal is
-    // ceil(pages / concurrency) × latency.
-    let ideal = latency * pages.div_ceil(concurrency) as u32;
+    // What the client chooses with a fresh 1200/300 s budget (cloudflare::budget::
+    // list_concurrency): the requested figure, or 16 while the budget has 16 left.
+    let workers = concurrency.unwrap_or(16).min(pages - 1);
+    let asked = concurrency.map_or("not given".to_string(), |n| n.to_string());
+    // Page 1 alone, then the rest `workers` at a time; the ideal is
+    // ceil(pages / workers) × latency.
+    let ideal = latency * pages.div_ceil(workers) as u32;
     println!(
-        "1. listing {users} users, {} ms latency per request, list concurrency {concurrency}",
+        "1. listing {users} users, {} ms latency per request, --list-concurrency {asked} ({workers} at once)",
         latency.as_millis()
     );
     println!("   users listed:   {}", listing.users.len());
     println!("   wall time:      {:.3} s", wall.as_secs_f64());
     println!("   requests sent:  {requests} ({pages} pages)");
     println!(
-        "   ideal:          {:.3} s = ceil({pages} / {concurrency}) x {} ms",
+        "   ideal:          {:.3} s = ceil({pages} / {workers}) x {} ms",
         ideal.as_secs_f64(),
         latency.as_millis()
     );
@@ -107,6 +119,7 @@ async fn listing(concurrency: usize) {
         wall.as_secs_f64() / ideal.as_secs_f64()
     );
     server.shutdown().await;
+    wall.as_secs_f64()
 }
 
 async fn deleting() {
@@ -289,4 +302,245 @@ fn patterns() {
         plan.unmatched_protected.len()
     );
     println!("   time:           {:.3} s", wall.as_secs_f64());
+}
+
+/// One command of the end-to-end figure, as a user types it (after `reconcile`).
+struct Flow {
+    name: &'static str,
+    args: Vec<String>,
+    /// Stop at the first DELETE the sandbox receives (it holds them) instead of the end.
+    until_first_delete: bool,
+    /// Talks to the API (gets `--api-url`).
+    api: bool,
+}
+
+/// What one run of a flow took.
+#[derive(Clone, Copy, Default)]
+struct Took {
+    wall: f64,
+    /// Peak resident memory of the `reconcile` process, KiB.
+    peak_kib: u64,
+    out_bytes: u64,
+    out_lines: u64,
+}
+
+/// The real binary against the sandbox: `reconcile export` (list + write) is the baseline, and
+/// every `plan` format and `apply --auto-approve` up to its first DELETE are measured against it
+/// in the same run. The binary runs as a child process, stdout to a file, so that what is
+/// measured is what a user runs (start-up, argument resolution, reading the allowlist, listing,
+/// planning, rendering, writing).
+fn end_to_end(runtime: &tokio::runtime::Runtime, runs: Option<String>) {
+    let runs: usize = runs.and_then(|r| r.parse().ok()).unwrap_or(3).max(1);
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe
+        .parent()
+        .and_then(|examples| examples.parent())
+        .map(|dir| dir.join("reconcile"))
+        .unwrap();
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build --release` first",
+        bin.display()
+    );
+    let users = 100_000usize;
+    println!(
+        "5. the commands end to end: {users} generated users in the sandbox (in-process, no latency), \
+         {} (median of {runs} run{})",
+        std::env::current_dir()
+            .ok()
+            .and_then(|here| bin.strip_prefix(here).ok())
+            .unwrap_or(&bin)
+            .display(),
+        if runs == 1 { "" } else { "s" }
+    );
+    for kept in [75_000usize, 50_000] {
+        let deletions = users - kept;
+        let dir = tempfile::tempdir().unwrap();
+        let mut yaml = format!("account_id: {DEFAULT_ACCOUNT_ID}\nusers:\n");
+        for i in 1..=kept {
+            yaml.push_str(&format!("  - user{i:06}@generated.example\n"));
+        }
+        let allowlist = dir.path().join("users.yaml");
+        std::fs::write(&allowlist, yaml).unwrap();
+        let allowlist = allowlist.display().to_string();
+        let rails = ["--allow-deletes".to_string(), deletions.to_string()];
+        let plan = |extra: &[&str]| {
+            let mut args = vec!["plan".to_string(), "-f".into(), allowlist.clone()];
+            args.extend(rails.iter().cloned());
+            args.extend(extra.iter().map(|s| s.to_string()));
+            args
+        };
+        let flows = [
+            Flow {
+                name: "export",
+                args: vec![
+                    "export".into(),
+                    "--account-id".into(),
+                    DEFAULT_ACCOUNT_ID.into(),
+                ],
+                until_first_delete: false,
+                api: true,
+            },
+            Flow {
+                name: "plan (human)",
+                args: plan(&[]),
+                until_first_delete: false,
+                api: true,
+            },
+            Flow {
+                name: "plan --format json",
+                args: plan(&["--format", "json"]),
+                until_first_delete: false,
+                api: true,
+            },
+            Flow {
+                name: "plan --format markdown",
+                args: plan(&["--format", "markdown"]),
+                until_first_delete: false,
+                api: true,
+            },
+            Flow {
+                name: "apply --auto-approve, to the 1st DELETE",
+                args: {
+                    let mut args = vec![
+                        "apply".to_string(),
+                        "-f".into(),
+                        allowlist.clone(),
+                        "--auto-approve".into(),
+                    ];
+                    args.extend(rails.iter().cloned());
+                    args
+                },
+                until_first_delete: true,
+                api: true,
+            },
+            Flow {
+                // Not a ratio to meet: what reading the allowlist costs on its own, a part of
+                // every plan that export does not do.
+                name: "(validate -f: reading the allowlist alone)",
+                args: vec!["validate".into(), "-f".into(), allowlist.clone()],
+                until_first_delete: false,
+                api: false,
+            },
+        ];
+        let mut took: Vec<Vec<Took>> = vec![Vec::new(); flows.len()];
+        for _ in 0..runs {
+            for (i, flow) in flows.iter().enumerate() {
+                took[i].push(run_flow(runtime, &bin, flow, users, dir.path()));
+            }
+        }
+        let median = |v: &[Took]| {
+            let mut walls: Vec<f64> = v.iter().map(|t| t.wall).collect();
+            walls.sort_by(f64::total_cmp);
+            let mut peaks: Vec<u64> = v.iter().map(|t| t.peak_kib).collect();
+            peaks.sort_unstable();
+            Took {
+                wall: walls[walls.len() / 2],
+                peak_kib: peaks[peaks.len() / 2],
+                ..v[0]
+            }
+        };
+        let medians: Vec<Took> = took.iter().map(|v| median(v)).collect();
+        let base = medians[0];
+        println!();
+        println!("   keeping {kept}, deleting {deletions} (--allow-deletes {deletions}):");
+        println!(
+            "   {:<52} {:>8} {:>9} {:>9} {:>8} {:>11} {:>9}",
+            "command", "wall", "vs export", "peak RSS", "vs export", "stdout", "lines"
+        );
+        for (flow, t) in flows.iter().zip(&medians) {
+            println!(
+                "   {:<52} {:>6.2} s {:>8.2}x {:>5} MiB {:>8.2}x {:>8.1} MB {:>9}",
+                flow.name,
+                t.wall,
+                t.wall / base.wall,
+                t.peak_kib / 1024,
+                t.peak_kib as f64 / base.peak_kib.max(1) as f64,
+                t.out_bytes as f64 / 1e6,
+                t.out_lines
+            );
+        }
+    }
+}
+
+fn run_flow(
+    runtime: &tokio::runtime::Runtime,
+    bin: &std::path::Path,
+    flow: &Flow,
+    users: usize,
+    dir: &std::path::Path,
+) -> Took {
+    use std::process::{Command, Stdio};
+    let mut seed = Seed::empty(DEFAULT_ACCOUNT_ID);
+    seed.generate(users);
+    let options = Options {
+        // Every DELETE is held, so apply can be stopped at its first one.
+        hold_deletes_after: flow.until_first_delete.then_some(0),
+        ..Options::default()
+    };
+    let server = runtime
+        .block_on(Sandbox::new(seed, options).bind(([127, 0, 0, 1], 0).into()))
+        .unwrap();
+    let stdout_path = dir.join("stdout");
+    let time_path = dir.join("time");
+    let mut command = if flow.until_first_delete {
+        Command::new(bin)
+    } else {
+        // GNU time reports the child's peak resident set (wait4's ru_maxrss).
+        let mut c = Command::new("/usr/bin/time");
+        c.arg("-f").arg("%M").arg("-o").arg(&time_path).arg(bin);
+        c
+    };
+    command.args(&flow.args);
+    if flow.api {
+        command.arg("--api-url").arg(server.base_url());
+    }
+    command
+        .env_clear()
+        .env("CLOUDFLARE_API_TOKEN", reconcile::sandbox::DEFAULT_TOKEN)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&stdout_path).unwrap())
+        .stderr(Stdio::null());
+    let start = Instant::now();
+    let mut child = command.spawn().unwrap();
+    let (wall, peak_kib) = if flow.until_first_delete {
+        // The peak so far, read just before the process is stopped: VmHWM only grows.
+        let status = format!("/proc/{}/status", child.id());
+        let mut peak = 0;
+        while server.sandbox().held() == 0 {
+            if let Ok(Some(exit)) = child.try_wait() {
+                panic!("{} ended before its first DELETE: {exit}", flow.name);
+            }
+            peak = hwm(&status).unwrap_or(peak);
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let wall = start.elapsed().as_secs_f64();
+        peak = hwm(&status).unwrap_or(peak);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        (wall, peak)
+    } else {
+        let exit = child.wait().unwrap();
+        let wall = start.elapsed().as_secs_f64();
+        assert!(exit.success(), "{} failed: {exit}", flow.name);
+        let peak = std::fs::read_to_string(&time_path)
+            .ok()
+            .and_then(|t| t.lines().last()?.trim().parse().ok())
+            .unwrap_or(0);
+        (wall, peak)
+    };
+    runtime.block_on(server.shutdown());
+    let out = std::fs::read(&stdout_path).unwrap();
+    Took {
+        wall,
+        peak_kib,
+        out_bytes: out.len() as u64,
+        out_lines: out.iter().filter(|&&b| b == b'\n').count() as u64,
+    }
+}
+
+fn hwm(status: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(status).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }

@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use similar::{ChangeTag, TextDiff};
+use similar::{group_diff_ops, udiff::UnifiedHunkHeader, DiffOp};
 
 use crate::plan::{Decision, Plan};
 
@@ -30,14 +30,63 @@ pub enum Format {
     Markdown,
 }
 
-/// The plan in `format`. Only the human format uses the palette.
+/// The plan in `format`, the human one in the default [`Layout`]. Only the human format uses
+/// the palette.
+#[cfg(test)]
 pub(crate) fn plan(plan: &Plan, format: Format, out: &mut dyn Write, p: Palette) -> io::Result<()> {
+    plan_with(plan, format, Layout::default(), out, p)
+}
+
+/// The plan in `format`. Only the human format uses the palette and the layout.
+pub(crate) fn plan_with(
+    plan: &Plan,
+    format: Format,
+    layout: Layout,
+    out: &mut dyn Write,
+    p: Palette,
+) -> io::Result<()> {
     match format {
-        Format::Human => human(plan, out, p),
+        Format::Human => human_with(plan, layout, out, p),
         Format::Json => json::render(plan, out),
         Format::Markdown => markdown::render(plan, out),
     }
 }
+
+/// How the human plan is laid out. A block per user reads well for a few users and not for
+/// thousands: above `compact_above` deletions each user takes one line, and the before/after
+/// diff is summarised unless `full_diff` asks for all of it. The JSON plan and the saved plan
+/// stay complete whatever the layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    /// `--compact-above N`: one line per user when more than N users are deleted.
+    pub compact_above: usize,
+    /// `--full-diff`: the whole before/after diff, even in the compact layout.
+    pub full_diff: bool,
+}
+
+impl Layout {
+    /// Above this many deletions, one line per user.
+    pub const DEFAULT_COMPACT_ABOVE: usize = 50;
+
+    fn compact(&self, plan: &Plan) -> bool {
+        plan.delete.len() > self.compact_above
+    }
+}
+
+impl Default for Layout {
+    fn default() -> Self {
+        Layout {
+            compact_above: Layout::DEFAULT_COMPACT_ABOVE,
+            full_diff: false,
+        }
+    }
+}
+
+/// Lines of the before/after diff shown when it is summarised (hunk headers included).
+const DIFF_PREVIEW_LINES: usize = 20;
+/// A column of the compact table is padded to at most this many characters; a longer cell is
+/// shown whole and pushes the rest of its row along.
+const MAX_COLUMN_CHARS: usize = 40;
 
 /// Colour as a value: resolved once from `--color`, the terminal and `NO_COLOR`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,8 +187,19 @@ fn user_block(out: &mut dyn Write, plan: &Plan, d: &Decision, p: Palette) -> io:
     writeln!(out, "    }}")
 }
 
-/// The plan as people review it.
+/// The plan as people review it, in the default [`Layout`].
 pub(crate) fn human(plan: &Plan, out: &mut dyn Write, p: Palette) -> io::Result<()> {
+    human_with(plan, Layout::default(), out, p)
+}
+
+/// The plan as people review it.
+pub(crate) fn human_with(
+    plan: &Plan,
+    layout: Layout,
+    out: &mut dyn Write,
+    p: Palette,
+) -> io::Result<()> {
+    let compact = layout.compact(plan);
     writeln!(
         out,
         "reconcile plan for account {} ({} live user{})",
@@ -154,6 +214,18 @@ pub(crate) fn human(plan: &Plan, out: &mut dyn Write, p: Palette) -> io::Result<
             "{}",
             p.added("No changes. Every live user is allowed or held back.")
         )?;
+        writeln!(out)?;
+    } else if compact {
+        writeln!(
+            out,
+            "The following {} users will be {} (their Access seats and tokens are revoked):",
+            plan.delete.len(),
+            p.removed("deleted")
+        )?;
+        writeln!(out)?;
+        compact_table(out, plan, p)?;
+        writeln!(out)?;
+        writeln!(out, "{}", p.dim(&full_record_note(layout)))?;
         writeln!(out)?;
     } else {
         writeln!(
@@ -247,7 +319,12 @@ pub(crate) fn human(plan: &Plan, out: &mut dyn Write, p: Palette) -> io::Result<
         writeln!(out)?;
     }
     if !plan.delete.is_empty() {
-        diff(plan, out, p)?;
+        let shown = if compact && !layout.full_diff {
+            Some(DIFF_PREVIEW_LINES)
+        } else {
+            None
+        };
+        diff(plan, shown, out, p)?;
     }
     if let Some(kept) = kept_line(plan) {
         writeln!(out, "{kept}")?;
@@ -307,27 +384,131 @@ pub(crate) fn seats_line(plan: &Plan) -> Option<String> {
     ))
 }
 
-/// The live user list against the list after apply, as a unified diff (changes and a little
-/// context only, so a large account stays readable). The set difference was computed by `plan`;
-/// `similar` only shows it.
-fn diff(plan: &Plan, out: &mut dyn Write, p: Palette) -> io::Result<()> {
-    let mut before: Vec<String> = plan
+/// Where the full record of a compact plan is.
+fn full_record_note(layout: Layout) -> String {
+    format!(
+        "One line per user above {} deletions (--compact-above N sets the threshold). The full record of each user (id, devices, where the reason was written) is in `reconcile plan --format json`, and in the plan saved by `reconcile plan --out FILE`.",
+        layout.compact_above
+    )
+}
+
+/// One row of the compact table, its cells printable.
+fn compact_row(plan: &Plan, d: &Decision) -> [String; 5] {
+    let u = &d.user;
+    let mut reason = words::reason(&d.reason);
+    if let Some(line) = returned_line(plan, d) {
+        reason = format!("{line}; {reason}");
+    }
+    [
+        d.label(),
+        u.name
+            .as_deref()
+            .map_or_else(|| "(none)".into(), crate::text::printable),
+        u.last_successful_login
+            .as_deref()
+            .map_or_else(|| "(never)".into(), crate::text::printable),
+        seats(d),
+        reason,
+    ]
+}
+
+/// Column widths, in characters: the widest cell of each column (the header included), at most
+/// [`MAX_COLUMN_CHARS`]. The last column is never padded.
+fn column_widths<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> [usize; N] {
+    let mut widths = header.map(|h| h.chars().count());
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count().min(MAX_COLUMN_CHARS));
+        }
+    }
+    widths
+}
+
+/// A line of cells, each padded to its column's width (by characters), two spaces apart.
+fn aligned(cells: &[&str], widths: &[usize]) -> String {
+    let mut line = String::new();
+    let last = cells.len().saturating_sub(1);
+    for (i, (cell, width)) in cells.iter().zip(widths).enumerate() {
+        if i > 0 {
+            line.push_str("  ");
+        }
+        line.push_str(cell);
+        if i < last {
+            let pad = width.saturating_sub(cell.chars().count());
+            line.extend(std::iter::repeat_n(' ', pad));
+        }
+    }
+    line
+}
+
+/// The users to delete, one a line, in aligned columns.
+fn compact_table(out: &mut dyn Write, plan: &Plan, p: Palette) -> io::Result<()> {
+    const HEADER: [&str; 5] = ["EMAIL", "NAME", "LAST LOGIN", "SEATS", "REASON"];
+    let rows: Vec<[String; 5]> = plan.delete.iter().map(|d| compact_row(plan, d)).collect();
+    let widths = column_widths(&HEADER, &rows);
+    writeln!(out, "    {}", p.dim(&aligned(&HEADER, &widths)))?;
+    let sign = p.removed("-");
+    for row in &rows {
+        let cells: [&str; 5] = [&row[0], &row[1], &row[2], &row[3], &row[4]];
+        writeln!(out, "  {sign} {}", aligned(&cells, &widths))?;
+    }
+    Ok(())
+}
+
+/// The sorted live users, each with whether apply deletes it: the diff comes from the set
+/// difference `plan` computed, so it costs a sort, not a line diff.
+fn before_and_after(plan: &Plan) -> Vec<(String, bool)> {
+    let mut lines: Vec<(String, bool)> = plan
         .keep
         .iter()
         .chain(&plan.held)
-        .chain(&plan.delete)
-        .map(|d| format!("{}\n", d.label()))
+        .map(|d| (d.label(), false))
+        .chain(plan.delete.iter().map(|d| (d.label(), true)))
         .collect();
-    before.sort_by_cached_key(|l| (l.to_lowercase(), l.clone()));
-    let deleted: Vec<String> = plan
-        .delete
-        .iter()
-        .map(|d| format!("{}\n", d.label()))
-        .collect();
-    let mut after = before.clone();
-    after.retain(|line| !deleted.contains(line));
-    let (before, after) = (before.concat(), after.concat());
-    let text = TextDiff::from_lines(&before, &after);
+    lines.sort_by_cached_key(|(l, _)| (l.to_lowercase(), l.clone()));
+    lines
+}
+
+/// The edit from the live list to the list after apply, as diff operations: runs of lines kept
+/// and of lines deleted (nothing is ever inserted).
+fn diff_ops(lines: &[(String, bool)]) -> Vec<DiffOp> {
+    let mut ops = Vec::new();
+    let (mut old, mut new) = (0, 0);
+    let mut at = 0;
+    while at < lines.len() {
+        let deleted = lines[at].1;
+        let run = lines[at..]
+            .iter()
+            .take_while(|(_, d)| *d == deleted)
+            .count();
+        ops.push(if deleted {
+            DiffOp::Delete {
+                old_index: old,
+                old_len: run,
+                new_index: new,
+            }
+        } else {
+            DiffOp::Equal {
+                old_index: old,
+                new_index: new,
+                len: run,
+            }
+        });
+        old += run;
+        if !deleted {
+            new += run;
+        }
+        at += run;
+    }
+    ops
+}
+
+/// The live user list against the list after apply, as a unified diff (changes and a little
+/// context only, so a large account stays readable). The set difference was computed by `plan`;
+/// `similar` only groups it into hunks and writes their headers. With `shown`, only that many
+/// lines of hunks are written, then a count of what was left out.
+fn diff(plan: &Plan, shown: Option<usize>, out: &mut dyn Write, p: Palette) -> io::Result<()> {
+    let lines = before_and_after(plan);
     writeln!(out, "Live users before and after apply:")?;
     writeln!(out)?;
     writeln!(
@@ -340,16 +521,44 @@ fn diff(plan: &Plan, out: &mut dyn Write, p: Palette) -> io::Result<()> {
         "  {}",
         p.added(&format!("+++ after apply ({} users)", plan.unchanged()))
     )?;
-    for hunk in text.unified_diff().context_radius(2).iter_hunks() {
-        writeln!(out, "  {}", p.dim(&hunk.header().to_string()))?;
-        for change in hunk.iter_changes() {
-            let line = change.value().trim_end_matches('\n');
-            match change.tag() {
-                ChangeTag::Delete => writeln!(out, "  {}", p.removed(&format!("-{line}")))?,
-                ChangeTag::Insert => writeln!(out, "  {}", p.added(&format!("+{line}")))?,
-                ChangeTag::Equal => writeln!(out, "   {line}")?,
+    let mut written = 0;
+    let mut removed_shown = 0;
+    'hunks: for hunk in group_diff_ops(diff_ops(&lines), 2) {
+        if shown.is_some_and(|max| written >= max) {
+            break;
+        }
+        writeln!(
+            out,
+            "  {}",
+            p.dim(&UnifiedHunkHeader::new(&hunk).to_string())
+        )?;
+        written += 1;
+        for op in &hunk {
+            for (line, deleted) in &lines[op.old_range()] {
+                if shown.is_some_and(|max| written >= max) {
+                    break 'hunks;
+                }
+                if *deleted {
+                    writeln!(out, "  {}", p.removed(&format!("-{line}")))?;
+                    removed_shown += 1;
+                } else {
+                    writeln!(out, "   {line}")?;
+                }
+                written += 1;
             }
         }
+    }
+    let removed = plan.delete.len();
+    if removed_shown < removed && shown.is_some() {
+        writeln!(
+            out,
+            "  {}",
+            p.dim(&format!(
+                "… {} more removed not shown ({removed} removed, {} unchanged in all; --full-diff shows every line)",
+                removed - removed_shown,
+                plan.unchanged()
+            ))
+        )?;
     }
     writeln!(out)
 }
@@ -544,5 +753,198 @@ Plan: 1 to delete, 2 unchanged.
             String::from_utf8(out).unwrap(),
             format!("  ! Bob@Example.com (2a7c3f0e-5b1d-4d6e-9f8a-1c2b3d4e5f60): FAILED: {INTERRUPTED}\n")
         );
+    }
+
+    /// A plan of `extras` users to delete among `kept` allowed ones, their addresses
+    /// interleaved so that the diff has many hunks.
+    fn scaled(extras: usize, kept: usize) -> Plan {
+        let mut text = String::from("users:\n  - nobody@absent.example\n");
+        for n in 0..kept {
+            text.push_str(&format!("  - kept{n:05}@example.com\n"));
+        }
+        let desired = config::parse_str(&text, "users.yaml").unwrap();
+        let mut live: Vec<LiveUser> = (0..kept)
+            .map(|n| LiveUser {
+                id: Some(format!("00000000-0000-4000-8000-{n:012}")),
+                email: Some(format!("kept{n:05}@example.com")),
+                ..LiveUser::default()
+            })
+            .collect();
+        live.extend((0..extras).map(|n| LiveUser {
+            id: Some(format!("00000000-0000-4000-9000-{n:012}")),
+            // Between two kept addresses: `kept00003x@…` sorts after `kept00003@…`.
+            email: Some(format!("kept{:05}x{n}@example.com", (n * 7) % kept.max(1))),
+            name: Some(if n == 0 {
+                "Zoë \u{202e}evil".into()
+            } else {
+                format!("User {n}")
+            }),
+            last_successful_login: (n % 3 == 0).then(|| "2026-11-25T08:30:00Z".into()),
+            access_seat: Some(true),
+            ..LiveUser::default()
+        }));
+        let policy = Policy {
+            overrides: crate::plan::Overrides {
+                allow_deletes: Some(extras),
+                ..crate::plan::Overrides::default()
+            },
+            ..policy("023e105f4ecef8ad9ca31a8372d0c353")
+        };
+        compute(&desired, &live, &policy)
+    }
+
+    /// The diff as `similar` computed it over the text before this module built it from the
+    /// set difference: the oracle the linear diff must match line for line.
+    fn similar_diff(plan: &Plan) -> String {
+        use similar::{ChangeTag, TextDiff};
+        let mut before: Vec<String> = plan
+            .keep
+            .iter()
+            .chain(&plan.held)
+            .chain(&plan.delete)
+            .map(|d| format!("{}\n", d.label()))
+            .collect();
+        before.sort_by_cached_key(|l| (l.to_lowercase(), l.clone()));
+        let deleted: std::collections::HashSet<String> = plan
+            .delete
+            .iter()
+            .map(|d| format!("{}\n", d.label()))
+            .collect();
+        let after: Vec<String> = before
+            .iter()
+            .filter(|l| !deleted.contains(*l))
+            .cloned()
+            .collect();
+        let (before, after) = (before.concat(), after.concat());
+        let text = TextDiff::from_lines(&before, &after);
+        let mut out = String::new();
+        for hunk in text.unified_diff().context_radius(2).iter_hunks() {
+            out.push_str(&format!("  {}\n", hunk.header()));
+            for change in hunk.iter_changes() {
+                let line = change.value().trim_end_matches('\n');
+                match change.tag() {
+                    ChangeTag::Delete => out.push_str(&format!("  -{line}\n")),
+                    ChangeTag::Insert => out.push_str(&format!("  +{line}\n")),
+                    ChangeTag::Equal => out.push_str(&format!("   {line}\n")),
+                }
+            }
+        }
+        out
+    }
+
+    fn diff_text(plan: &Plan, shown: Option<usize>) -> String {
+        let mut out = Vec::new();
+        diff(plan, shown, &mut out, Palette::PLAIN).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn the_diff_from_the_set_difference_is_the_line_diff() {
+        for (extras, kept) in [(1, 0), (1, 1), (3, 2), (5, 40), (40, 5), (60, 60), (7, 300)] {
+            let plan = scaled(extras, kept);
+            assert_eq!(plan.delete.len(), extras);
+            let ours = diff_text(&plan, None);
+            let hunks: String = ours.lines().skip(4).map(|l| format!("{l}\n")).collect();
+            assert_eq!(
+                hunks.trim_end(),
+                similar_diff(&plan).trim_end(),
+                "{extras} / {kept}"
+            );
+        }
+        // The sample plan too: a held user, no email.
+        let plan = sample();
+        let ours = diff_text(&plan, None);
+        assert!(
+            ours.ends_with(&format!("{}\n", similar_diff(&plan))),
+            "{ours}"
+        );
+    }
+
+    #[test]
+    fn a_small_plan_keeps_its_blocks_up_to_the_threshold() {
+        let plan = scaled(50, 10);
+        let text = render(&plan, Palette::PLAIN);
+        assert_eq!(text.matches("  - user \"").count(), 50);
+        assert!(!text.contains("LAST LOGIN"));
+        assert!(!text.contains("more removed not shown"));
+        // The same plan, compact on request.
+        let mut out = Vec::new();
+        let layout = Layout {
+            compact_above: 49,
+            ..Layout::default()
+        };
+        human_with(&plan, layout, &mut out, Palette::PLAIN).unwrap();
+        let compact = String::from_utf8(out).unwrap();
+        assert!(compact.contains("LAST LOGIN"), "{compact}");
+        assert!(!compact.contains("  - user \""));
+    }
+
+    #[test]
+    fn above_the_threshold_one_aligned_line_per_user_and_the_diff_summarised() {
+        let plan = scaled(60, 100);
+        let text = render(&plan, Palette::PLAIN);
+        assert!(text.contains("The following 60 users will be deleted"));
+        let header = text
+            .lines()
+            .find(|l| l.trim_start().starts_with("EMAIL"))
+            .unwrap();
+        let rows: Vec<&str> = text.lines().filter(|l| l.starts_with("  - ")).collect();
+        assert_eq!(rows.len(), 60, "{text}");
+        // Columns line up, by characters: each starts where its header does.
+        let column = |line: &str, at: usize| line.chars().skip(at).take(1).collect::<String>();
+        for name in ["NAME", "LAST LOGIN", "SEATS", "REASON"] {
+            let at = header.find(name).unwrap();
+            for row in &rows {
+                assert_ne!(column(row, at), " ", "{name} in {row:?}");
+                assert_eq!(column(row, at - 1), " ", "{name} in {row:?}");
+            }
+        }
+        // Hostile text is escaped, as everywhere on a terminal.
+        assert!(!text.contains('\u{202e}'));
+        assert!(text.contains("Zoë \\u{202e}evil"), "{text}");
+        assert!(text.contains("(never)") && text.contains("2026-11-25T08:30:00Z"));
+        assert!(text.contains("no allowlist entry or domain matches this address"));
+        // Where the full record is.
+        assert!(text.contains("`reconcile plan --format json`"));
+        assert!(text.contains("`reconcile plan --out FILE`"));
+        // The diff: its headers, the first lines, then the count of what was left out.
+        let diff_lines = text
+            .lines()
+            .skip_while(|l| !l.starts_with("  +++ after apply"))
+            .skip(1)
+            .take_while(|l| !l.is_empty())
+            .collect::<Vec<_>>();
+        assert_eq!(diff_lines.len(), DIFF_PREVIEW_LINES + 1, "{diff_lines:#?}");
+        let shown = diff_lines.iter().filter(|l| l.starts_with("  -")).count();
+        assert_eq!(
+            diff_lines.last().unwrap(),
+            &format!(
+                "  … {} more removed not shown (60 removed, 100 unchanged in all; --full-diff shows every line)",
+                60 - shown
+            )
+        );
+        assert!(text.ends_with("Plan: 60 to delete, 100 unchanged.\n"));
+        // --full-diff: every line, as the small plan has it.
+        let mut out = Vec::new();
+        let layout = Layout {
+            full_diff: true,
+            ..Layout::default()
+        };
+        human_with(&plan, layout, &mut out, Palette::PLAIN).unwrap();
+        let full = String::from_utf8(out).unwrap();
+        assert!(full.contains(&similar_diff(&plan)));
+        assert!(!full.contains("more removed not shown"));
+    }
+
+    #[test]
+    fn widths_count_characters_and_stop_at_the_cap() {
+        let rows = vec![
+            ["é".repeat(5), "x".into()],
+            ["a".repeat(MAX_COLUMN_CHARS + 10), "y".into()],
+        ];
+        assert_eq!(column_widths(&["E", "N"], &rows), [MAX_COLUMN_CHARS, 1]);
+        assert_eq!(aligned(&["éé", "z"], &[4, 9]), "éé    z");
+        // The last column is never padded; a cell wider than its column pushes the row along.
+        assert_eq!(aligned(&["abcdef", "z"], &[3, 9]), "abcdef  z");
     }
 }

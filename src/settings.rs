@@ -11,7 +11,7 @@ use crate::date::Clock;
 use crate::model::AccountId;
 use crate::plan::Overrides;
 use crate::planfile::PlanKey;
-use crate::render::{Format, Palette};
+use crate::render::{Format, Layout, Palette};
 use crate::sandbox::{Faults, RateLimit};
 use crate::secret::Secret;
 
@@ -42,6 +42,8 @@ pub struct PlanOutput {
     pub step_summary: Option<PathBuf>,
     /// `--plan-key-file` / `RECONCILE_PLAN_KEY`: seal the saved plan with it.
     pub plan_key: Option<PlanKey>,
+    /// `--compact-above`, `--full-diff`: how the human plan is laid out.
+    pub layout: Layout,
 }
 
 #[derive(Debug, Clone)]
@@ -64,6 +66,8 @@ pub enum Action {
         plan_key: Option<PlanKey>,
         /// `--history`: audit logs to read past deletions from, besides `--audit-log`.
         history: Vec<PathBuf>,
+        /// `--compact-above`, `--full-diff`: how the plan shown before the prompt is laid out.
+        layout: Layout,
     },
     Demo {
         auto_approve: bool,

@@ -77,6 +77,11 @@ impl serde_json::ser::Formatter for EscapingFormatter {
         writer: &mut W,
         fragment: &str,
     ) -> io::Result<()> {
+        // Printable ASCII, nearly every fragment, holds nothing hostile: one pass over the bytes
+        // instead of a char-by-char lookup (a JSON plan of 100,000 users is millions of them).
+        if fragment.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+            return writer.write_all(fragment.as_bytes());
+        }
         let mut rest = fragment;
         while let Some((at, c)) = rest.char_indices().find(|&(_, c)| is_hostile(c)) {
             writer.write_all(&rest.as_bytes()[..at])?;

@@ -278,9 +278,9 @@ impl RailArgs {
 /// How requests are sent: concurrency, rate budget, retries, timeouts.
 #[derive(Debug, Args)]
 pub struct ClientArgs {
-    /// Pages listed at once after page 1
-    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub list_concurrency: u16,
+    /// Pages listed at once after page 1, at most [default: as many as the rate budget has room for, up to 16]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub list_concurrency: Option<u16>,
 
     /// Client-side rate budget shared by listing and deleting: N requests per SECONDS [default: 1200/300, Cloudflare's limit]
     #[arg(long, value_name = "N/SECONDS")]
@@ -501,6 +501,30 @@ pub struct PlanArgs {
         help_heading = "Output"
     )]
     pub history: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub layout: LayoutArgs,
+}
+
+/// How the human plan is laid out (docs/output.md).
+#[derive(Debug, Args, Default)]
+pub struct LayoutArgs {
+    /// Show one line per user, and summarise the before/after diff, when more than N users are deleted
+    #[arg(long, value_name = "N", default_value_t = 50, help_heading = "Output")]
+    pub compact_above: usize,
+
+    /// Show every line of the before/after diff, even when the plan is compact
+    #[arg(long, help_heading = "Output")]
+    pub full_diff: bool,
+}
+
+impl LayoutArgs {
+    pub(super) fn layout(&self) -> crate::render::Layout {
+        crate::render::Layout {
+            compact_above: self.compact_above,
+            full_diff: self.full_diff,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -543,6 +567,9 @@ pub struct ApplyArgs {
         help_heading = "Deleting"
     )]
     pub history: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub layout: LayoutArgs,
 }
 
 #[derive(Debug, Args)]

@@ -96,7 +96,7 @@ impl Settings {
                 return Err(UsageError::RetryDelayTooLong { ms: delay });
             }
             Ok(ClientConfig {
-                list_concurrency: usize::from(c.list_concurrency),
+                list_concurrency: c.list_concurrency.map(usize::from),
                 rate_limit: c.rate_limit.unwrap_or_default(),
                 retry: RetryPolicy {
                     max_retries: c.max_retries,
@@ -144,6 +144,7 @@ impl Settings {
                     save_to: a.out,
                     ttl: a.plan_ttl,
                     step_summary: var("GITHUB_STEP_SUMMARY").map(PathBuf::from),
+                    layout: a.layout.layout(),
                 },
                 history: a.history,
             },
@@ -164,6 +165,7 @@ impl Settings {
                     clock: Clock::System,
                 },
                 history: a.history,
+                layout: a.layout.layout(),
             },
             Command::Validate(a) => Action::Validate { files: a.files },
             Command::Explain(a) => Action::Explain {

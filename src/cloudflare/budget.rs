@@ -276,6 +276,27 @@ impl BudgetState {
         }
     }
 
+    /// Requests that may go at `now` without a wait: none while blocked, else what our own log
+    /// leaves, and no more than the server's header says are left.
+    pub(crate) fn left_at(&mut self, now: Instant) -> u32 {
+        if self.blocked_until.is_some_and(|until| now < until) {
+            return 0;
+        }
+        let span = self.budget.window + self.margin;
+        while self
+            .sent
+            .front()
+            .is_some_and(|&t| now.saturating_duration_since(t) >= span)
+        {
+            self.sent.pop_front();
+        }
+        let ours = self.local_remaining();
+        match self.server {
+            Some((left, reset)) if now < reset => ours.min(left),
+            _ => ours,
+        }
+    }
+
     fn local_remaining(&self) -> u32 {
         self.budget
             .quota
@@ -364,6 +385,30 @@ impl Budget {
     pub(crate) fn block_until(&self, until: Instant) -> bool {
         self.lock().block_until(until)
     }
+
+    /// See [`BudgetState::left_at`].
+    pub(crate) fn left_now(&self) -> u32 {
+        self.lock().left_at(Instant::now())
+    }
+}
+
+/// The most pages listed at once when the budget leaves room: enough to hide a round trip of
+/// tens of milliseconds behind the parsing of ~400 KB pages, few enough not to crowd a small
+/// machine (each page in flight is a buffer and a parse).
+pub(crate) const MAX_LIST_CONCURRENCY: usize = 16;
+
+/// How many of the `pages` still to read are requested at once: at most `requested`
+/// (`--list-concurrency`; without it [`MAX_LIST_CONCURRENCY`]), and never more than the budget
+/// has requests `left` now, so that no worker starts only to wait on the budget (at least one,
+/// which waits for the budget like any request).
+pub(crate) fn list_concurrency(requested: Option<usize>, left: u32, pages: u32) -> usize {
+    let left = usize::try_from(left).unwrap_or(usize::MAX);
+    let pages = usize::try_from(pages).unwrap_or(usize::MAX);
+    requested
+        .unwrap_or(MAX_LIST_CONCURRENCY)
+        .min(left)
+        .min(pages)
+        .clamp(1, 64)
 }
 
 #[cfg(test)]
@@ -423,6 +468,65 @@ mod tests {
         );
         assert_eq!(parse_policy("\"default\";q=0;w=300"), None);
         assert_eq!(parse_policy("\"default\";w=300"), None);
+    }
+
+    #[test]
+    fn list_concurrency_follows_the_budget_up_to_what_was_asked_and_never_exceeds_what_is_left() {
+        // Cloudflare's 1200/300 s, fresh, nothing asked: 16 at once for 99 pages.
+        assert_eq!(list_concurrency(None, 1200, 99), MAX_LIST_CONCURRENCY);
+        // Asked for: at most that, fewer or more than the ceiling, while the budget has it.
+        assert_eq!(list_concurrency(Some(4), 1200, 99), 4);
+        assert_eq!(list_concurrency(Some(1), 1200, 99), 1);
+        assert_eq!(list_concurrency(Some(32), 1200, 99), 32);
+        assert_eq!(list_concurrency(Some(32), 20, 99), 20);
+        // A budget with little left: no more at once than it has, but one always goes.
+        assert_eq!(list_concurrency(None, 10, 99), 10);
+        assert_eq!(list_concurrency(Some(4), 3, 99), 3);
+        assert_eq!(list_concurrency(None, 0, 99), 1);
+        // No more workers than pages.
+        assert_eq!(list_concurrency(None, 1200, 2), 2);
+        assert_eq!(list_concurrency(Some(4), 1200, 0), 1);
+        for requested in [None, Some(1), Some(4), Some(16), Some(64)] {
+            for left in [0, 1, 5, 15, 16, 17, 100, 1200] {
+                for pages in [1, 3, 99] {
+                    let n = list_concurrency(requested, left, pages);
+                    let why = format!("{requested:?} {left} {pages}");
+                    assert!(n >= 1 && n <= pages.max(1) as usize, "{why}");
+                    assert!(n <= left.max(1) as usize, "{why}");
+                    let cap = requested.unwrap_or(MAX_LIST_CONCURRENCY);
+                    assert!(n <= cap, "{why}");
+                    assert!(n >= cap.min(left.max(1) as usize).min(pages as usize), "{why}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn what_is_left_counts_our_sends_the_server_and_a_block() {
+        let t0 = Instant::now();
+        let mut s = BudgetState::new("10/10".parse().unwrap());
+        assert_eq!(s.left_at(t0), 10);
+        for _ in 0..3 {
+            assert_eq!(s.try_acquire(t0), Wait::Go);
+        }
+        assert_eq!(s.left_at(t0), 7);
+        // A window (and its margin) later, the sends are forgotten.
+        assert_eq!(s.left_at(t0 + secs(11.0)), 10);
+        // The server says fewer are left than we count.
+        s.observe(
+            t0,
+            Some(Remaining {
+                remaining: 2,
+                reset: secs(5.0),
+            }),
+            None,
+        );
+        // Two left by the server's count, and the two still in flight will spend them.
+        assert_eq!(s.left_at(t0), 0);
+        let mut s = BudgetState::new("10/10".parse().unwrap());
+        assert!(s.block_until(t0 + secs(30.0)));
+        assert_eq!(s.left_at(t0 + secs(1.0)), 0);
+        assert_eq!(s.left_at(t0 + secs(31.0)), 10);
     }
 
     #[test]

@@ -86,7 +86,8 @@ impl Client {
     /// List every user of the account: every page, each id once.
     ///
     /// Page 1 comes first. When it says how many pages there are (`total_pages`), the others are
-    /// fetched concurrently (`list_concurrency` at a time), but no more of them than page 1's
+    /// fetched concurrently (at least `list_concurrency` at a time, more when the rate budget has
+    /// room: [`super::budget::list_concurrency`]), but no more of them than page 1's
     /// `total_count` needs at page 1's size: a huge `total_pages` ends once the count is
     /// reached. Without `total_pages`, pages come one after the other until an empty page, or
     /// until `total_count` users have come, as Cloudflare's SDKs do.
@@ -233,14 +234,16 @@ impl Client {
         Ok(())
     }
 
-    /// Pages 2..=`total`, `list_concurrency` at a time. The first error stops the others.
+    /// Pages 2..=`total`, as many at a time as [`super::budget::list_concurrency`] chooses from
+    /// `list_concurrency` and the rate budget left. The first error stops the others.
     async fn fetch_pages_concurrently(&self, total: u32) -> Result<Vec<PageData>, ApiError> {
         let next = Arc::new(AtomicU32::new(2));
-        let workers = self
-            .config
-            .list_concurrency
-            .clamp(1, 64)
-            .min(total as usize - 1);
+        let workers = super::budget::list_concurrency(
+            self.config.list_concurrency,
+            self.budget.left_now(),
+            total - 1,
+        );
+        tracing::debug!(workers, pages = total - 1, "listing the other pages");
         let mut set = tokio::task::JoinSet::new();
         for _ in 0..workers {
             let (client, next) = (self.clone(), Arc::clone(&next));

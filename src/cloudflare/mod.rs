@@ -58,8 +58,9 @@ pub(crate) const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(15 * 60);
 /// How the client behaves towards the API: concurrency, rate budget, retries, timeouts.
 #[derive(Clone)]
 pub struct ClientConfig {
-    /// Pages fetched at once after page 1, when the API says how many there are.
-    pub list_concurrency: usize,
+    /// At most this many pages fetched at once after page 1, when the API says how many there
+    /// are; `None`: as many as the rate budget has room for, up to 16.
+    pub list_concurrency: Option<usize>,
     /// Requests allowed per window, shared by listing and deleting.
     pub rate_limit: RateBudget,
     pub retry: RetryPolicy,
@@ -90,7 +91,7 @@ impl fmt::Debug for ClientConfig {
 impl Default for ClientConfig {
     fn default() -> Self {
         ClientConfig {
-            list_concurrency: 4,
+            list_concurrency: None,
             rate_limit: RateBudget::default(),
             retry: RetryPolicy::default(),
             connect_timeout: Duration::from_secs(10),

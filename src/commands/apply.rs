@@ -57,6 +57,33 @@ pub(crate) async fn apply_flow_with_history(
     exec: &apply::ExecSettings,
     history: &[PathBuf],
 ) -> Result<Exit, Error> {
+    apply_flow_laid_out(
+        desired,
+        client,
+        overrides,
+        approval,
+        palette,
+        streams,
+        exec,
+        history,
+        render::Layout::default(),
+    )
+    .await
+}
+
+/// [`apply_flow_with_history`], with the plan shown before the prompt laid out by `layout`.
+#[allow(clippy::too_many_arguments)] // one flow's inputs, each already resolved
+pub(crate) async fn apply_flow_laid_out(
+    desired: &Desired,
+    client: &Client,
+    overrides: &plan::Overrides,
+    approval: Approval,
+    palette: Palette,
+    streams: &mut Streams<'_>,
+    exec: &apply::ExecSettings,
+    history: &[PathBuf],
+    layout: render::Layout,
+) -> Result<Exit, Error> {
     // Before anything is listed: an audit log that cannot be written stops the run here.
     let audit = apply::open_audit(exec)?;
     let past = past_deletions(audit.as_ref(), history, client.account_id())?;
@@ -65,7 +92,13 @@ pub(crate) async fn apply_flow_with_history(
         mark_returned(&mut shown, past);
     }
     warn_about(desired, &shown);
-    render::human(&shown, streams.stdout, palette)?;
+    {
+        // One write per 64 KiB, not one per line (stdout is line-buffered), then flushed before
+        // the prompt.
+        let mut buffered = std::io::BufWriter::with_capacity(1 << 16, &mut *streams.stdout);
+        render::human_with(&shown, layout, &mut buffered, palette)?;
+        io::Write::flush(&mut buffered)?;
+    }
     streams.stdout.flush()?;
     if let Some(refusal) = &shown.refusal {
         return Err(Error::Refused(crate::render::words::refusal(refusal)));

@@ -198,11 +198,12 @@ pub(crate) async fn dispatch(settings: Settings, streams: &mut Streams<'_>) -> R
             saved: None,
             exec,
             history,
+            layout,
             ..
         } => {
             let (desired, client) = shared::connect(&target)?;
             let approval = shared::approval(auto_approve, settings.stdin_is_terminal);
-            apply::apply_flow_with_history(
+            apply::apply_flow_laid_out(
                 &desired,
                 &client,
                 &target.overrides,
@@ -211,6 +212,7 @@ pub(crate) async fn dispatch(settings: Settings, streams: &mut Streams<'_>) -> R
                 streams,
                 &exec,
                 &history,
+                layout,
             )
             .await
         }

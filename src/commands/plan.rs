@@ -106,7 +106,12 @@ pub(crate) fn write_plan(
             streams.prompt,
         )?;
     }
-    render::plan(plan, output.format, streams.stdout, palette)?;
+    // One write per 64 KiB rather than one per line: stdout is line-buffered, and a plan of
+    // 100,000 users is millions of lines of JSON.
+    let mut buffered = std::io::BufWriter::with_capacity(1 << 16, &mut *streams.stdout);
+    render::plan_with(plan, output.format, output.layout, &mut buffered, palette)?;
+    buffered.flush()?;
+    drop(buffered);
     if let Some(path) = &output.step_summary {
         let appended = std::fs::OpenOptions::new()
             .create(true)

@@ -17,7 +17,9 @@ pub fn skeleton(text: &str) -> String {
 /// names of the scripts its letters come from, the one with most letters first (then in order of
 /// first appearance): `аlicе` is "Latin and Cyrillic", Cyrillic letters in a Latin word.
 pub fn mixed_scripts(text: &str) -> Option<Vec<&'static str>> {
-    if text.is_single_script() {
+    // ASCII is Latin letters and Common characters: one script, without a table lookup per
+    // character (an allowlist of 100,000 addresses is checked entry by entry).
+    if text.is_ascii() || text.is_single_script() {
         return None;
     }
     let mut counts: Vec<(&'static str, usize)> = Vec::new();

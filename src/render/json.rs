@@ -273,6 +273,11 @@ pub(crate) fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
                 .collect(),
         }),
     };
-    crate::text::write_json_pretty(&mut *out, &document)?;
+    // serde_json writes token by token: into a buffer of a concrete type those writes are
+    // inlined copies, not a call through `dyn Write` each.
+    let mut buffered = io::BufWriter::with_capacity(1 << 16, &mut *out);
+    crate::text::write_json_pretty(&mut buffered, &document)?;
+    buffered.flush()?;
+    drop(buffered);
     writeln!(out)
 }

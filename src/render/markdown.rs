@@ -276,7 +276,7 @@ pub(crate) fn to_string(plan: &Plan, limit: usize) -> String {
             .join(", ");
         let _ = writeln!(
             out,
-            "> [!WARNING]\n> This plan is too long for a pull-request comment, so it was cut. Not shown: {list}.\n> The full plan is in the job log (`reconcile plan`) and in `reconcile plan --format json`.\n"
+            "> [!WARNING]\n> This plan is too long for a pull-request comment, so it was cut. Not shown: {list}.\n> The full plan is in `reconcile plan --format json`, and in the plan saved by `reconcile plan --out FILE`.\n"
         );
     }
     let _ = writeln!(
@@ -418,6 +418,10 @@ mod tests {
         assert!(text.contains(&format!(
             "Not shown: {} of 5000 users to delete, 3000 of 3000 kept users, 1 of 1 allowed entries not in the account."
         , 5_000 - shown)), "{}", &text[text.len() - 800..]);
+        // Where the full record is: the JSON and the saved plan, not the (compact) job log.
+        assert!(text.contains(
+            "`reconcile plan --format json`, and in the plan saved by `reconcile plan --out FILE`"
+        ));
         // The summary line stays at the top, and the document still ends well-formed.
         assert!(text.starts_with("## reconcile plan: 5000 to delete, 3000 unchanged\n"));
         assert!(text.ends_with("nothing was changed.</sub>\n"));

@@ -25,6 +25,7 @@ mod prompt;
 mod rails;
 mod returned;
 mod sandbox;
+mod scale;
 mod secrets;
 mod transport;
 mod trust;

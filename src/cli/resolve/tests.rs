@@ -527,3 +527,42 @@ fn man_writes_one_page_or_a_directory_of_them() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn the_layout_flags_reach_plan_and_apply() {
+    let layout_of = |args: &[&str]| match resolve(args, &[], false).unwrap().action {
+        Action::Plan { output, .. } => output.layout,
+        Action::Apply { layout, .. } => layout,
+        _ => panic!(),
+    };
+    assert_eq!(
+        layout_of(&["reconcile", "plan", "-f", "x.yaml"]),
+        crate::render::Layout::default()
+    );
+    assert_eq!(crate::render::Layout::default().compact_above, 50);
+    for command in ["plan", "apply"] {
+        let layout = layout_of(&[
+            "reconcile",
+            command,
+            "-f",
+            "x.yaml",
+            "--compact-above",
+            "7",
+            "--full-diff",
+        ]);
+        assert_eq!(
+            layout,
+            crate::render::Layout {
+                compact_above: 7,
+                full_diff: true
+            },
+            "{command}"
+        );
+    }
+    assert!(resolve(
+        &["reconcile", "plan", "-f", "x.yaml", "--compact-above", "-1"],
+        &[],
+        false
+    )
+    .is_err());
+}
