@@ -140,7 +140,11 @@ impl ApiError {
 
     /// The API asked for a wait longer than `--max-wait`: every further request would wait too.
     pub(crate) fn is_wait_too_long(&self) -> bool {
-        matches!(self, ApiError::WaitTooLong { .. })
+        match self {
+            ApiError::WaitTooLong { .. } => true,
+            ApiError::Unconfirmed { answer, .. } => answer.is_wait_too_long(),
+            _ => false,
+        }
     }
 
     /// Authentication or permission refused: retrying or going on with other requests is useless.

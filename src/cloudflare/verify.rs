@@ -136,19 +136,27 @@ impl Client {
         })
     }
 
-    /// One user by id, with the retries of any request. 404 is [`Lookup::NotFound`].
+    /// One user by id, with the retries of any request. [`Lookup::NotFound`] only when the API
+    /// itself says so: a 404 carrying Cloudflare's failure envelope with an error code. A 404
+    /// without one (a proxy's or a web server's page) or a success without a `result` says
+    /// nothing of the user: an error, never "gone".
     pub async fn get_user(&self, id: &UserId) -> Result<Lookup, ApiError> {
         let url = self.url(&[id.as_str()], &[]);
+        let request = self.describe(&Method::GET, &url);
         match self.call::<User>(Method::GET, url).await.result {
-            Ok((_, envelope)) => match envelope.result {
+            Ok((status, envelope)) => match envelope.result {
                 Some(user) => Ok(Lookup::Present(user.into())),
-                None => Ok(Lookup::NotFound { codes: Vec::new() }),
+                None => Err(ApiError::Malformed {
+                    request,
+                    status: status.as_u16(),
+                    detail: "a success without the user in `result`: whether the user exists is not said".into(),
+                }),
             },
             Err(ApiError::Status {
                 status: 404,
                 errors,
                 ..
-            }) => Ok(Lookup::NotFound {
+            }) if !errors.is_empty() => Ok(Lookup::NotFound {
                 codes: errors.iter().map(|e| e.code).collect(),
             }),
             Err(e) => Err(e),
