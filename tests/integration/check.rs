@@ -277,3 +277,52 @@ fn other_traffic_on_the_same_budget_warns() {
         "{r:?}"
     );
 }
+
+/// `reconcile check` against a loopback API whose verification answers `result`, and whose
+/// one-user listing answers one page of nobody.
+fn check_against(result: &'static str) -> Run {
+    let url = loopback_api(8, move |line| {
+        if line.contains("/tokens/verify") {
+            (
+                "200 OK",
+                format!(r#"{{"success":true,"errors":[],"messages":[],"result":{result}}}"#),
+            )
+        } else {
+            (
+                "200 OK",
+                r#"{"success":true,"errors":[],"messages":[],"result":[],"result_info":{"page":1,"per_page":1,"count":0,"total_count":0}}"#.into(),
+            )
+        }
+    });
+    let mut cmd = bare(&["check", "--account-id", ACCOUNT]);
+    cmd.env("CLOUDFLARE_BASE_URL", &url)
+        .env("CLOUDFLARE_API_TOKEN", TOKEN);
+    run(cmd)
+}
+
+#[test]
+fn what_the_verification_sends_is_never_printed_raw() {
+    // Before, the token id went to the terminal as sent: escape sequences included.
+    let r =
+        check_against(r#"{"id":"abc\u001b[31mRED\u001b]0;title\u0007\u009b2J","status":"active"}"#);
+    assert_eq!(r.code, 0, "{r:?}");
+    for c in ['\u{1b}', '\u{7}', '\u{9b}'] {
+        assert!(!r.stdout.contains(c), "{c:?} reached the terminal: {r:?}");
+    }
+    assert!(r.stdout.contains("token abc"), "{r:?}");
+}
+
+#[test]
+fn an_expiry_that_does_not_read_is_a_warning_not_never() {
+    // Before, an `expires_on` that is no timestamp read as "it does not expire" (ok).
+    let r = check_against(r#"{"id":"abc","status":"active","expires_on":"next tuesday"}"#);
+    assert_eq!(r.code, 0, "{r:?}");
+    let line = r
+        .stdout
+        .lines()
+        .find(|l| l.contains(" token "))
+        .unwrap_or_else(|| panic!("{r:?}"));
+    assert!(line.trim_start().starts_with("warn"), "{line}");
+    assert!(line.contains("does not read as a date"), "{line}");
+    assert!(!r.stdout.contains("does not expire"), "{r:?}");
+}
