@@ -392,7 +392,7 @@ pub(crate) fn json(
         "ok": failed(findings) == 0,
         "checks": checks,
     });
-    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    crate::text::write_json_pretty(&mut *out, &doc)?;
     writeln!(out)
 }
 
