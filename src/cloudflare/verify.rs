@@ -80,16 +80,27 @@ impl Client {
     }
 
     /// Verify the token: the account route first (it knows account-owned tokens too), then
-    /// the user route. Both refusing: the account route's error. One attempt each, no retries:
+    /// the user route whenever the account route refused it, whatever its code (a user-owned
+    /// token's answer there is not documented: 1000, or a 404 "Could not route", are as likely
+    /// as a 403). Both refusing: the account route's error. Not after a wrong base URL, a rate
+    /// limit or no answer, which the user route would meet too. One attempt each, no retries:
     /// a preflight reports, it does not insist.
     pub async fn verify_token(&self) -> Result<TokenInfo, ApiError> {
         let account = self.url_root(&["accounts", self.account_id.as_str(), "tokens", "verify"]);
         let first = self.verify_at(account, VerifiedAt::Account).await;
+        let refused = |e: &ApiError| {
+            matches!(e, ApiError::Status { status, .. } if (400..500).contains(status))
+                && !e.is_route()
+                && !e.is_rate_limited()
+        };
         match first {
-            Err(e) if !e.is_route() && (e.codes().contains(&1000) || e.is_auth()) => {
+            Err(e) if refused(&e) => {
                 let user = self.url_root(&["user", "tokens", "verify"]);
+                let invalid = |e: &ApiError| e.is_auth() || e.codes().contains(&1000);
                 match self.verify_at(user, VerifiedAt::User).await {
                     Ok(info) => Ok(info),
+                    // The plainer verdict: "invalid token" over the account route's other refusal.
+                    Err(second) if !invalid(&e) && invalid(&second) => Err(second),
                     Err(_) => Err(e),
                 }
             }
