@@ -157,6 +157,8 @@ fn failure(e: &ApiError) -> AccountFailure {
         AccountFailure::Credentials
     } else if e.is_rate_limited() {
         AccountFailure::RateLimited
+    } else if matches!(e, ApiError::Transport { .. }) {
+        AccountFailure::Unreachable
     } else {
         AccountFailure::Other
     }

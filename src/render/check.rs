@@ -68,6 +68,8 @@ pub(crate) enum AccountFailure {
     Credentials,
     /// Rate limited now.
     RateLimited,
+    /// No answer: the connection failed, timed out or was cut.
+    Unreachable,
     /// Anything else.
     Other,
 }
@@ -236,6 +238,10 @@ fn worded(f: &Finding) -> Item {
                 AccountFailure::RateLimited => (
                     "the API is rate-limiting these credentials now, so the account was not checked".to_string(),
                     "wait for the block to end (Cloudflare blocks for up to five minutes), then run check again".to_string(),
+                ),
+                AccountFailure::Unreachable => (
+                    "the API could not be reached".to_string(),
+                    "check the network (a proxy, a firewall, DNS) and --api-url / CLOUDFLARE_BASE_URL (https://api.cloudflare.com/client/v4), then run check again".to_string(),
                 ),
                 AccountFailure::Other => (
                     "listing one user failed".to_string(),

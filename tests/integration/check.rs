@@ -385,3 +385,25 @@ fn a_token_the_account_route_refuses_with_a_404_is_verified_at_the_user_route() 
     assert!(r.stdout.contains("Invalid API Token"), "{r:?}");
     assert!(r.stdout.contains("not a valid API token"), "{r:?}");
 }
+
+#[test]
+fn an_api_that_cannot_be_reached_says_to_check_the_network() {
+    // Before, the account check said only "listing one user failed … run check again".
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/client/v4", closed.local_addr().unwrap());
+    drop(closed);
+    let mut cmd = bare(&["check", "--account-id", ACCOUNT]);
+    cmd.env("CLOUDFLARE_BASE_URL", &url)
+        .env("CLOUDFLARE_API_TOKEN", TOKEN);
+    let r = run(cmd);
+    assert_eq!(r.code, 1, "{r:?}");
+    let account = r
+        .stdout
+        .lines()
+        .skip_while(|l| !(l.trim_start().starts_with("fail") && l.contains(" account ")))
+        .take(2)
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(account.contains("could not be reached"), "{account}");
+    assert!(account.contains("check the network"), "{account}");
+}
