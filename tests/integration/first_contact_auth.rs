@@ -528,3 +528,81 @@ fn a_refused_retry_after_a_lost_answer_does_not_say_the_user_was_not_deleted() {
     // The run still stops at the refusal: no other DELETE was sent.
     assert_eq!(w.deletes(), 2, "{r:?}");
 }
+
+#[test]
+fn a_token_the_api_echoes_back_is_never_printed_or_logged() {
+    // An answer that echoes the token (a proxy, a misconfigured gateway, a verification whose id
+    // is the token) went on into the report, stderr and the audit log as sent.
+    let url = loopback_api(64, |line| {
+        if line.starts_with("DELETE ") {
+            (
+                "400 Bad Request",
+                format!(
+                    r#"{{"success":false,"errors":[{{"code":6003,"message":"Invalid request headers: Bearer {TOKEN}"}}],"messages":[],"result":null}}"#
+                ),
+            )
+        } else if line.contains("/tokens/verify") {
+            (
+                "200 OK",
+                format!(
+                    r#"{{"success":true,"errors":[],"messages":[],"result":{{"id":"{TOKEN}","status":"active"}}}}"#
+                ),
+            )
+        } else if line.contains("page=1&per_page=1000") || line.contains("per_page=1000&page=1") {
+            (
+                "200 OK",
+                r#"{"success":true,"errors":[],"messages":[],"result":[{"id":"f174e90a-fafe-4643-bbbc-4a0ed4fc8415","email":"alice@example.com"},{"id":"5d6e7f80-91a2-4b3c-8d4e-5f60718293a4","email":"carol@example.com"}],"result_info":{"page":1,"per_page":1000,"count":2,"total_count":2,"total_pages":1}}"#.into(),
+            )
+        } else if line.contains("per_page=1") && line.contains("page=1") {
+            (
+                "200 OK",
+                r#"{"success":true,"errors":[],"messages":[],"result":[],"result_info":{"page":1,"per_page":1,"count":0,"total_count":2}}"#.into(),
+            )
+        } else {
+            (
+                "200 OK",
+                r#"{"success":true,"errors":[],"messages":[],"result":[],"result_info":{"page":2,"per_page":1000,"count":0,"total_count":2,"total_pages":1}}"#.into(),
+            )
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("users.yaml");
+    std::fs::write(
+        &file,
+        format!("account_id: {ACCOUNT}\npolicy:\n  max_delete_fraction: 1\nusers:\n  - alice@example.com\n"),
+    )
+    .unwrap();
+    let log = dir.path().join("audit.jsonl");
+    let mut cmd = bare(&[
+        "apply",
+        "--auto-approve",
+        "--audit-log",
+        log.to_str().unwrap(),
+        "-f",
+        file.to_str().unwrap(),
+    ]);
+    cmd.env("CLOUDFLARE_BASE_URL", &url)
+        .env("CLOUDFLARE_API_TOKEN", TOKEN);
+    let r = run(cmd);
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(r.stdout.contains("Invalid request headers"), "{r:?}");
+    assert!(
+        !r.stdout.contains(TOKEN) && !r.stderr.contains(TOKEN),
+        "{r:?}"
+    );
+    let audit = std::fs::read_to_string(&log).unwrap();
+    assert!(audit.contains("Invalid request headers"), "{audit}");
+    assert!(!audit.contains(TOKEN), "{audit}");
+
+    let mut cmd = bare(&["check", "--account-id", ACCOUNT]);
+    cmd.env("CLOUDFLARE_BASE_URL", &url)
+        .env("CLOUDFLARE_API_TOKEN", TOKEN);
+    let r = run(cmd);
+    // A success that holds the token is not the API's answer: not "active".
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stdout.contains("holds the credential"), "{r:?}");
+    assert!(
+        !r.stdout.contains(TOKEN) && !r.stderr.contains(TOKEN),
+        "{r:?}"
+    );
+}
