@@ -376,11 +376,13 @@ pub async fn execute_with<A: Api>(
     if before.count > 0 {
         stopped = Some(Stop::InterruptedBeforeFirst(before.last));
     }
-    // The first DELETE goes alone: credentials that may list but not delete are then refused
-    // once, not `parallelism` times.
-    let mut answered = 0usize;
+    // DELETEs go one at a time until one has deleted a user: credentials that may list but
+    // not delete are then refused once, not `parallelism` times. An answer that proves nothing
+    // of the permission (already gone, a failure) does not open the gate: the API may answer a
+    // 404 before it checks the permission.
+    let mut may_delete = false;
     loop {
-        let cap = if answered == 0 { 1 } else { parallelism };
+        let cap = if may_delete { parallelism } else { 1 };
         while stopped.is_none() && in_flight.len() < cap {
             let Some(user) = confirmed.get(next).cloned() else {
                 break;
@@ -428,7 +430,10 @@ pub async fn execute_with<A: Api>(
                     }
                 };
                 in_flight.remove(&i);
-                answered += 1;
+                may_delete |= matches!(
+                    detailed.result,
+                    Ok(DeleteOutcome::Deleted | DeleteOutcome::DeletedAnswerLost)
+                );
                 observer.event(Event::Answered);
                 let Some(decision) = confirmed.get(i).map(|c| c.decision()) else {
                     continue;

@@ -525,6 +525,36 @@ async fn credentials_that_may_not_delete_are_refused_once_whatever_the_paralleli
 }
 
 #[tokio::test]
+async fn an_answer_that_proves_no_permission_does_not_open_the_gate() {
+    // The first user is already gone (the API may answer 404 before it checks the permission)
+    // and the first one failed with a 500: neither shows that the credentials may delete. Before,
+    // the second DELETE went out with three more beside it, and all four were refused.
+    for first in [Answer::AlreadyGone, Answer::ServerError] {
+        let mut case = Case::new(8).parallelism(4).answer(0, first);
+        for i in 1..8 {
+            case = case.answer(i, Answer::NoPermission);
+        }
+        let r = case.run().await;
+        assert_eq!(r.deletes, vec![email(0), email(1)], "{first:?}");
+        assert_eq!(r.execution.stopped, Some(Stop::PermissionRefused));
+        for i in 2..8 {
+            assert_eq!(r.outcome(i), &Outcome::NotAttempted, "{first:?}");
+        }
+    }
+    // Once one is deleted, the others go `parallelism` at a time.
+    let r = Case::new(8)
+        .parallelism(4)
+        .answer(0, Answer::AlreadyGone)
+        .answer(2, Answer::NoPermission)
+        .answer(3, Answer::NoPermission)
+        .answer(4, Answer::NoPermission)
+        .answer(5, Answer::NoPermission)
+        .run()
+        .await;
+    assert_eq!(r.deletes.len(), 6, "{:?}", r.deletes);
+}
+
+#[tokio::test]
 async fn a_signal_during_the_last_deletion_leaves_the_run_incomplete() {
     // Every deletion is done, but the run was stopped: it does not claim to be complete, and the
     // users are not listed again.

@@ -84,6 +84,14 @@ impl Client {
             Err(e) => match answer_kind(&Err(&e), d.unanswered) {
                 Answer::Plain => match e {
                     ApiError::Status { status: 404, .. } => Ok(gone),
+                    // An earlier attempt was sent and its answer lost, and the retry was refused
+                    // (the token revoked meanwhile, a wait too long): the refusal says nothing of
+                    // that earlier attempt, which may have deleted the user. A lookup would be
+                    // refused (or have to wait) the same way.
+                    e if d.unanswered > 0 => Err(ApiError::Unconfirmed {
+                        answer: Box::new(e),
+                        found: format!("an earlier attempt of this DELETE was sent and its answer lost ({} of {} attempts), so it may have deleted the user; the user was not looked up after this refusal: whether the user is deleted is not known; run apply again (it lists the users first)", d.unanswered, d.attempts),
+                    }),
                     e => Err(e),
                 },
                 Answer::Unknown => {

@@ -140,7 +140,11 @@ impl ApiError {
 
     /// The API asked for a wait longer than `--max-wait`: every further request would wait too.
     pub(crate) fn is_wait_too_long(&self) -> bool {
-        matches!(self, ApiError::WaitTooLong { .. })
+        match self {
+            ApiError::WaitTooLong { .. } => true,
+            ApiError::Unconfirmed { answer, .. } => answer.is_wait_too_long(),
+            _ => false,
+        }
     }
 
     /// Authentication or permission refused: retrying or going on with other requests is useless.
@@ -151,7 +155,7 @@ impl ApiError {
                 matches!(status, 401 | 403)
                     || errors
                         .iter()
-                        .any(|e| matches!(e.code, 1000 | 6003 | 9103 | 9106 | 9109 | 10000))
+                        .any(|e| matches!(e.code, 1000 | 6003 | 9103 | 9106 | 9107 | 9109 | 10000))
             }
             _ => false,
         }
@@ -211,8 +215,8 @@ fn hint_text(request: &str, status: u16, errors: &[ApiMessage]) -> String {
     let has = |code: i64| errors.iter().any(|e| e.code == code);
     let help = if has(NOT_ENABLED) {
         "enable Zero Trust on the account in the Cloudflare dashboard (Zero Trust, then choose a plan), then run again".to_string()
-    } else if has(9106) {
-        "no credentials were sent: set CLOUDFLARE_API_TOKEN (or CLOUDFLARE_EMAIL and CLOUDFLARE_API_KEY)".to_string()
+    } else if has(9106) || has(9107) {
+        "the API did not get complete credentials: set CLOUDFLARE_API_TOKEN (or both CLOUDFLARE_EMAIL and CLOUDFLARE_API_KEY)".to_string()
     } else if has(9109) || has(1000) || has(9103) || has(6003) {
         "the credentials were refused: check CLOUDFLARE_API_TOKEN (or CLOUDFLARE_EMAIL and CLOUDFLARE_API_KEY); an expired or revoked token needs replacing".to_string()
     } else if has(PERMISSION) && request.starts_with("DELETE ") {

@@ -148,7 +148,9 @@ impl Client {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string)
         };
-        out.cf_ray = header("cf-ray").filter(|v| v.len() <= 64);
+        out.cf_ray = header("cf-ray")
+            .filter(|v| v.len() <= 64)
+            .map(|v| String::from_utf8_lossy(&self.redact(v.into_bytes()).0).into_owned());
         out.retry_after = header("retry-after").as_deref().and_then(parse_retry_after);
         out.remaining = header("ratelimit").as_deref().and_then(parse_ratelimit);
         out.policy = header("ratelimit-policy").as_deref().and_then(parse_policy);
@@ -183,9 +185,34 @@ impl Client {
             }
         }
         tracing::trace!(%request, status = status.as_u16(), bytes = body.len(), "received");
-        out.result = interpret(request, status, &body);
+        let (body, echoed) = self.redact(body);
+        out.result = interpret(request.clone(), status, &body);
+        if echoed && out.result.is_ok() {
+            // The API never sends the credential back: a success that holds it is not the
+            // API's answer, and none of it (users, emails, ids) may be acted on.
+            out.result = Err(ApiError::Malformed {
+                request,
+                status: status.as_u16(),
+                detail: "the answer holds the credential sent with the request (redacted here): it is not the API's answer, and nothing in it is used".into(),
+            });
+        }
         out.unanswered = may_have_taken_effect(&out.result);
         out
+    }
+
+    /// `bytes` with every occurrence of the credential's secret (the token, the global key)
+    /// replaced by `(redacted)`: whatever the answer echoes (an error message, a proxy's page, a
+    /// verification's id) goes on into reports, logs and audit records, none of which may hold a
+    /// credential. A secret shorter than [`MIN_REDACTED`] bytes is left alone: it would match
+    /// ordinary text, and the envelope's own syntax (real tokens and keys are 37–40 characters).
+    /// Also whether anything was redacted.
+    pub(super) fn redact(&self, bytes: Vec<u8>) -> (Vec<u8>, bool) {
+        let secret = match &self.credentials {
+            Credentials::Token(token) => token.expose(),
+            Credentials::Global { key, .. } => key.expose(),
+        }
+        .as_bytes();
+        redact_bytes(bytes, secret)
     }
 
     /// Send a request within the rate budget, retrying what is worth retrying. An answer that
@@ -366,6 +393,32 @@ impl Client {
     }
 }
 
+/// The shortest secret [`Client::redact`] looks for.
+const MIN_REDACTED: usize = 8;
+
+/// `bytes` with every occurrence of `secret` replaced by `(redacted)` (see [`Client::redact`]).
+fn redact_bytes(bytes: Vec<u8>, secret: &[u8]) -> (Vec<u8>, bool) {
+    if secret.len() < MIN_REDACTED || bytes.len() < secret.len() {
+        return (bytes, false);
+    }
+    let Some(first) = bytes.windows(secret.len()).position(|w| w == secret) else {
+        return (bytes, false);
+    };
+    let mut out = Vec::with_capacity(bytes.len());
+    out.extend_from_slice(&bytes[..first]);
+    let mut at = first;
+    while at < bytes.len() {
+        if bytes[at..].starts_with(secret) {
+            out.extend_from_slice(b"(redacted)");
+            at += secret.len();
+        } else {
+            out.push(bytes[at]);
+            at += 1;
+        }
+    }
+    (out, true)
+}
+
 /// Wait until `until` after a 429, reporting now and then how long is left (so that a long wait
 /// does not look like a hang), and when it is over.
 async fn wait_reporting(observer: &dyn super::Observer, wait: Duration, until: Instant) {
@@ -459,6 +512,23 @@ mod tests {
             assert!(matches!(e, ApiError::Credentials { .. }), "{e}");
             assert!(!e.to_string().contains("Sn3lZJTB"), "{e}");
         }
+    }
+
+    #[test]
+    fn an_echoed_secret_is_redacted_and_short_ones_are_left_alone() {
+        let secret = b"Sn3lZJTBX6kk";
+        let body =
+            br#"{"errors":[{"code":9109,"message":"bad token Sn3lZJTBX6kk (Sn3lZJTBX6kk)"}]}"#;
+        let (out, echoed) = redact_bytes(body.to_vec(), secret);
+        assert!(echoed);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"{"errors":[{"code":9109,"message":"bad token (redacted) ((redacted))"}]}"#
+        );
+        let short = b"Sn3lZJTBX6k".to_vec();
+        assert_eq!(redact_bytes(short.clone(), secret), (short, false));
+        let json = br#"{"e":1}"#.to_vec();
+        assert_eq!(redact_bytes(json.clone(), b"e"), (json, false));
     }
 
     #[test]

@@ -80,16 +80,27 @@ impl Client {
     }
 
     /// Verify the token: the account route first (it knows account-owned tokens too), then
-    /// the user route. Both refusing: the account route's error. One attempt each, no retries:
+    /// the user route whenever the account route refused it, whatever its code (a user-owned
+    /// token's answer there is not documented: 1000, or a 404 "Could not route", are as likely
+    /// as a 403). Both refusing: the account route's error. Not after a wrong base URL, a rate
+    /// limit or no answer, which the user route would meet too. One attempt each, no retries:
     /// a preflight reports, it does not insist.
     pub async fn verify_token(&self) -> Result<TokenInfo, ApiError> {
         let account = self.url_root(&["accounts", self.account_id.as_str(), "tokens", "verify"]);
         let first = self.verify_at(account, VerifiedAt::Account).await;
+        let refused = |e: &ApiError| {
+            matches!(e, ApiError::Status { status, .. } if (400..500).contains(status))
+                && !e.is_route()
+                && !e.is_rate_limited()
+        };
         match first {
-            Err(e) if !e.is_route() && (e.codes().contains(&1000) || e.is_auth()) => {
+            Err(e) if refused(&e) => {
                 let user = self.url_root(&["user", "tokens", "verify"]);
+                let invalid = |e: &ApiError| e.is_auth() || e.codes().contains(&1000);
                 match self.verify_at(user, VerifiedAt::User).await {
                     Ok(info) => Ok(info),
+                    // The plainer verdict: "invalid token" over the account route's other refusal.
+                    Err(second) if !invalid(&e) && invalid(&second) => Err(second),
                     Err(_) => Err(e),
                 }
             }
@@ -136,19 +147,27 @@ impl Client {
         })
     }
 
-    /// One user by id, with the retries of any request. 404 is [`Lookup::NotFound`].
+    /// One user by id, with the retries of any request. [`Lookup::NotFound`] only when the API
+    /// itself says so: a 404 carrying Cloudflare's failure envelope with an error code. A 404
+    /// without one (a proxy's or a web server's page) or a success without a `result` says
+    /// nothing of the user: an error, never "gone".
     pub async fn get_user(&self, id: &UserId) -> Result<Lookup, ApiError> {
         let url = self.url(&[id.as_str()], &[]);
+        let request = self.describe(&Method::GET, &url);
         match self.call::<User>(Method::GET, url).await.result {
-            Ok((_, envelope)) => match envelope.result {
+            Ok((status, envelope)) => match envelope.result {
                 Some(user) => Ok(Lookup::Present(user.into())),
-                None => Ok(Lookup::NotFound { codes: Vec::new() }),
+                None => Err(ApiError::Malformed {
+                    request,
+                    status: status.as_u16(),
+                    detail: "a success without the user in `result`: whether the user exists is not said".into(),
+                }),
             },
             Err(ApiError::Status {
                 status: 404,
                 errors,
                 ..
-            }) => Ok(Lookup::NotFound {
+            }) if !errors.is_empty() => Ok(Lookup::NotFound {
                 codes: errors.iter().map(|e| e.code).collect(),
             }),
             Err(e) => Err(e),

@@ -60,10 +60,28 @@ pub(crate) async fn run(
                     .as_deref()
                     .and_then(parse_timestamp)
                     .is_some_and(|at| at > now);
+                // A date that does not read says nothing: not "never", not "now".
+                let unread = [
+                    ("expires_on", info.expires_on.as_deref()),
+                    ("not_before", info.not_before.as_deref()),
+                ]
+                .into_iter()
+                .find_map(|(field, value)| {
+                    value
+                        .filter(|v| parse_timestamp(v).is_none())
+                        .map(|v| (field, v.to_string()))
+                });
                 if info.status != "active" {
                     Finding::TokenInactive {
                         id: info.id,
                         status: info.status,
+                    }
+                } else if let Some((field, value)) = unread {
+                    Finding::TokenDateUnread {
+                        id: info.id,
+                        route,
+                        field,
+                        value,
                     }
                 } else if not_yet {
                     Finding::TokenNotYet {
@@ -139,6 +157,8 @@ fn failure(e: &ApiError) -> AccountFailure {
         AccountFailure::Credentials
     } else if e.is_rate_limited() {
         AccountFailure::RateLimited
+    } else if matches!(e, ApiError::Transport { .. }) {
+        AccountFailure::Unreachable
     } else {
         AccountFailure::Other
     }

@@ -25,6 +25,14 @@ pub(crate) enum Finding {
     TokenInactive { id: String, status: String },
     /// Active, but not yet valid (`not_before` in the future).
     TokenNotYet { id: String, not_before: String },
+    /// Active, but one of its dates (`field`) does not read as a timestamp: when it is valid is
+    /// not known.
+    TokenDateUnread {
+        id: String,
+        route: &'static str,
+        field: &'static str,
+        value: String,
+    },
     /// The verification refused the token: its error.
     TokenRefused { error: String },
     /// The verification could not be done (network, a wrong base URL, a server error).
@@ -60,6 +68,8 @@ pub(crate) enum AccountFailure {
     Credentials,
     /// Rate limited now.
     RateLimited,
+    /// No answer: the connection failed, timed out or was cut.
+    Unreachable,
     /// Anything else.
     Other,
 }
@@ -98,7 +108,16 @@ fn days(seconds: i64) -> i64 {
     (seconds as f64 / 86_400.0).round() as i64
 }
 
+/// The finding worded, every text the API sent made safe to print (a token id, a date, a
+/// status, an error message: a hostile or broken API must not reach the terminal raw).
 fn item(f: &Finding) -> Item {
+    let mut i = worded(f);
+    i.detail = crate::text::printable(&i.detail);
+    i.help = i.help.map(|h| crate::text::printable(&h));
+    i
+}
+
+fn worded(f: &Finding) -> Item {
     let new_token = Some("create a new API token (My Profile > API Tokens) with Access: Audit Logs Read and Access: Users Write, and set CLOUDFLARE_API_TOKEN to it".to_string());
     match f {
         Finding::TokenActive {
@@ -156,6 +175,19 @@ fn item(f: &Finding) -> Item {
             ),
             help: Some("wait until then, or create a token without a start date".into()),
         },
+        Finding::TokenDateUnread {
+            id,
+            route,
+            field,
+            value,
+        } => Item {
+            name: "token",
+            status: Status::Warn,
+            detail: format!(
+                "token {id} is active (verified at {route}) but its {field} ({value:?}) does not read as a date: when it is valid is not known"
+            ),
+            help: Some("check the token's dates in the dashboard (My Profile > API Tokens), or create a new token".into()),
+        },
         Finding::TokenRefused { error } => Item {
             name: "token",
             status: Status::Fail,
@@ -206,6 +238,10 @@ fn item(f: &Finding) -> Item {
                 AccountFailure::RateLimited => (
                     "the API is rate-limiting these credentials now, so the account was not checked".to_string(),
                     "wait for the block to end (Cloudflare blocks for up to five minutes), then run check again".to_string(),
+                ),
+                AccountFailure::Unreachable => (
+                    "the API could not be reached".to_string(),
+                    "check the network (a proxy, a firewall, DNS) and --api-url / CLOUDFLARE_BASE_URL (https://api.cloudflare.com/client/v4), then run check again".to_string(),
                 ),
                 AccountFailure::Other => (
                     "listing one user failed".to_string(),
@@ -362,7 +398,7 @@ pub(crate) fn json(
         "ok": failed(findings) == 0,
         "checks": checks,
     });
-    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    crate::text::write_json_pretty(&mut *out, &doc)?;
     writeln!(out)
 }
 

@@ -42,8 +42,11 @@ pub mod codes {
     pub(crate) const NOT_ENABLED: u32 = 9999;
     /// Token verification of a token it does not know (observed).
     pub(crate) const INVALID_API_TOKEN: u32 = 1000;
-    /// No credentials (observed).
+    /// No credentials, or the legacy key without its email (observed).
     pub(crate) const MISSING_AUTH: u32 = 9106;
+    /// The legacy email without its key (observed: "missing email / missing key: codes 9106 /
+    /// 9107 (separate)", API.md addendum; the message is the sandbox's).
+    pub(crate) const MISSING_KEY: u32 = 9107;
     /// Wrong legacy X-Auth-Email / X-Auth-Key pair (sandbox choice, from Cloudflare's wording).
     pub(crate) const UNKNOWN_LEGACY: u32 = 9103;
     /// Wrong or malformed bearer token (observed).
@@ -500,6 +503,11 @@ pub(crate) fn check_auth(options: &Options, headers: &HeaderMap) -> Result<Grant
             codes::UNKNOWN_LEGACY,
             "Unknown X-Auth-Key or X-Auth-Email",
         )),
+        (Some(_), None, _) => Err(ApiError::new(
+            400,
+            codes::MISSING_KEY,
+            "Missing X-Auth-Key header",
+        )),
         _ => Err(ApiError::new(
             400,
             codes::MISSING_AUTH,
@@ -639,9 +647,10 @@ mod tests {
             ]),
             Some((403, 9103))
         );
+        // Missing email and missing key are told apart (9106 / 9107, API.md addendum).
         assert_eq!(
             check(&[("x-auth-email", "sandbox@example.com")]),
-            Some((400, 9106))
+            Some((400, 9107))
         );
         assert_eq!(
             check(&[("x-auth-key", "sandbox-global-key")]),

@@ -403,3 +403,206 @@ fn scoped_tokens_and_verification_on_the_wire() {
     );
     assert_eq!(w.deletes(), 1);
 }
+
+/// A loopback API of alice and carol whose DELETE answers a 503 (nothing done) and whose
+/// one-user GET answers `lookup`: the lookup alone decides what apply says of carol.
+fn unclear_delete_then(lookup: (&'static str, &'static str)) -> (Run, Vec<Value>) {
+    let url = loopback_api(64, move |line| {
+        if line.starts_with("DELETE ") {
+            (
+                "503 Service Unavailable",
+                r#"{"success":false,"errors":[{"code":10503,"message":"Service temporarily unavailable"}],"messages":[],"result":null}"#.into(),
+            )
+        } else if line.contains("/access/users/") {
+            (lookup.0, lookup.1.into())
+        } else if line.contains("page=1") {
+            (
+                "200 OK",
+                r#"{"success":true,"errors":[],"messages":[],"result":[{"id":"f174e90a-fafe-4643-bbbc-4a0ed4fc8415","email":"alice@example.com"},{"id":"5d6e7f80-91a2-4b3c-8d4e-5f60718293a4","email":"carol@example.com"}],"result_info":{"page":1,"per_page":1000,"count":2,"total_count":2,"total_pages":1}}"#.into(),
+            )
+        } else {
+            (
+                "200 OK",
+                r#"{"success":true,"errors":[],"messages":[],"result":[],"result_info":{"page":2,"per_page":1000,"count":0,"total_count":2,"total_pages":1}}"#.into(),
+            )
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("users.yaml");
+    std::fs::write(
+        &file,
+        format!("account_id: {ACCOUNT}\npolicy:\n  max_delete_fraction: 1\nusers:\n  - alice@example.com\n"),
+    )
+    .unwrap();
+    let log = dir.path().join("audit.jsonl");
+    let mut cmd = bare(&[
+        "apply",
+        "--auto-approve",
+        "--max-retries",
+        "0",
+        "--audit-log",
+        log.to_str().unwrap(),
+        "-f",
+        file.to_str().unwrap(),
+    ]);
+    cmd.env("CLOUDFLARE_BASE_URL", &url)
+        .env("CLOUDFLARE_API_TOKEN", TOKEN);
+    let r = run(cmd);
+    let recs = records(&log);
+    (r, recs)
+}
+
+#[test]
+fn a_lookup_answered_by_a_page_that_is_not_the_api_does_not_make_a_user_gone() {
+    // Carol is still there (the DELETE was a 503). A 404 with no Cloudflare envelope (a proxy's
+    // page) and a success with `result: null` say nothing of her: before, both read as "not
+    // found", and apply recorded her as already gone.
+    for lookup in [
+        ("404 Not Found", "<html><body>Not Found</body></html>"),
+        (
+            "200 OK",
+            r#"{"success":true,"errors":[],"messages":[],"result":null}"#,
+        ),
+    ] {
+        let (r, recs) = unclear_delete_then(lookup);
+        assert_eq!(r.code, 3, "{lookup:?}: {r:?}");
+        let carol = recs
+            .iter()
+            .find(|x| x["email"] == "carol@example.com")
+            .unwrap_or_else(|| panic!("{recs:?}"));
+        assert_eq!(carol["outcome"], "failed", "{lookup:?}: {recs:?}");
+        assert!(
+            r.stdout
+                .contains("whether the user is deleted is not known"),
+            "{lookup:?}: {r:?}"
+        );
+    }
+    // The API's own 404 still means gone.
+    let (r, recs) = unclear_delete_then((
+        "404 Not Found",
+        r#"{"success":false,"errors":[{"code":12130,"message":"access.api.error.not_found"}],"messages":[],"result":null}"#,
+    ));
+    let carol = recs.iter().find(|x| x["email"] == "carol@example.com");
+    assert_eq!(
+        carol.map(|c| c["outcome"].clone()),
+        Some(Value::from("already_gone")),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn a_refused_retry_after_a_lost_answer_does_not_say_the_user_was_not_deleted() {
+    // The first DELETE is done and its answer cut off; the token is revoked by then, so the
+    // retry is refused (403 9109). The refusal says nothing of the first attempt, which did
+    // delete carol: before, apply reported a plain credentials failure.
+    let w = demo_with(Options::default().with_faults(
+        Faults {
+            drop_delete_answers: 1,
+            revoke_after_deletes: Some(1),
+            ..Faults::default()
+        },
+        None,
+    ));
+    let log = w.dir.path().join("audit.jsonl");
+    let r = run(apply_cmd(&w, &log));
+    assert_eq!(r.code, 3, "{r:?}");
+    assert_eq!(w.count("DELETE", 202), 1, "{r:?}");
+    let live = w.live_emails();
+    assert!(!live.contains(&"carol@example.com".to_string()), "{live:?}");
+    assert!(
+        r.stdout.contains("may have deleted the user"),
+        "the report must not say the user is still there: {r:?}"
+    );
+    assert!(r.stdout.contains("run apply again"), "{r:?}");
+    let recs = records(&log);
+    let first = recs
+        .iter()
+        .find(|x| x["email"] == "carol@example.com")
+        .unwrap();
+    assert!(
+        first["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("may have deleted the user")),
+        "{recs:?}"
+    );
+    // The run still stops at the refusal: no other DELETE was sent.
+    assert_eq!(w.deletes(), 2, "{r:?}");
+}
+
+#[test]
+fn a_token_the_api_echoes_back_is_never_printed_or_logged() {
+    // An answer that echoes the token (a proxy, a misconfigured gateway, a verification whose id
+    // is the token) went on into the report, stderr and the audit log as sent.
+    let url = loopback_api(64, |line| {
+        if line.starts_with("DELETE ") {
+            (
+                "400 Bad Request",
+                format!(
+                    r#"{{"success":false,"errors":[{{"code":6003,"message":"Invalid request headers: Bearer {TOKEN}"}}],"messages":[],"result":null}}"#
+                ),
+            )
+        } else if line.contains("/tokens/verify") {
+            (
+                "200 OK",
+                format!(
+                    r#"{{"success":true,"errors":[],"messages":[],"result":{{"id":"{TOKEN}","status":"active"}}}}"#
+                ),
+            )
+        } else if line.contains("page=1&per_page=1000") || line.contains("per_page=1000&page=1") {
+            (
+                "200 OK",
+                r#"{"success":true,"errors":[],"messages":[],"result":[{"id":"f174e90a-fafe-4643-bbbc-4a0ed4fc8415","email":"alice@example.com"},{"id":"5d6e7f80-91a2-4b3c-8d4e-5f60718293a4","email":"carol@example.com"}],"result_info":{"page":1,"per_page":1000,"count":2,"total_count":2,"total_pages":1}}"#.into(),
+            )
+        } else if line.contains("per_page=1") && line.contains("page=1") {
+            (
+                "200 OK",
+                r#"{"success":true,"errors":[],"messages":[],"result":[],"result_info":{"page":1,"per_page":1,"count":0,"total_count":2}}"#.into(),
+            )
+        } else {
+            (
+                "200 OK",
+                r#"{"success":true,"errors":[],"messages":[],"result":[],"result_info":{"page":2,"per_page":1000,"count":0,"total_count":2,"total_pages":1}}"#.into(),
+            )
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("users.yaml");
+    std::fs::write(
+        &file,
+        format!("account_id: {ACCOUNT}\npolicy:\n  max_delete_fraction: 1\nusers:\n  - alice@example.com\n"),
+    )
+    .unwrap();
+    let log = dir.path().join("audit.jsonl");
+    let mut cmd = bare(&[
+        "apply",
+        "--auto-approve",
+        "--audit-log",
+        log.to_str().unwrap(),
+        "-f",
+        file.to_str().unwrap(),
+    ]);
+    cmd.env("CLOUDFLARE_BASE_URL", &url)
+        .env("CLOUDFLARE_API_TOKEN", TOKEN);
+    let r = run(cmd);
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(r.stdout.contains("Invalid request headers"), "{r:?}");
+    assert!(
+        !r.stdout.contains(TOKEN) && !r.stderr.contains(TOKEN),
+        "{r:?}"
+    );
+    let audit = std::fs::read_to_string(&log).unwrap();
+    assert!(audit.contains("Invalid request headers"), "{audit}");
+    assert!(!audit.contains(TOKEN), "{audit}");
+
+    let mut cmd = bare(&["check", "--account-id", ACCOUNT]);
+    cmd.env("CLOUDFLARE_BASE_URL", &url)
+        .env("CLOUDFLARE_API_TOKEN", TOKEN);
+    let r = run(cmd);
+    // A success that holds the token is not the API's answer: not "active".
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stdout.contains("holds the credential"), "{r:?}");
+    assert!(
+        !r.stdout.contains(TOKEN) && !r.stderr.contains(TOKEN),
+        "{r:?}"
+    );
+}

@@ -353,6 +353,10 @@ fn authentication_comes_first_and_answers_cloudflares_codes() {
         get(&[("x-auth-key", "sandbox-global-key")]).failure(),
         (400, 9106)
     );
+    assert_eq!(
+        get(&[("x-auth-email", "sandbox@example.com")]).failure(),
+        (400, 9107)
+    );
 
     // Before routing and before the method: an unknown route without credentials is a 9106.
     let unrouted = api.send(reqwest::Method::GET, "/nowhere", &[]);
