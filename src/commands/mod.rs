@@ -46,7 +46,9 @@ impl Exit {
 pub enum Error {
     #[error("{0}")]
     Config(#[from] ConfigError),
-    #[error("{0}\nnothing was deleted by this request")]
+    /// The error says itself when nothing was sent; only a request that went out can be said
+    /// to have deleted nothing.
+    #[error("{}{}", .0, after_api(.0))]
     Api(#[from] ApiError),
     #[error("{0}")]
     Usage(String),
@@ -80,6 +82,14 @@ pub enum Error {
     /// `reconcile check` found something wrong; the report on stdout says what and what to do.
     #[error("reconcile check: {failed} check(s) failed; see the report above for what to do")]
     CheckFailed { failed: usize },
+}
+
+fn after_api(e: &ApiError) -> &'static str {
+    if e.request_sent() {
+        "\nnothing was deleted by this request"
+    } else {
+        ""
+    }
 }
 
 fn help_line(help: &Option<&'static str>) -> String {

@@ -374,6 +374,22 @@ impl Checker<'_> {
     }
 }
 
+/// Whether line `line` (1-based), or the one before it (the parser may stop at the line after
+/// the tab), starts with whitespace that holds a tab.
+fn indented_with_tab(text: &str, line: usize) -> bool {
+    let lines: Vec<&str> = text.lines().collect();
+    let indent_has_tab = |n: usize| {
+        n.checked_sub(1)
+            .and_then(|i| lines.get(i))
+            .is_some_and(|l| {
+                l.chars()
+                    .take_while(|c| c.is_whitespace())
+                    .any(|c| c == '\t')
+            })
+    };
+    indent_has_tab(line) || indent_has_tab(line.saturating_sub(1))
+}
+
 pub(super) fn parse_file(text: &str, file: &str) -> Result<FileState, ConfigError> {
     let start = Location {
         file: file.to_string(),
@@ -392,7 +408,9 @@ pub(super) fn parse_file(text: &str, file: &str) -> Result<FileState, ConfigErro
             })
         }
         Err(e) => {
-            let help = if e.message.contains("alias") || e.message.contains("anchor") {
+            let help = if indented_with_tab(text, e.line) || e.message.contains("tab") {
+                "indent with spaces: YAML does not allow a tab in indentation"
+            } else if e.message.contains("alias") || e.message.contains("anchor") {
                 "YAML reads a value that starts with `*` as an alias: quote patterns, e.g. \"*@svc.example.com\""
             } else {
                 "fix the YAML at this position"
