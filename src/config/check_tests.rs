@@ -288,6 +288,11 @@ fn a_tab_in_indentation_says_indent_with_spaces_at_its_position() {
         let e = parse_str(text, "tabs.yaml").unwrap_err();
         let shown = e.to_string();
         assert!(shown.contains("indent with spaces"), "{text:?}: {shown}");
+        let tab_line = text.lines().position(|l| l.starts_with('\t')).unwrap() + 1;
+        assert!(
+            shown.contains(&format!("line {tab_line} is indented with a tab")),
+            "{text:?}: {shown}"
+        );
         assert!(
             shown.contains("tabs.yaml:2:") || shown.contains("tabs.yaml:3:"),
             "{shown}"

@@ -143,7 +143,11 @@ fn a_tab_in_the_indentation_says_indent_with_spaces_at_its_line() {
     let r = run(bare(&["validate", "-f", file.to_str().unwrap()]));
     assert_eq!(r.code, 1, "{r:?}");
     assert!(r.stderr.contains("tabs.yaml:3:"), "{r:?}");
-    assert!(r.stderr.contains("help: indent with spaces"), "{r:?}");
+    assert!(
+        r.stderr
+            .contains("help: indent with spaces: line 3 is indented with a tab"),
+        "{r:?}"
+    );
 }
 
 #[test]
