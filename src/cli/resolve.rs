@@ -213,13 +213,18 @@ impl Settings {
                     files(a.files, Some("validate"))?
                 },
             },
-            Command::Explain(a) => Action::Explain {
-                email: a.email,
-                target: {
-                    refuse_arguments("explain", &a.stray)?;
-                    target(a.target, Some("explain"))?
-                },
-            },
+            Command::Explain(a) => {
+                // `explain users.yaml`: the file where the address goes.
+                let email = Path::new(&a.email);
+                if !a.email.contains('@') && looks_like_desired_state(email) {
+                    refuse_arguments("explain", &[email.to_path_buf()])?;
+                }
+                refuse_arguments("explain", &a.stray)?;
+                Action::Explain {
+                    target: target(a.target, Some("explain"))?,
+                    email: a.email,
+                }
+            }
             Command::Export(a) => Action::Export {
                 account_id: account_arg(
                     a.account_id.or_else(|| var("CLOUDFLARE_ACCOUNT_ID")),
@@ -500,7 +505,7 @@ pub enum UsageError {
         paths: Vec<String>,
     },
     /// `plan x`: a positional argument a command does not take (`argument` as shown).
-    #[error("unexpected argument `{argument}`: {command} takes no arguments; name the desired-state files with -f{}", usage(.command))]
+    #[error("unexpected argument `{argument}`: {command} takes {}; name the desired-state files with -f{}", if *.command == "explain" { "one address" } else { "no arguments" }, usage(.command))]
     UnexpectedArgument {
         command: &'static str,
         argument: String,

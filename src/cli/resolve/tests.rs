@@ -660,6 +660,25 @@ fn desired_state_where_it_does_not_go_says_use_dash_f() {
         text.starts_with("unexpected argument `bob`: plan takes no arguments"),
         "{text}"
     );
+    // explain: the file where the address goes.
+    let text = resolve_at(&["reconcile", "explain", y], &[], dir.path())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        text.starts_with(&format!("{y} is a desired-state file: use -f {y}")),
+        "{text}"
+    );
+    let text = resolve_at(
+        &["reconcile", "explain", "a@example.com", "bob"],
+        &[],
+        dir.path(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        text.starts_with("unexpected argument `bob`: explain takes one address"),
+        "{text}"
+    );
 }
 
 #[test]
