@@ -124,7 +124,7 @@ impl Settings {
         };
         // Which files were found without -f, said once logging is set up.
         let discovered = std::cell::Cell::new(None);
-        let files = |given: Vec<PathBuf>, needed: Option<&'static str>| {
+        let files = |given: Vec<PathBuf>, needed: Option<Reads>| {
             if !given.is_empty() {
                 return Ok(given);
             }
@@ -139,7 +139,7 @@ impl Settings {
                 },
             }
         };
-        let target = |t: TargetArgs, needed: Option<&'static str>| -> Result<Target, UsageError> {
+        let target = |t: TargetArgs, needed: Option<Reads>| -> Result<Target, UsageError> {
             Ok(Target {
                 files: files(t.files, needed)?,
                 account_id: account_arg(
@@ -156,8 +156,8 @@ impl Settings {
         let action = match cli.command {
             Command::Plan(a) => Action::Plan {
                 target: {
-                    refuse_arguments("plan", &a.stray)?;
-                    target(a.target, Some("plan"))?
+                    refuse_arguments(Reads::Plan, &a.stray)?;
+                    target(a.target, Some(Reads::Plan))?
                 },
                 detailed_exitcode: a.detailed_exitcode,
                 output: PlanOutput {
@@ -187,7 +187,7 @@ impl Settings {
                     let needed = if a.plan_file.is_some() {
                         None
                     } else {
-                        Some("apply")
+                        Some(Reads::Apply)
                     };
                     target(a.target, needed)?
                 },
@@ -209,19 +209,19 @@ impl Settings {
             },
             Command::Validate(a) => Action::Validate {
                 files: {
-                    refuse_arguments("validate", &a.stray)?;
-                    files(a.files, Some("validate"))?
+                    refuse_arguments(Reads::Validate, &a.stray)?;
+                    files(a.files, Some(Reads::Validate))?
                 },
             },
             Command::Explain(a) => {
                 // `explain users.yaml`: the file where the address goes.
                 let email = Path::new(&a.email);
                 if !a.email.contains('@') && looks_like_desired_state(email) {
-                    refuse_arguments("explain", &[email.to_path_buf()])?;
+                    refuse_arguments(Reads::Explain, &[email.to_path_buf()])?;
                 }
-                refuse_arguments("explain", &a.stray)?;
+                refuse_arguments(Reads::Explain, &a.stray)?;
                 Action::Explain {
-                    target: target(a.target, Some("explain"))?,
+                    target: target(a.target, Some(Reads::Explain))?,
                     email: a.email,
                 }
             }
@@ -291,7 +291,7 @@ impl Settings {
             Command::Audit(AuditCommand::Verify { file }) => Action::AuditVerify { file },
             Command::Check(a) => Action::Check {
                 target: {
-                    refuse_arguments("check", &a.stray)?;
+                    refuse_arguments(Reads::Check, &a.stray)?;
                     // The files are optional here: a check needs only the account id.
                     target(
                         TargetArgs {
@@ -349,14 +349,16 @@ impl std::fmt::Display for FilesFrom {
                 "no -f given: reading the desired state from {FILES_VAR} ({})",
                 crate::text::printable(value)
             ),
-            FilesFrom::Directory(path) | FilesFrom::File(path) => {
-                write!(
+            FilesFrom::Directory(path) => write!(
                 f,
-                "no -f given: reading the desired state from {}{} (found in the working directory)",
-                crate::fsread::display_path(path),
-                if matches!(self, FilesFrom::Directory(_)) { "/" } else { "" }
-            )
-            }
+                "no -f given: reading the desired state from {}/ (found in the working directory)",
+                crate::fsread::display_path(path)
+            ),
+            FilesFrom::File(path) => write!(
+                f,
+                "no -f given: reading the desired state from {} (found in the working directory)",
+                crate::fsread::display_path(path)
+            ),
         }
     }
 }
@@ -424,7 +426,7 @@ fn refuse_desired_state_as_plan(path: &Path) -> Result<(), UsageError> {
 
 /// Positional arguments of a command that takes none (clap would say only "unexpected
 /// argument"): most often desired-state files without `-f`.
-fn refuse_arguments(command: &'static str, stray: &[PathBuf]) -> Result<(), UsageError> {
+fn refuse_arguments(command: Reads, stray: &[PathBuf]) -> Result<(), UsageError> {
     if stray.is_empty() {
         return Ok(());
     }
@@ -445,16 +447,50 @@ fn refuse_arguments(command: &'static str, stray: &[PathBuf]) -> Result<(), Usag
     }
 }
 
-/// The usage line of a command that needs desired-state files, as clap would print it.
-fn usage(command: &str) -> String {
-    let line = match command {
-        "apply" => "reconcile apply [PLAN_FILE] -f <PATH>... [OPTIONS]",
-        "explain" => "reconcile explain <EMAIL> -f <PATH>... [OPTIONS]",
-        "validate" => "reconcile validate -f <PATH>...",
-        "check" => "reconcile check [-f <PATH>...] [OPTIONS]",
-        _ => "reconcile plan -f <PATH>... [OPTIONS]",
-    };
-    format!("\n\nUsage: {line}\n\nFor more information, try 'reconcile {command} --help'.")
+/// A command that reads desired-state files: what its usage errors name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reads {
+    Plan,
+    Apply,
+    Validate,
+    Explain,
+    Check,
+}
+
+impl Reads {
+    fn name(self) -> &'static str {
+        match self {
+            Reads::Plan => "plan",
+            Reads::Apply => "apply",
+            Reads::Validate => "validate",
+            Reads::Explain => "explain",
+            Reads::Check => "check",
+        }
+    }
+
+    /// The positional arguments it takes, in words.
+    fn takes(self) -> &'static str {
+        match self {
+            Reads::Explain => "one address",
+            Reads::Apply => "at most a saved plan",
+            _ => "no arguments",
+        }
+    }
+
+    /// Its usage line, as clap prints one after an error.
+    fn usage(self) -> String {
+        let line = match self {
+            Reads::Plan => "reconcile plan -f <PATH>... [OPTIONS]",
+            Reads::Apply => "reconcile apply [PLAN_FILE] -f <PATH>... [OPTIONS]",
+            Reads::Validate => "reconcile validate -f <PATH>...",
+            Reads::Explain => "reconcile explain <EMAIL> -f <PATH>... [OPTIONS]",
+            Reads::Check => "reconcile check [-f <PATH>...] [OPTIONS]",
+        };
+        format!(
+            "\n\nUsage: {line}\n\nFor more information, try 'reconcile {} --help'.",
+            self.name()
+        )
+    }
 }
 
 fn dash_f(paths: &[String]) -> String {
@@ -493,23 +529,17 @@ pub enum UsageError {
     RetryDelayTooLong { ms: u64 },
     /// A command that reads the desired state found none: no `-f`, no `RECONCILE_FILES`, no
     /// `desired/` or `reconcile.yaml` here.
-    #[error("no desired-state file: pass -f FILE or -f DIRECTORY (e.g. -f desired/), or set {FILES_VAR}, or run where desired/ or reconcile.yaml is{}", usage(.command))]
-    NoFiles { command: &'static str },
+    #[error("no desired-state file: pass -f FILE or -f DIRECTORY (e.g. -f desired/), or set {FILES_VAR}, or run where desired/ or reconcile.yaml is{}", .command.usage())]
+    NoFiles { command: Reads },
     /// `desired/` and `reconcile.yaml` both in the working directory, and no `-f`.
     #[error("no -f given, and both desired/ and reconcile.yaml are in the working directory: say which with -f desired/ or -f reconcile.yaml")]
     TwoDefaults,
     /// `plan users.yaml`: desired-state files given without `-f` (`paths` as shown).
-    #[error("{} {}: use {}{}", .paths.join(" "), if .paths.len() == 1 { "is a desired-state file" } else { "are desired-state files" }, dash_f(.paths), usage(.command))]
-    DesiredStateAsArgument {
-        command: &'static str,
-        paths: Vec<String>,
-    },
+    #[error("{} {}: use {}{}", .paths.join(" "), if .paths.len() == 1 { "is a desired-state file" } else { "are desired-state files" }, dash_f(.paths), .command.usage())]
+    DesiredStateAsArgument { command: Reads, paths: Vec<String> },
     /// `plan x`: a positional argument a command does not take (`argument` as shown).
-    #[error("unexpected argument `{argument}`: {command} takes {}; name the desired-state files with -f{}", if *.command == "explain" { "one address" } else { "no arguments" }, usage(.command))]
-    UnexpectedArgument {
-        command: &'static str,
-        argument: String,
-    },
+    #[error("unexpected argument `{argument}`: {} takes {}; name the desired-state files with -f{}", .command.name(), .command.takes(), .command.usage())]
+    UnexpectedArgument { command: Reads, argument: String },
     /// `apply users.yaml`: the desired state where a saved plan goes (`path` as shown).
     #[error("{path} is a desired-state file, not a saved plan: use -f {path}\n  help: `reconcile apply -f {path}` plans and asks; `reconcile apply PLAN_FILE -f {path}` applies a plan saved by `plan --out PLAN_FILE`; nothing was sent")]
     DesiredStateAsPlan { path: String },
