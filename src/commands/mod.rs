@@ -190,3 +190,45 @@ pub(crate) async fn dispatch(settings: Settings, streams: &mut Streams<'_>) -> R
         Action::Check { target, json } => check::run(target, json, palette, streams).await,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_request_that_went_out_is_said_to_have_deleted_nothing() {
+        let sent = Error::Api(ApiError::Status {
+            request: "GET /accounts/x/access/users".into(),
+            status: 500,
+            errors: vec![],
+        });
+        assert!(sent
+            .to_string()
+            .ends_with("\nnothing was deleted by this request"));
+        for unsent in [
+            ApiError::BaseUrl {
+                url: "https://api.cloudflare.com/".into(),
+                why: "it has no path: /client/v4 is missing".into(),
+                shape: true,
+            },
+            ApiError::Credentials {
+                what: "CLOUDFLARE_API_TOKEN",
+                problem: "a line break",
+            },
+            ApiError::WaitTooLong {
+                request: "GET /accounts/x/access/users".into(),
+                asked: "the budget".into(),
+                max_wait: std::time::Duration::from_secs(60),
+                retry: false,
+            },
+        ] {
+            assert!(!unsent.request_sent(), "{unsent}");
+            let text = Error::Api(unsent).to_string();
+            assert!(!text.contains("by this request"), "{text}");
+            assert!(
+                text.contains("nothing was sent") || text.contains("and not sent"),
+                "{text}"
+            );
+        }
+    }
+}
