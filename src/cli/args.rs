@@ -96,6 +96,7 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Check desired-state files offline: exit 0 when valid, 1 with every problem otherwise.
     #[command(
+        override_usage = "reconcile validate -f <PATH>...",
         after_help = "Examples:\n  reconcile validate -f desired/users.yaml\n  reconcile validate -f desired/   # every *.yaml / *.yml in the directory"
     )]
     Validate(ValidateArgs),
@@ -158,7 +159,7 @@ pub enum AuditCommand {
 
 #[derive(Debug, Args)]
 pub struct TargetArgs {
-    /// Desired-state YAML file or directory (repeat for several)
+    /// Desired-state YAML file or directory (repeat for several) [env: RECONCILE_FILES] [default: ./desired/ or ./reconcile.yaml]
     #[arg(short = 'f', long = "file", value_name = "PATH")]
     pub files: Vec<PathBuf>,
 
@@ -473,6 +474,11 @@ pub struct PlanArgs {
     #[command(flatten)]
     pub target: TargetArgs,
 
+    /// Arguments this command does not take, kept so that resolution can say what was meant
+    /// (most often desired-state files without `-f`) rather than clap's "unexpected argument".
+    #[arg(hide = true, value_name = "ARG")]
+    pub stray: Vec<PathBuf>,
+
     /// Exit 2 when the plan has changes, 0 when it has none (1 stays an error)
     #[arg(long, help_heading = "Output")]
     pub detailed_exitcode: bool,
@@ -574,9 +580,14 @@ pub struct ApplyArgs {
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// Desired-state YAML file or directory (repeat for several)
-    #[arg(short = 'f', long = "file", value_name = "PATH", required = true)]
+    /// Desired-state YAML file or directory (repeat for several) [env: RECONCILE_FILES] [default: ./desired/ or ./reconcile.yaml]
+    #[arg(short = 'f', long = "file", value_name = "PATH")]
     pub files: Vec<PathBuf>,
+
+    /// Arguments this command does not take, kept so that resolution can say what was meant
+    /// (most often desired-state files without `-f`) rather than clap's "unexpected argument".
+    #[arg(hide = true, value_name = "ARG")]
+    pub stray: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -586,6 +597,11 @@ pub struct ExplainArgs {
 
     #[command(flatten)]
     pub target: TargetArgs,
+
+    /// Arguments this command does not take, kept so that resolution can say what was meant
+    /// (most often desired-state files without `-f`) rather than clap's "unexpected argument".
+    #[arg(hide = true, value_name = "ARG")]
+    pub stray: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -622,7 +638,7 @@ pub struct DemoArgs {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Desired-state YAML file or directory, read for its account id (repeat for several)
+    /// Desired-state YAML file or directory, read for its account id (repeat for several) [env: RECONCILE_FILES] [default: ./desired/ or ./reconcile.yaml]
     #[arg(short = 'f', long = "file", value_name = "PATH")]
     pub files: Vec<PathBuf>,
 
@@ -640,6 +656,11 @@ pub struct CheckArgs {
     /// How to write the report on stdout: human, or json (docs/check.md)
     #[arg(long, value_enum, default_value_t = CheckFormat::Human, value_name = "FORMAT", help_heading = "Output")]
     pub format: CheckFormat,
+
+    /// Arguments this command does not take, kept so that resolution can say what was meant
+    /// (most often desired-state files without `-f`) rather than clap's "unexpected argument".
+    #[arg(hide = true, value_name = "ARG")]
+    pub stray: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -11,7 +11,7 @@ mod secrets;
 pub use crate::settings::{Action, PlanOutput, Settings, Target};
 pub use args::*;
 pub use docs::{completions, man_page, man_pages, ManPage};
-pub use resolve::UsageError;
+pub use resolve::{Reads, UsageError};
 pub use secrets::{
     credentials, plan_key, token_from_file, CredentialsError, PlanKeySourceError, TokenFileError,
     MAX_TOKEN_FILE_BYTES,

@@ -1,6 +1,6 @@
 //! Arguments and the environment resolved into [`Settings`], once.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::args::*;
@@ -8,8 +8,8 @@ use super::secrets::*;
 use super::Environment;
 use crate::apply::ExecSettings;
 use crate::audit::Actor;
+use crate::cloudflare::{check_base_url, ApiError, Credentials, DEFAULT_BASE_URL};
 use crate::cloudflare::{ClientConfig, RetryPolicy};
-use crate::cloudflare::{Credentials, DEFAULT_BASE_URL};
 use crate::date::Clock;
 use crate::progress::Progress;
 use crate::render::{Format, Palette};
@@ -35,7 +35,17 @@ impl Settings {
         self
     }
 
+    /// [`Settings::resolve_in`] the working directory of the process.
     pub fn resolve(cli: Cli, env: &Environment) -> Result<Settings, UsageError> {
+        Settings::resolve_in(cli, env, Path::new("."))
+    }
+
+    /// Resolve, looking for `desired/` and `reconcile.yaml` in `cwd` when no `-f` is given.
+    pub(crate) fn resolve_in(
+        cli: Cli,
+        env: &Environment,
+        cwd: &Path,
+    ) -> Result<Settings, UsageError> {
         let no_color = (env.var)("NO_COLOR").is_some_and(|v| !v.is_empty());
         let choice = if cli.no_color {
             ColorChoice::Never
@@ -109,17 +119,39 @@ impl Settings {
                 observer: progress.observer(),
             })
         };
-        let target = |t: TargetArgs| -> Result<Target, UsageError> {
+        let api_url = |flag: Option<String>| -> Result<String, UsageError> {
+            let url = flag
+                .or_else(|| var("CLOUDFLARE_BASE_URL"))
+                .unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
+            // The shape of the URL is known before any request: refused here, not after one.
+            check_base_url(&url)?;
+            Ok(url)
+        };
+        // Which files were found without -f, said once logging is set up.
+        let discovered = std::cell::Cell::new(None);
+        let files = |given: Vec<PathBuf>, needed: Option<Reads>| {
+            if !given.is_empty() {
+                return Ok(given);
+            }
+            match discover(&var, cwd)? {
+                Some((from, files)) => {
+                    discovered.set(Some(from));
+                    Ok(files)
+                }
+                None => match needed {
+                    Some(command) => Err(UsageError::NoFiles { command }),
+                    None => Ok(Vec::new()),
+                },
+            }
+        };
+        let target = |t: TargetArgs, needed: Option<Reads>| -> Result<Target, UsageError> {
             Ok(Target {
-                files: t.files,
+                files: files(t.files, needed)?,
                 account_id: account_arg(
                     t.account_id.or_else(|| var("CLOUDFLARE_ACCOUNT_ID")),
                     "--account-id / CLOUDFLARE_ACCOUNT_ID",
                 )?,
-                api_url: t
-                    .api_url
-                    .or_else(|| var("CLOUDFLARE_BASE_URL"))
-                    .unwrap_or_else(|| DEFAULT_BASE_URL.to_string()),
+                api_url: api_url(t.api_url)?,
                 credentials: credentials()?,
                 overrides: t.rails.overrides(),
                 clock: Clock::System,
@@ -128,7 +160,10 @@ impl Settings {
         };
         let action = match cli.command {
             Command::Plan(a) => Action::Plan {
-                target: target(a.target)?,
+                target: {
+                    refuse_arguments(Reads::Plan, &a.stray)?;
+                    target(a.target, Some(Reads::Plan))?
+                },
                 detailed_exitcode: a.detailed_exitcode,
                 output: PlanOutput {
                     format: match a.format {
@@ -149,7 +184,19 @@ impl Settings {
                 history: a.history,
             },
             Command::Apply(a) => Action::Apply {
-                target: target(a.target)?,
+                target: {
+                    if let Some(path) = &a.plan_file {
+                        refuse_desired_state_as_plan(path)?;
+                    }
+                    // A saved plan is checked first (expired, edited, another account), and
+                    // then says itself that it needs the files.
+                    let needed = if a.plan_file.is_some() {
+                        None
+                    } else {
+                        Some(Reads::Apply)
+                    };
+                    target(a.target, needed)?
+                },
                 auto_approve: auto_approve(a.auto_approve)?,
                 // Read only for a saved plan: an apply that plans afresh has no seal to check.
                 plan_key: match &a.plan_file {
@@ -167,20 +214,30 @@ impl Settings {
                 history: a.history,
                 layout: a.layout.layout(),
             },
-            Command::Validate(a) => Action::Validate { files: a.files },
-            Command::Explain(a) => Action::Explain {
-                email: a.email,
-                target: target(a.target)?,
+            Command::Validate(a) => Action::Validate {
+                files: {
+                    refuse_arguments(Reads::Validate, &a.stray)?;
+                    files(a.files, Some(Reads::Validate))?
+                },
             },
+            Command::Explain(a) => {
+                // `explain users.yaml`: the file where the address goes.
+                let email = Path::new(&a.email);
+                if !a.email.contains('@') && looks_like_desired_state(email) {
+                    refuse_arguments(Reads::Explain, &[email.to_path_buf()])?;
+                }
+                refuse_arguments(Reads::Explain, &a.stray)?;
+                Action::Explain {
+                    target: target(a.target, Some(Reads::Explain))?,
+                    email: a.email,
+                }
+            }
             Command::Export(a) => Action::Export {
                 account_id: account_arg(
                     a.account_id.or_else(|| var("CLOUDFLARE_ACCOUNT_ID")),
                     "--account-id / CLOUDFLARE_ACCOUNT_ID",
                 )?,
-                api_url: a
-                    .api_url
-                    .or_else(|| var("CLOUDFLARE_BASE_URL"))
-                    .unwrap_or_else(|| DEFAULT_BASE_URL.to_string()),
+                api_url: api_url(a.api_url)?,
                 credentials: credentials()?,
                 output: a.output,
                 client: client_config(a.client)?,
@@ -241,16 +298,26 @@ impl Settings {
             }),
             Command::Audit(AuditCommand::Verify { file }) => Action::AuditVerify { file },
             Command::Check(a) => Action::Check {
-                target: target(TargetArgs {
-                    files: a.files,
-                    account_id: a.account_id,
-                    api_url: a.api_url,
-                    rails: RailArgs::default(),
-                    client: a.client,
-                })?,
+                target: {
+                    refuse_arguments(Reads::Check, &a.stray)?;
+                    // The files are optional here: a check needs only the account id.
+                    target(
+                        TargetArgs {
+                            files: a.files,
+                            account_id: a.account_id,
+                            api_url: a.api_url,
+                            rails: RailArgs::default(),
+                            client: a.client,
+                        },
+                        None,
+                    )?
+                },
                 json: a.format == CheckFormat::Json,
             },
         };
+        if let Some(from) = discovered.into_inner() {
+            warnings.push(from.to_string());
+        }
         Ok(Settings {
             action,
             palette,
@@ -264,6 +331,182 @@ impl Settings {
             warnings,
         })
     }
+}
+
+/// The variable that names the desired-state files when no `-f` is given: paths separated as in
+/// `PATH` (`:` on Unix, `;` on Windows), so that a path may hold a comma or a space.
+pub(crate) const FILES_VAR: &str = "RECONCILE_FILES";
+
+/// Where the desired-state files came from when no `-f` named them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum FilesFrom {
+    /// `RECONCILE_FILES`, as set.
+    Variable(String),
+    /// `desired/` in the working directory.
+    Directory(PathBuf),
+    /// `reconcile.yaml` in the working directory.
+    File(PathBuf),
+}
+
+/// Said on stderr, so that the person sees which allowlist a run compares the account with.
+impl std::fmt::Display for FilesFrom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FilesFrom::Variable(value) => write!(
+                f,
+                "no -f given: reading the desired state from {FILES_VAR} ({})",
+                crate::text::printable(value)
+            ),
+            FilesFrom::Directory(path) => write!(
+                f,
+                "no -f given: reading the desired state from {}/ (found in the working directory)",
+                crate::fsread::display_path(path)
+            ),
+            FilesFrom::File(path) => write!(
+                f,
+                "no -f given: reading the desired state from {} (found in the working directory)",
+                crate::fsread::display_path(path)
+            ),
+        }
+    }
+}
+
+/// Without `-f`: `RECONCILE_FILES` if set, else `desired/` or `reconcile.yaml` in `cwd`, else
+/// nothing. Both in one directory is an error: reading one would delete the users only the
+/// other allows.
+fn discover(
+    var: &dyn Fn(&str) -> Option<String>,
+    cwd: &Path,
+) -> Result<Option<(FilesFrom, Vec<PathBuf>)>, UsageError> {
+    if let Some(value) = var(FILES_VAR) {
+        let files: Vec<PathBuf> = std::env::split_paths(&value)
+            .filter(|p| !p.as_os_str().is_empty())
+            .collect();
+        if !files.is_empty() {
+            return Ok(Some((FilesFrom::Variable(value), files)));
+        }
+    }
+    let (dir, file) = (cwd.join("desired"), cwd.join("reconcile.yaml"));
+    match (dir.is_dir(), file.is_file()) {
+        (true, true) => Err(UsageError::TwoDefaults),
+        (true, false) => Ok(Some((FilesFrom::Directory(dir.clone()), vec![dir]))),
+        (false, true) => Ok(Some((FilesFrom::File(file.clone()), vec![file]))),
+        (false, false) => Ok(None),
+    }
+}
+
+/// A path that holds desired state rather than a saved plan: a directory, or a `.yaml` /
+/// `.yml` file that does not open like the JSON a saved plan is (`plan --out plan.yaml` writes
+/// JSON under that name, and stays a plan).
+fn looks_like_desired_state(path: &Path) -> bool {
+    if path.is_dir() {
+        return true;
+    }
+    let yaml = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
+    yaml && !opens_like_json(path)
+}
+
+fn opens_like_json(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 64];
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return false;
+    };
+    let n = file.read(&mut head).unwrap_or(0);
+    let text = String::from_utf8_lossy(&head[..n]);
+    text.trim_start_matches('\u{feff}')
+        .trim_start()
+        .starts_with('{')
+}
+
+/// `apply users.yaml`: the desired state where the saved plan goes, caught before any request.
+fn refuse_desired_state_as_plan(path: &Path) -> Result<(), UsageError> {
+    if looks_like_desired_state(path) {
+        return Err(UsageError::DesiredStateAsPlan {
+            path: crate::fsread::display_path(path),
+        });
+    }
+    Ok(())
+}
+
+/// Positional arguments of a command that takes none (clap would say only "unexpected
+/// argument"): most often desired-state files without `-f`.
+fn refuse_arguments(command: Reads, stray: &[PathBuf]) -> Result<(), UsageError> {
+    if stray.is_empty() {
+        return Ok(());
+    }
+    let shown: Vec<String> = stray
+        .iter()
+        .map(|p| crate::fsread::display_path(p))
+        .collect();
+    if stray.iter().all(|p| looks_like_desired_state(p)) {
+        Err(UsageError::DesiredStateAsArgument {
+            command,
+            paths: shown,
+        })
+    } else {
+        Err(UsageError::UnexpectedArgument {
+            command,
+            argument: shown.into_iter().next().unwrap_or_default(),
+        })
+    }
+}
+
+/// A command that reads desired-state files: what its usage errors name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reads {
+    Plan,
+    Apply,
+    Validate,
+    Explain,
+    Check,
+}
+
+impl Reads {
+    fn name(self) -> &'static str {
+        match self {
+            Reads::Plan => "plan",
+            Reads::Apply => "apply",
+            Reads::Validate => "validate",
+            Reads::Explain => "explain",
+            Reads::Check => "check",
+        }
+    }
+
+    /// The positional arguments it takes, in words.
+    fn takes(self) -> &'static str {
+        match self {
+            Reads::Explain => "one address",
+            Reads::Apply => "at most a saved plan",
+            _ => "no arguments",
+        }
+    }
+
+    /// Its usage line, as clap prints one after an error.
+    fn usage(self) -> String {
+        let line = match self {
+            Reads::Plan => "reconcile plan -f <PATH>... [OPTIONS]",
+            Reads::Apply => "reconcile apply [PLAN_FILE] -f <PATH>... [OPTIONS]",
+            Reads::Validate => "reconcile validate -f <PATH>...",
+            Reads::Explain => "reconcile explain <EMAIL> -f <PATH>... [OPTIONS]",
+            Reads::Check => "reconcile check [-f <PATH>...] [OPTIONS]",
+        };
+        format!(
+            "\n\nUsage: {line}\n\nFor more information, try 'reconcile {} --help'.",
+            self.name()
+        )
+    }
+}
+
+fn dash_f(paths: &[String]) -> String {
+    paths
+        .iter()
+        .map(|p| format!("-f {p}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Why the arguments and the environment do not make a [`Settings`]: shown by `main` as
@@ -292,6 +535,25 @@ pub enum UsageError {
     /// The first retry delay (flag or variable) is over a minute.
     #[error("the first retry delay is {ms} ms: give at most 60000 (a minute), with --retry-delay-ms or RECONCILE_RETRY_DELAY_MS")]
     RetryDelayTooLong { ms: u64 },
+    /// A command that reads the desired state found none: no `-f`, no `RECONCILE_FILES`, no
+    /// `desired/` or `reconcile.yaml` here.
+    #[error("no desired-state file: pass -f FILE or -f DIRECTORY (e.g. -f desired/), or set {FILES_VAR}, or run where desired/ or reconcile.yaml is{}", .command.usage())]
+    NoFiles { command: Reads },
+    /// `desired/` and `reconcile.yaml` both in the working directory, and no `-f`.
+    #[error("no -f given, and both desired/ and reconcile.yaml are in the working directory: say which with -f desired/ or -f reconcile.yaml")]
+    TwoDefaults,
+    /// `plan users.yaml`: desired-state files given without `-f` (`paths` as shown).
+    #[error("{} {}: use {}{}", .paths.join(" "), if .paths.len() == 1 { "is a desired-state file" } else { "are desired-state files" }, dash_f(.paths), .command.usage())]
+    DesiredStateAsArgument { command: Reads, paths: Vec<String> },
+    /// `plan x`: a positional argument a command does not take (`argument` as shown).
+    #[error("unexpected argument `{argument}`: {} takes {}; name the desired-state files with -f{}", .command.name(), .command.takes(), .command.usage())]
+    UnexpectedArgument { command: Reads, argument: String },
+    /// `apply users.yaml`: the desired state where a saved plan goes (`path` as shown).
+    #[error("{path} is a desired-state file, not a saved plan: use -f {path}\n  help: `reconcile apply -f {path}` plans and asks; `reconcile apply PLAN_FILE -f {path}` applies a plan saved by `plan --out PLAN_FILE`; nothing was sent")]
+    DesiredStateAsPlan { path: String },
+    /// `--api-url` / `CLOUDFLARE_BASE_URL` is not a base URL of the API.
+    #[error(transparent)]
+    ApiUrl(#[from] ApiError),
 }
 
 #[cfg(test)]

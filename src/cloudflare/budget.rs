@@ -495,7 +495,10 @@ mod tests {
                     assert!(n <= left.max(1) as usize, "{why}");
                     let cap = requested.unwrap_or(MAX_LIST_CONCURRENCY);
                     assert!(n <= cap, "{why}");
-                    assert!(n >= cap.min(left.max(1) as usize).min(pages as usize), "{why}");
+                    assert!(
+                        n >= cap.min(left.max(1) as usize).min(pages as usize),
+                        "{why}"
+                    );
                 }
             }
         }

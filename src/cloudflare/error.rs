@@ -11,13 +11,19 @@ use std::time::Duration;
 
 use super::budget::{TooLong, WaitCause};
 use super::retry::is_retryable_status;
+use super::url::BASE_URL_SHAPE;
 use super::wire::ApiMessage;
 
 /// An API call that did not succeed. Each variant says which request failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    #[error("invalid API base URL `{url}`: {why}")]
-    BaseUrl { url: String, why: String },
+    #[error("invalid API base URL `{url}`: {why}; nothing was sent{}", if *.shape { format!("\n  help: {BASE_URL_SHAPE}") } else { String::new() })]
+    BaseUrl {
+        url: String,
+        why: String,
+        /// The URL is not shaped like the API's base: say what it should look like.
+        shape: bool,
+    },
     #[error("{request}: could not reach the Cloudflare API: {detail}\n  help: check the network, and --api-url / CLOUDFLARE_BASE_URL if set")]
     Transport { request: String, detail: String },
     #[error("{}{request}: HTTP {status}{}{}", lead_text(request, errors), codes_text(errors), hint_text(request, *status, errors))]
@@ -51,7 +57,7 @@ pub enum ApiError {
     /// The API answered that the path is no route of it: the base URL is not Cloudflare's API
     /// (most often, `/client/v4` is missing). Said first, because every other word of the
     /// answer would mislead.
-    #[error("the API base URL {base} does not look like Cloudflare's API: {request} answered HTTP {status}{}\n  help: --api-url / CLOUDFLARE_BASE_URL must end in /client/v4 (https://api.cloudflare.com/client/v4)", codes_text(errors))]
+    #[error("the API base URL {base} does not look like Cloudflare's API: {request} answered HTTP {status}{}\n  help: {BASE_URL_SHAPE}", codes_text(errors))]
     Route {
         /// As shown (see `url::shown_url`).
         base: String,
@@ -93,6 +99,22 @@ impl ApiError {
             ApiError::Route { .. } => true,
             ApiError::Status { errors, .. } => errors.iter().any(is_route_message),
             _ => false,
+        }
+    }
+
+    /// Whether a request went out before this error: a base URL or credentials refused before
+    /// sending, or a first wait not started, sent nothing. What a command can say about the
+    /// request ("nothing was deleted by this request") depends on it.
+    pub(crate) fn request_sent(&self) -> bool {
+        match self {
+            ApiError::BaseUrl { .. } | ApiError::Credentials { .. } => false,
+            ApiError::WaitTooLong { retry, .. } => *retry,
+            ApiError::Transport { .. }
+            | ApiError::Status { .. }
+            | ApiError::Malformed { .. }
+            | ApiError::Inconsistent { .. }
+            | ApiError::Route { .. }
+            | ApiError::Unconfirmed { .. } => true,
         }
     }
 
@@ -224,8 +246,7 @@ fn hint_text(request: &str, status: u16, errors: &[ApiMessage]) -> String {
     } else if has(PERMISSION) {
         "the credentials work but may not touch this account: check the account id, and that the token has Access: Audit Logs Read (to list) and Access: Users Write (to delete)".to_string()
     } else if errors.iter().any(is_route_message) {
-        "the API did not recognise the path: --api-url / CLOUDFLARE_BASE_URL must end in /client/v4"
-            .to_string()
+        format!("the API did not recognise the path: {BASE_URL_SHAPE}")
     } else if has(7003) {
         "the API did not recognise an identifier in the path: check the account id".to_string()
     } else if status == 429 || has(971) || has(10100) || has(10429) || has(10500) {

@@ -43,6 +43,7 @@ pub use listing::Listing;
 pub use observer::{Event, Observer, Silent};
 pub use retry::RetryPolicy;
 pub use transport::{header_value_problem, Credentials, Detailed};
+pub(crate) use url::check_base_url;
 pub(crate) use url::shown_url as shown_base;
 pub use verify::{Lookup, Probe, TokenInfo, VerifiedAt};
 pub use wire::{ApiMessage, User};
@@ -156,6 +157,7 @@ impl Client {
         let http = builder.build().map_err(|e| ApiError::BaseUrl {
             url: url::shown_url(base_url),
             why: format!("cannot build the HTTP client: {e}"),
+            shape: false,
         })?;
         Ok(Client {
             http,

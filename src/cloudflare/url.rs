@@ -44,18 +44,32 @@ pub(crate) fn is_loopback(url: &Url) -> bool {
     }
 }
 
+/// What a base URL of the API looks like: said wherever one is refused, before a request (here)
+/// or after the API answered that the path is no route of it (`ApiError::Route`).
+pub(crate) const BASE_URL_SHAPE: &str = "--api-url / CLOUDFLARE_BASE_URL must end in /client/v4, like https://api.cloudflare.com/client/v4 (or http://127.0.0.1:PORT/client/v4 for the sandbox)";
+
 /// Plain http is allowed only to this machine (the sandbox); credentials never cross a network
-/// unencrypted.
+/// unencrypted. What can be known wrong without a request is refused here: no scheme
+/// (`api.cloudflare.com/client/v4`), or no path at all (every route of the API is below
+/// `/client/v4`); a path that is wrong in another way is for the API to say.
 pub(crate) fn check_base_url(raw: &str) -> Result<Url, ApiError> {
-    let fail = |why: &str| ApiError::BaseUrl {
+    let refuse = |why: &str, shape: bool| ApiError::BaseUrl {
         url: shown_url(raw),
         why: why.to_string(),
+        shape,
     };
-    let url = Url::parse(raw.trim_end_matches('/')).map_err(|e| fail(&e.to_string()))?;
+    let fail = |why: &str| refuse(why, false);
+    let misshapen = |why: &str| refuse(why, true);
+    // `localhost:8787/client/v4` parses, with `localhost` as its scheme.
+    if !raw.contains("://") {
+        return Err(misshapen("it has no scheme (https://)"));
+    }
+    let url = Url::parse(raw.trim_end_matches('/')).map_err(|e| misshapen(&e.to_string()))?;
     if url.cannot_be_a_base() || url.query().is_some() || url.fragment().is_some() {
-        return Err(fail(
-            "expected a base such as https://api.cloudflare.com/client/v4",
-        ));
+        return Err(misshapen("it is not a base URL"));
+    }
+    if url.path().trim_matches('/').is_empty() && matches!(url.scheme(), "http" | "https") {
+        return Err(misshapen("it has no path: /client/v4 is missing"));
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(fail(
@@ -150,6 +164,28 @@ mod tests {
         ] {
             assert!(check_base_url(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_url_without_scheme_or_path_says_what_it_should_look_like() {
+        for (bad, why) in [
+            (
+                "api.cloudflare.com/client/v4",
+                "it has no scheme (https://)",
+            ),
+            ("localhost:8787/client/v4", "it has no scheme (https://)"),
+            ("https://api.cloudflare.com", "/client/v4 is missing"),
+            ("http://127.0.0.1:8787/", "/client/v4 is missing"),
+        ] {
+            let e = check_base_url(bad).unwrap_err().to_string();
+            assert!(e.contains(why), "{bad}: {e}");
+            assert!(
+                e.contains("like https://api.cloudflare.com/client/v4"),
+                "{bad}: {e}"
+            );
+        }
+        // Another path may be a proxy's: only the API can say it is wrong.
+        assert!(check_base_url("https://proxy.example.com/cloudflare").is_ok());
     }
 
     #[test]

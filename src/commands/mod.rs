@@ -46,7 +46,9 @@ impl Exit {
 pub enum Error {
     #[error("{0}")]
     Config(#[from] ConfigError),
-    #[error("{0}\nnothing was deleted by this request")]
+    /// The error says itself when nothing was sent; only a request that went out can be said
+    /// to have deleted nothing.
+    #[error("{}{}", .0, after_api(.0))]
     Api(#[from] ApiError),
     #[error("{0}")]
     Usage(String),
@@ -80,6 +82,14 @@ pub enum Error {
     /// `reconcile check` found something wrong; the report on stdout says what and what to do.
     #[error("reconcile check: {failed} check(s) failed; see the report above for what to do")]
     CheckFailed { failed: usize },
+}
+
+fn after_api(e: &ApiError) -> &'static str {
+    if e.request_sent() {
+        "\nnothing was deleted by this request"
+    } else {
+        ""
+    }
 }
 
 fn help_line(help: &Option<&'static str>) -> String {
@@ -240,5 +250,47 @@ pub(crate) async fn dispatch(settings: Settings, streams: &mut Streams<'_>) -> R
         Action::Sandbox(s) => sandbox::run(s, streams).await,
         Action::AuditVerify { file } => audit::verify(&file, streams),
         Action::Check { target, json } => check::run(target, json, palette, streams).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_request_that_went_out_is_said_to_have_deleted_nothing() {
+        let sent = Error::Api(ApiError::Status {
+            request: "GET /accounts/x/access/users".into(),
+            status: 500,
+            errors: vec![],
+        });
+        assert!(sent
+            .to_string()
+            .ends_with("\nnothing was deleted by this request"));
+        for unsent in [
+            ApiError::BaseUrl {
+                url: "https://api.cloudflare.com/".into(),
+                why: "it has no path: /client/v4 is missing".into(),
+                shape: true,
+            },
+            ApiError::Credentials {
+                what: "CLOUDFLARE_API_TOKEN",
+                problem: "a line break",
+            },
+            ApiError::WaitTooLong {
+                request: "GET /accounts/x/access/users".into(),
+                asked: "the budget".into(),
+                max_wait: std::time::Duration::from_secs(60),
+                retry: false,
+            },
+        ] {
+            assert!(!unsent.request_sent(), "{unsent}");
+            let text = Error::Api(unsent).to_string();
+            assert!(!text.contains("by this request"), "{text}");
+            assert!(
+                text.contains("nothing was sent") || text.contains("and not sent"),
+                "{text}"
+            );
+        }
     }
 }

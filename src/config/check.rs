@@ -374,6 +374,24 @@ impl Checker<'_> {
     }
 }
 
+/// The line, at or next to where the parser stopped (it may stop at the scalar before the tab),
+/// that is indented with a tab.
+fn tab_indented_line(text: &str, line: usize) -> Option<usize> {
+    let lines: Vec<&str> = text.lines().collect();
+    let tab_indented = |n: usize| {
+        n.checked_sub(1)
+            .and_then(|i| lines.get(i))
+            .is_some_and(|l| {
+                l.chars()
+                    .take_while(|c| c.is_whitespace())
+                    .any(|c| c == '\t')
+            })
+    };
+    [line, line + 1, line.saturating_sub(1)]
+        .into_iter()
+        .find(|&n| tab_indented(n))
+}
+
 pub(super) fn parse_file(text: &str, file: &str) -> Result<FileState, ConfigError> {
     let start = Location {
         file: file.to_string(),
@@ -392,10 +410,14 @@ pub(super) fn parse_file(text: &str, file: &str) -> Result<FileState, ConfigErro
             })
         }
         Err(e) => {
-            let help = if e.message.contains("alias") || e.message.contains("anchor") {
-                "YAML reads a value that starts with `*` as an alias: quote patterns, e.g. \"*@svc.example.com\""
+            let help = if let Some(n) = tab_indented_line(text, e.line) {
+                format!("indent with spaces: line {n} is indented with a tab, which YAML does not allow")
+            } else if e.message.contains("tab") {
+                "indent with spaces: YAML does not allow a tab here".to_string()
+            } else if e.message.contains("alias") || e.message.contains("anchor") {
+                "YAML reads a value that starts with `*` as an alias: quote patterns, e.g. \"*@svc.example.com\"".to_string()
             } else {
-                "fix the YAML at this position"
+                "fix the YAML at this position".to_string()
             };
             return Err(ConfigError {
                 diagnostics: vec![diagnostic(

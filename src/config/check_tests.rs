@@ -138,7 +138,10 @@ fn every_error_is_reported_with_its_line_and_column() {
     let errs = errors(
             "account_id: nope\nuser:\n  - a@b.co\nusers:\n  - not-an-email\n  - ok@example.com\n  - also bad@example.com\n  - email: c@d.co\n    expire: 2027-01-01\ndomains: ['@example.com']\n",
         );
-    let at: Vec<String> = errs.iter().map(|d| d.location.to_string()).collect();
+    let at: Vec<String> = errs
+        .iter()
+        .map(|d| d.location.as_ref().unwrap().to_string())
+        .collect();
     assert_eq!(
         at,
         [
@@ -210,7 +213,7 @@ fn empty_and_non_mapping_files() {
 fn syntax_error_names_the_line() {
     let errs = errors("users:\n  - a@b.co\n  - [unclosed\n");
     assert!(errs[0].message.starts_with("YAML syntax error"), "{errs:?}");
-    assert!(errs[0].location.line >= 3);
+    assert!(errs[0].location.as_ref().unwrap().line >= 3);
 }
 
 #[test]
@@ -252,7 +255,10 @@ fn policy_settings() {
         PolicySettings::default()
     );
     let errs = errors("users: [a@b.co]\npolicy:\n  max_deletes: -1\n  max_delete_fraction: 1.5\n  allow_delete_all: yes\n  hold_active_within: 7 days\n  max_delete: 3\n");
-    let lines: Vec<usize> = errs.iter().map(|d| d.location.line).collect();
+    let lines: Vec<usize> = errs
+        .iter()
+        .map(|d| d.location.as_ref().unwrap().line)
+        .collect();
     assert_eq!(lines, [3, 4, 5, 6, 7], "{errs:#?}");
     assert!(errs[4]
         .help
@@ -270,4 +276,29 @@ fn messages_escape_hostile_names_and_values() {
         d.entries[0].location.to_string(),
         "x\\u{202e}y\\u{2028}.yaml:1:9"
     );
+}
+
+#[test]
+fn a_tab_in_indentation_says_indent_with_spaces_at_its_position() {
+    for text in [
+        "users:\n\t- alice@example.com\n",
+        "users:\n  - alice@example.com\n\t- bob@example.com\n",
+        "policy:\n\tmax_deletes: 3\nusers: [a@example.com]\n",
+    ] {
+        let e = parse_str(text, "tabs.yaml").unwrap_err();
+        let shown = e.to_string();
+        assert!(shown.contains("indent with spaces"), "{text:?}: {shown}");
+        let tab_line = text.lines().position(|l| l.starts_with('\t')).unwrap() + 1;
+        assert!(
+            shown.contains(&format!("line {tab_line} is indented with a tab")),
+            "{text:?}: {shown}"
+        );
+        assert!(
+            shown.contains("tabs.yaml:2:") || shown.contains("tabs.yaml:3:"),
+            "{shown}"
+        );
+    }
+    // A tab inside a value is no indentation, and gets no such help.
+    let e = parse_str("users:\n  - [broken\t\n", "t.yaml").unwrap_err();
+    assert!(!e.to_string().contains("indent with spaces"), "{e}");
 }

@@ -10,7 +10,8 @@ use crate::text::printable;
 /// One problem found in a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
-    pub location: Location,
+    /// Where in a file; `None` for a problem that is in no file (none was given).
+    pub location: Option<Location>,
     pub message: String,
     /// What to do about it.
     pub help: Option<String>,
@@ -20,7 +21,10 @@ pub struct Diagnostic {
 /// they reach the terminal only through [`printable`], so a value cannot hide or reorder lines.
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.location, printable(&self.message))?;
+        if let Some(location) = &self.location {
+            write!(f, "{location}: ")?;
+        }
+        write!(f, "{}", printable(&self.message))?;
         if let Some(help) = &self.help {
             write!(f, "\n  help: {}", printable(help))?;
         }
@@ -57,22 +61,19 @@ pub(super) fn diagnostic(
     help: impl Into<String>,
 ) -> Diagnostic {
     Diagnostic {
-        location,
+        location: Some(location),
         message: message.into(),
         help: Some(help.into()),
     }
 }
 
-pub(super) fn command_line(message: &str, help: &str) -> ConfigError {
+/// A problem with what the command line gave, not with a file: it has no position to name.
+pub(super) fn unplaced(message: &str, help: &str) -> ConfigError {
     ConfigError {
-        diagnostics: vec![diagnostic(
-            Location {
-                file: "<command line>".into(),
-                line: 1,
-                col: 1,
-            },
-            message,
-            help,
-        )],
+        diagnostics: vec![Diagnostic {
+            location: None,
+            message: message.into(),
+            help: Some(help.into()),
+        }],
     }
 }

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::diagnostic::{command_line, diagnostic};
+use super::diagnostic::{diagnostic, unplaced};
 use super::{ConfigError, Location, MAX_FILE_BYTES};
 use crate::fsread::{self, ReadError};
 
@@ -19,7 +19,7 @@ use crate::fsread::{self, ReadError};
 /// space) would otherwise be passed over in silence, and the users it lists deleted.
 pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ConfigError> {
     if paths.is_empty() {
-        return Err(command_line(
+        return Err(unplaced(
             "no desired-state file was given",
             "pass one with -f FILE or -f DIRECTORY, e.g. -f desired/",
         ));
@@ -429,8 +429,8 @@ mod tests {
         assert_eq!(err.diagnostics.len(), 1, "{err}");
         assert_eq!(
             (
-                err.diagnostics[0].location.line,
-                err.diagnostics[0].location.col
+                err.diagnostics[0].location.as_ref().unwrap().line,
+                err.diagnostics[0].location.as_ref().unwrap().col
             ),
             (3, 5)
         );

@@ -194,7 +194,10 @@ mod tests {
         let d = ok("users:\n  - a@b.co\n  - ' A@B.CO '\n");
         assert_eq!(d.entries.len(), 1);
         assert_eq!(d.warnings.len(), 1);
-        assert_eq!(d.warnings[0].location.to_string(), "users.yaml:3:5");
+        assert_eq!(
+            d.warnings[0].location.as_ref().unwrap().to_string(),
+            "users.yaml:3:5"
+        );
         assert!(
             d.warnings[0].message.contains("also at users.yaml:2:5"),
             "{}",

@@ -433,8 +433,14 @@ fn tampered_and_unknown_version_plans_are_refused() {
     assert_refused(&w, &["apply", s(&v2)], &[], "saved plan format version 2");
     let junk = w.file("junk.json", "\u{0}not json at all");
     assert_refused(&w, &["apply", s(&junk)], &[], "not a reconcile saved plan");
+    // Desired state where the plan goes: said as such, and how to give it (tests/hints.rs).
     let yaml = w.allowlist(ALLOWED);
-    assert_refused(&w, &["apply", s(&yaml)], &[], "not a reconcile saved plan");
+    assert_refused(
+        &w,
+        &["apply", s(&yaml)],
+        &[],
+        "is a desired-state file, not a saved plan: use -f",
+    );
     assert_refused(
         &w,
         &["apply", "/no/such/plan.json"],

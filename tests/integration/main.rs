@@ -17,6 +17,7 @@ mod first_contact_auth;
 mod gitops;
 mod harness;
 mod help;
+mod hints;
 mod listing;
 mod manners;
 mod plan_apply;

@@ -528,6 +528,41 @@ fn man_writes_one_page_or_a_directory_of_them() {
     }
 }
 
+/// Resolve in `cwd` (for the files found without -f).
+fn resolve_at(
+    args: &[&str],
+    vars: &[(&str, &str)],
+    cwd: &std::path::Path,
+) -> Result<Settings, UsageError> {
+    let cli = Cli::try_parse_from(args).expect("clap accepts the arguments");
+    let var = |name: &str| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    };
+    Settings::resolve_in(
+        cli,
+        &Environment {
+            var: &var,
+            stdin_is_terminal: false,
+            stdout_is_terminal: false,
+            stderr_is_terminal: false,
+        },
+        cwd,
+    )
+}
+
+fn files_of(s: &Settings) -> Vec<PathBuf> {
+    match &s.action {
+        Action::Plan { target, .. }
+        | Action::Apply { target, .. }
+        | Action::Explain { target, .. }
+        | Action::Check { target, .. } => target.files.clone(),
+        Action::Validate { files } => files.clone(),
+        _ => panic!("no files"),
+    }
+}
+
 #[test]
 fn the_layout_flags_reach_plan_and_apply() {
     let layout_of = |args: &[&str]| match resolve(args, &[], false).unwrap().action {
@@ -565,4 +600,178 @@ fn the_layout_flags_reach_plan_and_apply() {
         false
     )
     .is_err());
+}
+
+#[test]
+fn files_are_found_without_dash_f_and_said() {
+    let empty = tempfile::tempdir().unwrap();
+    // -f wins over everything.
+    let s = resolve_at(
+        &["reconcile", "plan", "-f", "a.yaml"],
+        &[("RECONCILE_FILES", "b.yaml")],
+        empty.path(),
+    )
+    .unwrap();
+    assert_eq!(files_of(&s), [PathBuf::from("a.yaml")]);
+    assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+    // RECONCILE_FILES: paths separated as in PATH.
+    let list = std::env::join_paths(["a.yaml", "dir with space/"]).unwrap();
+    let list = list.to_str().unwrap();
+    for args in [
+        &["reconcile", "plan"][..],
+        &["reconcile", "apply"],
+        &["reconcile", "validate"],
+        &["reconcile", "explain", "a@example.com"],
+        &["reconcile", "check"],
+    ] {
+        let s = resolve_at(args, &[("RECONCILE_FILES", list)], empty.path()).unwrap();
+        assert_eq!(
+            files_of(&s),
+            [PathBuf::from("a.yaml"), PathBuf::from("dir with space/")],
+            "{args:?}"
+        );
+        assert_eq!(
+            s.warnings,
+            [format!(
+                "no -f given: reading the desired state from RECONCILE_FILES ({list})"
+            )]
+        );
+    }
+    // Then desired/ or reconcile.yaml in the working directory.
+    let here = tempfile::tempdir().unwrap();
+    std::fs::write(here.path().join("reconcile.yaml"), "users: []\n").unwrap();
+    let s = resolve_at(&["reconcile", "plan"], &[], here.path()).unwrap();
+    assert_eq!(files_of(&s), [here.path().join("reconcile.yaml")]);
+    assert!(
+        s.warnings[0].ends_with("reconcile.yaml (found in the working directory)"),
+        "{:?}",
+        s.warnings
+    );
+    let there = tempfile::tempdir().unwrap();
+    std::fs::create_dir(there.path().join("desired")).unwrap();
+    let s = resolve_at(&["reconcile", "validate"], &[], there.path()).unwrap();
+    assert_eq!(files_of(&s), [there.path().join("desired")]);
+    assert!(
+        s.warnings[0].ends_with("desired/ (found in the working directory)"),
+        "{:?}",
+        s.warnings
+    );
+    // Both: which one is meant is for the person to say.
+    std::fs::write(there.path().join("reconcile.yaml"), "users: []\n").unwrap();
+    let e = resolve_at(&["reconcile", "plan"], &[], there.path()).unwrap_err();
+    assert!(matches!(e, UsageError::TwoDefaults), "{e}");
+    // Neither: a usage error with a usage line, and no invented file position.
+    for command in ["plan", "apply", "validate"] {
+        let e = resolve_at(&["reconcile", command], &[], empty.path()).unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.starts_with("no desired-state file: pass -f FILE"),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("\n\nUsage: reconcile {command} ")),
+            "{text}"
+        );
+        assert!(!text.contains(":1:1"), "{text}");
+    }
+    // check needs no files.
+    let s = resolve_at(&["reconcile", "check"], &[], empty.path()).unwrap();
+    assert!(files_of(&s).is_empty());
+    // A blank variable is unset.
+    assert!(resolve_at(
+        &["reconcile", "plan"],
+        &[("RECONCILE_FILES", " ")],
+        empty.path()
+    )
+    .is_err());
+}
+
+#[test]
+fn desired_state_where_it_does_not_go_says_use_dash_f() {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = dir.path().join("users.yaml");
+    std::fs::write(&yaml, "users: [a@example.com]\n").unwrap();
+    let y = yaml.to_str().unwrap();
+    let e = resolve_at(&["reconcile", "apply", y], &[], dir.path()).unwrap_err();
+    assert!(matches!(e, UsageError::DesiredStateAsPlan { .. }), "{e}");
+    assert!(
+        e.to_string().starts_with(&format!(
+            "{y} is a desired-state file, not a saved plan: use -f {y}"
+        )),
+        "{e}"
+    );
+    // A directory too; a plan saved under a .yaml name is still a plan.
+    let d = dir.path().to_str().unwrap();
+    assert!(resolve_at(&["reconcile", "apply", d, "-f", y], &[], dir.path()).is_err());
+    let saved = dir.path().join("plan.yaml");
+    std::fs::write(&saved, "{\"format_version\": 1}").unwrap();
+    assert!(resolve_at(
+        &["reconcile", "apply", saved.to_str().unwrap(), "-f", y],
+        &[],
+        dir.path()
+    )
+    .is_ok());
+    // plan, validate, explain, check take no positional file.
+    for args in [
+        &["reconcile", "plan", y][..],
+        &["reconcile", "validate", y],
+        &["reconcile", "explain", "a@example.com", y],
+        &["reconcile", "check", y],
+    ] {
+        let text = resolve_at(args, &[], dir.path()).unwrap_err().to_string();
+        assert!(
+            text.starts_with(&format!("{y} is a desired-state file: use -f {y}")),
+            "{text}"
+        );
+        assert!(text.contains("\n\nUsage: reconcile "), "{text}");
+    }
+    let text = resolve_at(&["reconcile", "plan", "a.yaml", "b.yml"], &[], dir.path())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        text.starts_with("a.yaml b.yml are desired-state files: use -f a.yaml -f b.yml"),
+        "{text}"
+    );
+    let text = resolve_at(&["reconcile", "plan", "bob"], &[], dir.path())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        text.starts_with("unexpected argument `bob`: plan takes no arguments"),
+        "{text}"
+    );
+    // explain: the file where the address goes.
+    let text = resolve_at(&["reconcile", "explain", y], &[], dir.path())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        text.starts_with(&format!("{y} is a desired-state file: use -f {y}")),
+        "{text}"
+    );
+    let text = resolve_at(
+        &["reconcile", "explain", "a@example.com", "bob"],
+        &[],
+        dir.path(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        text.starts_with("unexpected argument `bob`: explain takes one address"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_base_url_that_cannot_be_the_apis_is_a_usage_error() {
+    for url in ["api.cloudflare.com/client/v4", "https://api.cloudflare.com"] {
+        let e = usage_error(&["reconcile", "plan", "-f", "x", "--api-url", url], &[]);
+        assert!(matches!(e, UsageError::ApiUrl(_)), "{e}");
+        let text = e.to_string();
+        assert!(
+            text.contains("https://api.cloudflare.com/client/v4"),
+            "{text}"
+        );
+        assert!(!text.contains("by this request"), "{text}");
+        let e = usage_error(&["reconcile", "export"], &[("CLOUDFLARE_BASE_URL", url)]);
+        assert!(matches!(e, UsageError::ApiUrl(_)), "{e}");
+    }
 }
