@@ -14,6 +14,22 @@ use crate::render::check::{self, AccountFailure, Finding};
 use crate::render::Palette;
 use crate::settings::Target;
 
+/// The client's settings for a preflight: it reports what it meets; it does not wait out a
+/// block, and an API that accepts the connection but never answers is reported in seconds, not
+/// minutes.
+fn preflight(client: &crate::cloudflare::ClientConfig) -> crate::cloudflare::ClientConfig {
+    crate::cloudflare::ClientConfig {
+        max_wait: client.max_wait.min(Duration::from_secs(5)),
+        request_timeout: client.request_timeout.min(CHECK_REQUEST_TIMEOUT),
+        connect_timeout: client.connect_timeout.min(CHECK_REQUEST_TIMEOUT),
+        ..client.clone()
+    }
+}
+
+/// The longest `check` waits for one answer (the commands that delete wait longer: a slow
+/// answer there is worth waiting for).
+const CHECK_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+
 pub(crate) async fn run(
     target: Target,
     json: bool,
@@ -31,11 +47,7 @@ pub(crate) async fn run(
         account_for(&config::load(&target.files)?, target.account_id.as_ref())?
     };
     let credentials = target.credentials.clone().ok_or_else(no_credentials)?;
-    let config = crate::cloudflare::ClientConfig {
-        // A preflight reports what it meets; it does not wait out a block.
-        max_wait: target.client.max_wait.min(Duration::from_secs(5)),
-        ..target.client.clone()
-    };
+    let config = preflight(&target.client);
     let client = Client::with_config(&target.api_url, credentials, &account, config)?;
     let now = target.clock.unix();
 
@@ -161,5 +173,24 @@ fn failure(e: &ApiError) -> AccountFailure {
         AccountFailure::Unreachable
     } else {
         AccountFailure::Other
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_preflight_waits_seconds_not_minutes_and_keeps_shorter_settings() {
+        let defaults = crate::cloudflare::ClientConfig::default();
+        let p = preflight(&defaults);
+        assert_eq!(p.request_timeout, CHECK_REQUEST_TIMEOUT);
+        assert_eq!(p.connect_timeout, Duration::from_secs(10));
+        assert_eq!(p.max_wait, Duration::from_secs(5));
+        let short = crate::cloudflare::ClientConfig {
+            request_timeout: Duration::from_secs(2),
+            ..defaults
+        };
+        assert_eq!(preflight(&short).request_timeout, Duration::from_secs(2));
     }
 }
