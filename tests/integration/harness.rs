@@ -342,3 +342,55 @@ impl Watched {
         }
     }
 }
+
+/// Seven users, three a page: the world of the listing and first-contact tests.
+pub mod seven {
+    use super::*;
+    use reconcile::sandbox::{Faults, Options, Seed};
+
+    pub const ALLOWED: &[&str] = &["alice@example.com", "bob@example.com", "frank@example.com"];
+
+    /// Seven users in this order: first (an extra), alice, bob, carol, dave, erin, frank.
+    pub fn seed() -> Seed {
+        let names = ["first", "alice", "bob", "carol", "dave", "erin", "frank"];
+        let mut text = format!("account_id: {ACCOUNT}\nusers:\n");
+        for (i, name) in names.iter().enumerate() {
+            text.push_str(&format!(
+                "  - id: 00000000-0000-4000-8000-00000000000{i}\n    email: {name}@example.com\n    name: {name}\n"
+            ));
+        }
+        Seed::from_str(&text, "seed.yaml").unwrap()
+    }
+
+    /// Three users a page: pages [first alice bob] [carol dave erin] [frank].
+    pub fn world(faults: Faults) -> World {
+        World::with_options(
+            seed(),
+            Options {
+                faults: Faults {
+                    max_per_page: Some(3),
+                    ..faults
+                },
+                ..Options::default()
+            },
+        )
+    }
+
+    pub fn apply(w: &World) -> Run {
+        let file = w.permissive_allowlist(ALLOWED);
+        w.run(&["apply", "--auto-approve", "-f", file.to_str().unwrap()])
+    }
+
+    /// List requests for page `n`.
+    pub fn page_requests(w: &World, n: u32) -> usize {
+        let want = format!("page={n}&");
+        w.sandbox
+            .sandbox()
+            .requests()
+            .iter()
+            .filter(|r| {
+                r.method == "GET" && r.query.as_deref().is_some_and(|q| q.starts_with(&want))
+            })
+            .count()
+    }
+}
