@@ -84,6 +84,8 @@ pub enum Action {
         api_url: String,
         credentials: Option<Credentials>,
         output: Option<PathBuf>,
+        /// `--force`: an existing output file may be overwritten.
+        force: bool,
         client: ClientConfig,
     },
     Schema,

@@ -240,6 +240,7 @@ impl Settings {
                 api_url: api_url(a.api_url)?,
                 credentials: credentials()?,
                 output: a.output,
+                force: a.force,
                 client: client_config(a.client)?,
             },
             Command::Schema => Action::Schema,

@@ -233,8 +233,20 @@ pub(crate) async fn dispatch(settings: Settings, streams: &mut Streams<'_>) -> R
             api_url,
             credentials,
             output,
+            force,
             client,
-        } => export::run(account_id, api_url, credentials, output, client, streams).await,
+        } => {
+            export::run(
+                account_id,
+                api_url,
+                credentials,
+                output,
+                force,
+                client,
+                streams,
+            )
+            .await
+        }
         Action::Schema => docs::schema(streams),
         Action::Completions(shell) => docs::completions(shell, streams),
         Action::Man => docs::man(streams),
