@@ -16,7 +16,7 @@ mod report;
 mod snapshot_tests;
 pub(crate) mod words;
 
-pub(crate) use report::{apply_summary, report, saved_report};
+pub(crate) use report::{apply_summary, markdown as apply_markdown, report, saved_report};
 
 /// How `plan` writes the plan on stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

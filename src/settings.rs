@@ -68,6 +68,8 @@ pub enum Action {
         history: Vec<PathBuf>,
         /// `--compact-above`, `--full-diff`: how the plan shown before the prompt is laid out.
         layout: Layout,
+        /// `GITHUB_STEP_SUMMARY`: append the Markdown apply report to this file.
+        step_summary: Option<PathBuf>,
     },
     Demo {
         auto_approve: bool,

@@ -213,6 +213,7 @@ impl Settings {
                 },
                 history: a.history,
                 layout: a.layout.layout(),
+                step_summary: var("GITHUB_STEP_SUMMARY").map(PathBuf::from),
             },
             Command::Validate(a) => Action::Validate {
                 files: {

@@ -197,10 +197,19 @@ pub(crate) async fn dispatch(settings: Settings, streams: &mut Streams<'_>) -> R
             saved: Some(path),
             exec,
             plan_key,
+            step_summary,
             ..
         } => {
-            apply::saved_apply_flow(&path, &target, &exec, plan_key.as_ref(), palette, streams)
-                .await
+            apply::saved_apply_flow(
+                &path,
+                &target,
+                &exec,
+                plan_key.as_ref(),
+                palette,
+                streams,
+                step_summary.as_deref(),
+            )
+            .await
         }
         Action::Apply {
             target,
@@ -209,6 +218,7 @@ pub(crate) async fn dispatch(settings: Settings, streams: &mut Streams<'_>) -> R
             exec,
             history,
             layout,
+            step_summary,
             ..
         } => {
             let (desired, client) = shared::connect(&target)?;
@@ -223,6 +233,7 @@ pub(crate) async fn dispatch(settings: Settings, streams: &mut Streams<'_>) -> R
                 &exec,
                 &history,
                 layout,
+                step_summary.as_deref(),
             )
             .await
         }

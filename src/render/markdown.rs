@@ -34,6 +34,18 @@ pub(crate) fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     out.write_all(to_string(plan, MAX_BYTES).as_bytes())
 }
 
+/// The hidden first line of a Markdown plan or apply report, `<!-- reconcile:plan account=ID -->`:
+/// GitHub does not show it, and a workflow finds its own comment by it (and no other bot's), to
+/// update that comment rather than add one per push (docs/ci.md).
+pub(crate) fn marker(kind: &str, account: &str) -> String {
+    // The id is validated hexadecimal; anything else could close the comment, so it is dropped.
+    let account: String = account
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    format!("<!-- reconcile:{kind} account={account} -->\n")
+}
+
 /// One table of the document.
 struct Section<'a> {
     /// What the rows are, for the note about omissions ("users to delete").
@@ -47,7 +59,7 @@ struct Section<'a> {
 
 /// The Markdown text of `plan`, cut to at most `limit` bytes (for tests of the cut).
 pub(crate) fn to_string(plan: &Plan, limit: usize) -> String {
-    let mut out = String::new();
+    let mut out = marker("plan", plan.account_id.as_str());
     let plural = crate::text::plural;
     if plan.delete.is_empty() {
         let _ = writeln!(out, "## reconcile plan: no changes\n");
@@ -497,7 +509,10 @@ mod tests {
             "`reconcile plan --format json`, and in the plan saved by `reconcile plan --out FILE`"
         ));
         // The summary line stays at the top, and the document still ends well-formed.
-        assert!(text.starts_with("## reconcile plan: 5000 to delete, 3000 unchanged\n"));
+        assert!(text.starts_with(&format!(
+            "<!-- reconcile:plan account={} -->\n## reconcile plan: 5000 to delete, 3000 unchanged\n",
+            crate::model::AccountId::example()
+        )));
         assert!(text.ends_with("nothing was changed.</sub>\n"));
         assert_eq!(
             text.matches("<details>").count(),

@@ -148,3 +148,64 @@ fn allowed_entries_not_in_the_account_are_not_marked_as_created() {
     assert!(!line.contains("\x1b[32m"), "not green: {line:?}");
     assert!(line.contains('·'), "{line:?}");
 }
+
+#[test]
+fn the_markdown_plan_and_apply_report_carry_a_hidden_marker_for_their_comment() {
+    let w = World::demo();
+    let file = w.permissive_allowlist(ALLOWED);
+    let r = w.run(&["plan", "--format", "markdown", "-f", s(&file)]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout.starts_with(&format!(
+            "<!-- reconcile:plan account={ACCOUNT} -->\n## reconcile plan"
+        )),
+        "{r:?}"
+    );
+    // The apply report goes to the job summary, with its own marker.
+    let summary = w.dir.path().join("summary.md");
+    let mut cmd = w.cmd(&["apply", "--auto-approve", "-f", s(&file)]);
+    cmd.env("GITHUB_STEP_SUMMARY", &summary);
+    let r = run(cmd);
+    assert_eq!(r.code, 0, "{r:?}");
+    let text = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        text.starts_with(&format!(
+            "<!-- reconcile:apply account={ACCOUNT} -->\n## reconcile apply: complete\n"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("· 3 deleted · 0 already gone · 0 failed · 0 not attempted"),
+        "{text}"
+    );
+    assert!(
+        text.contains("| `carol@example.com` | `5d6e7f80-91a2-4b3c-8d4e-5f60718293a4` | deleted |"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Checked: no planned user is still present."),
+        "{text}"
+    );
+    assert_no_invisible("the apply report", &text);
+}
+
+#[test]
+fn applying_a_saved_plan_writes_its_report_to_the_step_summary_too() {
+    let w = World::demo();
+    let file = w.permissive_allowlist(ALLOWED);
+    let out = w.dir.path().join("plan.json");
+    let r = w.run(&["plan", "-f", s(&file), "--out", s(&out)]);
+    assert_eq!(r.code, 0, "{r:?}");
+    // Applied once; the second run (a re-run of the merge job) finds every planned user gone.
+    let r = w.run(&["apply", s(&out), "-f", s(&file)]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let summary = w.dir.path().join("summary.md");
+    let mut cmd = w.cmd(&["apply", s(&out), "-f", s(&file)]);
+    cmd.env("GITHUB_STEP_SUMMARY", &summary);
+    let r = run(cmd);
+    assert_eq!(r.code, 0, "{r:?}");
+    let text = std::fs::read_to_string(&summary).unwrap();
+    assert!(text.starts_with("<!-- reconcile:apply account="), "{text}");
+    assert!(text.contains("· 0 deleted ·"), "{text}");
+    assert!(text.contains("| `carol@example.com` | `5d6e7f80-91a2-4b3c-8d4e-5f60718293a4` | skipped: already gone |"), "{text}");
+}
