@@ -16,7 +16,7 @@ mod report;
 mod snapshot_tests;
 pub(crate) mod words;
 
-pub(crate) use report::{apply_summary, report, saved_report};
+pub(crate) use report::{apply_summary, markdown as apply_markdown, report, saved_report};
 
 /// How `plan` writes the plan on stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -310,8 +310,9 @@ pub(crate) fn human_with(
         for e in &plan.absent {
             writeln!(
                 out,
+                // Not Terraform's green `+`, which means "create": nothing is done for these.
                 "  {} {}  {}",
-                p.added("+"),
+                p.dim("·"),
                 crate::text::printable(e.written.trim()),
                 p.dim(&format!("({})", e.location))
             )?;
@@ -637,7 +638,7 @@ Held back, not deleted:
 
 Allowed but not in the account (nothing to do):
 
-  + grace@example.com  (users.yaml:3:5)
+  · grace@example.com  (users.yaml:3:5)
 
 Live users before and after apply:
 

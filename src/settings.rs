@@ -68,6 +68,8 @@ pub enum Action {
         history: Vec<PathBuf>,
         /// `--compact-above`, `--full-diff`: how the plan shown before the prompt is laid out.
         layout: Layout,
+        /// `GITHUB_STEP_SUMMARY`: append the Markdown apply report to this file.
+        step_summary: Option<PathBuf>,
     },
     Demo {
         auto_approve: bool,
@@ -84,6 +86,8 @@ pub enum Action {
         api_url: String,
         credentials: Option<Credentials>,
         output: Option<PathBuf>,
+        /// `--force`: an existing output file may be overwritten.
+        force: bool,
         client: ClientConfig,
     },
     Schema,

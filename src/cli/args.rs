@@ -618,6 +618,10 @@ pub struct ExportArgs {
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
 
+    /// Overwrite the --output file if it exists
+    #[arg(long, requires = "output")]
+    pub force: bool,
+
     #[command(flatten, next_help_heading = "API client")]
     pub client: ClientArgs,
 }

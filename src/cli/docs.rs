@@ -279,7 +279,7 @@ const ENVIRONMENT: &[(&str, &str)] = &[
     ("RECONCILE_PLAN_KEY", "The key that seals saved plans and that apply PLAN_FILE requires (--plan-key-file wins)."),
     ("RECONCILE_RETRY_DELAY_MS", "The first wait before a retry, in milliseconds (--retry-delay-ms); default 500."),
     ("RECONCILE_SANDBOX_TOKEN", "The token reconcile sandbox accepts, when no --token is given."),
-    ("GITHUB_STEP_SUMMARY", "When set, plan appends its Markdown to this file (GitHub Actions' job summary)."),
+    ("GITHUB_STEP_SUMMARY", "When set, plan appends its Markdown plan to this file (GitHub Actions' job summary), and apply its Markdown report."),
     ("NO_COLOR", "When set and not empty, no colour under --color auto."),
     ("RUST_LOG", "The log filter on standard error, overriding -v and -q (e.g. reconcile=debug)."),
     ("USER, LOGNAME", "Who ran apply, for the audit log; without either, the effective user id."),

@@ -213,6 +213,7 @@ impl Settings {
                 },
                 history: a.history,
                 layout: a.layout.layout(),
+                step_summary: var("GITHUB_STEP_SUMMARY").map(PathBuf::from),
             },
             Command::Validate(a) => Action::Validate {
                 files: {
@@ -240,6 +241,7 @@ impl Settings {
                 api_url: api_url(a.api_url)?,
                 credentials: credentials()?,
                 output: a.output,
+                force: a.force,
                 client: client_config(a.client)?,
             },
             Command::Schema => Action::Schema,

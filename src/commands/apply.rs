@@ -67,6 +67,7 @@ pub(crate) async fn apply_flow_with_history(
         exec,
         history,
         render::Layout::default(),
+        None,
     )
     .await
 }
@@ -83,6 +84,7 @@ pub(crate) async fn apply_flow_laid_out(
     exec: &apply::ExecSettings,
     history: &[PathBuf],
     layout: render::Layout,
+    step_summary: Option<&Path>,
 ) -> Result<Exit, Error> {
     // Before anything is listed: an audit log that cannot be written stops the run here.
     let audit = apply::open_audit(exec)?;
@@ -152,7 +154,40 @@ pub(crate) async fn apply_flow_laid_out(
             palette,
         )
     });
+    append_summary(
+        step_summary,
+        client.account_id().as_str(),
+        &execution,
+        &unapplied,
+    );
     Ok(conclude(&execution, written, streams, palette))
+}
+
+/// The Markdown apply report appended to `GITHUB_STEP_SUMMARY`, as `plan` appends its plan, so
+/// that the job page says what was deleted. A summary that cannot be written is a warning: the
+/// deletions are done, and the report on stdout and the audit log say so.
+fn append_summary(
+    path: Option<&Path>,
+    account: &str,
+    execution: &apply::Execution,
+    unapplied: &crate::plan::recheck::Unapplied,
+) {
+    let Some(path) = path else { return };
+    let appended = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut f| {
+            let mut text = render::apply_markdown(account, execution, unapplied);
+            text.push('\n');
+            io::Write::write_all(&mut f, text.as_bytes())
+        });
+    if let Err(e) = appended {
+        tracing::warn!(
+            path = %path.display(),
+            "cannot append the apply report to GITHUB_STEP_SUMMARY: {e}"
+        );
+    }
 }
 
 /// The deletions recorded in the `--history` logs and in apply's own log, which is read under
@@ -236,6 +271,7 @@ pub(crate) async fn saved_apply_flow(
     plan_key: Option<&PlanKey>,
     palette: Palette,
     streams: &mut Streams<'_>,
+    step_summary: Option<&Path>,
 ) -> Result<Exit, Error> {
     let name = fsread::display_path(path);
     let saved = read_saved(path, &name, plan_key)?;
@@ -291,5 +327,6 @@ pub(crate) async fn saved_apply_flow(
         streams.stdout,
         palette,
     );
+    append_summary(step_summary, account.as_str(), &execution, &unapplied);
     Ok(conclude(&execution, written, streams, palette))
 }

@@ -197,10 +197,19 @@ pub(crate) async fn dispatch(settings: Settings, streams: &mut Streams<'_>) -> R
             saved: Some(path),
             exec,
             plan_key,
+            step_summary,
             ..
         } => {
-            apply::saved_apply_flow(&path, &target, &exec, plan_key.as_ref(), palette, streams)
-                .await
+            apply::saved_apply_flow(
+                &path,
+                &target,
+                &exec,
+                plan_key.as_ref(),
+                palette,
+                streams,
+                step_summary.as_deref(),
+            )
+            .await
         }
         Action::Apply {
             target,
@@ -209,6 +218,7 @@ pub(crate) async fn dispatch(settings: Settings, streams: &mut Streams<'_>) -> R
             exec,
             history,
             layout,
+            step_summary,
             ..
         } => {
             let (desired, client) = shared::connect(&target)?;
@@ -223,6 +233,7 @@ pub(crate) async fn dispatch(settings: Settings, streams: &mut Streams<'_>) -> R
                 &exec,
                 &history,
                 layout,
+                step_summary.as_deref(),
             )
             .await
         }
@@ -233,8 +244,20 @@ pub(crate) async fn dispatch(settings: Settings, streams: &mut Streams<'_>) -> R
             api_url,
             credentials,
             output,
+            force,
             client,
-        } => export::run(account_id, api_url, credentials, output, client, streams).await,
+        } => {
+            export::run(
+                account_id,
+                api_url,
+                credentials,
+                output,
+                force,
+                client,
+                streams,
+            )
+            .await
+        }
         Action::Schema => docs::schema(streams),
         Action::Completions(shell) => docs::completions(shell, streams),
         Action::Man => docs::man(streams),

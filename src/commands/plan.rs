@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use crate::commands::shared::{compute, connect, now_secs, warn_about};
 use crate::commands::{Error, Exit, Streams};
 use crate::config::Desired;
-use crate::date::Clock;
 use crate::fsread;
 use crate::history;
 use crate::plan::{returned, Plan};
@@ -39,10 +38,10 @@ pub(crate) async fn run(
             save_to: None,
             ..output
         };
-        write_plan(&desired, &plan, &shown_only, target.clock, palette, streams)?;
+        write_plan(&desired, &plan, &shown_only, &target, palette, streams)?;
         return Err(Error::Refused(crate::render::words::refusal(refusal)));
     }
-    write_plan(&desired, &plan, &output, target.clock, palette, streams)?;
+    write_plan(&desired, &plan, &output, &target, palette, streams)?;
     Ok(if detailed_exitcode && plan.has_changes() {
         Exit::Changes
     } else {
@@ -76,13 +75,13 @@ pub(crate) fn write_plan(
     desired: &Desired,
     plan: &Plan,
     output: &PlanOutput,
-    clock: Clock,
+    target: &Target,
     palette: Palette,
     streams: &mut Streams<'_>,
 ) -> Result<(), Error> {
     if let Some(path) = &output.save_to {
         let shown = fsread::display_path(path);
-        let saved = SavedPlan::new(desired, plan, now_secs(clock), output.ttl);
+        let saved = SavedPlan::new(desired, plan, now_secs(target.clock), output.ttl);
         std::fs::write(path, saved.to_json_sealed(output.plan_key.as_ref())).map_err(|e| {
             Error::File {
                 path: shown.clone(),
@@ -98,12 +97,19 @@ pub(crate) fn write_plan(
             keyed = output.plan_key.is_some(),
             "saved the plan"
         );
+        let files: Vec<String> = target
+            .files
+            .iter()
+            .map(|f| fsread::display_path(f))
+            .collect();
+        // A note, not a prompt: `-q` keeps only errors and the output asked for.
         render::notes::plan_saved(
             &shown,
+            &files,
             saved.deletions.len(),
             &saved.expires_at,
             output.plan_key.is_some(),
-            streams.prompt,
+            streams.notes,
         )?;
     }
     // One write per 64 KiB rather than one per line: stdout is line-buffered, and a plan of

@@ -7,6 +7,10 @@
 //!   cut, and a note says how many users of each kind were left out and where the full plan is.
 //! - Every string that comes from outside (names, emails, login times, file names) is escaped, so
 //!   a user's name cannot break a table, inject HTML or links, or mention a GitHub user.
+//!   Addresses, ids and file paths go in code spans ([`code`]), which GitHub neither links nor
+//!   reads as mentions, so that what a reviewer copies is the address itself: no invisible
+//!   character is ever written (a zero-width space would survive a paste into an allowlist, and
+//!   the pasted address would validate and then never match).
 //!
 //! Never coloured.
 
@@ -30,6 +34,18 @@ pub(crate) fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     out.write_all(to_string(plan, MAX_BYTES).as_bytes())
 }
 
+/// The hidden first line of a Markdown plan or apply report, `<!-- reconcile:plan account=ID -->`:
+/// GitHub does not show it, and a workflow finds its own comment by it (and no other bot's), to
+/// update that comment rather than add one per push (docs/ci.md).
+pub(crate) fn marker(kind: &str, account: &str) -> String {
+    // The id is validated hexadecimal; anything else could close the comment, so it is dropped.
+    let account: String = account
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    format!("<!-- reconcile:{kind} account={account} -->\n")
+}
+
 /// One table of the document.
 struct Section<'a> {
     /// What the rows are, for the note about omissions ("users to delete").
@@ -43,7 +59,7 @@ struct Section<'a> {
 
 /// The Markdown text of `plan`, cut to at most `limit` bytes (for tests of the cut).
 pub(crate) fn to_string(plan: &Plan, limit: usize) -> String {
-    let mut out = String::new();
+    let mut out = marker("plan", plan.account_id.as_str());
     let plural = crate::text::plural;
     if plan.delete.is_empty() {
         let _ = writeln!(out, "## reconcile plan: no changes\n");
@@ -62,7 +78,7 @@ pub(crate) fn to_string(plan: &Plan, limit: usize) -> String {
         .chars()
         .all(|c| c.is_ascii_alphanumeric())
     {
-        format!("`{}`", plan.account_id)
+        code(plan.account_id.as_str())
     } else {
         escape(plan.account_id.as_str())
     };
@@ -162,8 +178,8 @@ pub(crate) fn to_string(plan: &Plan, limit: usize) -> String {
                     Box::new(move || {
                         format!(
                             "| {} | {} |\n",
-                            cell(&e.written),
-                            cell(&e.location.to_string())
+                            code_cell(&e.written),
+                            code_cell(&e.location.to_string())
                         )
                     }) as Box<dyn Fn() -> String>
                 })
@@ -184,8 +200,8 @@ pub(crate) fn to_string(plan: &Plan, limit: usize) -> String {
                     Box::new(move || {
                         format!(
                             "| {} | {} |\n",
-                            cell(e.domain.as_str()),
-                            cell(&e.location.to_string())
+                            code_cell(e.domain.as_str()),
+                            code_cell(&e.location.to_string())
                         )
                     }) as Box<dyn Fn() -> String>
                 })
@@ -217,8 +233,8 @@ pub(crate) fn to_string(plan: &Plan, limit: usize) -> String {
                     Box::new(move || {
                         format!(
                             "| {} | {} |\n",
-                            cell(e.written.trim()),
-                            cell(&e.location.to_string())
+                            code_cell(e.written.trim()),
+                            code_cell(&e.location.to_string())
                         )
                     }) as Box<dyn Fn() -> String>
                 })
@@ -293,7 +309,7 @@ fn delete_row(plan: &Plan, d: &Decision) -> String {
     let u = &d.user;
     format!(
         "| {} | {} | {} | {} | {} | {} | {} |\n",
-        cell(&d.label()),
+        code_cell(&d.label()),
         u.name.as_deref().map_or_else(|| "—".into(), cell),
         u.last_successful_login
             .as_deref()
@@ -301,13 +317,13 @@ fn delete_row(plan: &Plan, d: &Decision) -> String {
         seats(d),
         u.active_device_count
             .map_or_else(|| "—".into(), |n| cell(&n.to_string())),
-        cell(d.id_text()),
+        code_cell(d.id_text()),
         reason(plan, d)
     )
 }
 
 fn reason_row(plan: &Plan, d: &Decision) -> String {
-    format!("| {} | {} |\n", cell(&d.label()), reason(plan, d))
+    format!("| {} | {} |\n", code_cell(&d.label()), reason(plan, d))
 }
 
 /// The reason, and for a user who came back after a past deletion, that first.
@@ -327,33 +343,104 @@ fn cell(text: &str) -> String {
     cut(text, MAX_CELL_CHARS)
 }
 
+/// A table cell holding an address, an id or a path: at most [`MAX_CELL_CHARS`] characters, in
+/// a code span.
+fn code_cell(text: &str) -> String {
+    code(&shorten(text, MAX_CELL_CHARS))
+}
+
 fn cut(text: &str, max: usize) -> String {
+    escape(&shorten(text, max))
+}
+
+fn shorten(text: &str, max: usize) -> String {
     let mut chars = text.chars();
     let mut kept: String = chars.by_ref().take(max).collect();
     if chars.next().is_some() {
         kept.push('…');
     }
-    escape(&kept)
+    kept
+}
+
+/// `text` with each `|` written `\|`. GitHub's table parser takes a backslash and the character
+/// after it as a pair, so a `|` after an odd run of backslashes would still end the cell: such a
+/// run gets one backslash more (shown, but the cell holds).
+fn table_safe(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run = 0;
+    for c in text.chars() {
+        if c == '|' {
+            if run % 2 == 1 {
+                out.push('\\');
+            }
+            out.push_str("\\|");
+        } else {
+            out.push(c);
+        }
+        run = if c == '\\' { run + 1 } else { 0 };
+    }
+    out
+}
+
+/// `text` as a code span, which shows every character as it is: GitHub makes no link, mention
+/// or markup of it, and a copy of it is the text itself. The fence is one backtick longer than
+/// the longest run of backticks inside (CommonMark), with a space inside each end when the text
+/// begins or ends with a backtick or a space (CommonMark strips one from each end). `|` is
+/// written `\|`, which GitHub's table parser reads as `|` even in code and which cannot end a
+/// cell. Characters that could hide or reorder text are shown as their escape, `\u{200b}`, as
+/// on a terminal ([`crate::text::printable`]), line breaks included.
+pub(crate) fn code(text: &str) -> String {
+    let text = table_safe(&crate::text::printable(text));
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    if text.is_empty() {
+        // A span of one space, which CommonMark keeps as it is.
+        return "` `".into();
+    }
+    let pad = if text.starts_with(['`', ' ']) || text.ends_with(['`', ' ']) {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{text}{pad}{fence}")
 }
 
 /// Escape a string from outside for a Markdown table cell. Markdown and HTML punctuation becomes
 /// a numeric character reference, which GitHub shows as the character but never reads as markup:
 /// `|` cannot end a cell, `<` and `&` cannot open a tag or an entity, `[` cannot open a link, `*`,
 /// `_`, `~` and `` ` `` cannot format, `$` cannot start maths, and `.` and `:` cannot make an
-/// autolink (`www.`, `https:`). `@` and `#` are followed by a zero-width space, so that no one is
-/// mentioned and no issue is linked. Every character [`crate::text::is_hostile`] names (controls,
-/// line separators, bidirectional and invisible characters), which could hide or reorder text
-/// or make one address pass for another, is shown as its escape, `\u{200b}`, as on a terminal.
+/// autolink (`www.`, `https:`). A word holding `@` or `#` (an address, `@team`, `#12`) goes in a
+/// code span ([`code`]), so that no one is mentioned and no issue is linked, and an address reads
+/// and copies as it is. Every character [`crate::text::is_hostile`] names (controls, line
+/// separators, bidirectional and invisible characters), which could hide or reorder text or make
+/// one address pass for another, is shown as its escape, `\u{200b}`, as on a terminal.
 pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
+    let mut word = String::new();
+    // Whitespace the terminal shows as it is separates words; a line break is hostile and is
+    // escaped inside its word.
+    for c in text.chars().chain(std::iter::once(' ')) {
+        if c == ' ' || (c.is_whitespace() && !crate::text::is_hostile(c)) {
+            if word.contains(['@', '#']) {
+                out.push_str(&code(&word));
+            } else {
+                escape_chars(&word, &mut out);
+            }
+            word.clear();
+            out.push(c);
+        } else {
+            word.push(c);
+        }
+    }
+    out.pop();
+    out
+}
+
+fn escape_chars(text: &str, out: &mut String) {
     for c in text.chars() {
         match c {
             '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '&' | '|' | '~' | '$' | ':' | '.' => {
                 let _ = write!(out, "&#{};", c as u32);
-            }
-            '@' | '#' => {
-                out.push(c);
-                out.push_str("&#8203;");
             }
             // Written as the terminal shows it (`\u{200b}`), its backslash a reference like the
             // others: what the terminal escapes, the comment escapes, by the same predicate.
@@ -363,7 +450,6 @@ pub(crate) fn escape(text: &str) -> String {
             c => out.push(c),
         }
     }
-    out
 }
 
 #[cfg(test)]
@@ -406,7 +492,7 @@ mod tests {
         let text = to_string(&plan, MAX_BYTES);
         assert!(text.len() <= MAX_BYTES, "{} bytes", text.len());
         assert!(text.chars().count() < 65_536);
-        let shown = text.lines().filter(|l| l.starts_with("| extra")).count();
+        let shown = text.lines().filter(|l| l.starts_with("| `extra")).count();
         assert!(shown > 10, "{shown}");
         assert!(
             text.contains(&format!(
@@ -423,7 +509,10 @@ mod tests {
             "`reconcile plan --format json`, and in the plan saved by `reconcile plan --out FILE`"
         ));
         // The summary line stays at the top, and the document still ends well-formed.
-        assert!(text.starts_with("## reconcile plan: 5000 to delete, 3000 unchanged\n"));
+        assert!(text.starts_with(&format!(
+            "<!-- reconcile:plan account={} -->\n## reconcile plan: 5000 to delete, 3000 unchanged\n",
+            crate::model::AccountId::example()
+        )));
         assert!(text.ends_with("nothing was changed.</sub>\n"));
         assert_eq!(
             text.matches("<details>").count(),
@@ -436,7 +525,7 @@ mod tests {
         let text = to_string(&big_plan(20, 20), MAX_BYTES);
         assert!(!text.contains("not shown"));
         assert_eq!(
-            text.lines().filter(|l| l.starts_with("| extra")).count(),
+            text.lines().filter(|l| l.starts_with("| `extra")).count(),
             20
         );
     }
@@ -457,14 +546,32 @@ mod tests {
     fn escaping_defuses_markup() {
         let hostile = "a|b <script>x</script> [l](http://x.io) ![i](y) **b** _i_ `c` $m$ @team #12 www.x.io\nnext\u{202e}";
         let e = escape(hostile);
+        // Mentions and issue links are code, which GitHub leaves alone.
+        assert!(e.contains(" `@team` `#12` "), "{e}");
+        let prose = e.replace("`@team`", "").replace("`#12`", "");
         for raw in [
-            "|", "<", ">", "[", "]", "`", "*", "_", "$", "@t", " #12", "www.", "http:", "\n",
-            "\u{202e}",
+            "|", "<", ">", "[", "]", "`", "*", "_", "$", "@", "www.", "http:", "\n", "\u{202e}",
         ] {
-            assert!(!e.contains(raw), "{raw:?} survives in {e}");
+            assert!(!prose.contains(raw), "{raw:?} survives in {e}");
         }
         assert_eq!(escape("Ann O'Neil-Smith (ops)"), "Ann O'Neil-Smith (ops)");
-        assert_eq!(escape("x@y.z"), "x@&#8203;y&#46;z");
+        assert_eq!(escape("x@y.z"), "`x@y.z`");
+        assert_eq!(escape("ask @bob|me now"), "ask `@bob\\|me` now");
+    }
+
+    #[test]
+    fn code_spans_hold_any_text_as_it_is() {
+        assert_eq!(code("carol@example.com"), "`carol@example.com`");
+        assert_eq!(code("a`b"), "``a`b``");
+        assert_eq!(code("``x"), "``` ``x ```");
+        assert_eq!(code(" x"), "`  x `");
+        assert_eq!(code(""), "` `");
+        // A pipe cannot end the cell, even after a backslash.
+        assert_eq!(code("a|b"), "`a\\|b`");
+        assert_eq!(code("a\\|b"), "`a\\\\\\|b`");
+        assert_eq!(code("a\\\\|b"), "`a\\\\\\|b`");
+        // Line breaks and invisible characters are shown as escapes, never written.
+        assert_eq!(code("x\ny\u{200b}"), "`x\\u{a}y\\u{200b}`");
     }
 
     #[test]

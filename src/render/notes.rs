@@ -45,9 +45,12 @@ pub(crate) fn audit_verified(
     )
 }
 
-/// `plan --out`: where the plan went, and the command that applies it.
+/// `plan --out`: where the plan went, and the command that applies it: a saved plan is applied
+/// against the desired state it was made from, so the command names the same `-f` files, quoted
+/// for a POSIX shell where they need it, and can be pasted as it is.
 pub(crate) fn plan_saved(
     shown_path: &str,
+    files: &[String],
     deletions: usize,
     expires_at: &str,
     keyed: bool,
@@ -60,9 +63,25 @@ pub(crate) fn plan_saved(
     };
     writeln!(
         out,
-        "Saved the plan to {shown_path} ({}, expires {expires_at}, {sealed}). Apply it with: reconcile apply {shown_path}",
+        "Saved the plan to {shown_path} ({}, expires {expires_at}, {sealed}). Apply it with: reconcile apply {}{}",
         count(deletions, "deletion"),
+        shell_word(shown_path),
+        files
+            .iter()
+            .map(|f| format!(" -f {}", shell_word(f)))
+            .collect::<String>(),
     )
+}
+
+/// `text` as one word of a POSIX shell: as it is when every character is plain, else in single
+/// quotes (a quote inside written `'\''`).
+pub(crate) fn shell_word(text: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_-./:@%+=,".contains(c);
+    if !text.is_empty() && text.chars().all(plain) {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
 }
 
 /// `apply` with nothing to delete.
@@ -106,11 +125,14 @@ mod tests {
         assert_eq!(count(0, "file"), "0 files");
         assert_eq!(crate::text::plural(2), "s");
         let mut out = Vec::new();
-        plan_saved("p.json", 1, "2026-12-02T00:00:00Z", false, &mut out).unwrap();
+        let files = ["desired/".to_string(), "my users.yaml".to_string()];
+        plan_saved("p.json", &files, 1, "2026-12-02T00:00:00Z", false, &mut out).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "Saved the plan to p.json (1 deletion, expires 2026-12-02T00:00:00Z, unkeyed digest). Apply it with: reconcile apply p.json\n"
+            "Saved the plan to p.json (1 deletion, expires 2026-12-02T00:00:00Z, unkeyed digest). Apply it with: reconcile apply p.json -f desired/ -f 'my users.yaml'\n"
         );
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+        assert_eq!(shell_word(""), "''");
         assert_eq!(
             stopping(Signal::Terminate, 3),
             "SIGTERM: no new deletions; waiting for the 3 in flight (SIGTERM again to stop at once)"

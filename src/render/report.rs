@@ -287,3 +287,119 @@ pub(crate) fn apply_summary(
     }
     Ok(())
 }
+
+/// What `apply` did, as Markdown for the job summary or a pull-request comment: the hidden
+/// marker a workflow finds its comment by, the verdict and the counts, a table of every planned
+/// user with its outcome (deleted, already gone, failed, not attempted, skipped), and what the
+/// final listing found. Escaped as the Markdown plan is; at most
+/// [`super::markdown::MAX_BYTES`] bytes, rows beyond that counted in a note.
+pub(crate) fn markdown(account: &str, execution: &Execution, unapplied: &Unapplied) -> String {
+    use super::markdown::{code, escape, marker, MAX_BYTES};
+    use std::fmt::Write as _;
+    let report = &execution.report;
+    let c = report.counts();
+    let complete = execution.is_complete();
+    let mut out = marker("apply", account);
+    let _ = writeln!(
+        out,
+        "## reconcile apply: {}\n",
+        if complete { "complete" } else { "incomplete" }
+    );
+    let _ = writeln!(
+        out,
+        "Account {} · {} deleted · {} already gone · {} failed · {} not attempted · {} skipped\n",
+        code(account),
+        c.deleted,
+        c.already_gone,
+        c.failed,
+        c.not_attempted,
+        unapplied.dropped.len()
+    );
+    let mut rows: Vec<String> = report
+        .results
+        .iter()
+        .map(|r| {
+            let what = match &r.outcome {
+                Outcome::Deleted => "deleted".to_string(),
+                Outcome::AlreadyGone => "already gone".to_string(),
+                Outcome::DeletedAnswerLost => {
+                    "deleted (answer lost: the user is gone now)".to_string()
+                }
+                Outcome::Failed(e) => format!("**failed**: {}", escape(&e.to_string())),
+                Outcome::Interrupted => format!("**failed**: {}", escape(INTERRUPTED)),
+                Outcome::NotAttempted => "not attempted (the run stopped)".to_string(),
+            };
+            format!(
+                "| {} | {} | {what} |\n",
+                code(&r.decision.label()),
+                code(r.decision.id_text())
+            )
+        })
+        .collect();
+    rows.extend(unapplied.dropped.iter().map(|d| {
+        format!(
+            "| {} | {} | skipped: {} |\n",
+            code(&d.decision.label()),
+            code(d.decision.id_text()),
+            escape(&words::skip(&d.skip))
+        )
+    }));
+    rows.extend(unapplied.unconfirmed.iter().map(|d| {
+        format!(
+            "| {} | {} | new extra, not in the reviewed plan, not deleted (run plan again) |\n",
+            code(&d.label()),
+            code(d.id_text())
+        )
+    }));
+    if !rows.is_empty() {
+        out.push_str("| User | Id | Outcome |\n| --- | --- | --- |\n");
+        let total = rows.len();
+        let mut shown = 0;
+        for row in rows {
+            if out.len() + row.len() + 2_000 > MAX_BYTES {
+                break;
+            }
+            out.push_str(&row);
+            shown += 1;
+        }
+        if shown < total {
+            let _ = writeln!(
+                out,
+                "\n_… and {} more users not shown here: the job log and the audit log have every one._",
+                total - shown
+            );
+        }
+        out.push('\n');
+    }
+    if let Some(stop) = &execution.stopped {
+        let _ = writeln!(out, "Stopped early: {}.\n", escape(&stop_text(stop)));
+    }
+    let checked = match &execution.verification {
+        Verification::Skipped(_) => None,
+        Verification::Interrupted(_) => Some(
+            "**Unverified**: the final listing was interrupted; run apply again to be sure.".into(),
+        ),
+        Verification::Failed(_) => {
+            Some("**Unverified**: the users could not be listed again to check the result.".into())
+        }
+        Verification::Listed(still) if still.is_empty() => {
+            Some("Checked: no planned user is still present.".to_string())
+        }
+        Verification::Listed(still) => Some(format!(
+            "**{} planned user(s) still present** after the run.",
+            still.len()
+        )),
+    };
+    if let Some(line) = checked {
+        let _ = writeln!(out, "{line}\n");
+    }
+    if !complete {
+        let _ = writeln!(out, "Run the same apply again to finish the job.\n");
+    }
+    let _ = writeln!(
+        out,
+        "<sub>Applied by reconcile {}.</sub>",
+        env!("CARGO_PKG_VERSION")
+    );
+    out
+}

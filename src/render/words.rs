@@ -63,19 +63,22 @@ fn reason_raw(r: &Reason) -> String {
                 list,
                 likeness,
             } => {
-                let (what, here) = match list {
-                    EntryList::Users => ("allowlist entry", "this address"),
-                    EntryList::Protected => ("protected entry", "this address"),
-                    EntryList::Domains => ("domain entry", "this address's domain"),
+                // The likely fix first (the entry has a typo), then the flag that deletes anyway.
+                let (what, of) = match list {
+                    EntryList::Users => ("", ""),
+                    EntryList::Protected => ("protected entry ", ""),
+                    EntryList::Domains => ("domain entry ", "the domain of "),
                 };
-                let how = match likeness {
-                    Likeness::OneEdit => format!("is one edit away from {here}"),
-                    Likeness::LooksAlike => format!(
-                        "looks like {here} (other characters that look the same: one Unicode confusable skeleton)"
+                let (how, alike) = match likeness {
+                    Likeness::OneEdit => ("is one edit from", ""),
+                    Likeness::LooksAlike => (
+                        "looks like",
+                        " (other characters that look the same: one Unicode confusable skeleton)",
                     ),
                 };
                 format!(
-                    "did you mean this user? The {what} {entry} at {location} matches no live user and {how}; release with --allow-near-miss {address}"
+                    "{what}`{entry}` at {location} {how} {of}live `{address}`{alike}: correct line {line} if it means this user; to delete the user anyway, pass --allow-near-miss {address}",
+                    line = location.line
                 )
             }
             Reason::Active { last_login, within } => format!(

@@ -44,8 +44,8 @@ fn a_cyrillic_look_alike_entry_holds_the_user_it_looks_like() {
     let r = w.run(&["apply", "--auto-approve", "-f", s(&file)]);
     assert_eq!(r.code, 0, "{r:?}");
     assert!(
-        r.stdout.contains("alice@corp.com: did you mean this user?")
-            && r.stdout.contains("looks like this address"),
+        r.stdout.contains("alice@corp.com: `")
+            && r.stdout.contains("looks like live `alice@corp.com`"),
         "{r:?}"
     );
     assert!(
@@ -138,9 +138,8 @@ fn a_look_alike_domain_is_reported_and_holds_the_users_of_the_domain_it_looks_li
     let r = w.run(&["apply", "--auto-approve", "-f", s(&file)]);
     assert_eq!(r.code, 0, "{r:?}");
     assert!(
-        r.stdout.contains(
-            "bob@corp.com: did you mean this user? The domain entry \u{441}\u{43e}rp.com"
-        ),
+        r.stdout
+            .contains("bob@corp.com: domain entry `\u{441}\u{43e}rp.com`"),
         "{r:?}"
     );
     assert_eq!(w.deletes(), 1);
@@ -162,7 +161,7 @@ fn a_mistyped_domain_holds_the_users_of_the_domain_one_edit_away() {
     assert_eq!(r.code, 0, "{r:?}");
     assert!(
         r.stdout
-            .contains("is one edit away from this address's domain"),
+            .contains("is one edit from the domain of live `bob@corp.com`"),
         "{r:?}"
     );
     assert_eq!(w.live_emails(), ["alice@corp.com", "bob@corp.com"]);

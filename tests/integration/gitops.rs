@@ -112,14 +112,14 @@ fn markdown_is_never_coloured_and_goes_to_the_step_summary_too() {
             assert!(!r.stdout.contains('\x1b'), "{r:?}");
             assert!(
                 r.stdout
-                    .starts_with("## reconcile plan: 3 to delete, 4 unchanged\n"),
+                    .starts_with(&format!("<!-- reconcile:plan account={ACCOUNT} -->\n## reconcile plan: 3 to delete, 4 unchanged\n")),
                 "{r:?}"
             );
         }
     }
     let text = std::fs::read_to_string(&summary).unwrap();
     assert!(
-        text.starts_with("# Earlier step\n## reconcile plan"),
+        text.starts_with("# Earlier step\n<!-- reconcile:plan account="),
         "{text}"
     );
     assert_eq!(text.matches("## reconcile plan: 3 to delete").count(), 3);

@@ -23,6 +23,7 @@ mod manners;
 mod plan_apply;
 mod plan_key;
 mod prompt;
+mod pull_request;
 mod rails;
 mod returned;
 mod sandbox;

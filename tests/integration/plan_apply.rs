@@ -41,7 +41,7 @@ fn plan_names_exactly_the_extras_and_sends_no_delete() {
     );
     // Allowed but absent, and the user without an email held back: shown in the plan, and not
     // warned about again on stderr (the log says it with -v).
-    assert!(r.stdout.contains("+ grace@example.com"), "{r:?}");
+    assert!(r.stdout.contains("· grace@example.com"), "{r:?}");
     assert!(
         r.stdout
             .contains("(no email, id 6a7b8c9d-0e1f-4a2b-8c3d-4e5f60718293)"),

@@ -178,10 +178,10 @@ fn a_typo_in_the_allowlist_holds_the_colleague_it_meant() {
     let f = file.to_str().unwrap();
     let r = w.run(&["apply", "--auto-approve", "-f", f]);
     assert_eq!(r.code, 0, "{r:?}");
-    assert!(r.stdout.contains(&format!("! Bob.Martin@Example.com: did you mean this user? The allowlist entry bobmartin@example.com at {}:4:5", file.display())), "{r:?}");
+    assert!(r.stdout.contains(&format!("! Bob.Martin@Example.com: `bobmartin@example.com` at {}:4:5 is one edit from live `bob.martin@example.com`: correct line 4 if it means this user; to delete the user anyway, pass --allow-near-miss bob.martin@example.com", file.display())), "{r:?}");
     assert!(
         r.stdout
-            .contains("release with --allow-near-miss bob.martin@example.com"),
+            .contains("pass --allow-near-miss bob.martin@example.com"),
         "{r:?}"
     );
     assert_eq!(w.deletes(), 3, "the three real extras go, Bob stays");

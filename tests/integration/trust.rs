@@ -244,7 +244,7 @@ fn a_protected_entry_that_matches_nobody_is_reported_and_its_near_miss_held() {
     );
     assert!(
         r.stdout.contains(&format!(
-            "breakglass@example.com: did you mean this user? The protected entry breakglas@example.com at {}:4:5",
+            "breakglass@example.com: protected entry `breakglas@example.com` at {}:4:5 is one edit from live `breakglass@example.com`: correct line 4",
             file.display()
         )),
         "{r:?}"
