@@ -22,70 +22,34 @@ use crate::planfile::{self, PlanFileError, PlanKey, SavedPlan};
 use crate::render::{self, Palette};
 use crate::settings::Target;
 
+/// What one `apply` (without a saved plan) is given besides the desired state and the client.
+pub(crate) struct ApplyRun<'a> {
+    pub(crate) overrides: &'a plan::Overrides,
+    pub(crate) approval: Approval,
+    pub(crate) exec: &'a apply::ExecSettings,
+    /// More audit logs to read past deletions from (`--history`), besides its own `--audit-log`.
+    pub(crate) history: &'a [PathBuf],
+    /// How the plan shown before the prompt is laid out.
+    pub(crate) layout: render::Layout,
+    /// `GITHUB_STEP_SUMMARY`: append the apply report here.
+    pub(crate) step_summary: Option<&'a Path>,
+}
+
 pub(crate) async fn apply_flow(
     desired: &Desired,
     client: &Client,
-    overrides: &plan::Overrides,
-    approval: Approval,
+    run: ApplyRun<'_>,
     palette: Palette,
     streams: &mut Streams<'_>,
-    exec: &apply::ExecSettings,
 ) -> Result<Exit, Error> {
-    apply_flow_with_history(
-        desired,
-        client,
+    let ApplyRun {
         overrides,
         approval,
-        palette,
-        streams,
-        exec,
-        &[],
-    )
-    .await
-}
-
-/// [`apply_flow`], with more audit logs to read past deletions from (`--history`) besides its
-/// own `--audit-log`.
-#[allow(clippy::too_many_arguments)] // one flow's inputs, each already resolved
-pub(crate) async fn apply_flow_with_history(
-    desired: &Desired,
-    client: &Client,
-    overrides: &plan::Overrides,
-    approval: Approval,
-    palette: Palette,
-    streams: &mut Streams<'_>,
-    exec: &apply::ExecSettings,
-    history: &[PathBuf],
-) -> Result<Exit, Error> {
-    apply_flow_laid_out(
-        desired,
-        client,
-        overrides,
-        approval,
-        palette,
-        streams,
         exec,
         history,
-        render::Layout::default(),
-        None,
-    )
-    .await
-}
-
-/// [`apply_flow_with_history`], with the plan shown before the prompt laid out by `layout`.
-#[allow(clippy::too_many_arguments)] // one flow's inputs, each already resolved
-pub(crate) async fn apply_flow_laid_out(
-    desired: &Desired,
-    client: &Client,
-    overrides: &plan::Overrides,
-    approval: Approval,
-    palette: Palette,
-    streams: &mut Streams<'_>,
-    exec: &apply::ExecSettings,
-    history: &[PathBuf],
-    layout: render::Layout,
-    step_summary: Option<&Path>,
-) -> Result<Exit, Error> {
+        layout,
+        step_summary,
+    } = run;
     // Before anything is listed: an audit log that cannot be written stops the run here.
     let audit = apply::open_audit(exec)?;
     let past = past_deletions(audit.as_ref(), history, client.account_id())?;

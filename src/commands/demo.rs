@@ -2,7 +2,7 @@
 
 use crate::apply;
 use crate::cloudflare::{Client, ClientConfig, Credentials};
-use crate::commands::apply::apply_flow;
+use crate::commands::apply::{apply_flow, ApplyRun};
 use crate::commands::shared::{account_for, compute, warn_about, Approval};
 use crate::commands::{Error, Exit, Streams};
 use crate::config;
@@ -66,10 +66,15 @@ pub(crate) async fn run(
                 observer: Progress::lines().deletions(),
                 ..apply::ExecSettings::default()
             };
-            apply_flow(
-                &desired, &client, &overrides, approval, palette, streams, &exec,
-            )
-            .await?
+            let run = ApplyRun {
+                overrides: &overrides,
+                approval,
+                exec: &exec,
+                history: &[],
+                layout: render::Layout::default(),
+                step_summary: None,
+            };
+            apply_flow(&desired, &client, run, palette, streams).await?
         }
     };
     render::notes::demo_again(streams.stdout)?;

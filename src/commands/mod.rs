@@ -223,19 +223,15 @@ pub(crate) async fn dispatch(settings: Settings, streams: &mut Streams<'_>) -> R
         } => {
             let (desired, client) = shared::connect(&target)?;
             let approval = shared::approval(auto_approve, settings.stdin_is_terminal);
-            apply::apply_flow_laid_out(
-                &desired,
-                &client,
-                &target.overrides,
+            let run = apply::ApplyRun {
+                overrides: &target.overrides,
                 approval,
-                palette,
-                streams,
-                &exec,
-                &history,
+                exec: &exec,
+                history: &history,
                 layout,
-                step_summary.as_deref(),
-            )
-            .await
+                step_summary: step_summary.as_deref(),
+            };
+            apply::apply_flow(&desired, &client, run, palette, streams).await
         }
         Action::Validate { files } => validate::run(files, streams),
         Action::Explain { email, target } => explain::run(email, target, palette, streams).await,
