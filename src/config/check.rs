@@ -486,7 +486,9 @@ pub(super) fn parse_file(text: &str, file: &str) -> Result<FileState, ConfigErro
                 }
             }
             "users" => {
-                for item in c.list("users", value, "alice@example.com") {
+                let items = c.list("users", value, "alice@example.com");
+                state.entries.reserve(items.len());
+                for item in items {
                     if let Some(entry) = c.user(item) {
                         state.entries.push(entry);
                     }
