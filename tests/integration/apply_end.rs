@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use crate::harness::*;
 use reconcile::sandbox::{Faults, Options, Seed};
-use serde_json::Value;
 
 const ALLOWED: &[&str] = &[
     "alice@example.com",
@@ -39,14 +38,6 @@ fn live(w: &World) -> Vec<String> {
     let mut v: Vec<String> = w.live_emails().iter().map(|e| e.to_lowercase()).collect();
     v.sort();
     v
-}
-
-fn records(path: &std::path::Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 #[test]

@@ -334,14 +334,6 @@ fn a_listing_that_changed_once_is_read_again() {
     only_extras_deleted(&w, &before);
 }
 
-fn records(path: &std::path::Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 #[test]
 fn the_audit_log_records_every_deletion_and_verify_finds_tampering() {
     let w = world(2, Faults::default(), None);

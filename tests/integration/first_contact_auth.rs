@@ -37,14 +37,6 @@ fn apply_cmd(w: &World, log: &std::path::Path) -> Command {
     ])
 }
 
-fn records(path: &std::path::Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 /// The first line of stderr that is the error (logs may come before it).
 fn error_line(r: &Run) -> &str {
     r.stderr
@@ -246,17 +238,7 @@ fn a_7003_delete_of_a_user_still_present_is_a_failure_not_a_success() {
             )
         }
     });
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("users.yaml");
-    std::fs::write(
-        &file,
-        format!("account_id: {ACCOUNT}\npolicy:\n  max_delete_fraction: 1\nusers:\n  - alice@example.com\n"),
-    )
-    .unwrap();
-    let mut cmd = bare(&["apply", "--auto-approve", "-f", file.to_str().unwrap()]);
-    cmd.env("CLOUDFLARE_BASE_URL", &url)
-        .env("CLOUDFLARE_API_TOKEN", TOKEN);
-    let r = run(cmd);
+    let (r, _) = apply_keeping_alice(&url, &[]);
     assert_eq!(r.code, 3, "{r:?}");
     assert!(r.stdout.contains("still present: not deleted"), "{r:?}");
 }
@@ -428,28 +410,11 @@ fn unclear_delete_then(lookup: (&'static str, &'static str)) -> (Run, Vec<Value>
             )
         }
     });
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("users.yaml");
-    std::fs::write(
-        &file,
-        format!("account_id: {ACCOUNT}\npolicy:\n  max_delete_fraction: 1\nusers:\n  - alice@example.com\n"),
-    )
-    .unwrap();
-    let log = dir.path().join("audit.jsonl");
-    let mut cmd = bare(&[
-        "apply",
-        "--auto-approve",
-        "--max-retries",
-        "0",
-        "--audit-log",
-        log.to_str().unwrap(),
-        "-f",
-        file.to_str().unwrap(),
-    ]);
-    cmd.env("CLOUDFLARE_BASE_URL", &url)
-        .env("CLOUDFLARE_API_TOKEN", TOKEN);
-    let r = run(cmd);
-    let recs = records(&log);
+    let (r, audit) = apply_keeping_alice(&url, &["--max-retries", "0"]);
+    let recs: Vec<Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     (r, recs)
 }
 
@@ -566,32 +531,13 @@ fn a_token_the_api_echoes_back_is_never_printed_or_logged() {
             )
         }
     });
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("users.yaml");
-    std::fs::write(
-        &file,
-        format!("account_id: {ACCOUNT}\npolicy:\n  max_delete_fraction: 1\nusers:\n  - alice@example.com\n"),
-    )
-    .unwrap();
-    let log = dir.path().join("audit.jsonl");
-    let mut cmd = bare(&[
-        "apply",
-        "--auto-approve",
-        "--audit-log",
-        log.to_str().unwrap(),
-        "-f",
-        file.to_str().unwrap(),
-    ]);
-    cmd.env("CLOUDFLARE_BASE_URL", &url)
-        .env("CLOUDFLARE_API_TOKEN", TOKEN);
-    let r = run(cmd);
+    let (r, audit) = apply_keeping_alice(&url, &[]);
     assert_eq!(r.code, 3, "{r:?}");
     assert!(r.stdout.contains("Invalid request headers"), "{r:?}");
     assert!(
         !r.stdout.contains(TOKEN) && !r.stderr.contains(TOKEN),
         "{r:?}"
     );
-    let audit = std::fs::read_to_string(&log).unwrap();
     assert!(audit.contains("Invalid request headers"), "{audit}");
     assert!(!audit.contains(TOKEN), "{audit}");
 
@@ -606,4 +552,31 @@ fn a_token_the_api_echoes_back_is_never_printed_or_logged() {
         !r.stdout.contains(TOKEN) && !r.stderr.contains(TOKEN),
         "{r:?}"
     );
+}
+
+/// `apply --auto-approve --audit-log` against the API at `url`, with an allowlist keeping only
+/// alice (and letting the rails delete the rest): the run and the audit log it wrote.
+fn apply_keeping_alice(url: &str, extra: &[&str]) -> (Run, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("users.yaml");
+    std::fs::write(
+        &file,
+        format!("account_id: {ACCOUNT}\npolicy:\n  max_delete_fraction: 1\nusers:\n  - alice@example.com\n"),
+    )
+    .unwrap();
+    let log = dir.path().join("audit.jsonl");
+    let mut args = vec!["apply", "--auto-approve"];
+    args.extend_from_slice(extra);
+    args.extend([
+        "--audit-log",
+        log.to_str().unwrap(),
+        "-f",
+        file.to_str().unwrap(),
+    ]);
+    let mut cmd = bare(&args);
+    cmd.env("CLOUDFLARE_BASE_URL", url)
+        .env("CLOUDFLARE_API_TOKEN", TOKEN);
+    let r = run(cmd);
+    let audit = std::fs::read_to_string(&log).unwrap_or_default();
+    (r, audit)
 }

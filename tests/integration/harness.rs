@@ -343,6 +343,15 @@ impl Watched {
     }
 }
 
+/// The records of an audit log, one JSON value a line.
+pub fn records(path: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 /// Seven users, three a page: the world of the listing and first-contact tests.
 pub mod seven {
     use super::*;
