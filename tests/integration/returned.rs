@@ -39,15 +39,20 @@ fn a_minute_from_now() -> String {
     (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(60)).to_string()
 }
 
-/// Apply in `account`, deleting carol (id [`CAROL_OLD`]) and writing `log`.
-fn delete_carol(account: &str, log: &std::path::Path) {
-    let w = World::with_seed(seed(
+/// Alice and carol (id [`CAROL_OLD`]) in `account`, before any deletion.
+fn carol_before(account: &str) -> World {
+    World::with_seed(seed(
         account,
         &[
             (ALICE, "alice@example.com", None),
             (CAROL_OLD, "carol@example.com", None),
         ],
-    ));
+    ))
+}
+
+/// Apply in `account`, deleting carol (id [`CAROL_OLD`]) and writing `log`.
+fn delete_carol(account: &str, log: &std::path::Path) {
+    let w = carol_before(account);
     let file = allowlist_for(&w, account);
     let r = w.run(&[
         "apply",
@@ -308,13 +313,7 @@ fn the_same_id_still_listed_is_not_returned() {
     let log = logs.path().join("audit.jsonl");
     delete_carol(ACCOUNT, &log);
     // The account lists carol under the id the log recorded as deleted.
-    let w = World::with_seed(seed(
-        ACCOUNT,
-        &[
-            (ALICE, "alice@example.com", None),
-            (CAROL_OLD, "carol@example.com", None),
-        ],
-    ));
+    let w = carol_before(ACCOUNT);
     let file = allowlist_for(&w, ACCOUNT);
     let r = w.run(&[
         "plan",
