@@ -441,19 +441,26 @@ fn end_to_end(runtime: &tokio::runtime::Runtime, runs: Option<String>) {
             }
         };
         let medians: Vec<Took> = took.iter().map(|v| median(v)).collect();
+        // The spread of each command's wall time over the runs, as a ratio to export's median.
+        let spread = |v: &[Took], base: f64| {
+            let lo = v.iter().map(|t| t.wall).fold(f64::INFINITY, f64::min);
+            let hi = v.iter().map(|t| t.wall).fold(0.0, f64::max);
+            format!("{:.2}-{:.2}x", lo / base, hi / base)
+        };
         let base = medians[0];
         println!();
         println!("   keeping {kept}, deleting {deletions} (--allow-deletes {deletions}):");
         println!(
-            "   {:<52} {:>8} {:>9} {:>9} {:>8} {:>11} {:>9}",
-            "command", "wall", "vs export", "peak RSS", "vs export", "stdout", "lines"
+            "   {:<52} {:>8} {:>9} {:>13} {:>9} {:>8} {:>11} {:>9}",
+            "command", "wall", "vs export", "(min-max)", "peak RSS", "vs export", "stdout", "lines"
         );
-        for (flow, t) in flows.iter().zip(&medians) {
+        for ((flow, t), all) in flows.iter().zip(&medians).zip(&took) {
             println!(
-                "   {:<52} {:>6.2} s {:>8.2}x {:>5} MiB {:>8.2}x {:>8.1} MB {:>9}",
+                "   {:<52} {:>6.2} s {:>8.2}x {:>13} {:>5} MiB {:>8.2}x {:>8.1} MB {:>9}",
                 flow.name,
                 t.wall,
                 t.wall / base.wall,
+                spread(all, base.wall),
                 t.peak_kib / 1024,
                 t.peak_kib as f64 / base.peak_kib.max(1) as f64,
                 t.out_bytes as f64 / 1e6,

@@ -54,6 +54,7 @@ pub(crate) async fn apply_flow(
     let audit = apply::open_audit(exec)?;
     let past = past_deletions(audit.as_ref(), history, client.account_id())?;
     let mut shown = compute(desired, client, overrides, exec.clock).await?;
+    let listed_at = exec.clock.unix();
     if let Some(past) = &past {
         mark_returned(&mut shown, past);
     }
@@ -90,8 +91,15 @@ pub(crate) async fn apply_flow(
     }
     // Invariant 1: delete only users who were shown and confirmed and are still extras now, and
     // only if every rail passes again on the fresh listing.
-    let fresh = compute(desired, client, overrides, exec.clock).await?;
-    let (confirmed, unapplied) = recheck(shown.delete.iter().map(Reviewed::shown), &fresh)
+    let relisted;
+    let fresh = if listing_still_fresh(approval, listed_at, exec.clock.unix()) {
+        tracing::info!("approved without a wait: the plan's own listing is the fresh one");
+        &shown
+    } else {
+        relisted = compute(desired, client, overrides, exec.clock).await?;
+        &relisted
+    };
+    let (confirmed, unapplied) = recheck(shown.delete.iter().map(Reviewed::shown), fresh)
         .map_err(|refusal| {
             Error::Refused(format!(
                 "the account changed since the plan was shown, and the plan no longer passes the safety rails: {}",
@@ -125,6 +133,20 @@ pub(crate) async fn apply_flow(
         &unapplied,
     );
     Ok(conclude(&execution, written, streams, palette))
+}
+
+/// How long after its listing a plan approved without a prompt may be re-checked against that
+/// same listing. A second listing exists to see what changed while a person read the plan; with
+/// `--auto-approve` nobody reads it, and listing again at once would only double the time to the
+/// first deletion (a second listing is no fresher by the time its own last page arrives). When
+/// writing the plan took longer (a stdout pipe nobody drains), the account is listed again.
+const UNATTENDED_FRESH_SECS: i64 = 10;
+
+/// Whether the re-check may use the shown plan's own listing: only when nobody was asked and the
+/// listing ended at most [`UNATTENDED_FRESH_SECS`] ago. A clock that went backwards counts as
+/// stale.
+fn listing_still_fresh(approval: Approval, listed_at: i64, now: i64) -> bool {
+    approval == Approval::Auto && (0..=UNATTENDED_FRESH_SECS).contains(&(now - listed_at))
 }
 
 /// The Markdown apply report appended to `GITHUB_STEP_SUMMARY`, as `plan` appends its plan, so
@@ -293,4 +315,21 @@ pub(crate) async fn saved_apply_flow(
     );
     append_summary(step_summary, account.as_str(), &execution, &unapplied);
     Ok(conclude(&execution, written, streams, palette))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_unattended_approval_right_after_the_listing_reuses_it() {
+        let at = 1_000_000;
+        assert!(listing_still_fresh(Approval::Auto, at, at));
+        assert!(listing_still_fresh(Approval::Auto, at, at + 10));
+        assert!(!listing_still_fresh(Approval::Auto, at, at + 11));
+        assert!(!listing_still_fresh(Approval::Auto, at, at - 1));
+        // A person read the plan: whatever the time, list again.
+        assert!(!listing_still_fresh(Approval::Ask, at, at));
+        assert!(!listing_still_fresh(Approval::Impossible, at, at));
+    }
 }

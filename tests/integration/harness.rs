@@ -129,6 +129,16 @@ impl World {
             .count()
     }
 
+    /// GET requests received so far (listings, verifications).
+    pub fn gets(&self) -> usize {
+        self.sandbox
+            .sandbox()
+            .requests()
+            .iter()
+            .filter(|r| r.method == "GET")
+            .count()
+    }
+
     pub fn requests(&self) -> usize {
         self.sandbox.sandbox().requests().len()
     }

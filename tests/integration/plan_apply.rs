@@ -580,3 +580,25 @@ fn https_proxy_from_the_environment_is_used() {
     // The token travels inside the TLS tunnel, never to the proxy in the clear.
     assert!(!head.iter().any(|l| l.contains(TOKEN)), "{head:?}");
 }
+
+#[test]
+fn an_unattended_apply_rechecks_against_the_listing_it_just_made() {
+    let once = {
+        let w = World::demo();
+        let file = w.allowlist(ALLOWED);
+        let r = w.run(&["plan", "-f", file.to_str().unwrap()]);
+        assert_eq!(r.code, 0, "{r:?}");
+        w.gets()
+    };
+    let w = World::demo();
+    let file = w.allowlist(ALLOWED);
+    let r = w.run(&["apply", "--auto-approve", "-f", file.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(w.deletes(), 3, "{r:?}");
+    // One listing for the plan (which the re-check reuses: nobody read it, so nothing waited)
+    // and one for the final check after the deletions; not a second listing before them.
+    assert_eq!(w.gets(), 2 * once, "{r:?}");
+    let mut left = w.live_emails();
+    left.sort();
+    assert!(EXTRAS.iter().all(|e| !left.contains(&e.to_string())), "{left:?}");
+}

@@ -69,6 +69,24 @@ fn yes_deletes_the_planned_users() {
 }
 
 #[test]
+fn a_plan_a_person_confirmed_is_rechecked_on_a_second_listing() {
+    // One listing's worth of requests, as `plan` makes them on the same account.
+    let once = {
+        let w = World::demo();
+        let file = w.allowlist(ALLOWED);
+        let r = w.run(&["plan", "-f", file.to_str().unwrap()]);
+        assert_eq!(r.code, 0, "{r:?}");
+        w.gets()
+    };
+    let w = World::demo();
+    let (result, _, _) = apply_answering(&w, "yes\n");
+    assert_eq!(result.unwrap(), Exit::Success);
+    // The time at the prompt is when the account may change: it is listed again before any
+    // deletion (and once more after them, for the final check).
+    assert_eq!(w.gets(), 3 * once);
+}
+
+#[test]
 fn anything_but_yes_cancels_and_deletes_nothing() {
     for answer in ["no\n", "y\n", "YES\n", "yes please\n", ""] {
         let w = World::demo();
