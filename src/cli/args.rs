@@ -426,6 +426,27 @@ pub struct SandboxFaultArgs {
     /// Other traffic (dashboard, other tokens, scripts) spends RATE requests per second from the same rate-limit window
     #[arg(long, value_name = "RATE", default_value_t = 0.0, value_parser = per_second)]
     pub foreign_load: f64,
+
+    /// How list items are answered: flat (2026 spec, paginated) or nested `[[...]]` (2024 spec)
+    #[arg(long, value_enum, value_name = "SHAPE", default_value_t = ListItemsShape::Flat)]
+    pub list_items_shape: ListItemsShape,
+
+    /// Do the first N writes to lists and groups, then answer every later one 503 (nothing changes)
+    #[arg(long, value_name = "N")]
+    pub fail_door_writes: Option<u64>,
+
+    /// A deleted user logs in again (--relogin, --relogin-rate) only if some Access group admits the address
+    #[arg(long)]
+    pub door_enforced: bool,
+}
+
+/// `--list-items-shape`: how `GET .../gateway/lists/{id}/items` answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListItemsShape {
+    // `"result": [{...}]`, paginated (the 2026 spec)
+    Flat,
+    // `"result": [[{...}]]` (the 2024 spec, cloudflare-go v6)
+    Nested,
 }
 
 /// `--result-info`: what a list answer's `result_info` holds.
@@ -694,6 +715,10 @@ pub struct SandboxArgs {
     /// Account id to serve when no seed file is given
     #[arg(long, value_name = "ID")]
     pub account_id: Option<String>,
+
+    /// Entries a Zero Trust list may hold: 1000 (Standard plans) or 5000 (Enterprise)
+    #[arg(long, value_name = "N", default_value = "1000", value_parser = clap::builder::TypedValueParser::map(clap::builder::PossibleValuesParser::new(["1000", "5000"]), |s: String| s.parse::<usize>().unwrap_or(1000)))]
+    pub list_capacity: usize,
 
     #[command(flatten, next_help_heading = "Faults (for tests)")]
     pub faults: SandboxFaultArgs,
