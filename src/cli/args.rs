@@ -128,7 +128,7 @@ pub enum Command {
     /// Run plan and apply on a built-in sandbox account: the whole flow with no Cloudflare account.
     #[command(after_help = "Example:\n  reconcile demo")]
     Demo(DemoArgs),
-    /// Serve a local emulator of the Cloudflare Access users API (for tests and trials).
+    /// Serve a local emulator of the Cloudflare Access users, groups and Zero Trust lists APIs (for tests and trials).
     #[command(
         after_help = "Example:\n  reconcile sandbox --seed examples/demo/seed.yaml --listen 127.0.0.1:0"
     )]
@@ -696,7 +696,7 @@ pub enum CheckFormat {
 
 #[derive(Debug, Args)]
 pub struct SandboxArgs {
-    /// Seed file (YAML or JSON): `account_id` and `users`
+    /// Seed file (YAML or JSON): `account_id` and `users`, optionally `lists` and `groups`
     #[arg(long, value_name = "FILE")]
     pub seed: Option<PathBuf>,
 
@@ -708,7 +708,7 @@ pub struct SandboxArgs {
     #[arg(long, default_value = "127.0.0.1:8787", value_name = "ADDR")]
     pub listen: SocketAddr,
 
-    /// A bearer token the sandbox accepts, repeatable; TOKEN:read may list but not delete; also :expired, :disabled, :account, :expires-in=5d (docs/sandbox.md) [env: RECONCILE_SANDBOX_TOKEN] [default: sandbox-token]
+    /// A bearer token the sandbox accepts, repeatable; TOKEN:read may read but not delete or change lists and groups; TOKEN:no-door may not touch lists and groups; also :expired, :disabled, :account, :expires-in=5d (docs/sandbox.md) [env: RECONCILE_SANDBOX_TOKEN] [default: sandbox-token]
     #[arg(long, value_name = "TOKEN")]
     pub token: Vec<String>,
 
