@@ -517,7 +517,10 @@ async fn handle(
                     },
                     allow: None,
                 },
-                Fault::None | Fault::Drop if method == Method::DELETE => {
+                // A user's DELETE; a list's or group's is a door write, answered below.
+                Fault::None | Fault::Drop
+                    if method == Method::DELETE && !door::is_write(&method, path) =>
+                {
                     let (reply, cut) = inner.delete(path, query, &headers).await;
                     if cut {
                         fault = Fault::Drop;

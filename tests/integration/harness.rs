@@ -412,6 +412,17 @@ impl World {
         self.sandbox.sandbox().door_writes()
     }
 
+    /// DELETE requests of users the sandbox has received ([`World::deletes`] counts those of
+    /// lists and groups too).
+    pub fn user_deletes(&self) -> usize {
+        self.sandbox
+            .sandbox()
+            .requests()
+            .iter()
+            .filter(|r| r.method == "DELETE" && r.path.contains("/access/users/"))
+            .count()
+    }
+
     /// Writes to lists or groups with this method that were done (answered 2xx).
     pub fn door_writes_done(&self, method: &str) -> usize {
         self.door_writes()

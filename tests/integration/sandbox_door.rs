@@ -658,12 +658,29 @@ fn door_writes_are_recorded_and_can_be_made_to_fail() {
     // The failed write changed nothing.
     let items = &w.sandbox.sandbox().lists()[0]["items"];
     assert_eq!(items.as_array().unwrap().len(), 1);
+    // A group's DELETE is a door write, not a user's deletion (no relogin, no revoke count).
+    let groups = format!("/accounts/{ACCOUNT}/access/groups");
+    let status = send(
+        reqwest::Method::POST,
+        groups.clone(),
+        json!({"name": "g", "include": []}),
+    );
+    assert_eq!(status, 503, "past the limit of door writes");
+    assert_eq!(
+        send(
+            reqwest::Method::DELETE,
+            format!("{groups}/f174e90a-fafe-4643-bbbc-4a0ed4fc8415"),
+            Value::Null
+        ),
+        503
+    );
+    assert_eq!((w.deletes(), w.user_deletes()), (1, 0));
     // GETs are not writes, and still answer.
     assert_eq!(
         send(reqwest::Method::GET, format!("{lists}/{id}"), json!({})),
         200
     );
-    assert_eq!(w.door_writes().len(), 3);
+    assert_eq!(w.door_writes().len(), 5);
 }
 
 /// Send one request with the harness token and a JSON body (none for `null`); its status.
@@ -780,4 +797,35 @@ fn seeds_may_declare_a_door_and_old_seeds_stay_valid() {
     let typo = format!("account_id: {ACCOUNT}\nusers: []\ngroups:\n  - name: x\n    includ: []\n");
     let e = Seed::from_str(&typo, "typo.yaml").unwrap_err().to_string();
     assert!(e.contains("typo.yaml:"), "{e}");
+}
+
+#[test]
+fn a_group_or_list_delete_is_not_a_user_deletion() {
+    let options = Options {
+        hold_deletes_after: Some(0),
+        ..Options::default().with_faults(
+            Faults {
+                revoke_after_deletes: Some(1),
+                ..Faults::default()
+            },
+            None,
+        )
+    };
+    let api = Api::new(options);
+    let list = api.list_of("allow", 1);
+    let group = api.send("POST", GROUPS, Some(json!({"name": "g", "include": []})));
+    let gid = group.body["result"]["id"].as_str().unwrap().to_string();
+    // Neither held (a user's DELETE would be) nor counted toward the revocation.
+    assert_eq!(
+        api.send("DELETE", &format!("{GROUPS}/{gid}"), None).status,
+        202
+    );
+    assert_eq!(
+        api.send("DELETE", &format!("{LISTS}/{list}"), None).status,
+        200
+    );
+    assert_eq!(api.sandbox().held(), 0);
+    let users = format!("/accounts/{DEFAULT_ACCOUNT_ID}/access/users");
+    assert_eq!(api.send("GET", &users, None).status, 200);
+    assert!(api.sandbox().lists().is_empty() && api.sandbox().groups().is_empty());
 }
