@@ -15,6 +15,8 @@ mod groups;
 pub(super) mod http;
 mod lists;
 pub(super) mod seed;
+#[cfg(test)]
+mod api_tests;
 
 pub use http::DoorWrite;
 
