@@ -6,7 +6,8 @@
 //! Checks run in this order, and the first that fails answers:
 //! 1. path outside `/client/v4` → 400 7000 "No route for that URI" (no authentication asked);
 //! 2. the two token verifications answer here, with their own rules (401 1000);
-//! 3. authentication (9106, 9109, 9103; an expired or disabled token → 9109);
+//! 3. authentication (9106, 9109, 9103; an expired or disabled token → 9109); the lists and
+//!    groups routes then go to `door::respond`, which checks in the same order;
 //! 4. route shape → 400 7000; account id shape → 404 7003 "Could not route to …";
 //! 5. method → 405 10405;
 //! 6. account visible to the credential → 403 10000;

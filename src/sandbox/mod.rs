@@ -2,7 +2,7 @@
 //! can run and be tested with no network.
 //!
 //! It owns the emulated API (list, get one and delete users under `/client/v4`, token
-//! verification, authentication and token scopes, the JSON
+//! verification, Access groups and Zero Trust lists, authentication and token scopes, the JSON
 //! envelopes and error codes, the rate-limit headers), its in-memory state (seeded from a YAML or
 //! JSON file or generated, changed by deletes for the server's lifetime), a record of every
 //! request for tests, and the `reconcile sandbox` command's serving loop.
@@ -16,6 +16,8 @@
 //! - `store`: users, deletions, filters and pages;
 //! - `api`: routing, authentication, parameters, envelopes (pure);
 //! - `ratelimit`: the `Ratelimit` header bookkeeping;
+//! - `door`: Access groups and Zero Trust lists, their own rate limit, the record of their
+//!   writes and who a group admits (`Faults::door_enforced`);
 //! - this file: the shared state and the HTTP server around `api::respond`.
 
 mod api;

@@ -11,12 +11,12 @@
 //! - `groups`: the groups operations;
 //! - `seed`: the `lists:` and `groups:` of a seed file.
 
+#[cfg(test)]
+mod api_tests;
 mod groups;
 pub(super) mod http;
 mod lists;
 pub(super) mod seed;
-#[cfg(test)]
-mod api_tests;
 
 pub use http::DoorWrite;
 
