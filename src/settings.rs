@@ -120,6 +120,8 @@ pub struct SandboxSettings {
     pub account_id: Option<AccountId>,
     pub faults: Faults,
     pub rate_limit: Option<RateLimit>,
+    /// `--list-capacity`: entries a Zero Trust list may hold.
+    pub list_capacity: usize,
 }
 
 /// Everything a run needs, resolved once.

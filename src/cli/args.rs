@@ -128,7 +128,7 @@ pub enum Command {
     /// Run plan and apply on a built-in sandbox account: the whole flow with no Cloudflare account.
     #[command(after_help = "Example:\n  reconcile demo")]
     Demo(DemoArgs),
-    /// Serve a local emulator of the Cloudflare Access users API (for tests and trials).
+    /// Serve a local emulator of the Cloudflare Access users, groups and Zero Trust lists APIs (for tests and trials).
     #[command(
         after_help = "Example:\n  reconcile sandbox --seed examples/demo/seed.yaml --listen 127.0.0.1:0"
     )]
@@ -426,6 +426,27 @@ pub struct SandboxFaultArgs {
     /// Other traffic (dashboard, other tokens, scripts) spends RATE requests per second from the same rate-limit window
     #[arg(long, value_name = "RATE", default_value_t = 0.0, value_parser = per_second)]
     pub foreign_load: f64,
+
+    /// How list items are answered: flat (2026 spec, paginated) or nested `[[...]]` (2024 spec)
+    #[arg(long, value_enum, value_name = "SHAPE", default_value_t = ListItemsShape::Flat)]
+    pub list_items_shape: ListItemsShape,
+
+    /// Do the first N writes to lists and groups, then answer every later one 503 (nothing changes)
+    #[arg(long, value_name = "N")]
+    pub fail_door_writes: Option<u64>,
+
+    /// A deleted user logs in again (--relogin, --relogin-rate) only if some Access group admits the address
+    #[arg(long)]
+    pub door_enforced: bool,
+}
+
+/// `--list-items-shape`: how `GET .../gateway/lists/{id}/items` answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListItemsShape {
+    // `"result": [{...}]`, paginated (the 2026 spec)
+    Flat,
+    // `"result": [[{...}]]` (the 2024 spec, cloudflare-go v6)
+    Nested,
 }
 
 /// `--result-info`: what a list answer's `result_info` holds.
@@ -675,7 +696,7 @@ pub enum CheckFormat {
 
 #[derive(Debug, Args)]
 pub struct SandboxArgs {
-    /// Seed file (YAML or JSON): `account_id` and `users`
+    /// Seed file (YAML or JSON): `account_id` and `users`, optionally `lists` and `groups`
     #[arg(long, value_name = "FILE")]
     pub seed: Option<PathBuf>,
 
@@ -687,13 +708,17 @@ pub struct SandboxArgs {
     #[arg(long, default_value = "127.0.0.1:8787", value_name = "ADDR")]
     pub listen: SocketAddr,
 
-    /// A bearer token the sandbox accepts, repeatable; TOKEN:read may list but not delete; also :expired, :disabled, :account, :expires-in=5d (docs/sandbox.md) [env: RECONCILE_SANDBOX_TOKEN] [default: sandbox-token]
+    /// A bearer token the sandbox accepts, repeatable; TOKEN:read may read but not delete or change lists and groups; TOKEN:no-door may not touch lists and groups; also :expired, :disabled, :account, :expires-in=5d (docs/sandbox.md) [env: RECONCILE_SANDBOX_TOKEN] [default: sandbox-token]
     #[arg(long, value_name = "TOKEN")]
     pub token: Vec<String>,
 
     /// Account id to serve when no seed file is given
     #[arg(long, value_name = "ID")]
     pub account_id: Option<String>,
+
+    /// Entries a Zero Trust list may hold: 1000 (Standard plans) or 5000 (Enterprise)
+    #[arg(long, value_name = "N", default_value = "1000", value_parser = clap::builder::TypedValueParser::map(clap::builder::PossibleValuesParser::new(["1000", "5000"]), |s: String| s.parse::<usize>().unwrap_or(1000)))]
+    pub list_capacity: usize,
 
     #[command(flatten, next_help_heading = "Faults (for tests)")]
     pub faults: SandboxFaultArgs,

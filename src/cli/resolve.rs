@@ -13,8 +13,8 @@ use crate::cloudflare::{ClientConfig, RetryPolicy};
 use crate::date::Clock;
 use crate::progress::Progress;
 use crate::render::{Format, Palette};
-use crate::sandbox::ResultInfo;
 use crate::sandbox::{Faults, RateLimit};
+use crate::sandbox::{ItemsShape, ResultInfo};
 use crate::secret::Secret;
 use crate::settings::SandboxSettings;
 pub(super) use crate::settings::{Action, PlanOutput, Settings, Target};
@@ -292,11 +292,18 @@ impl Settings {
                     relogin: a.faults.relogin,
                     relogin_rate: a.faults.relogin_rate,
                     foreign_load: a.faults.foreign_load,
+                    list_items_shape: match a.faults.list_items_shape {
+                        ListItemsShape::Flat => ItemsShape::Flat,
+                        ListItemsShape::Nested => ItemsShape::Nested,
+                    },
+                    fail_door_writes_after: a.faults.fail_door_writes,
+                    door_enforced: a.faults.door_enforced,
                 },
                 rate_limit: a.faults.rate_limit.map(|r| RateLimit {
                     quota: r.quota,
                     window: r.window,
                 }),
+                list_capacity: a.list_capacity,
             }),
             Command::Audit(AuditCommand::Verify { file }) => Action::AuditVerify { file },
             Command::Check(a) => Action::Check {

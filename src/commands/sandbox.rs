@@ -15,6 +15,7 @@ pub(crate) async fn run(s: SandboxSettings, streams: &mut Streams<'_>) -> Result
         account_id,
         faults,
         rate_limit,
+        list_capacity,
     } = s;
     let mut seed = match (seed, account_id) {
         (Some(path), None) => sandbox::Seed::from_file(&path)?,
@@ -50,6 +51,7 @@ pub(crate) async fn run(s: SandboxSettings, streams: &mut Streams<'_>) -> Result
         // attributes, if any, come from `tokens`, which is looked at first.
         token: parse(&token)?.token,
         tokens,
+        list_capacity,
         ..sandbox::Options::default()
     }
     .with_faults(faults, rate_limit);

@@ -6,7 +6,8 @@
 //! Checks run in this order, and the first that fails answers:
 //! 1. path outside `/client/v4` → 400 7000 "No route for that URI" (no authentication asked);
 //! 2. the two token verifications answer here, with their own rules (401 1000);
-//! 3. authentication (9106, 9109, 9103; an expired or disabled token → 9109);
+//! 3. authentication (9106, 9109, 9103; an expired or disabled token → 9109); the lists and
+//!    groups routes then go to `door::respond`, which checks in the same order;
 //! 4. route shape → 400 7000; account id shape → 404 7003 "Could not route to …";
 //! 5. method → 405 10405;
 //! 6. account visible to the credential → 403 10000;
@@ -86,7 +87,7 @@ pub(super) struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: u16, code: u32, message: impl Into<String>) -> ApiError {
+    pub(super) fn new(status: u16, code: u32, message: impl Into<String>) -> ApiError {
         ApiError {
             status,
             code,
@@ -118,11 +119,11 @@ impl From<ApiError> for Reply {
     }
 }
 
-fn no_route() -> ApiError {
+pub(super) fn no_route() -> ApiError {
     ApiError::new(400, codes::UNKNOWN_ROUTE, "No route for that URI")
 }
 
-fn could_not_route(path: &str) -> ApiError {
+pub(super) fn could_not_route(path: &str) -> ApiError {
     ApiError::new(
         404,
         codes::NO_ROUTE,
@@ -143,17 +144,20 @@ fn not_found(cx: &Context<'_>, path: &str) -> ApiError {
 }
 
 /// Now, in seconds since the Unix epoch (token expiry).
-fn now_unix() -> u64 {
+pub(super) fn now_unix() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
 }
 
-/// Everything `respond` reads: the seeded account, the options and the users.
+/// Everything `respond` reads: the seeded account, the options, the users, the lists and
+/// groups, and the request's body (read by the lists and groups routes only).
 pub(crate) struct Context<'a> {
     pub account_id: &'a str,
     pub options: &'a Options,
     pub store: &'a std::sync::RwLock<Store>,
+    pub door: &'a std::sync::RwLock<super::door::Door>,
+    pub body: &'a [u8],
 }
 
 /// Answer one request. `path` and `query` are as received (still percent-encoded).
@@ -186,6 +190,9 @@ fn try_respond(
         return verify(cx, method, path, account.as_deref(), headers);
     }
     let grant = check_auth(cx.options, headers)?;
+    if let Some(door) = super::door::Route::parse(rest) {
+        return super::door::respond(cx, grant, method, path, door, query);
+    }
     let route = route.ok_or_else(no_route)?;
     if !is_account_id(route.account()) {
         return Err(could_not_route(path));
@@ -467,8 +474,10 @@ impl Route {
 /// What a credential that passed authentication may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Grant {
-    /// May list and read, not delete.
+    /// May list and read, not delete nor change lists and groups.
     pub read_only: bool,
+    /// May not touch lists and groups.
+    pub no_door: bool,
 }
 
 /// Check the credentials before anything else. A bearer token wins over the legacy pair when
@@ -480,6 +489,7 @@ pub(crate) fn check_auth(options: &Options, headers: &HeaderMap) -> Result<Grant
         return match spec {
             Some(spec) if spec.status_at(now_unix()) == TokenStatus::Active => Ok(Grant {
                 read_only: spec.read_only,
+                no_door: spec.no_door,
             }),
             _ => Err(ApiError::new(
                 403,
@@ -496,6 +506,7 @@ pub(crate) fn check_auth(options: &Options, headers: &HeaderMap) -> Result<Grant
         {
             Ok(Grant {
                 read_only: options.faults.legacy_read_only,
+                no_door: false,
             })
         }
         (Some(_), Some(_), _) => Err(ApiError::new(
@@ -551,7 +562,7 @@ pub(crate) fn parse_list_query(raw: Option<&str>) -> Result<ListQuery, ApiError>
     Ok(query)
 }
 
-fn parse_count(name: &str, value: &str, max: u64) -> Result<u64, ApiError> {
+pub(super) fn parse_count(name: &str, value: &str, max: u64) -> Result<u64, ApiError> {
     match value.parse::<u64>() {
         Ok(n) if (1..=max).contains(&n) => Ok(n),
         _ => {
@@ -568,13 +579,13 @@ fn parse_count(name: &str, value: &str, max: u64) -> Result<u64, ApiError> {
     }
 }
 
-fn invalid_parameter(message: String) -> ApiError {
+pub(super) fn invalid_parameter(message: String) -> ApiError {
     ApiError::new(400, codes::INVALID_PARAMETER, message)
 }
 
 /// A path segment, decoded: `%XX` escapes become bytes, bad escapes stay as written, and bytes
 /// that are not UTF-8 become U+FFFD, so that decoding never fails.
-fn decode_path(s: &str) -> String {
+pub(super) fn decode_path(s: &str) -> String {
     percent_encoding::percent_decode_str(s)
         .decode_utf8_lossy()
         .into_owned()
@@ -582,12 +593,12 @@ fn decode_path(s: &str) -> String {
 
 /// A query key or value, decoded as a form: `+` is a space. It is replaced before decoding, so
 /// that `%2B` stays a literal `+`.
-fn decode_query(s: &str) -> String {
+pub(super) fn decode_query(s: &str) -> String {
     decode_path(&s.replace('+', " "))
 }
 
 /// At most `max` characters of `s`, so an error message cannot echo a huge input.
-fn truncate(s: &str, max: usize) -> String {
+pub(super) fn truncate(s: &str, max: usize) -> String {
     match s.char_indices().nth(max) {
         Some((at, _)) => format!("{}…", &s[..at]),
         None => s.to_string(),
@@ -738,10 +749,13 @@ mod tests {
         let mut seed = crate::sandbox::Seed::empty(DEFAULT_ACCOUNT_ID);
         seed.generate(3);
         let store = RwLock::new(Store::new(seed.users));
+        let door = RwLock::new(crate::sandbox::door::Door::default());
         let cx = Context {
             account_id: DEFAULT_ACCOUNT_ID,
             options: &options,
             store: &store,
+            door: &door,
+            body: &[],
         };
         let auth = headers(&[("authorization", "Bearer sandbox-token")]);
         let users = format!("/client/v4/accounts/{DEFAULT_ACCOUNT_ID}/access/users");
@@ -825,10 +839,13 @@ mod tests {
             ..Options::default()
         };
         let (options, store) = with_options(options);
+        let door = RwLock::new(crate::sandbox::door::Door::default());
         let cx = Context {
             account_id: DEFAULT_ACCOUNT_ID,
             options: &options,
             store: &store,
+            door: &door,
+            body: &[],
         };
         let users = format!("/client/v4/accounts/{DEFAULT_ACCOUNT_ID}/access/users");
         let send = |token: &str, method: Method, path: &str| {
@@ -910,10 +927,13 @@ mod tests {
             ..Faults::default()
         };
         let (options, store) = with_options(Options::default().with_faults(faults, None));
+        let door = RwLock::new(crate::sandbox::door::Door::default());
         let cx = Context {
             account_id: DEFAULT_ACCOUNT_ID,
             options: &options,
             store: &store,
+            door: &door,
+            body: &[],
         };
         let auth = headers(&[("authorization", "Bearer sandbox-token")]);
         let reply = respond(&cx, &Method::GET, &users, None, &auth);
@@ -926,10 +946,13 @@ mod tests {
             ..Faults::default()
         };
         let (options, store) = with_options(Options::default().with_faults(faults, None));
+        let door = RwLock::new(crate::sandbox::door::Door::default());
         let cx = Context {
             account_id: DEFAULT_ACCOUNT_ID,
             options: &options,
             store: &store,
+            door: &door,
+            body: &[],
         };
         let gone = format!("{users}/f174e90a-fafe-4643-bbbc-4a0ed4fc8415");
         for method in [Method::GET, Method::DELETE] {

@@ -140,6 +140,10 @@ impl Inner {
         if !listed && self.unit(n, 4) >= faults.relogin_rate {
             return;
         }
+        // With the door enforced, only someone a group admits can log in again.
+        if faults.door_enforced && !email.is_some_and(|email| self.door_admits(email)) {
+            return;
+        }
         let now = jiff::Timestamp::now();
         let seconds = u64::try_from(now.as_second()).unwrap_or(0);
         let fraction = now.subsec_nanosecond().unsigned_abs() / 10_000;

@@ -2,7 +2,7 @@
 //! can run and be tested with no network.
 //!
 //! It owns the emulated API (list, get one and delete users under `/client/v4`, token
-//! verification, authentication and token scopes, the JSON
+//! verification, Access groups and Zero Trust lists, authentication and token scopes, the JSON
 //! envelopes and error codes, the rate-limit headers), its in-memory state (seeded from a YAML or
 //! JSON file or generated, changed by deletes for the server's lifetime), a record of every
 //! request for tests, and the `reconcile sandbox` command's serving loop.
@@ -16,9 +16,12 @@
 //! - `store`: users, deletions, filters and pages;
 //! - `api`: routing, authentication, parameters, envelopes (pure);
 //! - `ratelimit`: the `Ratelimit` header bookkeeping;
+//! - `door`: Access groups and Zero Trust lists, their own rate limit, the record of their
+//!   writes and who a group admits (`Faults::door_enforced`);
 //! - this file: the shared state and the HTTP server around `api::respond`.
 
 mod api;
+mod door;
 mod faults;
 mod options;
 mod ratelimit;
@@ -48,8 +51,10 @@ use api::failure;
 use ratelimit::RateLimiter;
 use store::Store;
 
+pub use door::DoorWrite;
 use faults::Fault;
 pub use options::ResultInfo;
+pub use options::{DoorRateLimit, ItemsShape, ENTERPRISE_LIST_CAPACITY, STANDARD_LIST_CAPACITY};
 pub use options::{
     Faults, Options, RateLimit, DEFAULT_LEGACY_EMAIL, DEFAULT_LEGACY_KEY, DEFAULT_TOKEN,
 };
@@ -77,8 +82,8 @@ pub enum SandboxError {
     ReadSeed { path: PathBuf, source: io::Error },
 
     #[error(
-        "{}: invalid sandbox seed: {message} (a seed is a YAML or JSON mapping with exactly the \
-         keys account_id and users; see docs/sandbox.md)",
+        "{}: invalid sandbox seed: {message} (a seed is a YAML or JSON mapping with the \
+         keys account_id and users (and optionally lists and groups); see docs/sandbox.md)",
         place(.origin, *.line, *.column)
     )]
     ParseSeed {
@@ -137,6 +142,8 @@ struct Inner {
     hold: watch::Sender<Hold>,
     /// DELETEs held now.
     held: AtomicUsize,
+    /// The lists and groups, their rate limit and the record of their writes.
+    door: door::http::DoorState,
     /// Answers to page 1 that may still shift the users.
     shift_left: AtomicU32,
     /// List answers that may still reorder the users.
@@ -159,6 +166,7 @@ impl Sandbox {
                 deletes_done: Mutex::new(0),
                 hold: watch::Sender::new(Hold::Holding),
                 held: AtomicUsize::new(0),
+                door: door::http::DoorState::new(&seed.lists, &seed.groups, &options),
                 shift_left: AtomicU32::new(options.faults.shift),
                 reorder_left: AtomicU32::new(options.faults.reorder),
                 options,
@@ -319,11 +327,13 @@ impl Drop for Held<'_> {
 }
 
 impl Inner {
-    fn context(&self) -> api::Context<'_> {
+    fn context<'a>(&'a self, body: &'a [u8]) -> api::Context<'a> {
         api::Context {
             account_id: &self.account_id,
             options: &self.options,
             store: &self.store,
+            door: &self.door.door,
+            body,
         }
     }
 
@@ -352,15 +362,19 @@ impl Inner {
         path: &str,
         query: Option<&str>,
         headers: &HeaderMap,
+        body: &[u8],
     ) -> api::Reply {
         let done = *self.deletes_done();
         if let Some(reply) = self.revoked(done) {
             return reply;
         }
+        if door::is_write(method, path) {
+            return self.door_write(method, path, query, headers, body);
+        }
         if method == Method::GET && path.ends_with("/access/users") {
             self.churn(n);
         }
-        let reply = api::respond(&self.context(), method, path, query, headers);
+        let reply = api::respond(&self.context(body), method, path, query, headers);
         let first_page = method == Method::GET
             && reply.status == 200
             && path.ends_with("/access/users")
@@ -408,7 +422,7 @@ impl Inner {
                     }
                     _ => {
                         let reply =
-                            api::respond(&self.context(), &Method::DELETE, path, query, headers);
+                            api::respond(&self.context(&[]), &Method::DELETE, path, query, headers);
                         let mut cut = false;
                         if reply.status == 202 {
                             cut = *done < self.options.faults.drop_delete_answers;
@@ -434,6 +448,7 @@ async fn handle(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
+    body: axum::body::Bytes,
 ) -> Response {
     let faults = &inner.options.faults;
     if !faults.latency.is_zero() {
@@ -458,7 +473,23 @@ async fn handle(
         (verdict, limiter.policy())
     };
     let mut fault = Fault::None;
+    let door_limited = match verdict {
+        ratelimit::Verdict::Allowed(_) => inner.door_limited(path),
+        ratelimit::Verdict::Limited { .. } => None,
+    };
     let (reply, usage_header, retry_after) = match verdict {
+        ratelimit::Verdict::Allowed(usage) if door_limited.is_some() => (
+            api::Reply {
+                status: 429,
+                body: failure(
+                    codes::RATE_LIMITED,
+                    "Please wait and consider throttling your request speed",
+                ),
+                allow: None,
+            },
+            usage.header(),
+            door_limited,
+        ),
         ratelimit::Verdict::Limited { retry_after } => (
             api::Reply {
                 status: 429,
@@ -488,7 +519,10 @@ async fn handle(
                     },
                     allow: None,
                 },
-                Fault::None | Fault::Drop if method == Method::DELETE => {
+                // A user's DELETE; a list's or group's is a door write, answered below.
+                Fault::None | Fault::Drop
+                    if method == Method::DELETE && !door::is_write(&method, path) =>
+                {
                     let (reply, cut) = inner.delete(path, query, &headers).await;
                     if cut {
                         fault = Fault::Drop;
@@ -498,12 +532,15 @@ async fn handle(
                     }
                     reply
                 }
-                Fault::None | Fault::Drop => inner.answer(n, &method, path, query, &headers),
+                Fault::None | Fault::Drop => inner.answer(n, &method, path, query, &headers, &body),
             };
             (reply, usage.header(), None)
         }
     };
     tracing::debug!(%method, path, status = reply.status, ?fault, "sandbox request");
+    if door::is_write(&method, path) {
+        inner.record_door_write(&method, path, &body, reply.status);
+    }
     inner
         .requests
         .lock()

@@ -29,6 +29,49 @@ pub struct Options {
     /// More bearer tokens the sandbox accepts besides [`Options::token`] (which may do
     /// everything), each with what it may do: `reconcile sandbox --token T:read`, repeatable.
     pub tokens: Vec<TokenSpec>,
+    /// Entries a Zero Trust list may hold: 1000 (Standard plans, the default) or 5000
+    /// (Enterprise), API-additions §4.5; `reconcile sandbox --list-capacity`.
+    pub list_capacity: usize,
+    /// The lists API's own limit (API-additions §4.5: 600 requests a minute, then a block of
+    /// 120 s), per account, always enforced; `None` turns it off. Shorter windows and blocks are
+    /// a Rust-only test aid, as is [`Sandbox::advance_clock`](super::Sandbox::advance_clock).
+    pub door_rate_limit: Option<DoorRateLimit>,
+}
+
+/// The lists API's rate limit: `quota` requests per `window`, then every request is refused
+/// for `block`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DoorRateLimit {
+    pub quota: u32,
+    pub window: Duration,
+    pub block: Duration,
+}
+
+impl Default for DoorRateLimit {
+    /// "List API requests per minute 600"; "Cloudflare will block subsequent requests for 120
+    /// seconds" (API-additions §4.5).
+    fn default() -> Self {
+        DoorRateLimit {
+            quota: 600,
+            window: Duration::from_secs(60),
+            block: Duration::from_secs(120),
+        }
+    }
+}
+
+/// The Standard plan's entries per list (API-additions §4.5).
+pub const STANDARD_LIST_CAPACITY: usize = 1000;
+/// The Enterprise plan's entries per list.
+pub const ENTERPRISE_LIST_CAPACITY: usize = 5000;
+
+/// The shape of `GET …/gateway/lists/{id}/items` answers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ItemsShape {
+    /// The 2026 spec: `"result": [{…}, …]`, paginated.
+    #[default]
+    Flat,
+    /// The 2024 spec and cloudflare-go v6: `"result": [[{…}, …]]`, one inner array.
+    Nested,
 }
 
 /// What can go wrong on purpose, for tests and trials. Random faults come from a seeded
@@ -104,6 +147,14 @@ pub struct Faults {
     /// user) spends from every credential's rate-limit window: they lower `Ratelimit: r=` and,
     /// with the limit enforced, can start a block by themselves. Counted from elapsed time.
     pub foreign_load: f64,
+    /// How list items are answered (`--list-items-shape`).
+    pub list_items_shape: ItemsShape,
+    /// Once this many writes to lists or groups (POST, PUT, PATCH, DELETE) are done, every later
+    /// one answers 503 code 10503 and changes nothing (`--fail-door-writes N`).
+    pub fail_door_writes_after: Option<u64>,
+    /// A deleted user logs in again (`relogin`, `relogin_rate`) only if some Access group
+    /// admits the address (`--door-enforced`).
+    pub door_enforced: bool,
 }
 
 /// What a list answer's `result_info` holds besides `page`, `per_page` and `count`.
@@ -169,6 +220,8 @@ impl Default for Options {
             faults: Faults::default(),
             hold_deletes_after: None,
             tokens: Vec::new(),
+            list_capacity: STANDARD_LIST_CAPACITY,
+            door_rate_limit: Some(DoorRateLimit::default()),
         }
     }
 }
@@ -186,13 +239,17 @@ impl fmt::Debug for Options {
             .field("faults", &self.faults)
             .field("hold_deletes_after", &self.hold_deletes_after)
             .field("tokens", &self.tokens)
+            .field("list_capacity", &self.list_capacity)
+            .field("door_rate_limit", &self.door_rate_limit)
             .finish()
     }
 }
 
 /// A bearer token with what it may do, as `reconcile sandbox --token` gives it:
 /// `TOKEN[:ATTR[,ATTR…]]` with ATTR one of
-/// - `read`: may list and read users, not delete (a DELETE answers 403 code 10000);
+/// - `read`: may list and read users, lists and groups, not change them (a DELETE, POST, PUT
+///   or PATCH answers 403 code 10000);
+/// - `no-door`: may not touch lists or groups at all (every request there answers 403 10000);
 /// - `expired`, `disabled`: verification says so; the Access routes refuse it (403 9109);
 /// - `account`: an account-owned token: `/user/tokens/verify` does not know it (401 1000),
 ///   `/accounts/{account_id}/tokens/verify` does;
@@ -204,6 +261,8 @@ impl fmt::Debug for Options {
 pub struct TokenSpec {
     pub token: String,
     pub read_only: bool,
+    /// May not use the lists and groups routes (`no-door`).
+    pub no_door: bool,
     pub status: TokenStatus,
     pub account_owned: bool,
     /// When it expires, in seconds since the Unix epoch.
@@ -224,6 +283,7 @@ impl TokenSpec {
         TokenSpec {
             token: token.to_string(),
             read_only: false,
+            no_door: false,
             status: TokenStatus::Active,
             account_owned: false,
             expires_on: None,
@@ -245,6 +305,7 @@ impl TokenSpec {
             let attr = attr.trim();
             match attr.split_once('=') {
                 None if attr == "read" => spec.read_only = true,
+                None if attr == "no-door" => spec.no_door = true,
                 None if attr == "expired" => spec.status = TokenStatus::Expired,
                 None if attr == "disabled" => spec.status = TokenStatus::Disabled,
                 None if attr == "account" => spec.account_owned = true,
@@ -255,7 +316,7 @@ impl TokenSpec {
                 }
                 _ => {
                     return Err(format!(
-                        "unknown token attribute `{}`: use read, expired, disabled, account or expires-in=5d",
+                        "unknown token attribute `{}`: use read, no-door, expired, disabled, account or expires-in=5d",
                         crate::text::printable(attr)
                     ))
                 }
@@ -279,6 +340,7 @@ impl fmt::Debug for TokenSpec {
         f.debug_struct("TokenSpec")
             .field("token", &"(redacted)")
             .field("read_only", &self.read_only)
+            .field("no_door", &self.no_door)
             .field("status", &self.status)
             .field("account_owned", &self.account_owned)
             .field("expires_on", &self.expires_on)
@@ -294,7 +356,8 @@ mod tests {
     fn token_specs_parse() {
         assert_eq!(TokenSpec::parse("abc", 0), Ok(TokenSpec::full("abc")));
         let t = TokenSpec::parse("abc:read,account", 0).unwrap();
-        assert!(t.read_only && t.account_owned);
+        assert!(t.read_only && t.account_owned && !t.no_door);
+        assert!(TokenSpec::parse("abc:no-door", 0).unwrap().no_door);
         assert_eq!(t.status, TokenStatus::Active);
         let t = TokenSpec::parse("abc:expired", 0).unwrap();
         assert_eq!(t.status_at(0), TokenStatus::Expired);

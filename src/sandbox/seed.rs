@@ -35,6 +35,11 @@ pub struct Seed {
     pub account_id: String,
     /// The users, shaped as `GET /accounts/{account_id}/access/users` returns them.
     pub users: Vec<Map<String, Value>>,
+    /// Zero Trust lists that exist from the start, each the JSON body a POST would send plus an
+    /// optional `id` (see docs/sandbox.md, "Lists and groups").
+    pub lists: Vec<Value>,
+    /// Access groups that exist from the start, shaped the same way.
+    pub groups: Vec<Value>,
 }
 
 impl Seed {
@@ -43,6 +48,8 @@ impl Seed {
         Seed {
             account_id: account_id.into(),
             users: Vec::new(),
+            lists: Vec::new(),
+            groups: Vec::new(),
         }
     }
 
@@ -77,9 +84,15 @@ impl Seed {
                 parse_error(origin, location, e.to_string())
             })?
         };
+        let lists: Vec<Value> = raw.lists.into_iter().map(|l| l.into_value()).collect();
+        let groups: Vec<Value> = raw.groups.into_iter().map(|g| g.into_value()).collect();
+        super::door::Door::from_seed(&lists, &groups, 0)
+            .map_err(|message| parse_error(origin, None, message))?;
         Ok(Seed {
             account_id: raw.account_id.0,
             users: raw.users.into_iter().map(RawUser::into_map).collect(),
+            lists,
+            groups,
         })
     }
 
@@ -114,6 +127,10 @@ fn parse_error(origin: &str, location: Option<(usize, usize)>, message: String) 
 struct RawSeed {
     account_id: AccountId,
     users: Vec<RawUser>,
+    #[serde(default)]
+    lists: Vec<super::door::seed::RawList>,
+    #[serde(default)]
+    groups: Vec<super::door::seed::RawGroup>,
 }
 
 /// An account identifier as the spec shapes it (`maxLength: 32`, 32 hex characters in every

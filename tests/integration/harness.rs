@@ -413,3 +413,31 @@ pub mod seven {
             .count()
     }
 }
+
+// The door: writes to Zero Trust lists and Access groups.
+impl World {
+    /// Every write (POST, PUT, PATCH, DELETE) to a list or group the sandbox received, any
+    /// status, in order, with its JSON body.
+    pub fn door_writes(&self) -> Vec<reconcile::sandbox::DoorWrite> {
+        self.sandbox.sandbox().door_writes()
+    }
+
+    /// DELETE requests of users the sandbox has received ([`World::deletes`] counts those of
+    /// lists and groups too).
+    pub fn user_deletes(&self) -> usize {
+        self.sandbox
+            .sandbox()
+            .requests()
+            .iter()
+            .filter(|r| r.method == "DELETE" && r.path.contains("/access/users/"))
+            .count()
+    }
+
+    /// Writes to lists or groups with this method that were done (answered 2xx).
+    pub fn door_writes_done(&self, method: &str) -> usize {
+        self.door_writes()
+            .iter()
+            .filter(|w| w.method == method && (200..300).contains(&w.status))
+            .count()
+    }
+}

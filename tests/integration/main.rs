@@ -27,6 +27,7 @@ mod pull_request;
 mod rails;
 mod returned;
 mod sandbox;
+mod sandbox_door;
 mod scale;
 mod secrets;
 mod transport;

@@ -463,6 +463,51 @@ fn sandbox_tokens_and_first_contact_faults() {
 }
 
 #[test]
+fn sandbox_door_flags() {
+    let door = |args: &[&str]| {
+        let mut all = vec!["reconcile", "sandbox"];
+        all.extend_from_slice(args);
+        let s = resolve(&all, &[], false).unwrap();
+        let Action::Sandbox(s) = s.action else {
+            panic!()
+        };
+        s
+    };
+    let s = door(&[]);
+    assert_eq!(s.list_capacity, 1000);
+    assert_eq!(s.faults.list_items_shape, crate::sandbox::ItemsShape::Flat);
+    assert_eq!(s.faults.fail_door_writes_after, None);
+    assert!(!s.faults.door_enforced);
+    let s = door(&[
+        "--list-capacity",
+        "5000",
+        "--list-items-shape",
+        "nested",
+        "--fail-door-writes",
+        "2",
+        "--door-enforced",
+        "--relogin",
+        "carol@example.com",
+    ]);
+    assert_eq!(s.list_capacity, 5000);
+    assert_eq!(
+        s.faults.list_items_shape,
+        crate::sandbox::ItemsShape::Nested
+    );
+    assert_eq!(s.faults.fail_door_writes_after, Some(2));
+    assert!(s.faults.door_enforced);
+    for bad in [
+        ["--list-capacity", "2000"],
+        ["--list-items-shape", "deep"],
+        ["--fail-door-writes", "x"],
+    ] {
+        let mut all = vec!["reconcile", "sandbox"];
+        all.extend_from_slice(&bad);
+        assert!(Cli::try_parse_from(all).is_err(), "{bad:?}");
+    }
+}
+
+#[test]
 fn check_takes_the_target_and_a_format() {
     let s = resolve(
         &[
