@@ -57,16 +57,41 @@ struct Section<'a> {
     rows: Vec<Box<dyn Fn() -> String + 'a>>,
 }
 
+/// Whether the plan is a document of its own (`plan --format markdown`), or a part of the apply
+/// report (`apply --format markdown`), under its heading and without a marker or closing line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Plan,
+    InApply,
+}
+
 /// The Markdown text of `plan`, cut to at most `limit` bytes (for tests of the cut).
 pub(crate) fn to_string(plan: &Plan, limit: usize) -> String {
-    let mut out = marker("plan", plan.account_id.as_str());
+    document(plan, limit, Mode::Plan)
+}
+
+/// The plan as a part of the Markdown apply report: `### The plan applied: …`, its sections one
+/// level down, no marker and no closing line; at most `limit` bytes.
+pub(crate) fn in_apply(plan: &Plan, limit: usize) -> String {
+    document(plan, limit, Mode::InApply)
+}
+
+fn document(plan: &Plan, limit: usize, mode: Mode) -> String {
+    let (mut out, title, sub) = match mode {
+        Mode::Plan => (
+            marker("plan", plan.account_id.as_str()),
+            "## reconcile plan",
+            "###",
+        ),
+        Mode::InApply => (String::new(), "### The plan applied", "####"),
+    };
     let plural = crate::text::plural;
     if plan.delete.is_empty() {
-        let _ = writeln!(out, "## reconcile plan: no changes\n");
+        let _ = writeln!(out, "{title}: no changes\n");
     } else {
         let _ = writeln!(
             out,
-            "## reconcile plan: {} to delete, {} unchanged\n",
+            "{title}: {} to delete, {} unchanged\n",
             plan.delete.len(),
             plan.unchanged()
         );
@@ -251,7 +276,7 @@ pub(crate) fn to_string(plan: &Plan, limit: usize) -> String {
                 section.title, section.header
             )
         } else {
-            format!("### {}\n\n{}", section.title, section.header)
+            format!("{sub} {}\n\n{}", section.title, section.header)
         };
         if full || out.len() + opening.len() + RESERVE > limit {
             full = true;
@@ -290,10 +315,17 @@ pub(crate) fn to_string(plan: &Plan, limit: usize) -> String {
             .map(|(n, total, what)| format!("{n} of {total} {what}"))
             .collect::<Vec<_>>()
             .join(", ");
+        let full = match mode {
+            Mode::Plan => "The full plan is in `reconcile plan --format json`, and in the plan saved by `reconcile plan --out FILE`.",
+            Mode::InApply => "The full plan is in `reconcile apply --format json`; every deletion is in the audit log (`--audit-log`).",
+        };
         let _ = writeln!(
             out,
-            "> [!WARNING]\n> This plan is too long for a pull-request comment, so it was cut. Not shown: {list}.\n> The full plan is in `reconcile plan --format json`, and in the plan saved by `reconcile plan --out FILE`.\n"
+            "> [!WARNING]\n> This plan is too long for a pull-request comment, so it was cut. Not shown: {list}.\n> {full}\n"
         );
+    }
+    if mode == Mode::InApply {
+        return out;
     }
     let _ = writeln!(
         out,
@@ -336,6 +368,11 @@ fn reason(plan: &Plan, d: &Decision) -> String {
         ),
         None => why,
     }
+}
+
+/// Why a reviewed user was not deleted, for a cell of the apply report.
+pub(crate) fn skip(s: &crate::plan::recheck::Skip) -> String {
+    escape(&crate::render::words::skip(s))
 }
 
 /// A table cell: at most [`MAX_CELL_CHARS`] characters of `text` (with `…` when cut), escaped.
