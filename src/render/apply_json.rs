@@ -320,3 +320,100 @@ pub(crate) fn render(applied: &Applied<'_>, out: &mut dyn Write) -> io::Result<(
     drop(buffered);
     writeln!(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apply::{Detail, Execution, Report, UserResult};
+    use crate::plan::recheck::{Dropped, Unapplied};
+
+    fn execution(plan: &crate::plan::Plan, outcome: Outcome) -> Execution {
+        Execution {
+            report: Report {
+                results: vec![UserResult {
+                    decision: plan.delete[0].clone(),
+                    outcome,
+                }],
+            },
+            details: vec![Detail {
+                status: Some(500),
+                cf_ray: Some("8f00aa11bb22cc33-AMS".into()),
+                attempts: 6,
+                codes: vec![10001],
+            }],
+            stopped: None,
+            verification: Verification::Listed(vec![(plan.delete[0].clone(), false)]),
+            audit: None,
+            audit_error: None,
+        }
+    }
+
+    fn written(applied: &Applied<'_>) -> (String, serde_json::Value) {
+        let mut out = Vec::new();
+        render(applied, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let value = serde_json::from_str(&text).unwrap();
+        (text, value)
+    }
+
+    #[test]
+    fn a_failure_is_reported_with_its_status_and_hostile_text_escaped() {
+        let (_, _, plan) = crate::render::snapshot_tests::fixture();
+        let error = "HTTP 500 \u{202e}\u{9b}31m spoof";
+        let e = execution(&plan, Outcome::Failed(error.into()));
+        let unapplied = Unapplied {
+            dropped: vec![Dropped {
+                decision: plan.delete[1].clone(),
+                skip: Skip::Gone,
+            }],
+            unconfirmed: Vec::new(),
+        };
+        let applied = Applied {
+            account: plan.account_id.as_str(),
+            approved: Approved::Shown(&plan),
+            run: Some((&e, &unapplied)),
+        };
+        let (text, doc) = written(&applied);
+        // Printed, the document cannot reorder a line or start an escape sequence; parsed, it
+        // holds the same text.
+        assert!(
+            !text.contains('\u{202e}') && !text.contains('\u{9b}'),
+            "{text}"
+        );
+        assert!(text.contains("\\u202e"), "{text}");
+        assert_eq!(doc["results"][0]["error"], error);
+        assert_eq!(doc["results"][0]["outcome"], "failed");
+        assert_eq!(doc["results"][0]["http_status"], 500);
+        assert_eq!(doc["results"][0]["cloudflare_codes"][0], 10001);
+        assert_eq!(doc["results"][1]["outcome"], "skipped");
+        assert_eq!(doc["results"][1]["skip"]["kind"], "gone");
+        assert_eq!(doc["counts"]["planned"], 2);
+        assert_eq!(doc["counts"]["failed"], 1);
+        assert_eq!(doc["complete"], false);
+        assert_eq!(doc["verification"]["status"], "still_present");
+        assert_eq!(
+            doc["verification"]["still_present"][0]["id"],
+            plan.delete[0].user.id.as_deref().unwrap()
+        );
+        // The plan is the JSON plan's own document.
+        let mut plan_json = Vec::new();
+        json::render(&plan, &mut plan_json).unwrap();
+        let plan_value: serde_json::Value = serde_json::from_slice(&plan_json).unwrap();
+        assert_eq!(doc["plan"], plan_value);
+    }
+
+    #[test]
+    fn nothing_to_delete_is_complete_and_needs_no_check() {
+        let (_, _, plan) = crate::render::snapshot_tests::fixture();
+        let applied = Applied {
+            account: plan.account_id.as_str(),
+            approved: Approved::Shown(&plan),
+            run: None,
+        };
+        let (_, doc) = written(&applied);
+        assert_eq!(doc["complete"], true);
+        assert_eq!(doc["results"], serde_json::json!([]));
+        assert_eq!(doc["verification"]["status"], "not_needed");
+        assert_eq!(doc["stopped"], serde_json::Value::Null);
+    }
+}
