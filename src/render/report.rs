@@ -431,3 +431,73 @@ pub(crate) fn markdown(applied: &Applied<'_>) -> String {
     out.push_str(&closing);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apply::{Execution, UserResult};
+    use crate::model::LiveUser;
+
+    fn big(extras: usize) -> crate::plan::Plan {
+        let desired =
+            crate::config::parse_str("users: [kept@example.com]\n", "users.yaml").unwrap();
+        let live: Vec<LiveUser> = (0..extras)
+            .map(|n| LiveUser {
+                id: Some(format!("00000000-0000-4000-8000-{n:012}")),
+                email: Some(format!("extra{n}@example.com")),
+                name: Some("<b>|</b>".repeat(40)),
+                ..LiveUser::default()
+            })
+            .collect();
+        let policy = crate::plan::Policy {
+            overrides: crate::plan::Overrides {
+                allow_deletes: Some(extras),
+                ..crate::plan::Overrides::default()
+            },
+            ..crate::plan::Policy::at(&crate::model::AccountId::example(), 1_795_867_200)
+        };
+        crate::plan::compute(&desired, &live, &policy)
+    }
+
+    #[test]
+    fn a_large_apply_report_fits_a_comment_with_the_outcomes_first() {
+        let plan = big(5_000);
+        let execution = Execution {
+            report: Report {
+                results: plan
+                    .delete
+                    .iter()
+                    .map(|d| UserResult {
+                        decision: d.clone(),
+                        outcome: Outcome::Deleted,
+                    })
+                    .collect(),
+            },
+            details: Vec::new(),
+            stopped: None,
+            verification: Verification::Listed(Vec::new()),
+            audit: None,
+            audit_error: None,
+        };
+        let unapplied = Unapplied::default();
+        let text = markdown(&Applied {
+            account: plan.account_id.as_str(),
+            approved: Approved::Shown(&plan),
+            run: Some((&execution, &unapplied)),
+        });
+        assert!(
+            text.len() <= super::super::markdown::MAX_BYTES,
+            "{}",
+            text.len()
+        );
+        assert!(text.contains("more users not shown here"), "{text}");
+        assert!(text.contains("### The plan applied: 5000 to delete"));
+        assert!(text.contains("Checked: no planned user is still present."));
+        assert_eq!(text.matches("<!-- reconcile:").count(), 1);
+        assert_eq!(
+            text.matches("<details>").count(),
+            text.matches("</details>").count()
+        );
+        assert!(text.ends_with("</sub>\n"), "{}", &text[text.len() - 300..]);
+    }
+}
