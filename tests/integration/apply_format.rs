@@ -388,10 +388,42 @@ fn the_manual_lists_every_environment_variable_read() {
         "NO_COLOR",
         "RUST_LOG",
         "USERNAME",
-    ] {
+    ]
+    .into_iter()
+    .map(String::from)
+    .chain(variables_read())
+    {
         assert!(
-            environment.contains(&name.replace('_', "\\_")) || environment.contains(name),
+            environment.contains(&name.replace('_', "\\_")) || environment.contains(&name),
             "{name} not in ENVIRONMENT:\n{environment}"
         );
     }
+}
+
+/// Every variable the command line and the audit log's actor read by name: `var("NAME")`,
+/// `get("NAME")` and `is_true("NAME")` in their source, and the desired-state files' variable.
+fn variables_read() -> Vec<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut names = Vec::new();
+    for file in ["cli/resolve.rs", "cli/secrets.rs", "audit.rs", "main.rs"] {
+        let text = std::fs::read_to_string(root.join(file)).unwrap();
+        // Only the code: the unit tests name variables of their own.
+        let code = text.split("#[cfg(test)]").next().unwrap();
+        for call in ["var(\"", "get(\"", "is_true(\"", "FILES_VAR: &str = \""] {
+            for rest in code.split(call).skip(1) {
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+                    .collect();
+                if !name.is_empty() && rest[name.len()..].starts_with('"') {
+                    names.push(name);
+                }
+            }
+        }
+    }
+    assert!(names.iter().any(|n| n == "RECONCILE_FILES"), "{names:?}");
+    assert!(names.iter().any(|n| n == "GITHUB_RUN_ID"), "{names:?}");
+    names.sort();
+    names.dedup();
+    names
 }
