@@ -39,8 +39,8 @@ pub(crate) struct ApplyRun<'a> {
 
 /// `--format json` and `--format markdown` put one document on stdout, so there is no room for
 /// the plan a person confirms before the document: like Terraform's `apply -json`, they need
-/// `--auto-approve` (having reviewed `plan`) or a saved plan. Refused before anything is read or
-/// sent.
+/// `--auto-approve` (having reviewed `plan`) or a saved plan. Refused before the audit log is
+/// opened or any request is sent.
 fn document_needs_approval(format: Format, approval: &Approval) -> Result<(), Error> {
     if format == Format::Human || matches!(approval, Approval::Auto) {
         return Ok(());
@@ -50,7 +50,7 @@ fn document_needs_approval(format: Format, approval: &Approval) -> Result<(), Er
         _ => "markdown",
     };
     Err(Error::Usage(format!(
-        "apply --format {name} writes one document on stdout, so it cannot show a plan and ask first; nothing was read or deleted\n  help: review `reconcile plan --format {name}`, then pass --auto-approve (or set RECONCILE_AUTO_APPROVE=true), or apply a saved plan: reconcile plan --out plan.json, then reconcile apply plan.json -f FILES"
+        "apply --format {name} writes one document on stdout, so it cannot show a plan and ask first; nothing was sent or deleted\n  help: review `reconcile plan --format {name}`, then pass --auto-approve (or set RECONCILE_AUTO_APPROVE=true), or apply a saved plan: reconcile plan --out plan.json, then reconcile apply plan.json -f FILES"
     )))
 }
 
