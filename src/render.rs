@@ -7,6 +7,7 @@ use similar::{group_diff_ops, udiff::UnifiedHunkHeader, DiffOp};
 
 use crate::plan::{Decision, Plan};
 
+mod apply_json;
 pub(crate) mod check;
 pub(crate) mod json;
 pub(crate) mod markdown;
@@ -17,6 +18,52 @@ mod snapshot_tests;
 pub(crate) mod words;
 
 pub(crate) use report::{apply_summary, markdown as apply_markdown, report, saved_report};
+
+/// What an `apply` run is reported from: the account, the plan that was approved, and what the
+/// run did. The JSON and Markdown apply reports read it; they decide nothing.
+pub(crate) struct Applied<'a> {
+    pub(crate) account: &'a str,
+    pub(crate) approved: Approved<'a>,
+    /// What the executor did, and what the re-check left undeleted; `None` when the plan had
+    /// nothing to delete, so that no deletion was run.
+    pub(crate) run: Option<(
+        &'a crate::apply::Execution,
+        &'a crate::plan::recheck::Unapplied,
+    )>,
+}
+
+/// The plan an `apply` carried out.
+pub(crate) enum Approved<'a> {
+    /// Planned afresh, shown (or approved by `--auto-approve`): the plan itself.
+    Shown(&'a Plan),
+    /// `apply PLAN_FILE`: the saved plan, and its path as shown.
+    Saved {
+        path: &'a str,
+        plan: &'a crate::planfile::SavedPlan,
+    },
+}
+
+impl Applied<'_> {
+    /// The run's own verdict, the one the exit code says: nothing to do is complete.
+    pub(crate) fn complete(&self) -> bool {
+        self.run
+            .is_none_or(|(execution, _)| execution.is_complete())
+    }
+}
+
+/// The apply report in `format` (JSON or Markdown; the human report is written as the run goes,
+/// by [`report`] or [`saved_report`] and [`apply_summary`]).
+pub(crate) fn applied(
+    applied: &Applied<'_>,
+    format: Format,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    match format {
+        Format::Json => apply_json::render(applied, out),
+        Format::Markdown => out.write_all(apply_markdown(applied).as_bytes()),
+        Format::Human => Ok(()),
+    }
+}
 
 /// How `plan` writes the plan on stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

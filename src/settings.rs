@@ -70,6 +70,8 @@ pub enum Action {
         layout: Layout,
         /// `GITHUB_STEP_SUMMARY`: append the Markdown apply report to this file.
         step_summary: Option<PathBuf>,
+        /// `--format`: how the apply report is written on stdout.
+        format: Format,
     },
     Demo {
         auto_approve: bool,

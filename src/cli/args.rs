@@ -561,6 +561,16 @@ pub enum FormatChoice {
     Markdown,
 }
 
+impl FormatChoice {
+    pub(super) fn format(self) -> crate::render::Format {
+        match self {
+            FormatChoice::Human => crate::render::Format::Human,
+            FormatChoice::Json => crate::render::Format::Json,
+            FormatChoice::Markdown => crate::render::Format::Markdown,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
     #[command(flatten)]
@@ -597,6 +607,10 @@ pub struct ApplyArgs {
 
     #[command(flatten)]
     pub layout: LayoutArgs,
+
+    /// How to write the report on stdout: human, json (one document, docs/output.md) or markdown; json and markdown need --auto-approve or a PLAN_FILE
+    #[arg(long, value_enum, default_value_t = FormatChoice::Human, value_name = "FORMAT", help_heading = "Output")]
+    pub format: FormatChoice,
 }
 
 #[derive(Debug, Args)]

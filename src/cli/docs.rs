@@ -271,6 +271,7 @@ A plan can be saved for review (plan --out) and applied exactly as reviewed (app
 The plan and the reports go to standard output; prompts, progress, warnings and errors to standard error.";
 
 const ENVIRONMENT: &[(&str, &str)] = &[
+    ("RECONCILE_FILES", "The desired-state files and directories when no -f is given, separated as in PATH (: on Unix, ; on Windows); without it, ./desired/ or ./reconcile.yaml in the working directory."),
     ("CLOUDFLARE_API_TOKEN", "The API token (preferred), sent as a bearer token. --api-token-file reads it from a file instead."),
     ("CLOUDFLARE_EMAIL, CLOUDFLARE_API_KEY", "The legacy global key pair, used when no token is set: both or neither."),
     ("CLOUDFLARE_ACCOUNT_ID", "The account, when the desired-state files do not name one (--account-id). When both are set they must agree."),
@@ -282,7 +283,11 @@ const ENVIRONMENT: &[(&str, &str)] = &[
     ("GITHUB_STEP_SUMMARY", "When set, plan appends its Markdown plan to this file (GitHub Actions' job summary), and apply its Markdown report."),
     ("NO_COLOR", "When set and not empty, no colour under --color auto."),
     ("RUST_LOG", "The log filter on standard error, overriding -v and -q (e.g. reconcile=debug)."),
-    ("USER, LOGNAME", "Who ran apply, for the audit log; without either, the effective user id."),
+    ("USER, LOGNAME, USERNAME", "Who ran apply, for the audit log (the first set); without any, the effective user id."),
+    ("GITHUB_ACTIONS, GITHUB_SERVER_URL, GITHUB_REPOSITORY, GITHUB_RUN_ID, GITHUB_JOB, GITHUB_ACTOR", "With GITHUB_ACTIONS=true, the audit log records the GitHub Actions run, job, repository and actor."),
+    ("GITLAB_CI, CI_PIPELINE_ID, CI_JOB_ID, CI_PROJECT_PATH, GITLAB_USER_LOGIN, CI_JOB_URL", "With GITLAB_CI=true, the audit log records the GitLab CI pipeline, job, project and user."),
+    ("CI", "Set (and not 0 or false) elsewhere: the audit log records that a CI system ran apply."),
+    ("HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY", "The proxy for requests to the API (and their lower-case forms); never used for a loopback host such as the sandbox."),
 ];
 
 const EXIT_STATUS: &[(&str, &str)] = &[

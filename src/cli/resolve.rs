@@ -214,6 +214,7 @@ impl Settings {
                 history: a.history,
                 layout: a.layout.layout(),
                 step_summary: var("GITHUB_STEP_SUMMARY").map(PathBuf::from),
+                format: a.format.format(),
             },
             Command::Validate(a) => Action::Validate {
                 files: {

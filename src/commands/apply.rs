@@ -19,7 +19,7 @@ use crate::plan;
 use crate::plan::recheck::{recheck, Reviewed};
 use crate::plan::returned;
 use crate::planfile::{self, PlanFileError, PlanKey, SavedPlan};
-use crate::render::{self, Palette};
+use crate::render::{self, Applied, Approved, Format, Palette};
 use crate::settings::Target;
 
 /// What one `apply` (without a saved plan) is given besides the desired state and the client.
@@ -33,6 +33,25 @@ pub(crate) struct ApplyRun<'a> {
     pub(crate) layout: render::Layout,
     /// `GITHUB_STEP_SUMMARY`: append the apply report here.
     pub(crate) step_summary: Option<&'a Path>,
+    /// `--format`: the human report as the run goes, or one JSON or Markdown report at its end.
+    pub(crate) format: Format,
+}
+
+/// `--format json` and `--format markdown` put one document on stdout, so there is no room for
+/// the plan a person confirms before the document: like Terraform's `apply -json`, they need
+/// `--auto-approve` (having reviewed `plan`) or a saved plan. Refused before the audit log is
+/// opened or any request is sent.
+fn document_needs_approval(format: Format, approval: &Approval) -> Result<(), Error> {
+    if format == Format::Human || matches!(approval, Approval::Auto) {
+        return Ok(());
+    }
+    let name = match format {
+        Format::Json => "json",
+        _ => "markdown",
+    };
+    Err(Error::Usage(format!(
+        "apply --format {name} writes one document on stdout, so it cannot show a plan and ask first; nothing was sent or deleted\n  help: review `reconcile plan --format {name}`, then pass --auto-approve (or set RECONCILE_AUTO_APPROVE=true), or apply a saved plan: reconcile plan --out plan.json, then reconcile apply plan.json -f FILES"
+    )))
 }
 
 pub(crate) async fn apply_flow(
@@ -49,7 +68,9 @@ pub(crate) async fn apply_flow(
         history,
         layout,
         step_summary,
+        format,
     } = run;
+    document_needs_approval(format, &approval)?;
     // Before anything is listed: an audit log that cannot be written stops the run here.
     let audit = apply::open_audit(exec)?;
     let past = past_deletions(audit.as_ref(), history, client.account_id())?;
@@ -59,7 +80,8 @@ pub(crate) async fn apply_flow(
         mark_returned(&mut shown, past);
     }
     warn_about(desired, &shown);
-    {
+    // A JSON or Markdown report holds the plan itself, at the end: stdout carries nothing else.
+    if format == Format::Human {
         // One write per 64 KiB, not one per line (stdout is line-buffered), then flushed before
         // the prompt.
         let mut buffered = std::io::BufWriter::with_capacity(1 << 16, &mut *streams.stdout);
@@ -71,7 +93,18 @@ pub(crate) async fn apply_flow(
         return Err(Error::Refused(crate::render::words::refusal(refusal)));
     }
     if !shown.has_changes() {
-        render::notes::nothing_to_delete(streams.stdout)?;
+        let applied = Applied {
+            account: client.account_id().as_str(),
+            approved: Approved::Shown(&shown),
+            run: None,
+        };
+        append_summary(step_summary, &applied);
+        if format == Format::Human {
+            render::notes::nothing_to_delete(streams.stdout)?;
+        } else {
+            render::applied(&applied, format, streams.stdout)?;
+            streams.stdout.flush()?;
+        }
         return Ok(Exit::Success);
     }
     let n = shown.delete.len();
@@ -117,22 +150,25 @@ pub(crate) async fn apply_flow(
     let context = apply::AuditContext::new(desired, &shown, exec);
     let execution =
         apply::execute_with(confirmed, client, exec, audit, &context, apply::ctrl_c()).await;
-    let written = writeln!(streams.stdout).and_then(|()| {
-        render::report(
-            &execution.report,
-            &unapplied,
-            execution.is_complete(),
-            streams.stdout,
-            palette,
-        )
-    });
-    append_summary(
-        step_summary,
-        client.account_id().as_str(),
-        &execution,
-        &unapplied,
-    );
-    Ok(conclude(&execution, written, streams, palette))
+    let applied = Applied {
+        account: client.account_id().as_str(),
+        approved: Approved::Shown(&shown),
+        run: Some((&execution, &unapplied)),
+    };
+    let written = match format {
+        Format::Human => writeln!(streams.stdout).and_then(|()| {
+            render::report(
+                &execution.report,
+                &unapplied,
+                execution.is_complete(),
+                streams.stdout,
+                palette,
+            )
+        }),
+        _ => Ok(()),
+    };
+    append_summary(step_summary, &applied);
+    Ok(conclude(&applied, format, written, streams, palette))
 }
 
 /// How long after its listing a plan approved without a prompt may be re-checked against that
@@ -152,19 +188,14 @@ fn listing_still_fresh(approval: Approval, listed_at: i64, now: i64) -> bool {
 /// The Markdown apply report appended to `GITHUB_STEP_SUMMARY`, as `plan` appends its plan, so
 /// that the job page says what was deleted. A summary that cannot be written is a warning: the
 /// deletions are done, and the report on stdout and the audit log say so.
-fn append_summary(
-    path: Option<&Path>,
-    account: &str,
-    execution: &apply::Execution,
-    unapplied: &crate::plan::recheck::Unapplied,
-) {
+fn append_summary(path: Option<&Path>, applied: &Applied<'_>) {
     let Some(path) = path else { return };
     let appended = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
         .and_then(|mut f| {
-            let mut text = render::apply_markdown(account, execution, unapplied);
+            let mut text = render::apply_markdown(applied);
             text.push('\n');
             io::Write::write_all(&mut f, text.as_bytes())
         });
@@ -201,16 +232,23 @@ fn past_deletions(
     Ok(Some(past))
 }
 
-/// After the deletions: the summary, and the exit code that says what was done. A report that
-/// cannot be written (a closed stdout) is logged; it must not hide the outcome.
+/// After the deletions: the summary (human), or the one JSON or Markdown report, and the exit
+/// code that says what was done. A report that cannot be written (a closed stdout) is logged; it
+/// must not hide the outcome.
 fn conclude(
-    execution: &apply::Execution,
+    applied: &Applied<'_>,
+    format: Format,
     report_written: io::Result<()>,
     streams: &mut Streams<'_>,
     palette: Palette,
 ) -> Exit {
-    let written =
-        report_written.and_then(|()| render::apply_summary(execution, streams.stdout, palette));
+    let Some((execution, _)) = applied.run else {
+        return Exit::Success;
+    };
+    let written = report_written.and_then(|()| match format {
+        Format::Human => render::apply_summary(execution, streams.stdout, palette),
+        _ => render::applied(applied, format, streams.stdout).and_then(|()| streams.stdout.flush()),
+    });
     if let Err(e) = written {
         tracing::error!("cannot write the apply report to stdout: {e}");
     }
@@ -247,6 +285,14 @@ fn read_saved(path: &Path, name: &str, key: Option<&PlanKey>) -> Result<SavedPla
     Ok(SavedPlan::parse_sealed(&text, name, key)?)
 }
 
+/// Where `apply PLAN_FILE` reports: stdout in `format`, and the job summary.
+pub(crate) struct SavedOutput<'a> {
+    /// `GITHUB_STEP_SUMMARY`: append the apply report here.
+    pub(crate) step_summary: Option<&'a Path>,
+    /// `--format`.
+    pub(crate) format: Format,
+}
+
 /// `apply PLAN_FILE`: apply a reviewed plan without a prompt. Refuses an expired, edited or
 /// unknown-version plan, one for another account, or one whose desired state changed (when `-f`
 /// is given). Deletes only planned users still present with the same id and email.
@@ -257,8 +303,12 @@ pub(crate) async fn saved_apply_flow(
     plan_key: Option<&PlanKey>,
     palette: Palette,
     streams: &mut Streams<'_>,
-    step_summary: Option<&Path>,
+    output: SavedOutput<'_>,
 ) -> Result<Exit, Error> {
+    let SavedOutput {
+        step_summary,
+        format,
+    } = output;
     let name = fsread::display_path(path);
     let saved = read_saved(path, &name, plan_key)?;
     saved.check_usable(now_secs(target.clock), &name)?;
@@ -304,17 +354,28 @@ pub(crate) async fn saved_apply_flow(
     );
     let execution =
         apply::execute_with(confirmed, &client, exec, audit, &context, apply::ctrl_c()).await;
-    let written = render::saved_report(
-        &name,
-        &saved,
-        &unapplied,
-        &execution.report,
-        execution.is_complete(),
-        streams.stdout,
-        palette,
-    );
-    append_summary(step_summary, account.as_str(), &execution, &unapplied);
-    Ok(conclude(&execution, written, streams, palette))
+    let applied = Applied {
+        account: account.as_str(),
+        approved: Approved::Saved {
+            path: &name,
+            plan: &saved,
+        },
+        run: Some((&execution, &unapplied)),
+    };
+    let written = match format {
+        Format::Human => render::saved_report(
+            &name,
+            &saved,
+            &unapplied,
+            &execution.report,
+            execution.is_complete(),
+            streams.stdout,
+            palette,
+        ),
+        _ => Ok(()),
+    };
+    append_summary(step_summary, &applied);
+    Ok(conclude(&applied, format, written, streams, palette))
 }
 
 #[cfg(test)]

@@ -73,6 +73,7 @@ pub(crate) async fn run(
                 history: &[],
                 layout: render::Layout::default(),
                 step_summary: None,
+                format: render::Format::Human,
             };
             apply_flow(&desired, &client, run, palette, streams).await?
         }

@@ -198,6 +198,7 @@ pub(crate) async fn dispatch(settings: Settings, streams: &mut Streams<'_>) -> R
             exec,
             plan_key,
             step_summary,
+            format,
             ..
         } => {
             apply::saved_apply_flow(
@@ -207,7 +208,10 @@ pub(crate) async fn dispatch(settings: Settings, streams: &mut Streams<'_>) -> R
                 plan_key.as_ref(),
                 palette,
                 streams,
-                step_summary.as_deref(),
+                apply::SavedOutput {
+                    step_summary: step_summary.as_deref(),
+                    format,
+                },
             )
             .await
         }
@@ -219,6 +223,7 @@ pub(crate) async fn dispatch(settings: Settings, streams: &mut Streams<'_>) -> R
             history,
             layout,
             step_summary,
+            format,
             ..
         } => {
             let (desired, client) = shared::connect(&target)?;
@@ -230,6 +235,7 @@ pub(crate) async fn dispatch(settings: Settings, streams: &mut Streams<'_>) -> R
                 history: &history,
                 layout,
                 step_summary: step_summary.as_deref(),
+                format,
             };
             apply::apply_flow(&desired, &client, run, palette, streams).await
         }

@@ -13,8 +13,10 @@ use crate::plan::{Decision, Plan};
 /// The version of the JSON plan document.
 pub(crate) const FORMAT_VERSION: u32 = 1;
 
+/// The plan document, serialisable: what [`render`] writes, and what the JSON apply report
+/// carries as its `plan`.
 #[derive(Serialize)]
-struct Document<'a> {
+pub(crate) struct Document<'a> {
     format_version: u32,
     account_id: &'a str,
     counts: Counts,
@@ -200,6 +202,18 @@ fn user<'a>(d: &'a Decision, decision: &'static str, reentry: Option<&'a Reentry
 /// exact text once parsed, but controls, bidirectional and invisible characters are written as
 /// `\uXXXX` escapes (see [`crate::text::write_json_pretty`]): this document is printed.
 pub(crate) fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
+    let document = document(plan);
+    // serde_json writes token by token: into a buffer of a concrete type those writes are
+    // inlined copies, not a call through `dyn Write` each.
+    let mut buffered = io::BufWriter::with_capacity(1 << 16, &mut *out);
+    crate::text::write_json_pretty(&mut buffered, &document)?;
+    buffered.flush()?;
+    drop(buffered);
+    writeln!(out)
+}
+
+/// The plan as the document [`render`] writes.
+pub(crate) fn document(plan: &Plan) -> Document<'_> {
     let reentry = plan.reentry.as_ref();
     let users = plan
         .delete
@@ -208,7 +222,7 @@ pub(crate) fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
         .chain(plan.held.iter().map(|d| user(d, "held", reentry)))
         .chain(plan.keep.iter().map(|d| user(d, "keep", reentry)))
         .collect();
-    let document = Document {
+    Document {
         format_version: FORMAT_VERSION,
         account_id: plan.account_id.as_str(),
         counts: Counts {
@@ -272,12 +286,5 @@ pub(crate) fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
                 })
                 .collect(),
         }),
-    };
-    // serde_json writes token by token: into a buffer of a concrete type those writes are
-    // inlined copies, not a call through `dyn Write` each.
-    let mut buffered = io::BufWriter::with_capacity(1 << 16, &mut *out);
-    crate::text::write_json_pretty(&mut buffered, &document)?;
-    buffered.flush()?;
-    drop(buffered);
-    writeln!(out)
+    }
 }

@@ -18,6 +18,7 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use super::seats;
+use super::words::Piece;
 use crate::plan::{Decision, Plan};
 
 /// The most bytes a Markdown plan takes.
@@ -57,16 +58,41 @@ struct Section<'a> {
     rows: Vec<Box<dyn Fn() -> String + 'a>>,
 }
 
+/// Whether the plan is a document of its own (`plan --format markdown`), or a part of the apply
+/// report (`apply --format markdown`), under its heading and without a marker or closing line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Plan,
+    InApply,
+}
+
 /// The Markdown text of `plan`, cut to at most `limit` bytes (for tests of the cut).
 pub(crate) fn to_string(plan: &Plan, limit: usize) -> String {
-    let mut out = marker("plan", plan.account_id.as_str());
+    document(plan, limit, Mode::Plan)
+}
+
+/// The plan as a part of the Markdown apply report: `### The plan applied: …`, its sections one
+/// level down, no marker and no closing line; at most `limit` bytes.
+pub(crate) fn in_apply(plan: &Plan, limit: usize) -> String {
+    document(plan, limit, Mode::InApply)
+}
+
+fn document(plan: &Plan, limit: usize, mode: Mode) -> String {
+    let (mut out, title, sub) = match mode {
+        Mode::Plan => (
+            marker("plan", plan.account_id.as_str()),
+            "## reconcile plan",
+            "###",
+        ),
+        Mode::InApply => (String::new(), "### The plan applied", "####"),
+    };
     let plural = crate::text::plural;
     if plan.delete.is_empty() {
-        let _ = writeln!(out, "## reconcile plan: no changes\n");
+        let _ = writeln!(out, "{title}: no changes\n");
     } else {
         let _ = writeln!(
             out,
-            "## reconcile plan: {} to delete, {} unchanged\n",
+            "{title}: {} to delete, {} unchanged\n",
             plan.delete.len(),
             plan.unchanged()
         );
@@ -251,7 +277,7 @@ pub(crate) fn to_string(plan: &Plan, limit: usize) -> String {
                 section.title, section.header
             )
         } else {
-            format!("### {}\n\n{}", section.title, section.header)
+            format!("{sub} {}\n\n{}", section.title, section.header)
         };
         if full || out.len() + opening.len() + RESERVE > limit {
             full = true;
@@ -290,10 +316,17 @@ pub(crate) fn to_string(plan: &Plan, limit: usize) -> String {
             .map(|(n, total, what)| format!("{n} of {total} {what}"))
             .collect::<Vec<_>>()
             .join(", ");
+        let full = match mode {
+            Mode::Plan => "The full plan is in `reconcile plan --format json`, and in the plan saved by `reconcile plan --out FILE`.",
+            Mode::InApply => "The full plan is in `reconcile apply --format json`; every deletion is in the audit log (`--audit-log`).",
+        };
         let _ = writeln!(
             out,
-            "> [!WARNING]\n> This plan is too long for a pull-request comment, so it was cut. Not shown: {list}.\n> The full plan is in `reconcile plan --format json`, and in the plan saved by `reconcile plan --out FILE`.\n"
+            "> [!WARNING]\n> This plan is too long for a pull-request comment, so it was cut. Not shown: {list}.\n> {full}\n"
         );
+    }
+    if mode == Mode::InApply {
+        return out;
     }
     let _ = writeln!(
         out,
@@ -328,7 +361,10 @@ fn reason_row(plan: &Plan, d: &Decision) -> String {
 
 /// The reason, and for a user who came back after a past deletion, that first.
 fn reason(plan: &Plan, d: &Decision) -> String {
-    let why = cut(&crate::render::words::reason(&d.reason), MAX_REASON_CHARS);
+    let why = pieces(
+        &crate::render::words::reason_pieces(&d.reason),
+        MAX_REASON_CHARS,
+    );
     match plan.reentry.as_ref().and_then(|r| r.of(d)) {
         Some(r) => format!(
             "**returned**: {}; {why}",
@@ -336,6 +372,44 @@ fn reason(plan: &Plan, d: &Decision) -> String {
         ),
         None => why,
     }
+}
+
+/// Why a reviewed user was not deleted, for a cell of the apply report.
+pub(crate) fn skip(s: &crate::plan::recheck::Skip) -> String {
+    pieces(&crate::render::words::skip_pieces(s), MAX_REASON_CHARS)
+}
+
+/// A sentence of [`Piece`]s, at most `max` characters before escaping (`…` when cut): the prose
+/// escaped ([`escape`]), and the names (file locations, addresses, domains, flags) in code spans
+/// ([`code`]), which escape backticks by the fence and copy as they are.
+fn pieces(parts: &[Piece], max: usize) -> String {
+    let mut out = String::new();
+    let mut left = max;
+    for part in parts {
+        let (raw, is_name) = match part {
+            Piece::Text(t) => (t.as_str(), false),
+            Piece::Name(n) | Piece::Quoted(n) => (n.as_str(), true),
+        };
+        let count = raw.chars().count();
+        let kept = if count > left {
+            raw.chars().take(left).collect::<String>() + "…"
+        } else {
+            raw.to_string()
+        };
+        if kept.is_empty() {
+            continue;
+        }
+        if is_name {
+            out.push_str(&code(&kept));
+        } else {
+            out.push_str(&escape(&kept));
+        }
+        if count > left {
+            break;
+        }
+        left -= count;
+    }
+    out
 }
 
 /// A table cell: at most [`MAX_CELL_CHARS`] characters of `text` (with `…` when cut), escaped.
@@ -557,6 +631,60 @@ mod tests {
         assert_eq!(escape("Ann O'Neil-Smith (ops)"), "Ann O'Neil-Smith (ops)");
         assert_eq!(escape("x@y.z"), "`x@y.z`");
         assert_eq!(escape("ask @bob|me now"), "ask `@bob\\|me` now");
+    }
+
+    #[test]
+    fn names_in_reasons_are_code_spans_with_backticks_escaped() {
+        let parts = [
+            Piece::Text("allowed by ".into()),
+            Piece::Name("we`ird/u|sers.yaml:3:5".into()),
+        ];
+        assert_eq!(
+            pieces(&parts, MAX_REASON_CHARS),
+            "allowed by ``we`ird/u\\|sers.yaml:3:5``"
+        );
+        // Cut at the limit, inside a piece or between two.
+        assert_eq!(
+            pieces(
+                &[Piece::Text("a".repeat(10)), Piece::Name("x:1:1".into())],
+                5
+            ),
+            "aaaaa…"
+        );
+        assert_eq!(
+            pieces(&[Piece::Text("ab ".into()), Piece::Name("x:1:1".into())], 5),
+            "ab `x:…`"
+        );
+        // A near miss: the entry, where it is written, the live address and the flag to type,
+        // each a span that copies as it is; no character reference in a path.
+        let desired = config::parse_str(
+            "users: [alice@exmaple.com, bob@example.com]\n",
+            "t`ypo.yaml",
+        )
+        .unwrap();
+        let live: Vec<LiveUser> = ["alice@example.com", "bob@example.com"]
+            .iter()
+            .enumerate()
+            .map(|(n, e)| LiveUser {
+                id: Some(format!("00000000-0000-4000-8000-{n:012}")),
+                email: Some((*e).into()),
+                ..LiveUser::default()
+            })
+            .collect();
+        let plan = compute(
+            &desired,
+            &live,
+            &crate::plan::Policy::at(&crate::model::AccountId::example(), 1_795_867_200),
+        );
+        let held = reason(&plan, &plan.held[0]);
+        assert!(held.starts_with("`alice@exmaple.com` at ``t`ypo.yaml:1:9`` is one edit from live `alice@example.com`"), "{held}");
+        assert!(
+            held.ends_with("pass `--allow-near-miss alice@example.com`"),
+            "{held}"
+        );
+        let kept = reason(&plan, &plan.keep[0]);
+        assert_eq!(kept, "allowed by ``t`ypo.yaml:1:28``");
+        assert!(!held.contains("&#46;") && !held.contains("&#96;"), "{held}");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use std::io::{self, Write};
 
-use super::{words, Palette};
+use super::{words, Applied, Approved, Palette};
 use crate::apply::{Execution, Outcome, Report, Stop, Verification, INTERRUPTED};
 use crate::plan::recheck::{Skip, Unapplied};
 use crate::planfile::SavedPlan;
@@ -164,7 +164,7 @@ pub(crate) fn saved_report(
 pub(crate) const DELETE_PERMISSION: &str = "grant the token Access: Users Write (Cloudflare's spec names no permission for this DELETE; Users Write is the one its permission catalog lists for Access users; if it is still refused, add Zero Trust: Seats Write)";
 
 /// Why deletions stopped early, as the summary says it.
-fn stop_text(stop: &Stop) -> String {
+pub(super) fn stop_text(stop: &Stop) -> String {
     match stop {
         Stop::InterruptedBeforeFirst(signal) => {
             format!("interrupted ({signal}) before the first deletion")
@@ -288,23 +288,31 @@ pub(crate) fn apply_summary(
     Ok(())
 }
 
-/// What `apply` did, as Markdown for the job summary or a pull-request comment: the hidden
-/// marker a workflow finds its comment by, the verdict and the counts, a table of every planned
-/// user with its outcome (deleted, already gone, failed, not attempted, skipped), and what the
-/// final listing found. Escaped as the Markdown plan is; at most
-/// [`super::markdown::MAX_BYTES`] bytes, rows beyond that counted in a note.
-pub(crate) fn markdown(account: &str, execution: &Execution, unapplied: &Unapplied) -> String {
-    use super::markdown::{code, escape, marker, MAX_BYTES};
+/// What `apply` did, as Markdown for the job summary, a pull-request comment or
+/// `apply --format markdown`: the hidden marker a workflow finds its comment by, the verdict and
+/// the counts, a table of every planned user with its outcome (deleted, already gone, failed,
+/// not attempted, skipped), what the final listing found, then the plan that was approved (the
+/// Markdown plan, one level down) or the saved plan applied. Escaped as the Markdown plan is; at
+/// most [`super::markdown::MAX_BYTES`] bytes: the outcomes come first, rows beyond the limit are
+/// counted in a note, and the plan gets what room is left.
+pub(crate) fn markdown(applied: &Applied<'_>) -> String {
+    use super::markdown::{code, escape, in_apply, marker, MAX_BYTES};
     use std::fmt::Write as _;
-    let report = &execution.report;
-    let c = report.counts();
-    let complete = execution.is_complete();
+    let account = applied.account;
+    let complete = applied.complete();
     let mut out = marker("apply", account);
-    let _ = writeln!(
-        out,
-        "## reconcile apply: {}\n",
-        if complete { "complete" } else { "incomplete" }
-    );
+    let heading = match applied.run {
+        None => "nothing to delete",
+        Some(_) if complete => "complete",
+        Some(_) => "incomplete",
+    };
+    let _ = writeln!(out, "## reconcile apply: {heading}\n");
+    let empty = Unapplied::default();
+    let (report, unapplied, execution) = match applied.run {
+        Some((execution, unapplied)) => (Some(&execution.report), unapplied, Some(execution)),
+        None => (None, &empty, None),
+    };
+    let c = report.map(Report::counts).unwrap_or_default();
     let _ = writeln!(
         out,
         "Account {} · {} deleted · {} already gone · {} failed · {} not attempted · {} skipped\n",
@@ -316,7 +324,8 @@ pub(crate) fn markdown(account: &str, execution: &Execution, unapplied: &Unappli
         unapplied.dropped.len()
     );
     let mut rows: Vec<String> = report
-        .results
+        .map(|r| r.results.as_slice())
+        .unwrap_or_default()
         .iter()
         .map(|r| {
             let what = match &r.outcome {
@@ -341,7 +350,7 @@ pub(crate) fn markdown(account: &str, execution: &Execution, unapplied: &Unappli
             "| {} | {} | skipped: {} |\n",
             code(&d.decision.label()),
             code(d.decision.id_text()),
-            escape(&words::skip(&d.skip))
+            super::markdown::skip(&d.skip)
         )
     }));
     rows.extend(unapplied.unconfirmed.iter().map(|d| {
@@ -371,21 +380,22 @@ pub(crate) fn markdown(account: &str, execution: &Execution, unapplied: &Unappli
         }
         out.push('\n');
     }
-    if let Some(stop) = &execution.stopped {
+    if let Some(stop) = execution.and_then(|e| e.stopped.as_ref()) {
         let _ = writeln!(out, "Stopped early: {}.\n", escape(&stop_text(stop)));
     }
-    let checked = match &execution.verification {
-        Verification::Skipped(_) => None,
-        Verification::Interrupted(_) => Some(
+    let checked = match execution.map(|e| &e.verification) {
+        None => Some("Nothing to delete: every live user is allowed or held back.".to_string()),
+        Some(Verification::Skipped(_)) => None,
+        Some(Verification::Interrupted(_)) => Some(
             "**Unverified**: the final listing was interrupted; run apply again to be sure.".into(),
         ),
-        Verification::Failed(_) => {
+        Some(Verification::Failed(_)) => {
             Some("**Unverified**: the users could not be listed again to check the result.".into())
         }
-        Verification::Listed(still) if still.is_empty() => {
+        Some(Verification::Listed(still)) if still.is_empty() => {
             Some("Checked: no planned user is still present.".to_string())
         }
-        Verification::Listed(still) => Some(format!(
+        Some(Verification::Listed(still)) => Some(format!(
             "**{} planned user(s) still present** after the run.",
             still.len()
         )),
@@ -396,10 +406,98 @@ pub(crate) fn markdown(account: &str, execution: &Execution, unapplied: &Unappli
     if !complete {
         let _ = writeln!(out, "Run the same apply again to finish the job.\n");
     }
-    let _ = writeln!(
-        out,
-        "<sub>Applied by reconcile {}.</sub>",
+    let closing = format!(
+        "<sub>Applied by reconcile {}.</sub>\n",
         env!("CARGO_PKG_VERSION")
     );
+    match applied.approved {
+        Approved::Shown(plan) => {
+            let room = MAX_BYTES.saturating_sub(out.len() + closing.len());
+            out.push_str(&in_apply(plan, room));
+        }
+        Approved::Saved { path, plan } => {
+            let n = plan.deletions.len();
+            let _ = writeln!(
+                out,
+                "### The saved plan applied\n\n{} for account {}: created {}, expires {}; {n} deletion{} reviewed.\n",
+                code(path),
+                code(&plan.account_id),
+                escape(&plan.created_at),
+                escape(&plan.expires_at),
+                crate::text::plural(n)
+            );
+        }
+    }
+    out.push_str(&closing);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apply::{Execution, UserResult};
+    use crate::model::LiveUser;
+
+    fn big(extras: usize) -> crate::plan::Plan {
+        let desired =
+            crate::config::parse_str("users: [kept@example.com]\n", "users.yaml").unwrap();
+        let live: Vec<LiveUser> = (0..extras)
+            .map(|n| LiveUser {
+                id: Some(format!("00000000-0000-4000-8000-{n:012}")),
+                email: Some(format!("extra{n}@example.com")),
+                name: Some("<b>|</b>".repeat(40)),
+                ..LiveUser::default()
+            })
+            .collect();
+        let policy = crate::plan::Policy {
+            overrides: crate::plan::Overrides {
+                allow_deletes: Some(extras),
+                ..crate::plan::Overrides::default()
+            },
+            ..crate::plan::Policy::at(&crate::model::AccountId::example(), 1_795_867_200)
+        };
+        crate::plan::compute(&desired, &live, &policy)
+    }
+
+    #[test]
+    fn a_large_apply_report_fits_a_comment_with_the_outcomes_first() {
+        let plan = big(5_000);
+        let execution = Execution {
+            report: Report {
+                results: plan
+                    .delete
+                    .iter()
+                    .map(|d| UserResult {
+                        decision: d.clone(),
+                        outcome: Outcome::Deleted,
+                    })
+                    .collect(),
+            },
+            details: Vec::new(),
+            stopped: None,
+            verification: Verification::Listed(Vec::new()),
+            audit: None,
+            audit_error: None,
+        };
+        let unapplied = Unapplied::default();
+        let text = markdown(&Applied {
+            account: plan.account_id.as_str(),
+            approved: Approved::Shown(&plan),
+            run: Some((&execution, &unapplied)),
+        });
+        assert!(
+            text.len() <= super::super::markdown::MAX_BYTES,
+            "{}",
+            text.len()
+        );
+        assert!(text.contains("more users not shown here"), "{text}");
+        assert!(text.contains("### The plan applied: 5000 to delete"));
+        assert!(text.contains("Checked: no planned user is still present."));
+        assert_eq!(text.matches("<!-- reconcile:").count(), 1);
+        assert_eq!(
+            text.matches("<details>").count(),
+            text.matches("</details>").count()
+        );
+        assert!(text.ends_with("</sub>\n"), "{}", &text[text.len() - 300..]);
+    }
 }

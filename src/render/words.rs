@@ -8,89 +8,148 @@ use crate::plan::returned::{Reentry, Returned, StillListed};
 use crate::plan::{EntryList, Likeness, Reason, Refusal};
 use crate::text::{count, printable};
 
-fn with_note(text: String, note: &Option<String>) -> String {
-    match note {
-        Some(n) => format!("{text} (note: {n:?})"),
-        None => text,
+/// A part of a sentence about a decision: prose, or a name a reader copies (a file location, an
+/// address, a domain, a pattern, a flag with its value). On a terminal a name is written as it
+/// is, and a quoted one between backticks; Markdown puts both in code spans, so that a location
+/// or an address is neither linked nor garbled by escaping, and copies byte for byte.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Piece {
+    Text(String),
+    Name(String),
+    /// A name the terminal shows between backticks.
+    Quoted(String),
+}
+
+fn text(s: impl Into<String>) -> Piece {
+    Piece::Text(s.into())
+}
+
+fn name(s: impl ToString) -> Piece {
+    Piece::Name(s.to_string())
+}
+
+fn with_note(mut pieces: Vec<Piece>, note: &Option<String>) -> Vec<Piece> {
+    if let Some(n) = note {
+        pieces.push(text(format!(" (note: {n:?})")));
     }
+    pieces
+}
+
+/// The pieces as one line of text, unescaped: names as they are, quoted ones in backticks.
+fn joined(pieces: &[Piece]) -> String {
+    pieces
+        .iter()
+        .map(|p| match p {
+            Piece::Text(t) | Piece::Name(t) => t.clone(),
+            Piece::Quoted(q) => format!("`{q}`"),
+        })
+        .collect()
 }
 
 /// The reason as a sentence, safe to print on a terminal (text from the API or a file inside is
 /// escaped).
 pub(crate) fn reason(r: &Reason) -> String {
-    printable(&reason_raw(r))
+    printable(&joined(&reason_pieces(r)))
 }
 
-fn reason_raw(r: &Reason) -> String {
+/// The reason in [`Piece`]s, unescaped: the Markdown renderer escapes the prose and puts the
+/// names in code spans. Joined, it is [`reason`] before escaping.
+pub(crate) fn reason_pieces(r: &Reason) -> Vec<Piece> {
     match r {
-            Reason::Allowed {
-                location,
-                note,
-                expires,
-            } => {
-                let until = expires.map(|d| format!(" until {d}")).unwrap_or_default();
-                with_note(format!("allowed by {location}{until}"), note)
+        Reason::Allowed {
+            location,
+            note,
+            expires,
+        } => {
+            let mut pieces = vec![text("allowed by "), name(location)];
+            if let Some(d) = expires {
+                pieces.push(text(format!(" until {d}")));
             }
-            Reason::Domain { domain, location } => {
-                format!("allowed by domain {domain} ({location})")
-            }
-            Reason::Protected { pattern, location } => {
-                let what = if pattern.contains('*') { "pattern " } else { "" };
-                format!("protected by {what}{pattern} ({location})")
-            }
-            Reason::NotAllowed => "no allowlist entry or domain matches this address".into(),
-            Reason::Expired {
-                date,
-                location,
-                note,
-            } => with_note(
-                format!("the allowlist entry at {location} expired on {date}"),
-                note,
-            ),
-            Reason::UnusableAddress { why } => format!(
-                "the address is not one a desired-state file can name ({why}), so no entry could keep this user; left alone (fix the address in the identity provider, or remove the user by hand)"
-            ),
-            Reason::NoEmail => {
-                "the user has no email address; left alone (remove it by hand if it should go)".into()
-            }
-            Reason::InvalidId => {
-                "the user's id is missing or is not a UUID, so it is never sent in a DELETE; left alone (check it in the dashboard)".into()
-            }
-            Reason::NearMiss {
-                entry,
-                location,
-                address,
-                list,
-                likeness,
-            } => {
-                // The likely fix first (the entry has a typo), then the flag that deletes anyway.
-                let (what, of) = match list {
-                    EntryList::Users => ("", ""),
-                    EntryList::Protected => ("protected entry ", ""),
-                    EntryList::Domains => ("domain entry ", "the domain of "),
-                };
-                let (how, alike) = match likeness {
-                    Likeness::OneEdit => ("is one edit from", ""),
-                    Likeness::LooksAlike => (
-                        "looks like",
-                        " (other characters that look the same: one Unicode confusable skeleton)",
-                    ),
-                };
-                format!(
-                    "{what}`{entry}` at {location} {how} {of}live `{address}`{alike}: correct line {line} if it means this user; to delete the user anyway, pass --allow-near-miss {address}",
-                    line = location.line
-                )
-            }
-            Reason::Active { last_login, within } => format!(
-                "last login {last_login}, within policy.hold_active_within ({within}); release with --include-active"
-            ),
-            Reason::DuplicateEmail { count } => format!(
-                "{count} live users share this address, so which one is meant is unclear; release with --allow-duplicate-email"
-            ),
-            Reason::DuplicateId { count } => format!(
-                "{count} live users share this id (ids that differ only in letter case are one UUID), so a DELETE for this user could reach another; left alone (check the account in the dashboard)"
-            ),
+            with_note(pieces, note)
         }
+        Reason::Domain { domain, location } => vec![
+            text("allowed by domain "),
+            name(domain),
+            text(" ("),
+            name(location),
+            text(")"),
+        ],
+        Reason::Protected { pattern, location } => {
+            let what = if pattern.contains('*') { "pattern " } else { "" };
+            vec![
+                text(format!("protected by {what}")),
+                name(pattern),
+                text(" ("),
+                name(location),
+                text(")"),
+            ]
+        }
+        Reason::NotAllowed => vec![text("no allowlist entry or domain matches this address")],
+        Reason::Expired {
+            date,
+            location,
+            note,
+        } => with_note(
+            vec![
+                text("the allowlist entry at "),
+                name(location),
+                text(format!(" expired on {date}")),
+            ],
+            note,
+        ),
+        Reason::UnusableAddress { why } => vec![text(format!(
+            "the address is not one a desired-state file can name ({why}), so no entry could keep this user; left alone (fix the address in the identity provider, or remove the user by hand)"
+        ))],
+        Reason::NoEmail => vec![text(
+            "the user has no email address; left alone (remove it by hand if it should go)",
+        )],
+        Reason::InvalidId => vec![text(
+            "the user's id is missing or is not a UUID, so it is never sent in a DELETE; left alone (check it in the dashboard)",
+        )],
+        Reason::NearMiss {
+            entry,
+            location,
+            address,
+            list,
+            likeness,
+        } => {
+            // The likely fix first (the entry has a typo), then the flag that deletes anyway.
+            let (what, of) = match list {
+                EntryList::Users => ("", ""),
+                EntryList::Protected => ("protected entry ", ""),
+                EntryList::Domains => ("domain entry ", "the domain of "),
+            };
+            let (how, alike) = match likeness {
+                Likeness::OneEdit => ("is one edit from", ""),
+                Likeness::LooksAlike => (
+                    "looks like",
+                    " (other characters that look the same: one Unicode confusable skeleton)",
+                ),
+            };
+            vec![
+                text(what),
+                Piece::Quoted(entry.to_string()),
+                text(" at "),
+                name(location),
+                text(format!(" {how} {of}live ")),
+                Piece::Quoted(address.to_string()),
+                text(format!(
+                    "{alike}: correct line {line} if it means this user; to delete the user anyway, pass ",
+                    line = location.line
+                )),
+                name(format!("--allow-near-miss {address}")),
+            ]
+        }
+        Reason::Active { last_login, within } => vec![text(format!(
+            "last login {last_login}, within policy.hold_active_within ({within}); release with --include-active"
+        ))],
+        Reason::DuplicateEmail { count } => vec![text(format!(
+            "{count} live users share this address, so which one is meant is unclear; release with --allow-duplicate-email"
+        ))],
+        Reason::DuplicateId { count } => vec![text(format!(
+            "{count} live users share this id (ids that differ only in letter case are one UUID), so a DELETE for this user could reach another; left alone (check the account in the dashboard)"
+        ))],
+    }
 }
 
 /// What stopped the plan, and how to go ahead on purpose.
@@ -132,17 +191,34 @@ pub(crate) fn refusal(r: &Refusal) -> String {
 
 /// Why a reviewed user is not deleted.
 pub(crate) fn skip(s: &Skip) -> String {
+    printable(&joined(&skip_pieces(s)))
+}
+
+/// Why a reviewed user is not deleted, in [`Piece`]s, unescaped (see [`reason_pieces`]).
+pub(crate) fn skip_pieces(s: &Skip) -> Vec<Piece> {
     match s {
-        Skip::Gone => "already gone".to_string(),
-        Skip::EmailChanged { now } => format!(
-            "its id now has another address ({}), not deleted",
-            printable(now)
-        ),
+        Skip::EmailChanged { now } => vec![
+            text("its id now has another address ("),
+            name(now),
+            text("), not deleted"),
+        ],
         Skip::NotAnExtra { now } => {
-            format!("no longer to delete ({}), not deleted", reason(now))
+            let mut pieces = vec![text("no longer to delete (")];
+            pieces.extend(reason_pieces(now));
+            pieces.push(text("), not deleted"));
+            pieces
         }
-        Skip::InvalidId => "its id is not a UUID, never deleted".to_string(),
-        Skip::SharedId => "several live users share its id now, never deleted (check the account in the dashboard)".to_string(),
+        other => vec![text(skip_text(other))],
+    }
+}
+
+fn skip_text(s: &Skip) -> &'static str {
+    match s {
+        Skip::Gone => "already gone",
+        Skip::InvalidId => "its id is not a UUID, never deleted",
+        Skip::SharedId => "several live users share its id now, never deleted (check the account in the dashboard)",
+        // Worded with their names in `skip_pieces`.
+        Skip::EmailChanged { .. } | Skip::NotAnExtra { .. } => "not deleted",
     }
 }
 

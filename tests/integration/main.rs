@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod apply_end;
+mod apply_format;
 mod architecture;
 mod audit_lock;
 mod check;
