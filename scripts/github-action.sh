@@ -38,7 +38,14 @@ install() {
 
   local dir="$RUNNER_TOOL_CACHE/reconcile/${version#v}/${RUNNER_ARCH:-unknown}"
   local exe=reconcile
-  case "${RUNNER_OS:-}" in Windows) exe=reconcile.exe ;; esac
+  case "${RUNNER_OS:-}" in
+    Windows)
+      exe=reconcile.exe
+      # The tool cache is a Windows path (C:\hostedtoolcache\…): the sh of Git for Windows
+      # wants it in its own form.
+      dir=$(cygpath -u "$dir")
+      ;;
+  esac
   if [ -x "$dir/$exe" ]; then
     echo "reconcile $version is in the tool cache: $dir"
   else
@@ -46,7 +53,12 @@ install() {
       --version "$version" --to "$dir"
   fi
   "$dir/$exe" --version
-  echo "$dir" >>"$GITHUB_PATH"
+  # Later steps, in any shell, find `reconcile` on PATH (in the runner's own form of the path).
+  if [ "${RUNNER_OS:-}" = Windows ]; then
+    cygpath -w "$dir" >>"$GITHUB_PATH"
+  else
+    echo "$dir" >>"$GITHUB_PATH"
+  fi
   echo "bin=$dir/$exe" >>"$GITHUB_OUTPUT"
 }
 
