@@ -527,3 +527,192 @@ fn bad_arguments_and_unsafe_download_bases_are_refused_before_any_download() {
         assert_nothing_installed(&bin);
     }
 }
+
+/// The action's run step (scripts/github-action.sh run, as action.yml calls it) against the
+/// sandbox, with a stand-in `gh` that records what it is asked: the outputs, the comment with the
+/// plan (posted, then updated in place), the comment with the error, and apply of the saved plan.
+#[test]
+fn the_action_plans_comments_the_plan_or_the_error_and_applies_the_saved_plan() {
+    for tool in ["bash", "jq"] {
+        let found = Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
+        if !found {
+            println!("skipped: `{tool}` is not installed, and scripts/github-action.sh needs it");
+            return;
+        }
+    }
+    let w = crate::harness::World::demo();
+    let dir = w.dir.path();
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/examples/demo/allowlist.yaml"),
+        dir.join("users.yaml"),
+    )
+    .unwrap();
+    let fake_bin = dir.join("fake-bin");
+    std::fs::create_dir(&fake_bin).unwrap();
+    let gh = fake_bin.join("gh");
+    std::fs::write(
+        &gh,
+        r#"#!/bin/sh
+printf '%s | MARKER=%s\n' "$*" "${MARKER:-}" >>"$GH_LOG"
+for a in "$@"; do
+  case "$a" in body=@*) cp "${a#body=@}" "$GH_LOG.body" ;; esac
+done
+case "$*" in *--paginate*) cat "$GH_LOG.existing" 2>/dev/null ;; esac
+exit 0
+"#,
+    )
+    .unwrap();
+    std::fs::set_permissions(&gh, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let event = dir.join("event.json");
+    std::fs::write(&event, r#"{"pull_request":{"number":7}}"#).unwrap();
+    let gh_log = dir.join("gh.log");
+    let output = dir.join("github-output");
+    let step = |token: &str, inputs: &[(&str, &str)]| {
+        let _ = std::fs::remove_file(&output);
+        let _ = std::fs::remove_file(&gh_log);
+        let mut cmd = Command::new("bash");
+        cmd.arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/scripts/github-action.sh"
+        ))
+        .arg("run")
+        .current_dir(dir)
+        .env_clear()
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                fake_bin.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        .env("NO_COLOR", "1")
+        .env("RECONCILE_BIN", env!("CARGO_BIN_EXE_reconcile"))
+        .env("CLOUDFLARE_BASE_URL", w.sandbox.base_url())
+        .env("CLOUDFLARE_API_TOKEN", token)
+        .env("GITHUB_OUTPUT", &output)
+        .env("GITHUB_STEP_SUMMARY", dir.join("summary.md"))
+        .env("GITHUB_EVENT_PATH", &event)
+        .env("GITHUB_REPOSITORY", "acme/allowlist")
+        .env("RUNNER_TEMP", dir)
+        .env("GH_LOG", &gh_log)
+        .env("INPUT_FILES", "users.yaml")
+        .env("INPUT_COMMENT", "true")
+        .env("INPUT_GITHUB_TOKEN", "fake");
+        for (key, value) in inputs {
+            cmd.env(key, value);
+        }
+        let r = run(cmd);
+        let outputs: BTreeMap<String, String> = std::fs::read_to_string(&output)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let calls = std::fs::read_to_string(&gh_log).unwrap_or_default();
+        (r, outputs, calls)
+    };
+    let marker = format!(
+        "<!-- reconcile:plan account={} -->",
+        crate::harness::ACCOUNT
+    );
+    let out = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+
+    // A plan with changes: the step passes, the outputs say so, the plan is the new comment.
+    let plan = [("INPUT_COMMAND", "plan"), ("INPUT_ARGS", "--plan-ttl 7d")];
+    let (r, outputs, calls) = step(crate::harness::TOKEN, &plan);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(
+        outputs,
+        out(&[
+            ("exitcode", "2"),
+            ("changes", "true"),
+            ("deletions", "3"),
+            ("plan-file", "plan.json"),
+        ]),
+        "{r:?}"
+    );
+    assert!(r.stdout.contains("## reconcile plan: 3 to delete"), "{r:?}");
+    assert!(
+        calls.contains("--paginate repos/acme/allowlist/issues/7/comments"),
+        "{calls}"
+    );
+    assert!(calls.contains(&format!("MARKER={marker}")), "{calls}");
+    assert!(
+        calls.contains("--method POST repos/acme/allowlist/issues/7/comments"),
+        "{calls}"
+    );
+    let body = std::fs::read_to_string(dir.join("gh.log.body")).unwrap();
+    assert!(body.starts_with(&marker), "{body}");
+    assert_eq!(w.deletes(), 0);
+
+    // The next run finds that comment by its marker and updates it.
+    std::fs::write(dir.join("gh.log.existing"), "4242\n").unwrap();
+    let (r, _, calls) = step(crate::harness::TOKEN, &plan);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        calls.contains("--method PATCH repos/acme/allowlist/issues/comments/4242"),
+        "{calls}"
+    );
+    assert!(!calls.contains("--method POST"), "{calls}");
+
+    // No plan (the token is refused): the step fails and the error is the comment, under the
+    // same marker, so it replaces the plan comment rather than adding one.
+    let (r, outputs, calls) = step("wrong-token", &plan);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(outputs["exitcode"], "1");
+    assert_eq!(outputs["changes"], "");
+    assert_eq!(outputs["deletions"], "");
+    assert!(
+        calls.contains("--method PATCH repos/acme/allowlist/issues/comments/4242"),
+        "{calls}"
+    );
+    let body = std::fs::read_to_string(dir.join("gh.log.body")).unwrap();
+    assert!(body.starts_with(&marker), "{body}");
+    assert!(body.contains("## reconcile plan: failed"), "{body}");
+    assert!(body.contains("error:"), "{body}");
+    assert_eq!(w.deletes(), 0);
+
+    // Apply the saved plan (made by the first runs): three deletions, no comment.
+    let (r, outputs, calls) = step(
+        crate::harness::TOKEN,
+        &[("INPUT_COMMAND", "apply"), ("INPUT_PLAN_FILE", "plan.json")],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(
+        outputs,
+        out(&[
+            ("exitcode", "0"),
+            ("changes", "true"),
+            ("deletions", "3"),
+            ("plan-file", "plan.json"),
+        ]),
+        "{r:?}"
+    );
+    assert_eq!(w.deletes(), 3);
+    assert_eq!(calls, "", "apply posts no comment");
+
+    // check: read-only, no comment when it passes.
+    let (r, outputs, calls) = step(crate::harness::TOKEN, &[("INPUT_COMMAND", "check")]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(outputs["exitcode"], "0");
+    assert_eq!(calls, "", "a passing check posts no comment");
+
+    // An unknown command is refused before anything runs.
+    let (r, _, _) = step(crate::harness::TOKEN, &[("INPUT_COMMAND", "destroy")]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stdout
+            .contains("must be plan, apply or check, not 'destroy'"),
+        "{r:?}"
+    );
+}
