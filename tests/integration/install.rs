@@ -716,3 +716,48 @@ exit 0
         "{r:?}"
     );
 }
+
+/// The three places that name the release archives agree: the release workflow packs them,
+/// install.sh downloads them, and cargo-binstall finds them through Cargo.toml.
+#[test]
+fn the_release_workflow_install_sh_and_binstall_name_the_same_archives() {
+    let release = include_str!("../../.github/workflows/release.yml");
+    let script = include_str!("../../scripts/install.sh");
+    let manifest = include_str!("../../Cargo.toml");
+    for (text, needle) in [
+        (release, r#"name="reconcile-$TAG-$TARGET""#),
+        (release, r#"tar -czf "dist/$name.tar.gz" -C dist "$name""#),
+        (release, r#"7z a -tzip -bd "$name.zip" "$name""#),
+        (script, r#"archive="reconcile-$version-$target.tar.gz""#),
+        (script, r#"archive="reconcile-$version-$target.zip""#),
+        (
+            script,
+            r#"binary="$tmp/unpacked/reconcile-$version-$target/$exe""#,
+        ),
+        (
+            manifest,
+            r#"pkg-url = "{ repo }/releases/download/v{ version }/reconcile-v{ version }-{ target }.tar.gz""#,
+        ),
+        (
+            manifest,
+            r#"pkg-url = "{ repo }/releases/download/v{ version }/reconcile-v{ version }-{ target }.zip""#,
+        ),
+        (
+            manifest,
+            r#"bin-dir = "reconcile-v{ version }-{ target }/{ bin }{ binary-ext }""#,
+        ),
+    ] {
+        assert!(text.contains(needle), "{needle}");
+    }
+    // The five targets of the release are the five install.sh can pick.
+    for target in [
+        "x86_64-unknown-linux-musl",
+        "aarch64-unknown-linux-musl",
+        "x86_64-apple-darwin",
+        "aarch64-apple-darwin",
+        "x86_64-pc-windows-msvc",
+    ] {
+        assert!(release.contains(&format!("target: {target},")), "{target}");
+        assert!(script.contains(target), "{target}");
+    }
+}
