@@ -19,6 +19,7 @@ mod gitops;
 mod harness;
 mod help;
 mod hints;
+mod install;
 mod listing;
 mod manners;
 mod plan_apply;
