@@ -159,11 +159,27 @@ elif [ "$REPO" = "$PLACEHOLDER_REPO" ]; then
 else
   base="https://github.com/$REPO/releases/download"
 fi
+# Plain http only to a loopback host: the host is what lies between http:// and the first / or
+# port, so that http://127.0.0.1.example.com/ is not taken for loopback.
+host="${base#http://}"
+host="${host%%/*}"
+case "$host" in
+  \[::1\] | \[::1\]:*) host="[::1]" ;;
+  *) host="${host%%:*}" ;;
+esac
 case "$base" in
   https://*) proto="=https" ;;
-  http://127.* | http://localhost:* | http://localhost/* | http://\[::1\]*) proto="=http" ;;
-  *) die "RECONCILE_DOWNLOAD_BASE must be an https:// URL (plain http:// only to 127.0.0.1, localhost or [::1]): '$base'" ;;
+  http://*)
+    case "$host" in
+      localhost | "[::1]") proto="=http" ;;
+      127.*[!0-9.]* | 127.) proto="" ;;
+      127.*) proto="=http" ;;
+      *) proto="" ;;
+    esac
+    ;;
+  *) proto="" ;;
 esac
+[ -n "$proto" ] || die "RECONCILE_DOWNLOAD_BASE must be an https:// URL (plain http:// only to 127.0.0.1, localhost or [::1]): '$base'"
 
 downloader="${RECONCILE_DOWNLOADER:-}"
 if [ -z "$downloader" ]; then

@@ -484,7 +484,7 @@ fn bad_arguments_and_unsafe_download_bases_are_refused_before_any_download() {
     }
     let dir = tempfile::tempdir().unwrap();
     let bin = dir.path().join("bin");
-    let cases: [(&str, Vec<&str>, &str); 5] = [
+    let cases: [(&str, Vec<&str>, &str); 7] = [
         (
             "http://127.0.0.1:9/releases",
             vec!["--to", to(&bin)],
@@ -510,6 +510,17 @@ fn bad_arguments_and_unsafe_download_bases_are_refused_before_any_download() {
         // Plain http to anything but loopback could be swapped on the way, checksum included.
         (
             "http://example.invalid/releases",
+            vec!["--version", VERSION, "--to", to(&bin)],
+            "must be an https:// URL",
+        ),
+        // A host that only starts like loopback is not loopback.
+        (
+            "http://127.0.0.1.example.invalid/releases",
+            vec!["--version", VERSION, "--to", to(&bin)],
+            "must be an https:// URL",
+        ),
+        (
+            "http://127.0.0.1@example.invalid/releases",
             vec!["--version", VERSION, "--to", to(&bin)],
             "must be an https:// URL",
         ),
