@@ -243,17 +243,17 @@ fn door_lists<'a>(
     let mut found = Vec::new();
     for place in places {
         let lists = &by_place[&place];
-        if lists.len() > 1 {
+        // The same list read twice (pages that overlap) is one list; two different lists (or
+        // two readings that disagree) under one door name leave the door unclear.
+        if lists.iter().any(|l| *l != lists[0]) {
             let mut ids: Vec<String> = lists.iter().map(|l| l.id.clone()).collect();
             ids.sort_unstable();
             ids.dedup();
-            if ids.len() > 1 || matches!(spec.lists, DoorLists::Named { .. }) {
-                errors.push(DoorError::ListNameTwice {
-                    name: lists[0].name.clone(),
-                    ids,
-                });
-                continue;
-            }
+            errors.push(DoorError::ListNameTwice {
+                name: lists[0].name.clone(),
+                ids,
+            });
+            continue;
         }
         let list = lists[0];
         let Some(id) = DoorId::parse(&list.id) else {
@@ -443,6 +443,10 @@ fn order_value(value: &str) -> (bool, String, String) {
 #[cfg(test)]
 #[path = "door_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "door_group_tests.rs"]
+mod group_tests;
 
 #[cfg(test)]
 #[path = "door_props.rs"]

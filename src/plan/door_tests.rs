@@ -4,7 +4,7 @@ use super::*;
 use crate::config::parse_str;
 use crate::model::door::{LiveGroup, LiveItem, Rule};
 
-const NAMED: &str = "door:\n  lists: { name: allow }\n  group: { name: People }\n";
+pub(super) const NAMED: &str = "door:\n  lists: { name: allow }\n  group: { name: People }\n";
 
 pub(super) fn today() -> Date {
     Date::parse("2026-12-01").unwrap()
@@ -19,7 +19,7 @@ pub(super) fn desired(text: &str) -> Desired {
 }
 
 /// A desired state with these users (one per line from line 2) and a door section.
-fn with_users(users: &[String], door: &str) -> Desired {
+pub(super) fn with_users(users: &[String], door: &str) -> Desired {
     let mut text = String::from("users:\n");
     for u in users {
         text.push_str(&format!("  - {u}\n"));
@@ -34,7 +34,7 @@ pub(super) fn item(value: &str, description: Option<&str>) -> LiveItem {
     }
 }
 
-fn list(n: usize, name: &str, values: &[&str]) -> LiveList {
+pub(super) fn list(n: usize, name: &str, values: &[&str]) -> LiveList {
     LiveList {
         id: uuid(n),
         name: name.into(),
@@ -46,7 +46,7 @@ fn list(n: usize, name: &str, values: &[&str]) -> LiveList {
     }
 }
 
-fn addresses(n: usize) -> Vec<String> {
+pub(super) fn addresses(n: usize) -> Vec<String> {
     (0..n).map(|i| format!("u{i:05}@example.com")).collect()
 }
 
@@ -277,147 +277,6 @@ fn duplicates_drift_and_case() {
 }
 
 #[test]
-fn drift_rules_leave_the_group_and_the_rest_is_kept() {
-    let d = desired(&format!("users: [a@x.co]\ndomains: [x.co, y.co]\n{NAMED}"));
-    let group = LiveGroup {
-        id: uuid(900).to_uppercase(),
-        name: "People".into(),
-        include: vec![
-            Rule::from_json(json!({"everyone": {}})),
-            Rule::EmailDomain {
-                domain: "X.CO".into(),
-            },
-            Rule::EmailList { id: uuid(1) },
-            Rule::EmailList { id: uuid(1) },
-            Rule::EmailList { id: uuid(7) },
-            Rule::EmailDomain {
-                domain: "z.co".into(),
-            },
-        ],
-        exclude: vec![json!({"email": {"email": "no@x.co"}})],
-        require: vec![json!({"geo": {"country_code": "FR"}})],
-    };
-    let live = LiveDoor {
-        lists: vec![list(1, "allow-1", &["a@x.co"])],
-        account_lists: 1,
-        groups: vec![group.clone()],
-    };
-    let p = plan(&d, &live);
-    let g = p.group.unwrap();
-    assert_eq!(
-        g.target,
-        GroupTarget::Existing {
-            id: DoorId::parse(&uuid(900)).unwrap(),
-            name: "People".into()
-        }
-    );
-    let kinds: Vec<&str> = g
-        .remove
-        .iter()
-        .map(|r| match r {
-            RuleRemoval::Drift(_) => "drift",
-            RuleRemoval::Duplicate(_) => "duplicate",
-        })
-        .collect();
-    assert_eq!(kinds, ["drift", "duplicate", "drift", "drift"]);
-    assert_eq!(g.add.len(), 1);
-    assert!(matches!(&g.add[0], DoorRule::EmailDomain { domain, .. } if domain.as_str() == "y.co"));
-    assert_eq!(g.include.len(), 3);
-    assert_eq!((g.exclude, g.require), (group.exclude, group.require));
-    assert!(p.lists.iter().all(|l| !l.has_changes()));
-}
-
-#[test]
-fn refusals_before_anything_is_sent() {
-    let users = addresses(1500);
-    // 99 other lists: a second door list would be the 101st.
-    let mut live = LiveDoor {
-        lists: vec![list(1, "allow-1", &[])],
-        account_lists: 100,
-        groups: vec![],
-    };
-    let p = plan(&with_users(&users, NAMED), &live);
-    assert_eq!(
-        p.errors,
-        [DoorError::TooManyLists {
-            create: 1,
-            account_lists: 100
-        }]
-    );
-    live.account_lists = 99;
-    assert!(plan(&with_users(&users, NAMED), &live).errors.is_empty());
-
-    let ids = format!("door:\n  lists: {{ ids: [{}] }}\n", uuid(1));
-    let p = plan(&with_users(&users, &ids), &live);
-    assert_eq!(
-        p.errors,
-        [DoorError::TooFewIds {
-            needed: 2,
-            given: 1
-        }]
-    );
-    assert_eq!(p.lists.len(), 1);
-    let p = plan(
-        &with_users(
-            &users,
-            &format!("door:\n  lists: {{ ids: [{}] }}\n", uuid(5)),
-        ),
-        &live,
-    );
-    assert_eq!(p.errors[0].kind(), "list_not_found");
-
-    let mut ip = list(1, "allow-1", &[]);
-    ip.kind = Some("IP".into());
-    let twice = LiveDoor {
-        lists: vec![ip, list(2, "allow-2", &[]), list(3, "allow-2", &[])],
-        account_lists: 3,
-        groups: vec![],
-    };
-    let kinds: Vec<&str> = plan(&with_users(&users[..1], NAMED), &twice)
-        .errors
-        .iter()
-        .map(DoorError::kind)
-        .collect();
-    assert_eq!(kinds, ["not_email_list", "list_name_twice"]);
-
-    let groups = |n| {
-        (0..n)
-            .map(|i| LiveGroup {
-                id: uuid(900 + i),
-                name: "People".into(),
-                ..LiveGroup::default()
-            })
-            .collect()
-    };
-    let p = plan(
-        &with_users(&users[..1], NAMED),
-        &LiveDoor {
-            groups: groups(2),
-            ..LiveDoor::default()
-        },
-    );
-    assert_eq!(p.errors[0].kind(), "group_name_twice");
-    let p = plan(
-        &with_users(
-            &users[..1],
-            &format!(
-                "door:\n  lists: {{ name: allow }}\n  group: {{ id: {} }}\n",
-                uuid(5)
-            ),
-        ),
-        &LiveDoor::default(),
-    );
-    assert_eq!(p.errors[0].kind(), "group_not_found");
-
-    let mut text = String::from("users: [a@x.co]\ndomains:\n");
-    for i in 0..1000 {
-        text.push_str(&format!("  - d{i}.example.com\n"));
-    }
-    let p = plan(&desired(&format!("{text}{NAMED}")), &LiveDoor::default());
-    assert_eq!(p.errors, [DoorError::TooManyRules { rules: 1001 }]);
-}
-
-#[test]
 fn lists_that_empty_are_kept_and_said_so() {
     let d = desired(&format!("users: [a@x.co]\n{NAMED}"));
     let live = LiveDoor {
@@ -470,4 +329,71 @@ fn same_input_same_plan_whatever_the_order() {
     );
     live.lists[0].items[0].description = Some("edited".into());
     assert_ne!(first.live_fingerprint, plan(&d, &live).live_fingerprint);
+}
+
+#[test]
+fn ids_form_keeps_the_order_of_ids_and_a_list_read_twice_is_one() {
+    let door = format!(
+        "door:\n  lists: {{ ids: [{}, {}], capacity: 1 }}\n",
+        uuid(2),
+        uuid(1)
+    );
+    let d = desired(&format!("users: [a@x.co, b@x.co]\n{door}"));
+    let (l1, l2) = (list(1, "first", &[]), list(2, "second", &[]));
+    let live = LiveDoor {
+        lists: vec![l1.clone(), l2.clone(), l2, list(3, "other", &["z@x.co"])],
+        account_lists: 3,
+        groups: vec![],
+    };
+    let p = plan(&d, &live);
+    assert!(p.errors.is_empty(), "{:?}", p.errors);
+    let names: Vec<(&str, Vec<&str>)> = p
+        .lists
+        .iter()
+        .map(|l| {
+            (
+                l.target.name(),
+                l.append.iter().map(|a| a.email.as_str()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [("second", vec!["a@x.co"]), ("first", vec!["b@x.co"])]
+    );
+    // A list the section does not name is neither planned nor in the fingerprint.
+    let mut other = live.clone();
+    other.lists[3].items.clear();
+    assert_eq!(p.live_fingerprint, plan(&d, &other).live_fingerprint);
+    // Two readings of one id that disagree are refused.
+    let mut changed = live.clone();
+    changed.lists[2].items.push(item("q@x.co", None));
+    assert_eq!(plan(&d, &changed).errors[0].kind(), "list_name_twice");
+}
+
+#[test]
+fn hostile_values_and_descriptions_decide_nothing() {
+    let d = desired(&format!("users: [a@x.co]\n{NAMED}"));
+    let mut l = list(1, "allow-1", &[]);
+    l.items = vec![
+        item("a@x.co", Some("reconcile: users.yaml:1\u{202e}")),
+        item("b\u{200b}@x.co", Some("reconcile: users.yaml:9")),
+        item(
+            "c@x.co",
+            Some("reconcile: users.yaml:3\nreconcile: other.yaml:4"),
+        ),
+        item("d@x.co", Some("reconcile: users.yaml:4")),
+    ];
+    let live = LiveDoor {
+        lists: vec![l],
+        account_lists: 1,
+        groups: vec![],
+    };
+    let p = plan(&d, &live);
+    assert_eq!(
+        p.lists[0].kept, 1,
+        "a door entry stays whatever its description says"
+    );
+    let reasons: Vec<&str> = p.lists[0].remove.iter().map(|r| r.reason.kind()).collect();
+    assert_eq!(reasons, ["drift", "no_longer_allowed", "not_an_address"]);
 }
