@@ -18,6 +18,24 @@ pub enum DoorRule {
     EmailDomain { domain: Domain, entry: Location },
 }
 
+impl DoorRule {
+    /// The rule as the group holds it, once the lists' ids are known: `list_ids[i]` is the id of
+    /// `DoorPlan::lists[i]` (an existing list's, or the one its creation returned); `None` while
+    /// a list to create has none yet.
+    pub fn to_rule(&self, list_ids: &[Option<DoorId>]) -> Option<Rule> {
+        match self {
+            DoorRule::EmailList { list } => list_ids
+                .get(*list)
+                .cloned()
+                .flatten()
+                .map(|id| Rule::EmailList { id: id.to_string() }),
+            DoorRule::EmailDomain { domain, .. } => Some(Rule::EmailDomain {
+                domain: domain.to_string(),
+            }),
+        }
+    }
+}
+
 /// Why an include rule leaves the group.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RuleRemoval {

@@ -146,3 +146,25 @@ fn refusals_before_anything_is_sent() {
     let p = plan(&desired(&format!("{text}{NAMED}")), &LiveDoor::default());
     assert_eq!(p.errors, [DoorError::TooManyRules { rules: 1001 }]);
 }
+
+#[test]
+fn door_rules_resolve_once_the_lists_have_ids() {
+    let d = desired(&format!("users: [a@x.co]\ndomains: [x.co]\n{NAMED}"));
+    let p = plan(&d, &LiveDoor::default());
+    let g = p.group.unwrap();
+    let none: Vec<Option<Rule>> = g.include.iter().map(|r| r.to_rule(&[None])).collect();
+    assert_eq!(
+        none,
+        [
+            None,
+            Some(Rule::EmailDomain {
+                domain: "x.co".into()
+            })
+        ]
+    );
+    let id = DoorId::parse(&uuid(1));
+    assert_eq!(
+        g.include[0].to_rule(&[id]),
+        Some(Rule::EmailList { id: uuid(1) })
+    );
+}
