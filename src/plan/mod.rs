@@ -3,6 +3,7 @@
 //! plan, in the same order. [`recheck`] holds the one re-check that turns a reviewed plan into
 //! the only thing apply accepts, [`recheck::ConfirmedDeletions`].
 
+pub mod door;
 mod matcher;
 mod near;
 mod rails;
