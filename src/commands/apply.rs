@@ -10,7 +10,7 @@ use crate::cloudflare::Client;
 use crate::commands::plan::mark_returned;
 use crate::commands::shared::{compute, no_credentials, now_secs, warn_about, Approval};
 use crate::commands::{Error, Exit, Streams};
-use crate::config::{self, Desired};
+use crate::config::Desired;
 use crate::confirm;
 use crate::fsread::{self, ReadError};
 use crate::history;
@@ -322,7 +322,7 @@ pub(crate) async fn saved_apply_flow(
             "{name}: apply PLAN_FILE needs the desired-state files too (-f PATH), so that it can check they are the ones reviewed and that every planned user is still an extra; nothing was deleted\n  help: reconcile apply {name} -f desired/"
         )));
     }
-    let desired = config::load(&target.files)?;
+    let desired = crate::commands::shared::load_desired(&target.files)?;
     for warning in &desired.warnings {
         tracing::warn!("{warning}");
     }

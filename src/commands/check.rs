@@ -8,7 +8,6 @@ use std::time::Duration;
 use crate::cloudflare::{ApiError, Client, VerifiedAt};
 use crate::commands::shared::{account_for, no_credentials};
 use crate::commands::{Error, Exit, Streams};
-use crate::config;
 use crate::date::parse_timestamp;
 use crate::render::check::{self, AccountFailure, Finding};
 use crate::render::Palette;
@@ -44,7 +43,10 @@ pub(crate) async fn run(
             )
         })?
     } else {
-        account_for(&config::load(&target.files)?, target.account_id.as_ref())?
+        account_for(
+            &crate::commands::shared::load_desired(&target.files)?,
+            target.account_id.as_ref(),
+        )?
     };
     let credentials = target.credentials.clone().ok_or_else(no_credentials)?;
     let config = preflight(&target.client);

@@ -3,7 +3,6 @@
 
 use crate::commands::shared::{client_for, compute};
 use crate::commands::{Error, Exit, Streams};
-use crate::config;
 use crate::date::Date;
 use crate::explain;
 use crate::render::Palette;
@@ -15,7 +14,7 @@ pub(crate) async fn run(
     palette: Palette,
     streams: &mut Streams<'_>,
 ) -> Result<Exit, Error> {
-    let desired = config::load(&target.files)?;
+    let desired = crate::commands::shared::load_desired(&target.files)?;
     let explanation = explain::explain(&desired, &email, Date::today_utc());
     let no_account = desired.account().is_none() && target.account_id.is_none();
     let explanation = match &target.credentials {

@@ -9,9 +9,28 @@ use crate::model::AccountId;
 use crate::plan::{self, Plan};
 use crate::settings::Target;
 
+/// Read and validate the desired state for a command that acts on the account (plan, apply,
+/// explain, check). A `door:` section is refused until those commands keep the door: a plan that
+/// left the lists and the group as they are, with the section in the files, would let a reviewer
+/// believe the door is kept.
+pub(crate) fn load_desired(files: &[std::path::PathBuf]) -> Result<Desired, Error> {
+    let desired = config::load(files)?;
+    match &desired.door {
+        Some(door) => Err(Error::Usage(door_not_kept_yet(&door.location))),
+        None => Ok(desired),
+    }
+}
+
+/// The words for a `door:` section this version reads and checks but does not keep.
+pub(crate) fn door_not_kept_yet(at: &config::Location) -> String {
+    format!(
+        "{at}: this version of reconcile checks the `door:` section but does not keep the door yet (plan and apply would leave the lists and the group unchanged); nothing was sent\n  help: remove the `door:` section for now; docs/door.md says what it will do"
+    )
+}
+
 /// Validate the desired state, settle the account, and build the client. Nothing is sent yet.
 pub(crate) fn connect(target: &Target) -> Result<(Desired, Client), Error> {
-    let desired = config::load(&target.files)?;
+    let desired = load_desired(&target.files)?;
     let client = client_for(&desired, target)?;
     Ok((desired, client))
 }

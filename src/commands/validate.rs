@@ -10,6 +10,12 @@ pub(crate) fn run(files: Vec<PathBuf>, streams: &mut Streams<'_>) -> Result<Exit
     for warning in &desired.warnings {
         tracing::warn!("{warning}");
     }
+    if let Some(door) = &desired.door {
+        tracing::warn!(
+            "{}: the `door:` section is valid, but this version of reconcile does not keep the door yet: plan, apply, explain and check refuse files with a `door:` section (docs/door.md)",
+            door.location
+        );
+    }
     crate::render::notes::validated(&desired, streams.stdout)?;
     Ok(Exit::Success)
 }

@@ -605,3 +605,36 @@ fn an_unattended_apply_rechecks_against_the_listing_it_just_made() {
         "{left:?}"
     );
 }
+
+#[test]
+fn a_door_section_is_refused_until_plan_and_apply_keep_the_door() {
+    let w = World::demo();
+    let mut text = format!("account_id: {ACCOUNT}\nusers:\n");
+    for e in ALLOWED {
+        text.push_str(&format!("  - {e}\n"));
+    }
+    text.push_str("door:\n  lists:\n    name: reconcile-allowlist\n");
+    let file = w.file("door.yaml", &text);
+    let path = file.to_str().unwrap();
+    for args in [
+        vec!["plan", "-f", path],
+        vec!["apply", "--auto-approve", "-f", path],
+        vec!["explain", "carol@example.com", "-f", path],
+        vec!["check", "-f", path],
+    ] {
+        let r = w.run(&args);
+        assert_eq!(r.code, 1, "{args:?}: {r:?}");
+        assert!(
+            r.stderr.contains(&format!("{path}:7:1: this version of reconcile checks the `door:` section but does not keep the door yet")),
+            "{args:?}: {r:?}"
+        );
+        assert!(r.stdout.is_empty(), "{args:?}: {r:?}");
+    }
+    // Nothing was listed, nothing deleted: the lists and the group would have been left as they
+    // are while the plan said nothing about them.
+    assert_eq!(w.requests(), 0);
+    assert_eq!(w.live_emails().len(), 7);
+    let r = w.run(&["validate", "-f", path]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("does not keep the door yet"), "{r:?}");
+}
