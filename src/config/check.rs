@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use super::diagnostic::diagnostic;
 use super::yaml::{self, Node, Value};
 use super::{
-    AllowEntry, ConfigError, Diagnostic, DomainEntry, Location, PolicySettings, ProtectedEntry,
-    ENTRY_KEYS, FORMAT_VERSION, POLICY_KEYS, TOP_KEYS,
+    AllowEntry, ConfigError, Diagnostic, DomainEntry, DoorSpec, Location, PolicySettings,
+    ProtectedEntry, ENTRY_KEYS, FORMAT_VERSION, POLICY_KEYS, TOP_KEYS,
 };
 use crate::date::{Date, Span};
 use crate::distance;
@@ -27,6 +27,7 @@ pub(super) struct FileState {
     pub(super) domains: Vec<DomainEntry>,
     pub(super) protected: Vec<ProtectedEntry>,
     pub(super) policy: PolicySettings,
+    pub(super) door: Option<DoorSpec>,
     pub(super) warnings: Vec<Diagnostic>,
 }
 
@@ -509,6 +510,7 @@ pub(super) fn parse_file(text: &str, file: &str) -> Result<FileState, ConfigErro
                 }
             }
             "policy" => state.policy = c.policy(value),
+            "door" => state.door = c.door(key, value),
             other => c.unknown_key(key, other, TOP_KEYS, "at the top of the file"),
         }
     }
@@ -532,6 +534,10 @@ fn fix_for(why: &AddressError, otherwise: &str) -> String {
         AddressError::Shape(_) => otherwise.to_string(),
     }
 }
+
+/// The `door:` section.
+#[path = "door.rs"]
+mod door;
 
 #[cfg(test)]
 #[path = "check_tests.rs"]

@@ -38,6 +38,7 @@ pub(super) fn merge(files: Vec<FileState>) -> Result<Desired, ConfigError> {
         domains: Vec::new(),
         protected: Vec::new(),
         policy: PolicySettings::default(),
+        door: None,
         files: Vec::new(),
         warnings: Vec::new(),
     };
@@ -85,6 +86,16 @@ pub(super) fn merge(files: Vec<FileState>) -> Result<Desired, ConfigError> {
                 )),
                 Some(_) => {}
                 None => desired.account_id = Some((id, loc)),
+            }
+        }
+        if let Some(door) = file.door {
+            match &desired.door {
+                Some(first) => errors.push(diagnostic(
+                    door.location,
+                    format!("`door` is set here and at {}", first.location),
+                    "keep the `door:` section in one file",
+                )),
+                None => desired.door = Some(door),
             }
         }
         for entry in file.entries {

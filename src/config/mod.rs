@@ -29,7 +29,11 @@ use merge::merge;
 pub use crate::date::Span;
 pub(crate) use diagnostic::{ConfigError, Diagnostic};
 pub use files::expand_paths;
-pub use types::{AllowEntry, Desired, DomainEntry, Location, PolicySettings, ProtectedEntry};
+pub use types::{
+    AllowEntry, Desired, DomainEntry, DoorGroup, DoorLists, DoorSpec, Location, PolicySettings,
+    ProtectedEntry, DEFAULT_LIST_CAPACITY, MAX_GROUP_NAME_CHARS, MAX_LIST_CAPACITY,
+    MAX_LIST_PREFIX_CHARS,
+};
 
 /// The format version this build reads.
 pub(crate) const FORMAT_VERSION: u64 = 1;
@@ -46,6 +50,7 @@ pub(crate) const TOP_KEYS: &[&str] = &[
     "domains",
     "protected",
     "policy",
+    "door",
 ];
 /// The keys of a `users:` entry written as a mapping.
 pub(crate) const ENTRY_KEYS: &[&str] = &["email", "note", "expires"];
@@ -56,6 +61,11 @@ pub(crate) const POLICY_KEYS: &[&str] = &[
     "allow_delete_all",
     "hold_active_within",
 ];
+
+/// The keys of `door:`, `door.lists` and `door.group`.
+pub(crate) const DOOR_KEYS: &[&str] = &["lists", "group"];
+pub(crate) const DOOR_LISTS_KEYS: &[&str] = &["name", "ids", "capacity"];
+pub(crate) const DOOR_GROUP_KEYS: &[&str] = &["name", "id"];
 
 /// Read, validate and merge the given files and directories.
 pub fn load(paths: &[PathBuf]) -> Result<Desired, ConfigError> {

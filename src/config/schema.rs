@@ -5,16 +5,29 @@
 
 use serde_json::{json, Value};
 
-use super::{ENTRY_KEYS, FORMAT_VERSION, POLICY_KEYS, TOP_KEYS};
+use super::{
+    DEFAULT_LIST_CAPACITY, DOOR_GROUP_KEYS, DOOR_KEYS, DOOR_LISTS_KEYS, ENTRY_KEYS, FORMAT_VERSION,
+    MAX_GROUP_NAME_CHARS, MAX_LIST_CAPACITY, MAX_LIST_PREFIX_CHARS, POLICY_KEYS, TOP_KEYS,
+};
 
 /// An address: one `@`, no spaces, a domain with a dot and no empty labels.
 const EMAIL: &str = r"^\s*[^@\s]+@[^@\s.]+(\.[^@\s.]+)+\s*$";
 const DOMAIN: &str = r"^\s*[^@\s*.]+(\.[^@\s*.]+)+\s*$";
 const DATE: &str = r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*$";
 const ACCOUNT_ID: &str = r"^\s*[0-9a-fA-F]{32}\s*$";
+const UUID: &str =
+    r"^\s*[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\s*$";
 
 pub(crate) fn json_schema() -> Value {
-    debug_assert_eq!(TOP_KEYS.len(), 6);
+    debug_assert_eq!(TOP_KEYS.len(), 7);
+    debug_assert_eq!(
+        (
+            DOOR_KEYS.len(),
+            DOOR_LISTS_KEYS.len(),
+            DOOR_GROUP_KEYS.len()
+        ),
+        (2, 3, 2)
+    );
     debug_assert_eq!(ENTRY_KEYS.len(), 3);
     debug_assert_eq!(POLICY_KEYS.len(), 4);
     let non_empty_list = |key: &str| json!({ "required": [key], "properties": { key: { "type": "array", "minItems": 1 } } });
@@ -80,6 +93,40 @@ pub(crate) fn json_schema() -> Value {
                         "pattern": "^\\s*[0-9]+[smhdw]\\s*$"
                     }
                 }
+            },
+            "door": {
+                "description": "The door (docs/door.md): Zero Trust lists of type EMAIL kept equal to the unexpired users: entries, and optionally an Access group that includes them and the domains:. In one file at most.",
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["lists"],
+                "properties": {
+                    "lists": {
+                        "description": "The lists: by name (NAME-1, NAME-2, ... created when missing) or the ids of existing lists, in order.",
+                        "type": "object",
+                        "additionalProperties": false,
+                        "oneOf": [{ "required": ["name"] }, { "required": ["ids"] }],
+                        "properties": {
+                            "name": { "type": "string", "minLength": 1, "maxLength": MAX_LIST_PREFIX_CHARS },
+                            "ids": { "type": "array", "minItems": 1, "uniqueItems": true, "items": { "$ref": "#/$defs/uuid" } },
+                            "capacity": {
+                                "description": format!("Entries per list: 1000 on Standard plans, up to 5000 on Enterprise. Default {DEFAULT_LIST_CAPACITY}."),
+                                "type": "integer",
+                                "minimum": 1,
+                                "maximum": MAX_LIST_CAPACITY
+                            }
+                        }
+                    },
+                    "group": {
+                        "description": "The Access group whose include reconcile keeps: by name (created when missing) or id.",
+                        "type": "object",
+                        "additionalProperties": false,
+                        "oneOf": [{ "required": ["name"] }, { "required": ["id"] }],
+                        "properties": {
+                            "name": { "type": "string", "minLength": 1, "maxLength": MAX_GROUP_NAME_CHARS },
+                            "id": { "$ref": "#/$defs/uuid" }
+                        }
+                    }
+                }
             }
         },
         "anyOf": [non_empty_list("users"), non_empty_list("domains")],
@@ -112,6 +159,11 @@ pub(crate) fn json_schema() -> Value {
                 "description": "A domain such as example.com, without @ or wildcards.",
                 "type": "string",
                 "pattern": DOMAIN
+            },
+            "uuid": {
+                "description": "The id of a Zero Trust list or an Access group (a UUID).",
+                "type": "string",
+                "pattern": UUID
             },
             "pattern": {
                 "description": "An address, or an address pattern with * wildcards such as *@svc.example.com.",

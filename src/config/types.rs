@@ -8,6 +8,7 @@ use std::fmt;
 use super::glob::glob_match;
 use super::Diagnostic;
 use crate::date::{Date, Span};
+use crate::model::door::DoorId;
 use crate::model::{AccountId, Domain, Email};
 use crate::text::printable;
 
@@ -83,6 +84,109 @@ impl ProtectedEntry {
     }
 }
 
+/// Entries per door list when `capacity:` is not given: the Standard plan's limit.
+pub const DEFAULT_LIST_CAPACITY: usize = 1000;
+/// The most entries a Zero Trust list may hold (Enterprise plans).
+pub const MAX_LIST_CAPACITY: usize = 5000;
+/// The longest `door.lists.name`: the lists are named `NAME-1`, `NAME-2`, ...
+pub const MAX_LIST_PREFIX_CHARS: usize = 100;
+/// The longest Access group name (Cloudflare's account limits: 350 characters).
+pub const MAX_GROUP_NAME_CHARS: usize = 350;
+
+/// The `door:` section (docs/door.md): the Zero Trust lists of type EMAIL that reconcile keeps
+/// equal to the allowlist's unexpired `users:` entries, and optionally the Access group whose
+/// `include` is exactly those lists plus one `email_domain` rule per `domains:` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DoorSpec {
+    /// Where `door:` is written.
+    pub location: Location,
+    pub lists: DoorLists,
+    /// Entries per list, 1 to [`MAX_LIST_CAPACITY`]; [`DEFAULT_LIST_CAPACITY`] when not given.
+    pub capacity: usize,
+    pub group: Option<DoorGroup>,
+}
+
+/// Which lists hold the door's entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DoorLists {
+    /// `lists: { name: NAME }`: the lists `NAME-1`, `NAME-2`, ..., created when missing (as
+    /// many as the allowlist needs), in the order of their number.
+    Named { name: String, location: Location },
+    /// `lists: { ids: [ID, ...] }`: these existing lists, in this order; none is created.
+    Ids(Vec<(DoorId, Location)>),
+}
+
+/// The Access group whose `include` reconcile keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DoorGroup {
+    /// `group: { name: NAME }`: the group of that name, created when missing.
+    Named { name: String, location: Location },
+    /// `group: { id: ID }`: that existing group.
+    Id { id: DoorId, location: Location },
+}
+
+impl DoorSpec {
+    /// The name of list number `number` (from 1) of the named form.
+    pub fn list_name(&self, number: usize) -> Option<String> {
+        match &self.lists {
+            DoorLists::Named { name, .. } => Some(format!("{name}-{number}")),
+            DoorLists::Ids(_) => None,
+        }
+    }
+
+    /// Whether a list of the account is one of the door's, and which: its number `k` in
+    /// `NAME-k` (exactly that name: `k` from 1, in decimal without leading zeros) for the named
+    /// form, its place (from 1) in `ids:` for the ids form. The client reads the items of the
+    /// lists this claims.
+    pub fn claims_list(&self, id: &str, name: &str) -> Option<usize> {
+        match &self.lists {
+            DoorLists::Named { name: prefix, .. } => {
+                let digits = name.strip_prefix(prefix.as_str())?.strip_prefix('-')?;
+                let decimal = !digits.is_empty()
+                    && digits.len() <= 9
+                    && !digits.starts_with('0')
+                    && digits.bytes().all(|b| b.is_ascii_digit());
+                decimal.then(|| digits.parse().ok()).flatten()
+            }
+            DoorLists::Ids(ids) => {
+                let id = DoorId::parse(id)?;
+                ids.iter().position(|(i, _)| *i == id).map(|p| p + 1)
+            }
+        }
+    }
+
+    /// Whether a group of the account is the door's group.
+    pub fn claims_group(&self, id: &str, name: &str) -> bool {
+        match &self.group {
+            Some(DoorGroup::Named { name: wanted, .. }) => name == wanted,
+            Some(DoorGroup::Id { id: wanted, .. }) => DoorId::parse(id).as_ref() == Some(wanted),
+            None => false,
+        }
+    }
+
+    /// The lines the section adds to [`Desired::digest`]: what it decides, not where.
+    fn digest_lines(&self) -> Vec<String> {
+        let mut lines = vec![format!("door.capacity={}", self.capacity)];
+        lines.push(match &self.lists {
+            DoorLists::Named { name, .. } => format!("door.lists.name={name}"),
+            // The order of the ids decides the assignment: one line, in order.
+            DoorLists::Ids(ids) => format!(
+                "door.lists.ids={}",
+                ids.iter()
+                    .map(|(id, _)| id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+        });
+        match &self.group {
+            Some(DoorGroup::Named { name, .. }) => lines.push(format!("door.group.name={name}")),
+            Some(DoorGroup::Id { id, .. }) => lines.push(format!("door.group.id={id}")),
+            None => {}
+        }
+        lines
+    }
+}
+
 /// The validated desired state of one account, merged from every file given.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Desired {
@@ -93,6 +197,8 @@ pub struct Desired {
     pub domains: Vec<DomainEntry>,
     pub protected: Vec<ProtectedEntry>,
     pub policy: PolicySettings,
+    /// The `door:` section, when a file has one (at most one file may).
+    pub door: Option<DoorSpec>,
     /// The files read, in order.
     pub files: Vec<String>,
     /// Problems that do not stop the run (an address listed twice with the same settings).
@@ -137,6 +243,10 @@ impl Desired {
         }
         if let Some((span, _)) = &policy.hold_active_within {
             lines.push(format!("policy.hold_active_within={}", span.seconds));
+        }
+        // No line at all without a door: digests made before the door existed still match.
+        if let Some(door) = &self.door {
+            lines.extend(door.digest_lines());
         }
         lines.sort_unstable();
         let mut canonical = String::from("reconcile-desired-v1\n");

@@ -8,6 +8,7 @@
 //! - [`AccountId`]: 32 hexadecimal characters, lower-cased, parsed once.
 
 mod confusable;
+pub mod door;
 mod email;
 mod id;
 mod live;
