@@ -600,5 +600,8 @@ fn an_unattended_apply_rechecks_against_the_listing_it_just_made() {
     assert_eq!(w.gets(), 2 * once, "{r:?}");
     let mut left = w.live_emails();
     left.sort();
-    assert!(EXTRAS.iter().all(|e| !left.contains(&e.to_string())), "{left:?}");
+    assert!(
+        EXTRAS.iter().all(|e| !left.contains(&e.to_string())),
+        "{left:?}"
+    );
 }
