@@ -243,8 +243,8 @@ impl Client {
 
     /// Page after page of `per_page=1000` until an empty page or the last of `total_pages`.
     /// Inconsistent: a page answering another number, a total that changes, a value seen
-    /// twice (a list holds no duplicates: the pages shifted), or fewer or more items than the
-    /// total.
+    /// twice exactly (a list holds no duplicates: the pages shifted), or fewer or more items
+    /// than the total.
     async fn list_items_once(&self, id: &DoorId) -> Result<Vec<LiveItem>, ApiError> {
         let mut items: Vec<LiveItem> = Vec::new();
         let mut seen: HashSet<String> = HashSet::new();
@@ -285,7 +285,7 @@ impl Client {
                 break;
             }
             for item in got {
-                if !seen.insert(item.value.to_lowercase()) {
+                if !seen.insert(item.value.clone()) {
                     return Err(inconsistent(
                         &last_request,
                         format!(

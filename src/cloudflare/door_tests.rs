@@ -438,3 +438,24 @@ async fn a_429_block_is_waited_out_or_stops_beyond_max_wait() {
     assert!(!e.request_sent(), "{e}");
     assert_eq!(s.count("/gateway/lists", 429), 1);
 }
+
+#[tokio::test]
+async fn a_write_the_api_refuses_is_retried_and_changes_nothing() {
+    let faults = Faults {
+        fail_door_writes_after: Some(0),
+        ..Faults::default()
+    };
+    let s = plain(seed(2), Options::default().with_faults(faults, None)).await;
+    let l2 = DoorId::parse(L2).unwrap();
+    let e = s
+        .client
+        .patch_list(&l2, &[("zed@x.example".into(), None)], &[])
+        .await
+        .unwrap_err();
+    assert!(e.request_sent(), "{e}");
+    assert!(!matches!(e, ApiError::Unconfirmed { .. }), "refused: {e}");
+    let writes = s.sandbox().door_writes();
+    assert_eq!(writes.len(), 2, "the API's own 503 is retried: {writes:?}");
+    assert!(writes.iter().all(|w| w.status == 503));
+    assert_eq!(s.sandbox().lists()[1]["items"].as_array().unwrap().len(), 2);
+}

@@ -23,6 +23,8 @@ mod budget;
 mod delete;
 mod door;
 #[cfg(test)]
+mod door_fake_tests;
+#[cfg(test)]
 mod door_tests;
 mod door_wire;
 mod door_write;
