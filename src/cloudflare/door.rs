@@ -82,11 +82,12 @@ fn inconsistent(request: &str, detail: impl Into<String>) -> ApiError {
     }
 }
 
-fn malformed(request: &str, status: u16, detail: impl Into<String>) -> ApiError {
+/// A `Malformed` error; the detail escaped, since a parser's message may quote the answer.
+pub(super) fn malformed(request: &str, status: u16, detail: impl Into<String>) -> ApiError {
     ApiError::Malformed {
         request: request.to_string(),
         status,
-        detail: detail.into(),
+        detail: crate::text::printable(&detail.into()),
     }
 }
 

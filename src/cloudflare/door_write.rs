@@ -34,7 +34,8 @@ use crate::model::door::{DoorId, LiveGroup, LiveItem, LiveList, Rule};
 pub struct Written<T> {
     /// What the API answered (or, after a lost answer, what reading back found).
     pub value: T,
-    /// The answer was lost, and reading back found the change made.
+    /// An answer was lost: reading back found the change made (or, for the idempotent PUT, a
+    /// later attempt made it).
     pub answer_lost: bool,
 }
 
@@ -110,11 +111,7 @@ impl Client {
                         .into_iter()
                         .map(super::door_wire::WireItem::into_live)
                         .collect::<Result<Vec<_>, _>>()
-                        .map_err(|detail| ApiError::Malformed {
-                            request: request.clone(),
-                            status,
-                            detail,
-                        })?,
+                        .map_err(|detail| super::door::malformed(&request, status, detail))?,
                     None => sent_items(),
                 };
                 Ok(done(LiveList {
@@ -207,11 +204,7 @@ impl Client {
                     .result
                     .unwrap_or_default()
                     .into_live()
-                    .map_err(|detail| ApiError::Malformed {
-                        request,
-                        status: status.as_u16(),
-                        detail,
-                    })?;
+                    .map_err(|detail| super::door::malformed(&request, status.as_u16(), detail))?;
                 Ok(done(live))
             }
             Err(e) if d.unanswered == 0 => Err(e),
@@ -257,11 +250,7 @@ impl Client {
                     .result
                     .unwrap_or_default()
                     .into_live()
-                    .map_err(|detail| ApiError::Malformed {
-                        request,
-                        status: status.as_u16(),
-                        detail,
-                    })?;
+                    .map_err(|detail| super::door::malformed(&request, status.as_u16(), detail))?;
                 Ok(Written {
                     value: live,
                     answer_lost: d.unanswered > 0,
