@@ -54,6 +54,10 @@ pub enum ApiError {
     },
     #[error("{request}: the user listing is inconsistent: {}; nothing will be deleted from it\n  help: run again; if it persists, the API is not paginating as documented", crate::text::printable(detail))]
     Inconsistent { request: String, detail: String },
+    /// The door's lists or groups (API-additions §3, §4) did not add up while they were read:
+    /// nothing may be changed on the strength of that read.
+    #[error("{request}: the door's lists or group read inconsistently: {}; nothing will be changed from it\n  help: run again; if it persists, the API is not paginating as documented", crate::text::printable(detail))]
+    DoorInconsistent { request: String, detail: String },
     /// The API answered that the path is no route of it: the base URL is not Cloudflare's API
     /// (most often, `/client/v4` is missing). Said first, because every other word of the
     /// answer would mislead.
@@ -86,6 +90,7 @@ impl ApiError {
             | ApiError::Credentials { .. }
             | ApiError::WaitTooLong { .. }
             | ApiError::Inconsistent { .. }
+            | ApiError::DoorInconsistent { .. }
             | ApiError::Route { .. }
             | ApiError::Unconfirmed { .. } => false,
         }
@@ -113,6 +118,7 @@ impl ApiError {
             | ApiError::Status { .. }
             | ApiError::Malformed { .. }
             | ApiError::Inconsistent { .. }
+            | ApiError::DoorInconsistent { .. }
             | ApiError::Route { .. }
             | ApiError::Unconfirmed { .. } => true,
         }
@@ -241,6 +247,8 @@ fn hint_text(request: &str, status: u16, errors: &[ApiMessage]) -> String {
         "the API did not get complete credentials: set CLOUDFLARE_API_TOKEN (or both CLOUDFLARE_EMAIL and CLOUDFLARE_API_KEY)".to_string()
     } else if has(9109) || has(1000) || has(9103) || has(6003) {
         "the credentials were refused: check CLOUDFLARE_API_TOKEN (or CLOUDFLARE_EMAIL and CLOUDFLARE_API_KEY); an expired or revoked token needs replacing".to_string()
+    } else if has(PERMISSION) && super::door::is_door_request(request) {
+        super::door::door_permission_help(request).to_string()
     } else if has(PERMISSION) && request.starts_with("DELETE ") {
         DELETE_PERMISSION_HELP.to_string()
     } else if has(PERMISSION) {

@@ -14,10 +14,20 @@
 //! - `listing`: reading every page and refusing a listing that does not add up;
 //! - `delete`: deleting one confirmed user, and resolving an unknown outcome by asking for it;
 //! - `verify`: token verification, a one-user probe of the account, one user by id;
-//! - `observer`: the events the client reports.
+//! - `observer`: the events the client reports;
+//! - `door`, `door_write`, `door_wire`: the door (API-additions §3, §4): reading the Zero Trust
+//!   lists and the Access group, writing them with minimal changes, within the lists' own rate
+//!   budget.
 
 mod budget;
 mod delete;
+mod door;
+#[cfg(test)]
+mod door_fake_tests;
+#[cfg(test)]
+mod door_tests;
+mod door_wire;
+mod door_write;
 mod error;
 mod listing;
 mod observer;
@@ -37,6 +47,8 @@ use crate::model::AccountId;
 
 pub use budget::RateBudget;
 pub use delete::DeleteOutcome;
+pub use door::{GroupQuery, LISTS_RATE_LIMIT};
+pub use door_write::Written;
 pub(crate) use error::human_duration;
 pub use error::ApiError;
 pub use listing::Listing;
@@ -112,6 +124,8 @@ pub struct Client {
     account_id: AccountId,
     config: ClientConfig,
     budget: Arc<Budget>,
+    /// The Zero Trust lists API's own limit (600 a minute), spent by lists requests only.
+    lists_budget: Arc<Budget>,
     jitter: Arc<Jitter>,
 }
 
@@ -165,6 +179,7 @@ impl Client {
             credentials,
             account_id: account_id.clone(),
             budget: Arc::new(Budget::new(config.rate_limit)),
+            lists_budget: Arc::new(Budget::new(door::LISTS_RATE_LIMIT)),
             jitter: Arc::new(Jitter::from_clock()),
             config,
         })

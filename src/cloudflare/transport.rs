@@ -85,6 +85,20 @@ fn sensitive(secret: &Secret) -> reqwest::header::HeaderValue {
     }
 }
 
+/// What a request carries besides its method and URL, and how it is paced and retried. The
+/// default is a users-API GET: no body, the global budget only, retried as any request.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Sending<'a> {
+    /// A JSON body, serialized.
+    pub(super) body: Option<&'a [u8]>,
+    /// A request on the Zero Trust lists API: it waits for the lists' own budget too
+    /// (API-additions §4.5), and a 429 blocks the lists requests (see `call_retrying`).
+    pub(super) lists: bool,
+    /// Not sent again after an attempt whose answer was lost (it may have taken effect, and
+    /// sending it twice is not harmless): the caller resolves such an outcome by reading back.
+    pub(super) once_if_unanswered: bool,
+}
+
 /// What one attempt brought back, besides its result.
 pub(super) struct Attempt<T> {
     pub(super) result: Result<(StatusCode, Envelope<T>), ApiError>,
@@ -105,8 +119,23 @@ impl Client {
         method: Method,
         url: Url,
     ) -> Attempt<T> {
+        self.attempt_sending(method, url, Sending::default()).await
+    }
+
+    /// [`Client::attempt`] with a body.
+    pub(super) async fn attempt_sending<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: Url,
+        sending: Sending<'_>,
+    ) -> Attempt<T> {
         let request = self.describe(&method, &url);
-        let builder = self.http.request(method, url);
+        let mut builder = self.http.request(method, url);
+        if let Some(body) = sending.body {
+            builder = builder
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.to_vec());
+        }
         let builder = match &self.credentials {
             Credentials::Token(token) => builder.bearer_auth(token.expose()),
             Credentials::Global { email, key } => builder
@@ -223,7 +252,17 @@ impl Client {
         method: Method,
         url: Url,
     ) -> Detailed<(StatusCode, Envelope<T>)> {
-        let mut d = self.call_retrying(method, url).await;
+        self.call_sending(method, url, Sending::default()).await
+    }
+
+    /// [`Client::call`] with a body, the lists' budget, or a write's retry rule.
+    pub(super) async fn call_sending<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: Url,
+        sending: Sending<'_>,
+    ) -> Detailed<(StatusCode, Envelope<T>)> {
+        let mut d = self.call_retrying(method, url, sending).await;
         d.result = d.result.map_err(|e| self.route_error(e));
         d
     }
@@ -266,6 +305,7 @@ impl Client {
         &self,
         method: Method,
         url: Url,
+        sending: Sending<'_>,
     ) -> Detailed<(StatusCode, Envelope<T>)> {
         let policy = self.config.retry;
         let mut attempts = 0u32;
@@ -273,11 +313,31 @@ impl Client {
         let max_wait = self.config.max_wait;
         loop {
             let observer = &*self.config.observer;
-            if let Err(too_long) = self.budget.acquire(max_wait, observer).await {
+            // The lists' own budget first (its wait may be long), then the global one, which
+            // every request spends, lists requests included (API.md §2).
+            let acquired = match sending.lists {
+                true => match self.lists_budget.acquire(max_wait, observer).await {
+                    Ok(()) => self
+                        .budget
+                        .acquire(max_wait, observer)
+                        .await
+                        .map_err(|t| asked_text(&t))
+                        .inspect_err(|_| {
+                            self.lists_budget.observe(None, None);
+                        }),
+                    Err(t) => Err(super::door::lists_asked_text(&t)),
+                },
+                false => self
+                    .budget
+                    .acquire(max_wait, observer)
+                    .await
+                    .map_err(|t| asked_text(&t)),
+            };
+            if let Err(asked) = acquired {
                 return Detailed {
                     result: Err(ApiError::WaitTooLong {
                         request: self.describe(&method, &url),
-                        asked: asked_text(&too_long),
+                        asked,
                         max_wait,
                         retry: attempts > 0,
                     }),
@@ -288,14 +348,21 @@ impl Client {
                 };
             }
             attempts += 1;
-            let a = self.attempt::<T>(method.clone(), url.clone()).await;
+            let a = self
+                .attempt_sending::<T>(method.clone(), url.clone(), sending)
+                .await;
             unanswered += u32::from(a.unanswered);
+            if sending.lists {
+                self.lists_budget.observe(None, None);
+            }
             let rate_limited = a.status == Some(429);
             let retryable = match &a.result {
                 Ok(_) => false,
                 Err(e) => e.is_retryable(),
             };
-            let give_up = !retryable || attempts > policy.max_retries;
+            let give_up = !retryable
+                || attempts > policy.max_retries
+                || (a.unanswered && sending.once_if_unanswered);
             if rate_limited {
                 // Everyone waits: the API blocks the token, not the request.
                 let asked = match (a.retry_after, a.remaining) {
@@ -316,7 +383,13 @@ impl Client {
                     .checked_add(wait)
                     .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400));
                 self.observe_headers(None, a.policy);
-                let announce = self.budget.block_until(until);
+                // A lists request's 429 is the lists' limit (it blocks lists requests only),
+                // unless the global `Ratelimit` header says the token has nothing left.
+                let global = !sending.lists || a.remaining.is_some_and(|r| r.remaining == 0);
+                let announce = match global {
+                    true => self.budget.block_until(until),
+                    false => self.lists_budget.block_until(until),
+                };
                 if give_up {
                     return Detailed {
                         result: a.result,
