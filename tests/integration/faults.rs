@@ -553,11 +553,7 @@ fn a_second_ctrl_c_abandons_the_deletions_in_flight_and_accounts_for_them() {
 /// plain log lines (the other tests).
 #[test]
 fn progress_bars_on_a_terminal() {
-    if std::process::Command::new("script")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
+    if !util_linux_script() {
         eprintln!("skipped: `script` (util-linux) is not installed");
         return;
     }

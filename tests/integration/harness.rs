@@ -441,3 +441,13 @@ impl World {
             .count()
     }
 }
+
+/// Whether util-linux's `script` is here: the terminal tests run the binary in its
+/// pseudo-terminal with `script -qec CMD /dev/null`, which BSD's `script` (macOS) does not take.
+pub fn util_linux_script() -> bool {
+    Command::new("script")
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains("util-linux"))
+        .unwrap_or(false)
+}

@@ -298,6 +298,8 @@ fn plan_help_shows_f_as_required_and_plan_ttl_needs_out() {
     assert!(ttl.contains("needs --out"), "{ttl}");
 }
 
+// The effective uid is read from /proc/self (src/audit.rs), which macOS and the BSDs lack.
+#[cfg(target_os = "linux")]
 #[test]
 fn the_audit_actor_without_user_is_the_effective_uid() {
     let Ok(id) = Command::new("id").arg("-u").output() else {
@@ -330,7 +332,7 @@ fn the_audit_actor_without_user_is_the_effective_uid() {
 /// The demo in a pseudo-terminal (`script`), answering `answer` at the prompt: what the screen
 /// shows, and the exit code.
 fn demo_on_a_terminal(answer: &str) -> Option<(i32, String)> {
-    if Command::new("script").arg("--version").output().is_err() {
+    if !util_linux_script() {
         eprintln!("skipped: `script` (util-linux) is not installed");
         return None;
     }
