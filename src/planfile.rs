@@ -192,7 +192,7 @@ impl SavedPlan {
             expires_at: format_rfc3339(now.saturating_add(ttl.as_secs())),
             account_id: plan.account_id.to_string(),
             desired_digest: desired.digest(),
-            live_fingerprint: plan::fingerprint(plan.users()),
+            live_fingerprint: plan.live_fingerprint(),
             live_count: plan.live_count as u64,
             deletions: plan
                 .delete
@@ -460,7 +460,7 @@ pub fn check(saved: &SavedPlan, fresh: &Plan) -> Result<SavedCheck, Refusal> {
 /// Whether the live users are those the plan saw, less some of its own deletions (so that a
 /// second apply of the same plan does not report a changed account).
 fn unchanged_but_for_the_plan(saved: &SavedPlan, fresh: &Plan) -> bool {
-    if plan::fingerprint(fresh.users()) == saved.live_fingerprint {
+    if fresh.live_fingerprint() == saved.live_fingerprint {
         return true;
     }
     let present: std::collections::HashSet<&str> =

@@ -20,7 +20,7 @@ use crate::config::Desired;
 use crate::date::Clock;
 use crate::model::UserId;
 use crate::plan::recheck::{Confirmed, ConfirmedDeletions};
-use crate::plan::{self, Decision, Plan};
+use crate::plan::{Decision, Plan};
 
 mod signals;
 #[cfg(test)]
@@ -229,7 +229,7 @@ impl AuditContext {
         AuditContext::from_digests(
             shown.account_id.as_str(),
             desired.digest(),
-            plan::fingerprint(shown.users()),
+            shown.live_fingerprint(),
             settings,
         )
     }

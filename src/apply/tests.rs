@@ -161,7 +161,7 @@ fn confirmed(n: usize) -> ConfirmedDeletions {
         ..LiveUser::default()
     });
     let account = AccountId::parse("023e105f4ecef8ad9ca31a8372d0c353").unwrap();
-    let plan = plan::compute(&desired, &live, &Policy::at(&account, 1_795_867_200));
+    let plan = crate::plan::compute(&desired, &live, &Policy::at(&account, 1_795_867_200));
     assert_eq!(plan.delete.len(), n, "{plan:?}");
     let (confirmed, unapplied) = recheck(plan.delete.iter().map(Reviewed::shown), &plan)
         .unwrap()

@@ -136,6 +136,22 @@ pub struct Plan {
 
 impl Plan {
     /// Every live user the plan was computed from (deleted, kept and held).
+    /// [`fingerprint`] of the users the plan was computed from, from the addresses the plan
+    /// already parsed (each [`Decision`] holds its user's address through the one check) rather
+    /// than parsing every address again: the same value, a tenth of the work at 100,000 users.
+    pub(crate) fn live_fingerprint(&self) -> String {
+        let decisions = self.delete.iter().chain(&self.keep).chain(&self.held);
+        fingerprint_pairs(decisions.map(|d| {
+            (
+                d.user.id.as_deref().unwrap_or(""),
+                match &d.email {
+                    Some(email) => email.to_string(),
+                    None => d.user.email.clone().unwrap_or_default(),
+                },
+            )
+        }))
+    }
+
     pub fn users(&self) -> impl Iterator<Item = &LiveUser> {
         self.delete
             .iter()
@@ -438,20 +454,23 @@ fn active_hold(desired: &Desired, user: &LiveUser, policy: &Policy) -> Option<Re
 /// A fingerprint of a live user list: the (id, normalised email) pairs, sorted, hashed. Two
 /// listings of an unchanged account give the same fingerprint whatever the page order.
 pub(crate) fn fingerprint<'a>(live: impl IntoIterator<Item = &'a LiveUser>) -> String {
-    let mut pairs: Vec<(String, String)> = live
-        .into_iter()
-        .map(|u| {
-            let email = u.email.as_deref().unwrap_or("");
-            (
-                u.id.clone().unwrap_or_default(),
-                Email::parse(email).map_or_else(|_| email.to_string(), |e| e.to_string()),
-            )
-        })
-        .collect();
+    fingerprint_pairs(live.into_iter().map(|u| {
+        let email = u.email.as_deref().unwrap_or("");
+        (
+            u.id.as_deref().unwrap_or(""),
+            Email::parse(email).map_or_else(|_| email.to_string(), |e| e.to_string()),
+        )
+    }))
+}
+
+/// The same fingerprint, from pairs of (id as the API wrote it, address in its normal form, or
+/// as written when it is not an address).
+fn fingerprint_pairs<'a>(pairs: impl Iterator<Item = (&'a str, String)>) -> String {
+    let mut pairs: Vec<(&str, String)> = pairs.collect();
     pairs.sort_unstable();
     let mut canonical = String::from("reconcile-live-v1\n");
     for (id, address) in pairs {
-        canonical.push_str(&id);
+        canonical.push_str(id);
         canonical.push('\t');
         canonical.push_str(&address);
         canonical.push('\n');

@@ -205,6 +205,36 @@ fn deterministic_regardless_of_input_order() {
 }
 
 #[test]
+fn the_plans_fingerprint_is_the_listings() {
+    // Saved plans carry it and apply compares it: the plan's own route (the addresses it already
+    // parsed) must give exactly the listing's, whoever is deleted, kept or held.
+    let d = desired(&["alice@example.com"]);
+    let mut live = vec![
+        user(1, Some("Alice@Example.COM")),
+        user(2, Some("zed@example.com")),
+        user(3, Some("not an address")),
+        user(4, None),
+        user(5, Some("  caf\u{65}\u{301}@example.com ")),
+        user(6, Some("bücher@xn--bcher-kva.example")),
+        LiveUser {
+            id: None,
+            email: Some("noid@example.com".into()),
+            ..LiveUser::default()
+        },
+        LiveUser {
+            id: Some("not-a-uuid".into()),
+            email: Some("odd@example.com".into()),
+            ..LiveUser::default()
+        },
+    ];
+    live.push(user(9, Some("zed@example.com")));
+    let plan = compute(&d, &live, &policy());
+    assert!(!plan.delete.is_empty() && !plan.keep.is_empty() && !plan.held.is_empty());
+    assert_eq!(plan.live_fingerprint(), fingerprint(&live));
+    assert_ne!(plan.live_fingerprint(), fingerprint(&live[1..]));
+}
+
+#[test]
 fn fingerprint_ignores_order_and_case_but_not_membership() {
     let a = vec![
         user(1, Some("a@example.com")),
