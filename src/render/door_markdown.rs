@@ -14,6 +14,9 @@ use crate::render::door::{
 
 /// Errors listed in the refusal; the others are counted (the JSON plan has them all).
 const MAX_ERRORS: usize = 20;
+/// The most bytes the errors take: escaping can grow a hostile name tenfold, and the overview is
+/// written before the tables and their cut.
+const MAX_ERROR_BYTES: usize = 10_000;
 
 /// The opening of the Door section: under `sub`, the summary, the refusal and what the
 /// allowlist needs.
@@ -25,18 +28,21 @@ pub(super) fn overview(plan: &DoorPlan, sub: &str) -> String {
             out,
             "> [!CAUTION]\n> **The door is refused: nothing of this plan may be applied.**"
         );
+        let (mut shown, mut bytes) = (0, 0);
         for e in plan.errors.iter().take(MAX_ERRORS) {
-            let _ = writeln!(
-                out,
-                "> - {}",
-                pieces(&error_pieces(plan, e), MAX_REASON_CHARS)
-            );
+            let row = format!("> - {}\n", pieces(&error_pieces(plan, e), MAX_REASON_CHARS));
+            bytes += row.len();
+            if bytes > MAX_ERROR_BYTES {
+                break;
+            }
+            out.push_str(&row);
+            shown += 1;
         }
-        if plan.errors.len() > MAX_ERRORS {
+        if plan.errors.len() > shown {
             let _ = writeln!(
                 out,
                 "> - … and {} more (see `reconcile plan --format json`)",
-                plan.errors.len() - MAX_ERRORS
+                plan.errors.len() - shown
             );
         }
         out.push('\n');

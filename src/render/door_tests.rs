@@ -147,3 +147,125 @@ fn without_a_door_nothing_changes() {
     markdown::render(&plan, &mut md).unwrap();
     assert!(!String::from_utf8(md).unwrap().contains("Door"));
 }
+
+/// One of each error, with hostile names and ids.
+fn every_error() -> Vec<crate::plan::door::DoorError> {
+    use crate::config::Location;
+    use crate::model::door::DoorId;
+    use crate::plan::door::DoorError::*;
+    let id = DoorId::parse("00000000-0000-4000-8000-000000000001").unwrap();
+    let at = Location {
+        file: "users.yaml".into(),
+        line: 9,
+        col: 7,
+    };
+    let hostile = "evil\u{1b}[2K`<!--|\u{202e}".to_string();
+    vec![
+        TooManyLists {
+            create: 2,
+            account_lists: 99,
+        },
+        TooFewIds {
+            needed: 3,
+            given: 1,
+        },
+        ListNotFound {
+            id: id.clone(),
+            at: at.clone(),
+        },
+        ListNameTwice {
+            name: hostile.clone(),
+            ids: vec![hostile.clone(), "b".into()],
+        },
+        NotEmailList {
+            id: hostile.clone(),
+            name: hostile.clone(),
+            kind: Some("IP".into()),
+        },
+        InvalidId {
+            name: hostile.clone(),
+            id: hostile.clone(),
+        },
+        GroupNotFound { id, at },
+        GroupNameTwice {
+            name: hostile.clone(),
+            ids: vec![hostile, "b".into()],
+        },
+        TooManyRules { rules: 1_001 },
+    ]
+}
+
+#[test]
+fn every_error_has_words_and_nothing_raw() {
+    let mut plan = too_many_lists();
+    let door = plan.door.as_mut().unwrap();
+    door.errors = every_error();
+    let door = plan.door.as_ref().unwrap();
+    let texts: Vec<String> = door
+        .errors
+        .iter()
+        .map(|e| line(&error_pieces(door, e)))
+        .collect();
+    let starts = [
+        "too many lists: ",
+        "too few lists: the allowlist (2 entries) needs 3 lists of 1000 entries, and `lists.ids` gives 1: add the ids of 2 more EMAIL lists",
+        "list not found: no list of the account has the id 00000000-0000-4000-8000-000000000001 (given at users.yaml:9:7)",
+        "2 lists are named `evil\\u{1b}[2K`<!--|\\u{202e}`",
+        "not an EMAIL list: ",
+        "invalid id: ",
+        "group not found: ",
+        "2 Access groups are named ",
+        "too many rules: the group's include would hold 1001 rules",
+    ];
+    for (text, start) in texts.iter().zip(starts) {
+        assert!(text.starts_with(start), "{text}");
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{202e}'),
+            "{text:?}"
+        );
+    }
+    // In Markdown, hostile names are code spans and the document stays well-formed.
+    let mut md = Vec::new();
+    markdown::render(&plan, &mut md).unwrap();
+    let md = String::from_utf8(md).unwrap();
+    assert_eq!(md.matches("> - ").count(), 9, "{md}");
+    assert!(!md.contains('\u{1b}') && !md.contains('\u{202e}'));
+    assert!(md.contains("``evil\\u{1b}[2K`<!--\\|\\u{202e}``"), "{md}");
+}
+
+#[test]
+fn many_hostile_errors_stay_inside_the_comment_limit() {
+    let mut plan = too_many_lists();
+    let name = "<&|`*_".repeat(60);
+    plan.door.as_mut().unwrap().errors = (0..500)
+        .map(|n| crate::plan::door::DoorError::ListNameTwice {
+            name: format!("{name}{n}"),
+            ids: vec![name.clone(); 50],
+        })
+        .collect();
+    let text = markdown::to_string(&plan, markdown::MAX_BYTES);
+    assert!(text.len() <= markdown::MAX_BYTES, "{}", text.len());
+    assert!(text.contains("more (see `reconcile plan --format json`)"));
+    // The errors take at most their share, and the tables still have room.
+    let errors: usize = text
+        .lines()
+        .filter(|l| l.starts_with("> - "))
+        .map(str::len)
+        .sum();
+    assert!(errors < 11_000, "{errors}");
+    assert!(text.contains("#### + list"), "{text}");
+}
+
+#[test]
+fn a_settled_door_says_no_changes() {
+    let mut plan = one_append();
+    let door = plan.door.as_mut().unwrap();
+    door.lists[0].append.clear();
+    let text = human(&plan, Layout::default(), Palette::PLAIN);
+    assert!(text.contains("  No changes to the door.\n"), "{text}");
+    assert!(
+        text.contains("\nDoor: no changes (1 list unchanged, group unchanged).\n"),
+        "{text}"
+    );
+    assert!(!plan.has_door_changes());
+}
