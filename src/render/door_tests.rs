@@ -269,3 +269,17 @@ fn a_settled_door_says_no_changes() {
     );
     assert!(!plan.has_door_changes());
 }
+
+#[test]
+fn with_nobody_to_delete_the_door_is_not_denied() {
+    let mut plan = one_append();
+    plan.delete.clear();
+    let text = human(&plan, Layout::default(), Palette::PLAIN);
+    assert!(text.contains("No users to delete. Every live user is allowed or held back."));
+    assert!(!text.contains("No changes."));
+    let md = markdown::to_string(&plan, markdown::MAX_BYTES);
+    assert!(
+        md.contains("## reconcile plan: door changes, nothing to delete\n"),
+        "{md}"
+    );
+}
