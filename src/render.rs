@@ -9,6 +9,11 @@ use crate::plan::{Decision, Plan};
 
 mod apply_json;
 pub(crate) mod check;
+pub(crate) mod door;
+#[cfg(test)]
+mod door_snapshot_tests;
+#[cfg(test)]
+mod door_tests;
 pub(crate) mod json;
 pub(crate) mod markdown;
 pub(crate) mod notes;
@@ -255,12 +260,16 @@ pub(crate) fn human_with(
         crate::text::plural(plan.live_count)
     )?;
     writeln!(out)?;
+    if let Some(d) = &plan.door {
+        door::human(d, layout, out, p)?;
+    }
     if plan.delete.is_empty() {
-        writeln!(
-            out,
-            "{}",
-            p.added("No changes. Every live user is allowed or held back.")
-        )?;
+        let line = match plan.door {
+            // The door's changes are above: "No changes" would deny them.
+            Some(_) => "No users to delete. Every live user is allowed or held back.",
+            None => "No changes. Every live user is allowed or held back.",
+        };
+        writeln!(out, "{}", p.added(line))?;
         writeln!(out)?;
     } else if compact {
         writeln!(
@@ -390,6 +399,9 @@ pub(crate) fn human_with(
     }
     if let Some(refusal) = &plan.refusal {
         writeln!(out, "{} {}", p.warning("Refused:"), words::refusal(refusal))?;
+    }
+    if let Some(d) = &plan.door {
+        door::human_summary(d, out, p)?;
     }
     writeln!(
         out,

@@ -132,6 +132,12 @@ pub struct Plan {
     /// What past deletions say about these users, when a history was read (`--history`): who
     /// came back. Never a decision: set after the plan is computed, by [`returned::mark`].
     pub reentry: Option<returned::Reentry>,
+    /// The door's plan (docs/door.md): how the Zero Trust lists and the Access group that admit
+    /// the allowlist change, computed by [`door::compute`] from the live door; `None` when the
+    /// desired state has no `door:` section (and then the plan is exactly what it was before
+    /// the door existed). A door that [`door::DoorPlan::is_refused`] refuses the whole plan
+    /// for apply: see [`Plan::door_refused`].
+    pub door: Option<door::DoorPlan>,
 }
 
 impl Plan {
@@ -171,8 +177,25 @@ impl Plan {
         (count(|u| u.access_seat), count(|u| u.gateway_seat))
     }
 
+    /// Whether the plan deletes anyone: the users' changes only, the door left out. Apply's
+    /// flow hangs on it (with no deletion it says "nothing to delete" and asks nothing), so a
+    /// door change does not count here; see [`Plan::has_door_changes`], which `plan
+    /// --detailed-exitcode` and apply must consult as well once the door is kept.
     pub(crate) fn has_changes(&self) -> bool {
         !self.delete.is_empty()
+    }
+
+    /// Whether the door changes: a list or the group to create, an address to add or remove, an
+    /// include rule to add or remove. False without a `door:` section.
+    pub fn has_door_changes(&self) -> bool {
+        self.door.as_ref().is_some_and(door::DoorPlan::has_changes)
+    }
+
+    /// Whether the door's plan is refused ([`door::DoorError`]s found before anything is sent):
+    /// then nothing of the plan may be applied, neither the door nor any deletion, as with
+    /// [`Plan::refusal`]. False without a `door:` section.
+    pub fn door_refused(&self) -> bool {
+        self.door.as_ref().is_some_and(door::DoorPlan::is_refused)
     }
 
     /// Live users who remain after the plan is applied.
@@ -395,6 +418,7 @@ pub fn compute_owned(desired: &Desired, live: Vec<LiveUser>, policy: &Policy) ->
         limits,
         refusal,
         reentry: None,
+        door: None,
     }
 }
 

@@ -10,6 +10,9 @@ use crate::model::Email;
 use crate::plan::returned::{Reentry, Returned};
 use crate::plan::{Decision, Plan};
 
+#[path = "door_json.rs"]
+mod door;
+
 /// The version of the JSON plan document.
 pub(crate) const FORMAT_VERSION: u32 = 1;
 
@@ -22,6 +25,8 @@ pub(crate) struct Document<'a> {
     counts: Counts,
     seats_freed: SeatsFreed,
     refusal: Option<RefusalOut>,
+    /// The door's plan; null without a `door:` section.
+    door: Option<door::DoorOut<'a>>,
     users: Vec<UserOut<'a>>,
     absent: Vec<AbsentOut<'a>>,
     unmatched_protected: Vec<ProtectedOut<'a>>,
@@ -245,6 +250,7 @@ pub(crate) fn document(plan: &Plan) -> Document<'_> {
             kind: r.kind(),
             message: crate::render::words::refusal(r),
         }),
+        door: plan.door.as_ref().map(door::door),
         users,
         absent: plan
             .absent

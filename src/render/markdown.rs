@@ -21,6 +21,9 @@ use super::seats;
 use super::words::Piece;
 use crate::plan::{Decision, Plan};
 
+#[path = "door_markdown.rs"]
+mod door;
+
 /// The most bytes a Markdown plan takes.
 pub(crate) const MAX_BYTES: usize = 60_000;
 /// Room kept free for closing the open section and writing the note about what was left out.
@@ -50,10 +53,12 @@ pub(crate) fn marker(kind: &str, account: &str) -> String {
 /// One table of the document.
 struct Section<'a> {
     /// What the rows are, for the note about omissions ("users to delete").
-    what: &'static str,
+    what: String,
     /// `None`: shown open, under a heading; `Some(summary)`: folded in `<details>`.
     title: String,
     folded: bool,
+    /// Under a heading one level down (a door table, under the Door section).
+    deeper: bool,
     header: &'static str,
     rows: Vec<Box<dyn Fn() -> String + 'a>>,
 }
@@ -87,7 +92,9 @@ fn document(plan: &Plan, limit: usize, mode: Mode) -> String {
         Mode::InApply => (String::new(), "### The plan applied", "####"),
     };
     let plural = crate::text::plural;
-    if plan.delete.is_empty() {
+    if plan.delete.is_empty() && plan.has_door_changes() {
+        let _ = writeln!(out, "{title}: door changes, nothing to delete\n");
+    } else if plan.delete.is_empty() {
         let _ = writeln!(out, "{title}: no changes\n");
     } else {
         let _ = writeln!(
@@ -123,6 +130,9 @@ fn document(plan: &Plan, limit: usize, mode: Mode) -> String {
         plan.held.len(),
         plan.absent.len()
     );
+    if let Some(d) = &plan.door {
+        out.push_str(&door::overview(d, sub));
+    }
     if let Some(reentry) = &plan.reentry {
         if !reentry.returned.is_empty() {
             let n = reentry.returned.len();
@@ -168,9 +178,10 @@ fn document(plan: &Plan, limit: usize, mode: Mode) -> String {
     }
     let sections = [
         Section {
-            what: "users to delete",
+            what: "users to delete".into(),
             title: format!("Users to delete ({})", plan.delete.len()),
             folded: false,
+            deeper: false,
             header: "| Email | Name | Last login | Seats | Devices | Id | Reason |\n| --- | --- | --- | --- | --- | --- | --- |\n",
             rows: plan
                 .delete
@@ -179,9 +190,10 @@ fn document(plan: &Plan, limit: usize, mode: Mode) -> String {
                 .collect(),
         },
         Section {
-            what: "held-back users",
+            what: "held-back users".into(),
             title: format!("Held back, not deleted ({})", plan.held.len()),
             folded: true,
+            deeper: false,
             header: "| User | Reason |\n| --- | --- |\n",
             rows: plan
                 .held
@@ -190,12 +202,13 @@ fn document(plan: &Plan, limit: usize, mode: Mode) -> String {
                 .collect(),
         },
         Section {
-            what: "protected entries that match no live user",
+            what: "protected entries that match no live user".into(),
             title: format!(
                 "Protected entries that match no live user: check for a typo ({})",
                 plan.unmatched_protected.len()
             ),
             folded: false,
+            deeper: false,
             header: "| Entry | Written at |\n| --- | --- |\n",
             rows: plan
                 .unmatched_protected
@@ -212,12 +225,13 @@ fn document(plan: &Plan, limit: usize, mode: Mode) -> String {
                 .collect(),
         },
         Section {
-            what: "domain entries that match no live user",
+            what: "domain entries that match no live user".into(),
             title: format!(
                 "Domain entries that match no live user: check for a typo or a look-alike ({})",
                 plan.unmatched_domains.len()
             ),
             folded: false,
+            deeper: false,
             header: "| Domain | Written at |\n| --- | --- |\n",
             rows: plan
                 .unmatched_domains
@@ -234,9 +248,10 @@ fn document(plan: &Plan, limit: usize, mode: Mode) -> String {
                 .collect(),
         },
         Section {
-            what: "kept users",
+            what: "kept users".into(),
             title: format!("Kept ({})", plan.keep.len()),
             folded: true,
+            deeper: false,
             header: "| User | Reason |\n| --- | --- |\n",
             rows: plan
                 .keep
@@ -245,12 +260,13 @@ fn document(plan: &Plan, limit: usize, mode: Mode) -> String {
                 .collect(),
         },
         Section {
-            what: "allowed entries not in the account",
+            what: "allowed entries not in the account".into(),
             title: format!(
                 "Allowed but not in the account, nothing to do ({})",
                 plan.absent.len()
             ),
             folded: true,
+            deeper: false,
             header: "| Entry | Written at |\n| --- | --- |\n",
             rows: plan
                 .absent
@@ -267,6 +283,8 @@ fn document(plan: &Plan, limit: usize, mode: Mode) -> String {
                 .collect(),
         },
     ];
+    let door_sections = plan.door.as_ref().map(door::sections).unwrap_or_default();
+    let sections: Vec<Section<'_>> = door_sections.into_iter().chain(sections).collect();
     let mut omitted: Vec<(usize, usize, &str)> = Vec::new();
     let mut full = false;
     for section in sections.iter().filter(|s| !s.rows.is_empty()) {
@@ -277,11 +295,12 @@ fn document(plan: &Plan, limit: usize, mode: Mode) -> String {
                 section.title, section.header
             )
         } else {
-            format!("{sub} {}\n\n{}", section.title, section.header)
+            let deeper = if section.deeper { "#" } else { "" };
+            format!("{sub}{deeper} {}\n\n{}", section.title, section.header)
         };
         if full || out.len() + opening.len() + RESERVE > limit {
             full = true;
-            omitted.push((total, total, section.what));
+            omitted.push((total, total, &section.what));
             continue;
         }
         out.push_str(&opening);
@@ -302,7 +321,7 @@ fn document(plan: &Plan, limit: usize, mode: Mode) -> String {
                 total - shown,
                 section.what
             );
-            omitted.push((total - shown, total, section.what));
+            omitted.push((total - shown, total, &section.what));
         }
         out.push_str(if section.folded {
             "\n</details>\n\n"
@@ -328,9 +347,14 @@ fn document(plan: &Plan, limit: usize, mode: Mode) -> String {
     if mode == Mode::InApply {
         return out;
     }
+    let door = plan
+        .door
+        .as_ref()
+        .map(|d| format!("{} ", crate::render::door::summary(d)))
+        .unwrap_or_default();
     let _ = writeln!(
         out,
-        "<sub>Plan: {} to delete, {} unchanged. Generated by reconcile {}; read-only, nothing was changed.</sub>",
+        "<sub>{door}Plan: {} to delete, {} unchanged. Generated by reconcile {}; read-only, nothing was changed.</sub>",
         plan.delete.len(),
         plan.unchanged(),
         env!("CARGO_PKG_VERSION")
