@@ -451,3 +451,13 @@ pub fn util_linux_script() -> bool {
         .map(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains("util-linux"))
         .unwrap_or(false)
 }
+
+/// The GET requests one `plan` of `allowed` makes on a fresh demo account: one listing's worth,
+/// to count the listings of another command against.
+pub fn gets_of_one_plan(allowed: &[&str]) -> usize {
+    let w = World::demo();
+    let file = w.allowlist(allowed);
+    let r = w.run(&["plan", "-f", file.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{r:?}");
+    w.gets()
+}

@@ -583,13 +583,7 @@ fn https_proxy_from_the_environment_is_used() {
 
 #[test]
 fn an_unattended_apply_rechecks_against_the_listing_it_just_made() {
-    let once = {
-        let w = World::demo();
-        let file = w.allowlist(ALLOWED);
-        let r = w.run(&["plan", "-f", file.to_str().unwrap()]);
-        assert_eq!(r.code, 0, "{r:?}");
-        w.gets()
-    };
+    let once = gets_of_one_plan(ALLOWED);
     let w = World::demo();
     let file = w.allowlist(ALLOWED);
     let r = w.run(&["apply", "--auto-approve", "-f", file.to_str().unwrap()]);

@@ -71,13 +71,7 @@ fn yes_deletes_the_planned_users() {
 #[test]
 fn a_plan_a_person_confirmed_is_rechecked_on_a_second_listing() {
     // One listing's worth of requests, as `plan` makes them on the same account.
-    let once = {
-        let w = World::demo();
-        let file = w.allowlist(ALLOWED);
-        let r = w.run(&["plan", "-f", file.to_str().unwrap()]);
-        assert_eq!(r.code, 0, "{r:?}");
-        w.gets()
-    };
+    let once = gets_of_one_plan(ALLOWED);
     let w = World::demo();
     let (result, _, _) = apply_answering(&w, "yes\n");
     assert_eq!(result.unwrap(), Exit::Success);
