@@ -101,7 +101,7 @@ pub(crate) fn regular(meta: &Metadata) -> Result<(), ReadError> {
         }
     };
     #[cfg(not(unix))]
-    let unix_kind = None;
+    let unix_kind: Option<&'static str> = std::hint::black_box(None);
     Err(ReadError::NotRegular {
         kind: unix_kind.unwrap_or(if kind.is_dir() {
             "a directory"

@@ -81,6 +81,7 @@ fn a_subdirectory_is_an_error_not_skipped() {
     assert_refused_and_nobody_deleted(&w, &dir, "team` is a directory");
 }
 
+#[cfg(unix)]
 #[test]
 fn a_dangling_symlink_is_an_error_not_skipped() {
     let w = World::demo();
@@ -101,6 +102,7 @@ fn a_name_with_a_trailing_space_is_an_error_not_skipped() {
     assert_refused_and_nobody_deleted(&w, &dir, "team.yaml ` looks like a YAML file");
 }
 
+#[cfg(unix)]
 #[test]
 fn a_name_that_is_not_utf8_is_an_error_naming_it_escaped() {
     use std::os::unix::ffi::OsStrExt;

@@ -150,6 +150,7 @@ fn a_plan_sealed_under_another_key_is_refused() {
     );
 }
 
+#[cfg(unix)]
 #[test]
 fn plan_key_file_works_like_the_environment_variable() {
     let w = World::demo();
