@@ -3,9 +3,10 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::commands::shared::{compute, connect, now_secs, warn_about};
+use crate::commands::shared::{compute, connect_showing_door, now_secs, plan_door, warn_about};
 use crate::commands::{Error, Exit, Streams};
-use crate::config::Desired;
+use crate::config::{Desired, Location};
+use crate::date::Clock;
 use crate::fsread;
 use crate::history;
 use crate::plan::{returned, Plan};
@@ -21,32 +22,71 @@ pub(crate) async fn run(
     palette: Palette,
     streams: &mut Streams<'_>,
 ) -> Result<Exit, Error> {
-    let (desired, client) = connect(&target)?;
+    let (desired, client) = connect_showing_door(&target)?;
+    // Before anything is sent: a saved plan that left the door out would be applied without it.
+    if let (Some(door), Some(path)) = (&desired.door, &output.save_to) {
+        return Err(Error::Usage(saved_plan_without_door(&door.location, path)));
+    }
     // Before anything is listed: a history that cannot be read stops the run here.
     let past = match history {
         [] => None,
         paths => Some(history::load(paths, client.account_id())?),
     };
-    let mut plan = compute(&desired, &client, &target.overrides, target.clock).await?;
+    // One instant for the whole plan: the users' `expires:` and the door's are read on the same
+    // day, even when the run crosses midnight.
+    let clock = Clock::Fixed(target.clock.unix());
+    let mut plan = compute(&desired, &client, &target.overrides, clock).await?;
+    plan.door = plan_door(&desired, &client, clock.today()).await?;
     if let Some(past) = &past {
         mark_returned(&mut plan, past);
     }
     warn_about(&desired, &plan);
-    if let Some(refusal) = &plan.refusal {
+    if plan.refusal.is_some() || plan.door_refused() {
         // Shown for review, never saved: a refused plan cannot be applied later.
         let shown_only = PlanOutput {
             save_to: None,
             ..output
         };
         write_plan(&desired, &plan, &shown_only, &target, palette, streams)?;
-        return Err(Error::Refused(crate::render::words::refusal(refusal)));
+        return Err(Error::Refused(refused(&plan)));
     }
     write_plan(&desired, &plan, &output, &target, palette, streams)?;
-    Ok(if detailed_exitcode && plan.has_changes() {
-        Exit::Changes
-    } else {
-        Exit::Success
-    })
+    Ok(
+        if detailed_exitcode && (plan.has_changes() || plan.has_door_changes()) {
+            Exit::Changes
+        } else {
+            Exit::Success
+        },
+    )
+}
+
+/// Why a plan may not be applied: the users' safety rail, then each error of the door (the plan
+/// on stdout shows them too, but a pipeline reading JSON sees only stderr).
+fn refused(plan: &Plan) -> String {
+    let mut why = Vec::new();
+    if let Some(refusal) = &plan.refusal {
+        why.push(render::words::refusal(refusal));
+    }
+    if let Some(door) = plan.door.as_ref().filter(|d| d.is_refused()) {
+        let mut text = format!(
+            "the door's plan is refused ({}): nothing of this plan may be applied, neither the door nor any deletion",
+            crate::text::count(door.errors.len(), "error")
+        );
+        for e in &door.errors {
+            text.push_str("\n  - ");
+            text.push_str(&render::door::line(&render::door::error_pieces(door, e)));
+        }
+        why.push(text);
+    }
+    why.join("\n")
+}
+
+/// The words for `plan --out` with a `door:` section.
+fn saved_plan_without_door(at: &Location, path: &std::path::Path) -> String {
+    format!(
+        "{at}: --out {}: saved plans do not cover the door yet, and `apply` of a saved plan would leave the lists and the group out; nothing was sent and nothing was written\n  help: run `reconcile plan` without --out to review the door; docs/door.md",
+        fsread::display_path(path)
+    )
 }
 
 /// Mark the users who came back after a past deletion, and say so on stderr too for the ones

@@ -1,18 +1,20 @@
 //! What several commands do the same way: load the desired state, settle the account, build the
 //! client, list and plan, warn once, and how `apply` gets its go-ahead.
 
-use crate::cloudflare::Client;
+use crate::cloudflare::{Client, GroupQuery};
 use crate::commands::Error;
-use crate::config::{self, Desired};
-use crate::date::Clock;
+use crate::config::{self, Desired, DoorGroup};
+use crate::date::{Clock, Date};
 use crate::model::AccountId;
+use crate::plan::door::DoorPlan;
 use crate::plan::{self, Plan};
 use crate::settings::Target;
 
-/// Read and validate the desired state for a command that acts on the account (plan, apply,
-/// explain, check). A `door:` section is refused until those commands keep the door: a plan that
-/// left the lists and the group as they are, with the section in the files, would let a reviewer
-/// believe the door is kept.
+/// Read and validate the desired state for a command that acts on the account but does not keep
+/// the door yet (apply, explain, check). A `door:` section is refused there: an apply that left
+/// the lists and the group as they are, with the section in the files, would let a reviewer
+/// believe the door is kept. `plan`, which shows the door, reads the files with
+/// [`connect_showing_door`] instead.
 pub(crate) fn load_desired(files: &[std::path::PathBuf]) -> Result<Desired, Error> {
     let desired = config::load(files)?;
     match &desired.door {
@@ -21,18 +23,66 @@ pub(crate) fn load_desired(files: &[std::path::PathBuf]) -> Result<Desired, Erro
     }
 }
 
-/// The words for a `door:` section this version reads and checks but does not keep.
+/// The words for a `door:` section that `plan` shows but this command does not keep.
 pub(crate) fn door_not_kept_yet(at: &config::Location) -> String {
     format!(
-        "{at}: this version of reconcile checks the `door:` section but does not keep the door yet (plan and apply would leave the lists and the group unchanged); nothing was sent\n  help: remove the `door:` section for now; docs/door.md says what it will do"
+        "{at}: this version of reconcile checks the `door:` section and `plan` shows the door's plan, but apply, explain and check do not keep the door yet (apply would leave the lists and the group unchanged); nothing was sent\n  help: review the door with `reconcile plan`; to run this command, remove the `door:` section for now (docs/door.md)"
     )
 }
 
 /// Validate the desired state, settle the account, and build the client. Nothing is sent yet.
+/// A `door:` section is refused ([`load_desired`]).
 pub(crate) fn connect(target: &Target) -> Result<(Desired, Client), Error> {
     let desired = load_desired(&target.files)?;
     let client = client_for(&desired, target)?;
     Ok((desired, client))
+}
+
+/// [`connect`] for `plan`, which reads and shows the door: a `door:` section is kept in the
+/// desired state. Nothing is sent yet.
+pub(crate) fn connect_showing_door(target: &Target) -> Result<(Desired, Client), Error> {
+    let desired = config::load(&target.files)?;
+    let client = client_for(&desired, target)?;
+    Ok((desired, client))
+}
+
+/// Read the door the `door:` section names (every list of the account, the items of the door's
+/// lists, the group) and plan it against `desired` on `today`; `None` without a `door:`
+/// section, and then nothing is sent. Only GETs: nothing is changed.
+pub(crate) async fn plan_door(
+    desired: &Desired,
+    client: &Client,
+    today: Date,
+) -> Result<Option<DoorPlan>, Error> {
+    let Some(spec) = &desired.door else {
+        return Ok(None);
+    };
+    let group = spec.group.as_ref().map(|g| match g {
+        DoorGroup::Named { name, .. } => GroupQuery::Name(name.clone()),
+        DoorGroup::Id { id, .. } => GroupQuery::Id(id.clone()),
+    });
+    tracing::info!(account = %client.account_id(), "reading the door's lists and group");
+    let live = client
+        .read_door(
+            |id, name| spec.claims_list(id, name).is_some(),
+            group.as_ref(),
+        )
+        .await
+        // The API's words (what failed, and what to grant or do), then what it means for the
+        // door: these are reads only, so a failed one changed nothing. Not `Error::Api`, whose
+        // "nothing was deleted by this request" speaks of users.
+        .map_err(|e| {
+            Error::Usage(format!(
+                "{e}\nnothing was changed: the door could not be read"
+            ))
+        })?;
+    tracing::info!(
+        account_lists = live.account_lists,
+        door_lists = live.lists.len(),
+        groups = live.groups.len(),
+        "read the door"
+    );
+    Ok(plan::door::compute(desired, &live, today))
 }
 
 /// The client for the account `desired` (or the flag) names. Nothing is sent yet.

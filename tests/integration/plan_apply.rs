@@ -601,7 +601,7 @@ fn an_unattended_apply_rechecks_against_the_listing_it_just_made() {
 }
 
 #[test]
-fn a_door_section_is_refused_until_plan_and_apply_keep_the_door() {
+fn a_door_section_is_planned_but_refused_by_apply_explain_and_check_until_apply_keeps_the_door() {
     let w = World::demo();
     let mut text = format!("account_id: {ACCOUNT}\nusers:\n");
     for e in ALLOWED {
@@ -611,7 +611,6 @@ fn a_door_section_is_refused_until_plan_and_apply_keep_the_door() {
     let file = w.file("door.yaml", &text);
     let path = file.to_str().unwrap();
     for args in [
-        vec!["plan", "-f", path],
         vec!["apply", "--auto-approve", "-f", path],
         vec!["explain", "carol@example.com", "-f", path],
         vec!["check", "-f", path],
@@ -619,16 +618,28 @@ fn a_door_section_is_refused_until_plan_and_apply_keep_the_door() {
         let r = w.run(&args);
         assert_eq!(r.code, 1, "{args:?}: {r:?}");
         assert!(
-            r.stderr.contains(&format!("{path}:7:1: this version of reconcile checks the `door:` section but does not keep the door yet")),
+            r.stderr.contains(&format!("{path}:7:1: this version of reconcile checks the `door:` section and `plan` shows the door's plan, but apply, explain and check do not keep the door yet")),
             "{args:?}: {r:?}"
         );
         assert!(r.stdout.is_empty(), "{args:?}: {r:?}");
     }
-    // Nothing was listed, nothing deleted: the lists and the group would have been left as they
-    // are while the plan said nothing about them.
+    // Nothing was listed, nothing deleted: apply would have left the lists and the group as
+    // they are while the files name them.
     assert_eq!(w.requests(), 0);
+    assert_eq!(w.live_emails().len(), 7);
+    // `plan` reads the door and shows it; it writes nothing.
+    let r = w.run(&["plan", "-f", path]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout.contains("+ list \"reconcile-allowlist-1\""),
+        "{r:?}"
+    );
+    assert!(w.door_writes().is_empty());
+    assert_eq!(w.deletes(), 0);
+    assert!(w.sandbox.sandbox().lists().is_empty());
     assert_eq!(w.live_emails().len(), 7);
     let r = w.run(&["validate", "-f", path]);
     assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("`plan` shows the door's plan"), "{r:?}");
     assert!(r.stderr.contains("does not keep the door yet"), "{r:?}");
 }
