@@ -588,6 +588,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_prompt_counts_the_users_and_the_door() {
+        assert_eq!(what_is_asked(3, 0), "delete 3 users");
+        assert_eq!(what_is_asked(1, 0), "delete 1 user");
+        assert_eq!(what_is_asked(0, 1), "make 1 change to the door");
+        assert_eq!(
+            what_is_asked(2, 3),
+            "make 3 changes to the door, then delete 2 users"
+        );
+    }
+
+    #[test]
     fn only_an_unattended_approval_right_after_the_listing_reuses_it() {
         let at = 1_000_000;
         assert!(listing_still_fresh(Approval::Auto, at, at));

@@ -471,3 +471,28 @@ fn with_the_door_kept_a_deleted_user_stays_out_and_without_it_she_returns() {
     assert!(plan.stdout.contains("carol@example.com"), "{plan:?}");
     assert!(plan.stdout.contains("returned"), "{plan:?}");
 }
+
+#[test]
+fn apply_of_a_saved_plan_still_refuses_a_door_section() {
+    let w = World::demo();
+    let users = [
+        "alice@example.com",
+        "bob.martin@example.com",
+        "frank@example.com",
+    ];
+    let plain = desired(&w, &users, None);
+    let saved = w.dir.path().join("plan.json");
+    let saved = saved.to_str().unwrap();
+    let r = w.run(&["plan", "--out", saved, "-f", &plain]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let with_door = desired(&w, &users, Some(NAMED));
+    let r = w.run(&["apply", saved, "-f", &with_door]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("`apply PLAN_FILE` (saved plans do not cover the door yet)"),
+        "{r:?}"
+    );
+    assert!(w.door_writes().is_empty());
+    assert_eq!(w.user_deletes(), 0);
+}
