@@ -20,6 +20,23 @@ pub(crate) fn delete_users(
     Ok(line.trim() == "yes")
 }
 
+/// Ask whether to do `what` (after "Do you want to", as "make 2 changes to the door, then
+/// delete 3 users"); `true` only for the answer `yes`.
+pub(crate) fn ask(
+    what: &str,
+    prompt: &mut (dyn Write + Send),
+    answer: &mut (dyn BufRead + Send),
+) -> io::Result<bool> {
+    write!(
+        prompt,
+        "\nDo you want to {what}? Only 'yes' will be accepted to approve.\n  Enter a value: "
+    )?;
+    prompt.flush()?;
+    let mut line = String::new();
+    answer.read_line(&mut line)?;
+    Ok(line.trim() == "yes")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

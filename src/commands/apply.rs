@@ -8,10 +8,11 @@ use crate::apply;
 use crate::audit::AuditLog;
 use crate::cloudflare::Client;
 use crate::commands::plan::mark_returned;
-use crate::commands::shared::{compute, no_credentials, now_secs, warn_about, Approval};
+use crate::commands::shared::{compute, no_credentials, now_secs, plan_door, warn_about, Approval};
 use crate::commands::{Error, Exit, Streams};
 use crate::config::Desired;
 use crate::confirm;
+use crate::date::Clock;
 use crate::fsread::{self, ReadError};
 use crate::history;
 use crate::model::AccountId;
@@ -74,7 +75,11 @@ pub(crate) async fn apply_flow(
     // Before anything is listed: an audit log that cannot be written stops the run here.
     let audit = apply::open_audit(exec)?;
     let past = past_deletions(audit.as_ref(), history, client.account_id())?;
-    let mut shown = compute(desired, client, overrides, exec.clock).await?;
+    // One instant for the users' plan and the door's, as `plan` does: the `expires:` of both are
+    // read on the same day.
+    let at = Clock::Fixed(exec.clock.unix());
+    let mut shown = compute(desired, client, overrides, at).await?;
+    shown.door = plan_door(desired, client, at.today()).await?;
     let listed_at = exec.clock.unix();
     if let Some(past) = &past {
         mark_returned(&mut shown, past);
@@ -89,10 +94,10 @@ pub(crate) async fn apply_flow(
         io::Write::flush(&mut buffered)?;
     }
     streams.stdout.flush()?;
-    if let Some(refusal) = &shown.refusal {
-        return Err(Error::Refused(crate::render::words::refusal(refusal)));
+    if shown.refusal.is_some() || shown.door_refused() {
+        return Err(Error::Refused(crate::commands::plan::refused(&shown)));
     }
-    if !shown.has_changes() {
+    if !shown.has_changes() && !shown.has_door_changes() {
         let applied = Applied {
             account: client.account_id().as_str(),
             approved: Approved::Shown(&shown),
@@ -108,16 +113,23 @@ pub(crate) async fn apply_flow(
         return Ok(Exit::Success);
     }
     let n = shown.delete.len();
+    let door_changes = shown.door.as_ref().map_or(0, door_change_count);
     match approval {
         Approval::Auto => tracing::info!("approved by --auto-approve"),
         Approval::Impossible => {
             return Err(Error::Usage(format!(
-                "refusing to delete {n} user{} without confirmation: stdin is not a terminal; nothing was deleted\n  help: review the plan above, then pass --auto-approve (or set RECONCILE_AUTO_APPROVE=true) to apply it",
-                crate::text::plural(n)
+                "refusing to {} without confirmation: stdin is not a terminal; nothing was deleted{}\n  help: review the plan above, then pass --auto-approve (or set RECONCILE_AUTO_APPROVE=true) to apply it",
+                what_is_asked(n, door_changes),
+                if door_changes > 0 { " and the door was not changed" } else { "" }
             )))
         }
         Approval::Ask => {
-            if !confirm::delete_users(n, streams.prompt, streams.stdin)? {
+            let yes = if door_changes == 0 {
+                confirm::delete_users(n, streams.prompt, streams.stdin)?
+            } else {
+                confirm::ask(&what_is_asked(n, door_changes), streams.prompt, streams.stdin)?
+            };
+            if !yes {
                 return Err(Error::Declined);
             }
         }
@@ -147,6 +159,35 @@ pub(crate) async fn apply_flow(
             "the account changed since the plan was shown; only users still in the plan are deleted"
         );
     }
+    // The door, before anyone is deleted: read again (unless the unattended run may reuse what
+    // it read, as for the users), refused if it changed since the plan shown, then written. A
+    // failed write stops the run here: nobody is deleted.
+    if let Some(door) = shown.door.as_ref().filter(|d| d.has_changes()) {
+        if !listing_still_fresh(approval, listed_at, exec.clock.unix()) {
+            let again = plan_door(desired, client, at.today()).await?;
+            if again.as_ref().map(|d| &d.live_fingerprint) != Some(&door.live_fingerprint) {
+                return Err(Error::Refused(
+                    "the door changed since the plan was shown: run plan again; nothing was sent to the lists or the group".into(),
+                ));
+            }
+        }
+        let kept = keep_door(door, client).await;
+        if format == Format::Human {
+            for step in &kept.done {
+                writeln!(streams.stdout, "door: done: {step}")?;
+            }
+            streams.stdout.flush()?;
+        }
+        if let Some((step, e)) = kept.failed {
+            return Err(Error::Refused(door_failed(
+                &kept.done,
+                &step,
+                &e,
+                &kept.not_done,
+            )));
+        }
+        tracing::info!(writes = kept.done.len(), "the door is kept");
+    }
     let context = apply::AuditContext::new(desired, &shown, exec);
     let execution =
         apply::execute_with(confirmed, client, exec, audit, &context, apply::ctrl_c()).await;
@@ -169,6 +210,170 @@ pub(crate) async fn apply_flow(
     };
     append_summary(step_summary, &applied);
     Ok(conclude(&applied, format, written, streams, palette))
+}
+
+/// How many changes of the door the prompt counts: each list to create or change, and the group
+/// when it is created or changed.
+fn door_change_count(door: &plan::door::DoorPlan) -> usize {
+    door.lists.iter().filter(|l| l.has_changes()).count()
+        + usize::from(door.group.as_ref().is_some_and(|g| g.has_changes()))
+}
+
+/// What the prompt asks for (after "Do you want to"): the deletions, the door's changes, or both.
+fn what_is_asked(users: usize, door: usize) -> String {
+    let delete = format!("delete {}", crate::text::count(users, "user"));
+    let change = format!("make {} to the door", crate::text::count(door, "change"));
+    match (users, door) {
+        (_, 0) => delete,
+        (0, _) => change,
+        _ => format!("{change}, then {delete}"),
+    }
+}
+
+/// The door writes one apply sent: those done, the one that failed, those not sent after it.
+struct KeptDoor {
+    done: Vec<String>,
+    failed: Option<(String, String)>,
+    not_done: Vec<String>,
+}
+
+/// Write the door as planned: the lists to create (their ids are then known), one PATCH per
+/// changed list with its appends and removals, then the group, created or PUT with its include
+/// built from the now-known ids and its exclude and require sent back as they were read. The
+/// first write that fails (an error, or [`crate::cloudflare::ApiError::Unconfirmed`]) stops it:
+/// nothing further is sent.
+async fn keep_door(door: &plan::door::DoorPlan, client: &Client) -> KeptDoor {
+    use crate::model::door::DoorId;
+    use plan::door::{GroupTarget, ListTarget};
+    let mut kept = KeptDoor {
+        done: Vec::new(),
+        failed: None,
+        not_done: Vec::new(),
+    };
+    let mut ids: Vec<Option<DoorId>> = door
+        .lists
+        .iter()
+        .map(|l| match &l.target {
+            ListTarget::Existing { id, .. } => Some(id.clone()),
+            ListTarget::Create { .. } => None,
+        })
+        .collect();
+    // Every write, described, in the order it is sent.
+    let mut steps: Vec<(String, usize)> = Vec::new();
+    for (i, list) in door.lists.iter().enumerate() {
+        if !list.has_changes() {
+            continue;
+        }
+        let name = crate::text::printable(list.target.name());
+        let what = match &list.target {
+            ListTarget::Create { .. } => format!(
+                "create list \"{name}\" with {}",
+                crate::text::count(list.append.len(), "item")
+            ),
+            ListTarget::Existing { .. } => format!(
+                "change list \"{name}\" (+{} -{})",
+                list.append.len(),
+                list.remove.len()
+            ),
+        };
+        steps.push((what, i));
+    }
+    let group = door.group.as_ref().filter(|g| g.has_changes());
+    if let Some(g) = group {
+        let what = match &g.target {
+            GroupTarget::Create { name } => {
+                format!("create group \"{}\"", crate::text::printable(name))
+            }
+            GroupTarget::Existing { name, .. } => {
+                format!(
+                    "change group \"{}\" (include)",
+                    crate::text::printable(name)
+                )
+            }
+        };
+        steps.push((what, usize::MAX));
+    }
+    let mut steps = steps.into_iter();
+    for (what, i) in steps.by_ref() {
+        let result = if i == usize::MAX {
+            match group {
+                Some(g) => write_group(g, &ids, client).await,
+                None => Ok(()),
+            }
+        } else {
+            let list = &door.lists[i];
+            let append: Vec<(String, Option<String>)> = list
+                .append
+                .iter()
+                .map(|a| (a.email.as_str().to_string(), Some(a.description.clone())))
+                .collect();
+            match &list.target {
+                ListTarget::Create { name } => client
+                    .create_list(name, None, &append)
+                    .await
+                    .map_err(|e| e.to_string())
+                    .map(|w| ids[i] = DoorId::parse(&w.value.id)),
+                ListTarget::Existing { id, .. } => {
+                    let remove: Vec<String> = list.remove.iter().map(|r| r.value.clone()).collect();
+                    client
+                        .patch_list(id, &append, &remove)
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
+                }
+            }
+        };
+        match result {
+            Ok(()) => kept.done.push(what),
+            Err(e) => {
+                kept.failed = Some((what, e));
+                break;
+            }
+        }
+    }
+    kept.not_done = steps.map(|(what, _)| what).collect();
+    kept
+}
+
+/// Create or PUT the door's group with its include built from the lists' ids.
+async fn write_group(
+    g: &plan::door::GroupPlan,
+    ids: &[Option<crate::model::door::DoorId>],
+    client: &Client,
+) -> Result<(), String> {
+    use plan::door::GroupTarget;
+    let include: Option<Vec<_>> = g.include.iter().map(|r| r.to_rule(ids)).collect();
+    let Some(include) = include else {
+        // Every list to create was created before the group is written; a missing id is a bug,
+        // and the group is not sent without a list it should name.
+        return Err("a door list has no id: the group was not sent".into());
+    };
+    match &g.target {
+        GroupTarget::Create { name } => client.create_group(name, &include).await.map(|_| ()),
+        GroupTarget::Existing { id, name } => client
+            .put_group(id, name, &include, &g.exclude, &g.require)
+            .await
+            .map(|_| ()),
+    }
+    .map_err(|e| e.to_string())
+}
+
+/// The words for a door write that failed: what was done, what failed, what was not sent.
+fn door_failed(done: &[String], failed: &str, e: &str, not_done: &[String]) -> String {
+    let mut text = format!("the door was not fully kept: {failed} failed: {e}");
+    let list = |text: &mut String, head: &str, steps: &[String]| {
+        text.push_str(&format!("\n  {head}:"));
+        if steps.is_empty() {
+            text.push_str(" none");
+        }
+        for s in steps {
+            text.push_str(&format!("\n    - {s}"));
+        }
+    };
+    list(&mut text, "door writes done", done);
+    list(&mut text, "door writes not sent", not_done);
+    text.push_str("\n  help: no user was deleted; run `reconcile plan` again to see the door as it is now, then apply");
+    text
 }
 
 /// How long after its listing a plan approved without a prompt may be re-checked against that
@@ -381,6 +586,17 @@ pub(crate) async fn saved_apply_flow(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_prompt_counts_the_users_and_the_door() {
+        assert_eq!(what_is_asked(3, 0), "delete 3 users");
+        assert_eq!(what_is_asked(1, 0), "delete 1 user");
+        assert_eq!(what_is_asked(0, 1), "make 1 change to the door");
+        assert_eq!(
+            what_is_asked(2, 3),
+            "make 3 changes to the door, then delete 2 users"
+        );
+    }
 
     #[test]
     fn only_an_unattended_approval_right_after_the_listing_reuses_it() {

@@ -62,7 +62,7 @@ pub(crate) async fn run(
 
 /// Why a plan may not be applied: the users' safety rail, then each error of the door (the plan
 /// on stdout shows them too, but a pipeline reading JSON sees only stderr).
-fn refused(plan: &Plan) -> String {
+pub(crate) fn refused(plan: &Plan) -> String {
     let mut why = Vec::new();
     if let Some(refusal) = &plan.refusal {
         why.push(render::words::refusal(refusal));

@@ -11,10 +11,10 @@ use crate::plan::{self, Plan};
 use crate::settings::Target;
 
 /// Read and validate the desired state for a command that acts on the account but does not keep
-/// the door yet (apply, explain, check). A `door:` section is refused there: an apply that left
-/// the lists and the group as they are, with the section in the files, would let a reviewer
-/// believe the door is kept. `plan`, which shows the door, reads the files with
-/// [`connect_showing_door`] instead.
+/// the door yet (`apply PLAN_FILE`, explain, check). A `door:` section is refused there: an
+/// apply that left the lists and the group as they are, with the section in the files, would let
+/// a reviewer believe the door is kept. `plan` and `apply -f FILES`, which show and keep the
+/// door, read the files with [`connect`] instead.
 pub(crate) fn load_desired(files: &[std::path::PathBuf]) -> Result<Desired, Error> {
     let desired = config::load(files)?;
     match &desired.door {
@@ -26,16 +26,14 @@ pub(crate) fn load_desired(files: &[std::path::PathBuf]) -> Result<Desired, Erro
 /// The words for a `door:` section that `plan` shows but this command does not keep.
 pub(crate) fn door_not_kept_yet(at: &config::Location) -> String {
     format!(
-        "{at}: this version of reconcile checks the `door:` section and `plan` shows the door's plan, but apply, explain and check do not keep the door yet (apply would leave the lists and the group unchanged); nothing was sent\n  help: review the door with `reconcile plan`; to run this command, remove the `door:` section for now (docs/door.md)"
+        "{at}: this version of reconcile checks the `door:` section and `plan` shows the door's plan, and `apply -f FILES` keeps it, but `apply PLAN_FILE` (saved plans do not cover the door yet), explain and check do not (they would leave the lists and the group out); nothing was sent\n  help: review the door with `reconcile plan`, then apply it with `reconcile apply -f FILES`; to run this command, remove the `door:` section for now (docs/door.md)"
     )
 }
 
-/// Validate the desired state, settle the account, and build the client. Nothing is sent yet.
-/// A `door:` section is refused ([`load_desired`]).
+/// Validate the desired state, settle the account, and build the client, for `apply -f FILES`,
+/// which keeps the door: a `door:` section is kept in the desired state. Nothing is sent yet.
 pub(crate) fn connect(target: &Target) -> Result<(Desired, Client), Error> {
-    let desired = load_desired(&target.files)?;
-    let client = client_for(&desired, target)?;
-    Ok((desired, client))
+    connect_showing_door(target)
 }
 
 /// [`connect`] for `plan`, which reads and shows the door: a `door:` section is kept in the

@@ -12,7 +12,7 @@ pub(crate) fn run(files: Vec<PathBuf>, streams: &mut Streams<'_>) -> Result<Exit
     }
     if let Some(door) = &desired.door {
         tracing::warn!(
-            "{}: the `door:` section is valid; `plan` shows the door's plan, but this version of reconcile does not keep the door yet: apply, explain and check refuse files with a `door:` section, and `plan --out` does not save one (docs/door.md)",
+            "{}: the `door:` section is valid; `plan` shows the door's plan and `apply -f FILES` keeps it; `apply PLAN_FILE`, explain and check refuse files with a `door:` section, and `plan --out` does not save one (docs/door.md)",
             door.location
         );
     }

@@ -10,6 +10,7 @@ mod check;
 mod commands;
 mod confusables;
 mod docs;
+mod door_apply;
 mod door_plan;
 mod escaping;
 mod faults;

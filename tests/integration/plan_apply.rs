@@ -601,7 +601,7 @@ fn an_unattended_apply_rechecks_against_the_listing_it_just_made() {
 }
 
 #[test]
-fn a_door_section_is_planned_but_refused_by_apply_explain_and_check_until_apply_keeps_the_door() {
+fn a_door_section_is_planned_and_kept_by_apply_but_refused_by_explain_and_check() {
     let w = World::demo();
     let mut text = format!("account_id: {ACCOUNT}\nusers:\n");
     for e in ALLOWED {
@@ -611,20 +611,18 @@ fn a_door_section_is_planned_but_refused_by_apply_explain_and_check_until_apply_
     let file = w.file("door.yaml", &text);
     let path = file.to_str().unwrap();
     for args in [
-        vec!["apply", "--auto-approve", "-f", path],
         vec!["explain", "carol@example.com", "-f", path],
         vec!["check", "-f", path],
     ] {
         let r = w.run(&args);
         assert_eq!(r.code, 1, "{args:?}: {r:?}");
         assert!(
-            r.stderr.contains(&format!("{path}:7:1: this version of reconcile checks the `door:` section and `plan` shows the door's plan, but apply, explain and check do not keep the door yet")),
+            r.stderr.contains(&format!("{path}:7:1: this version of reconcile checks the `door:` section and `plan` shows the door's plan, and `apply -f FILES` keeps it, but `apply PLAN_FILE` (saved plans do not cover the door yet), explain and check do not")),
             "{args:?}: {r:?}"
         );
         assert!(r.stdout.is_empty(), "{args:?}: {r:?}");
     }
-    // Nothing was listed, nothing deleted: apply would have left the lists and the group as
-    // they are while the files name them.
+    // Nothing was listed, nothing deleted.
     assert_eq!(w.requests(), 0);
     assert_eq!(w.live_emails().len(), 7);
     // `plan` reads the door and shows it; it writes nothing.
@@ -641,5 +639,12 @@ fn a_door_section_is_planned_but_refused_by_apply_explain_and_check_until_apply_
     let r = w.run(&["validate", "-f", path]);
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stderr.contains("`plan` shows the door's plan"), "{r:?}");
-    assert!(r.stderr.contains("does not keep the door yet"), "{r:?}");
+    // `apply -f` keeps the door: the list is created before the deletions.
+    let r = w.run(&["apply", "--auto-approve", "-f", path]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let lists = w.sandbox.sandbox().lists();
+    assert_eq!(lists.len(), 1, "{lists:?}");
+    assert_eq!(lists[0]["name"], "reconcile-allowlist-1");
+    assert_eq!(lists[0]["items"].as_array().unwrap().len(), ALLOWED.len());
+    assert_eq!(w.user_deletes(), 3);
 }

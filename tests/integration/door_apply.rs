@@ -1,0 +1,498 @@
+//! `reconcile apply -f FILES` keeps the door (docs/door.md, "Apply"): after approval and before
+//! anyone is deleted, the door is read again (refused if it changed since the plan shown), the
+//! lists are created or PATCHed, the group created or PUT; a failed door write deletes nobody.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, Cursor, Read, Write};
+
+use reconcile::cli::{Cli, Environment, Settings};
+use reconcile::run::{run, Exit, Streams};
+use reconcile::sandbox::{Faults, Options, Seed};
+use serde_json::Value;
+
+use crate::harness::*;
+
+const LIST_1: &str = "aa0a4aab-672b-4bdb-bc33-a59f1130a11f";
+const NAMED: &str =
+    "  lists:\n    name: reconcile-allowlist\n  group:\n    name: Allowlisted people\n";
+
+/// A desired state: these users (YAML items, indented by two) and this `door:` section.
+fn desired(w: &World, users: &[&str], door: Option<&str>) -> String {
+    let mut text = format!("account_id: {ACCOUNT}\nusers:\n");
+    for e in users {
+        text.push_str(&format!("  - {e}\n"));
+    }
+    if let Some(door) = door {
+        text.push_str("door:\n");
+        text.push_str(door);
+    }
+    let path = w.file("door.yaml", &text);
+    path.to_str().unwrap().to_string()
+}
+
+/// The values of a list, sorted.
+fn values(list: &Value) -> Vec<String> {
+    let mut v: Vec<String> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["value"].as_str().unwrap().to_lowercase())
+        .collect();
+    v.sort();
+    v
+}
+
+fn list_named(w: &World, name: &str) -> Value {
+    w.sandbox
+        .sandbox()
+        .lists()
+        .into_iter()
+        .find(|l| l["name"] == name)
+        .unwrap_or_else(|| panic!("no list {name}"))
+}
+
+fn group(w: &World) -> Value {
+    let groups = w.sandbox.sandbox().groups();
+    assert_eq!(groups.len(), 1, "{groups:?}");
+    groups[0].clone()
+}
+
+#[test]
+fn from_nothing_apply_creates_the_lists_and_the_group_then_deletes() {
+    let w = World::demo();
+    let path = desired(
+        &w,
+        &[
+            "alice@example.com",
+            "bob.martin@example.com",
+            "frank@example.com",
+            "{email: erin@example.com, expires: 2001-01-01}",
+        ],
+        Some(NAMED),
+    );
+    let r = w.run(&["apply", "--auto-approve", "-f", &path]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("The door ("), "{r:?}");
+    assert!(
+        r.stdout
+            .contains("door: done: create list \"reconcile-allowlist-1\" with 3 items"),
+        "{r:?}"
+    );
+    assert!(
+        r.stdout
+            .contains("door: done: create group \"Allowlisted people\""),
+        "{r:?}"
+    );
+    // Exactly the unexpired allowlist; the group includes that list.
+    let list = list_named(&w, "reconcile-allowlist-1");
+    assert_eq!(
+        values(&list),
+        [
+            "alice@example.com",
+            "bob.martin@example.com",
+            "frank@example.com"
+        ]
+    );
+    assert_eq!(w.sandbox.sandbox().lists().len(), 1);
+    let g = group(&w);
+    assert_eq!(g["name"], "Allowlisted people");
+    assert_eq!(
+        g["include"],
+        serde_json::json!([{"email_list": {"id": list["id"]}}])
+    );
+    // The users after the door: carol, dave, erin (expired) deleted.
+    assert_eq!(w.user_deletes(), 3);
+    let writes = w.door_writes();
+    assert_eq!(writes.len(), 2, "{writes:?}");
+    let last_door_write = w
+        .sandbox
+        .sandbox()
+        .requests()
+        .iter()
+        .position(|q| q.method == "POST" && q.path.contains("/access/groups"))
+        .unwrap();
+    let first_delete = w
+        .sandbox
+        .sandbox()
+        .requests()
+        .iter()
+        .position(|q| q.method == "DELETE")
+        .unwrap();
+    assert!(last_door_write < first_delete);
+    // Applied again: nothing to do, nothing written.
+    let again = w.run(&["apply", "--auto-approve", "-f", &path]);
+    assert_eq!(again.code, 0, "{again:?}");
+    assert_eq!(w.door_writes().len(), 2);
+    let plan = w.run(&["plan", "--detailed-exitcode", "-f", &path]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+}
+
+#[test]
+fn a_one_address_change_sends_exactly_one_patch() {
+    let w = World::demo();
+    let users = [
+        "alice@example.com",
+        "bob.martin@example.com",
+        "frank@example.com",
+    ];
+    let path = desired(&w, &users, Some(NAMED));
+    assert_eq!(w.run(&["apply", "--auto-approve", "-f", &path]).code, 0);
+    let before = w.door_writes().len();
+    let path = desired(
+        &w,
+        &[
+            "alice@example.com",
+            "bob.martin@example.com",
+            "frank@example.com",
+            "new@example.com",
+        ],
+        Some(NAMED),
+    );
+    let r = w.run(&["apply", "--auto-approve", "-f", &path]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let writes = w.door_writes();
+    assert_eq!(writes.len(), before + 1, "{writes:?}");
+    assert_eq!(writes[before].method, "PATCH");
+    assert!(values(&list_named(&w, "reconcile-allowlist-1")).contains(&"new@example.com".into()));
+    assert!(
+        r.stdout
+            .contains("door: done: change list \"reconcile-allowlist-1\" (+1 -0)"),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn an_allowlist_over_several_lists_changes_only_the_list_it_touches() {
+    let w = World::demo();
+    let door = "  lists:\n    name: reconcile-allowlist\n    capacity: 2\n  group:\n    name: Allowlisted people\n";
+    let everyone = [
+        "alice@example.com",
+        "bob.martin@example.com",
+        "carol@example.com",
+        "dave.contractor@partner.example",
+        "erin@example.com",
+        "frank@example.com",
+    ];
+    let path = desired(&w, &everyone, Some(door));
+    let r = w.run(&["apply", "--auto-approve", "-f", &path]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(w.sandbox.sandbox().lists().len(), 3);
+    let mut all: Vec<String> = (1..=3)
+        .flat_map(|k| values(&list_named(&w, &format!("reconcile-allowlist-{k}"))))
+        .collect();
+    all.sort();
+    let mut want: Vec<String> = everyone.iter().map(|e| e.to_string()).collect();
+    want.sort();
+    assert_eq!(all, want);
+    assert_eq!(group(&w)["include"].as_array().unwrap().len(), 3);
+    assert_eq!(w.user_deletes(), 0);
+    // frank leaves the allowlist: one PATCH, to the list that held him; nothing else written.
+    let holder = (1..=3)
+        .map(|k| list_named(&w, &format!("reconcile-allowlist-{k}")))
+        .find(|l| values(l).contains(&"frank@example.com".to_string()))
+        .unwrap();
+    let before = w.door_writes().len();
+    let path = desired(&w, &everyone[..5], Some(door));
+    let r = w.run(&["apply", "--auto-approve", "-f", &path]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let writes = w.door_writes();
+    assert_eq!(writes.len(), before + 1, "{writes:?}");
+    assert_eq!(writes[before].method, "PATCH");
+    assert!(
+        writes[before]
+            .path
+            .ends_with(holder["id"].as_str().unwrap()),
+        "{writes:?}"
+    );
+    assert_eq!(w.user_deletes(), 1);
+    assert!(!values(&list_named(&w, holder["name"].as_str().unwrap()))
+        .contains(&"frank@example.com".to_string()));
+}
+
+/// The demo seed with a door list holding alice and mallory, and a group including that list,
+/// a foreign `email` rule, and an exclude and a require.
+fn drifted() -> World {
+    let text = format!(
+        r#"{DEMO_SEED}
+lists:
+  - id: {LIST_1}
+    name: reconcile-allowlist-1
+    type: EMAIL
+    items: [alice@example.com, mallory@example.com]
+groups:
+  - name: Allowlisted people
+    include:
+      - email_list: {{id: {LIST_1}}}
+      - email: {{email: mallory@example.com}}
+    exclude:
+      - email: {{email: blocked@example.com}}
+    require:
+      - email_domain: {{domain: example.com}}
+"#
+    );
+    World::with_seed(Seed::from_str(&text, "seed.yaml").unwrap())
+}
+
+#[test]
+fn drift_is_reverted_and_exclude_and_require_are_kept() {
+    let w = drifted();
+    let before = group(&w);
+    let path = desired(&w, &["alice@example.com", "frank@example.com"], Some(NAMED));
+    let r = w.run(&["apply", "--auto-approve", "-f", &path]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(
+        values(&list_named(&w, "reconcile-allowlist-1")),
+        ["alice@example.com", "frank@example.com"]
+    );
+    let g = group(&w);
+    assert_eq!(
+        g["include"],
+        serde_json::json!([{"email_list": {"id": LIST_1}}])
+    );
+    assert_eq!(g["exclude"], before["exclude"]);
+    assert_eq!(g["require"], before["require"]);
+    assert_eq!(g["id"], before["id"]);
+    assert_eq!(w.door_writes_done("PATCH"), 1);
+    assert_eq!(w.door_writes_done("PUT"), 1);
+    assert_eq!(w.user_deletes(), 4);
+}
+
+#[test]
+fn a_failed_door_write_stops_the_door_and_deletes_nobody() {
+    let faults = Faults {
+        fail_door_writes_after: Some(1),
+        ..Faults::default()
+    };
+    let w = World::with_options(
+        Seed::from_str(DEMO_SEED, "seed.yaml").unwrap(),
+        Options::default().with_faults(faults, None),
+    );
+    let path = desired(&w, &["alice@example.com"], Some(NAMED));
+    let r = w.run(&["apply", "--auto-approve", "--max-retries", "0", "-f", &path]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(w.user_deletes(), 0);
+    assert_eq!(w.live_emails().len(), 7);
+    assert_eq!(w.door_writes_done("POST"), 1);
+    assert!(
+        r.stderr
+            .contains("create group \"Allowlisted people\" failed"),
+        "{r:?}"
+    );
+    assert!(
+        r.stderr
+            .contains("door writes done:\n    - create list \"reconcile-allowlist-1\" with 1 item"),
+        "{r:?}"
+    );
+    assert!(r.stderr.contains("run `reconcile plan` again"), "{r:?}");
+    assert!(r.stderr.contains("nothing was deleted"), "{r:?}");
+    assert_eq!(w.sandbox.sandbox().lists().len(), 1);
+    assert!(w.sandbox.sandbox().groups().is_empty());
+}
+
+/// A stdin that, when the prompt is answered, first adds an item to the door's list with a
+/// request outside reconcile: someone changed the door while the plan was read.
+struct EditsTheDoor {
+    addr: std::net::SocketAddr,
+    answer: Cursor<Vec<u8>>,
+    edited: bool,
+}
+
+impl EditsTheDoor {
+    fn edit(&mut self) {
+        if self.edited {
+            return;
+        }
+        self.edited = true;
+        let body = r#"{"append":[{"value":"eve@example.com"}]}"#;
+        let mut stream = std::net::TcpStream::connect(self.addr).unwrap();
+        write!(
+            stream,
+            "PATCH /client/v4/accounts/{ACCOUNT}/gateway/lists/{LIST_1} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.addr,
+            body.len()
+        )
+        .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    }
+}
+
+impl Read for EditsTheDoor {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.edit();
+        self.answer.read(buf)
+    }
+}
+
+impl BufRead for EditsTheDoor {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.edit();
+        self.answer.fill_buf()
+    }
+    fn consume(&mut self, n: usize) {
+        self.answer.consume(n)
+    }
+}
+
+#[test]
+fn a_door_changed_between_the_plan_shown_and_the_answer_is_refused() {
+    let w = drifted();
+    let path = desired(&w, &["alice@example.com", "frank@example.com"], Some(NAMED));
+    let cli = <Cli as clap::Parser>::try_parse_from(["reconcile", "apply", "-f", &path]).unwrap();
+    let base = w.sandbox.base_url();
+    let var = move |name: &str| match name {
+        "CLOUDFLARE_API_TOKEN" => Some(TOKEN.to_string()),
+        "CLOUDFLARE_BASE_URL" => Some(base.clone()),
+        _ => None,
+    };
+    let settings = Settings::resolve(
+        cli,
+        &Environment {
+            var: &var,
+            stdin_is_terminal: true,
+            stdout_is_terminal: false,
+            stderr_is_terminal: false,
+        },
+    )
+    .unwrap();
+    let (mut stdout, mut prompt) = (Vec::new(), Vec::new());
+    let mut stdin = EditsTheDoor {
+        addr: w.sandbox.addr(),
+        answer: Cursor::new(b"yes\n".to_vec()),
+        edited: false,
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let result = runtime.block_on(run(
+        settings,
+        &mut Streams {
+            stdout: &mut stdout,
+            prompt: &mut prompt,
+            stdin: &mut stdin,
+            notes: &mut std::io::sink(),
+        },
+    ));
+    let prompt = String::from_utf8(prompt).unwrap();
+    assert!(
+        prompt.contains("Do you want to make 2 changes to the door, then delete 4 users?"),
+        "{prompt}"
+    );
+    let e = result.unwrap_err().to_string();
+    assert!(
+        e.contains("the door changed since the plan was shown: run plan again"),
+        "{e}"
+    );
+    // Only the test's own PATCH: nothing written by reconcile, nobody deleted.
+    assert_eq!(w.door_writes().len(), 1, "{:?}", w.door_writes());
+    assert_eq!(w.user_deletes(), 0);
+    assert_eq!(w.live_emails().len(), 7);
+}
+
+#[test]
+fn a_door_only_plan_without_a_terminal_is_refused_in_its_own_words() {
+    let w = World::demo();
+    let everyone = [
+        "alice@example.com",
+        "bob.martin@example.com",
+        "carol@example.com",
+        "dave.contractor@partner.example",
+        "erin@example.com",
+        "frank@example.com",
+    ];
+    let path = desired(&w, &everyone, Some(NAMED));
+    let r = w.run(&["apply", "-f", &path]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("refusing to make 2 changes to the door without confirmation"),
+        "{r:?}"
+    );
+    assert!(w.door_writes().is_empty());
+    let _ = Exit::Success;
+}
+
+/// Carol is not allowed, but the door's list (seeded) admits her: whether she comes back after
+/// her deletion depends on whether apply kept the door.
+fn carol_admitted() -> World {
+    let text = format!(
+        r#"{DEMO_SEED}
+lists:
+  - id: {LIST_1}
+    name: reconcile-allowlist-1
+    type: EMAIL
+    items: [alice@example.com, carol@example.com]
+groups:
+  - name: Allowlisted people
+    include:
+      - email_list: {{id: {LIST_1}}}
+"#
+    );
+    let faults = Faults {
+        relogin: vec!["carol@example.com".into()],
+        door_enforced: true,
+        ..Faults::default()
+    };
+    World::with_options(
+        Seed::from_str(&text, "seed.yaml").unwrap(),
+        Options::default().with_faults(faults, None),
+    )
+}
+
+const ALL_BUT_CAROL: &[&str] = &[
+    "alice@example.com",
+    "bob.martin@example.com",
+    "dave.contractor@partner.example",
+    "erin@example.com",
+    "frank@example.com",
+];
+
+#[test]
+fn with_the_door_kept_a_deleted_user_stays_out_and_without_it_she_returns() {
+    // The door kept: carol leaves the list before her deletion, and does not come back.
+    let w = carol_admitted();
+    let path = desired(&w, ALL_BUT_CAROL, Some(NAMED));
+    let r = w.run(&["apply", "--auto-approve", "-f", &path]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(w.user_deletes(), 1);
+    assert!(!w.live_emails().contains(&"carol@example.com".to_string()));
+    assert!(!values(&list_named(&w, "reconcile-allowlist-1")).contains(&"carol@example.com".into()));
+
+    // Without the door section: the list still admits her, and she logs in again.
+    let w = carol_admitted();
+    let path = desired(&w, ALL_BUT_CAROL, None);
+    let log = w.dir.path().join("audit.jsonl");
+    let log = log.to_str().unwrap();
+    let r = w.run(&["apply", "--auto-approve", "--audit-log", log, "-f", &path]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(w.user_deletes(), 1);
+    assert!(w.live_emails().contains(&"carol@example.com".to_string()));
+    let plan = w.run(&["plan", "--history", log, "-f", &path]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+    assert!(plan.stdout.contains("carol@example.com"), "{plan:?}");
+    assert!(plan.stdout.contains("returned"), "{plan:?}");
+}
+
+#[test]
+fn apply_of_a_saved_plan_still_refuses_a_door_section() {
+    let w = World::demo();
+    let users = [
+        "alice@example.com",
+        "bob.martin@example.com",
+        "frank@example.com",
+    ];
+    let plain = desired(&w, &users, None);
+    let saved = w.dir.path().join("plan.json");
+    let saved = saved.to_str().unwrap();
+    let r = w.run(&["plan", "--out", saved, "-f", &plain]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let with_door = desired(&w, &users, Some(NAMED));
+    let r = w.run(&["apply", saved, "-f", &with_door]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("`apply PLAN_FILE` (saved plans do not cover the door yet)"),
+        "{r:?}"
+    );
+    assert!(w.door_writes().is_empty());
+    assert_eq!(w.user_deletes(), 0);
+}
