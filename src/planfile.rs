@@ -734,6 +734,38 @@ mod tests {
     }
 
     #[test]
+    fn the_clock_and_lifetime_limits_are_inclusive() {
+        let s = saved(&desired(&["alice@example.com"]), &live());
+        let at = |created: u64, expires: u64| {
+            let mut p = s.clone();
+            p.created_at = format_rfc3339(created);
+            p.expires_at = format_rfc3339(expires);
+            p.check_usable(NOW, "p")
+        };
+        let day = 86_400;
+        // Made up to MAX_CLOCK_SKEW_SECS ahead of this machine's clock: accepted; a second more
+        // is a plan from the future.
+        assert!(at(NOW + MAX_CLOCK_SKEW_SECS, NOW + day).is_ok());
+        assert!(matches!(
+            at(NOW + MAX_CLOCK_SKEW_SECS + 1, NOW + day),
+            Err(PlanFileError::FromTheFuture { .. })
+        ));
+        // A lifetime of exactly the longest --plan-ttl is allowed; a second more is not.
+        let ttl = MAX_TTL.as_secs();
+        assert!(at(NOW - 10, NOW - 10 + ttl).is_ok());
+        assert!(matches!(
+            at(NOW - 10, NOW - 9 + ttl),
+            Err(PlanFileError::NotAPlan { .. })
+        ));
+        // A lifetime of zero is a lifetime (still to come within the skew), a negative one is not.
+        assert!(at(NOW + 100, NOW + 100).is_ok());
+        assert!(matches!(
+            at(NOW + 100, NOW + 99),
+            Err(PlanFileError::NotAPlan { .. })
+        ));
+    }
+
+    #[test]
     fn unchanged_account_confirms_every_planned_user() {
         let d = desired(&["alice@example.com"]);
         let s = saved(&d, &live());
