@@ -5,8 +5,6 @@
 
 use std::io::{BufRead, Cursor, Read, Write};
 
-use reconcile::cli::{Cli, Environment, Settings};
-use reconcile::run::{run, Exit, Streams};
 use reconcile::sandbox::{Faults, Options, Seed};
 use serde_json::Value;
 
@@ -339,40 +337,12 @@ impl BufRead for EditsTheDoor {
 fn a_door_changed_between_the_plan_shown_and_the_answer_is_refused() {
     let w = drifted();
     let path = desired(&w, &["alice@example.com", "frank@example.com"], Some(NAMED));
-    let cli = <Cli as clap::Parser>::try_parse_from(["reconcile", "apply", "-f", &path]).unwrap();
-    let base = w.sandbox.base_url();
-    let var = move |name: &str| match name {
-        "CLOUDFLARE_API_TOKEN" => Some(TOKEN.to_string()),
-        "CLOUDFLARE_BASE_URL" => Some(base.clone()),
-        _ => None,
-    };
-    let settings = Settings::resolve(
-        cli,
-        &Environment {
-            var: &var,
-            stdin_is_terminal: true,
-            stdout_is_terminal: false,
-            stderr_is_terminal: false,
-        },
-    )
-    .unwrap();
-    let (mut stdout, mut prompt) = (Vec::new(), Vec::new());
     let mut stdin = EditsTheDoor {
         addr: w.sandbox.addr(),
         answer: Cursor::new(b"yes\n".to_vec()),
         edited: false,
     };
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let result = runtime.block_on(run(
-        settings,
-        &mut Streams {
-            stdout: &mut stdout,
-            prompt: &mut prompt,
-            stdin: &mut stdin,
-            notes: &mut std::io::sink(),
-        },
-    ));
-    let prompt = String::from_utf8(prompt).unwrap();
+    let (result, _, prompt) = run_on_a_terminal(&w, &["apply", "-f", &path], &mut stdin);
     assert!(
         prompt.contains("Do you want to make 2 changes to the door, then delete 4 users?"),
         "{prompt}"
@@ -408,7 +378,6 @@ fn a_door_only_plan_without_a_terminal_is_refused_in_its_own_words() {
         "{r:?}"
     );
     assert!(w.door_writes().is_empty());
-    let _ = Exit::Success;
 }
 
 /// Carol is not allowed, but the door's list (seeded) admits her: whether she comes back after

@@ -461,3 +461,54 @@ pub fn gets_of_one_plan(allowed: &[&str]) -> usize {
     assert_eq!(r.code, 0, "{r:?}");
     w.gets()
 }
+
+/// Run `reconcile ARGS` in-process against the world's sandbox with a stdin that counts as a
+/// terminal (the test runner has none to give the real binary), answering the prompt from
+/// `stdin`. The result, stdout and what was prompted (stderr's prompt).
+pub fn run_on_a_terminal(
+    w: &World,
+    args: &[&str],
+    stdin: &mut (dyn std::io::BufRead + Send),
+) -> (
+    Result<reconcile::run::Exit, reconcile::run::Error>,
+    String,
+    String,
+) {
+    use reconcile::cli::{Cli, Environment, Settings};
+    let cli = <Cli as clap::Parser>::try_parse_from(
+        std::iter::once("reconcile").chain(args.iter().copied()),
+    )
+    .unwrap();
+    let base = w.sandbox.base_url();
+    let var = move |name: &str| match name {
+        "CLOUDFLARE_API_TOKEN" => Some(TOKEN.to_string()),
+        "CLOUDFLARE_BASE_URL" => Some(base.clone()),
+        _ => None,
+    };
+    let settings = Settings::resolve(
+        cli,
+        &Environment {
+            var: &var,
+            stdin_is_terminal: true,
+            stdout_is_terminal: false,
+            stderr_is_terminal: false,
+        },
+    )
+    .unwrap();
+    let (mut stdout, mut prompt) = (Vec::new(), Vec::new());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let result = runtime.block_on(reconcile::run::run(
+        settings,
+        &mut reconcile::run::Streams {
+            stdout: &mut stdout,
+            prompt: &mut prompt,
+            stdin,
+            notes: &mut std::io::sink(),
+        },
+    ));
+    (
+        result,
+        String::from_utf8(stdout).unwrap(),
+        String::from_utf8(prompt).unwrap(),
+    )
+}

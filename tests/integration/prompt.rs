@@ -4,8 +4,7 @@
 use std::io::Cursor;
 
 use crate::harness::*;
-use reconcile::cli::{Cli, Environment, Settings};
-use reconcile::run::{run, Error, Exit, Streams};
+use reconcile::run::{Error, Exit};
 
 const ALLOWED: &[&str] = &[
     "alice@example.com",
@@ -15,42 +14,8 @@ const ALLOWED: &[&str] = &[
 
 fn apply_answering(w: &World, answer: &str) -> (Result<Exit, Error>, String, String) {
     let file = w.allowlist(ALLOWED);
-    let cli =
-        <Cli as clap::Parser>::try_parse_from(["reconcile", "apply", "-f", file.to_str().unwrap()])
-            .unwrap();
-    let base = w.sandbox.base_url();
-    let var = move |name: &str| match name {
-        "CLOUDFLARE_API_TOKEN" => Some(TOKEN.to_string()),
-        "CLOUDFLARE_BASE_URL" => Some(base.clone()),
-        _ => None,
-    };
-    let settings = Settings::resolve(
-        cli,
-        &Environment {
-            var: &var,
-            stdin_is_terminal: true,
-            stdout_is_terminal: false,
-            stderr_is_terminal: false,
-        },
-    )
-    .unwrap();
-    let (mut stdout, mut prompt) = (Vec::new(), Vec::new());
     let mut stdin = Cursor::new(answer.as_bytes().to_vec());
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let result = runtime.block_on(run(
-        settings,
-        &mut Streams {
-            stdout: &mut stdout,
-            prompt: &mut prompt,
-            stdin: &mut stdin,
-            notes: &mut std::io::sink(),
-        },
-    ));
-    (
-        result,
-        String::from_utf8(stdout).unwrap(),
-        String::from_utf8(prompt).unwrap(),
-    )
+    run_on_a_terminal(w, &["apply", "-f", file.to_str().unwrap()], &mut stdin)
 }
 
 #[test]
