@@ -512,3 +512,20 @@ pub fn run_on_a_terminal(
         String::from_utf8(prompt).unwrap(),
     )
 }
+
+/// Send a raw request to the sandbox and wait for its answer: the status, the headers and the
+/// body, which must be JSON (the sandbox answers nothing else).
+pub fn send_raw(
+    runtime: &tokio::runtime::Runtime,
+    request: reqwest::RequestBuilder,
+) -> (u16, reqwest::header::HeaderMap, serde_json::Value) {
+    runtime.block_on(async {
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap();
+        let body = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {text}"));
+        (status, headers, body)
+    })
+}

@@ -92,19 +92,12 @@ impl Api {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        self.runtime.block_on(async {
-            let response = request.send().await.unwrap();
-            let status = response.status().as_u16();
-            let headers = response.headers().clone();
-            let text = response.text().await.unwrap();
-            let body = serde_json::from_str(&text)
-                .unwrap_or_else(|e| panic!("body is not JSON ({e}): {text}"));
-            Answer {
-                status,
-                headers,
-                body,
-            }
-        })
+        let (status, headers, body) = crate::harness::send_raw(&self.runtime, request);
+        Answer {
+            status,
+            headers,
+            body,
+        }
     }
 
     fn get(&self, path: &str) -> Answer {
