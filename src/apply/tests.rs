@@ -783,3 +783,35 @@ fn audit_context_carries_the_digests_and_tells_runs_apart() {
         c.run_id
     );
 }
+
+#[test]
+fn the_audit_context_made_meanwhile_is_the_one_made_alone() {
+    let desired = crate::config::parse_str(
+        "users: [keep@example.com]\ndomains: [example.org]\n",
+        "u.yaml",
+    )
+    .unwrap();
+    let live: Vec<LiveUser> = (0..5)
+        .map(|i| LiveUser {
+            id: Some(id(i)),
+            email: Some(email(i)),
+            ..LiveUser::default()
+        })
+        .collect();
+    let account = AccountId::parse("023e105f4ecef8ad9ca31a8372d0c353").unwrap();
+    let plan = crate::plan::compute(&desired, &live, &Policy::at(&account, 1_795_867_200));
+    let settings = ExecSettings {
+        clock: Clock::Fixed(1_795_867_200),
+        ..ExecSettings::default()
+    };
+    let alone = AuditContext::new(&desired, &plan, &settings);
+    let (meanwhile, ran) = AuditContext::new_while(&desired, &plan, &settings, || 42);
+    assert_eq!(ran, 42, "what ran meanwhile gives its own value back");
+    assert_eq!(meanwhile.desired_digest, desired.digest());
+    assert_eq!(
+        meanwhile.live_fingerprint,
+        crate::plan::fingerprint(&live),
+        "the listing's own fingerprint"
+    );
+    assert_eq!(meanwhile, alone);
+}

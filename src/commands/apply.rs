@@ -86,14 +86,18 @@ pub(crate) async fn apply_flow(
     }
     warn_about(desired, &shown);
     // A JSON or Markdown report holds the plan itself, at the end: stdout carries nothing else.
-    if format == Format::Human {
-        // One write per 64 KiB, not one per line (stdout is line-buffered), then flushed before
-        // the prompt.
-        let mut buffered = std::io::BufWriter::with_capacity(1 << 16, &mut *streams.stdout);
-        render::human_with(&shown, layout, &mut buffered, palette)?;
-        io::Write::flush(&mut buffered)?;
-    }
-    streams.stdout.flush()?;
+    // The audit records' digests of what is shown are computed meanwhile.
+    let (context, shown_written) = apply::AuditContext::new_while(desired, &shown, exec, || {
+        if format == Format::Human {
+            // One write per 64 KiB, not one per line (stdout is line-buffered), then flushed
+            // before the prompt.
+            let mut buffered = std::io::BufWriter::with_capacity(1 << 16, &mut *streams.stdout);
+            render::human_with(&shown, layout, &mut buffered, palette)?;
+            io::Write::flush(&mut buffered)?;
+        }
+        streams.stdout.flush()
+    });
+    shown_written?;
     if shown.refusal.is_some() || shown.door_refused() {
         return Err(Error::Refused(crate::commands::plan::refused(&shown)));
     }
@@ -188,7 +192,6 @@ pub(crate) async fn apply_flow(
         }
         tracing::info!(writes = kept.done.len(), "the door is kept");
     }
-    let context = apply::AuditContext::new(desired, &shown, exec);
     let execution =
         apply::execute_with(confirmed, client, exec, audit, &context, apply::ctrl_c()).await;
     let applied = Applied {

@@ -16,6 +16,7 @@ use near::{hold_near_misses, NearTarget};
 pub use rails::{Limits, Refusal, DEFAULT_MAX_DELETE_FRACTION, FRACTION_MIN_USERS};
 pub use reason::{EntryList, Likeness, Reason};
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::config::{AllowEntry, Desired, DomainEntry, ProtectedEntry};
@@ -150,10 +151,10 @@ impl Plan {
         fingerprint_pairs(decisions.map(|d| {
             (
                 d.user.id.as_deref().unwrap_or(""),
-                match &d.email {
-                    Some(email) => email.to_string(),
-                    None => d.user.email.clone().unwrap_or_default(),
-                },
+                Cow::Borrowed(match &d.email {
+                    Some(email) => email.as_str(),
+                    None => d.user.email.as_deref().unwrap_or(""),
+                }),
             )
         }))
     }
@@ -482,17 +483,22 @@ pub(crate) fn fingerprint<'a>(live: impl IntoIterator<Item = &'a LiveUser>) -> S
         let email = u.email.as_deref().unwrap_or("");
         (
             u.id.as_deref().unwrap_or(""),
-            Email::parse(email).map_or_else(|_| email.to_string(), |e| e.to_string()),
+            Email::parse(email).map_or(Cow::Borrowed(email), |e| Cow::Owned(e.to_string())),
         )
     }))
 }
 
 /// The same fingerprint, from pairs of (id as the API wrote it, address in its normal form, or
 /// as written when it is not an address).
-fn fingerprint_pairs<'a>(pairs: impl Iterator<Item = (&'a str, String)>) -> String {
-    let mut pairs: Vec<(&str, String)> = pairs.collect();
+fn fingerprint_pairs<'a>(pairs: impl Iterator<Item = (&'a str, Cow<'a, str>)>) -> String {
+    let mut pairs: Vec<(&str, Cow<'a, str>)> = pairs.collect();
     pairs.sort_unstable();
-    let mut canonical = String::from("reconcile-live-v1\n");
+    let size = pairs
+        .iter()
+        .map(|(id, a)| id.len() + a.len() + 2)
+        .sum::<usize>();
+    let mut canonical = String::with_capacity("reconcile-live-v1\n".len() + size);
+    canonical.push_str("reconcile-live-v1\n");
     for (id, address) in pairs {
         canonical.push_str(id);
         canonical.push('\t');

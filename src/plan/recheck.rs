@@ -141,6 +141,16 @@ impl Recheck {
     }
 }
 
+/// The live user a reviewed id names on the fresh plan.
+enum Live<'f> {
+    /// No live user has the id.
+    Gone,
+    /// One live user: the id as listed, the user, and whether the fresh plan deletes them.
+    One(&'f UserId, &'f Decision, bool),
+    /// Several live users share the id.
+    Shared,
+}
+
 /// Invariant 1: a user is deleted only if they were in the plan that was reviewed, and are
 /// still an extra on `fresh` when the deletion is issued. Refused as a whole when the
 /// whole-plan rails refuse what would now be deleted (then nothing is deleted).
@@ -148,27 +158,40 @@ pub fn recheck<'a>(
     reviewed: impl IntoIterator<Item = Reviewed<'a>>,
     fresh: &Plan,
 ) -> Result<Recheck, Refusal> {
-    // Every live user of the fresh plan by id, and whether the fresh plan deletes them. An id
-    // that several live users share (in any letter case) names no one: `None`, never deleted.
-    let mut by_id: HashMap<&UserId, Option<(&Decision, bool)>> = HashMap::new();
-    for (d, delete) in fresh
+    // The reviewed users first, each id and address through its one check; then one pass over
+    // the fresh plan's live users finds each reviewed id's user (an index of the reviewed ids,
+    // not of every live user: a tenth of the work when a quarter of 100,000 users is reviewed).
+    let reviewed: Vec<(Reviewed<'a>, Option<UserId>, Option<Email>)> = reviewed
+        .into_iter()
+        .map(|r| (r, UserId::parse(r.id), Email::parse(r.email).ok()))
+        .collect();
+    let mut live: HashMap<&UserId, Live<'_>> = HashMap::with_capacity(reviewed.len());
+    for (_, id, _) in &reviewed {
+        if let Some(id) = id {
+            live.insert(id, Live::Gone);
+        }
+    }
+    for (d, deletes) in fresh
         .keep
         .iter()
         .chain(&fresh.held)
         .map(|d| (d, false))
         .chain(fresh.delete.iter().map(|d| (d, true)))
     {
-        if let Some(id) = &d.id {
-            by_id
-                .entry(id)
-                .and_modify(|seen| *seen = None)
-                .or_insert(Some((d, delete)));
+        let Some(id) = &d.id else { continue };
+        if let Some(seen) = live.get_mut(id) {
+            // An id that several live users share (in any letter case) names no one: never
+            // deleted.
+            *seen = match seen {
+                Live::Gone => Live::One(id, d, deletes),
+                _ => Live::Shared,
+            };
         }
     }
     let mut confirmed = Vec::new();
     let mut dropped = Vec::new();
-    let mut planned: HashSet<(UserId, Option<Email>)> = HashSet::new();
-    for r in reviewed {
+    let mut planned: HashSet<(&UserId, Option<&Email>)> = HashSet::with_capacity(reviewed.len());
+    for (r, id, email) in &reviewed {
         let as_reviewed = || {
             Decision::of(
                 LiveUser {
@@ -180,28 +203,27 @@ pub fn recheck<'a>(
                 Reason::NotAllowed,
             )
         };
-        let Some(id) = UserId::parse(r.id) else {
+        let Some(id) = id else {
             dropped.push(Dropped {
                 decision: as_reviewed(),
                 skip: Skip::InvalidId,
             });
             continue;
         };
-        let email = Email::parse(r.email).ok();
         // A reviewed list that names one user twice deletes them once.
-        if !planned.insert((id.clone(), email.clone())) {
+        if !planned.insert((id, email.as_ref())) {
             continue;
         }
-        let (live_id, now, deletes) = match by_id.get_key_value(&id) {
-            Some((live_id, Some((now, deletes)))) => (*live_id, *now, *deletes),
-            Some((_, None)) => {
+        let (live_id, now, deletes) = match live.get(id) {
+            Some(Live::One(live_id, now, deletes)) => (*live_id, *now, *deletes),
+            Some(Live::Shared) => {
                 dropped.push(Dropped {
                     decision: as_reviewed(),
                     skip: Skip::SharedId,
                 });
                 continue;
             }
-            None => {
+            Some(Live::Gone) | None => {
                 dropped.push(Dropped {
                     decision: as_reviewed(),
                     skip: Skip::Gone,
@@ -209,7 +231,7 @@ pub fn recheck<'a>(
                 continue;
             }
         };
-        if email.is_none() || now.email != email {
+        if email.is_none() || now.email.as_ref() != email.as_ref() {
             dropped.push(Dropped {
                 decision: now.clone(),
                 skip: Skip::EmailChanged {
@@ -240,7 +262,7 @@ pub fn recheck<'a>(
         .delete
         .iter()
         .filter(|d| match &d.id {
-            Some(id) => !planned.contains(&(id.clone(), d.email.clone())),
+            Some(id) => !planned.contains(&(id, d.email.as_ref())),
             None => true,
         })
         .cloned()
