@@ -137,6 +137,89 @@ impl<'a> Line<'a> {
     }
 }
 
+/// What happened to one write of the door, as the log names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DoorRecorded {
+    Done,
+    Failed,
+    /// Not sent: an earlier write failed.
+    NotSent,
+}
+
+/// One record of a door write (`"kind": "door"`): which list or group, what was added and
+/// removed (a list's addresses) or the include sent (the group's), and how it went. Chained
+/// with the users' records in one log.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DoorEntry<'a> {
+    pub time: String,
+    pub run: &'a str,
+    pub account: &'a str,
+    /// `create_list`, `change_list`, `create_group` or `change_group`.
+    pub action: &'static str,
+    pub name: &'a str,
+    pub id: Option<&'a str>,
+    pub added: &'a [String],
+    pub removed: &'a [String],
+    pub include: &'a [Value],
+    pub outcome: DoorRecorded,
+    pub error: Option<&'a str>,
+    pub desired_digest: &'a str,
+    /// The door's fingerprint as the plan read it.
+    pub door_fingerprint: &'a str,
+    pub actor: &'a Actor,
+}
+
+/// A door record as written: fields in alphabetical order, as [`Line`].
+#[derive(Serialize)]
+struct DoorLine<'a> {
+    account: &'a str,
+    action: &'a str,
+    actor: &'a Actor,
+    added: &'a [String],
+    desired_digest: &'a str,
+    door_fingerprint: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+    id: Option<&'a str>,
+    include: &'a [Value],
+    kind: &'static str,
+    name: &'a str,
+    outcome: DoorRecorded,
+    prev: &'a str,
+    removed: &'a [String],
+    run: &'a str,
+    time: &'a str,
+    tool: &'static str,
+}
+
+/// The `kind` of a door record; the users' records have no `kind`.
+const DOOR_KIND: &str = "door";
+
+impl<'a> DoorLine<'a> {
+    fn new(entry: &'a DoorEntry<'a>, prev: &'a str) -> DoorLine<'a> {
+        DoorLine {
+            account: entry.account,
+            action: entry.action,
+            actor: entry.actor,
+            added: entry.added,
+            desired_digest: entry.desired_digest,
+            door_fingerprint: entry.door_fingerprint,
+            error: entry.error,
+            id: entry.id,
+            include: entry.include,
+            kind: DOOR_KIND,
+            name: entry.name,
+            outcome: entry.outcome,
+            prev,
+            removed: entry.removed,
+            run: entry.run,
+            time: &entry.time,
+            tool: concat!("reconcile ", env!("CARGO_PKG_VERSION")),
+        }
+    }
+}
+
 impl Actor {
     /// Read from the environment (`var` is the process environment, read once by `cli`).
     pub fn from_env(var: &dyn Fn(&str) -> Option<String>) -> Actor {
@@ -439,7 +522,9 @@ fn records_from(reader: impl BufRead, path: &Path) -> Result<Vec<Record>, AuditE
     let mut records = Vec::new();
     let mut unreadable: Option<(usize, String)> = None;
     walk(reader, |line, fields| {
-        if unreadable.is_none() {
+        // A door write's record is not about a user: `--history` reads the users' records.
+        let door = fields.get("kind").and_then(Value::as_str) == Some(DOOR_KIND);
+        if unreadable.is_none() && !door {
             match Record::from_fields(line, &fields) {
                 Ok(record) => records.push(record),
                 Err(why) => unreadable = Some((line, why)),
@@ -525,11 +610,21 @@ impl AuditLog {
 
     /// Append one record (its `prev` and `hash` are set here) and flush it to the file.
     pub fn append(&mut self, entry: &Entry<'_>) -> Result<(), AuditError> {
-        let content =
-            serde_json::to_string(&Line::new(entry, &self.head)).map_err(|e| AuditError::Io {
-                path: self.path.clone(),
-                source: e.into(),
-            })?;
+        let content = serde_json::to_string(&Line::new(entry, &self.head));
+        self.append_line(content)
+    }
+
+    /// Append one record of a door write, chained like the users' records.
+    pub fn append_door(&mut self, entry: &DoorEntry<'_>) -> Result<(), AuditError> {
+        let content = serde_json::to_string(&DoorLine::new(entry, &self.head));
+        self.append_line(content)
+    }
+
+    fn append_line(&mut self, content: serde_json::Result<String>) -> Result<(), AuditError> {
+        let content = content.map_err(|e| AuditError::Io {
+            path: self.path.clone(),
+            source: e.into(),
+        })?;
         let hash = sha256(content.as_bytes());
         let line = format!(
             "{},\"hash\":\"{hash}\"}}\n",

@@ -35,6 +35,9 @@ pub(crate) struct Applied<'a> {
         &'a crate::apply::Execution,
         &'a crate::plan::recheck::Unapplied,
     )>,
+    /// The door's writes, when the plan changed the door (each done; or the run stopped at the
+    /// one that failed, and `run` is `None`: nobody was deleted).
+    pub(crate) door: Option<&'a crate::apply::door::DoorRun>,
 }
 
 /// The plan an `apply` carried out.
@@ -51,8 +54,10 @@ pub(crate) enum Approved<'a> {
 impl Applied<'_> {
     /// The run's own verdict, the one the exit code says: nothing to do is complete.
     pub(crate) fn complete(&self) -> bool {
-        self.run
-            .is_none_or(|(execution, _)| execution.is_complete())
+        self.door.is_none_or(|door| door.is_complete())
+            && self
+                .run
+                .is_none_or(|(execution, _)| execution.is_complete())
     }
 }
 

@@ -22,6 +22,7 @@ use crate::model::UserId;
 use crate::plan::recheck::{Confirmed, ConfirmedDeletions};
 use crate::plan::{Decision, Plan};
 
+pub mod door;
 mod signals;
 #[cfg(test)]
 mod tests;

@@ -73,7 +73,7 @@ pub(crate) async fn apply_flow(
     } = run;
     document_needs_approval(format, &approval)?;
     // Before anything is listed: an audit log that cannot be written stops the run here.
-    let audit = apply::open_audit(exec)?;
+    let mut audit = apply::open_audit(exec)?;
     let past = past_deletions(audit.as_ref(), history, client.account_id())?;
     // One instant for the users' plan and the door's, as `plan` does: the `expires:` of both are
     // read on the same day.
@@ -106,6 +106,7 @@ pub(crate) async fn apply_flow(
             account: client.account_id().as_str(),
             approved: Approved::Shown(&shown),
             run: None,
+            door: None,
         };
         append_summary(step_summary, &applied);
         if format == Format::Human {
@@ -166,6 +167,7 @@ pub(crate) async fn apply_flow(
     // The door, before anyone is deleted: read again (unless the unattended run may reuse what
     // it read, as for the users), refused if it changed since the plan shown, then written. A
     // failed write stops the run here: nobody is deleted.
+    let mut door_run = None;
     if let Some(door) = shown.door.as_ref().filter(|d| d.has_changes()) {
         if !listing_still_fresh(approval, listed_at, exec.clock.unix()) {
             let again = plan_door(desired, client, at.today()).await?;
@@ -175,22 +177,30 @@ pub(crate) async fn apply_flow(
                 ));
             }
         }
-        let kept = keep_door(door, client).await;
+        let run = apply::door::keep(door, client, audit.as_mut(), &context).await;
         if format == Format::Human {
-            for step in &kept.done {
-                writeln!(streams.stdout, "door: done: {step}")?;
+            for write in run.done() {
+                writeln!(streams.stdout, "door: done: {}", write.describe())?;
             }
             streams.stdout.flush()?;
         }
-        if let Some((step, e)) = kept.failed {
-            return Err(Error::Refused(door_failed(
-                &kept.done,
-                &step,
-                &e,
-                &kept.not_done,
-            )));
+        if !run.is_complete() {
+            // Something was written: a JSON or Markdown report still says what, then the error.
+            let applied = Applied {
+                account: client.account_id().as_str(),
+                approved: Approved::Shown(&shown),
+                run: None,
+                door: Some(&run),
+            };
+            append_summary(step_summary, &applied);
+            if format != Format::Human {
+                render::applied(&applied, format, streams.stdout)?;
+                streams.stdout.flush()?;
+            }
+            return Err(Error::DoorNotKept(apply::door::failure_words(&run)));
         }
-        tracing::info!(writes = kept.done.len(), "the door is kept");
+        tracing::info!(writes = run.writes.len(), "the door is kept");
+        door_run = Some(run);
     }
     let execution =
         apply::execute_with(confirmed, client, exec, audit, &context, apply::ctrl_c()).await;
@@ -198,6 +208,7 @@ pub(crate) async fn apply_flow(
         account: client.account_id().as_str(),
         approved: Approved::Shown(&shown),
         run: Some((&execution, &unapplied)),
+        door: door_run.as_ref(),
     };
     let written = match format {
         Format::Human => writeln!(streams.stdout).and_then(|()| {
@@ -231,152 +242,6 @@ fn what_is_asked(users: usize, door: usize) -> String {
         (0, _) => change,
         _ => format!("{change}, then {delete}"),
     }
-}
-
-/// The door writes one apply sent: those done, the one that failed, those not sent after it.
-struct KeptDoor {
-    done: Vec<String>,
-    failed: Option<(String, String)>,
-    not_done: Vec<String>,
-}
-
-/// Write the door as planned: the lists to create (their ids are then known), one PATCH per
-/// changed list with its appends and removals, then the group, created or PUT with its include
-/// built from the now-known ids and its exclude and require sent back as they were read. The
-/// first write that fails (an error, or [`crate::cloudflare::ApiError::Unconfirmed`]) stops it:
-/// nothing further is sent.
-async fn keep_door(door: &plan::door::DoorPlan, client: &Client) -> KeptDoor {
-    use crate::model::door::DoorId;
-    use plan::door::{GroupTarget, ListTarget};
-    let mut kept = KeptDoor {
-        done: Vec::new(),
-        failed: None,
-        not_done: Vec::new(),
-    };
-    let mut ids: Vec<Option<DoorId>> = door
-        .lists
-        .iter()
-        .map(|l| match &l.target {
-            ListTarget::Existing { id, .. } => Some(id.clone()),
-            ListTarget::Create { .. } => None,
-        })
-        .collect();
-    // Every write, described, in the order it is sent.
-    let mut steps: Vec<(String, usize)> = Vec::new();
-    for (i, list) in door.lists.iter().enumerate() {
-        if !list.has_changes() {
-            continue;
-        }
-        let name = crate::text::printable(list.target.name());
-        let what = match &list.target {
-            ListTarget::Create { .. } => format!(
-                "create list \"{name}\" with {}",
-                crate::text::count(list.append.len(), "item")
-            ),
-            ListTarget::Existing { .. } => format!(
-                "change list \"{name}\" (+{} -{})",
-                list.append.len(),
-                list.remove.len()
-            ),
-        };
-        steps.push((what, i));
-    }
-    let group = door.group.as_ref().filter(|g| g.has_changes());
-    if let Some(g) = group {
-        let what = match &g.target {
-            GroupTarget::Create { name } => {
-                format!("create group \"{}\"", crate::text::printable(name))
-            }
-            GroupTarget::Existing { name, .. } => {
-                format!(
-                    "change group \"{}\" (include)",
-                    crate::text::printable(name)
-                )
-            }
-        };
-        steps.push((what, usize::MAX));
-    }
-    let mut steps = steps.into_iter();
-    for (what, i) in steps.by_ref() {
-        let result = if i == usize::MAX {
-            match group {
-                Some(g) => write_group(g, &ids, client).await,
-                None => Ok(()),
-            }
-        } else {
-            let list = &door.lists[i];
-            let append: Vec<(String, Option<String>)> = list
-                .append
-                .iter()
-                .map(|a| (a.email.as_str().to_string(), Some(a.description.clone())))
-                .collect();
-            match &list.target {
-                ListTarget::Create { name } => client
-                    .create_list(name, None, &append)
-                    .await
-                    .map_err(|e| e.to_string())
-                    .map(|w| ids[i] = DoorId::parse(&w.value.id)),
-                ListTarget::Existing { id, .. } => {
-                    let remove: Vec<String> = list.remove.iter().map(|r| r.value.clone()).collect();
-                    client
-                        .patch_list(id, &append, &remove)
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| e.to_string())
-                }
-            }
-        };
-        match result {
-            Ok(()) => kept.done.push(what),
-            Err(e) => {
-                kept.failed = Some((what, e));
-                break;
-            }
-        }
-    }
-    kept.not_done = steps.map(|(what, _)| what).collect();
-    kept
-}
-
-/// Create or PUT the door's group with its include built from the lists' ids.
-async fn write_group(
-    g: &plan::door::GroupPlan,
-    ids: &[Option<crate::model::door::DoorId>],
-    client: &Client,
-) -> Result<(), String> {
-    use plan::door::GroupTarget;
-    let include: Option<Vec<_>> = g.include.iter().map(|r| r.to_rule(ids)).collect();
-    let Some(include) = include else {
-        // Every list to create was created before the group is written; a missing id is a bug,
-        // and the group is not sent without a list it should name.
-        return Err("a door list has no id: the group was not sent".into());
-    };
-    match &g.target {
-        GroupTarget::Create { name } => client.create_group(name, &include).await.map(|_| ()),
-        GroupTarget::Existing { id, name } => client
-            .put_group(id, name, &include, &g.exclude, &g.require)
-            .await
-            .map(|_| ()),
-    }
-    .map_err(|e| e.to_string())
-}
-
-/// The words for a door write that failed: what was done, what failed, what was not sent.
-fn door_failed(done: &[String], failed: &str, e: &str, not_done: &[String]) -> String {
-    let mut text = format!("the door was not fully kept: {failed} failed: {e}");
-    let list = |text: &mut String, head: &str, steps: &[String]| {
-        text.push_str(&format!("\n  {head}:"));
-        if steps.is_empty() {
-            text.push_str(" none");
-        }
-        for s in steps {
-            text.push_str(&format!("\n    - {s}"));
-        }
-    };
-    list(&mut text, "door writes done", done);
-    list(&mut text, "door writes not sent", not_done);
-    text.push_str("\n  help: no user was deleted; run `reconcile plan` again to see the door as it is now, then apply");
-    text
 }
 
 /// How long after its listing a plan approved without a prompt may be re-checked against that
@@ -569,6 +434,7 @@ pub(crate) async fn saved_apply_flow(
             plan: &saved,
         },
         run: Some((&execution, &unapplied)),
+        door: None,
     };
     let written = match format {
         Format::Human => render::saved_report(

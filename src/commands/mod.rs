@@ -64,6 +64,10 @@ pub enum Error {
     /// A safety rail refused the plan; the message says how to go ahead on purpose.
     #[error("{0}\nnothing was deleted")]
     Refused(String),
+    /// A door write failed (or its audit record could not be written): the words say what was
+    /// done and what not. No user was deleted.
+    #[error("{0}\nnothing was deleted")]
+    DoorNotKept(String),
     /// The person at the prompt did not answer `yes`.
     #[error("apply cancelled: nothing was deleted")]
     Declined,

@@ -10,6 +10,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::{json, words, Applied, Approved};
+use crate::apply::door::{DoorOutcome, DoorRun};
 use crate::apply::{Outcome, Stop, Unchecked, Verification, INTERRUPTED};
 use crate::plan::recheck::Skip;
 use crate::plan::Decision;
@@ -34,6 +35,30 @@ struct Document<'a> {
     verification: VerificationOut<'a>,
     audit_log: Option<AuditOut<'a>>,
     audit_error: Option<&'a str>,
+    /// The door's writes, in the order sent; `null` when the plan did not change the door.
+    door: Option<DoorOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct DoorOut<'a> {
+    /// Every write done (and recorded in the audit log, when there is one).
+    complete: bool,
+    writes: Vec<DoorWriteOut<'a>>,
+    audit_error: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct DoorWriteOut<'a> {
+    /// `create_list`, `change_list`, `create_group` or `change_group`.
+    action: &'static str,
+    name: &'a str,
+    id: Option<&'a str>,
+    added: &'a [String],
+    removed: &'a [String],
+    include: &'a [serde_json::Value],
+    /// `done`, `failed` or `not_sent`.
+    outcome: &'static str,
+    error: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -308,6 +333,31 @@ fn document<'a>(applied: &'a Applied<'a>) -> Document<'a> {
         verification: verification(verified),
         audit_log,
         audit_error,
+        door: applied.door.map(door),
+    }
+}
+
+fn door(run: &DoorRun) -> DoorOut<'_> {
+    DoorOut {
+        complete: run.is_complete(),
+        writes: run
+            .writes
+            .iter()
+            .map(|w| DoorWriteOut {
+                action: w.action.kind(),
+                name: &w.name,
+                id: w.id.as_deref(),
+                added: &w.added,
+                removed: &w.removed,
+                include: &w.include,
+                outcome: w.outcome.kind(),
+                error: match &w.outcome {
+                    DoorOutcome::Failed(why) => Some(why),
+                    _ => None,
+                },
+            })
+            .collect(),
+        audit_error: run.audit_error.as_deref(),
     }
 }
 
@@ -372,6 +422,7 @@ mod tests {
             account: plan.account_id.as_str(),
             approved: Approved::Shown(&plan),
             run: Some((&e, &unapplied)),
+            door: None,
         };
         let (text, doc) = written(&applied);
         // Printed, the document cannot reorder a line or start an escape sequence; parsed, it
@@ -409,6 +460,7 @@ mod tests {
             account: plan.account_id.as_str(),
             approved: Approved::Shown(&plan),
             run: None,
+            door: None,
         };
         let (_, doc) = written(&applied);
         assert_eq!(doc["complete"], true);

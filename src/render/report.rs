@@ -295,6 +295,29 @@ pub(crate) fn apply_summary(
 /// Markdown plan, one level down) or the saved plan applied. Escaped as the Markdown plan is; at
 /// most [`super::markdown::MAX_BYTES`] bytes: the outcomes come first, rows beyond the limit are
 /// counted in a note, and the plan gets what room is left.
+/// The door's writes as a table: each write and how it went.
+fn door_markdown(run: &crate::apply::door::DoorRun) -> String {
+    use super::markdown::{code, escape};
+    use crate::apply::door::DoorOutcome;
+    let mut out = String::from("### The door\n\n| Write | Outcome |\n| --- | --- |\n");
+    for w in &run.writes {
+        let what = match &w.outcome {
+            DoorOutcome::Done => "done".to_string(),
+            DoorOutcome::Failed(why) => format!("**failed**: {}", escape(why)),
+            DoorOutcome::NotSent => "not sent (an earlier write failed)".to_string(),
+        };
+        out.push_str(&format!("| {} | {what} |\n", code(&w.describe())));
+    }
+    if let Some(e) = &run.audit_error {
+        out.push_str(&format!(
+            "\n**The audit log could not be written**: {}; no further door write was sent.\n",
+            escape(e)
+        ));
+    }
+    out.push('\n');
+    out
+}
+
 pub(crate) fn markdown(applied: &Applied<'_>) -> String {
     use super::markdown::{code, escape, in_apply, marker, MAX_BYTES};
     use std::fmt::Write as _;
@@ -302,6 +325,7 @@ pub(crate) fn markdown(applied: &Applied<'_>) -> String {
     let complete = applied.complete();
     let mut out = marker("apply", account);
     let heading = match applied.run {
+        None if !complete => "the door was not kept, nobody was deleted",
         None => "nothing to delete",
         Some(_) if complete => "complete",
         Some(_) => "incomplete",
@@ -323,6 +347,9 @@ pub(crate) fn markdown(applied: &Applied<'_>) -> String {
         c.not_attempted,
         unapplied.dropped.len()
     );
+    if let Some(door) = applied.door {
+        out.push_str(&door_markdown(door));
+    }
     let mut rows: Vec<String> = report
         .map(|r| r.results.as_slice())
         .unwrap_or_default()
@@ -384,6 +411,9 @@ pub(crate) fn markdown(applied: &Applied<'_>) -> String {
         let _ = writeln!(out, "Stopped early: {}.\n", escape(&stop_text(stop)));
     }
     let checked = match execution.map(|e| &e.verification) {
+        None if !complete => {
+            Some("Nobody was deleted: the door was not fully kept (see above).".to_string())
+        }
         None => Some("Nothing to delete: every live user is allowed or held back.".to_string()),
         Some(Verification::Skipped(_)) => None,
         Some(Verification::Interrupted(_)) => Some(
@@ -484,6 +514,7 @@ mod tests {
             account: plan.account_id.as_str(),
             approved: Approved::Shown(&plan),
             run: Some((&execution, &unapplied)),
+            door: None,
         });
         assert!(
             text.len() <= super::super::markdown::MAX_BYTES,

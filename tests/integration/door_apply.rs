@@ -465,3 +465,153 @@ fn apply_of_a_saved_plan_still_refuses_a_door_section() {
     assert!(w.door_writes().is_empty());
     assert_eq!(w.user_deletes(), 0);
 }
+
+/// The records of an audit log, parsed.
+fn records(path: &str) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn the_audit_log_records_each_door_write_before_the_deletions_and_history_still_reads_it() {
+    let w = World::demo();
+    let path = desired(
+        &w,
+        &["alice@example.com", "bob.martin@example.com"],
+        Some(NAMED),
+    );
+    let log = w.dir.path().join("audit.jsonl");
+    let log = log.to_str().unwrap();
+    let r = w.run(&["apply", "--auto-approve", "--audit-log", log, "-f", &path]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let records = records(log);
+    let deleted = w.user_deletes();
+    assert_eq!(records.len(), 2 + deleted, "{records:#?}");
+    let (door, users) = records.split_at(2);
+    // The list first, then the group, with what each admits; then the users.
+    assert_eq!(door[0]["kind"], "door");
+    assert_eq!(door[0]["action"], "create_list");
+    assert_eq!(door[0]["name"], "reconcile-allowlist-1");
+    assert_eq!(door[0]["outcome"], "done");
+    assert_eq!(
+        door[0]["added"],
+        serde_json::json!(["alice@example.com", "bob.martin@example.com"])
+    );
+    let list_id = list_named(&w, "reconcile-allowlist-1")["id"].clone();
+    assert_eq!(door[0]["id"], list_id, "the id the API gave the new list");
+    assert_eq!(door[1]["action"], "create_group");
+    assert_eq!(door[1]["outcome"], "done");
+    assert_eq!(
+        door[1]["include"],
+        serde_json::json!([{"email_list": {"id": list_id}}])
+    );
+    for record in door {
+        assert!(record["door_fingerprint"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:"));
+        assert_eq!(record["account"], ACCOUNT);
+        assert_eq!(record["run"], users[0]["run"], "one run");
+    }
+    assert!(users
+        .iter()
+        .all(|u| u["outcome"] == "deleted" && u.get("kind").is_none()));
+    // The chain covers the door's records; --history reads the users' records past them.
+    let verify = w.run(&["audit", "verify", log]);
+    assert_eq!(verify.code, 0, "{verify:?}");
+    let plan = w.run(&["plan", "--history", log, "-f", &path]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+}
+
+#[test]
+fn a_failed_door_write_is_in_the_audit_log_and_the_json_report_and_nobody_is_deleted() {
+    let faults = Faults {
+        fail_door_writes_after: Some(1),
+        ..Faults::default()
+    };
+    let w = World::with_options(
+        Seed::from_str(DEMO_SEED, "seed.yaml").unwrap(),
+        Options::default().with_faults(faults, None),
+    );
+    let path = desired(&w, &["alice@example.com"], Some(NAMED));
+    let log = w.dir.path().join("audit.jsonl");
+    let log = log.to_str().unwrap();
+    let r = w.run(&[
+        "apply",
+        "--auto-approve",
+        "--max-retries",
+        "0",
+        "--format",
+        "json",
+        "--audit-log",
+        log,
+        "-f",
+        &path,
+    ]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(w.user_deletes(), 0);
+    assert!(r.stderr.contains("the door was not fully kept"), "{r:?}");
+    // The report says what was written, though the run failed: the list was created.
+    let doc: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(doc["complete"], false);
+    assert_eq!(doc["door"]["complete"], false);
+    let writes = doc["door"]["writes"].as_array().unwrap();
+    assert_eq!(writes.len(), 2, "{writes:#?}");
+    assert_eq!(writes[0]["action"], "create_list");
+    assert_eq!(writes[0]["outcome"], "done");
+    assert_eq!(writes[1]["action"], "create_group");
+    assert_eq!(writes[1]["outcome"], "failed");
+    assert!(
+        writes[1]["error"].as_str().unwrap().contains("503"),
+        "{writes:#?}"
+    );
+    assert_eq!(doc["counts"]["deleted"], 0);
+    let records = records(log);
+    let outcomes: Vec<_> = records
+        .iter()
+        .map(|r| {
+            (
+                r["action"].as_str().unwrap(),
+                r["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [("create_list", "done"), ("create_group", "failed")]
+    );
+    assert!(records[1]["error"].as_str().is_some(), "{records:#?}");
+    assert_eq!(w.run(&["audit", "verify", log]).code, 0);
+}
+
+#[test]
+fn the_markdown_apply_report_has_the_door_writes() {
+    let w = World::demo();
+    let path = desired(&w, &["alice@example.com"], Some(NAMED));
+    let summary = w.dir.path().join("summary.md");
+    let mut cmd = w.cmd(&[
+        "apply",
+        "--auto-approve",
+        "--format",
+        "markdown",
+        "-f",
+        &path,
+    ]);
+    cmd.env("GITHUB_STEP_SUMMARY", &summary);
+    let r = run(cmd);
+    assert_eq!(r.code, 0, "{r:?}");
+    for text in [r.stdout.clone(), std::fs::read_to_string(&summary).unwrap()] {
+        assert!(text.contains("### The door"), "{text}");
+        assert!(
+            text.contains("| `create list \"reconcile-allowlist-1\" with 1 item` | done |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| `create group \"Allowlisted people\"` | done |"),
+            "{text}"
+        );
+    }
+}
