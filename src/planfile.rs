@@ -104,6 +104,63 @@ pub struct SavedPlan {
     pub live_count: u64,
     /// The reviewed deletions, in plan order.
     pub deletions: Vec<SavedDeletion>,
+    /// With a `door:` section: the door as it was read and the writes that were reviewed. Absent
+    /// (not written at all) without one, so that a plan without a door is sealed as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub door: Option<SavedDoor>,
+}
+
+/// The door in a saved plan: `apply` refuses the plan when the door read then differs from this
+/// fingerprint (someone changed a list or the group since the review), or when the door's plan
+/// made then differs from these writes (an entry expired in between, say): only the reviewed
+/// door writes are ever sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SavedDoor {
+    /// `DoorPlan::live_fingerprint`: the lists and the group as read.
+    pub fingerprint: String,
+    /// The reviewed writes, in the order they are sent; empty when the door needed none.
+    pub writes: Vec<SavedDoorWrite>,
+}
+
+/// One reviewed door write (see [`crate::apply::door::DoorWrite`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SavedDoorWrite {
+    /// `create_list`, `change_list`, `create_group` or `change_group`.
+    pub action: String,
+    pub name: String,
+    pub id: Option<String>,
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    /// The group's include as it will be sent (lists still to create left out).
+    pub include: Vec<serde_json::Value>,
+}
+
+impl SavedDoorWrite {
+    fn of(w: &crate::apply::door::DoorWrite) -> SavedDoorWrite {
+        SavedDoorWrite {
+            action: w.action.kind().to_string(),
+            name: w.name.clone(),
+            id: w.id.clone(),
+            added: w.added.clone(),
+            removed: w.removed.clone(),
+            include: w.include.clone(),
+        }
+    }
+}
+
+impl SavedDoor {
+    /// The saved door for the door's plan.
+    pub fn of(door: &crate::plan::door::DoorPlan) -> SavedDoor {
+        SavedDoor {
+            fingerprint: door.live_fingerprint.clone(),
+            writes: crate::apply::door::planned_writes(door)
+                .iter()
+                .map(SavedDoorWrite::of)
+                .collect(),
+        }
+    }
 }
 
 /// One reviewed deletion.
@@ -174,6 +231,8 @@ pub enum PlanFileError {
         given_by: String,
         other: String,
     },
+    #[error("{path}: {what}: the plan is stale; nothing was sent to the lists or the group and nothing was deleted\n  help: run `reconcile plan --out` again, review the door and the deletions, and apply the new plan")]
+    DoorChanged { path: String, what: &'static str },
     #[error("{path}: the desired-state files changed since the plan was reviewed (their digest is {now}, the plan's is {planned}); nothing was deleted\n  help: run `reconcile plan --out` again with the current files, review it, and apply the new plan")]
     DesiredChanged {
         path: String,
@@ -206,6 +265,42 @@ impl SavedPlan {
                     },
                 })
                 .collect(),
+            door: plan.door.as_ref().map(SavedDoor::of),
+        }
+    }
+
+    /// The door read and planned at apply time (`None`: the desired state has no `door:`
+    /// section) is the one reviewed: the same lists and group as read then, and the same writes.
+    /// Only then may the door be written; nothing is sent otherwise.
+    pub(crate) fn check_door(
+        &self,
+        name: &str,
+        fresh: Option<&crate::plan::door::DoorPlan>,
+    ) -> Result<(), PlanFileError> {
+        let path = name.to_string();
+        match (&self.door, fresh) {
+            (None, None) => Ok(()),
+            (Some(_), None) | (None, Some(_)) => Err(PlanFileError::DoorChanged {
+                path,
+                what: "the saved plan and the desired-state files do not agree on a `door:` section",
+            }),
+            (Some(saved), Some(fresh)) if saved.fingerprint != fresh.live_fingerprint => {
+                Err(PlanFileError::DoorChanged {
+                    path,
+                    what: "the door's lists or group changed since the plan was reviewed",
+                })
+            }
+            (Some(saved), Some(fresh)) if SavedDoor::of(fresh) != *saved => {
+                Err(PlanFileError::DoorChanged {
+                    path,
+                    what: "the door's plan is not the one reviewed (an entry's `expires:` date passed since, or the lists' order changed)",
+                })
+            }
+            (Some(_), Some(fresh)) if fresh.is_refused() => Err(PlanFileError::DoorChanged {
+                path,
+                what: "the door's plan is refused now",
+            }),
+            (Some(_), Some(_)) => Ok(()),
         }
     }
 
@@ -944,5 +1039,94 @@ mod tests {
         ] {
             assert_eq!(parse_rfc3339(bad), None, "{bad}");
         }
+    }
+
+    /// A door plan for these users on `today`, against lists that hold `held`.
+    fn door_plan(users: &str, held: &[&str], today: &str) -> crate::plan::door::DoorPlan {
+        use crate::model::door::{LiveDoor, LiveItem, LiveList};
+        let desired = config::parse_str(
+            &format!("users:\n{users}door:\n  lists: {{ name: allow }}\n"),
+            "users.yaml",
+        )
+        .unwrap();
+        let live = LiveDoor {
+            lists: vec![LiveList {
+                id: "00000000-0000-4000-8000-000000000001".into(),
+                name: "allow-1".into(),
+                kind: Some("EMAIL".into()),
+                items: held
+                    .iter()
+                    .map(|v| LiveItem {
+                        value: v.to_string(),
+                        description: None,
+                    })
+                    .collect(),
+            }],
+            account_lists: 1,
+            groups: Vec::new(),
+        };
+        crate::plan::door::compute(&desired, &live, crate::date::Date::parse(today).unwrap())
+            .unwrap()
+    }
+
+    #[test]
+    fn the_door_must_be_the_one_reviewed_as_read_and_as_planned() {
+        let users = "  - a@example.com\n  - { email: b@example.com, expires: 2026-12-03 }\n";
+        let reviewed = door_plan(users, &["a@example.com"], "2026-12-01");
+        let base = saved(&desired(&["alice@example.com"]), &live());
+        let reviewed_plan = SavedPlan {
+            door: Some(SavedDoor::of(&reviewed)),
+            ..base
+        };
+        assert_eq!(reviewed_plan.door.as_ref().unwrap().writes.len(), 1);
+        assert_eq!(
+            reviewed_plan.door.as_ref().unwrap().writes[0].added,
+            ["b@example.com"]
+        );
+        // The same door, read and planned again on the same day: applied.
+        let again = door_plan(users, &["a@example.com"], "2026-12-01");
+        assert_eq!(reviewed_plan.check_door("p.json", Some(&again)), Ok(()));
+        // Someone added an item since: the lists as read differ.
+        let edited = door_plan(users, &["a@example.com", "x@example.com"], "2026-12-01");
+        let err = reviewed_plan
+            .check_door("p.json", Some(&edited))
+            .unwrap_err();
+        assert!(err.to_string().contains("lists or group changed"), "{err}");
+        // The same lists, but b's entry expired since the review: another plan of the door.
+        let later = door_plan(users, &["a@example.com"], "2026-12-04");
+        assert_eq!(later.live_fingerprint, reviewed.live_fingerprint);
+        let err = reviewed_plan
+            .check_door("p.json", Some(&later))
+            .unwrap_err();
+        assert!(err.to_string().contains("not the one reviewed"), "{err}");
+        assert!(err.to_string().contains("nothing was sent"), "{err}");
+        // A door section on one side only.
+        assert!(reviewed_plan.check_door("p.json", None).is_err());
+        let without = saved(&desired(&["alice@example.com"]), &live());
+        assert!(without.check_door("p.json", Some(&again)).is_err());
+        assert_eq!(without.check_door("p.json", None), Ok(()));
+    }
+
+    #[test]
+    fn a_plan_without_a_door_is_sealed_as_before_and_one_with_a_door_is_covered() {
+        let plain = saved(&desired(&["alice@example.com"]), &live());
+        let text = plain.to_json();
+        assert!(!text.contains("\"door\""), "{text}");
+        let mut with_door = plain.clone();
+        with_door.door = Some(SavedDoor::of(&door_plan(
+            "  - a@example.com\n",
+            &[],
+            "2026-12-01",
+        )));
+        assert_ne!(with_door.digest(), plain.digest());
+        let text = with_door.to_json();
+        let parsed = SavedPlan::parse(&text, "p.json").unwrap();
+        assert_eq!(parsed, with_door);
+        // An edit of a reviewed door write breaks the seal.
+        let edited = text.replace("a@example.com", "z@example.com");
+        assert!(matches!(
+            SavedPlan::parse(&edited, "p.json"),
+            Err(PlanFileError::Tampered { .. })
+        ));
     }
 }

@@ -133,6 +133,12 @@ impl DoorRun {
     }
 }
 
+/// The writes `door` needs, in the order they are sent, none sent yet: what a saved plan
+/// records for review, and compares with the door's plan at apply time.
+pub fn planned_writes(door: &DoorPlan) -> Vec<DoorWrite> {
+    planned(door).into_iter().map(|(w, _)| w).collect()
+}
+
 /// The writes `door` needs, in the order they are sent, all still [`DoorOutcome::NotSent`],
 /// each with the index of its list (`None` for the group).
 fn planned(door: &DoorPlan) -> Vec<(DoorWrite, Option<usize>)> {

@@ -177,30 +177,14 @@ pub(crate) async fn apply_flow(
                 ));
             }
         }
-        let run = apply::door::keep(door, client, audit.as_mut(), &context).await;
-        if format == Format::Human {
-            for write in run.done() {
-                writeln!(streams.stdout, "door: done: {}", write.describe())?;
-            }
-            streams.stdout.flush()?;
-        }
-        if !run.is_complete() {
-            // Something was written: a JSON or Markdown report still says what, then the error.
-            let applied = Applied {
-                account: client.account_id().as_str(),
-                approved: Approved::Shown(&shown),
-                run: None,
-                door: Some(&run),
-            };
-            append_summary(step_summary, &applied);
-            if format != Format::Human {
-                render::applied(&applied, format, streams.stdout)?;
-                streams.stdout.flush()?;
-            }
-            return Err(Error::DoorNotKept(apply::door::failure_words(&run)));
-        }
-        tracing::info!(writes = run.writes.len(), "the door is kept");
-        door_run = Some(run);
+        let kept = KeptBy {
+            client,
+            context: &context,
+            format,
+            step_summary,
+            approved: Approved::Shown(&shown),
+        };
+        door_run = Some(keep_the_door(door, kept, audit.as_mut(), streams).await?);
     }
     let execution =
         apply::execute_with(confirmed, client, exec, audit, &context, apply::ctrl_c()).await;
@@ -224,6 +208,52 @@ pub(crate) async fn apply_flow(
     };
     append_summary(step_summary, &applied);
     Ok(conclude(&applied, format, written, streams, palette))
+}
+
+/// What [`keep_the_door`] writes with and reports to.
+struct KeptBy<'a> {
+    client: &'a Client,
+    context: &'a apply::AuditContext,
+    format: Format,
+    step_summary: Option<&'a Path>,
+    /// The plan being applied, for the report when a door write fails.
+    approved: Approved<'a>,
+}
+
+/// Write the door's changes before anyone is deleted (`apply -f` and `apply PLAN_FILE` alike),
+/// each recorded in the audit log; the human report lists the writes done. When one fails, or
+/// its record cannot be written, the run stops with [`Error::DoorNotKept`]: a JSON or Markdown
+/// report (and the job summary) still says what was written, since the door changed, and
+/// nobody is deleted.
+async fn keep_the_door(
+    door: &plan::door::DoorPlan,
+    by: KeptBy<'_>,
+    audit: Option<&mut AuditLog>,
+    streams: &mut Streams<'_>,
+) -> Result<apply::door::DoorRun, Error> {
+    let run = apply::door::keep(door, by.client, audit, by.context).await;
+    if by.format == Format::Human {
+        for write in run.done() {
+            writeln!(streams.stdout, "door: done: {}", write.describe())?;
+        }
+        streams.stdout.flush()?;
+    }
+    if !run.is_complete() {
+        let applied = Applied {
+            account: by.client.account_id().as_str(),
+            approved: by.approved,
+            run: None,
+            door: Some(&run),
+        };
+        append_summary(by.step_summary, &applied);
+        if by.format != Format::Human {
+            render::applied(&applied, by.format, streams.stdout)?;
+            streams.stdout.flush()?;
+        }
+        return Err(Error::DoorNotKept(apply::door::failure_words(&run)));
+    }
+    tracing::info!(writes = run.writes.len(), "the door is kept");
+    Ok(run)
 }
 
 /// How many changes of the door the prompt counts: each list to create or change, and the group
@@ -386,7 +416,7 @@ pub(crate) async fn saved_apply_flow(
     let saved = read_saved(path, &name, plan_key)?;
     saved.check_usable(now_secs(target.clock), &name)?;
     // Before anything is listed: an audit log that cannot be written stops the run here.
-    let audit = apply::open_audit(exec)?;
+    let mut audit = apply::open_audit(exec)?;
     let account = saved.account(&name, target.account_id.as_ref())?;
     // Without the desired state, a user allowed, protected or active since the review would be
     // deleted all the same: the files are required, and must be the reviewed ones.
@@ -395,7 +425,7 @@ pub(crate) async fn saved_apply_flow(
             "{name}: apply PLAN_FILE needs the desired-state files too (-f PATH), so that it can check they are the ones reviewed and that every planned user is still an extra; nothing was deleted\n  help: reconcile apply {name} -f desired/"
         )));
     }
-    let desired = crate::commands::shared::load_desired(&target.files)?;
+    let desired = crate::config::load(&target.files)?;
     for warning in &desired.warnings {
         tracing::warn!("{warning}");
     }
@@ -419,12 +449,30 @@ pub(crate) async fn saved_apply_flow(
     }
     // Invariant 1: only users of the reviewed plan, still present as planned, are deleted.
     let (confirmed, unapplied) = check.recheck.split();
+    // The door, read and planned again: it must be the one reviewed, and only then is it
+    // written, before anyone is deleted.
+    let door = plan_door(&desired, &client, exec.clock.today()).await?;
+    saved.check_door(&name, door.as_ref())?;
     let context = apply::AuditContext::from_digests(
         account.as_str(),
         saved.desired_digest.clone(),
         saved.live_fingerprint.clone(),
         exec,
     );
+    let mut door_run = None;
+    if let Some(door) = door.as_ref().filter(|d| d.has_changes()) {
+        let kept = KeptBy {
+            client: &client,
+            context: &context,
+            format,
+            step_summary,
+            approved: Approved::Saved {
+                path: &name,
+                plan: &saved,
+            },
+        };
+        door_run = Some(keep_the_door(door, kept, audit.as_mut(), streams).await?);
+    }
     let execution =
         apply::execute_with(confirmed, &client, exec, audit, &context, apply::ctrl_c()).await;
     let applied = Applied {
@@ -434,7 +482,7 @@ pub(crate) async fn saved_apply_flow(
             plan: &saved,
         },
         run: Some((&execution, &unapplied)),
-        door: None,
+        door: door_run.as_ref(),
     };
     let written = match format {
         Format::Human => render::saved_report(

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use crate::commands::shared::{compute, connect_showing_door, now_secs, plan_door, warn_about};
 use crate::commands::{Error, Exit, Streams};
-use crate::config::{Desired, Location};
+use crate::config::Desired;
 use crate::date::Clock;
 use crate::fsread;
 use crate::history;
@@ -23,10 +23,6 @@ pub(crate) async fn run(
     streams: &mut Streams<'_>,
 ) -> Result<Exit, Error> {
     let (desired, client) = connect_showing_door(&target)?;
-    // Before anything is sent: a saved plan that left the door out would be applied without it.
-    if let (Some(door), Some(path)) = (&desired.door, &output.save_to) {
-        return Err(Error::Usage(saved_plan_without_door(&door.location, path)));
-    }
     // Before anything is listed: a history that cannot be read stops the run here.
     let past = match history {
         [] => None,
@@ -79,14 +75,6 @@ pub(crate) fn refused(plan: &Plan) -> String {
         why.push(text);
     }
     why.join("\n")
-}
-
-/// The words for `plan --out` with a `door:` section.
-fn saved_plan_without_door(at: &Location, path: &std::path::Path) -> String {
-    format!(
-        "{at}: --out {}: saved plans do not cover the door yet, and `apply` of a saved plan would leave the lists and the group out; nothing was sent and nothing was written\n  help: run `reconcile plan` without --out to review the door; docs/door.md",
-        fsread::display_path(path)
-    )
 }
 
 /// Mark the users who came back after a past deletion, and say so on stderr too for the ones

@@ -10,11 +10,10 @@ use crate::plan::door::DoorPlan;
 use crate::plan::{self, Plan};
 use crate::settings::Target;
 
-/// Read and validate the desired state for a command that acts on the account but does not keep
-/// the door yet (`apply PLAN_FILE`, explain, check). A `door:` section is refused there: an
-/// apply that left the lists and the group as they are, with the section in the files, would let
-/// a reviewer believe the door is kept. `plan` and `apply -f FILES`, which show and keep the
-/// door, read the files with [`connect`] instead.
+/// Read and validate the desired state for a command that does not look at the door yet
+/// (explain, check). A `door:` section is refused there, rather than silently left out. `plan`
+/// and `apply`, which show and keep the door, read the files with [`connect`] or
+/// [`config::load`] instead.
 pub(crate) fn load_desired(files: &[std::path::PathBuf]) -> Result<Desired, Error> {
     let desired = config::load(files)?;
     match &desired.door {
@@ -26,7 +25,7 @@ pub(crate) fn load_desired(files: &[std::path::PathBuf]) -> Result<Desired, Erro
 /// The words for a `door:` section that `plan` shows but this command does not keep.
 pub(crate) fn door_not_kept_yet(at: &config::Location) -> String {
     format!(
-        "{at}: this version of reconcile checks the `door:` section and `plan` shows the door's plan, and `apply -f FILES` keeps it, but `apply PLAN_FILE` (saved plans do not cover the door yet), explain and check do not (they would leave the lists and the group out); nothing was sent\n  help: review the door with `reconcile plan`, then apply it with `reconcile apply -f FILES`; to run this command, remove the `door:` section for now (docs/door.md)"
+        "{at}: this version of reconcile shows the `door:` section in `plan` and keeps it in `apply` (also of a saved plan), but explain and check do not look at it yet; nothing was sent\n  help: review the door with `reconcile plan`, then apply it with `reconcile apply`; to run this command, remove the `door:` section for now (docs/door.md)"
     )
 }
 

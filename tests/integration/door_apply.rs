@@ -301,18 +301,7 @@ impl EditsTheDoor {
             return;
         }
         self.edited = true;
-        let body = r#"{"append":[{"value":"eve@example.com"}]}"#;
-        let mut stream = std::net::TcpStream::connect(self.addr).unwrap();
-        write!(
-            stream,
-            "PATCH /client/v4/accounts/{ACCOUNT}/gateway/lists/{LIST_1} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            self.addr,
-            body.len()
-        )
-        .unwrap();
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).unwrap();
-        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        someone_appends(self.addr, "eve@example.com");
     }
 }
 
@@ -441,8 +430,92 @@ fn with_the_door_kept_a_deleted_user_stays_out_and_without_it_she_returns() {
     assert!(plan.stdout.contains("returned"), "{plan:?}");
 }
 
+/// Someone outside reconcile appends `value` to the door's list `LIST_1`.
+fn someone_appends(addr: std::net::SocketAddr, value: &str) {
+    let body = format!(r#"{{"append":[{{"value":"{value}"}}]}}"#);
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "PATCH /client/v4/accounts/{ACCOUNT}/gateway/lists/{LIST_1} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
+
 #[test]
-fn apply_of_a_saved_plan_still_refuses_a_door_section() {
+fn a_saved_plan_keeps_the_door_it_reviewed_then_deletes() {
+    let w = World::demo();
+    let path = desired(
+        &w,
+        &[
+            "alice@example.com",
+            "bob.martin@example.com",
+            "frank@example.com",
+        ],
+        Some(NAMED),
+    );
+    let saved = w.dir.path().join("plan.json");
+    let saved = saved.to_str().unwrap();
+    let r = w.run(&["plan", "--out", saved, "-f", &path]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(w.door_writes().is_empty());
+    let log = w.dir.path().join("audit.jsonl");
+    let log = log.to_str().unwrap();
+    let r = w.run(&["apply", saved, "--audit-log", log, "-f", &path]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout
+            .contains("door: done: create list \"reconcile-allowlist-1\" with 3 items"),
+        "{r:?}"
+    );
+    assert_eq!(
+        values(&list_named(&w, "reconcile-allowlist-1")),
+        [
+            "alice@example.com",
+            "bob.martin@example.com",
+            "frank@example.com"
+        ]
+    );
+    assert_eq!(group(&w)["name"], "Allowlisted people");
+    let deleted = w.user_deletes();
+    assert_eq!(deleted, 3, "{r:?}");
+    let records = records(log);
+    assert_eq!(records[0]["action"], "create_list");
+    assert_eq!(records[1]["action"], "create_group");
+    assert_eq!(records.len(), 2 + deleted);
+}
+
+#[test]
+fn a_saved_plan_is_stale_when_the_door_changed_since_the_review() {
+    let w = drifted();
+    let path = desired(&w, &["alice@example.com", "frank@example.com"], Some(NAMED));
+    let saved = w.dir.path().join("plan.json");
+    let saved = saved.to_str().unwrap();
+    let r = w.run(&["plan", "--out", saved, "-f", &path]);
+    assert_eq!(r.code, 0, "{r:?}");
+    someone_appends(w.sandbox.addr(), "eve@example.com");
+    let writes_before = w.door_writes().len();
+    let r = w.run(&["apply", saved, "-f", &path]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("the door's lists or group changed since the plan was reviewed"),
+        "{r:?}"
+    );
+    assert!(
+        r.stderr.contains("run `reconcile plan --out` again"),
+        "{r:?}"
+    );
+    assert_eq!(w.door_writes().len(), writes_before, "nothing written");
+    assert_eq!(w.user_deletes(), 0);
+    assert!(values(&list_named(&w, "reconcile-allowlist-1")).contains(&"eve@example.com".into()));
+}
+
+#[test]
+fn a_saved_plan_without_the_door_is_refused_with_files_that_have_one() {
     let w = World::demo();
     let users = [
         "alice@example.com",
@@ -459,7 +532,7 @@ fn apply_of_a_saved_plan_still_refuses_a_door_section() {
     assert_eq!(r.code, 1, "{r:?}");
     assert!(
         r.stderr
-            .contains("`apply PLAN_FILE` (saved plans do not cover the door yet)"),
+            .contains("the desired-state files changed since the plan was reviewed"),
         "{r:?}"
     );
     assert!(w.door_writes().is_empty());

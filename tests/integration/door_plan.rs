@@ -1,6 +1,6 @@
 //! `reconcile plan` reads and shows the door (docs/door.md, "The plan"): the Zero Trust lists
 //! and the Access group, read with GETs only, planned and shown in every format; never written.
-//! `plan --out` refuses a `door:` section (saved plans do not cover the door yet).
+//! `plan --out` saves the door as read and the writes reviewed.
 #![allow(clippy::unwrap_used)]
 
 use reconcile::sandbox::{Options, Seed, TokenSpec};
@@ -211,23 +211,25 @@ fn a_refused_door_is_shown_and_plan_exits_1_having_only_read() {
 }
 
 #[test]
-fn plan_out_refuses_a_door_section_before_any_request() {
+fn plan_out_saves_the_door_as_read_and_the_writes_reviewed_and_writes_nothing() {
     let w = World::demo();
     let path = desired(&w, NAMED);
     let out = w.dir.path().join("plan.json");
     let r = w.run(&["plan", "--out", out.to_str().unwrap(), "-f", &path]);
-    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(r.code, 0, "{r:?}");
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let door = &file["plan"]["door"];
     assert!(
-        r.stderr.contains("saved plans do not cover the door yet"),
-        "{r:?}"
+        door["fingerprint"].as_str().unwrap().starts_with("sha256:"),
+        "{door}"
     );
-    assert!(
-        r.stderr
-            .contains("nothing was sent and nothing was written"),
-        "{r:?}"
-    );
-    assert!(r.stderr.contains(&format!("{path}:9:1")), "{r:?}");
-    assert!(r.stdout.is_empty(), "{r:?}");
-    assert!(!out.exists());
-    assert_eq!(w.requests(), 0);
+    let actions: Vec<&str> = door["writes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["create_list", "create_group"], "{door}");
+    assert_eq!(door["writes"][0]["name"], "reconcile-allowlist-1");
+    assert!(w.door_writes().is_empty(), "plan only reads");
 }

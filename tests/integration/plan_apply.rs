@@ -617,7 +617,7 @@ fn a_door_section_is_planned_and_kept_by_apply_but_refused_by_explain_and_check(
         let r = w.run(&args);
         assert_eq!(r.code, 1, "{args:?}: {r:?}");
         assert!(
-            r.stderr.contains(&format!("{path}:7:1: this version of reconcile checks the `door:` section and `plan` shows the door's plan, and `apply -f FILES` keeps it, but `apply PLAN_FILE` (saved plans do not cover the door yet), explain and check do not")),
+            r.stderr.contains(&format!("{path}:7:1: this version of reconcile shows the `door:` section in `plan` and keeps it in `apply` (also of a saved plan), but explain and check do not look at it yet")),
             "{args:?}: {r:?}"
         );
         assert!(r.stdout.is_empty(), "{args:?}: {r:?}");
