@@ -1129,4 +1129,33 @@ mod tests {
             Err(PlanFileError::Tampered { .. })
         ));
     }
+
+    #[test]
+    fn the_account_and_the_files_must_be_the_reviewed_ones() {
+        let files = desired(&["alice@example.com"]);
+        let plan = saved(&files, &live());
+        let account = AccountId::parse(ACCOUNT).unwrap();
+        let other = AccountId::parse("ffffffffffffffffffffffffffffffff").unwrap();
+        assert_eq!(plan.account("p.json", None), Ok(account.clone()));
+        assert_eq!(plan.account("p.json", Some(&account)), Ok(account.clone()));
+        assert!(matches!(
+            plan.account("p.json", Some(&other)),
+            Err(PlanFileError::OtherAccount { .. })
+        ));
+        assert_eq!(plan.check_desired("p.json", &account, &files), Ok(()));
+        let changed = desired(&["alice@example.com", "bob@example.com"]);
+        assert!(matches!(
+            plan.check_desired("p.json", &account, &changed),
+            Err(PlanFileError::DesiredChanged { .. })
+        ));
+        let elsewhere = config::parse_str(
+            "account_id: ffffffffffffffffffffffffffffffff\nusers:\n  - alice@example.com\n",
+            "users.yaml",
+        )
+        .unwrap();
+        assert!(matches!(
+            plan.check_desired("p.json", &account, &elsewhere),
+            Err(PlanFileError::OtherAccount { .. })
+        ));
+    }
 }
