@@ -64,6 +64,11 @@ pub enum Error {
     /// A safety rail refused the plan; the message says how to go ahead on purpose.
     #[error("{0}\nnothing was deleted")]
     Refused(String),
+    /// The door could not be read: the API's words (what failed, and what to grant or do), then
+    /// what it means for the door. These are reads only, so nothing was changed; not
+    /// [`Error::Api`], whose "nothing was deleted by this request" speaks of users.
+    #[error("{0}\nnothing was changed: the door could not be read")]
+    DoorRead(ApiError),
     /// A door write failed (or its audit record could not be written): the words say what was
     /// done and what not. No user was deleted.
     #[error("{0}\nnothing was deleted")]

@@ -68,11 +68,7 @@ pub(crate) async fn plan_door(
         // The API's words (what failed, and what to grant or do), then what it means for the
         // door: these are reads only, so a failed one changed nothing. Not `Error::Api`, whose
         // "nothing was deleted by this request" speaks of users.
-        .map_err(|e| {
-            Error::Usage(format!(
-                "{e}\nnothing was changed: the door could not be read"
-            ))
-        })?;
+        .map_err(Error::DoorRead)?;
     tracing::info!(
         account_lists = live.account_lists,
         door_lists = live.lists.len(),
