@@ -565,6 +565,13 @@ fn door_hostile_names_and_values_never_reach_the_terminal_raw() {
         if format == "human" {
             assert!(r.stdout.contains("\\u{1b}"), "{r:?}");
             assert!(!r.stdout.contains("\nfake: nothing to do"), "{r:?}");
+            // Escaped once, as every other line: `\u{1b}`, not `\\u{1b}`.
+            assert!(
+                r.stdout.contains(
+                    "~ group \"door\\u{1b}[2J\\u{1b}[H\\u{a}fake: nothing to do\" include"
+                ),
+                "{r:?}"
+            );
         }
     }
     // Apply: one PATCH done, the PUT refused; every message escaped, nobody deleted.
