@@ -593,3 +593,33 @@ fn door_hostile_names_and_values_never_reach_the_terminal_raw() {
     );
     assert_nobody_deleted(&w);
 }
+
+#[test]
+fn door_a_lost_patch_answer_a_read_cannot_confirm_stops_the_run_in_json_too() {
+    // The first PATCH is refused (503, nothing changed) and its answer cut.
+    let w = world(
+        &two_lists(),
+        Faults {
+            drop_door_answers: 1,
+            fail_door_writes_after: Some(0),
+            ..Faults::default()
+        },
+    );
+    let path = desired(&w, KEPT, CAPACITY_2);
+    let r = w.run(&["apply", "--auto-approve", "--format", "json", "-f", &path]);
+    assert_eq!(r.code, 1, "{r:?}");
+    let writes = w.door_writes();
+    assert_eq!(writes.len(), 1, "not sent again: {writes:?}");
+    assert_eq!(writes[0].method, "PATCH");
+    assert!(
+        r.stderr
+            .contains("reading the list back shows the change not made"),
+        "{r:?}"
+    );
+    assert!(r.stderr.contains("no user was deleted"), "{r:?}");
+    assert_eq!(
+        values(&list_named(&w, "reconcile-allowlist-1")),
+        ["alice@example.com", "mallory@example.com"]
+    );
+    assert_nobody_deleted(&w);
+}
