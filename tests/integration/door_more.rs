@@ -623,3 +623,29 @@ fn door_a_lost_patch_answer_a_read_cannot_confirm_stops_the_run_in_json_too() {
     );
     assert_nobody_deleted(&w);
 }
+
+#[test]
+fn door_an_allowed_address_spelled_otherwise_is_replaced_by_its_own_spelling() {
+    // IDNA maps the full-width `ｅ` to `e`: the address is alice's, the value is not.
+    let seed = format!(
+        "\nlists:\n  - id: {LIST_1}\n    name: reconcile-allowlist-1\n    type: EMAIL\n    items: [\"alice@\u{ff45}xample.com\", Bob.Martin@Example.com, frank@example.com]\n"
+    );
+    let w = world(&seed, Faults::default());
+    let path = desired(&w, KEPT, "  lists:\n    name: reconcile-allowlist\n");
+    let r = w.run(&["plan", "--detailed-exitcode", "-f", &path]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stdout.contains("+ alice@example.com"), "{r:?}");
+    assert!(r.stdout.contains("drift: not added by reconcile"), "{r:?}");
+    let r = w.run(&["apply", "--auto-approve", "-f", &path]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(w.door_writes_done("PATCH"), 1);
+    assert_eq!(
+        values(&list_named(&w, "reconcile-allowlist-1")),
+        KEPT,
+        "the case variant stays, the full-width one is replaced"
+    );
+    // Settled: the users deleted, the door as written.
+    let r = w.run(&["plan", "--detailed-exitcode", "-f", &path]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("No changes to the door."), "{r:?}");
+}
