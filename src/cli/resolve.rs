@@ -298,6 +298,7 @@ impl Settings {
                         ListItemsShape::Nested => ItemsShape::Nested,
                     },
                     fail_door_writes_after: a.faults.fail_door_writes,
+                    drop_door_answers: 0,
                     door_enforced: a.faults.door_enforced,
                 },
                 rate_limit: a.faults.rate_limit.map(|r| RateLimit {

@@ -459,3 +459,40 @@ async fn a_write_the_api_refuses_is_retried_and_changes_nothing() {
     assert!(writes.iter().all(|w| w.status == 503));
     assert_eq!(s.sandbox().lists()[1]["items"].as_array().unwrap().len(), 2);
 }
+
+/// The POST refused and its answer lost: the one list or group of that name now is someone
+/// else's (it holds other items, other rules), and is not taken for the one this request made.
+#[tokio::test]
+async fn a_lost_create_answer_does_not_take_another_list_or_group_of_that_name() {
+    let faults = Faults {
+        drop_door_answers: 2,
+        fail_door_writes_after: Some(0),
+        ..Faults::default()
+    };
+    let s = plain(seed(2), Options::default().with_faults(faults, None)).await;
+    let e = s
+        .client
+        .create_list(
+            "reconcile-allowlist-2",
+            None,
+            &[("zed@x.example".into(), None)],
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ApiError::Unconfirmed { .. }), "{e}");
+    assert!(
+        e.to_string().contains("holds other items than were sent"),
+        "{e}"
+    );
+    let e = s
+        .client
+        .create_group("Allowlisted people", &[Rule::EmailList { id: L2.into() }])
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ApiError::Unconfirmed { .. }), "{e}");
+    assert!(
+        e.to_string().contains("has other rules than were sent"),
+        "{e}"
+    );
+    assert_eq!(s.sandbox().door_writes().len(), 2, "each sent once");
+}

@@ -10,8 +10,9 @@
 //!   came back in the end;
 //! - a POST or a PATCH is not sent again: a second POST would make a second list or group, a
 //!   second PATCH would be refused as a duplicate (400) or hide what happened. The outcome is
-//!   resolved by reading back instead, as a DELETE's is: the change found made is a success
-//!   with [`Written::answer_lost`]; not found is [`ApiError::Unconfirmed`], saying what the
+//!   resolved by reading back instead, as a DELETE's is: the change found made (for a POST, the
+//!   one list or group of that name holding exactly what was sent, so that another of that name
+//!   is never taken for it) is a success with [`Written::answer_lost`]; not found is [`ApiError::Unconfirmed`], saying what the
 //!   read showed, and nothing is sent again (the next run plans from what is there).
 //!
 //! So for every write: `Ok` is done; [`ApiError::Unconfirmed`] is "may have been changed"; any
@@ -123,17 +124,31 @@ impl Client {
             }
             Err(e) if d.unanswered == 0 => Err(e),
             Err(e) => {
-                // Was it created? A list of that name now, and only one, is the one.
+                // Was it created? A list of that name now, and only one, holding exactly the
+                // items sent, is the one: another of that name (made by someone else while the
+                // answer was lost) is not taken for it.
                 let read = self.read_door(|_, n| n == name, None).await;
                 let shown = crate::text::printable(name);
+                let values = |items: &mut dyn Iterator<Item = &str>| {
+                    let mut v: Vec<String> = items.map(str::to_lowercase).collect();
+                    v.sort();
+                    v
+                };
+                let sent = values(&mut items.iter().map(|(v, _)| v.as_str()));
                 match read {
-                    Ok(door) if door.lists.len() == 1 => {
+                    Ok(door)
+                        if door.lists.len() == 1
+                            && door.lists[0].kind.as_deref().is_none_or(|k| k == "EMAIL")
+                            && values(&mut door.lists[0].items.iter().map(|i| i.value.as_str()))
+                                == sent =>
+                    {
                         let list = door.lists.into_iter().next().unwrap_or_default();
                         Ok(Written {
                             value: list,
                             answer_lost: true,
                         })
                     }
+                    Ok(door) if door.lists.len() == 1 => Err(unconfirmed(e, format!("the one list named `{shown}` now is not of type EMAIL or holds other items than were sent: not made by this request, as far as a read shows; not sent again"))),
                     Ok(door) if door.lists.is_empty() => Err(unconfirmed(e, format!("no list named `{shown}` exists now: not created, as far as a read shows; not sent again"))),
                     Ok(door) => Err(unconfirmed(e, format!("{} lists are named `{shown}` now: which one this request made is not known; not sent again", door.lists.len()))),
                     Err(read) => Err(unconfirmed(e, format!("reading the lists back failed too ({read}): whether the list was created is not known"))),
@@ -210,11 +225,16 @@ impl Client {
             Err(e) if d.unanswered == 0 => Err(e),
             Err(e) => {
                 let shown = crate::text::printable(name);
+                // Only a group as sent is the one made: another of that name is not taken for it.
+                let as_sent = |g: &LiveGroup| {
+                    g.include == include && g.exclude.is_empty() && g.require.is_empty()
+                };
                 match self.groups_named(name).await {
-                    Ok(mut groups) if groups.len() == 1 => Ok(Written {
+                    Ok(mut groups) if groups.len() == 1 && as_sent(&groups[0]) => Ok(Written {
                         value: groups.remove(0),
                         answer_lost: true,
                     }),
+                    Ok(groups) if groups.len() == 1 => Err(unconfirmed(e, format!("the one group named `{shown}` now has other rules than were sent: not made by this request, as far as a read shows; not sent again"))),
                     Ok(groups) if groups.is_empty() => Err(unconfirmed(e, format!("no group named `{shown}` exists now: not created, as far as a read shows; not sent again"))),
                     Ok(groups) => Err(unconfirmed(e, format!("{} groups are named `{shown}` now: which one this request made is not known; not sent again", groups.len()))),
                     Err(read) => Err(unconfirmed(e, format!("reading the groups back failed too ({read}): whether the group was created is not known"))),

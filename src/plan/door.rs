@@ -343,6 +343,11 @@ pub fn compute(desired: &Desired, live: &LiveDoor, today: Date) -> Option<DoorPl
                 remove.push(removal(reason));
             } else if let Some(&first) = placed.get(&email) {
                 remove.push(removal(RemovalReason::Duplicate { kept_in: first }));
+            } else if !item.value.eq_ignore_ascii_case(email.as_str()) {
+                // An allowed address, but not as reconcile writes it (a full-width letter, a
+                // punycode or decomposed spelling): the API compares values as written, so it
+                // is not the entry. It goes, and the address is appended as written.
+                remove.push(removal(RemovalReason::Drift));
             } else {
                 placed.insert(email.clone(), index);
                 kept.push((email, item));

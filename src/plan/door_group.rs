@@ -149,13 +149,18 @@ pub(super) fn group_plan(
                     Rule::EmailList { id } => {
                         DoorId::parse(id).and_then(|id| list_index.get(&id).copied())
                     }
-                    Rule::EmailDomain { domain } => Domain::parse(domain).ok().and_then(|d| {
-                        desired
-                            .domains
-                            .iter()
-                            .position(|e| e.domain == d)
-                            .map(|p| lists.len() + p)
-                    }),
+                    // Only as reconcile writes it (up to ASCII case): `ｅxample.com` maps to
+                    // `example.com`, but the API compares the rule as written.
+                    Rule::EmailDomain { domain } => Domain::parse(domain)
+                        .ok()
+                        .filter(|d| domain.eq_ignore_ascii_case(d.as_str()))
+                        .and_then(|d| {
+                            desired
+                                .domains
+                                .iter()
+                                .position(|e| e.domain == d)
+                                .map(|p| lists.len() + p)
+                        }),
                     Rule::Other(_) => None,
                 };
                 match at {

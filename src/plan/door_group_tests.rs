@@ -168,3 +168,35 @@ fn door_rules_resolve_once_the_lists_have_ids() {
         Some(Rule::EmailList { id: uuid(1) })
     );
 }
+
+#[test]
+fn a_domain_rule_spelled_otherwise_is_drift_and_the_domain_is_added() {
+    let d = desired(&format!("users: [a@x.co]\ndomains: [example.com]\n{NAMED}"));
+    let group = LiveGroup {
+        id: uuid(900),
+        name: "People".into(),
+        include: vec![
+            Rule::EmailList { id: uuid(1) },
+            Rule::EmailDomain {
+                domain: "\u{ff45}xample.com".into(),
+            },
+        ],
+        exclude: vec![],
+        require: vec![],
+    };
+    let live = LiveDoor {
+        lists: vec![list(1, "allow-1", &["a@x.co"])],
+        account_lists: 1,
+        groups: vec![group],
+    };
+    let g = plan(&d, &live).group.unwrap();
+    assert!(g.has_changes());
+    assert!(
+        matches!(&g.remove[..], [RuleRemoval::Drift(_)]),
+        "{:?}",
+        g.remove
+    );
+    assert!(
+        matches!(&g.add[..], [DoorRule::EmailDomain { domain, .. }] if domain.as_str() == "example.com")
+    );
+}

@@ -397,3 +397,33 @@ fn hostile_values_and_descriptions_decide_nothing() {
     let reasons: Vec<&str> = p.lists[0].remove.iter().map(|r| r.reason.kind()).collect();
     assert_eq!(reasons, ["drift", "no_longer_allowed", "not_an_address"]);
 }
+
+#[test]
+fn an_allowed_address_spelled_otherwise_is_not_the_entry() {
+    let d = desired(&format!(
+        "users: [alice@example.com, bob@x.co, carol@x.co]\n{NAMED}"
+    ));
+    // A full-width `e` in the domain (IDNA maps it to `example.com`), a case variant, and the
+    // address as reconcile writes it.
+    let l = list(
+        1,
+        "allow-1",
+        &["alice@\u{ff45}xample.com", "Bob@X.CO", "carol@x.co"],
+    );
+    let live = LiveDoor {
+        lists: vec![l],
+        account_lists: 1,
+        groups: vec![],
+    };
+    let p = plan(&d, &live);
+    assert!(p.errors.is_empty());
+    assert_eq!(p.lists[0].kept, 2, "an ASCII case variant is the entry");
+    let removed: Vec<(&str, &str)> = p.lists[0]
+        .remove
+        .iter()
+        .map(|r| (r.value.as_str(), r.reason.kind()))
+        .collect();
+    assert_eq!(removed, [("alice@\u{ff45}xample.com", "drift")]);
+    let appended: Vec<&str> = p.lists[0].append.iter().map(|a| a.email.as_str()).collect();
+    assert_eq!(appended, ["alice@example.com"]);
+}

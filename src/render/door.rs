@@ -16,7 +16,7 @@
 
 use std::io::{self, Write};
 
-use super::{quoted, Layout, Palette, MAX_COLUMN_CHARS};
+use super::{Layout, Palette, MAX_COLUMN_CHARS};
 use crate::plan::door::{DoorPlan, DoorRule, GroupTarget, ListTarget};
 use crate::text::printable;
 
@@ -123,7 +123,7 @@ pub(super) fn human(
         writeln!(
             out,
             "  {sign} list {} {}{note}",
-            quoted(&printable(l.target.name())),
+            quoted(l.target.name()),
             list_counts(l)
         )?;
         let adds: Vec<Line> = l
@@ -156,7 +156,7 @@ pub(super) fn human(
         writeln!(
             out,
             "  {sign} group {} include {}{note}",
-            quoted(&printable(name)),
+            quoted(name),
             group_counts(g)
         )?;
         let adds: Vec<Line> = g
@@ -213,4 +213,11 @@ pub(super) fn human_summary(plan: &DoorPlan, out: &mut dyn Write, p: Palette) ->
     } else {
         writeln!(out, "{line}")
     }
+}
+
+/// A list's or group's name in double quotes, escaped once: [`printable`], and a `"` as `\"` so
+/// that a name cannot seem to end the quotes. (Rust's `{:?}` after `printable` escaped the
+/// escapes again: ESC showed as `\\u{1b}`, not as the `\u{1b}` of every other line.)
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", printable(name).replace('"', "\\\""))
 }

@@ -283,3 +283,18 @@ fn with_nobody_to_delete_the_door_is_not_denied() {
         "{md}"
     );
 }
+
+#[test]
+fn a_hostile_group_name_is_escaped_once_in_its_header() {
+    let mut plan = hostile();
+    let group = plan.door.as_mut().unwrap().group.as_mut().unwrap();
+    let crate::plan::door::GroupTarget::Existing { name, .. } = &mut group.target else {
+        panic!("the hostile plan's group exists");
+    };
+    *name = "door\u{1b}[H\n\"x".into();
+    let text = human(&plan, Layout::default(), Palette::PLAIN);
+    assert!(
+        text.contains("  ~ group \"door\\u{1b}[H\\u{a}\\\"x\" include"),
+        "{text}"
+    );
+}

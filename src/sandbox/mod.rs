@@ -537,6 +537,9 @@ async fn handle(
             (reply, usage.header(), None)
         }
     };
+    if fault == Fault::None && inner.cut_door_answer(&method, path) {
+        fault = Fault::Drop;
+    }
     tracing::debug!(%method, path, status = reply.status, ?fault, "sandbox request");
     if door::is_write(&method, path) {
         inner.record_door_write(&method, path, &body, reply.status);

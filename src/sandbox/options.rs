@@ -152,6 +152,11 @@ pub struct Faults {
     /// Once this many writes to lists or groups (POST, PUT, PATCH, DELETE) are done, every later
     /// one answers 503 code 10503 and changes nothing (`--fail-door-writes N`).
     pub fail_door_writes_after: Option<u64>,
+    /// The answers to the first this many writes to lists or groups are cut off mid-body, as
+    /// `drop_rate` cuts one: a write that took effect stays done, one that
+    /// `fail_door_writes_after` refused stays undone, and the client cannot tell which. A Rust
+    /// test aid (no flag).
+    pub drop_door_answers: u64,
     /// A deleted user logs in again (`relogin`, `relogin_rate`) only if some Access group
     /// admits the address (`--door-enforced`).
     pub door_enforced: bool,

@@ -1,5 +1,5 @@
 //! The door's part of the HTTP glue: the lists API's own rate limit, the `fail_door_writes_after`
-//! fault, the record of writes, and what a test reads (`Sandbox::lists`, `groups`,
+//! and `drop_door_answers` faults, the record of writes, and what a test reads (`Sandbox::lists`, `groups`,
 //! `door_writes`, `advance_clock`).
 
 use std::sync::Mutex;
@@ -39,6 +39,8 @@ pub(in crate::sandbox) struct DoorState {
     offset: Mutex<Duration>,
     /// Writes done (2xx), for `Faults::fail_door_writes_after`; held across a write.
     done: Mutex<u64>,
+    /// Answers cut off so far, for `Faults::drop_door_answers`.
+    cut: Mutex<u64>,
     writes: Mutex<Vec<DoorWrite>>,
 }
 
@@ -65,6 +67,7 @@ impl DoorState {
                 .map(|l| (Mutex::new(RateLimiter::new(l.quota, l.window)), l.block)),
             offset: Mutex::new(Duration::ZERO),
             done: Mutex::new(0),
+            cut: Mutex::new(0),
             writes: Mutex::new(Vec::new()),
         }
     }
@@ -112,6 +115,21 @@ impl Inner {
             *done += 1;
         }
         reply
+    }
+
+    /// Is the answer to this request to be cut off (`Faults::drop_door_answers`)? Counts it
+    /// when it is: only writes to lists or groups, the first N of them, whatever their status.
+    pub(in crate::sandbox) fn cut_door_answer(&self, method: &Method, path: &str) -> bool {
+        if !super::is_write(method, path) {
+            return false;
+        }
+        let mut cut = lock(&self.door.cut);
+        if *cut < self.options.faults.drop_door_answers {
+            *cut += 1;
+            true
+        } else {
+            false
+        }
     }
 
     /// Keep a record of a write to a list or group.
