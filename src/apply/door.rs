@@ -2,10 +2,10 @@
 //! person would send them, each recorded as it comes (in the audit log, one record a write, and
 //! in the [`DoorRun`] the reports are rendered from).
 //!
-//! Order: the lists to create (POST, their addresses as first items; their ids are then known),
-//! one PATCH per changed list with its appends and removals, then the group, created or PUT with
-//! its include built from the now-known list ids and its exclude and require sent back as they
-//! were read. The first write that fails (an error, or
+//! Order (see [`planned`]): the lists to create (POST, their addresses as first items; their ids
+//! are then known), one PATCH per changed list with its appends and removals, then the group,
+//! created or PUT with its include built from the now-known list ids and its exclude and require
+//! sent back as they were read. The first write that fails (an error, or
 //! [`crate::cloudflare::ApiError::Unconfirmed`]) stops it: nothing further is sent, the rest is
 //! recorded as not sent, and the caller deletes nobody. An audit record that cannot be written
 //! stops it the same way, before the next write.
@@ -141,34 +141,43 @@ pub fn planned_writes(door: &DoorPlan) -> Vec<DoorWrite> {
 
 /// The writes `door` needs, in the order they are sent, all still [`DoorOutcome::NotSent`],
 /// each with the index of its list (`None` for the group).
+///
+/// The lists to create come first, so that an address that moves to a new list (a lowered
+/// capacity) is in it before a PATCH takes it out of its old list; then one PATCH per changed
+/// list; the group last, once every list it names exists. A door stopped between the PATCH and
+/// the group (its write failed) leaves such a moved address out until the next apply: the run
+/// says so, and deletes nobody.
 fn planned(door: &DoorPlan) -> Vec<(DoorWrite, Option<usize>)> {
+    let creates = |l: &ListPlan| matches!(l.target, ListTarget::Create { .. });
     let mut writes = Vec::new();
-    for (i, list) in door.lists.iter().enumerate() {
-        if list.has_changes() {
-            writes.push((list_write(list), Some(i)));
+    for pass_creates in [true, false] {
+        for (i, list) in door.lists.iter().enumerate() {
+            if list.has_changes() && creates(list) == pass_creates {
+                writes.push((list_write(list), Some(i)));
+            }
         }
     }
-    if let Some(g) = door.group.as_ref().filter(|g| g.has_changes()) {
-        let (action, name, id) = match &g.target {
-            GroupTarget::Create { name } => (DoorAction::CreateGroup, name, None),
-            GroupTarget::Existing { id, name } => {
-                (DoorAction::ChangeGroup, name, Some(id.to_string()))
-            }
-        };
-        writes.push((
-            DoorWrite {
-                action,
-                name: name.clone(),
-                id,
-                added: Vec::new(),
-                removed: Vec::new(),
-                include: include_json(g, &known_ids(door)),
-                outcome: DoorOutcome::NotSent,
-            },
-            None,
-        ));
-    }
+    writes.extend(group_write(door));
     writes
+}
+
+/// The group's write, when the group changes.
+fn group_write(door: &DoorPlan) -> Option<(DoorWrite, Option<usize>)> {
+    let g = door.group.as_ref().filter(|g| g.has_changes())?;
+    let (action, name, id) = match &g.target {
+        GroupTarget::Create { name } => (DoorAction::CreateGroup, name, None),
+        GroupTarget::Existing { id, name } => (DoorAction::ChangeGroup, name, Some(id.to_string())),
+    };
+    let write = DoorWrite {
+        action,
+        name: name.clone(),
+        id,
+        added: Vec::new(),
+        removed: Vec::new(),
+        include: include_json(g, &known_ids(door)),
+        outcome: DoorOutcome::NotSent,
+    };
+    Some((write, None))
 }
 
 fn list_write(list: &ListPlan) -> DoorWrite {

@@ -158,7 +158,6 @@ fn door_a_patch_failing_after_another_was_done_stops_there_and_deletes_nobody() 
 /// apply sends them in the plan's list order instead (the existing lists, then the new ones):
 /// src/commands/apply.rs `keep_door` (not this task's file) is to be fixed.
 #[test]
-#[ignore = "keep_door sends the PATCH of an existing list before the POST of a new one, against docs/door.md's order"]
 fn door_a_patch_failing_after_a_list_was_created_leaves_the_list_and_deletes_nobody() {
     let seed = format!(
         "\nlists:\n  - id: {LIST_1}\n    name: reconcile-allowlist-1\n    type: EMAIL\n    items: [alice@example.com, mallory@example.com]\n"
