@@ -1,13 +1,16 @@
 //! `reconcile check`: a preflight before a first (or scheduled) apply. Read-only and quick: a
 //! token verification (one or two GETs) and one page of one user, each sent once, never a
 //! DELETE. It reports what it found (`render::check` words it) and what it cannot know without
-//! deleting, and fails (exit 1) when anything it checked is wrong.
+//! deleting, and fails (exit 1) when anything it checked is wrong. With a `door:` section it also
+//! reads the door (the lists, their items, the group) as `plan` does, with GETs only, and says
+//! what it cannot know without writing to it.
 
 use std::time::Duration;
 
-use crate::cloudflare::{ApiError, Client, VerifiedAt};
+use crate::cloudflare::{ApiError, Client, GroupQuery, VerifiedAt};
 use crate::commands::shared::{account_for, no_credentials};
 use crate::commands::{Error, Exit, Streams};
+use crate::config::{DoorGroup, DoorSpec};
 use crate::date::parse_timestamp;
 use crate::render::check::{self, AccountFailure, Finding};
 use crate::render::Palette;
@@ -35,18 +38,21 @@ pub(crate) async fn run(
     palette: Palette,
     streams: &mut Streams<'_>,
 ) -> Result<Exit, Error> {
-    // The files are read only for their account id: a check needs no allowlist.
-    let account = if target.files.is_empty() {
-        target.account_id.clone().ok_or_else(|| {
+    // The files are read for their account id and their `door:` section: a check needs no
+    // allowlist. A `door:` section adds the door's reads (GETs only).
+    let (account, door) = if target.files.is_empty() {
+        let account = target.account_id.clone().ok_or_else(|| {
             Error::Usage(
                 "no account id: pass -f with the desired-state files, or --account-id (or CLOUDFLARE_ACCOUNT_ID)".into(),
             )
-        })?
+        })?;
+        (account, None)
     } else {
-        account_for(
-            &crate::commands::shared::load_desired(&target.files)?,
-            target.account_id.as_ref(),
-        )?
+        let desired = crate::config::load(&target.files)?;
+        (
+            account_for(&desired, target.account_id.as_ref())?,
+            desired.door,
+        )
     };
     let credentials = target.credentials.clone().ok_or_else(no_credentials)?;
     let config = preflight(&target.client);
@@ -146,6 +152,9 @@ pub(crate) async fn run(
         }),
     }
     findings.push(Finding::DeletePermission);
+    if let Some(spec) = &door {
+        check_door(spec, &client, &mut findings).await;
+    }
 
     let shown = crate::cloudflare::shown_base(&target.api_url);
     if json {
@@ -157,6 +166,49 @@ pub(crate) async fn run(
         0 => Ok(Exit::Success),
         failed => Err(Error::CheckFailed { failed }),
     }
+}
+
+/// The door's reads, as `plan` does them (every list of the account, the items of the door's
+/// lists, the group the section names), each reported; then what cannot be checked: whether
+/// the credentials may write them. GETs only: nothing is changed.
+async fn check_door(spec: &DoorSpec, client: &Client, findings: &mut Vec<Finding>) {
+    tracing::info!(account = %client.account_id(), "reading the door's lists and group");
+    findings.push(
+        match client
+            .read_door(|id, name| spec.claims_list(id, name).is_some(), None)
+            .await
+        {
+            Ok(live) => Finding::DoorLists {
+                account_lists: live.account_lists,
+                door_lists: live.lists.len(),
+                entries: live.lists.iter().map(|l| l.items.len()).sum(),
+            },
+            Err(e) => Finding::DoorListsFailed {
+                error: e.to_string(),
+            },
+        },
+    );
+    if let Some(group) = &spec.group {
+        let (query, named, by_id) = match group {
+            DoorGroup::Named { name, .. } => {
+                (GroupQuery::Name(name.clone()), format!("\"{name}\""), false)
+            }
+            DoorGroup::Id { id, .. } => (GroupQuery::Id(id.clone()), format!("id {id}"), true),
+        };
+        findings.push(match client.read_group(&query).await {
+            Ok(found) => Finding::DoorGroup {
+                named,
+                found: found.len(),
+                by_id,
+            },
+            Err(e) => Finding::DoorGroupFailed {
+                error: e.to_string(),
+            },
+        });
+    }
+    findings.push(Finding::DoorWritePermission {
+        group: spec.group.is_some(),
+    });
 }
 
 /// What a failed one-user listing means.

@@ -12,7 +12,7 @@ pub(crate) fn run(files: Vec<PathBuf>, streams: &mut Streams<'_>) -> Result<Exit
     }
     if let Some(door) = &desired.door {
         tracing::warn!(
-            "{}: the `door:` section is valid; `plan` shows the door's plan and `apply -f FILES` keeps it; `apply PLAN_FILE`, explain and check refuse files with a `door:` section, and `plan --out` does not save one (docs/door.md)",
+            "{}: the `door:` section is valid; `plan` shows the door's plan and `apply -f FILES` keeps it; `check` reads it, `apply PLAN_FILE` refuses files with a `door:` section, and `plan --out` does not save one (docs/door.md)",
             door.location
         );
     }

@@ -11,6 +11,7 @@ mod commands;
 mod confusables;
 mod docs;
 mod door_apply;
+mod door_check;
 mod door_plan;
 mod escaping;
 mod faults;
