@@ -12,6 +12,7 @@ mod confusables;
 mod docs;
 mod door_apply;
 mod door_check;
+mod door_export;
 mod door_plan;
 mod escaping;
 mod faults;
