@@ -104,13 +104,19 @@ pub struct DoorNames {
 }
 
 /// The `door:` section naming `names`, to follow [`to_yaml`]'s text: the lists by their name
-/// prefix (the default capacity) and the group by name.
-pub(crate) fn door_yaml(names: &DoorNames) -> String {
+/// prefix and the group by name; `capacity` when not the default (lists that exist and hold
+/// more entries than the default keep them: a plan would move the rest).
+pub(crate) fn door_yaml(names: &DoorNames, capacity: Option<usize>) -> String {
     let mut out = String::from(
         "# The door (docs/door.md): reconcile keeps these Zero Trust lists, and the group, equal to the users above.\n",
     );
     out.push_str("door:\n  lists:\n");
     out.push_str(&format!("    name: {}\n", quoted(&names.list)));
+    if let Some(capacity) = capacity {
+        out.push_str(&format!(
+            "    capacity: {capacity}  # the fullest existing door list holds this many\n"
+        ));
+    }
     if let Some(group) = &names.group {
         out.push_str(&format!("  group:\n    name: {}\n", quoted(group)));
     }
@@ -144,12 +150,12 @@ mod tests {
             &[user("1", Some("a@example.com"), None)],
             Date::parse("2026-12-01").unwrap(),
         );
-        yaml.push_str(&door_yaml(&names));
+        yaml.push_str(&door_yaml(&names, Some(1500)));
         let desired = config::parse_str(&yaml, "export.yaml").unwrap();
         let door = desired.door.unwrap();
         assert_eq!(door.list_name(1).as_deref(), Some("team: door #1-1"));
         assert!(door.claims_group("", "Say \"hi\" # not a comment"));
-        assert_eq!(door.capacity, config::DEFAULT_LIST_CAPACITY);
+        assert_eq!(door.capacity, 1500);
     }
 
     #[test]

@@ -48,8 +48,12 @@ pub(crate) async fn run(
         tracing::warn!("{warning}");
     }
     if let Some(names) = &door {
-        yaml.push_str(&export::door_yaml(names));
-        say_what_exists(&yaml, &client).await?;
+        let section = export::door_yaml(names, None);
+        let capacity = say_what_exists(&format!("{yaml}{section}"), &client).await?;
+        yaml.push_str(&match capacity {
+            Some(capacity) => export::door_yaml(names, Some(capacity)),
+            None => section,
+        });
     }
     match output {
         Some(path) => {
@@ -86,11 +90,13 @@ pub(crate) async fn run(
 /// Read the lists and the group the exported `door:` section names (GETs only) and say on
 /// stderr which exist: the section is written either way, and `plan` shows what it would
 /// create. The section is read back from the exported text, so what is checked is what was
-/// written. A door that cannot be read is a warning: the users' export stands.
-async fn say_what_exists(yaml: &str, client: &Client) -> Result<(), Error> {
+/// written. A door that cannot be read is a warning: the users' export stands. Returns the
+/// `capacity:` to write when the fullest door list holds more than the default (up to the
+/// most a list may hold), so that planning the export moves nobody.
+async fn say_what_exists(yaml: &str, client: &Client) -> Result<Option<usize>, Error> {
     let desired = crate::config::parse_str(yaml, "the export")?;
     let Some(spec) = &desired.door else {
-        return Ok(());
+        return Ok(None);
     };
     let group = spec.group.as_ref().map(|g| match g {
         DoorGroup::Named { name, .. } => GroupQuery::Name(name.clone()),
@@ -107,8 +113,20 @@ async fn say_what_exists(yaml: &str, client: &Client) -> Result<(), Error> {
         Ok(live) => live,
         Err(e) => {
             tracing::warn!("{e}\nthe door could not be read: the `door:` section was written as asked; run `reconcile check -f FILE` to see what the token may read");
-            return Ok(());
+            return Ok(None);
         }
+    };
+    let fullest = live.lists.iter().map(|l| l.items.len()).max().unwrap_or(0);
+    let capacity = if fullest <= spec.capacity {
+        None
+    } else if fullest <= crate::config::MAX_LIST_CAPACITY {
+        Some(fullest)
+    } else {
+        tracing::warn!(
+            "door: a door list holds {fullest} entries, more than a list may hold ({}): `reconcile plan` will move the rest to other lists",
+            crate::config::MAX_LIST_CAPACITY
+        );
+        None
     };
     match live.lists.len() {
         0 => tracing::warn!(
@@ -136,7 +154,7 @@ async fn say_what_exists(yaml: &str, client: &Client) -> Result<(), Error> {
             ),
         }
     }
-    Ok(())
+    Ok(capacity)
 }
 
 fn refuse_overwrite(path: &Path) -> Error {

@@ -180,3 +180,24 @@ fn door_export_refuses_a_name_the_door_section_would_refuse_before_any_request()
     assert!(r.stderr.contains("--door-list"), "{r:?}");
     assert_eq!(w.requests(), 0);
 }
+
+#[test]
+fn door_export_keeps_a_fuller_list_whole_with_its_capacity() {
+    // 1200 users, all in one existing door list: more than the default 1000 entries a list.
+    let mut text = format!(
+        "account_id: {ACCOUNT}\nusers: []\nlists:\n  - id: {LIST_1}\n    name: big-1\n    type: EMAIL\n    items:\n"
+    );
+    for i in 1..=1200 {
+        text.push_str(&format!("      - user{i:06}@generated.example\n"));
+    }
+    let mut seed = Seed::from_str(&text, "seed.yaml").unwrap();
+    seed.generate(1200);
+    let w = World::with_seed(seed);
+    let r = w.run(&["export", "--account-id", ACCOUNT, "--door-list", "big"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("    capacity: 1200  #"), "{r:?}");
+    let file = w.file("exported.yaml", &r.stdout);
+    let r = w.run(&["plan", "--detailed-exitcode", "-f", file.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(w.door_writes().is_empty());
+}
