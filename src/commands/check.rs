@@ -10,9 +10,12 @@ use std::time::Duration;
 use crate::cloudflare::{ApiError, Client, GroupQuery, VerifiedAt};
 use crate::commands::shared::{account_for, no_credentials};
 use crate::commands::{Error, Exit, Streams};
-use crate::config::{DoorGroup, DoorSpec};
+use crate::config::{Desired, DoorGroup};
 use crate::date::parse_timestamp;
+use crate::date::Date;
+use crate::model::door::LiveDoor;
 use crate::render::check::{self, AccountFailure, Finding};
+use crate::render::door;
 use crate::render::Palette;
 use crate::settings::Target;
 
@@ -40,7 +43,7 @@ pub(crate) async fn run(
 ) -> Result<Exit, Error> {
     // The files are read for their account id and their `door:` section: a check needs no
     // allowlist. A `door:` section adds the door's reads (GETs only).
-    let (account, door) = if target.files.is_empty() {
+    let (account, desired) = if target.files.is_empty() {
         let account = target.account_id.clone().ok_or_else(|| {
             Error::Usage(
                 "no account id: pass -f with the desired-state files, or --account-id (or CLOUDFLARE_ACCOUNT_ID)".into(),
@@ -51,7 +54,7 @@ pub(crate) async fn run(
         let desired = crate::config::load(&target.files)?;
         (
             account_for(&desired, target.account_id.as_ref())?,
-            desired.door,
+            Some(desired),
         )
     };
     let credentials = target.credentials.clone().ok_or_else(no_credentials)?;
@@ -152,8 +155,8 @@ pub(crate) async fn run(
         }),
     }
     findings.push(Finding::DeletePermission);
-    if let Some(spec) = &door {
-        check_door(spec, &client, &mut findings).await;
+    if let Some(desired) = &desired {
+        check_door(desired, &client, target.clock.today(), &mut findings).await;
     }
 
     let shown = crate::cloudflare::shown_base(&target.api_url);
@@ -169,42 +172,68 @@ pub(crate) async fn run(
 }
 
 /// The door's reads, as `plan` does them (every list of the account, the items of the door's
-/// lists, the group the section names), each reported; then what cannot be checked: whether
-/// the credentials may write them. GETs only: nothing is changed.
-async fn check_door(spec: &DoorSpec, client: &Client, findings: &mut Vec<Finding>) {
+/// lists, the group the section names), each reported; when both read, the door's plan on
+/// `today`, which fails the check when `plan` would refuse it (an id that names nothing, a list
+/// that is not EMAIL, a name two groups carry...); then what cannot be checked: whether the
+/// credentials may write them. GETs only: nothing is changed.
+async fn check_door(desired: &Desired, client: &Client, today: Date, findings: &mut Vec<Finding>) {
+    let Some(spec) = &desired.door else {
+        return;
+    };
     tracing::info!(account = %client.account_id(), "reading the door's lists and group");
-    findings.push(
-        match client
-            .read_door(|id, name| spec.claims_list(id, name).is_some(), None)
-            .await
-        {
-            Ok(live) => Finding::DoorLists {
-                account_lists: live.account_lists,
-                door_lists: live.lists.len(),
-                entries: live.lists.iter().map(|l| l.items.len()).sum(),
-            },
-            Err(e) => Finding::DoorListsFailed {
-                error: e.to_string(),
-            },
+    let lists = client
+        .read_door(|id, name| spec.claims_list(id, name).is_some(), None)
+        .await;
+    findings.push(match &lists {
+        Ok(live) => Finding::DoorLists {
+            account_lists: live.account_lists,
+            door_lists: live.lists.len(),
+            entries: live.lists.iter().map(|l| l.items.len()).sum(),
         },
-    );
-    if let Some(group) = &spec.group {
-        let (query, named, by_id) = match group {
-            DoorGroup::Named { name, .. } => {
-                (GroupQuery::Name(name.clone()), format!("\"{name}\""), false)
+        Err(e) => Finding::DoorListsFailed {
+            error: e.to_string(),
+        },
+    });
+    let groups = match &spec.group {
+        None => Some(Vec::new()),
+        Some(group) => {
+            let (query, named, by_id) = match group {
+                DoorGroup::Named { name, .. } => {
+                    (GroupQuery::Name(name.clone()), format!("\"{name}\""), false)
+                }
+                DoorGroup::Id { id, .. } => (GroupQuery::Id(id.clone()), format!("id {id}"), true),
+            };
+            match client.read_group(&query).await {
+                Ok(found) => {
+                    findings.push(Finding::DoorGroup {
+                        named,
+                        found: found.len(),
+                        by_id,
+                    });
+                    Some(found)
+                }
+                Err(e) => {
+                    findings.push(Finding::DoorGroupFailed {
+                        error: e.to_string(),
+                    });
+                    None
+                }
             }
-            DoorGroup::Id { id, .. } => (GroupQuery::Id(id.clone()), format!("id {id}"), true),
-        };
-        findings.push(match client.read_group(&query).await {
-            Ok(found) => Finding::DoorGroup {
-                named,
-                found: found.len(),
-                by_id,
-            },
-            Err(e) => Finding::DoorGroupFailed {
-                error: e.to_string(),
-            },
-        });
+        }
+    };
+    if let (Ok(live), Some(groups)) = (lists, groups) {
+        let live = LiveDoor { groups, ..live };
+        if let Some(plan) = crate::plan::door::compute(desired, &live, today) {
+            if !plan.errors.is_empty() {
+                findings.push(Finding::DoorRefused {
+                    errors: plan
+                        .errors
+                        .iter()
+                        .map(|e| door::line(&door::error_pieces(&plan, e)))
+                        .collect(),
+                });
+            }
+        }
     }
     findings.push(Finding::DoorWritePermission {
         group: spec.group.is_some(),

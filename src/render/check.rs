@@ -71,6 +71,8 @@ pub(crate) enum Finding {
     },
     /// Reading the group failed: the error.
     DoorGroupFailed { error: String },
+    /// The door read, but `plan` would refuse its plan: each error, worded as `plan` words it.
+    DoorRefused { errors: Vec<String> },
     /// Whether the credentials may change the door cannot be checked without changing it.
     /// `group`: the section names a group.
     DoorWritePermission { group: bool },
@@ -360,6 +362,15 @@ fn worded(f: &Finding) -> Item {
             status: Status::Fail,
             detail: format!("reading the door's group failed: {}", first_line(error)),
             help: Some(DOOR_GROUP_READ.into()),
+        },
+        Finding::DoorRefused { errors } => Item {
+            name: "door_plan",
+            status: Status::Fail,
+            detail: format!(
+                "the door was read, but `reconcile plan` would refuse its plan (and apply would change nothing): {}",
+                errors.join("; ")
+            ),
+            help: Some("fix what it says, in the `door:` section or in the account, then run check again; `reconcile plan` shows the door".into()),
         },
         Finding::DoorWritePermission { group } => Item {
             name: "door_write",

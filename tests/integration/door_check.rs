@@ -243,3 +243,38 @@ fn door_explain_takes_the_section_and_says_plan_shows_the_door() {
     );
     assert_nothing_changed(&w, &lists, &groups);
 }
+
+#[test]
+fn door_check_fails_a_door_plan_would_refuse_and_says_why() {
+    // A list by id that the account does not hold, and a door list that is not of type EMAIL.
+    let text = format!(
+        "{DEMO_SEED}lists:\n  - id: {LIST_1}\n    name: reconcile-allowlist-1\n    type: URL\n"
+    );
+    let w = World::with_seed(Seed::from_str(&text, "seed.yaml").unwrap());
+    let (lists, groups) = (w.sandbox.sandbox().lists(), w.sandbox.sandbox().groups());
+    let missing = "3f1c1bd2-2c4a-4b7e-9a51-2b0c8c7f6d10";
+    for (door, words) in [
+        (
+            format!("  lists: {{ ids: [{missing}] }}\n"),
+            format!("no list of the account has the id {missing}"),
+        ),
+        (
+            "  lists: { name: reconcile-allowlist }\n".to_string(),
+            "reconcile-allowlist-1".to_string(),
+        ),
+    ] {
+        let file = w.file(
+            "door.yaml",
+            &format!("account_id: {ACCOUNT}\nusers:\n  - alice@example.com\ndoor:\n{door}"),
+        );
+        let (r, v) = check_json(&w, file.to_str().unwrap(), TOKEN);
+        assert_eq!(r.code, 1, "{r:?}");
+        let refused = named(&v, "door_plan");
+        assert_eq!(refused["status"], "fail", "{v}");
+        let detail = refused["detail"].as_str().unwrap();
+        assert!(detail.contains("would refuse its plan"), "{detail}");
+        assert!(detail.contains(&words), "{detail}");
+        assert_eq!(named(&v, "door_lists")["status"], "ok", "{v}");
+    }
+    assert_nothing_changed(&w, &lists, &groups);
+}
