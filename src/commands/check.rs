@@ -14,6 +14,7 @@ use crate::config::{Desired, DoorGroup};
 use crate::date::parse_timestamp;
 use crate::date::Date;
 use crate::model::door::LiveDoor;
+use crate::plan::door::DoorError;
 use crate::render::check::{self, AccountFailure, Finding};
 use crate::render::door;
 use crate::render::Palette;
@@ -224,14 +225,15 @@ async fn check_door(desired: &Desired, client: &Client, today: Date, findings: &
     if let (Ok(live), Some(groups)) = (lists, groups) {
         let live = LiveDoor { groups, ..live };
         if let Some(plan) = crate::plan::door::compute(desired, &live, today) {
-            if !plan.errors.is_empty() {
-                findings.push(Finding::DoorRefused {
-                    errors: plan
-                        .errors
-                        .iter()
-                        .map(|e| door::line(&door::error_pieces(&plan, e)))
-                        .collect(),
-                });
+            // A `group.id` that names nothing is `door_group`'s failure already: once is enough.
+            let errors: Vec<String> = plan
+                .errors
+                .iter()
+                .filter(|e| !matches!(e, DoorError::GroupNotFound { .. }))
+                .map(|e| door::line(&door::error_pieces(&plan, e)))
+                .collect();
+            if !errors.is_empty() {
+                findings.push(Finding::DoorRefused { errors });
             }
         }
     }

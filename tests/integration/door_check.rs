@@ -278,3 +278,46 @@ fn door_check_fails_a_door_plan_would_refuse_and_says_why() {
     }
     assert_nothing_changed(&w, &lists, &groups);
 }
+
+#[test]
+fn door_check_fails_a_group_id_that_names_nothing_once() {
+    let w = seeded(Vec::new());
+    let missing = "5d2c6f0e-8a3b-4c1d-9e7f-0a1b2c3d4e5f";
+    let file = w.file(
+        "door.yaml",
+        &format!(
+            "account_id: {ACCOUNT}\nusers:\n  - alice@example.com\ndoor:\n  lists: {{ name: reconcile-allowlist }}\n  group: {{ id: {missing} }}\n"
+        ),
+    );
+    let (r, v) = check_json(&w, file.to_str().unwrap(), TOKEN);
+    assert_eq!(r.code, 1, "{r:?}");
+    let group = named(&v, "door_group");
+    assert_eq!(group["status"], "fail", "{v}");
+    assert!(group["detail"].as_str().unwrap().contains(missing), "{v}");
+    assert!(
+        group["help"].as_str().unwrap().contains("door.group.id"),
+        "{v}"
+    );
+    // Said once: not again as a refused plan.
+    let failed: Vec<&Value> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "fail")
+        .collect();
+    assert_eq!(failed.len(), 1, "{v}");
+    let paths: Vec<String> = w
+        .sandbox
+        .sandbox()
+        .requests()
+        .iter()
+        .map(|q| q.path.clone())
+        .collect();
+    assert!(
+        paths
+            .iter()
+            .any(|p| p.ends_with(&format!("/access/groups/{missing}"))),
+        "{paths:?}"
+    );
+    assert!(w.door_writes().is_empty());
+}
