@@ -93,6 +93,36 @@ pub(crate) fn to_yaml(account_id: &str, users: &[LiveUser], today: Date) -> (Str
     (out, warnings)
 }
 
+/// The names of `export --door-list NAME [--door-group NAME]`, checked as the `door:` section
+/// checks them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DoorNames {
+    /// The lists' prefix: the lists `NAME-1`, `NAME-2`, ...
+    pub list: String,
+    /// The Access group, by name.
+    pub group: Option<String>,
+}
+
+/// The `door:` section naming `names`, to follow [`to_yaml`]'s text: the lists by their name
+/// prefix and the group by name; `capacity` when not the default (lists that exist and hold
+/// more entries than the default keep them: a plan would move the rest).
+pub(crate) fn door_yaml(names: &DoorNames, capacity: Option<usize>) -> String {
+    let mut out = String::from(
+        "# The door (docs/door.md): reconcile keeps these Zero Trust lists, and the group, equal to the users above.\n",
+    );
+    out.push_str("door:\n  lists:\n");
+    out.push_str(&format!("    name: {}\n", quoted(&names.list)));
+    if let Some(capacity) = capacity {
+        out.push_str(&format!(
+            "    capacity: {capacity}  # the fullest existing door list holds this many\n"
+        ));
+    }
+    if let Some(group) = &names.group {
+        out.push_str(&format!("  group:\n    name: {}\n", quoted(group)));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,6 +137,25 @@ mod tests {
             last_successful_login: Some("2026-11-27T17:45:00Z".into()),
             ..LiveUser::default()
         }
+    }
+
+    #[test]
+    fn the_door_section_reads_back_as_the_names_given() {
+        let names = DoorNames {
+            list: "team: door #1".into(),
+            group: Some("Say \"hi\" # not a comment".into()),
+        };
+        let (mut yaml, _) = to_yaml(
+            "023e105f4ecef8ad9ca31a8372d0c353",
+            &[user("1", Some("a@example.com"), None)],
+            Date::parse("2026-12-01").unwrap(),
+        );
+        yaml.push_str(&door_yaml(&names, Some(1500)));
+        let desired = config::parse_str(&yaml, "export.yaml").unwrap();
+        let door = desired.door.unwrap();
+        assert_eq!(door.list_name(1).as_deref(), Some("team: door #1-1"));
+        assert!(door.claims_group("", "Say \"hi\" # not a comment"));
+        assert_eq!(door.capacity, 1500);
     }
 
     #[test]

@@ -90,6 +90,8 @@ pub enum Action {
         output: Option<PathBuf>,
         /// `--force`: an existing output file may be overwritten.
         force: bool,
+        /// `--door-list` / `--door-group`: the `door:` section to write too.
+        door: Option<crate::export::DoorNames>,
         client: ClientConfig,
     },
     Schema,

@@ -657,6 +657,14 @@ pub struct ExportArgs {
     #[arg(long, requires = "output")]
     pub force: bool,
 
+    /// Also write a `door:` section keeping the Zero Trust lists NAME-1, NAME-2, ... (docs/door.md)
+    #[arg(long, value_name = "NAME")]
+    pub door_list: Option<String>,
+
+    /// With --door-list: the section's Access group, by name
+    #[arg(long, value_name = "NAME", requires = "door_list")]
+    pub door_group: Option<String>,
+
     #[command(flatten, next_help_heading = "API client")]
     pub client: ClientArgs,
 }

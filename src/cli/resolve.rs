@@ -243,6 +243,7 @@ impl Settings {
                 credentials: credentials()?,
                 output: a.output,
                 force: a.force,
+                door: door_names(a.door_list.as_deref(), a.door_group.as_deref())?,
                 client: client_config(a.client)?,
             },
             Command::Schema => Action::Schema,
@@ -443,6 +444,32 @@ fn refuse_desired_state_as_plan(path: &Path) -> Result<(), UsageError> {
     Ok(())
 }
 
+/// `export --door-list NAME [--door-group NAME]`, each name checked as the `door:` section
+/// checks it (trimmed; refused when empty, too long, or holding what does not show).
+fn door_names(
+    list: Option<&str>,
+    group: Option<&str>,
+) -> Result<Option<crate::export::DoorNames>, UsageError> {
+    let checked = |flag: &'static str, raw: &str, max: usize| {
+        crate::config::door_name(raw, max)
+            .map(str::to_string)
+            .map_err(|why| UsageError::DoorName {
+                flag,
+                why,
+                help: crate::config::door_name_help(max),
+            })
+    };
+    let Some(list) = list else {
+        return Ok(None);
+    };
+    Ok(Some(crate::export::DoorNames {
+        list: checked("--door-list", list, crate::config::MAX_LIST_PREFIX_CHARS)?,
+        group: group
+            .map(|g| checked("--door-group", g, crate::config::MAX_GROUP_NAME_CHARS))
+            .transpose()?,
+    }))
+}
+
 /// Positional arguments of a command that takes none (clap would say only "unexpected
 /// argument"): most often desired-state files without `-f`.
 fn refuse_arguments(command: Reads, stray: &[PathBuf]) -> Result<(), UsageError> {
@@ -562,6 +589,13 @@ pub enum UsageError {
     /// `apply users.yaml`: the desired state where a saved plan goes (`path` as shown).
     #[error("{path} is a desired-state file, not a saved plan: use -f {path}\n  help: `reconcile apply -f {path}` plans and asks; `reconcile apply PLAN_FILE -f {path}` applies a plan saved by `plan --out PLAN_FILE`; nothing was sent")]
     DesiredStateAsPlan { path: String },
+    /// `export --door-list` / `--door-group`: a name the `door:` section would refuse.
+    #[error("{flag}: the name {why}; nothing was sent\n  help: {help}")]
+    DoorName {
+        flag: &'static str,
+        why: String,
+        help: String,
+    },
     /// `--api-url` / `CLOUDFLARE_BASE_URL` is not a base URL of the API.
     #[error(transparent)]
     ApiUrl(#[from] ApiError),

@@ -157,22 +157,30 @@ impl Client {
         }
         let groups = match group {
             None => Vec::new(),
-            Some(GroupQuery::Name(name)) => self.groups_named(name).await?,
-            Some(GroupQuery::Id(id)) => match self.get_group(id).await {
-                Ok((g, _)) => vec![g],
-                Err(ApiError::Status {
-                    status: 404,
-                    errors,
-                    ..
-                }) if !errors.is_empty() => Vec::new(),
-                Err(e) => return Err(e),
-            },
+            Some(query) => self.read_group(query).await?,
         };
         Ok(LiveDoor {
             lists,
             account_lists,
             groups,
         })
+    }
+
+    /// The groups `group` names: every group of that name, or the group of that id (none when
+    /// the API answers its own 404). GETs only.
+    pub async fn read_group(&self, group: &GroupQuery) -> Result<Vec<LiveGroup>, ApiError> {
+        match group {
+            GroupQuery::Name(name) => self.groups_named(name).await,
+            GroupQuery::Id(id) => match self.get_group(id).await {
+                Ok((g, _)) => Ok(vec![g]),
+                Err(ApiError::Status {
+                    status: 404,
+                    errors,
+                    ..
+                }) if !errors.is_empty() => Ok(Vec::new()),
+                Err(e) => Err(e),
+            },
+        }
     }
 
     /// `GET …/gateway/lists`: how many lists the account has, and the claimed ones.

@@ -1,15 +1,22 @@
 //! `reconcile check`: a preflight before a first (or scheduled) apply. Read-only and quick: a
 //! token verification (one or two GETs) and one page of one user, each sent once, never a
 //! DELETE. It reports what it found (`render::check` words it) and what it cannot know without
-//! deleting, and fails (exit 1) when anything it checked is wrong.
+//! deleting, and fails (exit 1) when anything it checked is wrong. With a `door:` section it also
+//! reads the door (the lists, their items, the group) as `plan` does, with GETs only, and says
+//! what it cannot know without writing to it.
 
 use std::time::Duration;
 
-use crate::cloudflare::{ApiError, Client, VerifiedAt};
+use crate::cloudflare::{ApiError, Client, GroupQuery, VerifiedAt};
 use crate::commands::shared::{account_for, no_credentials};
 use crate::commands::{Error, Exit, Streams};
+use crate::config::{Desired, DoorGroup};
 use crate::date::parse_timestamp;
+use crate::date::Date;
+use crate::model::door::LiveDoor;
+use crate::plan::door::DoorError;
 use crate::render::check::{self, AccountFailure, Finding};
+use crate::render::door;
 use crate::render::Palette;
 use crate::settings::Target;
 
@@ -35,18 +42,21 @@ pub(crate) async fn run(
     palette: Palette,
     streams: &mut Streams<'_>,
 ) -> Result<Exit, Error> {
-    // The files are read only for their account id: a check needs no allowlist.
-    let account = if target.files.is_empty() {
-        target.account_id.clone().ok_or_else(|| {
+    // The files are read for their account id and their `door:` section: a check needs no
+    // allowlist. A `door:` section adds the door's reads (GETs only).
+    let (account, desired) = if target.files.is_empty() {
+        let account = target.account_id.clone().ok_or_else(|| {
             Error::Usage(
                 "no account id: pass -f with the desired-state files, or --account-id (or CLOUDFLARE_ACCOUNT_ID)".into(),
             )
-        })?
+        })?;
+        (account, None)
     } else {
-        account_for(
-            &crate::commands::shared::load_desired(&target.files)?,
-            target.account_id.as_ref(),
-        )?
+        let desired = crate::config::load(&target.files)?;
+        (
+            account_for(&desired, target.account_id.as_ref())?,
+            Some(desired),
+        )
     };
     let credentials = target.credentials.clone().ok_or_else(no_credentials)?;
     let config = preflight(&target.client);
@@ -146,6 +156,9 @@ pub(crate) async fn run(
         }),
     }
     findings.push(Finding::DeletePermission);
+    if let Some(desired) = &desired {
+        check_door(desired, &client, target.clock.today(), &mut findings).await;
+    }
 
     let shown = crate::cloudflare::shown_base(&target.api_url);
     if json {
@@ -157,6 +170,76 @@ pub(crate) async fn run(
         0 => Ok(Exit::Success),
         failed => Err(Error::CheckFailed { failed }),
     }
+}
+
+/// The door's reads, as `plan` does them (every list of the account, the items of the door's
+/// lists, the group the section names), each reported; when both read, the door's plan on
+/// `today`, which fails the check when `plan` would refuse it (an id that names nothing, a list
+/// that is not EMAIL, a name two groups carry...); then what cannot be checked: whether the
+/// credentials may write them. GETs only: nothing is changed.
+async fn check_door(desired: &Desired, client: &Client, today: Date, findings: &mut Vec<Finding>) {
+    let Some(spec) = &desired.door else {
+        return;
+    };
+    tracing::info!(account = %client.account_id(), "reading the door's lists and group");
+    let lists = client
+        .read_door(|id, name| spec.claims_list(id, name).is_some(), None)
+        .await;
+    findings.push(match &lists {
+        Ok(live) => Finding::DoorLists {
+            account_lists: live.account_lists,
+            door_lists: live.lists.len(),
+            entries: live.lists.iter().map(|l| l.items.len()).sum(),
+        },
+        Err(e) => Finding::DoorListsFailed {
+            error: e.to_string(),
+        },
+    });
+    let groups = match &spec.group {
+        None => Some(Vec::new()),
+        Some(group) => {
+            let (query, named, by_id) = match group {
+                DoorGroup::Named { name, .. } => {
+                    (GroupQuery::Name(name.clone()), format!("\"{name}\""), false)
+                }
+                DoorGroup::Id { id, .. } => (GroupQuery::Id(id.clone()), format!("id {id}"), true),
+            };
+            match client.read_group(&query).await {
+                Ok(found) => {
+                    findings.push(Finding::DoorGroup {
+                        named,
+                        found: found.len(),
+                        by_id,
+                    });
+                    Some(found)
+                }
+                Err(e) => {
+                    findings.push(Finding::DoorGroupFailed {
+                        error: e.to_string(),
+                    });
+                    None
+                }
+            }
+        }
+    };
+    if let (Ok(live), Some(groups)) = (lists, groups) {
+        let live = LiveDoor { groups, ..live };
+        if let Some(plan) = crate::plan::door::compute(desired, &live, today) {
+            // A `group.id` that names nothing is `door_group`'s failure already: once is enough.
+            let errors: Vec<String> = plan
+                .errors
+                .iter()
+                .filter(|e| !matches!(e, DoorError::GroupNotFound { .. }))
+                .map(|e| door::line(&door::error_pieces(&plan, e)))
+                .collect();
+            if !errors.is_empty() {
+                findings.push(Finding::DoorRefused { errors });
+            }
+        }
+    }
+    findings.push(Finding::DoorWritePermission {
+        group: spec.group.is_some(),
+    });
 }
 
 /// What a failed one-user listing means.

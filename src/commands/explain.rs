@@ -14,7 +14,15 @@ pub(crate) async fn run(
     palette: Palette,
     streams: &mut Streams<'_>,
 ) -> Result<Exit, Error> {
-    let desired = crate::commands::shared::load_desired(&target.files)?;
+    // A `door:` section does not change who is kept or deleted, so explain reads the files
+    // with it; it says that the door is not explained here.
+    let desired = crate::config::load(&target.files)?;
+    if let Some(door) = &desired.door {
+        tracing::warn!(
+            "{}: the `door:` section is not explained here (explain says who is kept or deleted, which the door does not change): `reconcile plan` shows the door's plan",
+            door.location
+        );
+    }
     let explanation = explain::explain(&desired, &email, Date::today_utc());
     let no_account = desired.account().is_none() && target.account_id.is_none();
     let explanation = match &target.credentials {

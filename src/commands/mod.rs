@@ -256,14 +256,18 @@ pub(crate) async fn dispatch(settings: Settings, streams: &mut Streams<'_>) -> R
             credentials,
             output,
             force,
+            door,
             client,
         } => {
             export::run(
                 account_id,
                 api_url,
                 credentials,
-                output,
-                force,
+                export::Output {
+                    path: output,
+                    force,
+                },
+                door,
                 client,
                 streams,
             )

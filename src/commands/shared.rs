@@ -10,25 +10,6 @@ use crate::plan::door::DoorPlan;
 use crate::plan::{self, Plan};
 use crate::settings::Target;
 
-/// Read and validate the desired state for a command that does not look at the door yet
-/// (explain, check). A `door:` section is refused there, rather than silently left out. `plan`
-/// and `apply`, which show and keep the door, read the files with [`connect`] or
-/// [`config::load`] instead.
-pub(crate) fn load_desired(files: &[std::path::PathBuf]) -> Result<Desired, Error> {
-    let desired = config::load(files)?;
-    match &desired.door {
-        Some(door) => Err(Error::Usage(door_not_kept_yet(&door.location))),
-        None => Ok(desired),
-    }
-}
-
-/// The words for a `door:` section that `plan` shows but this command does not keep.
-pub(crate) fn door_not_kept_yet(at: &config::Location) -> String {
-    format!(
-        "{at}: this version of reconcile shows the `door:` section in `plan` and keeps it in `apply` (also of a saved plan), but explain and check do not look at it yet; nothing was sent\n  help: review the door with `reconcile plan`, then apply it with `reconcile apply`; to run this command, remove the `door:` section for now (docs/door.md)"
-    )
-}
-
 /// Validate the desired state, settle the account, and build the client, for `apply -f FILES`,
 /// which keeps the door: a `door:` section is kept in the desired state. Nothing is sent yet.
 pub(crate) fn connect(target: &Target) -> Result<(Desired, Client), Error> {

@@ -10,12 +10,13 @@ pub(crate) fn run(files: Vec<PathBuf>, streams: &mut Streams<'_>) -> Result<Exit
     for warning in &desired.warnings {
         tracing::warn!("{warning}");
     }
-    if let Some(door) = &desired.door {
-        tracing::warn!(
-            "{}: the `door:` section is valid; `plan` shows the door's plan and `apply -f FILES` keeps it; `apply PLAN_FILE`, explain and check refuse files with a `door:` section, and `plan --out` does not save one (docs/door.md)",
-            door.location
-        );
-    }
     crate::render::notes::validated(&desired, streams.stdout)?;
+    if let Some(door) = &desired.door {
+        writeln!(
+            streams.stdout,
+            "{}: the `door:` section is valid: `plan` shows the door's plan (and `--out` saves it), `apply` keeps it, `check` reads it (docs/door.md)",
+            door.location
+        )?;
+    }
     Ok(Exit::Success)
 }

@@ -537,7 +537,7 @@ fn fix_for(why: &AddressError, otherwise: &str) -> String {
 
 /// The `door:` section.
 #[path = "door.rs"]
-mod door;
+pub(super) mod door;
 
 #[cfg(test)]
 #[path = "check_tests.rs"]

@@ -12,6 +12,31 @@ use crate::config::{
 };
 use crate::model::door::{refused_in_name, DoorId};
 
+/// A name reconcile writes to the account (a list prefix, `max` [`MAX_LIST_PREFIX_CHARS`], or a
+/// group name, `max` [`MAX_GROUP_NAME_CHARS`]), trimmed; or what is wrong with it ("is empty",
+/// ...), to follow the key or flag that gave it. The one rule for `door:` and `export`'s flags.
+pub(crate) fn door_name(raw: &str, max: usize) -> Result<&str, String> {
+    let name = raw.trim();
+    if name.is_empty() {
+        Err("is empty".to_string())
+    } else if name.chars().count() > max {
+        Err(format!("is longer than {max} characters"))
+    } else {
+        match name.chars().find(|&c| refused_in_name(c)) {
+            Some(c) => Err(format!(
+                "contains U+{:04X}, a character that does not show or breaks a line",
+                u32::from(c)
+            )),
+            None => Ok(name),
+        }
+    }
+}
+
+/// What to do about a name [`door_name`] refused.
+pub(crate) fn name_help(max: usize) -> String {
+    format!("type the name again by hand: printable characters, at most {max}")
+}
+
 impl Checker<'_> {
     /// The mapping's pairs, or an error saying what was expected.
     fn door_map<'n>(
@@ -37,29 +62,12 @@ impl Checker<'_> {
     /// and nothing that does not show or breaks a line.
     fn door_name(&mut self, key: &str, node: &Node, max: usize) -> Option<String> {
         let raw = self.string(key, node, "Allowlisted people")?;
-        let name = raw.trim();
-        let problem = if name.is_empty() {
-            Some("is empty".to_string())
-        } else if name.chars().count() > max {
-            Some(format!("is longer than {max} characters"))
-        } else {
-            name.chars().find(|&c| refused_in_name(c)).map(|c| {
-                format!(
-                    "contains U+{:04X}, a character that does not show or breaks a line",
-                    u32::from(c)
-                )
-            })
-        };
-        match problem {
-            Some(why) => {
-                self.error(
-                    node,
-                    format!("`{key}` {why}"),
-                    format!("type the name again by hand: printable characters, at most {max}"),
-                );
+        match door_name(raw, max) {
+            Err(why) => {
+                self.error(node, format!("`{key}` {why}"), name_help(max));
                 None
             }
-            None => Some(name.to_string()),
+            Ok(name) => Some(name.to_string()),
         }
     }
 

@@ -27,6 +27,7 @@ use files::read;
 use merge::merge;
 
 pub use crate::date::Span;
+pub(crate) use check::door::{door_name, name_help as door_name_help};
 pub(crate) use diagnostic::{ConfigError, Diagnostic};
 pub use files::expand_paths;
 pub use types::{

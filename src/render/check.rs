@@ -53,6 +53,29 @@ pub(crate) enum Finding {
     },
     /// The DELETE permission cannot be checked without deleting.
     DeletePermission,
+    /// The door's lists read (`GET …/gateway/lists`, then the items of each door list):
+    /// how many lists the account holds, how many are the door's, and their entries.
+    DoorLists {
+        account_lists: usize,
+        door_lists: usize,
+        entries: usize,
+    },
+    /// Reading the lists (or a door list's items) failed: the error.
+    DoorListsFailed { error: String },
+    /// The door's group read: what the section names (`"NAME"` or `id ID`), how many groups
+    /// answered to it, and whether it names it by id (an id must name a group).
+    DoorGroup {
+        named: String,
+        found: usize,
+        by_id: bool,
+    },
+    /// Reading the group failed: the error.
+    DoorGroupFailed { error: String },
+    /// The door read, but `plan` would refuse its plan: each error, worded as `plan` words it.
+    DoorRefused { errors: Vec<String> },
+    /// Whether the credentials may change the door cannot be checked without changing it.
+    /// `group`: the section names a group.
+    DoorWritePermission { group: bool },
 }
 
 /// Why the account could not be listed.
@@ -101,6 +124,11 @@ struct Item {
     detail: String,
     help: Option<String>,
 }
+
+/// The permissions the door's reads need (the lists' are the docs' names: Cloudflare's spec
+/// names none for the lists, API-additions §4.3).
+const DOOR_LISTS_READ: &str = "grant the token Zero Trust Read (to read the door's lists) and Zero Trust Write (for apply to change them); Cloudflare's spec names no permission for the lists, its docs name these; then run check again";
+const DOOR_GROUP_READ: &str = "grant the token Access: Organizations, Identity Providers, and Groups Read (to read the door's group) and Access: Organizations, Identity Providers, and Groups Write (for apply to change it); then run check again";
 
 const DELETE_PERMISSION: &str = "grant the token Access: Users Write for apply (Cloudflare's spec names no permission for this DELETE; Users Write is the one its permission catalog lists for Access users; if a DELETE is still refused, add Zero Trust: Seats Write); apply's first DELETE goes alone, so a missing permission costs one refused request";
 
@@ -285,6 +313,78 @@ fn worded(f: &Finding) -> Item {
                 },
             }
         }
+        Finding::DoorLists {
+            account_lists,
+            door_lists,
+            entries,
+        } => Item {
+            name: "door_lists",
+            status: Status::Ok,
+            detail: if *door_lists == 0 {
+                format!("the credentials may read the Zero Trust lists: the account holds {account_lists} lists, none of them the door's yet (`reconcile plan` shows the lists to create)")
+            } else {
+                format!("the credentials may read the Zero Trust lists: the account holds {account_lists} lists, {door_lists} of them the door's, whose items were read ({entries} entries)")
+            },
+            help: None,
+        },
+        Finding::DoorListsFailed { error } => Item {
+            name: "door_lists",
+            status: Status::Fail,
+            detail: format!("reading the door's lists failed: {}", first_line(error)),
+            help: Some(DOOR_LISTS_READ.into()),
+        },
+        Finding::DoorGroup {
+            named,
+            found,
+            by_id,
+        } => match (found, by_id) {
+            (0, true) => Item {
+                name: "door_group",
+                status: Status::Fail,
+                detail: format!("the door's group {named} does not exist: the groups were read, and no group has this id"),
+                help: Some("correct `door.group.id` (copy it from the dashboard or the API), or name the group with `group: { name: ... }` to have it created".into()),
+            },
+            (0, false) => Item {
+                name: "door_group",
+                status: Status::Ok,
+                detail: format!("the credentials may read the Access groups; no group is named {named} yet (`reconcile plan` shows it to create)"),
+                help: None,
+            },
+            _ => Item {
+                name: "door_group",
+                status: Status::Ok,
+                detail: format!("the credentials may read the Access groups; the door's group {named} was read"),
+                help: None,
+            },
+        },
+        Finding::DoorGroupFailed { error } => Item {
+            name: "door_group",
+            status: Status::Fail,
+            detail: format!("reading the door's group failed: {}", first_line(error)),
+            help: Some(DOOR_GROUP_READ.into()),
+        },
+        Finding::DoorRefused { errors } => Item {
+            name: "door_plan",
+            status: Status::Fail,
+            detail: format!(
+                "the door was read, but `reconcile plan` would refuse its plan (and apply would change nothing): {}",
+                errors.join("; ")
+            ),
+            help: Some("fix what it says, in the `door:` section or in the account, then run check again; `reconcile plan` shows the door".into()),
+        },
+        Finding::DoorWritePermission { group } => Item {
+            name: "door_write",
+            status: Status::Unknown,
+            detail: format!(
+                "whether the credentials may change the door's lists{} cannot be checked without changing them: Cloudflare has no request that tests a write permission without writing, and a token reads its own permissions only when it also holds API Tokens Read",
+                if *group { " and group" } else { "" }
+            ),
+            help: Some(if *group {
+                "grant the token Zero Trust Write (the lists; the docs' name, the spec names none) and Access: Organizations, Identity Providers, and Groups Write (the group); apply writes the door before it deletes anyone and stops at the first refused write, having deleted nobody".into()
+            } else {
+                "grant the token Zero Trust Write (the lists; the docs' name, the spec names none); apply writes the door before it deletes anyone and stops at the first refused write, having deleted nobody".into()
+            }),
+        },
         Finding::DeletePermission => Item {
             name: "delete_permission",
             status: Status::Unknown,

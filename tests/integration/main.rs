@@ -11,6 +11,8 @@ mod commands;
 mod confusables;
 mod docs;
 mod door_apply;
+mod door_check;
+mod door_export;
 mod door_more;
 mod door_plan;
 mod escaping;
