@@ -142,6 +142,8 @@ impl<'a> Line<'a> {
 #[serde(rename_all = "snake_case")]
 pub enum DoorRecorded {
     Done,
+    /// Done, but an answer was lost: reading back found the change made.
+    DoneAnswerLost,
     Failed,
     /// Not sent: an earlier write failed.
     NotSent,

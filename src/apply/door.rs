@@ -76,6 +76,9 @@ pub struct DoorWrite {
     /// API takes it.
     pub include: Vec<serde_json::Value>,
     pub outcome: DoorOutcome,
+    /// Done, but an answer was lost on the way: reading back found the change made (or, for
+    /// the group's PUT, a later attempt made it).
+    pub answer_lost: bool,
 }
 
 impl DoorWrite {
@@ -94,6 +97,18 @@ impl DoorWrite {
             ),
             DoorAction::CreateGroup => format!("create group \"{name}\""),
             DoorAction::ChangeGroup => format!("change group \"{name}\" (include)"),
+        }
+    }
+
+    /// [`DoorWrite::describe`], and how a write done went when its answer was lost.
+    pub fn describe_done(&self) -> String {
+        if self.answer_lost {
+            format!(
+                "{} (answer lost; reading back found it made)",
+                self.describe()
+            )
+        } else {
+            self.describe()
         }
     }
 }
@@ -176,6 +191,7 @@ fn group_write(door: &DoorPlan) -> Option<(DoorWrite, Option<usize>)> {
         removed: Vec::new(),
         include: include_json(g, &known_ids(door)),
         outcome: DoorOutcome::NotSent,
+        answer_lost: false,
     };
     Some((write, None))
 }
@@ -197,6 +213,7 @@ fn list_write(list: &ListPlan) -> DoorWrite {
         removed: list.remove.iter().map(|r| r.value.clone()).collect(),
         include: Vec::new(),
         outcome: DoorOutcome::NotSent,
+        answer_lost: false,
     }
 }
 
@@ -237,22 +254,28 @@ pub async fn keep(
     for (mut write, list) in planned(door) {
         if !stopped {
             let sent = match list {
-                Some(i) => write_list(&door.lists[i], client).await.map(|created| {
-                    if let Some(id) = created {
-                        write.id = Some(id.to_string());
-                        ids[i] = Some(id);
-                    }
-                }),
+                Some(i) => write_list(&door.lists[i], client)
+                    .await
+                    .map(|(created, lost)| {
+                        if let Some(id) = created {
+                            write.id = Some(id.to_string());
+                            ids[i] = Some(id);
+                        }
+                        lost
+                    }),
                 None => match door.group.as_ref() {
                     Some(g) => {
                         write.include = include_json(g, &ids);
                         write_group(g, &ids, client).await
                     }
-                    None => Ok(()),
+                    None => Ok(false),
                 },
             };
             write.outcome = match sent {
-                Ok(()) => DoorOutcome::Done,
+                Ok(lost) => {
+                    write.answer_lost = lost;
+                    DoorOutcome::Done
+                }
                 Err(why) => DoorOutcome::Failed(why),
             };
             stopped = write.outcome != DoorOutcome::Done;
@@ -291,6 +314,7 @@ fn entry<'a>(
         removed: &write.removed,
         include: &write.include,
         outcome: match &write.outcome {
+            DoorOutcome::Done if write.answer_lost => DoorRecorded::DoneAnswerLost,
             DoorOutcome::Done => DoorRecorded::Done,
             DoorOutcome::Failed(_) => DoorRecorded::Failed,
             DoorOutcome::NotSent => DoorRecorded::NotSent,
@@ -305,8 +329,8 @@ fn entry<'a>(
     }
 }
 
-/// Create or PATCH one list; a created list's id.
-async fn write_list(list: &ListPlan, client: &Client) -> Result<Option<DoorId>, String> {
+/// Create or PATCH one list; a created list's id, and whether an answer was lost.
+async fn write_list(list: &ListPlan, client: &Client) -> Result<(Option<DoorId>, bool), String> {
     let append: Vec<(String, Option<String>)> = list
         .append
         .iter()
@@ -319,7 +343,7 @@ async fn write_list(list: &ListPlan, client: &Client) -> Result<Option<DoorId>, 
                 .await
                 .map_err(|e| e.to_string())?;
             match DoorId::parse(&created.value.id) {
-                Some(id) => Ok(Some(id)),
+                Some(id) => Ok((Some(id), created.answer_lost)),
                 // The group would name a list by an id that is not one: nothing more is sent.
                 None => Err(format!(
                     "the API created the list but gave it an id that is not one: {}",
@@ -332,14 +356,19 @@ async fn write_list(list: &ListPlan, client: &Client) -> Result<Option<DoorId>, 
             client
                 .patch_list(id, &append, &remove)
                 .await
-                .map(|_| None)
+                .map(|w| (None, w.answer_lost))
                 .map_err(|e| e.to_string())
         }
     }
 }
 
-/// Create or PUT the door's group with its include built from the lists' ids.
-async fn write_group(g: &GroupPlan, ids: &[Option<DoorId>], client: &Client) -> Result<(), String> {
+/// Create or PUT the door's group with its include built from the lists' ids; whether an
+/// answer was lost.
+async fn write_group(
+    g: &GroupPlan,
+    ids: &[Option<DoorId>],
+    client: &Client,
+) -> Result<bool, String> {
     let include: Option<Vec<_>> = g.include.iter().map(|r| r.to_rule(ids)).collect();
     let Some(include) = include else {
         // Every list to create was created before the group is written; a missing id is a bug,
@@ -347,11 +376,14 @@ async fn write_group(g: &GroupPlan, ids: &[Option<DoorId>], client: &Client) -> 
         return Err("a door list has no id: the group was not sent".into());
     };
     match &g.target {
-        GroupTarget::Create { name } => client.create_group(name, &include).await.map(|_| ()),
+        GroupTarget::Create { name } => client
+            .create_group(name, &include)
+            .await
+            .map(|w| w.answer_lost),
         GroupTarget::Existing { id, name } => client
             .put_group(id, name, &include, &g.exclude, &g.require)
             .await
-            .map(|_| ()),
+            .map(|w| w.answer_lost),
     }
     .map_err(|e| e.to_string())
 }
@@ -380,7 +412,7 @@ pub fn failure_words(run: &DoorRun) -> String {
     list(
         &mut text,
         "door writes done",
-        run.done().map(DoorWrite::describe).collect(),
+        run.done().map(DoorWrite::describe_done).collect(),
     );
     list(
         &mut text,

@@ -234,7 +234,7 @@ async fn keep_the_door(
     let run = apply::door::keep(door, by.client, audit, by.context).await;
     if by.format == Format::Human {
         for write in run.done() {
-            writeln!(streams.stdout, "door: done: {}", write.describe())?;
+            writeln!(streams.stdout, "door: done: {}", write.describe_done())?;
         }
         streams.stdout.flush()?;
     }

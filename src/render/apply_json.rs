@@ -59,6 +59,8 @@ struct DoorWriteOut<'a> {
     /// `done`, `failed` or `not_sent`.
     outcome: &'static str,
     error: Option<&'a str>,
+    /// Done, but an answer was lost: reading back found the change made.
+    answer_lost: bool,
 }
 
 #[derive(Serialize)]
@@ -355,6 +357,7 @@ fn door(run: &DoorRun) -> DoorOut<'_> {
                     DoorOutcome::Failed(why) => Some(why),
                     _ => None,
                 },
+                answer_lost: w.answer_lost,
             })
             .collect(),
         audit_error: run.audit_error.as_deref(),

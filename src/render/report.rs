@@ -302,6 +302,9 @@ fn door_markdown(run: &crate::apply::door::DoorRun) -> String {
     let mut out = String::from("### The door\n\n| Write | Outcome |\n| --- | --- |\n");
     for w in &run.writes {
         let what = match &w.outcome {
+            DoorOutcome::Done if w.answer_lost => {
+                "done (answer lost; reading back found it made)".to_string()
+            }
             DoorOutcome::Done => "done".to_string(),
             DoorOutcome::Failed(why) => format!("**failed**: {}", escape(why)),
             DoorOutcome::NotSent => "not sent (an earlier write failed)".to_string(),

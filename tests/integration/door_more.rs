@@ -217,8 +217,19 @@ fn door_a_lost_answer_to_a_post_that_was_applied_is_read_back_not_sent_again() {
         },
     );
     let path = desired(&w, KEPT, NAMED);
-    let r = w.run(&["apply", "--auto-approve", "-f", &path]);
+    let log = w.dir.path().join("audit.jsonl");
+    let log = log.to_str().unwrap();
+    let r = w.run(&["apply", "--auto-approve", "--audit-log", log, "-f", &path]);
     assert_eq!(r.code, 0, "{r:?}");
+    // The report and the log say the answer was lost and the write found made.
+    assert!(
+        r.stdout.contains("with 3 items (answer lost; reading back found it made)"),
+        "{r:?}"
+    );
+    let first: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(log).unwrap().lines().next().unwrap())
+            .unwrap();
+    assert_eq!(first["outcome"], "done_answer_lost", "{first}");
     // One POST of the list (its answer cut), read back, then the group: no second list.
     let writes = w.door_writes();
     let sent: Vec<&str> = writes.iter().map(|q| q.method.as_str()).collect();
