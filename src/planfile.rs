@@ -970,6 +970,9 @@ mod tests {
         assert_eq!(parse_ttl("1h30m"), Ok(Duration::from_secs(5400)));
         assert_eq!(parse_ttl(" 45s "), Ok(Duration::from_secs(45)));
         assert_eq!(parse_ttl("1w"), Ok(Duration::from_secs(7 * 86400)));
+        // The longest lifetime is accepted; a second more is not.
+        assert_eq!(parse_ttl("30d"), Ok(MAX_TTL));
+        assert!(parse_ttl("30d1s").is_err());
         for bad in [
             "",
             "0s",
