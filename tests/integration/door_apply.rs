@@ -10,7 +10,6 @@ use serde_json::Value;
 
 use crate::harness::*;
 
-const LIST_1: &str = "aa0a4aab-672b-4bdb-bc33-a59f1130a11f";
 const NAMED: &str =
     "  lists:\n    name: reconcile-allowlist\n  group:\n    name: Allowlisted people\n";
 
@@ -26,33 +25,6 @@ fn desired(w: &World, users: &[&str], door: Option<&str>) -> String {
     }
     let path = w.file("door.yaml", &text);
     path.to_str().unwrap().to_string()
-}
-
-/// The values of a list, sorted.
-fn values(list: &Value) -> Vec<String> {
-    let mut v: Vec<String> = list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["value"].as_str().unwrap().to_lowercase())
-        .collect();
-    v.sort();
-    v
-}
-
-fn list_named(w: &World, name: &str) -> Value {
-    w.sandbox
-        .sandbox()
-        .lists()
-        .into_iter()
-        .find(|l| l["name"] == name)
-        .unwrap_or_else(|| panic!("no list {name}"))
-}
-
-fn group(w: &World) -> Value {
-    let groups = w.sandbox.sandbox().groups();
-    assert_eq!(groups.len(), 1, "{groups:?}");
-    groups[0].clone()
 }
 
 #[test]
@@ -92,7 +64,7 @@ fn from_nothing_apply_creates_the_lists_and_the_group_then_deletes() {
         ]
     );
     assert_eq!(w.sandbox.sandbox().lists().len(), 1);
-    let g = group(&w);
+    let g = the_group(&w);
     assert_eq!(g["name"], "Allowlisted people");
     assert_eq!(
         g["include"],
@@ -182,7 +154,7 @@ fn an_allowlist_over_several_lists_changes_only_the_list_it_touches() {
     let mut want: Vec<String> = everyone.iter().map(|e| e.to_string()).collect();
     want.sort();
     assert_eq!(all, want);
-    assert_eq!(group(&w)["include"].as_array().unwrap().len(), 3);
+    assert_eq!(the_group(&w)["include"].as_array().unwrap().len(), 3);
     assert_eq!(w.user_deletes(), 0);
     // frank leaves the allowlist: one PATCH, to the list that held him; nothing else written.
     let holder = (1..=3)
@@ -234,7 +206,7 @@ groups:
 #[test]
 fn drift_is_reverted_and_exclude_and_require_are_kept() {
     let w = drifted();
-    let before = group(&w);
+    let before = the_group(&w);
     let path = desired(&w, &["alice@example.com", "frank@example.com"], Some(NAMED));
     let r = w.run(&["apply", "--auto-approve", "-f", &path]);
     assert_eq!(r.code, 0, "{r:?}");
@@ -242,7 +214,7 @@ fn drift_is_reverted_and_exclude_and_require_are_kept() {
         values(&list_named(&w, "reconcile-allowlist-1")),
         ["alice@example.com", "frank@example.com"]
     );
-    let g = group(&w);
+    let g = the_group(&w);
     assert_eq!(
         g["include"],
         serde_json::json!([{"email_list": {"id": LIST_1}}])
@@ -479,7 +451,7 @@ fn a_saved_plan_keeps_the_door_it_reviewed_then_deletes() {
             "frank@example.com"
         ]
     );
-    assert_eq!(group(&w)["name"], "Allowlisted people");
+    assert_eq!(the_group(&w)["name"], "Allowlisted people");
     let deleted = w.user_deletes();
     assert_eq!(deleted, 3, "{r:?}");
     let records = records(log);

@@ -9,8 +9,6 @@ use serde_json::Value;
 
 use crate::harness::*;
 
-const LIST_1: &str = "aa0a4aab-672b-4bdb-bc33-a59f1130a11f";
-
 /// The demo seed with one door list (two entries) and the door's group.
 fn seeded(tokens: Vec<TokenSpec>) -> World {
     let text = format!(

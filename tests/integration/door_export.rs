@@ -9,18 +9,6 @@ use serde_json::Value;
 
 use crate::harness::*;
 
-const LIST_1: &str = "aa0a4aab-672b-4bdb-bc33-a59f1130a11f";
-
-/// Every address of the demo seed, in its normal form.
-const EVERYONE: &[&str] = &[
-    "alice@example.com",
-    "bob.martin@example.com",
-    "carol@example.com",
-    "dave.contractor@partner.example",
-    "erin@example.com",
-    "frank@example.com",
-];
-
 /// The demo seed with a door that already matches it: one list holding every address, and a
 /// group that includes exactly that list.
 fn matching_door() -> World {

@@ -9,7 +9,6 @@ use serde_json::{json, Value};
 
 use crate::harness::*;
 
-const LIST_1: &str = "aa0a4aab-672b-4bdb-bc33-a59f1130a11f";
 const LIST_2: &str = "bb1b5bbc-783c-4cec-8d44-b6a2241b1b20";
 const GROUP: &str = "5d2c6f0e-8a3b-4c1d-9e7f-0a1b2c3d4e5f";
 const NAMED: &str =
@@ -39,32 +38,6 @@ fn world(door: &str, faults: Faults) -> World {
         Seed::from_str(&format!("{DEMO_SEED}{door}"), "seed.yaml").unwrap(),
         Options::default().with_faults(faults, None),
     )
-}
-
-fn values(list: &Value) -> Vec<String> {
-    let mut v: Vec<String> = list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["value"].as_str().unwrap().to_lowercase())
-        .collect();
-    v.sort();
-    v
-}
-
-fn list_named(w: &World, name: &str) -> Value {
-    w.sandbox
-        .sandbox()
-        .lists()
-        .into_iter()
-        .find(|l| l["name"] == name)
-        .unwrap_or_else(|| panic!("no list {name}"))
-}
-
-fn the_group(w: &World) -> Value {
-    let groups = w.sandbox.sandbox().groups();
-    assert_eq!(groups.len(), 1, "{groups:?}");
-    groups[0].clone()
 }
 
 /// Nobody deleted: the seven users of the demo seed are all there.

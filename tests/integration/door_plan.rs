@@ -8,19 +8,6 @@ use serde_json::Value;
 
 use crate::harness::*;
 
-/// Every user of the demo seed that has an address: the users' plan deletes nobody, so the
-/// door alone decides whether the plan changes anything.
-const EVERYONE: &[&str] = &[
-    "alice@example.com",
-    "bob.martin@example.com",
-    "carol@example.com",
-    "dave.contractor@partner.example",
-    "erin@example.com",
-    "frank@example.com",
-];
-
-const LIST_1: &str = "aa0a4aab-672b-4bdb-bc33-a59f1130a11f";
-
 /// The desired state: [`EVERYONE`] and this `door:` section (YAML, indented by two).
 fn desired(w: &World, door: &str) -> String {
     let mut text = format!("account_id: {ACCOUNT}\nusers:\n");

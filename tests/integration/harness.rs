@@ -529,3 +529,45 @@ pub fn send_raw(
         (status, headers, body)
     })
 }
+
+/// The id of the door list the door tests seed, `reconcile-allowlist-1` (the sandbox's first).
+pub const LIST_1: &str = "aa0a4aab-672b-4bdb-bc33-a59f1130a11f";
+
+/// The values of a sandbox list's items, lower-cased and sorted.
+pub fn values(list: &serde_json::Value) -> Vec<String> {
+    let mut v: Vec<String> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["value"].as_str().unwrap().to_lowercase())
+        .collect();
+    v.sort();
+    v
+}
+
+/// The sandbox's list of this name, as it holds it now.
+pub fn list_named(w: &World, name: &str) -> serde_json::Value {
+    w.sandbox
+        .sandbox()
+        .lists()
+        .into_iter()
+        .find(|l| l["name"] == name)
+        .unwrap_or_else(|| panic!("no list {name}"))
+}
+
+/// The sandbox's one group, as it holds it now.
+pub fn the_group(w: &World) -> serde_json::Value {
+    let groups = w.sandbox.sandbox().groups();
+    assert_eq!(groups.len(), 1, "{groups:?}");
+    groups[0].clone()
+}
+
+/// Every address of the demo seed, in its normal form.
+pub const EVERYONE: &[&str] = &[
+    "alice@example.com",
+    "bob.martin@example.com",
+    "carol@example.com",
+    "dave.contractor@partner.example",
+    "erin@example.com",
+    "frank@example.com",
+];
