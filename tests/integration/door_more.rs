@@ -223,12 +223,18 @@ fn door_a_lost_answer_to_a_post_that_was_applied_is_read_back_not_sent_again() {
     assert_eq!(r.code, 0, "{r:?}");
     // The report and the log say the answer was lost and the write found made.
     assert!(
-        r.stdout.contains("with 3 items (answer lost; reading back found it made)"),
+        r.stdout
+            .contains("with 3 items (answer lost; reading back found it made)"),
         "{r:?}"
     );
-    let first: serde_json::Value =
-        serde_json::from_str(std::fs::read_to_string(log).unwrap().lines().next().unwrap())
-            .unwrap();
+    let first: serde_json::Value = serde_json::from_str(
+        std::fs::read_to_string(log)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
     assert_eq!(first["outcome"], "done_answer_lost", "{first}");
     // One POST of the list (its answer cut), read back, then the group: no second list.
     let writes = w.door_writes();
