@@ -201,3 +201,93 @@ fn door_review_the_json_report_after_a_door_failure_does_not_say_nothing_was_to_
     let text = doc["verification"]["text"].as_str().unwrap();
     assert!(!text.contains("nothing was to be deleted"), "{text}");
 }
+
+/// Two lists to PATCH, the group already right for them.
+fn two_patches() -> String {
+    format!(
+        r#"
+lists:
+  - id: {LIST_1}
+    name: reconcile-allowlist-1
+    type: EMAIL
+    items: [alice@example.com, mallory@example.com]
+  - id: {LIST_2}
+    name: reconcile-allowlist-2
+    type: EMAIL
+    items: [bob.martin@example.com, frank@example.com, trudy@example.com]
+groups:
+  - id: {GROUP}
+    name: Allowlisted people
+    include:
+      - email_list: {{id: {LIST_1}}}
+      - email_list: {{id: {LIST_2}}}
+"#
+    )
+}
+
+/// Ctrl-C (or a CI job's SIGTERM) while the door is written, here during a rate-limit wait
+/// after the first PATCH was done: apply installs its signal handlers only for the deletions,
+/// so the process dies at once by the signal: no words, no report of the door write done, no
+/// `not_sent` record for the rest, and a write finishing at that instant is never recorded.
+#[test]
+#[ignore = "not fixed: apply::ctrl_c() is installed only in execute_with, after the door; the door writes need the same watch (stop before the next write, record it, exit 130 with failure_words)"]
+fn door_review_ctrl_c_while_the_door_is_written_stops_in_words_and_records_it() {
+    let options = Options {
+        door_rate_limit: Some(reconcile::sandbox::DoorRateLimit {
+            quota: 4,
+            window: std::time::Duration::from_secs(60),
+            block: std::time::Duration::from_secs(60),
+        }),
+        ..Options::default()
+    };
+    let w = World::with_options(
+        Seed::from_str(&format!("{DEMO_SEED}{}", two_patches()), "seed.yaml").unwrap(),
+        options,
+    );
+    let path = desired(
+        &w,
+        KEPT,
+        CAPACITY_2.replace("capacity: 2", "capacity: 3").as_str(),
+    );
+    let log = w.dir.path().join("audit.jsonl");
+    let log = log.to_str().unwrap();
+    let run = Watched::spawn(w.cmd(&["apply", "--auto-approve", "--audit-log", log, "-f", &path]));
+    run.wait_for_stderr("the API rate limit was reached");
+    signal(&run.child, "INT");
+    let r = run.finish();
+    assert_eq!(w.user_deletes(), 0);
+    assert!(r.stderr.contains("nothing was deleted"), "{r:?}");
+    let records = records(std::path::Path::new(log));
+    assert!(
+        records.iter().any(|r| r["outcome"] == "not_sent"),
+        "{records:#?}\n{r:?}"
+    );
+}
+
+/// A door list holding twenty addresses that are not Access users (people who have not logged
+/// in yet), and the three kept users.
+fn a_full_list() -> String {
+    let mut items: Vec<String> = KEPT.iter().map(|e| e.to_string()).collect();
+    items.extend((1..=20).map(|n| format!("person{n}@example.com")));
+    format!(
+        "\nlists:\n  - id: {LIST_1}\n    name: reconcile-allowlist-1\n    type: EMAIL\n    items: [{}]\n",
+        items.join(", ")
+    )
+}
+
+/// The users' safety rails (`max_deletes`, `max_delete_fraction`, delete-all) bound how many
+/// people one apply may delete, to catch a wrong `-f` or a truncated allowlist. Nothing bounds
+/// the door: a plan that takes 20 of 23 addresses out of the door (87%, over the default
+/// fraction of 25%) is applied without a word, locking those people out, because they are not
+/// Access users and so no deletion counts them.
+#[test]
+#[ignore = "not fixed, a design gap: door removals are counted by no rail; the fix is a rail on the door's removals (say the same max_delete_fraction and max_deletes over the door entries, refusing the whole plan, overridable the same way)"]
+fn door_review_removing_most_of_the_door_is_refused_like_deleting_most_users() {
+    let w = world(&a_full_list(), Faults::default());
+    let path = desired(&w, KEPT, "  lists:\n    name: reconcile-allowlist\n");
+    let r = w.run(&["plan", "-f", &path]);
+    assert_eq!(r.code, 1, "refused by a rail: {r:?}");
+    let r = w.run(&["apply", "--auto-approve", "-f", &path]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(w.door_writes().is_empty());
+}
