@@ -291,3 +291,42 @@ fn door_review_removing_most_of_the_door_is_refused_like_deleting_most_users() {
     assert_eq!(r.code, 1, "{r:?}");
     assert!(w.door_writes().is_empty());
 }
+
+/// `cmd` run by `sh` with the file-size limit at 512 bytes and SIGXFSZ ignored, so that a write
+/// past it fails (EFBIG) as on a full disk: the audit log's first record fits in part, and
+/// every write after fails.
+fn with_small_files(cmd: &std::process::Command) -> std::process::Command {
+    let mut sh = std::process::Command::new("sh");
+    sh.arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 1; exec \"$0\" \"$@\"")
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => sh.env(k, v),
+            None => sh.env_remove(k),
+        };
+    }
+    sh
+}
+
+/// A door write's audit record that cannot be written stops the run: no further door write,
+/// nobody deleted, and the words say why.
+#[test]
+fn door_review_an_audit_record_that_cannot_be_written_stops_the_door_and_deletes_nobody() {
+    let w = World::demo();
+    let path = desired(&w, KEPT, NAMED);
+    let log = w.dir.path().join("audit.jsonl");
+    let log = log.to_str().unwrap();
+    let cmd = w.cmd(&["apply", "--auto-approve", "--audit-log", log, "-f", &path]);
+    let r = run(with_small_files(&cmd));
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(w.user_deletes(), 0, "{r:?}");
+    assert!(
+        r.stderr.contains("the audit log could not be written"),
+        "{r:?}"
+    );
+    // The list was created (its record is the one that failed); the group was not sent.
+    assert_eq!(w.door_writes_done("POST"), 1, "{r:?}");
+    assert!(w.sandbox.sandbox().groups().is_empty());
+}
