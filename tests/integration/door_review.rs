@@ -330,3 +330,70 @@ fn door_review_an_audit_record_that_cannot_be_written_stops_the_door_and_deletes
     assert_eq!(w.door_writes_done("POST"), 1, "{r:?}");
     assert!(w.sandbox.sandbox().groups().is_empty());
 }
+
+/// The door's group, by id, with a name the API gives: escapes, a C1 CSI, a bidi override
+/// and a line break.
+fn hostile_group() -> String {
+    format!(
+        r#"
+lists:
+  - id: {LIST_1}
+    name: reconcile-allowlist-1
+    type: EMAIL
+    items: [alice@example.com, "mallory@example.com"]
+groups:
+  - id: {GROUP}
+    name: "door\e[2J\x9b31m\u202e\nfake: nothing to do"
+    include:
+      - email: {{email: "m\e[1m\u202e@example.com"}}
+"#
+    )
+}
+
+/// After a failed door write, the JSON and Markdown apply reports (stdout and the job
+/// summary) and the error carry no raw escape, C1 control or bidi override from the API.
+#[test]
+fn door_review_hostile_names_after_a_door_failure_are_escaped_in_every_report() {
+    let w = world(
+        &hostile_group(),
+        Faults {
+            fail_door_writes_after: Some(1),
+            ..Faults::default()
+        },
+    );
+    let door = format!("  lists:\n    name: reconcile-allowlist\n  group:\n    id: {GROUP}\n");
+    let path = desired(&w, KEPT, &door);
+    let summary = w.dir.path().join("summary.md");
+    for format in ["json", "markdown"] {
+        let mut cmd = w.cmd(&[
+            "apply",
+            "--auto-approve",
+            "--max-retries",
+            "0",
+            "--format",
+            format,
+            "-f",
+            &path,
+        ]);
+        cmd.env("GITHUB_STEP_SUMMARY", &summary);
+        let r = run(cmd);
+        assert_eq!(r.code, 1, "{format}: {r:?}");
+        let summary = std::fs::read_to_string(&summary).unwrap_or_default();
+        for (what, text) in [
+            ("stdout", &r.stdout),
+            ("stderr", &r.stderr),
+            ("summary", &summary),
+        ] {
+            for c in ['\u{1b}', '\u{9b}', '\u{202e}'] {
+                assert!(!text.contains(c), "{format} {what} holds {c:?}: {text}");
+            }
+            assert!(
+                !text.contains("\nfake: nothing to do"),
+                "{format} {what}: {text}"
+            );
+        }
+        // The name is there, escaped: the write that failed is the group's.
+        assert!(r.stdout.contains("fake: nothing to do"), "{format}: {r:?}");
+        assert_eq!(w.user_deletes(), 0);
+    }
+}
