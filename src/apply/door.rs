@@ -159,15 +159,35 @@ pub fn planned_writes(door: &DoorPlan) -> Vec<DoorWrite> {
 ///
 /// The lists to create come first, so that an address that moves to a new list (a lowered
 /// capacity) is in it before a PATCH takes it out of its old list; then one PATCH per changed
-/// list; the group last, once every list it names exists. A door stopped between the PATCH and
+/// list, those that take addresses out that another list takes in last (an address moving to
+/// an existing list with room is in it before it leaves its old one); the group last, once
+/// every list it names exists. A door stopped between the PATCH and
 /// the group (its write failed) leaves such a moved address out until the next apply: the run
 /// says so, and deletes nobody.
 fn planned(door: &DoorPlan) -> Vec<(DoorWrite, Option<usize>)> {
-    let creates = |l: &ListPlan| matches!(l.target, ListTarget::Create { .. });
+    // Every address appended somewhere: a list that removes one of them is where it moves
+    // from, and is written after the lists that take it in (an existing list with room, not
+    // only a new one), so that a failed write never leaves an allowed address in no list.
+    let appended: std::collections::HashSet<String> = door
+        .lists
+        .iter()
+        .flat_map(|l| l.append.iter().map(|a| a.email.as_str().to_lowercase()))
+        .collect();
+    let pass = |l: &ListPlan| match l.target {
+        ListTarget::Create { .. } => 0,
+        ListTarget::Existing { .. }
+            if l.remove
+                .iter()
+                .any(|r| appended.contains(&r.value.trim().to_lowercase())) =>
+        {
+            2
+        }
+        ListTarget::Existing { .. } => 1,
+    };
     let mut writes = Vec::new();
-    for pass_creates in [true, false] {
+    for this_pass in 0..3 {
         for (i, list) in door.lists.iter().enumerate() {
-            if list.has_changes() && creates(list) == pass_creates {
+            if list.has_changes() && pass(list) == this_pass {
                 writes.push((list_write(list), Some(i)));
             }
         }

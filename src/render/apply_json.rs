@@ -332,7 +332,15 @@ fn document<'a>(applied: &'a Applied<'a>) -> Document<'a> {
         results,
         unconfirmed,
         stopped,
-        verification: verification(verified),
+        verification: match (applied.run, applied.door) {
+            // The door was not kept: the deletions did not run, whatever was planned.
+            (None, Some(door)) if !door.is_complete() => VerificationOut {
+                status: "not_run",
+                text: "nobody was deleted: the door was not fully kept".to_string(),
+                still_present: Vec::new(),
+            },
+            _ => verification(verified),
+        },
         audit_log,
         audit_error,
         door: applied.door.map(door),

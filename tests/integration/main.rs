@@ -15,6 +15,7 @@ mod door_check;
 mod door_export;
 mod door_more;
 mod door_plan;
+mod door_review;
 mod escaping;
 mod faults;
 mod files;
