@@ -147,6 +147,8 @@ pub enum DoorRecorded {
     Failed,
     /// Not sent: an earlier write failed.
     NotSent,
+    /// Stopped by Ctrl-C or SIGTERM while it was being sent: whether it was made is unknown.
+    Interrupted,
 }
 
 /// One record of a door write (`"kind": "door"`): which list or group, what was added and

@@ -15,7 +15,22 @@ use crate::cloudflare::Client;
 use crate::model::door::DoorId;
 use crate::plan::door::{DoorPlan, GroupPlan, GroupTarget, ListPlan, ListTarget};
 
-use super::AuditContext;
+use tokio::sync::watch;
+
+use super::{AuditContext, Presses, Signal};
+
+/// The first signal, once one came (at once when one came before); never, when the sender is gone.
+async fn pressed(interrupts: &mut watch::Receiver<Presses>) -> Signal {
+    loop {
+        let presses = *interrupts.borrow_and_update();
+        if presses.count > 0 {
+            return presses.last;
+        }
+        if interrupts.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
 
 /// What one door write is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +62,8 @@ pub enum DoorOutcome {
     Failed(String),
     /// Not sent: an earlier write failed.
     NotSent,
+    /// Ctrl-C or SIGTERM came while the write was being sent: whether it was made is unknown.
+    Interrupted,
 }
 
 impl DoorOutcome {
@@ -54,6 +71,7 @@ impl DoorOutcome {
         match self {
             DoorOutcome::Done => "done",
             DoorOutcome::Failed(_) => "failed",
+            DoorOutcome::Interrupted => "interrupted",
             DoorOutcome::NotSent => "not_sent",
         }
     }
@@ -119,12 +137,16 @@ pub struct DoorRun {
     pub writes: Vec<DoorWrite>,
     /// The audit log could not be written: the text says why. No write was sent after it.
     pub audit_error: Option<String>,
+    /// Ctrl-C or SIGTERM stopped the writes.
+    pub interrupted: Option<Signal>,
 }
 
 impl DoorRun {
     /// Every write done and every record written: the users may be deleted.
     pub fn is_complete(&self) -> bool {
-        self.audit_error.is_none() && self.writes.iter().all(|w| w.outcome == DoorOutcome::Done)
+        self.audit_error.is_none()
+            && self.interrupted.is_none()
+            && self.writes.iter().all(|w| w.outcome == DoorOutcome::Done)
     }
 
     pub fn done(&self) -> impl Iterator<Item = &DoorWrite> {
@@ -264,39 +286,51 @@ pub async fn keep(
     client: &Client,
     mut audit: Option<&mut AuditLog>,
     context: &AuditContext,
+    interrupts: &mut watch::Receiver<Presses>,
 ) -> DoorRun {
     let mut ids = known_ids(door);
-    let mut run = DoorRun {
-        writes: Vec::new(),
-        audit_error: None,
-    };
+    let mut run = DoorRun::default();
     let mut stopped = false;
     for (mut write, list) in planned(door) {
+        // Ctrl-C or SIGTERM before this write: it and the rest are not sent.
+        if !stopped && interrupts.borrow().count > 0 {
+            run.interrupted = Some(interrupts.borrow().last);
+            stopped = true;
+        }
         if !stopped {
-            let sent = match list {
-                Some(i) => write_list(&door.lists[i], client)
-                    .await
-                    .map(|(created, lost)| {
-                        if let Some(id) = created {
-                            write.id = Some(id.to_string());
-                            ids[i] = Some(id);
-                        }
-                        lost
-                    }),
-                None => match door.group.as_ref() {
-                    Some(g) => {
-                        write.include = include_json(g, &ids);
-                        write_group(g, &ids, client).await
-                    }
-                    None => Ok(false),
-                },
+            if let (None, Some(g)) = (list, door.group.as_ref()) {
+                write.include = include_json(g, &ids);
+            }
+            let sending = async {
+                match list {
+                    Some(i) => write_list(&door.lists[i], client).await,
+                    None => match door.group.as_ref() {
+                        Some(g) => write_group(g, &ids, client).await.map(|lost| (None, lost)),
+                        None => Ok((None, false)),
+                    },
+                }
+            };
+            // A signal while the write is sent (or waits for the rate limit) stops the run
+            // there: the write's outcome is unknown, and nothing more is sent.
+            let sent = tokio::select! {
+                biased;
+                signal = pressed(interrupts) => {
+                    run.interrupted = Some(signal);
+                    None
+                }
+                sent = sending => Some(sent),
             };
             write.outcome = match sent {
-                Ok(lost) => {
+                None => DoorOutcome::Interrupted,
+                Some(Ok((created, lost))) => {
+                    if let (Some(i), Some(id)) = (list, created) {
+                        write.id = Some(id.to_string());
+                        ids[i] = Some(id);
+                    }
                     write.answer_lost = lost;
                     DoorOutcome::Done
                 }
-                Err(why) => DoorOutcome::Failed(why),
+                Some(Err(why)) => DoorOutcome::Failed(why),
             };
             stopped = write.outcome != DoorOutcome::Done;
         }
@@ -337,6 +371,7 @@ fn entry<'a>(
             DoorOutcome::Done if write.answer_lost => DoorRecorded::DoneAnswerLost,
             DoorOutcome::Done => DoorRecorded::Done,
             DoorOutcome::Failed(_) => DoorRecorded::Failed,
+            DoorOutcome::Interrupted => DoorRecorded::Interrupted,
             DoorOutcome::NotSent => DoorRecorded::NotSent,
         },
         error: match &write.outcome {
@@ -417,6 +452,16 @@ pub fn failure_words(run: &DoorRun) -> String {
         ),
         (None, Some(e)) => {
             format!("the door was not fully kept: the audit log could not be written: {e}")
+        }
+        (None, None) if run.interrupted.is_some() => {
+            let signal = run.interrupted.unwrap_or(Signal::Interrupt);
+            match run.writes.iter().find(|w| w.outcome == DoorOutcome::Interrupted) {
+                Some(w) => format!(
+                    "the door was not fully kept: stopped by {signal} while {} was being sent: whether it was made is unknown (`reconcile plan` shows the door as it is)",
+                    w.describe()
+                ),
+                None => format!("the door was not fully kept: stopped by {signal}"),
+            }
         }
         (None, None) => "the door was not fully kept".to_string(),
     };

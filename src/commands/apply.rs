@@ -167,6 +167,8 @@ pub(crate) async fn apply_flow(
     // The door, before anyone is deleted: read again (unless the unattended run may reuse what
     // it read, as for the users), refused if it changed since the plan shown, then written. A
     // failed write stops the run here: nobody is deleted.
+    // Ctrl-C and SIGTERM are heard from the first door write on, through the deletions.
+    let mut signals = apply::ctrl_c();
     let mut door_run = None;
     if let Some(door) = shown.door.as_ref().filter(|d| d.has_changes()) {
         if !listing_still_fresh(approval, listed_at, exec.clock.unix()) {
@@ -184,10 +186,9 @@ pub(crate) async fn apply_flow(
             step_summary,
             approved: Approved::Shown(&shown),
         };
-        door_run = Some(keep_the_door(door, kept, audit.as_mut(), streams).await?);
+        door_run = Some(keep_the_door(door, kept, audit.as_mut(), &mut signals, streams).await?);
     }
-    let execution =
-        apply::execute_with(confirmed, client, exec, audit, &context, apply::ctrl_c()).await;
+    let execution = apply::execute_with(confirmed, client, exec, audit, &context, signals).await;
     let applied = Applied {
         account: client.account_id().as_str(),
         approved: Approved::Shown(&shown),
@@ -229,9 +230,10 @@ async fn keep_the_door(
     door: &plan::door::DoorPlan,
     by: KeptBy<'_>,
     audit: Option<&mut AuditLog>,
+    interrupts: &mut tokio::sync::watch::Receiver<apply::Presses>,
     streams: &mut Streams<'_>,
 ) -> Result<apply::door::DoorRun, Error> {
-    let run = apply::door::keep(door, by.client, audit, by.context).await;
+    let run = apply::door::keep(door, by.client, audit, by.context, interrupts).await;
     if by.format == Format::Human {
         for write in run.done() {
             writeln!(streams.stdout, "door: done: {}", write.describe_done())?;
@@ -459,6 +461,8 @@ pub(crate) async fn saved_apply_flow(
         saved.live_fingerprint.clone(),
         exec,
     );
+    // Ctrl-C and SIGTERM are heard from the first door write on, through the deletions.
+    let mut signals = apply::ctrl_c();
     let mut door_run = None;
     if let Some(door) = door.as_ref().filter(|d| d.has_changes()) {
         let kept = KeptBy {
@@ -471,10 +475,9 @@ pub(crate) async fn saved_apply_flow(
                 plan: &saved,
             },
         };
-        door_run = Some(keep_the_door(door, kept, audit.as_mut(), streams).await?);
+        door_run = Some(keep_the_door(door, kept, audit.as_mut(), &mut signals, streams).await?);
     }
-    let execution =
-        apply::execute_with(confirmed, &client, exec, audit, &context, apply::ctrl_c()).await;
+    let execution = apply::execute_with(confirmed, &client, exec, audit, &context, signals).await;
     let applied = Applied {
         account: account.as_str(),
         approved: Approved::Saved {

@@ -308,6 +308,10 @@ fn door_markdown(run: &crate::apply::door::DoorRun) -> String {
             DoorOutcome::Done => "done".to_string(),
             DoorOutcome::Failed(why) => format!("**failed**: {}", escape(why)),
             DoorOutcome::NotSent => "not sent (an earlier write failed)".to_string(),
+            DoorOutcome::Interrupted => {
+                "**interrupted** while it was being sent: whether it was made is unknown"
+                    .to_string()
+            }
         };
         out.push_str(&format!("| {} | {what} |\n", code(&w.describe())));
     }
