@@ -934,6 +934,98 @@ mod tests {
     }
 
     #[test]
+    fn token_details_answer_only_a_token_read_token_its_own_policies() {
+        let options = Options {
+            tokens: vec![
+                TokenSpec::parse("full:token-read", 0).unwrap(),
+                TokenSpec::parse("ro:read,token-read", 0).unwrap(),
+                TokenSpec::parse("nd:no-door,token-read", 0).unwrap(),
+                TokenSpec::parse("acct:account,token-read", 0).unwrap(),
+                TokenSpec::parse("plain", 0).unwrap(),
+            ],
+            ..Options::default()
+        };
+        let (options, store) = with_options(options);
+        let door = RwLock::new(crate::sandbox::door::Door::default());
+        let cx = Context {
+            account_id: DEFAULT_ACCOUNT_ID,
+            options: &options,
+            store: &store,
+            door: &door,
+            body: &[],
+        };
+        let send = |token: &str, method: Method, path: &str| {
+            let auth = headers(&[("authorization", &format!("Bearer {token}"))]);
+            let reply = respond(&cx, &method, path, None, &auth);
+            let body: Value = serde_json::from_str(&reply.body).unwrap();
+            (reply.status, body)
+        };
+        let account = |t: &str| {
+            format!(
+                "/client/v4/accounts/{DEFAULT_ACCOUNT_ID}/tokens/{}",
+                token_id(t)
+            )
+        };
+        let user = |t: &str| format!("/client/v4/user/tokens/{}", token_id(t));
+        let names = |body: &Value| -> Vec<String> {
+            body["result"]["policies"][0]["permission_groups"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|g| g["name"].as_str().unwrap().to_string())
+                .collect()
+        };
+        // The id verify gives is the one details accept.
+        let (_, verified) = send("full", Method::GET, "/client/v4/user/tokens/verify");
+        assert_eq!(verified["result"]["id"], token_id("full"));
+        let (status, body) = send("full", Method::GET, &account("full"));
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["success"], true);
+        assert_eq!(body["result"]["id"], token_id("full"));
+        assert_eq!(body["result"]["status"], "active");
+        let policy = &body["result"]["policies"][0];
+        assert_eq!(policy["effect"], "allow");
+        assert_eq!(
+            policy["resources"],
+            json!({ format!("com.cloudflare.api.account.{DEFAULT_ACCOUNT_ID}"): "*" })
+        );
+        let full = names(&body);
+        assert!(full.contains(&"Zero Trust Write".to_string()), "{full:?}");
+        assert!(full
+            .contains(&"Access: Organizations, Identity Providers, and Groups Write".to_string()));
+        let (_, body) = send("ro", Method::GET, &user("ro"));
+        let ro = names(&body);
+        assert!(ro.contains(&"Zero Trust Read".to_string()), "{ro:?}");
+        assert!(ro.iter().all(|n| !n.ends_with("Write")), "{ro:?}");
+        let (_, body) = send("nd", Method::GET, &account("nd"));
+        let nd = names(&body);
+        assert!(
+            nd.iter()
+                .all(|n| !n.contains("Zero Trust") && !n.contains("Groups")),
+            "{nd:?}"
+        );
+        // Without token-read: 403 10000; another token's id, or an account-owned token on the
+        // user route: 404 7003; the account route knows it.
+        let (status, body) = send("plain", Method::GET, &account("plain"));
+        assert_eq!(
+            (status, body["errors"][0].clone()),
+            (
+                403,
+                json!({"code": 10000, "message": "Authentication error"})
+            )
+        );
+        let (status, body) = send("full", Method::GET, &account("ro"));
+        assert_eq!(
+            (status, body["errors"][0]["code"].as_u64()),
+            (404, Some(7003))
+        );
+        assert_eq!(send("acct", Method::GET, &user("acct")).0, 404);
+        assert_eq!(send("acct", Method::GET, &account("acct")).0, 200);
+        assert_eq!(send("full", Method::DELETE, &account("full")).0, 405);
+        assert_eq!(send("nobody", Method::GET, &account("full")).0, 403);
+    }
+
+    #[test]
     fn scopes_verification_one_user_and_disabled_access() {
         let options = Options {
             tokens: vec![
