@@ -730,7 +730,7 @@ pub struct SandboxArgs {
     #[arg(long, default_value = "127.0.0.1:8787", value_name = "ADDR")]
     pub listen: SocketAddr,
 
-    /// A bearer token the sandbox accepts, repeatable; TOKEN:read may read but not delete or change lists and groups; TOKEN:no-door may not touch lists and groups; also :expired, :disabled, :account, :expires-in=5d (docs/sandbox.md) [env: RECONCILE_SANDBOX_TOKEN] [default: sandbox-token]
+    /// A bearer token the sandbox accepts, repeatable; TOKEN:read may read but not delete or change lists and groups; TOKEN:no-door may not touch lists and groups; TOKEN:token-read may read its own details (policies); also :expired, :disabled, :account, :expires-in=5d (docs/sandbox.md) [env: RECONCILE_SANDBOX_TOKEN] [default: sandbox-token]
     #[arg(long, value_name = "TOKEN")]
     pub token: Vec<String>,
 

@@ -496,3 +496,41 @@ async fn a_lost_create_answer_does_not_take_another_list_or_group_of_that_name()
     );
     assert_eq!(s.sandbox().door_writes().len(), 2, "each sent once");
 }
+
+#[tokio::test]
+async fn a_token_reads_its_own_policies_at_the_route_it_verified_at_only_with_token_read() {
+    let options = Options {
+        tokens: vec![
+            TokenSpec::parse("reader:token-read", 0).unwrap(),
+            TokenSpec::parse("plain", 0).unwrap(),
+        ],
+        ..Options::default()
+    };
+    let s = setup(seed(0), options.clone(), "reader", Duration::from_secs(60)).await;
+    let mut info = s.client.verify_token().await.unwrap();
+    assert_eq!(info.at, super::VerifiedAt::Account);
+    let policies = s.client.token_policies(&info).await.unwrap();
+    let account = AccountId::example();
+    let needed = [
+        "Zero Trust Write",
+        "Access: Organizations, Identity Providers, and Groups Write",
+    ];
+    assert!(super::missing_permissions(&policies, account.as_str(), &needed).is_empty());
+    assert_eq!(
+        s.count(
+            &format!("/accounts/{}/tokens/{}", account.as_str(), info.id),
+            200
+        ),
+        1
+    );
+    // Verified at the user route: its details are read there.
+    info.at = super::VerifiedAt::User;
+    s.client.token_policies(&info).await.unwrap();
+    assert_eq!(s.count(&format!("/user/tokens/{}", info.id), 200), 1);
+    // Without the permission: 403 code 10000, sent once.
+    let s = setup(seed(0), options, "plain", Duration::from_secs(60)).await;
+    let info = s.client.verify_token().await.unwrap();
+    let e = s.client.token_policies(&info).await.unwrap_err();
+    assert!(e.codes().contains(&10000), "{e}");
+    assert_eq!(s.count("/tokens/", 403), 1);
+}

@@ -14,6 +14,8 @@
 //! - `listing`: reading every page and refusing a listing that does not add up;
 //! - `delete`: deleting one confirmed user, and resolving an unknown outcome by asking for it;
 //! - `verify`: token verification, a one-user probe of the account, one user by id;
+//! - `token_perm`: a token's own policies (its details, API-additions §2c/2d) and which needed
+//!   permissions they do not grant on the account;
 //! - `observer`: the events the client reports;
 //! - `door`, `door_write`, `door_wire`: the door (API-additions §3, §4): reading the Zero Trust
 //!   lists and the Access group, writing them with minimal changes, within the lists' own rate
@@ -32,6 +34,7 @@ mod error;
 mod listing;
 mod observer;
 mod retry;
+mod token_perm;
 mod transport;
 mod url;
 mod verify;
@@ -54,6 +57,7 @@ pub use error::ApiError;
 pub use listing::Listing;
 pub use observer::{Event, Observer, Silent};
 pub use retry::RetryPolicy;
+pub use token_perm::{missing as missing_permissions, PermissionGroup, TokenPolicy};
 pub use transport::{header_value_problem, Credentials, Detailed};
 pub(crate) use url::check_base_url;
 pub(crate) use url::shown_url as shown_base;

@@ -2,12 +2,13 @@
 //! token verification (one or two GETs) and one page of one user, each sent once, never a
 //! DELETE. It reports what it found (`render::check` words it) and what it cannot know without
 //! deleting, and fails (exit 1) when anything it checked is wrong. With a `door:` section it also
-//! reads the door (the lists, their items, the group) as `plan` does, with GETs only, and says
-//! what it cannot know without writing to it.
+//! reads the door (the lists, their items, the group) as `plan` does, with GETs only, and reads
+//! the token's own permissions for the door's writes when the token may (its details, one GET);
+//! when it may not, it says the writes cannot be checked without writing.
 
 use std::time::Duration;
 
-use crate::cloudflare::{ApiError, Client, GroupQuery, VerifiedAt};
+use crate::cloudflare::{ApiError, Client, GroupQuery, TokenInfo, VerifiedAt};
 use crate::commands::shared::{account_for, no_credentials};
 use crate::commands::{Error, Exit, Streams};
 use crate::config::{Desired, DoorGroup};
@@ -15,7 +16,9 @@ use crate::date::parse_timestamp;
 use crate::date::Date;
 use crate::model::door::LiveDoor;
 use crate::plan::door::DoorError;
-use crate::render::check::{self, AccountFailure, Finding};
+use crate::render::check::{
+    self, AccountFailure, DoorWrite, Finding, GROUPS_WRITE, ZERO_TRUST_WRITE,
+};
 use crate::render::door;
 use crate::render::Palette;
 use crate::settings::Target;
@@ -67,6 +70,8 @@ pub(crate) async fn run(
     // Requests sent, for what the rate-limit headers say others spent: one or two
     // verifications, then the one-user listing.
     let mut sent = 1;
+    // The verified token, for reading its own permissions (the door's write check).
+    let mut token: Option<TokenInfo> = None;
     findings.push(if client.uses_token() {
         let verified = client.verify_token().await;
         sent += match &verified {
@@ -75,6 +80,7 @@ pub(crate) async fn run(
         };
         match verified {
             Ok(info) => {
+                token = Some(info.clone());
                 let route = match info.at {
                     VerifiedAt::Account => "/accounts/{account_id}/tokens/verify",
                     VerifiedAt::User => "/user/tokens/verify",
@@ -157,7 +163,14 @@ pub(crate) async fn run(
     }
     findings.push(Finding::DeletePermission);
     if let Some(desired) = &desired {
-        check_door(desired, &client, target.clock.today(), &mut findings).await;
+        check_door(
+            desired,
+            &client,
+            token.as_ref(),
+            target.clock.today(),
+            &mut findings,
+        )
+        .await;
     }
 
     let shown = crate::cloudflare::shown_base(&target.api_url);
@@ -175,9 +188,16 @@ pub(crate) async fn run(
 /// The door's reads, as `plan` does them (every list of the account, the items of the door's
 /// lists, the group the section names), each reported; when both read, the door's plan on
 /// `today`, which fails the check when `plan` would refuse it (an id that names nothing, a list
-/// that is not EMAIL, a name two groups carry...); then what cannot be checked: whether the
-/// credentials may write them. GETs only: nothing is changed.
-async fn check_door(desired: &Desired, client: &Client, today: Date, findings: &mut Vec<Finding>) {
+/// that is not EMAIL, a name two groups carry...); then whether the credentials may write
+/// them, which only the token's own details can say (read when it holds API Tokens Read;
+/// unknown otherwise, never a failure). GETs only: nothing is changed.
+async fn check_door(
+    desired: &Desired,
+    client: &Client,
+    token: Option<&TokenInfo>,
+    today: Date,
+    findings: &mut Vec<Finding>,
+) {
     let Some(spec) = &desired.door else {
         return;
     };
@@ -237,9 +257,47 @@ async fn check_door(desired: &Desired, client: &Client, today: Date, findings: &
             }
         }
     }
+    let group = spec.group.is_some();
     findings.push(Finding::DoorWritePermission {
-        group: spec.group.is_some(),
+        group,
+        verified: door_write(client, token, group).await,
     });
+}
+
+/// What the token's details say of the door's write permissions: Zero Trust Write, and the
+/// groups' Write when the section names a group. One GET, sent only with a verified token id.
+async fn door_write(client: &Client, token: Option<&TokenInfo>, group: bool) -> DoorWrite {
+    let Some(token) = token.filter(|t| t.status == "active") else {
+        return DoorWrite::NotAsked;
+    };
+    tracing::info!("reading the token's own permissions (its details)");
+    match client.token_policies(token).await {
+        Ok(policies) => {
+            let needed: &[&'static str] = if group {
+                &[ZERO_TRUST_WRITE, GROUPS_WRITE]
+            } else {
+                &[ZERO_TRUST_WRITE]
+            };
+            let missing = crate::cloudflare::missing_permissions(
+                &policies,
+                client.account_id().as_str(),
+                needed,
+            );
+            if missing.is_empty() {
+                DoorWrite::Granted
+            } else {
+                DoorWrite::Missing(missing)
+            }
+        }
+        Err(e) if e.codes().contains(&10000) => DoorWrite::Unread {
+            refused: true,
+            error: None,
+        },
+        Err(e) => DoorWrite::Unread {
+            refused: false,
+            error: Some(e.to_string()),
+        },
+    }
 }
 
 /// What a failed one-user listing means.

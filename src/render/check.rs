@@ -73,10 +73,34 @@ pub(crate) enum Finding {
     DoorGroupFailed { error: String },
     /// The door read, but `plan` would refuse its plan: each error, worded as `plan` words it.
     DoorRefused { errors: Vec<String> },
-    /// Whether the credentials may change the door cannot be checked without changing it.
-    /// `group`: the section names a group.
-    DoorWritePermission { group: bool },
+    /// Whether the credentials may change the door. `group`: the section names a group.
+    /// `verified`: what the token's own details said (API-additions §2c/2d).
+    DoorWritePermission { group: bool, verified: DoorWrite },
 }
+
+/// What the token's details say of the door's write permissions.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum DoorWrite {
+    /// Not asked: no active verified token (a legacy key, a failed verification, a token
+    /// that is not active), so no token id to read the details of.
+    NotAsked,
+    /// The details call failed. `refused`: it answered 403 code 10000 (the token lacks API
+    /// Tokens Read); `error`: the error otherwise.
+    Unread {
+        refused: bool,
+        error: Option<String>,
+    },
+    /// The token's policies grant every permission the door needs on the account.
+    Granted,
+    /// The token's policies do not grant these (names as Cloudflare's permission groups).
+    Missing(Vec<&'static str>),
+}
+
+/// The permission group the door's lists need (the docs' name; the spec names none,
+/// API-additions §4.3).
+pub(crate) const ZERO_TRUST_WRITE: &str = "Zero Trust Write";
+/// The permission group the door's group needs (API-additions §3.1).
+pub(crate) const GROUPS_WRITE: &str = "Access: Organizations, Identity Providers, and Groups Write";
 
 /// Why the account could not be listed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -372,19 +396,62 @@ fn worded(f: &Finding) -> Item {
             ),
             help: Some("fix what it says, in the `door:` section or in the account, then run check again; `reconcile plan` shows the door".into()),
         },
-        Finding::DoorWritePermission { group } => Item {
-            name: "door_write",
-            status: Status::Unknown,
-            detail: format!(
-                "whether the credentials may change the door's lists{} cannot be checked without changing them: Cloudflare has no request that tests a write permission without writing, and a token reads its own permissions only when it also holds API Tokens Read",
-                if *group { " and group" } else { "" }
-            ),
-            help: Some(if *group {
-                "grant the token Zero Trust Write (the lists; the docs' name, the spec names none) and Access: Organizations, Identity Providers, and Groups Write (the group); apply writes the door before it deletes anyone and stops at the first refused write, having deleted nobody".into()
+        Finding::DoorWritePermission { group, verified } => {
+            let what = if *group { "lists and group" } else { "lists" };
+            let grant = if *group {
+                "grant the token Zero Trust Write (the lists; the docs' name, the spec names none) and Access: Organizations, Identity Providers, and Groups Write (the group)"
             } else {
-                "grant the token Zero Trust Write (the lists; the docs' name, the spec names none); apply writes the door before it deletes anyone and stops at the first refused write, having deleted nobody".into()
-            }),
-        },
+                "grant the token Zero Trust Write (the lists; the docs' name, the spec names none)"
+            };
+            match verified {
+                DoorWrite::Granted => Item {
+                    name: "door_write",
+                    status: Status::Ok,
+                    detail: format!(
+                        "the token's own policies (read from its details) grant what changing the door's {what} needs on this account: {}",
+                        if *group { format!("{ZERO_TRUST_WRITE}, {GROUPS_WRITE}") } else { ZERO_TRUST_WRITE.to_string() }
+                    ),
+                    help: None,
+                },
+                DoorWrite::Missing(names) => Item {
+                    name: "door_write",
+                    status: Status::Fail,
+                    detail: format!(
+                        "the token's own policies (read from its details) do not grant {} on this account, which changing the door's {what} needs",
+                        names.join(", ")
+                    ),
+                    help: Some(format!(
+                        "grant the token {} on this account (an allow policy whose resources are the account, with no deny policy naming it), then run check again; without it apply stops at the first refused door write, having deleted nobody",
+                        names.join(" and ")
+                    )),
+                },
+                DoorWrite::NotAsked => Item {
+                    name: "door_write",
+                    status: Status::Unknown,
+                    detail: format!(
+                        "whether the credentials may change the door's {what} cannot be checked without changing them: Cloudflare has no request that tests a write permission without writing, and only an active API token may read its own permissions"
+                    ),
+                    help: Some(format!(
+                        "{grant}; apply writes the door before it deletes anyone and stops at the first refused write, having deleted nobody"
+                    )),
+                },
+                DoorWrite::Unread { refused, error } => Item {
+                    name: "door_write",
+                    status: Status::Unknown,
+                    detail: format!(
+                        "whether the credentials may change the door's {what} cannot be checked without changing them: Cloudflare has no request that tests a write permission without writing, and a token reads its own permissions only when it also holds API Tokens Read{}",
+                        match (refused, error) {
+                            (true, _) => " (its details were refused: it does not)".to_string(),
+                            (false, Some(e)) => format!(" (reading its details failed: {})", first_line(e)),
+                            (false, None) => String::new(),
+                        }
+                    ),
+                    help: Some(format!(
+                        "{grant}; apply writes the door before it deletes anyone and stops at the first refused write, having deleted nobody; granting the token Account API Tokens Read (API Tokens Read for a user token) lets check verify it"
+                    )),
+                },
+            }
+        }
         Finding::DeletePermission => Item {
             name: "delete_permission",
             status: Status::Unknown,
@@ -517,6 +584,34 @@ mod tests {
         )
         .unwrap();
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn door_write_passes_fails_or_is_unknown_by_what_the_details_said() {
+        let write = |verified| Finding::DoorWritePermission {
+            group: true,
+            verified,
+        };
+        assert_eq!(status(&write(DoorWrite::Granted)), Status::Ok);
+        let missing = write(DoorWrite::Missing(vec![ZERO_TRUST_WRITE]));
+        assert_eq!(status(&missing), Status::Fail);
+        assert!(text(&[missing]).contains("grant the token Zero Trust Write on this account"));
+        assert_eq!(failed(&[write(DoorWrite::NotAsked)]), 0);
+        let refused = write(DoorWrite::Unread {
+            refused: true,
+            error: None,
+        });
+        assert_eq!(status(&refused), Status::Unknown);
+        let shown = text(&[refused]);
+        assert!(shown.contains("its details were refused"), "{shown}");
+        assert!(shown.contains("Account API Tokens Read"), "{shown}");
+        assert!(shown.contains(GROUPS_WRITE), "{shown}");
+        let failed_read = write(DoorWrite::Unread {
+            refused: false,
+            error: Some("GET /x: timed out\nmore".into()),
+        });
+        assert_eq!(status(&failed_read), Status::Unknown);
+        assert!(text(&[failed_read]).contains("reading its details failed: GET /x: timed out"));
     }
 
     #[test]

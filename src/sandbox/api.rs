@@ -6,6 +6,8 @@
 //! Checks run in this order, and the first that fails answers:
 //! 1. path outside `/client/v4` → 400 7000 "No route for that URI" (no authentication asked);
 //! 2. the two token verifications answer here, with their own rules (401 1000);
+//!    (the token-details routes answer after step 3, with their own rules: 403 10000 without
+//!    `token-read`, 404 7003 for an id that is not the caller's);
 //! 3. authentication (9106, 9109, 9103; an expired or disabled token → 9109); the lists and
 //!    groups routes then go to `door::respond`, which checks in the same order;
 //! 4. route shape → 400 7000; account id shape → 404 7003 "Could not route to …";
@@ -193,6 +195,9 @@ fn try_respond(
     if let Some(door) = super::door::Route::parse(rest) {
         return super::door::respond(cx, grant, method, path, door, query);
     }
+    if let Some(Route::TokenDetails { account, id }) = &route {
+        return token_details(cx, method, path, account.as_deref(), id, headers);
+    }
     let route = route.ok_or_else(no_route)?;
     if !is_account_id(route.account()) {
         return Err(could_not_route(path));
@@ -200,7 +205,7 @@ fn try_respond(
     let (allowed, allow): (&[Method], _) = match route {
         Route::Users { .. } => (&[Method::GET], "GET"),
         Route::User { .. } => (&[Method::GET, Method::DELETE], "GET, DELETE"),
-        Route::Verify { .. } => (&[Method::GET], "GET"),
+        Route::Verify { .. } | Route::TokenDetails { .. } => (&[Method::GET], "GET"),
     };
     if !allowed.contains(method) {
         let mut e = ApiError::new(405, codes::METHOD_NOT_ALLOWED, "Method not allowed");
@@ -236,8 +241,96 @@ fn try_respond(
             }
             delete(cx, path, &user)
         }
-        Route::Verify { .. } => Err(no_route()),
+        Route::Verify { .. } | Route::TokenDetails { .. } => Err(no_route()),
     }
+}
+
+/// `GET /accounts/{account_id}/tokens/{token_id}` and `GET /user/tokens/{token_id}`
+/// (API-additions §2c/2d), after authentication. From the contract: the envelope, a `result`
+/// with `id`, `name`, `status` and `policies[{id, effect, permission_groups[{id, name}],
+/// resources}]`, and 403 10000 "Authentication error" for a token without (Account) API
+/// Tokens Read. The sandbox's choices: a token reads only its own details (any other id, and
+/// an account-owned token on the user route, answer 404 7003, as an id the route does not
+/// know); `token-read` is that permission; the policies, one allow policy on the account, are
+/// derived from the token's other attributes (full: Zero Trust Write and Access: Organizations,
+/// Identity Providers, and Groups Write; `read`: the two Reads; `no-door`: neither), with the
+/// permission groups' ids made up.
+fn token_details(
+    cx: &Context<'_>,
+    method: &Method,
+    path: &str,
+    account: Option<&str>,
+    id: &str,
+    headers: &HeaderMap,
+) -> Result<Reply, ApiError> {
+    if let Some(account) = account {
+        if !is_account_id(account) {
+            return Err(could_not_route(path));
+        }
+    }
+    if *method != Method::GET {
+        let mut e = ApiError::new(405, codes::METHOD_NOT_ALLOWED, "Method not allowed");
+        e.allow = Some("GET");
+        return Err(e);
+    }
+    let auth_error = || ApiError::new(403, codes::AUTH_ERROR, "Authentication error");
+    if account.is_some_and(|a| !a.eq_ignore_ascii_case(cx.account_id)) {
+        return Err(auth_error());
+    }
+    // Authentication passed, so a bearer token the sandbox knows was sent (a legacy pair has
+    // no token details to read).
+    let Some(spec) = bearer(headers).and_then(|token| find_token(cx.options, token)) else {
+        return Err(auth_error());
+    };
+    if !spec.token_read {
+        return Err(auth_error());
+    }
+    if id != token_id(&spec.token) || (account.is_none() && spec.account_owned) {
+        return Err(could_not_route(path));
+    }
+    let mut groups =
+        vec![json!({"id": "b4992e1108244f5d8bfbd5744320c2e1", "name": "Access: Users Write"})];
+    if !spec.no_door {
+        if spec.read_only {
+            groups = vec![
+                json!({"id": "7b7216b327b04b8fbc8f524e1f9b7531", "name": "Zero Trust Read"}),
+                json!({"id": "26bc23f853634eb4bff59983b9064fde", "name": "Access: Organizations, Identity Providers, and Groups Read"}),
+            ];
+        } else {
+            groups.push(
+                json!({"id": "b33f02c6f7284e05a6f20741c0bb0567", "name": "Zero Trust Write"}),
+            );
+            groups.push(json!({"id": "bfe0d8686a584fa680f4c53b5eb0de6d", "name": "Access: Organizations, Identity Providers, and Groups Write"}));
+        }
+    } else if spec.read_only {
+        groups.clear();
+    }
+    groups.push(if account.is_some() {
+        json!({"id": "8b47d2786a534c08a1f94ee8f9f599ef", "name": "Account API Tokens Read"})
+    } else {
+        json!({"id": "0cc3a61731504c89b99ec1be78b77aa0", "name": "API Tokens Read"})
+    });
+    let status = match spec.status_at(now_unix()) {
+        TokenStatus::Active => "active",
+        TokenStatus::Disabled => "disabled",
+        TokenStatus::Expired => "expired",
+    };
+    let result = json!({
+        "id": id,
+        "name": "sandbox token",
+        "status": status,
+        "policies": [{
+            "id": "f267e341f3dd4697bd3b9f71dd96247f",
+            "effect": "allow",
+            "permission_groups": groups,
+            "resources": { format!("com.cloudflare.api.account.{}", cx.account_id): "*" },
+        }],
+    });
+    Ok(Reply {
+        status: 200,
+        body: json!({"result": result, "success": true, "errors": [], "messages": []}).to_string(),
+        allow: None,
+    })
 }
 
 /// `GET /user/tokens/verify` and `GET /accounts/{account_id}/tokens/verify` (API-additions
@@ -439,6 +532,8 @@ enum Route {
     User { account: String, user: String },
     /// `/user/tokens/verify` (no account) and `/accounts/{account_id}/tokens/verify`
     Verify { account: Option<String> },
+    /// `/user/tokens/{token_id}` (no account) and `/accounts/{account_id}/tokens/{token_id}`
+    TokenDetails { account: Option<String>, id: String },
 }
 
 impl Route {
@@ -459,6 +554,14 @@ impl Route {
             ["accounts", account, "tokens", "verify"] => Some(Route::Verify {
                 account: Some(decode_path(account)),
             }),
+            ["user", "tokens", id] if !id.is_empty() => Some(Route::TokenDetails {
+                account: None,
+                id: decode_path(id),
+            }),
+            ["accounts", account, "tokens", id] if !id.is_empty() => Some(Route::TokenDetails {
+                account: Some(decode_path(account)),
+                id: decode_path(id),
+            }),
             _ => None,
         }
     }
@@ -466,7 +569,9 @@ impl Route {
     fn account(&self) -> &str {
         match self {
             Route::Users { account } | Route::User { account, .. } => account,
-            Route::Verify { account } => account.as_deref().unwrap_or(""),
+            Route::Verify { account } | Route::TokenDetails { account, .. } => {
+                account.as_deref().unwrap_or("")
+            }
         }
     }
 }
@@ -826,6 +931,98 @@ mod tests {
         let mut seed = crate::sandbox::Seed::empty(DEFAULT_ACCOUNT_ID);
         seed.generate(2);
         (options, RwLock::new(Store::new(seed.users)))
+    }
+
+    #[test]
+    fn token_details_answer_only_a_token_read_token_its_own_policies() {
+        let options = Options {
+            tokens: vec![
+                TokenSpec::parse("full:token-read", 0).unwrap(),
+                TokenSpec::parse("ro:read,token-read", 0).unwrap(),
+                TokenSpec::parse("nd:no-door,token-read", 0).unwrap(),
+                TokenSpec::parse("acct:account,token-read", 0).unwrap(),
+                TokenSpec::parse("plain", 0).unwrap(),
+            ],
+            ..Options::default()
+        };
+        let (options, store) = with_options(options);
+        let door = RwLock::new(crate::sandbox::door::Door::default());
+        let cx = Context {
+            account_id: DEFAULT_ACCOUNT_ID,
+            options: &options,
+            store: &store,
+            door: &door,
+            body: &[],
+        };
+        let send = |token: &str, method: Method, path: &str| {
+            let auth = headers(&[("authorization", &format!("Bearer {token}"))]);
+            let reply = respond(&cx, &method, path, None, &auth);
+            let body: Value = serde_json::from_str(&reply.body).unwrap();
+            (reply.status, body)
+        };
+        let account = |t: &str| {
+            format!(
+                "/client/v4/accounts/{DEFAULT_ACCOUNT_ID}/tokens/{}",
+                token_id(t)
+            )
+        };
+        let user = |t: &str| format!("/client/v4/user/tokens/{}", token_id(t));
+        let names = |body: &Value| -> Vec<String> {
+            body["result"]["policies"][0]["permission_groups"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|g| g["name"].as_str().unwrap().to_string())
+                .collect()
+        };
+        // The id verify gives is the one details accept.
+        let (_, verified) = send("full", Method::GET, "/client/v4/user/tokens/verify");
+        assert_eq!(verified["result"]["id"], token_id("full"));
+        let (status, body) = send("full", Method::GET, &account("full"));
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["success"], true);
+        assert_eq!(body["result"]["id"], token_id("full"));
+        assert_eq!(body["result"]["status"], "active");
+        let policy = &body["result"]["policies"][0];
+        assert_eq!(policy["effect"], "allow");
+        assert_eq!(
+            policy["resources"],
+            json!({ format!("com.cloudflare.api.account.{DEFAULT_ACCOUNT_ID}"): "*" })
+        );
+        let full = names(&body);
+        assert!(full.contains(&"Zero Trust Write".to_string()), "{full:?}");
+        assert!(full
+            .contains(&"Access: Organizations, Identity Providers, and Groups Write".to_string()));
+        let (_, body) = send("ro", Method::GET, &user("ro"));
+        let ro = names(&body);
+        assert!(ro.contains(&"Zero Trust Read".to_string()), "{ro:?}");
+        assert!(ro.iter().all(|n| !n.ends_with("Write")), "{ro:?}");
+        let (_, body) = send("nd", Method::GET, &account("nd"));
+        let nd = names(&body);
+        assert!(
+            nd.iter()
+                .all(|n| !n.contains("Zero Trust") && !n.contains("Groups")),
+            "{nd:?}"
+        );
+        // Without token-read: 403 10000; another token's id, or an account-owned token on the
+        // user route: 404 7003; the account route knows it.
+        let (status, body) = send("plain", Method::GET, &account("plain"));
+        assert_eq!(
+            (status, body["errors"][0].clone()),
+            (
+                403,
+                json!({"code": 10000, "message": "Authentication error"})
+            )
+        );
+        let (status, body) = send("full", Method::GET, &account("ro"));
+        assert_eq!(
+            (status, body["errors"][0]["code"].as_u64()),
+            (404, Some(7003))
+        );
+        assert_eq!(send("acct", Method::GET, &user("acct")).0, 404);
+        assert_eq!(send("acct", Method::GET, &account("acct")).0, 200);
+        assert_eq!(send("full", Method::DELETE, &account("full")).0, 405);
+        assert_eq!(send("nobody", Method::GET, &account("full")).0, 403);
     }
 
     #[test]

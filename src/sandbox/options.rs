@@ -258,6 +258,9 @@ impl fmt::Debug for Options {
 /// - `expired`, `disabled`: verification says so; the Access routes refuse it (403 9109);
 /// - `account`: an account-owned token: `/user/tokens/verify` does not know it (401 1000),
 ///   `/accounts/{account_id}/tokens/verify` does;
+/// - `token-read`: holds (Account) API Tokens Read: its details
+///   (`GET /accounts/{account_id}/tokens/{id}`, `GET /user/tokens/{id}`) answer with policies
+///   that reflect its other attributes; without it they answer 403 10000;
 /// - `expires-in=N` with N a span (`5d`, `12h`, `30m`, `90s`): it expires that long after the
 ///   sandbox starts (`expires_on` in its verification), and is expired from then on.
 ///
@@ -270,6 +273,8 @@ pub struct TokenSpec {
     pub no_door: bool,
     pub status: TokenStatus,
     pub account_owned: bool,
+    /// May read its own details (`token-read`).
+    pub token_read: bool,
     /// When it expires, in seconds since the Unix epoch.
     pub expires_on: Option<u64>,
 }
@@ -291,6 +296,7 @@ impl TokenSpec {
             no_door: false,
             status: TokenStatus::Active,
             account_owned: false,
+            token_read: false,
             expires_on: None,
         }
     }
@@ -314,6 +320,7 @@ impl TokenSpec {
                 None if attr == "expired" => spec.status = TokenStatus::Expired,
                 None if attr == "disabled" => spec.status = TokenStatus::Disabled,
                 None if attr == "account" => spec.account_owned = true,
+                None if attr == "token-read" => spec.token_read = true,
                 Some(("expires-in", span)) => {
                     let span = crate::date::Span::parse(span.trim())
                         .map_err(|e| format!("expires-in={}: {e}", crate::text::printable(span)))?;
@@ -321,7 +328,7 @@ impl TokenSpec {
                 }
                 _ => {
                     return Err(format!(
-                        "unknown token attribute `{}`: use read, no-door, expired, disabled, account or expires-in=5d",
+                        "unknown token attribute `{}`: use read, no-door, expired, disabled, account, token-read or expires-in=5d",
                         crate::text::printable(attr)
                     ))
                 }
@@ -348,6 +355,7 @@ impl fmt::Debug for TokenSpec {
             .field("no_door", &self.no_door)
             .field("status", &self.status)
             .field("account_owned", &self.account_owned)
+            .field("token_read", &self.token_read)
             .field("expires_on", &self.expires_on)
             .finish()
     }
@@ -363,6 +371,12 @@ mod tests {
         let t = TokenSpec::parse("abc:read,account", 0).unwrap();
         assert!(t.read_only && t.account_owned && !t.no_door);
         assert!(TokenSpec::parse("abc:no-door", 0).unwrap().no_door);
+        assert!(!t.token_read);
+        assert!(
+            TokenSpec::parse("abc:read,token-read", 0)
+                .unwrap()
+                .token_read
+        );
         assert_eq!(t.status, TokenStatus::Active);
         let t = TokenSpec::parse("abc:expired", 0).unwrap();
         assert_eq!(t.status_at(0), TokenStatus::Expired);

@@ -319,3 +319,130 @@ fn door_check_fails_a_group_id_that_names_nothing_once() {
     );
     assert!(w.door_writes().is_empty());
 }
+
+/// The requests for the token's details (`…/tokens/{id}`, not the verifications), with their
+/// answers' statuses.
+fn details_requests(w: &World) -> Vec<(String, String, u16)> {
+    w.sandbox
+        .sandbox()
+        .requests()
+        .iter()
+        .filter(|q| q.path.contains("/tokens/") && !q.path.ends_with("/tokens/verify"))
+        .map(|q| (q.method.clone(), q.path.clone(), q.status))
+        .collect()
+}
+
+#[test]
+fn door_check_with_a_full_token_that_reads_its_details_passes_door_write() {
+    let w = seeded(vec![TokenSpec::parse("admin:token-read", 0).unwrap()]);
+    let (lists, groups) = (w.sandbox.sandbox().lists(), w.sandbox.sandbox().groups());
+    let file = door_file(&w);
+    let (r, v) = check_json(&w, &file, "admin");
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(v["ok"], true, "{v}");
+    let write = named(&v, "door_write");
+    assert_eq!(write["status"], "ok", "{v}");
+    let detail = write["detail"].as_str().unwrap();
+    assert!(detail.contains("Zero Trust Write"), "{detail}");
+    assert!(
+        detail.contains("Access: Organizations, Identity Providers, and Groups Write"),
+        "{detail}"
+    );
+    // The details were read once, at the account route verify answered at, with the id
+    // verify gave.
+    let token_id = named(&v, "token")["detail"]
+        .as_str()
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        details_requests(&w),
+        vec![(
+            "GET".to_string(),
+            format!("/client/v4/accounts/{ACCOUNT}/tokens/{token_id}"),
+            200
+        )]
+    );
+    assert_nothing_changed(&w, &lists, &groups);
+    // The human report says so too, and never prints the token.
+    let mut cmd = w.cmd(&["check", "-f", &file]);
+    cmd.env("CLOUDFLARE_API_TOKEN", "admin");
+    let r = run(cmd);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout
+            .contains("grant what changing the door's lists and group needs"),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn door_check_with_a_read_token_that_reads_its_details_fails_door_write_naming_the_permission() {
+    let w = seeded(vec![TokenSpec::parse("viewer:read,token-read", 0).unwrap()]);
+    let (lists, groups) = (w.sandbox.sandbox().lists(), w.sandbox.sandbox().groups());
+    let file = door_file(&w);
+    let (r, v) = check_json(&w, &file, "viewer");
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(v["ok"], false, "{v}");
+    // The reads pass; only the write fails.
+    assert_eq!(named(&v, "door_lists")["status"], "ok", "{v}");
+    assert_eq!(named(&v, "door_group")["status"], "ok", "{v}");
+    let write = named(&v, "door_write");
+    assert_eq!(write["status"], "fail", "{v}");
+    let detail = write["detail"].as_str().unwrap();
+    assert!(detail.contains("do not grant Zero Trust Write"), "{detail}");
+    assert!(
+        detail.contains("Access: Organizations, Identity Providers, and Groups Write"),
+        "{detail}"
+    );
+    let help = write["help"].as_str().unwrap();
+    assert!(help.contains("grant the token Zero Trust Write"), "{help}");
+    let failed: Vec<&Value> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "fail")
+        .collect();
+    assert_eq!(failed.len(), 1, "{v}");
+    let details = details_requests(&w);
+    assert_eq!(details.len(), 1, "{details:?}");
+    assert_eq!((details[0].0.as_str(), details[0].2), ("GET", 200));
+    assert!(r.stderr.contains("check(s) failed"), "{r:?}");
+    assert_nothing_changed(&w, &lists, &groups);
+}
+
+#[test]
+fn door_check_whose_token_may_not_read_its_details_keeps_door_write_unknown() {
+    for (spec, token) in [("admin", "admin"), ("viewer:read", "viewer")] {
+        let w = seeded(vec![TokenSpec::parse(spec, 0).unwrap()]);
+        let (lists, groups) = (w.sandbox.sandbox().lists(), w.sandbox.sandbox().groups());
+        let file = door_file(&w);
+        let (r, v) = check_json(&w, &file, token);
+        // Unreadable details never fail the check.
+        assert_eq!(r.code, 0, "{spec}: {r:?}");
+        assert_eq!(v["ok"], true, "{v}");
+        let write = named(&v, "door_write");
+        assert_eq!(write["status"], "unknown", "{v}");
+        assert!(
+            write["detail"]
+                .as_str()
+                .unwrap()
+                .contains("its details were refused"),
+            "{v}"
+        );
+        let help = write["help"].as_str().unwrap();
+        assert!(help.contains("Zero Trust Write"), "{help}");
+        assert!(
+            help.contains("granting the token Account API Tokens Read")
+                && help.contains("lets check verify it"),
+            "{help}"
+        );
+        // The details were asked for once, and refused.
+        let details = details_requests(&w);
+        assert_eq!(details.len(), 1, "{details:?}");
+        assert_eq!((details[0].0.as_str(), details[0].2), ("GET", 403));
+        assert_nothing_changed(&w, &lists, &groups);
+    }
+}
