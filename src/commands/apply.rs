@@ -79,7 +79,7 @@ pub(crate) async fn apply_flow(
     // read on the same day.
     let at = Clock::Fixed(exec.clock.unix());
     let mut shown = compute(desired, client, overrides, at).await?;
-    shown.door = plan_door(desired, client, at.today()).await?;
+    shown.door = plan_door(desired, client, at.today(), &shown.limits).await?;
     let listed_at = exec.clock.unix();
     if let Some(past) = &past {
         mark_returned(&mut shown, past);
@@ -172,7 +172,7 @@ pub(crate) async fn apply_flow(
     let mut door_run = None;
     if let Some(door) = shown.door.as_ref().filter(|d| d.has_changes()) {
         if !listing_still_fresh(approval, listed_at, exec.clock.unix()) {
-            let again = plan_door(desired, client, at.today()).await?;
+            let again = plan_door(desired, client, at.today(), &shown.limits).await?;
             if again.as_ref().map(|d| &d.live_fingerprint) != Some(&door.live_fingerprint) {
                 return Err(Error::Refused(
                     "the door changed since the plan was shown: run plan again; nothing was sent to the lists or the group".into(),
@@ -453,7 +453,7 @@ pub(crate) async fn saved_apply_flow(
     let (confirmed, unapplied) = check.recheck.split();
     // The door, read and planned again: it must be the one reviewed, and only then is it
     // written, before anyone is deleted.
-    let door = plan_door(&desired, &client, exec.clock.today()).await?;
+    let door = plan_door(&desired, &client, exec.clock.today(), &fresh.limits).await?;
     saved.check_door(&name, door.as_ref())?;
     let context = apply::AuditContext::from_digests(
         account.as_str(),

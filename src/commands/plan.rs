@@ -32,7 +32,7 @@ pub(crate) async fn run(
     // day, even when the run crosses midnight.
     let clock = Clock::Fixed(target.clock.unix());
     let mut plan = compute(&desired, &client, &target.overrides, clock).await?;
-    plan.door = plan_door(&desired, &client, clock.today()).await?;
+    plan.door = plan_door(&desired, &client, clock.today(), &plan.limits).await?;
     if let Some(past) = &past {
         mark_returned(&mut plan, past);
     }

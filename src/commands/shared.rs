@@ -26,11 +26,13 @@ pub(crate) fn connect_showing_door(target: &Target) -> Result<(Desired, Client),
 
 /// Read the door the `door:` section names (every list of the account, the items of the door's
 /// lists, the group) and plan it against `desired` on `today`; `None` without a `door:`
-/// section, and then nothing is sent. Only GETs: nothing is changed.
+/// section, and then nothing is sent. Only GETs: nothing is changed. The users' whole-plan
+/// rails (`limits`, the users' plan's) also bound the people the door loses.
 pub(crate) async fn plan_door(
     desired: &Desired,
     client: &Client,
     today: Date,
+    limits: &plan::Limits,
 ) -> Result<Option<DoorPlan>, Error> {
     let Some(spec) = &desired.door else {
         return Ok(None);
@@ -56,7 +58,11 @@ pub(crate) async fn plan_door(
         groups = live.groups.len(),
         "read the door"
     );
-    Ok(plan::door::compute(desired, &live, today))
+    let mut door = plan::door::compute(desired, &live, today);
+    if let Some(door) = door.as_mut() {
+        door.check_rails(limits);
+    }
+    Ok(door)
 }
 
 /// The client for the account `desired` (or the flag) names. Nothing is sent yet.

@@ -135,7 +135,7 @@ impl ListPlan {
 }
 
 /// Why the door's plan may not be applied; found before anything is sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum DoorError {
     /// Creating `create` lists would take the account (which has `account_lists`) over
     /// [`MAX_LISTS_PER_ACCOUNT`].
@@ -160,6 +160,10 @@ pub enum DoorError {
     GroupNameTwice { name: String, ids: Vec<String> },
     /// The include would hold `rules`, over [`MAX_RULES_PER_GROUP`].
     TooManyRules { rules: usize },
+    /// The plan takes more people out of the door than the whole-plan rails allow (the same
+    /// rails as the users' deletions, counted over the door's addresses): a wrong `-f` or a
+    /// truncated allowlist would otherwise lock them out.
+    TooManyRemovals(crate::plan::Refusal),
 }
 
 impl DoorError {
@@ -175,6 +179,49 @@ impl DoorError {
             DoorError::GroupNotFound { .. } => "group_not_found",
             DoorError::GroupNameTwice { .. } => "group_name_twice",
             DoorError::TooManyRules { .. } => "too_many_rules",
+            DoorError::TooManyRemovals(_) => "too_many_removals",
+        }
+    }
+}
+
+impl DoorPlan {
+    /// The people the plan takes out of the door (items removed for a reason that leaves the
+    /// door: expired, no longer allowed, drift, not an address; a duplicate or an address moving
+    /// to another list stays in), and the people the door holds now.
+    pub fn removals(&self) -> (usize, usize) {
+        let leaves = |r: &Removal| {
+            !matches!(
+                r.reason,
+                RemovalReason::Duplicate { .. } | RemovalReason::OverCapacity
+            )
+        };
+        let removed = self
+            .lists
+            .iter()
+            .flat_map(|l| &l.remove)
+            .filter(|r| leaves(r))
+            .count();
+        let now = self
+            .lists
+            .iter()
+            .map(|l| {
+                l.kept
+                    + l.remove
+                        .iter()
+                        .filter(|r| !matches!(r.reason, RemovalReason::Duplicate { .. }))
+                        .count()
+            })
+            .sum();
+        (removed, now)
+    }
+
+    /// Run the whole-plan rails of the users' plan (`limits`: `max_deletes`,
+    /// `max_delete_fraction`, delete-all, `--allow-deletes`) on the people the door loses; a
+    /// refusal refuses the door, and so the whole plan.
+    pub fn check_rails(&mut self, limits: &crate::plan::Limits) {
+        let (removed, now) = self.removals();
+        if let Some(refusal) = limits.check(removed, now) {
+            self.errors.push(DoorError::TooManyRemovals(refusal));
         }
     }
 }

@@ -427,3 +427,44 @@ fn an_allowed_address_spelled_otherwise_is_not_the_entry() {
     let appended: Vec<&str> = p.lists[0].append.iter().map(|a| a.email.as_str()).collect();
     assert_eq!(appended, ["alice@example.com"]);
 }
+
+#[test]
+fn removals_count_the_people_who_leave_the_door_not_duplicates() {
+    let d = with_users(&["a@example.com".into()], "door:\n  lists: { name: allow }\n");
+    let live = LiveDoor {
+        lists: vec![list(
+            1,
+            "allow-1",
+            &["a@example.com", "a@example.com", "x@example.com"],
+        )],
+        account_lists: 1,
+        groups: Vec::new(),
+    };
+    let mut p = plan(&d, &live);
+    // x leaves; the second a is a duplicate: a stays in the door. Two people are in it now.
+    assert_eq!(p.removals(), (1, 2), "{p:#?}");
+    // One of two leaves: not every one, and the fraction rail starts at ten people.
+    let limits = crate::plan::Limits::resolve(&d, &crate::plan::Overrides::default());
+    p.check_rails(&limits);
+    assert!(p.errors.is_empty(), "{:?}", p.errors);
+}
+
+#[test]
+fn the_rails_refuse_a_door_that_loses_everyone() {
+    let d = with_users(&["a@example.com".into()], "door:\n  lists: { name: allow }\n");
+    let live = LiveDoor {
+        lists: vec![list(1, "allow-1", &["x@example.com", "y@example.com"])],
+        account_lists: 1,
+        groups: Vec::new(),
+    };
+    let mut p = plan(&d, &live);
+    assert_eq!(p.removals(), (2, 2));
+    let limits = crate::plan::Limits::resolve(&d, &crate::plan::Overrides::default());
+    p.check_rails(&limits);
+    assert!(
+        matches!(p.errors.as_slice(), [DoorError::TooManyRemovals(_)]),
+        "{:?}",
+        p.errors
+    );
+    assert_eq!(p.errors[0].kind(), "too_many_removals");
+}

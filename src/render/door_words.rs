@@ -190,6 +190,10 @@ pub(crate) fn error_pieces(plan: &DoorPlan, e: &DoorError) -> Vec<Piece> {
             text(" so that fewer lists are needed, or write fewer "),
             Piece::Quoted("domains:".into()),
         ],
+        DoorError::TooManyRemovals(refusal) => vec![text(format!(
+            "the door's removals are refused by the safety rails (counted over the people the door's lists hold): {}",
+            crate::render::words::refusal(refusal)
+        ))],
     }
 }
 

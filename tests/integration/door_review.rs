@@ -283,15 +283,36 @@ fn a_full_list() -> String {
 /// fraction of 25%) is applied without a word, locking those people out, because they are not
 /// Access users and so no deletion counts them.
 #[test]
-#[ignore = "not fixed, a design gap: door removals are counted by no rail; the fix is a rail on the door's removals (say the same max_delete_fraction and max_deletes over the door entries, refusing the whole plan, overridable the same way)"]
 fn door_review_removing_most_of_the_door_is_refused_like_deleting_most_users() {
     let w = world(&a_full_list(), Faults::default());
     let path = desired(&w, KEPT, "  lists:\n    name: reconcile-allowlist\n");
     let r = w.run(&["plan", "-f", &path]);
     assert_eq!(r.code, 1, "refused by a rail: {r:?}");
+    assert!(
+        r.stdout
+            .contains("the door's removals are refused by the safety rails"),
+        "{r:?}"
+    );
+    let json = w.run(&["plan", "--format", "json", "-f", &path]);
+    assert!(json.stdout.contains("\"too_many_removals\""), "{json:?}");
     let r = w.run(&["apply", "--auto-approve", "-f", &path]);
     assert_eq!(r.code, 1, "{r:?}");
     assert!(w.door_writes().is_empty());
+    assert_eq!(w.user_deletes(), 0);
+    // Released on purpose, as for the users: a higher fraction given for this run.
+    let r = w.run(&[
+        "apply",
+        "--auto-approve",
+        "--max-delete-fraction",
+        "0.9",
+        "-f",
+        &path,
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(
+        values(&list_named(&w, "reconcile-allowlist-1")).len(),
+        KEPT.len()
+    );
 }
 
 /// `cmd` run by `sh` with the file-size limit at 512 bytes and SIGXFSZ ignored, so that a write
