@@ -430,7 +430,10 @@ fn an_allowed_address_spelled_otherwise_is_not_the_entry() {
 
 #[test]
 fn removals_count_the_people_who_leave_the_door_not_duplicates() {
-    let d = with_users(&["a@example.com".into()], "door:\n  lists: { name: allow }\n");
+    let d = with_users(
+        &["a@example.com".into()],
+        "door:\n  lists: { name: allow }\n",
+    );
     let live = LiveDoor {
         lists: vec![list(
             1,
@@ -451,7 +454,10 @@ fn removals_count_the_people_who_leave_the_door_not_duplicates() {
 
 #[test]
 fn the_rails_refuse_a_door_that_loses_everyone() {
-    let d = with_users(&["a@example.com".into()], "door:\n  lists: { name: allow }\n");
+    let d = with_users(
+        &["a@example.com".into()],
+        "door:\n  lists: { name: allow }\n",
+    );
     let live = LiveDoor {
         lists: vec![list(1, "allow-1", &["x@example.com", "y@example.com"])],
         account_lists: 1,

@@ -319,6 +319,37 @@ fn document<'a>(applied: &'a Applied<'a>) -> Document<'a> {
             });
         audit_error = execution.audit_error.as_deref();
         verified = Some(&execution.verification);
+    } else if !applied.complete() {
+        // The door stopped the run before any deletion: every reviewed deletion is reported,
+        // not attempted, so that the report does not read as a plan with nothing to delete.
+        let reviewed: Vec<(Option<&str>, Option<&str>)> = match applied.approved {
+            Approved::Shown(plan) => plan
+                .delete
+                .iter()
+                .map(|d| (d.user.id.as_deref(), d.user.email.as_deref()))
+                .collect(),
+            Approved::Saved { plan, .. } => plan
+                .deletions
+                .iter()
+                .map(|d| (Some(d.id.as_str()), Some(d.email.as_str())))
+                .collect(),
+        };
+        counts.planned = reviewed.len();
+        counts.not_attempted = reviewed.len();
+        results = reviewed
+            .into_iter()
+            .map(|(id, email)| ResultOut {
+                id,
+                email,
+                outcome: "not_attempted",
+                error: None,
+                skip: None,
+                http_status: None,
+                cf_ray: None,
+                attempts: 0,
+                cloudflare_codes: &[],
+            })
+            .collect();
     }
     Document {
         format_version: FORMAT_VERSION,

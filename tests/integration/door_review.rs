@@ -196,7 +196,22 @@ fn door_review_the_json_report_after_a_door_failure_does_not_say_nothing_was_to_
     let doc: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(doc["complete"], false);
     assert_eq!(doc["counts"]["deleted"], 0);
-    assert!(doc["results"].as_array().unwrap().is_empty());
+    // Every reviewed deletion is there, not attempted: the plan had users to delete.
+    let planned = doc["plan"]["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["decision"] == "delete")
+        .count();
+    assert!(planned > 0, "{doc:#}");
+    assert_eq!(doc["counts"]["planned"], planned);
+    assert_eq!(doc["counts"]["not_attempted"], planned);
+    let results = doc["results"].as_array().unwrap();
+    assert_eq!(results.len(), planned);
+    assert!(
+        results.iter().all(|r| r["outcome"] == "not_attempted"),
+        "{doc:#}"
+    );
     assert_eq!(doc["verification"]["status"], "not_run", "{doc:#}");
     let text = doc["verification"]["text"].as_str().unwrap();
     assert!(!text.contains("nothing was to be deleted"), "{text}");
