@@ -474,21 +474,19 @@ fn redact_bytes(bytes: Vec<u8>, secret: &[u8]) -> (Vec<u8>, bool) {
     if secret.len() < MIN_REDACTED || bytes.len() < secret.len() {
         return (bytes, false);
     }
-    let Some(first) = bytes.windows(secret.len()).position(|w| w == secret) else {
+    let finder = memchr::memmem::Finder::new(secret);
+    if finder.find(&bytes).is_none() {
         return (bytes, false);
-    };
-    let mut out = Vec::with_capacity(bytes.len());
-    out.extend_from_slice(&bytes[..first]);
-    let mut at = first;
-    while at < bytes.len() {
-        if bytes[at..].starts_with(secret) {
-            out.extend_from_slice(b"(redacted)");
-            at += secret.len();
-        } else {
-            out.push(bytes[at]);
-            at += 1;
-        }
     }
+    // Every occurrence, left to right, none overlapping the one before.
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    for start in finder.find_iter(&bytes) {
+        out.extend_from_slice(&bytes[at..start]);
+        out.extend_from_slice(b"(redacted)");
+        at = start + secret.len();
+    }
+    out.extend_from_slice(&bytes[at..]);
     (out, true)
 }
 
@@ -602,6 +600,14 @@ mod tests {
         assert_eq!(redact_bytes(short.clone(), secret), (short, false));
         let json = br#"{"e":1}"#.to_vec();
         assert_eq!(redact_bytes(json.clone(), b"e"), (json, false));
+        // Back to back, overlapping, at both ends: each occurrence once, left to right.
+        let secret = b"abcabcab";
+        let (out, echoed) = redact_bytes(b"abcabcababcabcabcab!abcabcab".to_vec(), secret);
+        assert!(echoed);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "(redacted)(redacted)cab!(redacted)"
+        );
     }
 
     #[test]
