@@ -10,27 +10,10 @@ use serde_json::Value;
 
 use crate::harness::*;
 
-const NAMED: &str =
-    "  lists:\n    name: reconcile-allowlist\n  group:\n    name: Allowlisted people\n";
-
-/// A desired state: these users (YAML items, indented by two) and this `door:` section.
-fn desired(w: &World, users: &[&str], door: Option<&str>) -> String {
-    let mut text = format!("account_id: {ACCOUNT}\nusers:\n");
-    for e in users {
-        text.push_str(&format!("  - {e}\n"));
-    }
-    if let Some(door) = door {
-        text.push_str("door:\n");
-        text.push_str(door);
-    }
-    let path = w.file("door.yaml", &text);
-    path.to_str().unwrap().to_string()
-}
-
 #[test]
 fn from_nothing_apply_creates_the_lists_and_the_group_then_deletes() {
     let w = World::demo();
-    let path = desired(
+    let path = door_desired(
         &w,
         &[
             "alice@example.com",
@@ -105,10 +88,10 @@ fn a_one_address_change_sends_exactly_one_patch() {
         "bob.martin@example.com",
         "frank@example.com",
     ];
-    let path = desired(&w, &users, Some(NAMED));
+    let path = door_desired(&w, &users, Some(NAMED));
     assert_eq!(w.run(&["apply", "--auto-approve", "-f", &path]).code, 0);
     let before = w.door_writes().len();
-    let path = desired(
+    let path = door_desired(
         &w,
         &[
             "alice@example.com",
@@ -143,7 +126,7 @@ fn an_allowlist_over_several_lists_changes_only_the_list_it_touches() {
         "erin@example.com",
         "frank@example.com",
     ];
-    let path = desired(&w, &everyone, Some(door));
+    let path = door_desired(&w, &everyone, Some(door));
     let r = w.run(&["apply", "--auto-approve", "-f", &path]);
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(w.sandbox.sandbox().lists().len(), 3);
@@ -162,7 +145,7 @@ fn an_allowlist_over_several_lists_changes_only_the_list_it_touches() {
         .find(|l| values(l).contains(&"frank@example.com".to_string()))
         .unwrap();
     let before = w.door_writes().len();
-    let path = desired(&w, &everyone[..5], Some(door));
+    let path = door_desired(&w, &everyone[..5], Some(door));
     let r = w.run(&["apply", "--auto-approve", "-f", &path]);
     assert_eq!(r.code, 0, "{r:?}");
     let writes = w.door_writes();
@@ -207,7 +190,7 @@ groups:
 fn drift_is_reverted_and_exclude_and_require_are_kept() {
     let w = drifted();
     let before = the_group(&w);
-    let path = desired(&w, &["alice@example.com", "frank@example.com"], Some(NAMED));
+    let path = door_desired(&w, &["alice@example.com", "frank@example.com"], Some(NAMED));
     let r = w.run(&["apply", "--auto-approve", "-f", &path]);
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(
@@ -237,7 +220,7 @@ fn a_failed_door_write_stops_the_door_and_deletes_nobody() {
         Seed::from_str(DEMO_SEED, "seed.yaml").unwrap(),
         Options::default().with_faults(faults, None),
     );
-    let path = desired(&w, &["alice@example.com"], Some(NAMED));
+    let path = door_desired(&w, &["alice@example.com"], Some(NAMED));
     let r = w.run(&["apply", "--auto-approve", "--max-retries", "0", "-f", &path]);
     assert_eq!(r.code, 1, "{r:?}");
     assert_eq!(w.user_deletes(), 0);
@@ -297,7 +280,7 @@ impl BufRead for EditsTheDoor {
 #[test]
 fn a_door_changed_between_the_plan_shown_and_the_answer_is_refused() {
     let w = drifted();
-    let path = desired(&w, &["alice@example.com", "frank@example.com"], Some(NAMED));
+    let path = door_desired(&w, &["alice@example.com", "frank@example.com"], Some(NAMED));
     let mut stdin = EditsTheDoor {
         addr: w.sandbox.addr(),
         answer: Cursor::new(b"yes\n".to_vec()),
@@ -330,7 +313,7 @@ fn a_door_only_plan_without_a_terminal_is_refused_in_its_own_words() {
         "erin@example.com",
         "frank@example.com",
     ];
-    let path = desired(&w, &everyone, Some(NAMED));
+    let path = door_desired(&w, &everyone, Some(NAMED));
     let r = w.run(&["apply", "-f", &path]);
     assert_eq!(r.code, 1, "{r:?}");
     assert!(
@@ -380,7 +363,7 @@ const ALL_BUT_CAROL: &[&str] = &[
 fn with_the_door_kept_a_deleted_user_stays_out_and_without_it_she_returns() {
     // The door kept: carol leaves the list before her deletion, and does not come back.
     let w = carol_admitted();
-    let path = desired(&w, ALL_BUT_CAROL, Some(NAMED));
+    let path = door_desired(&w, ALL_BUT_CAROL, Some(NAMED));
     let r = w.run(&["apply", "--auto-approve", "-f", &path]);
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(w.user_deletes(), 1);
@@ -389,7 +372,7 @@ fn with_the_door_kept_a_deleted_user_stays_out_and_without_it_she_returns() {
 
     // Without the door section: the list still admits her, and she logs in again.
     let w = carol_admitted();
-    let path = desired(&w, ALL_BUT_CAROL, None);
+    let path = door_desired(&w, ALL_BUT_CAROL, None);
     let log = w.dir.path().join("audit.jsonl");
     let log = log.to_str().unwrap();
     let r = w.run(&["apply", "--auto-approve", "--audit-log", log, "-f", &path]);
@@ -420,7 +403,7 @@ fn someone_appends(addr: std::net::SocketAddr, value: &str) {
 #[test]
 fn a_saved_plan_keeps_the_door_it_reviewed_then_deletes() {
     let w = World::demo();
-    let path = desired(
+    let path = door_desired(
         &w,
         &[
             "alice@example.com",
@@ -463,7 +446,7 @@ fn a_saved_plan_keeps_the_door_it_reviewed_then_deletes() {
 #[test]
 fn a_saved_plan_is_stale_when_the_door_changed_since_the_review() {
     let w = drifted();
-    let path = desired(&w, &["alice@example.com", "frank@example.com"], Some(NAMED));
+    let path = door_desired(&w, &["alice@example.com", "frank@example.com"], Some(NAMED));
     let saved = w.dir.path().join("plan.json");
     let saved = saved.to_str().unwrap();
     let r = w.run(&["plan", "--out", saved, "-f", &path]);
@@ -494,12 +477,12 @@ fn a_saved_plan_without_the_door_is_refused_with_files_that_have_one() {
         "bob.martin@example.com",
         "frank@example.com",
     ];
-    let plain = desired(&w, &users, None);
+    let plain = door_desired(&w, &users, None);
     let saved = w.dir.path().join("plan.json");
     let saved = saved.to_str().unwrap();
     let r = w.run(&["plan", "--out", saved, "-f", &plain]);
     assert_eq!(r.code, 0, "{r:?}");
-    let with_door = desired(&w, &users, Some(NAMED));
+    let with_door = door_desired(&w, &users, Some(NAMED));
     let r = w.run(&["apply", saved, "-f", &with_door]);
     assert_eq!(r.code, 1, "{r:?}");
     assert!(
@@ -523,7 +506,7 @@ fn records(path: &str) -> Vec<Value> {
 #[test]
 fn the_audit_log_records_each_door_write_before_the_deletions_and_history_still_reads_it() {
     let w = World::demo();
-    let path = desired(
+    let path = door_desired(
         &w,
         &["alice@example.com", "bob.martin@example.com"],
         Some(NAMED),
@@ -581,7 +564,7 @@ fn a_failed_door_write_is_in_the_audit_log_and_the_json_report_and_nobody_is_del
         Seed::from_str(DEMO_SEED, "seed.yaml").unwrap(),
         Options::default().with_faults(faults, None),
     );
-    let path = desired(&w, &["alice@example.com"], Some(NAMED));
+    let path = door_desired(&w, &["alice@example.com"], Some(NAMED));
     let log = w.dir.path().join("audit.jsonl");
     let log = log.to_str().unwrap();
     let r = w.run(&[
@@ -635,7 +618,7 @@ fn a_failed_door_write_is_in_the_audit_log_and_the_json_report_and_nobody_is_del
 #[test]
 fn the_markdown_apply_report_has_the_door_writes() {
     let w = World::demo();
-    let path = desired(&w, &["alice@example.com"], Some(NAMED));
+    let path = door_desired(&w, &["alice@example.com"], Some(NAMED));
     let summary = w.dir.path().join("summary.md");
     let mut cmd = w.cmd(&[
         "apply",

@@ -4,41 +4,18 @@
 //! names from the API.
 #![allow(clippy::unwrap_used)]
 
-use reconcile::sandbox::{Faults, Options, Seed};
+use reconcile::sandbox::Faults;
 use serde_json::{json, Value};
 
 use crate::harness::*;
 
+/// [`door_desired`] with a `door:` section.
+fn desired(w: &World, users: &[&str], door: &str) -> String {
+    door_desired(w, users, Some(door))
+}
+
 const LIST_2: &str = "bb1b5bbc-783c-4cec-8d44-b6a2241b1b20";
 const GROUP: &str = "5d2c6f0e-8a3b-4c1d-9e7f-0a1b2c3d4e5f";
-const NAMED: &str =
-    "  lists:\n    name: reconcile-allowlist\n  group:\n    name: Allowlisted people\n";
-/// The users of the demo seed that keep their account: carol, dave and erin are deleted.
-const KEPT: &[&str] = &[
-    "alice@example.com",
-    "bob.martin@example.com",
-    "frank@example.com",
-];
-
-/// A desired state: these users and this `door:` section (YAML, indented by two).
-fn desired(w: &World, users: &[&str], door: &str) -> String {
-    let mut text = format!("account_id: {ACCOUNT}\nusers:\n");
-    for e in users {
-        text.push_str(&format!("  - {e}\n"));
-    }
-    text.push_str("door:\n");
-    text.push_str(door);
-    let path = w.file("door.yaml", &text);
-    path.to_str().unwrap().to_string()
-}
-
-/// The demo seed with these `lists:` and `groups:` (YAML, top level), and these faults.
-fn world(door: &str, faults: Faults) -> World {
-    World::with_options(
-        Seed::from_str(&format!("{DEMO_SEED}{door}"), "seed.yaml").unwrap(),
-        Options::default().with_faults(faults, None),
-    )
-}
 
 /// Nobody deleted: the seven users of the demo seed are all there.
 fn assert_nobody_deleted(w: &World) {
@@ -73,7 +50,7 @@ const CAPACITY_2: &str = "  lists:\n    name: reconcile-allowlist\n    capacity:
 
 #[test]
 fn door_a_patch_failing_after_another_was_done_stops_there_and_deletes_nobody() {
-    let w = world(
+    let w = door_world(
         &two_lists(),
         Faults {
             fail_door_writes_after: Some(1),
@@ -135,7 +112,7 @@ fn door_a_patch_failing_after_a_list_was_created_leaves_the_list_and_deletes_nob
     let seed = format!(
         "\nlists:\n  - id: {LIST_1}\n    name: reconcile-allowlist-1\n    type: EMAIL\n    items: [alice@example.com, mallory@example.com]\n"
     );
-    let w = world(
+    let w = door_world(
         &seed,
         Faults {
             fail_door_writes_after: Some(1),
@@ -182,7 +159,7 @@ fn door_a_patch_failing_after_a_list_was_created_leaves_the_list_and_deletes_nob
 
 #[test]
 fn door_a_lost_answer_to_a_post_that_was_applied_is_read_back_not_sent_again() {
-    let w = world(
+    let w = door_world(
         "",
         Faults {
             drop_door_answers: 1,
@@ -238,7 +215,7 @@ fn door_a_lost_answer_to_a_post_that_was_applied_is_read_back_not_sent_again() {
 
 #[test]
 fn door_a_lost_answer_to_a_patch_that_was_applied_is_read_back_not_sent_again() {
-    let w = world(
+    let w = door_world(
         &two_lists(),
         Faults {
             drop_door_answers: 1,
@@ -265,7 +242,7 @@ fn door_a_lost_answer_to_a_patch_that_was_applied_is_read_back_not_sent_again() 
 #[test]
 fn door_a_lost_answer_that_a_read_cannot_confirm_stops_the_run_unsent_again() {
     // The POST is refused (503, nothing created) and its answer cut: the client cannot know.
-    let w = world(
+    let w = door_world(
         "",
         Faults {
             drop_door_answers: 1,
@@ -319,7 +296,7 @@ fn other_lists(n: usize) -> String {
 #[test]
 fn door_more_lists_than_the_account_may_hold_is_refused_before_any_write() {
     // 98 other lists; the allowlist needs 3 of capacity 2: 101 of 100.
-    let w = world(&other_lists(98), Faults::default());
+    let w = door_world(&other_lists(98), Faults::default());
     let door = "  lists:\n    name: reconcile-allowlist\n    capacity: 2\n";
     let users = [
         "alice@example.com",
@@ -350,7 +327,7 @@ fn door_more_lists_than_the_account_may_hold_is_refused_before_any_write() {
     assert_nobody_deleted(&w);
     assert_eq!(w.sandbox.sandbox().lists().len(), 98);
     // 97 other lists: exactly 100, allowed.
-    let w = world(&other_lists(97), Faults::default());
+    let w = door_world(&other_lists(97), Faults::default());
     let path = desired(&w, &users, door);
     let r = w.run(&["plan", "-f", &path]);
     assert_eq!(r.code, 0, "{r:?}");
@@ -386,7 +363,7 @@ fn by_id(id: &str) -> String {
 
 #[test]
 fn door_the_group_by_id_shows_its_drift_and_apply_puts_it_back() {
-    let w = world(&group_by_id(), Faults::default());
+    let w = door_world(&group_by_id(), Faults::default());
     let before = the_group(&w);
     let path = desired(&w, KEPT, &by_id(GROUP));
     let r = w.run(&["plan", "--detailed-exitcode", "-f", &path]);
@@ -412,7 +389,7 @@ fn door_the_group_by_id_shows_its_drift_and_apply_puts_it_back() {
 
 #[test]
 fn door_a_group_id_that_names_nothing_is_a_clear_error_and_nothing_is_written() {
-    let w = world(&group_by_id(), Faults::default());
+    let w = door_world(&group_by_id(), Faults::default());
     let missing = "0e0e0e0e-1111-4222-8333-444455556666";
     let path = desired(&w, KEPT, &by_id(missing));
     for args in [
@@ -461,7 +438,7 @@ groups:
 
 #[test]
 fn door_group_drift_is_shown_in_the_plan_and_reverted_by_apply() {
-    let w = world(&group_drifted(), Faults::default());
+    let w = door_world(&group_drifted(), Faults::default());
     let before = the_group(&w);
     let path = desired(&w, KEPT, NAMED);
     let r = w.run(&["plan", "--detailed-exitcode", "-f", &path]);
@@ -534,7 +511,7 @@ groups:
 
 #[test]
 fn door_hostile_names_and_values_never_reach_the_terminal_raw() {
-    let w = world(
+    let w = door_world(
         &hostile(),
         Faults {
             fail_door_writes_after: Some(1),
@@ -586,7 +563,7 @@ fn door_hostile_names_and_values_never_reach_the_terminal_raw() {
 #[test]
 fn door_a_lost_patch_answer_a_read_cannot_confirm_stops_the_run_in_json_too() {
     // The first PATCH is refused (503, nothing changed) and its answer cut.
-    let w = world(
+    let w = door_world(
         &two_lists(),
         Faults {
             drop_door_answers: 1,
@@ -619,7 +596,7 @@ fn door_an_allowed_address_spelled_otherwise_is_replaced_by_its_own_spelling() {
     let seed = format!(
         "\nlists:\n  - id: {LIST_1}\n    name: reconcile-allowlist-1\n    type: EMAIL\n    items: [\"alice@\u{ff45}xample.com\", Bob.Martin@Example.com, frank@example.com]\n"
     );
-    let w = world(&seed, Faults::default());
+    let w = door_world(&seed, Faults::default());
     let path = desired(&w, KEPT, "  lists:\n    name: reconcile-allowlist\n");
     let r = w.run(&["plan", "--detailed-exitcode", "-f", &path]);
     assert_eq!(r.code, 2, "{r:?}");

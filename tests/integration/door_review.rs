@@ -7,34 +7,15 @@ use serde_json::Value;
 
 use crate::harness::*;
 
+/// [`door_desired`] with a `door:` section.
+fn desired(w: &World, users: &[&str], door: &str) -> String {
+    door_desired(w, users, Some(door))
+}
+
 const LIST_1: &str = "aa0a4aab-672b-4bdb-bc33-a59f1130a11f";
 const LIST_2: &str = "bb1b5bbc-783c-4cec-8d44-b6a2241b1b20";
 const GROUP: &str = "5d2c6f0e-8a3b-4c1d-9e7f-0a1b2c3d4e5f";
-/// The users of the demo seed that keep their account.
-const KEPT: &[&str] = &[
-    "alice@example.com",
-    "bob.martin@example.com",
-    "frank@example.com",
-];
 const CAPACITY_2: &str = "  lists:\n    name: reconcile-allowlist\n    capacity: 2\n  group:\n    name: Allowlisted people\n";
-
-fn desired(w: &World, users: &[&str], door: &str) -> String {
-    let mut text = format!("account_id: {ACCOUNT}\nusers:\n");
-    for e in users {
-        text.push_str(&format!("  - {e}\n"));
-    }
-    text.push_str("door:\n");
-    text.push_str(door);
-    let path = w.file("door.yaml", &text);
-    path.to_str().unwrap().to_string()
-}
-
-fn world(door: &str, faults: Faults) -> World {
-    World::with_options(
-        Seed::from_str(&format!("{DEMO_SEED}{door}"), "seed.yaml").unwrap(),
-        Options::default().with_faults(faults, None),
-    )
-}
 
 /// Every value held by any list of the sandbox, lower-cased.
 fn held_anywhere(w: &World) -> Vec<String> {
@@ -79,7 +60,7 @@ groups:
 /// allowed person is otherwise in no list at all, locked out until the next apply.
 #[test]
 fn door_review_a_move_between_existing_lists_never_leaves_an_allowed_address_out() {
-    let w = world(
+    let w = door_world(
         &over_capacity(),
         Faults {
             fail_door_writes_after: Some(1),
@@ -101,9 +82,6 @@ fn door_review_a_move_between_existing_lists_never_leaves_an_allowed_address_out
         );
     }
 }
-
-const NAMED: &str =
-    "  lists:\n    name: reconcile-allowlist\n  group:\n    name: Allowlisted people\n";
 
 /// A saved plan whose door writes were edited (an address added to the list to create) and
 /// re-sealed with the unkeyed digest, as anyone who can write the file can: apply refuses it,
@@ -299,7 +277,7 @@ fn a_full_list() -> String {
 /// Access users and so no deletion counts them.
 #[test]
 fn door_review_removing_most_of_the_door_is_refused_like_deleting_most_users() {
-    let w = world(&a_full_list(), Faults::default());
+    let w = door_world(&a_full_list(), Faults::default());
     let path = desired(&w, KEPT, "  lists:\n    name: reconcile-allowlist\n");
     let r = w.run(&["plan", "-f", &path]);
     assert_eq!(r.code, 1, "refused by a rail: {r:?}");
@@ -392,7 +370,7 @@ groups:
 /// summary) and the error carry no raw escape, C1 control or bidi override from the API.
 #[test]
 fn door_review_hostile_names_after_a_door_failure_are_escaped_in_every_report() {
-    let w = world(
+    let w = door_world(
         &hostile_group(),
         Faults {
             fail_door_writes_after: Some(1),

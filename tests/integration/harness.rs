@@ -571,3 +571,38 @@ pub const EVERYONE: &[&str] = &[
     "erin@example.com",
     "frank@example.com",
 ];
+
+/// The door section the door tests use most: lists named `reconcile-allowlist-N`, and the
+/// group "Allowlisted people".
+pub const NAMED: &str =
+    "  lists:\n    name: reconcile-allowlist\n  group:\n    name: Allowlisted people\n";
+
+/// The users of the demo seed that keep their account: carol, dave and erin are deleted.
+pub const KEPT: &[&str] = &[
+    "alice@example.com",
+    "bob.martin@example.com",
+    "frank@example.com",
+];
+
+/// A desired state for the demo account: these users (YAML items) and, if given, this `door:`
+/// section (YAML, indented by two).
+pub fn door_desired(w: &World, users: &[&str], door: Option<&str>) -> String {
+    let mut text = format!("account_id: {ACCOUNT}\nusers:\n");
+    for e in users {
+        text.push_str(&format!("  - {e}\n"));
+    }
+    if let Some(door) = door {
+        text.push_str("door:\n");
+        text.push_str(door);
+    }
+    let path = w.file("door.yaml", &text);
+    path.to_str().unwrap().to_string()
+}
+
+/// The demo seed with these `lists:` and `groups:` (YAML, top level), and these faults.
+pub fn door_world(door: &str, faults: reconcile::sandbox::Faults) -> World {
+    World::with_options(
+        reconcile::sandbox::Seed::from_str(&format!("{DEMO_SEED}{door}"), "seed.yaml").unwrap(),
+        reconcile::sandbox::Options::default().with_faults(faults, None),
+    )
+}
