@@ -263,16 +263,7 @@ fn token_details(
     id: &str,
     headers: &HeaderMap,
 ) -> Result<Reply, ApiError> {
-    if let Some(account) = account {
-        if !is_account_id(account) {
-            return Err(could_not_route(path));
-        }
-    }
-    if *method != Method::GET {
-        let mut e = ApiError::new(405, codes::METHOD_NOT_ALLOWED, "Method not allowed");
-        e.allow = Some("GET");
-        return Err(e);
-    }
+    get_on_account_route(method, path, account)?;
     let auth_error = || ApiError::new(403, codes::AUTH_ERROR, "Authentication error");
     if account.is_some_and(|a| !a.eq_ignore_ascii_case(cx.account_id)) {
         return Err(auth_error());
@@ -333,6 +324,24 @@ fn token_details(
     })
 }
 
+/// What the token routes (verify, details) check first: a malformed account id does not route,
+/// and only GET is allowed.
+fn get_on_account_route(
+    method: &Method,
+    path: &str,
+    account: Option<&str>,
+) -> Result<(), ApiError> {
+    if account.is_some_and(|a| !is_account_id(a)) {
+        return Err(could_not_route(path));
+    }
+    if *method != Method::GET {
+        let mut e = ApiError::new(405, codes::METHOD_NOT_ALLOWED, "Method not allowed");
+        e.allow = Some("GET");
+        return Err(e);
+    }
+    Ok(())
+}
+
 /// `GET /user/tokens/verify` and `GET /accounts/{account_id}/tokens/verify` (API-additions
 /// §2a): bearer tokens only; an unknown token, no token, or an account-owned token on the user
 /// route answer 401 code 1000 (observed). An expired or disabled token is answered 200 with its
@@ -344,16 +353,7 @@ fn verify(
     account: Option<&str>,
     headers: &HeaderMap,
 ) -> Result<Reply, ApiError> {
-    if let Some(account) = account {
-        if !is_account_id(account) {
-            return Err(could_not_route(path));
-        }
-    }
-    if *method != Method::GET {
-        let mut e = ApiError::new(405, codes::METHOD_NOT_ALLOWED, "Method not allowed");
-        e.allow = Some("GET");
-        return Err(e);
-    }
+    get_on_account_route(method, path, account)?;
     let invalid = || ApiError::new(401, codes::INVALID_API_TOKEN, "Invalid API Token");
     let spec = bearer(headers)
         .and_then(|token| find_token(cx.options, token))
