@@ -10,7 +10,7 @@
 //! A listing that fails a check is an error (`ApiError::Inconsistent`): nothing may be deleted
 //! on the strength of it. Progress (pages listed, listing again) goes to the observer.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 

@@ -4,7 +4,7 @@
 //! What needs more than one file (entries listed twice, settings that must agree) is
 //! [`super::merge`]'s.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use super::diagnostic::diagnostic;
 use super::yaml::{self, Node, Value};

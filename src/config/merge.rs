@@ -3,8 +3,8 @@
 //! different settings an error), one account, each policy setting set once or to one value, and
 //! an allowlist that is not empty, since an empty one would delete every user.
 
+use foldhash::{HashMap, HashMapExt};
 use std::collections::hash_map::Entry;
-use std::collections::HashMap;
 use std::fmt;
 
 use super::check::FileState;

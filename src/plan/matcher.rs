@@ -1,7 +1,7 @@
 //! The rules of a desired state, indexed for matching one address at a time: protected
 //! addresses and patterns, `users:` entries (with their expiry), `domains:`.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use super::Reason;
 use crate::config::{AllowEntry, Desired, DomainEntry, ProtectedEntry};

@@ -353,5 +353,9 @@ proptest! {
         let mut reversed = live.clone();
         reversed.reverse();
         prop_assert_eq!(&compute(&desired, &reversed, &policy), &plan);
+        // Classified in parts on as many threads (as a large listing is), the same plan.
+        for parts in [2, 3, 7] {
+            prop_assert_eq!(&compute_in(&desired, live.clone(), &policy, parts), &plan);
+        }
     }
 }

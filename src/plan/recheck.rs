@@ -18,7 +18,7 @@
 //! let forged = ConfirmedDeletions { users: Vec::new() };
 //! ```
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use crate::model::LiveUser;
 use crate::model::{Email, UserId};

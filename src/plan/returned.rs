@@ -8,7 +8,7 @@
 //! move anyone between delete, keep and held. Pure: the past deletions are read from the audit
 //! logs elsewhere (`history`).
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use super::{Decision, Plan};
 use crate::date;
