@@ -51,10 +51,18 @@ pub(crate) fn write_json_pretty<W: io::Write, T: Serialize + ?Sized>(
     out: W,
     value: &T,
 ) -> serde_json::Result<()> {
-    let mut serializer = serde_json::Serializer::with_formatter(
-        out,
-        EscapingFormatter(serde_json::ser::PrettyFormatter::new()),
-    );
+    write_json_pretty_at(out, value, 0)
+}
+
+/// [`write_json_pretty`] for a value that sits `depth` levels deep in a document written in
+/// pieces: its inner lines are indented as they would be there (the first line is not: the
+/// caller writes what comes before it).
+pub(crate) fn write_json_pretty_at<W: io::Write, T: Serialize + ?Sized>(
+    out: W,
+    value: &T,
+    depth: usize,
+) -> serde_json::Result<()> {
+    let mut serializer = serde_json::Serializer::with_formatter(out, EscapingFormatter::at(depth));
     value.serialize(&mut serializer)
 }
 
@@ -66,10 +74,64 @@ pub(crate) fn to_json_pretty<T: Serialize + ?Sized>(value: &T) -> serde_json::Re
     String::from_utf8(bytes).map_err(|e| serde_json::Error::io(io::Error::other(e)))
 }
 
-/// serde_json's pretty layout, with [`is_hostile`] characters escaped in strings. serde_json
-/// hands a string to the formatter as fragments that need no escaping by JSON's rules, and the
-/// characters JSON requires escaped separately; only the fragments are examined here.
-struct EscapingFormatter(serde_json::ser::PrettyFormatter<'static>);
+/// A line break and the indentation of `depth` levels (two spaces each), after a comma when
+/// `comma`: one write for what serde_json's pretty layout writes in `1 + depth` (a JSON plan of
+/// 100,000 users is two million lines).
+pub(crate) fn write_json_break<W: ?Sized + io::Write>(
+    w: &mut W,
+    comma: bool,
+    depth: usize,
+) -> io::Result<()> {
+    const BREAK: [u8; 2 + 2 * 32] = {
+        let mut b = [b' '; 2 + 2 * 32];
+        b[0] = b',';
+        b[1] = b'\n';
+        b
+    };
+    let from = usize::from(!comma);
+    if depth <= 32 {
+        return w.write_all(&BREAK[from..2 + 2 * depth]);
+    }
+    w.write_all(&BREAK[from..2])?;
+    for _ in 0..depth {
+        w.write_all(b"  ")?;
+    }
+    Ok(())
+}
+
+/// serde_json's pretty layout (two spaces a level, `": "` after a key), with [`is_hostile`]
+/// characters escaped in strings. serde_json hands a string to the formatter as fragments that
+/// need no escaping by JSON's rules, and the characters JSON requires escaped separately; only
+/// the fragments are examined here. The layout is serde_json's `PrettyFormatter`'s, written
+/// here so that a value can start deeper than the top
+/// (`text::tests::the_layout_is_serde_jsons_pretty_one`).
+struct EscapingFormatter {
+    depth: usize,
+    has_value: bool,
+}
+
+impl EscapingFormatter {
+    fn at(depth: usize) -> EscapingFormatter {
+        EscapingFormatter {
+            depth,
+            has_value: false,
+        }
+    }
+
+    fn open<W: ?Sized + io::Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(bracket)
+    }
+
+    fn close<W: ?Sized + io::Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            write_json_break(w, false, self.depth)?;
+        }
+        w.write_all(bracket)
+    }
+}
 
 impl serde_json::ser::Formatter for EscapingFormatter {
     fn write_string_fragment<W: ?Sized + io::Write>(
@@ -95,39 +157,41 @@ impl serde_json::ser::Formatter for EscapingFormatter {
     }
 
     fn begin_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.begin_array(w)
+        self.open(w, b"[")
     }
     fn end_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_array(w)
+        self.close(w, b"]")
     }
     fn begin_array_value<W: ?Sized + io::Write>(
         &mut self,
         w: &mut W,
         first: bool,
     ) -> io::Result<()> {
-        self.0.begin_array_value(w, first)
+        write_json_break(w, !first, self.depth)
     }
-    fn end_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_array_value(w)
+    fn end_array_value<W: ?Sized + io::Write>(&mut self, _: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
     }
     fn begin_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.begin_object(w)
+        self.open(w, b"{")
     }
     fn end_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_object(w)
+        self.close(w, b"}")
     }
     fn begin_object_key<W: ?Sized + io::Write>(
         &mut self,
         w: &mut W,
         first: bool,
     ) -> io::Result<()> {
-        self.0.begin_object_key(w, first)
+        write_json_break(w, !first, self.depth)
     }
     fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.begin_object_value(w)
+        w.write_all(b": ")
     }
-    fn end_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_object_value(w)
+    fn end_object_value<W: ?Sized + io::Write>(&mut self, _: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
     }
 }
 
@@ -167,6 +231,34 @@ pub(crate) fn count(n: usize, what: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_layout_is_serde_jsons_pretty_one() {
+        let deep = (0..40).fold(
+            serde_json::json!("leaf"),
+            |v, i| serde_json::json!({ format!("k{i}"): [v, i] }),
+        );
+        let value = serde_json::json!({
+            "a": 1, "b": [], "c": {}, "d": [1, [2, []], {"e": null, "f": [{}]}],
+            "s": "plain \" quote", "deep": deep,
+        });
+        let mut ours = Vec::new();
+        write_json_pretty(&mut ours, &value).unwrap();
+        assert_eq!(
+            String::from_utf8(ours).unwrap(),
+            serde_json::to_string_pretty(&value).unwrap()
+        );
+        // A value written deeper is indented as it is inside the document.
+        let doc = serde_json::json!({ "x": { "y": value.clone() } });
+        let whole = serde_json::to_string_pretty(&doc).unwrap();
+        let mut inner = Vec::new();
+        write_json_pretty_at(&mut inner, &value, 2).unwrap();
+        let inner = String::from_utf8(inner).unwrap();
+        assert!(
+            whole.contains(&format!("\"y\": {inner}\n  }}\n}}")),
+            "{inner}"
+        );
+    }
 
     #[test]
     fn escapes_only_what_is_hostile() {

@@ -3,6 +3,7 @@
 
 use std::io::{self, Write};
 
+use serde::ser::{SerializeStruct, Serializer};
 use serde::Serialize;
 
 use crate::config::Location;
@@ -17,8 +18,7 @@ mod door;
 pub(crate) const FORMAT_VERSION: u32 = 1;
 
 /// The plan document, serialisable: what [`render`] writes, and what the JSON apply report
-/// carries as its `plan`.
-#[derive(Serialize)]
+/// carries as its `plan`. Its fields, in order, are [`Document::fields`].
 pub(crate) struct Document<'a> {
     format_version: u32,
     account_id: &'a str,
@@ -27,13 +27,180 @@ pub(crate) struct Document<'a> {
     refusal: Option<RefusalOut>,
     /// The door's plan; null without a `door:` section.
     door: Option<door::DoorOut<'a>>,
-    users: Vec<UserOut<'a>>,
+    users: Users<'a>,
     absent: Vec<AbsentOut<'a>>,
     unmatched_protected: Vec<ProtectedOut<'a>>,
     unmatched_domains: Vec<DomainOut<'a>>,
     /// Only when past deletions were read (`--history`).
-    #[serde(skip_serializing_if = "Option::is_none")]
     history: Option<HistoryOut<'a>>,
+}
+
+/// Where a [`Document`]'s fields go, one at a time and in order: serde's struct serializer (the
+/// plan inside the JSON apply report), or the writer of [`render`], which writes the users in
+/// parts on several threads.
+trait Fields {
+    type Error;
+    fn field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), Self::Error>;
+    fn users(&mut self, key: &'static str, users: &Users<'_>) -> Result<(), Self::Error>;
+}
+
+impl Document<'_> {
+    /// The one list of the document's fields, in the order they are written.
+    fn fields<F: Fields>(&self, f: &mut F) -> Result<(), F::Error> {
+        f.field("format_version", &self.format_version)?;
+        f.field("account_id", self.account_id)?;
+        f.field("counts", &self.counts)?;
+        f.field("seats_freed", &self.seats_freed)?;
+        f.field("refusal", &self.refusal)?;
+        f.field("door", &self.door)?;
+        f.users("users", &self.users)?;
+        f.field("absent", &self.absent)?;
+        f.field("unmatched_protected", &self.unmatched_protected)?;
+        f.field("unmatched_domains", &self.unmatched_domains)?;
+        if let Some(history) = &self.history {
+            f.field("history", history)?;
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for Document<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        struct Struct<S>(S);
+        impl<S: SerializeStruct> Fields for Struct<S> {
+            type Error = S::Error;
+            fn field<T: Serialize + ?Sized>(
+                &mut self,
+                key: &'static str,
+                value: &T,
+            ) -> Result<(), S::Error> {
+                self.0.serialize_field(key, value)
+            }
+            fn users(&mut self, key: &'static str, users: &Users<'_>) -> Result<(), S::Error> {
+                self.0.serialize_field(key, users)
+            }
+        }
+        let len = 10 + usize::from(self.history.is_some());
+        let mut fields = Struct(serializer.serialize_struct("Document", len)?);
+        self.fields(&mut fields)?;
+        fields.0.end()
+    }
+}
+
+/// The plan's users in the document's order (deletions, held, kept), each written as a
+/// [`UserOut`] only when the document is written.
+pub(crate) struct Users<'a> {
+    users: Vec<(&'a Decision, &'static str)>,
+    reentry: Option<&'a Reentry>,
+}
+
+impl Serialize for Users<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(
+            self.users
+                .iter()
+                .map(|&(d, what)| user(d, what, self.reentry)),
+        )
+    }
+}
+
+/// The writer of [`render`]: the document's layout as [`crate::text::write_json_pretty`]
+/// writes it, field by field.
+struct Pieces<'w, W: Write> {
+    out: &'w mut W,
+    first: bool,
+    /// The threads and the users per part for the users (see [`write_users`]).
+    threads: usize,
+    part: usize,
+}
+
+impl<W: Write> Pieces<'_, W> {
+    fn key(&mut self, key: &'static str) -> io::Result<()> {
+        if self.first {
+            self.out.write_all(b"{")?;
+        }
+        crate::text::write_json_break(self.out, !self.first, 1)?;
+        self.first = false;
+        crate::text::write_json_pretty(&mut *self.out, key)?;
+        self.out.write_all(b": ")
+    }
+
+    fn finish(self) -> io::Result<()> {
+        if self.first {
+            return self.out.write_all(b"{}");
+        }
+        crate::text::write_json_break(self.out, false, 0)?;
+        self.out.write_all(b"}")
+    }
+}
+
+impl<W: Write> Fields for Pieces<'_, W> {
+    type Error = io::Error;
+    fn field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> io::Result<()> {
+        self.key(key)?;
+        Ok(crate::text::write_json_pretty_at(&mut *self.out, value, 1)?)
+    }
+    fn users(&mut self, key: &'static str, users: &Users<'_>) -> io::Result<()> {
+        self.key(key)?;
+        write_users(self.out, users, self.threads, self.part)
+    }
+}
+
+/// Below this many users the document is written on one thread.
+const PARALLEL_FROM: usize = 8_192;
+/// Users per part: each thread writes one part into a buffer of its own, and the parts are
+/// written out in order, a round at a time (memory: `threads` parts, not the document).
+const PART: usize = 4_096;
+
+/// The users' array, one level deep, as [`Users`]'s `Serialize` writes it there: in rounds of
+/// `threads` parts of `part` users, each part written on a thread of its own, the parts written
+/// out in order.
+fn write_users<W: Write>(
+    out: &mut W,
+    users: &Users<'_>,
+    threads: usize,
+    part: usize,
+) -> io::Result<()> {
+    if users.users.is_empty() {
+        return out.write_all(b"[]");
+    }
+    out.write_all(b"[")?;
+    let write_part = |from: usize, part: &[(&Decision, &'static str)]| -> io::Result<Vec<u8>> {
+        let mut buffer = Vec::with_capacity(part.len() * 640);
+        for (i, &(d, what)) in part.iter().enumerate() {
+            crate::text::write_json_break(&mut buffer, from + i > 0, 2)?;
+            crate::text::write_json_pretty_at(&mut buffer, &user(d, what, users.reentry), 2)?;
+        }
+        Ok(buffer)
+    };
+    let (threads, part) = (threads.max(1), part.max(1));
+    for (round, chunk) in users.users.chunks(threads * part).enumerate() {
+        let from = round * threads * part;
+        let buffers: Vec<io::Result<Vec<u8>>> = std::thread::scope(|s| {
+            let mut parts = chunk.chunks(part).enumerate();
+            let mine = parts.next();
+            let theirs: Vec<_> = parts
+                .map(|(i, p)| s.spawn(move || write_part(from + i * part, p)))
+                .collect();
+            let mut buffers = vec![mine.map_or(Ok(Vec::new()), |(_, p)| write_part(from, p))];
+            for handle in theirs {
+                match handle.join() {
+                    Ok(buffer) => buffers.push(buffer),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+            buffers
+        });
+        for buffer in buffers {
+            out.write_all(&buffer?)?;
+        }
+    }
+    crate::text::write_json_break(out, false, 1)?;
+    out.write_all(b"]")
 }
 
 #[derive(Serialize)]
@@ -208,10 +375,33 @@ fn user<'a>(d: &'a Decision, decision: &'static str, reentry: Option<&'a Reentry
 /// `\uXXXX` escapes (see [`crate::text::write_json_pretty`]): this document is printed.
 pub(crate) fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     let document = document(plan);
+    let threads = if document.users.users.len() < PARALLEL_FROM {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+    };
+    render_document(&document, out, threads, PART)
+}
+
+/// [`render`] with the users written by `threads` threads, `part` users at a time: the same
+/// bytes as `write_json_pretty` of the document (`render::json::tests`).
+fn render_document(
+    document: &Document<'_>,
+    out: &mut dyn Write,
+    threads: usize,
+    part: usize,
+) -> io::Result<()> {
     // serde_json writes token by token: into a buffer of a concrete type those writes are
     // inlined copies, not a call through `dyn Write` each.
     let mut buffered = io::BufWriter::with_capacity(1 << 16, &mut *out);
-    crate::text::write_json_pretty(&mut buffered, &document)?;
+    let mut pieces = Pieces {
+        out: &mut buffered,
+        first: true,
+        threads,
+        part,
+    };
+    document.fields(&mut pieces)?;
+    pieces.finish()?;
     buffered.flush()?;
     drop(buffered);
     writeln!(out)
@@ -220,13 +410,16 @@ pub(crate) fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
 /// The plan as the document [`render`] writes.
 pub(crate) fn document(plan: &Plan) -> Document<'_> {
     let reentry = plan.reentry.as_ref();
-    let users = plan
-        .delete
-        .iter()
-        .map(|d| user(d, "delete", reentry))
-        .chain(plan.held.iter().map(|d| user(d, "held", reentry)))
-        .chain(plan.keep.iter().map(|d| user(d, "keep", reentry)))
-        .collect();
+    let users = Users {
+        users: plan
+            .delete
+            .iter()
+            .map(|d| (d, "delete"))
+            .chain(plan.held.iter().map(|d| (d, "held")))
+            .chain(plan.keep.iter().map(|d| (d, "keep")))
+            .collect(),
+        reentry,
+    };
     Document {
         format_version: FORMAT_VERSION,
         account_id: plan.account_id.as_str(),
@@ -292,5 +485,66 @@ pub(crate) fn document(plan: &Plan) -> Document<'_> {
                 })
                 .collect(),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::LiveUser;
+
+    fn written(plan: &Plan, threads: usize, part: usize) -> String {
+        let mut out = Vec::new();
+        render_document(&document(plan), &mut out, threads, part).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    /// A plan with many users of every kind: deleted, held (no address, an id that is not a
+    /// UUID, a hostile name) and kept.
+    fn many() -> Plan {
+        let (desired, mut live, _) = super::super::snapshot_tests::fixture();
+        for n in 0..40 {
+            live.push(LiveUser {
+                id: Some(format!("00000000-0000-4000-8000-{n:012}")),
+                email: (n % 7 != 0).then(|| format!("user{n}@example.com")),
+                name: Some(format!("User \u{1b}[2K{n}")),
+                ..LiveUser::default()
+            });
+        }
+        crate::plan::compute(
+            &desired,
+            &live,
+            &crate::plan::Policy::at(&crate::model::AccountId::example(), 1_795_867_200),
+        )
+    }
+
+    #[test]
+    fn the_document_written_in_parts_is_the_one_serde_writes() {
+        let plans = [
+            many(),
+            super::super::snapshot_tests::fixture().2,
+            super::super::snapshot_tests::with_history(),
+            super::super::door_snapshot_tests::hostile(),
+            super::super::door_snapshot_tests::from_nothing(),
+        ];
+        for plan in &plans {
+            let whole = crate::text::to_json_pretty(&document(plan)).unwrap() + "\n";
+            for (threads, part) in [(1, PART), (1, 1), (2, 1), (3, 2), (2, 7), (4, 1000)] {
+                assert_eq!(
+                    written(plan, threads, part),
+                    whole,
+                    "{threads} threads, {part} a part"
+                );
+            }
+            assert_eq!(
+                {
+                    let mut out = Vec::new();
+                    render(plan, &mut out).unwrap();
+                    String::from_utf8(out).unwrap()
+                },
+                whole
+            );
+        }
+        assert!(plans[0].delete.len() + plans[0].keep.len() + plans[0].held.len() > 40);
     }
 }

@@ -168,7 +168,7 @@ fn saved_report_format() {
 
 /// The fixture with a history: carol (to delete) and trent (held) came back under new ids,
 /// carol after logging in again; mallory's own id is recorded as deleted.
-fn with_history() -> Plan {
+pub(super) fn with_history() -> Plan {
     use crate::model::{Email, UserId};
     use crate::plan::returned::{self, History, PastDeletion};
     let (_, _, mut plan) = fixture();
