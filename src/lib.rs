@@ -23,6 +23,7 @@ pub(crate) mod fsread;
 pub(crate) mod history;
 pub mod logging;
 pub mod model;
+pub(crate) mod parallel;
 pub mod plan;
 pub mod planfile;
 pub mod progress;

@@ -506,16 +506,39 @@ fn aligned(cells: &[&str], widths: &[usize]) -> String {
     line
 }
 
+/// Rows of the compact table made and written per thread and round.
+const TABLE_PART: usize = 4_096;
+
 /// The users to delete, one a line, in aligned columns.
 fn compact_table(out: &mut dyn Write, plan: &Plan, p: Palette) -> io::Result<()> {
+    // Made on every core for a large plan (50,000 rows is 300,000 strings), in the plan's order.
+    let threads = crate::parallel::threads_for(plan.delete.len(), TABLE_PART);
+    compact_table_in(out, plan, p, threads, TABLE_PART)
+}
+
+/// [`compact_table`] on `threads` threads, `part` rows each a round: the same lines whatever
+/// the two (`render::tests::the_compact_table_is_the_same_on_any_number_of_threads`).
+fn compact_table_in(
+    out: &mut dyn Write,
+    plan: &Plan,
+    p: Palette,
+    threads: usize,
+    part: usize,
+) -> io::Result<()> {
     const HEADER: [&str; 5] = ["EMAIL", "NAME", "LAST LOGIN", "SEATS", "REASON"];
-    let rows: Vec<[String; 5]> = plan.delete.iter().map(|d| compact_row(plan, d)).collect();
+    let rows = crate::parallel::map(&plan.delete, threads, |d| compact_row(plan, d));
     let widths = column_widths(&HEADER, &rows);
     writeln!(out, "    {}", p.dim(&aligned(&HEADER, &widths)))?;
     let sign = p.removed("-");
-    for row in &rows {
-        let cells: [&str; 5] = [&row[0], &row[1], &row[2], &row[3], &row[4]];
-        writeln!(out, "  {sign} {}", aligned(&cells, &widths))?;
+    // Written a round of parts at a time: the lines of one round, not of the table, in memory.
+    for round in rows.chunks(threads.max(1) * part.max(1)) {
+        let lines = crate::parallel::map(round, threads, |row| {
+            let cells: [&str; 5] = [&row[0], &row[1], &row[2], &row[3], &row[4]];
+            format!("  {sign} {}\n", aligned(&cells, &widths))
+        });
+        for line in lines {
+            out.write_all(line.as_bytes())?;
+        }
     }
     Ok(())
 }
@@ -632,6 +655,48 @@ fn diff(plan: &Plan, shown: Option<usize>, out: &mut dyn Write, p: Palette) -> i
 mod tests {
     use super::report::outcomes;
     use super::*;
+
+    #[test]
+    fn the_compact_table_is_the_same_on_any_number_of_threads() {
+        let desired = config::parse_str("users:\n  - alice@example.com\n", "users.yaml").unwrap();
+        let live: Vec<LiveUser> = (0..60)
+            .map(|n| LiveUser {
+                id: Some(format!("00000000-0000-4000-8000-{n:012}")),
+                email: Some(format!("user{n}@example.com")),
+                name: (n % 3 != 0).then(|| "x".repeat(n)),
+                last_successful_login: (n % 2 == 0).then(|| "2026-09-29T11:02:00Z".into()),
+                gateway_seat: Some(n % 5 == 0),
+                ..LiveUser::default()
+            })
+            .collect();
+        let overrides = crate::plan::Overrides {
+            max_deletes: Some(100),
+            ..Default::default()
+        };
+        let plan = compute(
+            &desired,
+            &live,
+            &Policy {
+                overrides,
+                ..policy("023e105f4ecef8ad9ca31a8372d0c353")
+            },
+        );
+        assert_eq!(plan.delete.len(), 60);
+        let table = |threads, part| {
+            let mut out = Vec::new();
+            compact_table_in(&mut out, &plan, Palette { enabled: true }, threads, part).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        let one = table(1, TABLE_PART);
+        assert_eq!(one.lines().count(), 61);
+        for (threads, part) in [(2, 1), (3, 7), (4, 60), (2, 4_096), (0, 0)] {
+            assert_eq!(
+                table(threads, part),
+                one,
+                "{threads} threads, {part} a part"
+            );
+        }
+    }
     use crate::apply::{Execution, Outcome, Report, Stop, Verification, INTERRUPTED};
     use crate::config;
     use crate::model::LiveUser;

@@ -243,21 +243,12 @@ pub fn compute(desired: &Desired, live: &[LiveUser], policy: &Policy) -> Plan {
 /// [`compute`], taking the users by value: they move into the plan instead of being copied
 /// (what a listing of 100,000s of users wants).
 pub fn compute_owned(desired: &Desired, live: Vec<LiveUser>, policy: &Policy) -> Plan {
-    let parts = parts_for(live.len());
+    let parts = crate::parallel::threads_for(live.len(), PARALLEL_FROM);
     compute_in(desired, live, policy, parts)
 }
 
 /// Below this many live users the rules run on one thread: a thread costs more than it saves.
 const PARALLEL_FROM: usize = 8_192;
-
-/// How many parts the live users are classified in: one per core (at most four) for a large
-/// listing, one otherwise.
-fn parts_for(users: usize) -> usize {
-    if users < PARALLEL_FROM {
-        return 1;
-    }
-    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
-}
 
 /// What the rules say of a run of live users, in their order.
 struct Classified {
@@ -343,6 +334,8 @@ fn classify_in_parts(
     while live.len() > size {
         runs.push(live.split_off(live.len() - size));
     }
+    // The first run keeps the listing's buffer: give back what the others were moved out of.
+    live.shrink_to_fit();
     runs.push(live);
     runs.reverse();
     let mut done = std::thread::scope(|s| {
@@ -364,7 +357,12 @@ fn classify_in_parts(
     let mut all = done
         .next()
         .unwrap_or_else(|| classify(matcher, desired, Vec::new()));
-    for part in done {
+    let rest: Vec<Classified> = done.collect();
+    let more = |list: fn(&Classified) -> usize| rest.iter().map(list).sum::<usize>();
+    all.keep.reserve_exact(more(|c| c.keep.len()));
+    all.unmatched.reserve_exact(more(|c| c.unmatched.len()));
+    all.held.reserve_exact(more(|c| c.held.len()));
+    for part in rest {
         all.keep.extend(part.keep);
         all.unmatched.extend(part.unmatched);
         all.held.extend(part.held);

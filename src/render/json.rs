@@ -375,11 +375,7 @@ fn user<'a>(d: &'a Decision, decision: &'static str, reentry: Option<&'a Reentry
 /// `\uXXXX` escapes (see [`crate::text::write_json_pretty`]): this document is printed.
 pub(crate) fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     let document = document(plan);
-    let threads = if document.users.users.len() < PARALLEL_FROM {
-        1
-    } else {
-        std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
-    };
+    let threads = crate::parallel::threads_for(document.users.users.len(), PARALLEL_FROM);
     render_document(&document, out, threads, PART)
 }
 

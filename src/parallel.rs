@@ -1,0 +1,65 @@
+//! Work over the 100,000s of users of a large account, split over the machine's cores. Every
+//! result comes back in its input's order: the output of a command never depends on how many
+//! threads made it.
+
+/// The threads for `items` pieces of work: one per core (at most four) from `from` items on,
+/// and one below that (a thread costs more than it saves on a small account).
+pub(crate) fn threads_for(items: usize, from: usize) -> usize {
+    if items < from {
+        return 1;
+    }
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+}
+
+/// `f` of each item, in `threads` consecutive parts on as many threads (the calling thread
+/// takes the first), in the items' order.
+pub(crate) fn map<T: Sync, U: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&T) -> U + Sync,
+) -> Vec<U> {
+    if threads <= 1 || items.len() < 2 {
+        return items.iter().map(f).collect();
+    }
+    let f = &f;
+    let part = items.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let mut parts = items.chunks(part);
+        let first = parts.next().unwrap_or_default();
+        let theirs: Vec<_> = parts
+            .map(|p| s.spawn(move || p.iter().map(f).collect::<Vec<U>>()))
+            .collect();
+        let mut all: Vec<U> = Vec::with_capacity(items.len());
+        all.extend(first.iter().map(f));
+        for handle in theirs {
+            match handle.join() {
+                Ok(done) => all.extend(done),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        all
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_results_are_in_the_items_order_whatever_the_threads() {
+        let items: Vec<u32> = (0..1000).collect();
+        let one: Vec<String> = items.iter().map(|n| format!("<{n}>")).collect();
+        for threads in [0, 1, 2, 3, 4, 7, 999, 1000, 2000] {
+            assert_eq!(map(&items, threads, |n| format!("<{n}>")), one, "{threads}");
+        }
+        assert!(map(&[] as &[u32], 4, |n| *n).is_empty());
+        assert_eq!(map(&[5u32], 4, |n| n + 1), vec![6]);
+    }
+
+    #[test]
+    fn small_work_stays_on_one_thread() {
+        assert_eq!(threads_for(10, 11), 1);
+        assert!(threads_for(11, 11) >= 1);
+        assert!(threads_for(usize::MAX, 0) <= 4);
+    }
+}
