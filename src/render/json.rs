@@ -152,13 +152,15 @@ impl<W: Write> Fields for Pieces<'_, W> {
 
 /// Below this many users the document is written on one thread.
 const PARALLEL_FROM: usize = 8_192;
-/// Users per part: each thread writes one part into a buffer of its own, and the parts are
-/// written out in order, a round at a time (memory: `threads` parts, not the document).
+/// Users per part: each thread writes one part at a time into a buffer of its own, and the
+/// parts are written out in order (see [`write_users`]).
 const PART: usize = 4_096;
 
-/// The users' array, one level deep, as [`Users`]'s `Serialize` writes it there: in rounds of
-/// `threads` parts of `part` users, each part written on a thread of its own, the parts written
-/// out in order.
+/// The users' array, one level deep, as [`Users`]'s `Serialize` writes it there. Cut in parts of
+/// `part` users, dealt out in turn to `threads` threads (this one included); each part is
+/// written into a buffer of its own while the previous ones are written out, in order. A
+/// thread is at most one part ahead (memory: two parts a thread, not the document), and its
+/// buffers are handed back to it to be filled again.
 fn write_users<W: Write>(
     out: &mut W,
     users: &Users<'_>,
@@ -169,36 +171,54 @@ fn write_users<W: Write>(
         return out.write_all(b"[]");
     }
     out.write_all(b"[")?;
-    let write_part = |from: usize, part: &[(&Decision, &'static str)]| -> io::Result<Vec<u8>> {
-        let mut buffer = Vec::with_capacity(part.len() * 640);
-        for (i, &(d, what)) in part.iter().enumerate() {
-            crate::text::write_json_break(&mut buffer, from + i > 0, 2)?;
+    let (threads, part) = (threads.max(1), part.max(1));
+    let parts: Vec<&[(&Decision, &'static str)]> = users.users.chunks(part).collect();
+    let write_part = |k: usize, mut buffer: Vec<u8>| -> io::Result<Vec<u8>> {
+        buffer.clear();
+        for (i, &(d, what)) in parts[k].iter().enumerate() {
+            crate::text::write_json_break(&mut buffer, k * part + i > 0, 2)?;
             crate::text::write_json_pretty_at(&mut buffer, &user(d, what, users.reentry), 2)?;
         }
         Ok(buffer)
     };
-    let (threads, part) = (threads.max(1), part.max(1));
-    for (round, chunk) in users.users.chunks(threads * part).enumerate() {
-        let from = round * threads * part;
-        let buffers: Vec<io::Result<Vec<u8>>> = std::thread::scope(|s| {
-            let mut parts = chunk.chunks(part).enumerate();
-            let mine = parts.next();
-            let theirs: Vec<_> = parts
-                .map(|(i, p)| s.spawn(move || write_part(from + i * part, p)))
-                .collect();
-            let mut buffers = vec![mine.map_or(Ok(Vec::new()), |(_, p)| write_part(from, p))];
-            for handle in theirs {
-                match handle.join() {
-                    Ok(buffer) => buffers.push(buffer),
-                    Err(panic) => std::panic::resume_unwind(panic),
+    let write_part = &write_part;
+    let count = parts.len();
+    std::thread::scope(|s| -> io::Result<()> {
+        // Thread `t` (1..threads) writes the parts k with k % threads == t.
+        let mut workers = Vec::new();
+        for t in 1..threads.min(count) {
+            let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<io::Result<Vec<u8>>>(1);
+            let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+            s.spawn(move || {
+                for k in (t..count).step_by(threads) {
+                    let buffer = back_rx.try_recv().unwrap_or_default();
+                    let failed = write_part(k, buffer);
+                    let stop = failed.is_err();
+                    if done_tx.send(failed).is_err() || stop {
+                        return;
+                    }
                 }
-            }
-            buffers
-        });
-        for buffer in buffers {
-            out.write_all(&buffer?)?;
+            });
+            workers.push((done_rx, back_tx));
         }
-    }
+        let mut mine = Vec::new();
+        for k in 0..count {
+            let t = k % threads;
+            if t == 0 || t > workers.len() {
+                mine = write_part(k, std::mem::take(&mut mine))?;
+                out.write_all(&mine)?;
+                continue;
+            }
+            let (done, back) = &workers[t - 1];
+            // A worker that stopped without a part panicked: the scope passes the panic on.
+            let Ok(buffer) = done.recv() else { break };
+            let buffer = buffer?;
+            out.write_all(&buffer)?;
+            // Handed back to be filled again; a worker that has finished no longer takes it.
+            let _ = back.send(buffer);
+        }
+        Ok(())
+    })?;
     crate::text::write_json_break(out, false, 1)?;
     out.write_all(b"]")
 }
