@@ -21,19 +21,37 @@ pub(crate) fn map<T: Sync, U: Send>(
     if threads <= 1 || items.len() < 2 {
         return items.iter().map(f).collect();
     }
+    let mut all = Vec::with_capacity(items.len());
+    for part in map_parts(items, threads, |part| {
+        part.iter().map(&f).collect::<Vec<U>>()
+    }) {
+        all.extend(part);
+    }
+    all
+}
+
+/// `f` of each of `threads` consecutive parts of `items` (fewer when there are fewer items),
+/// each on a thread of its own (the calling thread takes the first), in the items' order. No
+/// items make one empty part.
+pub(crate) fn map_parts<T: Sync, U: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&[T]) -> U + Sync,
+) -> Vec<U> {
+    if threads <= 1 || items.len() < 2 {
+        return vec![f(items)];
+    }
     let f = &f;
     let part = items.len().div_ceil(threads);
     std::thread::scope(|s| {
         let mut parts = items.chunks(part);
         let first = parts.next().unwrap_or_default();
-        let theirs: Vec<_> = parts
-            .map(|p| s.spawn(move || p.iter().map(f).collect::<Vec<U>>()))
-            .collect();
-        let mut all: Vec<U> = Vec::with_capacity(items.len());
-        all.extend(first.iter().map(f));
+        let theirs: Vec<_> = parts.map(|p| s.spawn(move || f(p))).collect();
+        let mut all = Vec::with_capacity(theirs.len() + 1);
+        all.push(f(first));
         for handle in theirs {
             match handle.join() {
-                Ok(done) => all.extend(done),
+                Ok(done) => all.push(done),
                 Err(panic) => std::panic::resume_unwind(panic),
             }
         }
@@ -54,6 +72,12 @@ mod tests {
         }
         assert!(map(&[] as &[u32], 4, |n| *n).is_empty());
         assert_eq!(map(&[5u32], 4, |n| n + 1), vec![6]);
+        for threads in [0, 1, 2, 3, 7, 1000, 2000] {
+            let parts = map_parts(&items, threads, <[u32]>::to_vec);
+            assert_eq!(parts.concat(), items, "{threads}");
+            assert!(parts.len() <= threads.max(1), "{threads}");
+        }
+        assert_eq!(map_parts(&[] as &[u32], 4, <[u32]>::len), vec![0]);
     }
 
     #[test]

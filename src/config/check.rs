@@ -489,10 +489,23 @@ pub(super) fn parse_file(text: &str, file: &str) -> Result<FileState, ConfigErro
             "users" => {
                 let items = c.list("users", value, "alice@example.com");
                 state.entries.reserve(items.len());
-                for item in items {
-                    if let Some(entry) = c.user(item) {
-                        state.entries.push(entry);
-                    }
+                // Each entry is checked on its own: a long list is checked in parts on every
+                // core, each with its own findings, joined in the file's order.
+                let threads = crate::parallel::threads_for(items.len(), 8_192);
+                let parts = crate::parallel::map_parts(items, threads, |part| {
+                    let mut checker = Checker {
+                        file,
+                        diagnostics: Vec::new(),
+                        warnings: Vec::new(),
+                    };
+                    let entries: Vec<AllowEntry> =
+                        part.iter().filter_map(|item| checker.user(item)).collect();
+                    (entries, checker.diagnostics, checker.warnings)
+                });
+                for (entries, diagnostics, warnings) in parts {
+                    state.entries.extend(entries);
+                    c.diagnostics.extend(diagnostics);
+                    c.warnings.extend(warnings);
                 }
             }
             "domains" => {

@@ -302,3 +302,38 @@ fn a_tab_in_indentation_says_indent_with_spaces_at_its_position() {
     let e = parse_str("users:\n  - [broken\t\n", "t.yaml").unwrap_err();
     assert!(!e.to_string().contains("indent with spaces"), "{e}");
 }
+
+#[test]
+fn a_long_list_is_read_in_file_order_with_its_findings_in_file_order() {
+    // Long enough to be checked in parts on a machine with more than one core.
+    let n = 20_000;
+    let mut text = String::from("users:\n");
+    for i in 0..n {
+        match i {
+            // Looks like another address: a warning at its line.
+            7 | 12_345 | 19_998 => text.push_str(&format!("  - \"u{i}\u{430}@example.com\"\n")),
+            _ => text.push_str(&format!("  - user{i}@example.com\n")),
+        }
+    }
+    let d = ok(&text);
+    assert_eq!(d.entries.len(), n);
+    for (i, entry) in d.entries.iter().enumerate() {
+        assert_eq!(entry.location.line, i + 2);
+    }
+    let lines: Vec<usize> = d
+        .warnings
+        .iter()
+        .map(|w| w.location.as_ref().map_or(0, |l| l.line))
+        .collect();
+    assert_eq!(lines, [9, 12_347, 20_000]);
+    // Errors are reported in the file's order too, whichever part found them.
+    let broken = text
+        .replace("user3@example.com", "not an address")
+        .replace("user10000@example.com", "also not one")
+        .replace("user19999@example.com", "nor this");
+    let lines: Vec<usize> = errors(&broken)
+        .iter()
+        .map(|e| e.location.as_ref().map_or(0, |l| l.line))
+        .collect();
+    assert_eq!(lines, [5, 10_002, 20_001]);
+}
