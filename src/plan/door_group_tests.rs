@@ -200,3 +200,60 @@ fn a_domain_rule_spelled_otherwise_is_drift_and_the_domain_is_added() {
         matches!(&g.add[..], [DoorRule::EmailDomain { domain, .. }] if domain.as_str() == "example.com")
     );
 }
+
+#[test]
+fn a_group_as_the_door_wants_it_has_no_changes_and_is_found_by_its_id() {
+    let lists = "door:\n  lists: { name: allow, capacity: 1 }\n";
+    let group = LiveGroup {
+        id: uuid(900),
+        name: "Renamed by hand".into(),
+        include: vec![
+            Rule::EmailList { id: uuid(1) },
+            Rule::EmailList { id: uuid(2) },
+            Rule::EmailDomain {
+                domain: "x.co".into(),
+            },
+            Rule::EmailDomain {
+                domain: "y.co".into(),
+            },
+        ],
+        exclude: vec![],
+        require: vec![],
+    };
+    let live = LiveDoor {
+        lists: vec![
+            list(1, "allow-1", &["a@x.co"]),
+            list(2, "allow-2", &["b@x.co"]),
+        ],
+        account_lists: 2,
+        groups: vec![group],
+    };
+    let by_id = format!("{lists}  group: {{ id: {} }}\n", uuid(900));
+    let d = desired(&format!(
+        "users: [a@x.co, b@x.co]\ndomains: [x.co, y.co]\n{by_id}"
+    ));
+    let p = plan(&d, &live);
+    assert!(p.errors.is_empty(), "{:?}", p.errors);
+    let g = p.group.as_ref().unwrap();
+    assert_eq!(
+        g.target,
+        GroupTarget::Existing {
+            id: DoorId::parse(&uuid(900)).unwrap(),
+            name: "Renamed by hand".into()
+        }
+    );
+    assert!(!g.has_changes(), "{g:?}");
+    assert_eq!(g.include.len(), 4);
+    assert!(!p.has_changes());
+}
+
+#[test]
+fn a_group_of_exactly_the_rule_limit_is_accepted() {
+    let mut text = String::from("users: [a@x.co]\ndomains:\n");
+    for i in 0..MAX_RULES_PER_GROUP - 1 {
+        text.push_str(&format!("  - d{i}.example.com\n"));
+    }
+    let p = plan(&desired(&format!("{text}{NAMED}")), &LiveDoor::default());
+    assert!(p.errors.is_empty(), "{:?}", p.errors);
+    assert_eq!(p.group.unwrap().include.len(), MAX_RULES_PER_GROUP);
+}
