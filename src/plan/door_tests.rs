@@ -591,3 +591,36 @@ fn the_fingerprint_covers_the_doors_group_and_no_other() {
         .push(json!({"geo": {"country_code": "FR"}}));
     assert_ne!(plan(&d, &live).live_fingerprint, before);
 }
+
+#[test]
+fn a_lists_removals_are_in_address_order_whatever_their_reason() {
+    // capacity 1: b is kept, then moves (over capacity); z goes (not allowed); both leave
+    // allow-1, listed by address, the value that is no address last.
+    let d = with_users(
+        &["a@x.co".into(), "b@x.co".into()],
+        "door:\n  lists: { name: allow, capacity: 1 }\n",
+    );
+    let live = LiveDoor {
+        lists: vec![list(
+            1,
+            "allow-1",
+            &["z@x.co", "not an address", "b@x.co", "a@x.co"],
+        )],
+        account_lists: 1,
+        groups: vec![],
+    };
+    let p = plan(&d, &live);
+    let removed: Vec<(&str, &str)> = p.lists[0]
+        .remove
+        .iter()
+        .map(|r| (r.value.as_str(), r.reason.kind()))
+        .collect();
+    assert_eq!(
+        removed,
+        [
+            ("b@x.co", "over_capacity"),
+            ("z@x.co", "no_longer_allowed"),
+            ("not an address", "not_an_address")
+        ]
+    );
+}
