@@ -245,6 +245,32 @@ fn a_group_as_the_door_wants_it_has_no_changes_and_is_found_by_its_id() {
     assert!(!g.has_changes(), "{g:?}");
     assert_eq!(g.include.len(), 4);
     assert!(!p.has_changes());
+    // A rule someone added by hand, and nothing to add: a change all the same.
+    let mut edited = live.clone();
+    edited.groups[0]
+        .include
+        .push(Rule::from_json(json!({"everyone": {}})));
+    let p = plan(&d, &edited);
+    let g = p.group.as_ref().unwrap();
+    assert_eq!((g.add.len(), g.remove.len()), (0, 1));
+    assert!(g.has_changes());
+    assert!(p.has_changes());
+    // A group to create (by name, none carries it) is a change though it has nothing to take
+    // out.
+    let named = desired(&format!(
+        "users: [a@x.co, b@x.co]\ndomains: [x.co, y.co]\n{lists}  group: {{ name: People }}\n"
+    ));
+    let created = plan(
+        &named,
+        &LiveDoor {
+            groups: vec![],
+            ..live
+        },
+    )
+    .group
+    .unwrap();
+    assert!(matches!(created.target, GroupTarget::Create { .. }));
+    assert!(created.has_changes());
 }
 
 #[test]
