@@ -255,6 +255,13 @@ fn a_group_as_the_door_wants_it_has_no_changes_and_is_found_by_its_id() {
     assert_eq!((g.add.len(), g.remove.len()), (0, 1));
     assert!(g.has_changes());
     assert!(p.has_changes());
+    // A domain rule gone: one to add and nothing to take out, a change too.
+    let mut short = live.clone();
+    short.groups[0].include.pop();
+    let p = plan(&d, &short);
+    let g = p.group.as_ref().unwrap();
+    assert_eq!((g.add.len(), g.remove.len()), (1, 0));
+    assert!(g.has_changes());
     // A group to create (by name, none carries it) is a change though it has nothing to take
     // out.
     let named = desired(&format!(
