@@ -1111,6 +1111,41 @@ mod tests {
     }
 
     #[test]
+    fn a_door_refused_now_is_not_applied_though_it_reads_and_plans_the_same() {
+        use crate::model::door::LiveDoor;
+        let files = config::parse_str(
+            "users:\n  - a@example.com\ndoor:\n  lists: { name: allow }\n",
+            "users.yaml",
+        )
+        .unwrap();
+        let today = crate::date::Date::parse("2026-12-01").unwrap();
+        // The account's other lists are not part of the door's fingerprint, but they count
+        // towards its limit of 100 lists.
+        let door = |account_lists| {
+            let live = LiveDoor {
+                lists: Vec::new(),
+                account_lists,
+                groups: Vec::new(),
+            };
+            crate::plan::door::compute(&files, &live, today).unwrap()
+        };
+        let reviewed = door(99);
+        assert!(!reviewed.is_refused(), "{:?}", reviewed.errors);
+        let plan = SavedPlan {
+            door: Some(SavedDoor::of(&reviewed)),
+            ..saved(&desired(&["alice@example.com"]), &live())
+        };
+        assert_eq!(plan.check_door("p.json", Some(&door(99))), Ok(()));
+        // Someone made a list elsewhere since: the list to create would be the 101st.
+        let now = door(100);
+        assert_eq!(now.live_fingerprint, reviewed.live_fingerprint);
+        assert_eq!(SavedDoor::of(&now), *plan.door.as_ref().unwrap());
+        assert!(now.is_refused());
+        let err = plan.check_door("p.json", Some(&now)).unwrap_err();
+        assert!(err.to_string().contains("refused now"), "{err}");
+    }
+
+    #[test]
     fn a_plan_without_a_door_is_sealed_as_before_and_one_with_a_door_is_covered() {
         let plain = saved(&desired(&["alice@example.com"]), &live());
         let text = plain.to_json();

@@ -487,3 +487,7 @@ pub fn failure_words(run: &DoorRun) -> String {
     text.push_str("\n  help: no user was deleted; run `reconcile plan` again to see the door as it is now, then apply");
     text
 }
+
+#[cfg(test)]
+#[path = "door_tests.rs"]
+mod door_tests;

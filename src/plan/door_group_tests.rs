@@ -200,3 +200,93 @@ fn a_domain_rule_spelled_otherwise_is_drift_and_the_domain_is_added() {
         matches!(&g.add[..], [DoorRule::EmailDomain { domain, .. }] if domain.as_str() == "example.com")
     );
 }
+
+#[test]
+fn a_group_as_the_door_wants_it_has_no_changes_and_is_found_by_its_id() {
+    let lists = "door:\n  lists: { name: allow, capacity: 1 }\n";
+    let group = LiveGroup {
+        id: uuid(900),
+        name: "Renamed by hand".into(),
+        include: vec![
+            Rule::EmailList { id: uuid(1) },
+            Rule::EmailList { id: uuid(2) },
+            Rule::EmailDomain {
+                domain: "x.co".into(),
+            },
+            Rule::EmailDomain {
+                domain: "y.co".into(),
+            },
+        ],
+        exclude: vec![],
+        require: vec![],
+    };
+    let live = LiveDoor {
+        lists: vec![
+            list(1, "allow-1", &["a@x.co"]),
+            list(2, "allow-2", &["b@x.co"]),
+        ],
+        account_lists: 2,
+        groups: vec![group],
+    };
+    let by_id = format!("{lists}  group: {{ id: {} }}\n", uuid(900));
+    let d = desired(&format!(
+        "users: [a@x.co, b@x.co]\ndomains: [x.co, y.co]\n{by_id}"
+    ));
+    let p = plan(&d, &live);
+    assert!(p.errors.is_empty(), "{:?}", p.errors);
+    let g = p.group.as_ref().unwrap();
+    assert_eq!(
+        g.target,
+        GroupTarget::Existing {
+            id: DoorId::parse(&uuid(900)).unwrap(),
+            name: "Renamed by hand".into()
+        }
+    );
+    assert!(!g.has_changes(), "{g:?}");
+    assert_eq!(g.include.len(), 4);
+    assert!(!p.has_changes());
+    // A rule someone added by hand, and nothing to add: a change all the same.
+    let mut edited = live.clone();
+    edited.groups[0]
+        .include
+        .push(Rule::from_json(json!({"everyone": {}})));
+    let p = plan(&d, &edited);
+    let g = p.group.as_ref().unwrap();
+    assert_eq!((g.add.len(), g.remove.len()), (0, 1));
+    assert!(g.has_changes());
+    assert!(p.has_changes());
+    // A domain rule gone: one to add and nothing to take out, a change too.
+    let mut short = live.clone();
+    short.groups[0].include.pop();
+    let p = plan(&d, &short);
+    let g = p.group.as_ref().unwrap();
+    assert_eq!((g.add.len(), g.remove.len()), (1, 0));
+    assert!(g.has_changes());
+    // A group to create (by name, none carries it) is a change though it has nothing to take
+    // out.
+    let named = desired(&format!(
+        "users: [a@x.co, b@x.co]\ndomains: [x.co, y.co]\n{lists}  group: {{ name: People }}\n"
+    ));
+    let created = plan(
+        &named,
+        &LiveDoor {
+            groups: vec![],
+            ..live
+        },
+    )
+    .group
+    .unwrap();
+    assert!(matches!(created.target, GroupTarget::Create { .. }));
+    assert!(created.has_changes());
+}
+
+#[test]
+fn a_group_of_exactly_the_rule_limit_is_accepted() {
+    let mut text = String::from("users: [a@x.co]\ndomains:\n");
+    for i in 0..MAX_RULES_PER_GROUP - 1 {
+        text.push_str(&format!("  - d{i}.example.com\n"));
+    }
+    let p = plan(&desired(&format!("{text}{NAMED}")), &LiveDoor::default());
+    assert!(p.errors.is_empty(), "{:?}", p.errors);
+    assert_eq!(p.group.unwrap().include.len(), MAX_RULES_PER_GROUP);
+}

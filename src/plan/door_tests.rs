@@ -474,3 +474,153 @@ fn the_rails_refuse_a_door_that_loses_everyone() {
     );
     assert_eq!(p.errors[0].kind(), "too_many_removals");
 }
+
+#[test]
+fn of_two_spellings_of_an_address_in_one_list_the_normal_one_is_kept() {
+    let d = desired(&format!("users: [a@x.co]\n{NAMED}"));
+    for values in [["A@X.CO", "a@x.co"], ["a@x.co", "A@X.CO"]] {
+        let live = LiveDoor {
+            lists: vec![list(1, "allow-1", &values)],
+            account_lists: 1,
+            groups: vec![],
+        };
+        let p = plan(&d, &live);
+        assert_eq!(p.lists[0].kept, 1);
+        let removed: Vec<(&str, &RemovalReason)> = p.lists[0]
+            .remove
+            .iter()
+            .map(|r| (r.value.as_str(), &r.reason))
+            .collect();
+        assert_eq!(
+            removed,
+            [("A@X.CO", &RemovalReason::Duplicate { kept_in: 0 })],
+            "{values:?}"
+        );
+    }
+}
+
+#[test]
+fn new_lists_are_numbered_on_from_the_highest_list_found() {
+    let users = addresses(5);
+    // allow-1 and allow-5 exist (allow-2 to allow-4 were removed by hand, say), both full.
+    let live = LiveDoor {
+        lists: vec![
+            list(1, "allow-1", &["u00000@example.com", "u00001@example.com"]),
+            list(5, "allow-5", &["u00002@example.com"]),
+        ],
+        account_lists: 2,
+        groups: vec![],
+    };
+    let d = with_users(&users, "door:\n  lists: { name: allow, capacity: 1 }\n");
+    let p = plan(&d, &live);
+    assert!(p.errors.is_empty(), "{:?}", p.errors);
+    let names: Vec<&str> = p.lists.iter().map(|l| l.target.name()).collect();
+    assert_eq!(
+        names,
+        ["allow-1", "allow-5", "allow-6", "allow-7", "allow-8"],
+        "u00001 moves out of allow-1 (over capacity) into allow-6"
+    );
+    assert_eq!(p.lists_needed, 5);
+}
+
+#[test]
+fn too_few_ids_says_how_many_lists_the_allowlist_needs() {
+    let users = addresses(2500);
+    let one = format!("door:\n  lists: {{ ids: [{}] }}\n", uuid(1));
+    let live = LiveDoor {
+        lists: vec![list(1, "first", &[])],
+        account_lists: 1,
+        groups: vec![],
+    };
+    let p = plan(&with_users(&users, &one), &live);
+    assert_eq!(
+        p.errors,
+        [DoorError::TooFewIds {
+            needed: 3,
+            given: 1
+        }]
+    );
+    assert_eq!(p.lists_needed, 3);
+    // Two ids, one of them no list of the account: one list is found, and more ids than the
+    // two given are needed, whatever the found list holds.
+    let two = format!("door:\n  lists: {{ ids: [{}, {}] }}\n", uuid(1), uuid(5));
+    let p = plan(&with_users(&users[..1500], &two), &live);
+    let kinds: Vec<&str> = p.errors.iter().map(DoorError::kind).collect();
+    assert_eq!(kinds, ["list_not_found", "too_few_ids"]);
+    assert_eq!(
+        p.errors[1],
+        DoorError::TooFewIds {
+            needed: 3,
+            given: 2
+        }
+    );
+}
+
+#[test]
+fn the_account_limit_on_lists_matters_only_when_the_door_creates_one() {
+    // An account holding more lists than the usual limit (its limit raised): a door that
+    // creates no list is not refused for it.
+    let d = desired(&format!("users: [a@x.co]\n{NAMED}"));
+    let live = LiveDoor {
+        lists: vec![list(1, "allow-1", &[])],
+        account_lists: 150,
+        groups: vec![],
+    };
+    let p = plan(&d, &live);
+    assert!(p.errors.is_empty(), "{:?}", p.errors);
+    assert_eq!(p.lists[0].append.len(), 1);
+}
+
+#[test]
+fn the_fingerprint_covers_the_doors_group_and_no_other() {
+    let users = addresses(3);
+    let (d, mut live) = settled(&users, 10);
+    let before = plan(&d, &live).live_fingerprint;
+    // A group the section does not name changes nothing.
+    live.groups.push(LiveGroup {
+        id: uuid(901),
+        name: "Contractors".into(),
+        include: vec![Rule::from_json(json!({"everyone": {}}))],
+        exclude: vec![],
+        require: vec![],
+    });
+    assert_eq!(plan(&d, &live).live_fingerprint, before);
+    // The door's group edited since: another fingerprint.
+    live.groups[0]
+        .require
+        .push(json!({"geo": {"country_code": "FR"}}));
+    assert_ne!(plan(&d, &live).live_fingerprint, before);
+}
+
+#[test]
+fn a_lists_removals_are_in_address_order_whatever_their_reason() {
+    // capacity 1: b is kept, then moves (over capacity); z goes (not allowed); both leave
+    // allow-1, listed by address, the value that is no address last.
+    let d = with_users(
+        &["a@x.co".into(), "b@x.co".into()],
+        "door:\n  lists: { name: allow, capacity: 1 }\n",
+    );
+    let live = LiveDoor {
+        lists: vec![list(
+            1,
+            "allow-1",
+            &["z@x.co", "not an address", "b@x.co", "a@x.co"],
+        )],
+        account_lists: 1,
+        groups: vec![],
+    };
+    let p = plan(&d, &live);
+    let removed: Vec<(&str, &str)> = p.lists[0]
+        .remove
+        .iter()
+        .map(|r| (r.value.as_str(), r.reason.kind()))
+        .collect();
+    assert_eq!(
+        removed,
+        [
+            ("b@x.co", "over_capacity"),
+            ("z@x.co", "no_longer_allowed"),
+            ("not an address", "not_an_address")
+        ]
+    );
+}

@@ -77,7 +77,10 @@ impl<'t, 'a> NearIndex<'t, 'a> {
                 .filter_map(|skip| self.edits.get(&hash_without(&chars, skip)))
                 .flatten()
                 .map(|&i| &self.targets[i])
-                // The index finds candidates by hash; the distance rules out collisions.
+                // The index finds candidates by hash; the distance rules out collisions more
+                // than two edits away. Two letters changed (distance 2) are kept out only by the
+                // index (no one-character deletion of each is the same), so the hash must not
+                // collide more than chance: `two_edits_from_an_unmatched_entry_are_not_a_near_miss`.
                 .find(|t| distance::levenshtein(t.normalized, text) <= 2)
         } else {
             None

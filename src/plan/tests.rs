@@ -620,6 +620,26 @@ fn reasons_never_carry_terminal_escapes_from_the_api() {
 }
 
 #[test]
+fn two_edits_from_an_unmatched_entry_are_not_a_near_miss() {
+    // The rail holds one edit (or two letters swapped); two letters changed, or one changed and
+    // one missing, is someone else, and is deleted like any user not allowed.
+    let d = desired(&["jsmith@corp.com", "keep@corp.com"]);
+    let live = vec![
+        user(1, Some("keep@corp.com")),
+        user(2, Some("ksmyth@corp.com")),
+        user(3, Some("dsmith@corp.cm")),
+        user(4, Some("jsmiht@corp.com")),
+    ];
+    let plan = compute(&d, &live, &policy());
+    assert_eq!(emails(&plan.delete), ["dsmith@corp.cm", "ksmyth@corp.com"]);
+    assert_eq!(
+        emails(&plan.held),
+        ["jsmiht@corp.com"],
+        "a swap is one edit"
+    );
+}
+
+#[test]
 fn a_near_miss_on_an_accented_letter_is_one_edit() {
     let d = desired(&["jos\u{e9}@corp.com", "keep@corp.com"]);
     let live = vec![
