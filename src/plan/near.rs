@@ -95,7 +95,9 @@ impl<'t, 'a> NearIndex<'t, 'a> {
 
 /// The "typo" rail: an allowlist entry or a protected address that matches no live user, one
 /// edit (a character added, missing, changed, or two swapped) away from a user about to be
-/// deleted or with the same confusable skeleton, holds that user; so does a `domains:` entry that
+/// deleted — or the two becoming the same when one character is taken out of each (one missing
+/// and another added elsewhere: the index's reach, wider than one edit, on the side of holding)
+/// — or with the same confusable skeleton, holds that user; so does a `domains:` entry that
 /// matches no live user and is that near to the user's domain. The targets are indexed (see
 /// [`NearIndex`]), so the cost grows with the number of users, not users × entries.
 pub(super) fn hold_near_misses(

@@ -640,6 +640,20 @@ fn two_edits_from_an_unmatched_entry_are_not_a_near_miss() {
 }
 
 #[test]
+fn one_letter_missing_and_another_added_elsewhere_is_held_as_a_near_miss() {
+    // The index's reach (docs/safety.md): `jsmith` and `smithx` are the same once one letter is
+    // taken out of each; holding them is the safe side.
+    let d = desired(&["jsmith@corp.com", "keep@corp.com"]);
+    let live = vec![
+        user(1, Some("keep@corp.com")),
+        user(2, Some("smithx@corp.com")),
+    ];
+    let plan = compute(&d, &live, &policy());
+    assert!(plan.delete.is_empty(), "{:?}", plan.delete);
+    assert_eq!(plan.held[0].reason.kind(), "near_miss");
+}
+
+#[test]
 fn a_near_miss_on_an_accented_letter_is_one_edit() {
     let d = desired(&["jos\u{e9}@corp.com", "keep@corp.com"]);
     let live = vec![
