@@ -326,11 +326,15 @@ fn classify_in_parts(
     mut live: Vec<LiveUser>,
     parts: usize,
 ) -> Classified {
+    // A shortcut only (mutants of it are equivalent): one part, or fewer than two users, makes
+    // one run below too, and any split gives the same plan.
     if parts <= 1 || live.len() < 2 {
         return classify(matcher, desired, live);
     }
     let size = live.len().div_ceil(parts);
     let mut runs = Vec::with_capacity(parts);
+    // How the listing is cut decides only how the work is shared (mutants of the cut are
+    // equivalent): every user is in one run, the runs are joined in order, and the plan sorts.
     while live.len() > size {
         runs.push(live.split_off(live.len() - size));
     }
