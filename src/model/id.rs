@@ -33,6 +33,7 @@ impl UserId {
                 continue;
             }
             let digit = char::from(b).to_digit(16)?;
+            // The shift leaves the low four bits zero: `|` and `^` are the same here.
             value = (value << 4) | u128::from(digit);
         }
         Some(UserId {
@@ -62,6 +63,8 @@ impl Eq for UserId {}
 
 impl Hash for UserId {
     fn hash<H: Hasher>(&self, state: &mut H) {
+        // Consistent with `eq` (the value); a hash that ignored it would only be slower (maps
+        // compare with `eq`), so its mutant is equivalent in behaviour.
         state.write_u128(self.value);
     }
 }
@@ -207,6 +210,10 @@ mod tests {
             format!("{upper:?}"),
             "UserId(\"F174E90A-FAFE-4643-BBBC-4A0ED4FC8415\")"
         );
+        // Shown as the API wrote it; ordered with `<` as with `cmp`.
+        assert_eq!(upper.to_string(), "F174E90A-FAFE-4643-BBBC-4A0ED4FC8415");
+        assert!(upper < other && other > lower && lower <= upper);
+        assert_eq!(lower.partial_cmp(&other), Some(Ordering::Less));
     }
 
     #[test]
