@@ -204,7 +204,7 @@ fn write_users<W: Write>(
         let mut mine = Vec::new();
         for k in 0..count {
             let t = k % threads;
-            if t == 0 || t > workers.len() {
+            if t == 0 {
                 mine = write_part(k, std::mem::take(&mut mine))?;
                 out.write_all(&mine)?;
                 continue;
