@@ -17,7 +17,7 @@ use crate::fsread::{self, ReadError};
 use crate::history;
 use crate::model::AccountId;
 use crate::plan;
-use crate::plan::recheck::{recheck, Reviewed};
+use crate::plan::recheck::recheck_shown;
 use crate::plan::returned;
 use crate::planfile::{self, PlanFileError, PlanKey, SavedPlan};
 use crate::render::{self, Applied, Approved, Format, Palette};
@@ -149,7 +149,7 @@ pub(crate) async fn apply_flow(
         relisted = compute(desired, client, overrides, exec.clock).await?;
         &relisted
     };
-    let (confirmed, unapplied) = recheck(shown.delete.iter().map(Reviewed::shown), fresh)
+    let (confirmed, unapplied) = recheck_shown(&shown.delete, fresh)
         .map_err(|refusal| {
             Error::Refused(format!(
                 "the account changed since the plan was shown, and the plan no longer passes the safety rails: {}",

@@ -6,7 +6,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::cloudflare::{Client, ClientConfig, Credentials, GroupQuery};
-use crate::commands::shared::no_credentials;
+use crate::commands::shared::{leave_to_exit, no_credentials};
 use crate::commands::{Error, Exit, Streams};
 use crate::config::DoorGroup;
 use crate::date::Date;
@@ -84,6 +84,7 @@ pub(crate) async fn run(
         }
         None => streams.stdout.write_all(yaml.as_bytes())?,
     }
+    leave_to_exit((listing, yaml));
     Ok(Exit::Success)
 }
 

@@ -3,7 +3,9 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::commands::shared::{compute, connect_showing_door, now_secs, plan_door, warn_about};
+use crate::commands::shared::{
+    compute, connect_showing_door, leave_to_exit, now_secs, plan_door, warn_about,
+};
 use crate::commands::{Error, Exit, Streams};
 use crate::config::Desired;
 use crate::date::Clock;
@@ -47,13 +49,13 @@ pub(crate) async fn run(
         return Err(Error::Refused(refused(&plan)));
     }
     write_plan(&desired, &plan, &output, &target, palette, streams)?;
-    Ok(
-        if detailed_exitcode && (plan.has_changes() || plan.has_door_changes()) {
-            Exit::Changes
-        } else {
-            Exit::Success
-        },
-    )
+    let exit = if detailed_exitcode && (plan.has_changes() || plan.has_door_changes()) {
+        Exit::Changes
+    } else {
+        Exit::Success
+    };
+    leave_to_exit((plan, desired));
+    Ok(exit)
 }
 
 /// Why a plan may not be applied: the users' safety rail, then each error of the door (the plan

@@ -23,6 +23,14 @@ pub(crate) struct Matcher<'a> {
     today: Date,
 }
 
+/// [`Matcher::judge`]'s answer for one address.
+pub(crate) struct Judged {
+    /// The rule that decides.
+    pub(crate) reason: Reason,
+    /// The index in `Desired::entries` of the entry naming the address, if any.
+    pub(crate) entry: Option<usize>,
+}
+
 /// The protected patterns, indexed by shape so that the common ones cost a hash lookup per
 /// address, not a glob per pattern: `*@domain` by domain, `local@*` by local part, `*@*.domain`
 /// by each parent domain of the address. Any other pattern is tried one by one. Each holds
@@ -115,49 +123,47 @@ impl<'a> Matcher<'a> {
         }
     }
 
-    /// The protected entry that keeps this address: its protected address, or else the first
-    /// pattern in file order that matches.
-    fn protected(&self, address: &Email) -> Option<&'a ProtectedEntry> {
-        let protected = self.protected;
-        self.protected_exact
-            .get(address.as_str())
-            .copied()
-            .or_else(|| self.protected_patterns.matching(protected, address).min())
-            .map(|i| &protected[i])
-    }
-
-    /// Marks in `seen` (indexed like `Desired::protected`) every protected entry that matches
-    /// this address.
-    pub(crate) fn mark_protected(&self, address: &Email, seen: &mut [bool]) {
+    /// The protected entry that keeps this address (its protected address, or else the first
+    /// pattern in file order that matches), marking in `seen` (indexed like
+    /// `Desired::protected`) every protected entry that matches it. One pass serves both: the
+    /// plan asks both of every live user.
+    fn protected(&self, address: &Email, mut seen: Option<&mut [bool]>) -> Option<usize> {
+        // Most allowlists protect nobody: then no address needs splitting. (A shortcut only:
+        // with no protected entry nothing below matches.)
+        if self.protected.is_empty() {
+            return None;
+        }
         let exact = self.protected_exact.get(address.as_str()).copied();
+        let mut first_pattern: Option<usize> = None;
         for i in exact
             .into_iter()
             .chain(self.protected_patterns.matching(self.protected, address))
         {
-            seen[i] = true;
+            if let Some(seen) = seen.as_deref_mut() {
+                seen[i] = true;
+            }
+            // Patterns and protected addresses are different entries: `exact` is no pattern.
+            if Some(i) != exact && first_pattern.is_none_or(|first| i < first) {
+                first_pattern = Some(i);
+            }
         }
+        exact.or(first_pattern)
     }
 
-    /// The index in `Desired::entries` of the entry naming this address, if any.
-    pub(crate) fn entry_index(&self, address: &Email) -> Option<usize> {
-        self.exact.get(address.as_str()).map(|(i, _)| *i)
-    }
-
-    fn entry(&self, address: &Email) -> Option<Reason> {
-        self.exact
-            .get(address.as_str())
-            .map(|(_, e)| match e.expires {
-                Some(date) if date <= self.today => Reason::Expired {
-                    date,
-                    location: e.location.clone(),
-                    note: e.note.clone(),
-                },
-                _ => Reason::Allowed {
-                    location: e.location.clone(),
-                    note: e.note.clone(),
-                    expires: e.expires,
-                },
-            })
+    /// What the `users:` entry `e` says on `self.today`: kept, or deleted once expired.
+    fn entry(&self, e: &AllowEntry) -> Reason {
+        match e.expires {
+            Some(date) if date <= self.today => Reason::Expired {
+                date,
+                location: e.location.clone(),
+                note: e.note.clone(),
+            },
+            _ => Reason::Allowed {
+                location: e.location.clone(),
+                note: e.note.clone(),
+                expires: e.expires,
+            },
+        }
     }
 
     fn domain(&self, address: &Email) -> Option<Reason> {
@@ -171,16 +177,32 @@ impl<'a> Matcher<'a> {
     }
 
     /// The rule that decides for an address.
+    #[cfg(test)]
     pub(crate) fn decide(&self, address: &Email) -> Reason {
-        if let Some(p) = self.protected(address) {
-            return Reason::Protected {
-                pattern: p.pattern.clone(),
-                location: p.location.clone(),
-            };
+        self.judge(address, None).reason
+    }
+
+    /// The rule that decides for an address, with what the plan records beside it: the
+    /// `users:` entry naming the address (matched even when a protected entry decides), and,
+    /// when `protected_seen` is given, every protected entry that matches marked in it. Each
+    /// index is looked up once.
+    pub(crate) fn judge(&self, address: &Email, protected_seen: Option<&mut [bool]>) -> Judged {
+        let protected = self.protected(address, protected_seen);
+        let exact = self.exact.get(address.as_str());
+        let reason = match protected {
+            Some(i) => Reason::Protected {
+                pattern: self.protected[i].pattern.clone(),
+                location: self.protected[i].location.clone(),
+            },
+            None => exact
+                .map(|(_, e)| self.entry(e))
+                .or_else(|| self.domain(address))
+                .unwrap_or(Reason::NotAllowed),
+        };
+        Judged {
+            reason,
+            entry: exact.map(|(i, _)| *i),
         }
-        self.entry(address)
-            .or_else(|| self.domain(address))
-            .unwrap_or(Reason::NotAllowed)
     }
 
     /// Every rule that matches an address, the deciding one first (for `explain`).
@@ -201,7 +223,7 @@ impl<'a> Matcher<'a> {
                     location: self.protected[i].location.clone(),
                 }),
         );
-        all.extend(self.entry(address));
+        all.extend(self.exact.get(address.as_str()).map(|(_, e)| self.entry(e)));
         all.extend(self.domain(address));
         if all.is_empty() {
             all.push(Reason::NotAllowed);

@@ -264,9 +264,11 @@ struct Classified {
 /// Each live user through the rules, one at a time: nothing here depends on another user, so
 /// the listing can be classified in parts and the parts joined in order.
 fn classify(matcher: &Matcher<'_>, desired: &Desired, live: Vec<LiveUser>) -> Classified {
+    // Room for every user in either list: pages a list does not fill are never touched (so
+    // they cost no memory), and neither list is copied as it grows.
     let mut out = Classified {
-        keep: Vec::new(),
-        unmatched: Vec::new(),
+        keep: Vec::with_capacity(live.len()),
+        unmatched: Vec::with_capacity(live.len()),
         held: Vec::new(),
         entry_seen: vec![false; desired.entries.len()],
         protected_seen: vec![false; desired.protected.len()],
@@ -297,11 +299,11 @@ fn classify(matcher: &Matcher<'_>, desired: &Desired, live: Vec<LiveUser>) -> Cl
                 continue;
             }
         };
-        if let Some(i) = matcher.entry_index(&address) {
+        let judged = matcher.judge(&address, Some(&mut out.protected_seen));
+        if let Some(i) = judged.entry {
             out.entry_seen[i] = true;
         }
-        matcher.mark_protected(&address, &mut out.protected_seen);
-        let reason = matcher.decide(&address);
+        let reason = judged.reason;
         let decision = Decision {
             user,
             id,
@@ -391,7 +393,7 @@ fn compute_in(desired: &Desired, live: Vec<LiveUser>, policy: &Policy, parts: us
         entry_seen,
         protected_seen,
     } = classify_in_parts(&matcher, desired, live, parts);
-    let mut delete = Vec::new();
+    let mut delete = Vec::with_capacity(unmatched.len());
     // Addresses shared by several live users: kept ones share a rule, so only the others matter.
     unmatched.sort_unstable_by(plan_order);
     let mut counts: HashMap<Email, usize> = HashMap::new();

@@ -18,6 +18,8 @@
 //! let forged = ConfirmedDeletions { users: Vec::new() };
 //! ```
 
+use std::borrow::Cow;
+
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use crate::model::LiveUser;
@@ -158,18 +160,49 @@ pub fn recheck<'a>(
     reviewed: impl IntoIterator<Item = Reviewed<'a>>,
     fresh: &Plan,
 ) -> Result<Recheck, Refusal> {
-    // The reviewed users first, each id and address through its one check; then one pass over
-    // the fresh plan's live users finds each reviewed id's user (an index of the reviewed ids,
-    // not of every live user: a tenth of the work when a quarter of 100,000 users is reviewed).
-    let reviewed: Vec<(Reviewed<'a>, Option<UserId>, Option<Email>)> = reviewed
+    // Each reviewed id and address through its one check.
+    let reviewed = reviewed
         .into_iter()
-        .map(|r| (r, UserId::parse(r.id), Email::parse(r.email).ok()))
+        .map(|r| Checked {
+            id: UserId::parse(r.id).map(Cow::Owned),
+            email: Email::parse(r.email).ok().map(Cow::Owned),
+            written: r,
+        })
         .collect();
+    recheck_checked(reviewed, fresh)
+}
+
+/// [`recheck`] for the deletions of the plan shown at the prompt, `shown`: their ids and
+/// addresses went through the same checks when that plan was made (`Decision::id` and
+/// `Decision::email` are `UserId::parse` and `Email::parse` of the text [`Reviewed::shown`]
+/// gives), so they are used as they are instead of being checked a second time. The same
+/// answer as `recheck(shown.iter().map(Reviewed::shown), fresh)`.
+pub fn recheck_shown(shown: &[Decision], fresh: &Plan) -> Result<Recheck, Refusal> {
+    let reviewed = shown
+        .iter()
+        .map(|d| Checked {
+            written: Reviewed::shown(d),
+            id: d.id.as_ref().map(Cow::Borrowed),
+            email: d.email.as_ref().map(Cow::Borrowed),
+        })
+        .collect();
+    recheck_checked(reviewed, fresh)
+}
+
+/// One reviewed deletion: as written, and its id and address through their one check.
+struct Checked<'a> {
+    written: Reviewed<'a>,
+    id: Option<Cow<'a, UserId>>,
+    email: Option<Cow<'a, Email>>,
+}
+
+fn recheck_checked(reviewed: Vec<Checked<'_>>, fresh: &Plan) -> Result<Recheck, Refusal> {
+    // One pass over the fresh plan's live users finds each reviewed id's user (an index of the
+    // reviewed ids, not of every live user: a tenth of the work when a quarter of 100,000 users
+    // is reviewed).
     let mut live: HashMap<&UserId, Live<'_>> = HashMap::with_capacity(reviewed.len());
-    for (_, id, _) in &reviewed {
-        if let Some(id) = id {
-            live.insert(id, Live::Gone);
-        }
+    for id in reviewed.iter().filter_map(|r| r.id.as_deref()) {
+        live.insert(id, Live::Gone);
     }
     for (d, deletes) in fresh
         .keep
@@ -191,7 +224,13 @@ pub fn recheck<'a>(
     let mut confirmed = Vec::new();
     let mut dropped = Vec::new();
     let mut planned: HashSet<(&UserId, Option<&Email>)> = HashSet::with_capacity(reviewed.len());
-    for (r, id, email) in &reviewed {
+    for Checked {
+        written: r,
+        id,
+        email,
+    } in &reviewed
+    {
+        let (id, email) = (id.as_deref(), email.as_deref());
         let as_reviewed = || {
             Decision::of(
                 LiveUser {
@@ -211,7 +250,7 @@ pub fn recheck<'a>(
             continue;
         };
         // A reviewed list that names one user twice deletes them once.
-        if !planned.insert((id, email.as_ref())) {
+        if !planned.insert((id, email)) {
             continue;
         }
         let (live_id, now, deletes) = match live.get(id) {
@@ -231,7 +270,7 @@ pub fn recheck<'a>(
                 continue;
             }
         };
-        if email.is_none() || now.email.as_ref() != email.as_ref() {
+        if email.is_none() || now.email.as_ref() != email {
             dropped.push(Dropped {
                 decision: now.clone(),
                 skip: Skip::EmailChanged {
@@ -473,6 +512,66 @@ mod tests {
         };
         let fresh = released("policy: {max_deletes: 2}\n", &live);
         assert_eq!(recheck(shown(&before), &fresh).unwrap().confirmed.len(), 3);
+    }
+
+    #[test]
+    fn the_shown_plans_own_checks_give_the_same_recheck_as_checking_again() {
+        let live = [
+            user(1, "alice@example.com"),
+            user(2, "bob@example.com"),
+            user(3, "carol@example.com"),
+            user(4, "dave@example.com"),
+            user(5, "erin@example.com"),
+        ];
+        // Carol is allowed now, Dave's address changed, Erin is gone.
+        let mut now = live[..4].to_vec();
+        now[3].email = Some("dave@elsewhere.example".into());
+        let fresh = plan(&["alice@example.com", "carol@example.com"], "", &now);
+        let mut bob_upper = user(2, "  BOB@Example.com ");
+        bob_upper.id = bob_upper.id.map(|id| id.to_uppercase());
+        let shown: Vec<Decision> = [
+            user(2, "bob@example.com"),
+            bob_upper,
+            user(3, "carol@example.com"),
+            user(4, "dave@example.com"),
+            user(5, "erin@example.com"),
+            LiveUser {
+                id: Some("../../evil".into()),
+                ..user(6, "mallory@example.com")
+            },
+            LiveUser {
+                email: None,
+                ..user(7, "")
+            },
+            LiveUser {
+                email: Some("not an address".into()),
+                ..user(2, "")
+            },
+        ]
+        .into_iter()
+        .map(|u| Decision::of(u, Reason::NotAllowed))
+        .collect();
+        let checked_again = recheck(shown.iter().map(Reviewed::shown), &fresh).unwrap();
+        let reused = recheck_shown(&shown, &fresh).unwrap();
+        assert_eq!(reused, checked_again);
+        // And a case where every check decides something: Bob once (in either spelling), the
+        // others each for a reason (the user with no address is not listed at all).
+        assert_eq!(confirmed(&reused), ["bob@example.com"]);
+        let skips: Vec<&str> = reused
+            .dropped
+            .iter()
+            .map(|d| match d.skip {
+                Skip::Gone => "gone",
+                Skip::EmailChanged { .. } => "changed",
+                Skip::NotAnExtra { .. } => "kept",
+                Skip::InvalidId => "invalid id",
+                Skip::SharedId => "shared",
+            })
+            .collect();
+        assert_eq!(
+            skips,
+            ["kept", "changed", "gone", "invalid id", "gone", "changed"]
+        );
     }
 
     #[test]

@@ -966,7 +966,7 @@ fn indexed_protected_patterns_match_exactly_what_the_glob_matches() {
             .collect();
         assert_eq!(indexed, ordered, "{raw}");
         let mut seen = vec![false; d.protected.len()];
-        m.mark_protected(&address, &mut seen);
+        m.judge(&address, Some(&mut seen));
         let marked: Vec<&str> = d
             .protected
             .iter()
