@@ -31,6 +31,32 @@ fn merge_setting<T: PartialEq + fmt::Debug>(
     }
 }
 
+/// For each `users:` entry of each file, in file order: `None` when its address is new, or the
+/// index in the merged entries of the first entry with the same address. The merged entries are
+/// the new ones in this same order, so that index is known before any entry moves, and the map
+/// borrows the addresses instead of copying each.
+fn repeated_entries(files: &[FileState], users: usize) -> Vec<Vec<Option<usize>>> {
+    let mut by_email: HashMap<&Email, usize> = HashMap::with_capacity(users);
+    files
+        .iter()
+        .map(|file| {
+            file.entries
+                .iter()
+                .map(|entry| {
+                    let next = by_email.len();
+                    match by_email.entry(&entry.email) {
+                        Entry::Occupied(first) => Some(*first.get()),
+                        Entry::Vacant(slot) => {
+                            slot.insert(next);
+                            None
+                        }
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
 pub(super) fn merge(files: Vec<FileState>) -> Result<Desired, ConfigError> {
     let mut desired = Desired {
         account_id: None,
@@ -43,14 +69,14 @@ pub(super) fn merge(files: Vec<FileState>) -> Result<Desired, ConfigError> {
         warnings: Vec::new(),
     };
     let mut errors = Vec::new();
-    // Sized once for every file's entries: growing a map of 75,000 addresses rehashes it a
+    // Sized once for every file's entries: growing a list of 75,000 addresses copies it a
     // dozen times and touches each new table's pages.
     let users: usize = files.iter().map(|file| file.entries.len()).sum();
     desired.entries.reserve_exact(users);
-    let mut by_email: HashMap<Email, usize> = HashMap::with_capacity(users);
+    let repeats = repeated_entries(&files, users);
     let mut by_domain: HashMap<Domain, usize> = HashMap::new();
     let mut by_pattern: HashMap<String, usize> = HashMap::new();
-    for file in files {
+    for (file, repeats) in files.into_iter().zip(repeats) {
         desired.files.push(file.file);
         desired.warnings.extend(file.warnings);
         merge_setting(
@@ -98,35 +124,30 @@ pub(super) fn merge(files: Vec<FileState>) -> Result<Desired, ConfigError> {
                 None => desired.door = Some(door),
             }
         }
-        for entry in file.entries {
-            // One lookup for both the duplicate check and the insert.
-            match by_email.entry(entry.email.clone()) {
-                Entry::Occupied(seen) => {
-                    let first = &desired.entries[*seen.get()];
-                    if first.note == entry.note && first.expires == entry.expires {
-                        desired.warnings.push(diagnostic(
-                            entry.location,
-                            format!(
-                                "`{}` is listed twice (also at {})",
-                                entry.written, first.location
-                            ),
-                            "remove one of the two entries",
-                        ));
-                    } else {
-                        errors.push(diagnostic(
-                            entry.location,
-                            format!(
-                                "`{}` is listed twice with different settings (also at {}): which `note` and `expires` apply is unclear",
-                                entry.written, first.location
-                            ),
-                            "keep one entry with the settings you mean",
-                        ));
-                    }
-                }
-                Entry::Vacant(slot) => {
-                    slot.insert(desired.entries.len());
-                    desired.entries.push(entry);
-                }
+        for (entry, first) in file.entries.into_iter().zip(repeats) {
+            let Some(first) = first else {
+                desired.entries.push(entry);
+                continue;
+            };
+            let first = &desired.entries[first];
+            if first.note == entry.note && first.expires == entry.expires {
+                desired.warnings.push(diagnostic(
+                    entry.location,
+                    format!(
+                        "`{}` is listed twice (also at {})",
+                        entry.written, first.location
+                    ),
+                    "remove one of the two entries",
+                ));
+            } else {
+                errors.push(diagnostic(
+                    entry.location,
+                    format!(
+                        "`{}` is listed twice with different settings (also at {}): which `note` and `expires` apply is unclear",
+                        entry.written, first.location
+                    ),
+                    "keep one entry with the settings you mean",
+                ));
             }
         }
         for entry in file.domains {
@@ -253,6 +274,33 @@ mod tests {
         .unwrap();
         let err = merge(vec![a, c]).unwrap_err();
         assert!(err.diagnostics[0].to_string().starts_with("c.yaml:1:13: this file is for account 00000000000000000000000000000000, but a.yaml:1:13 says"), "{err}");
+    }
+
+    #[test]
+    fn each_repeated_address_names_its_own_first_entry_across_files() {
+        let a = parse_file("users:\n  - a@b.co\n  - b@b.co\n  - c@b.co\n", "a.yaml").unwrap();
+        let b = parse_file(
+            "users:\n  - d@b.co\n  - C@b.co\n  - b@b.co\n  - d@b.co\n",
+            "b.yaml",
+        )
+        .unwrap();
+        let d = merge(vec![a, b]).unwrap();
+        let kept: Vec<&str> = d.entries.iter().map(|e| e.email.as_str()).collect();
+        assert_eq!(kept, ["a@b.co", "b@b.co", "c@b.co", "d@b.co"]);
+        let said: Vec<String> = d.warnings.iter().map(|w| w.to_string()).collect();
+        assert_eq!(said.len(), 3, "{said:?}");
+        assert!(
+            said[0].starts_with("b.yaml:3:5: `C@b.co` is listed twice (also at a.yaml:4:5)"),
+            "{said:?}"
+        );
+        assert!(
+            said[1].starts_with("b.yaml:4:5: `b@b.co` is listed twice (also at a.yaml:3:5)"),
+            "{said:?}"
+        );
+        assert!(
+            said[2].starts_with("b.yaml:5:5: `d@b.co` is listed twice (also at b.yaml:2:5)"),
+            "{said:?}"
+        );
     }
 
     #[test]
