@@ -1,7 +1,9 @@
 //! Measured figures, against the sandbox on loopback (see docs/performance.md):
 //!
 //! ```text
-//! cargo run --release --example figures -- list     # 1. listing 100,000 users, 20 ms latency
+//! cargo run --release --example figures -- list     # 1. listing 100,000 users, 20 ms latency (and 7.
+//!                                                    #    the same through the official Python SDK,
+//!                                                    #    when `SDK_PYTHON` or python3 has it)
 //! cargo run --release --example figures -- delete   # 2. deleting 600 users at 120 requests / 10 s
 //! cargo run --release --example figures -- plan     # 3. planning 1,000,000 users vs 500,000 allowed
 //! cargo run --release --example figures -- patterns # 4. planning 100,000 users vs 5,000 unmatched protected patterns
@@ -35,6 +37,12 @@ fn main() {
             let fixed = runtime.block_on(listing(Some(4)));
             let auto = runtime.block_on(listing(None));
             println!("   adaptive / fixed 4: {:.2}x the wall time", auto / fixed);
+            if let Some(sdk) = runtime.block_on(sdk_listing()) {
+                println!(
+                    "   the official Python SDK / reconcile: {:.1}x the wall time",
+                    sdk / auto
+                );
+            }
         }
         "delete" => runtime.block_on(deleting()),
         "plan" => planning(),
@@ -67,9 +75,8 @@ fn client(url: &str, config: ClientConfig) -> Client {
     .unwrap()
 }
 
-async fn listing(concurrency: Option<usize>) -> f64 {
-    let users = 100_000;
-    let latency = Duration::from_millis(20);
+/// The sandbox of figure 1: 100,000 users, 20 ms before each answer.
+async fn slow_sandbox(users: usize, latency: Duration) -> reconcile::sandbox::RunningSandbox {
     let mut seed = Seed::empty(DEFAULT_ACCOUNT_ID);
     seed.generate(users);
     let options = Options::default().with_faults(
@@ -79,10 +86,16 @@ async fn listing(concurrency: Option<usize>) -> f64 {
         },
         None,
     );
-    let server = Sandbox::new(seed, options)
+    Sandbox::new(seed, options)
         .bind(([127, 0, 0, 1], 0).into())
         .await
-        .unwrap();
+        .unwrap()
+}
+
+async fn listing(concurrency: Option<usize>) -> f64 {
+    let users = 100_000;
+    let latency = Duration::from_millis(20);
+    let server = slow_sandbox(users, latency).await;
     let c = client(
         &server.base_url(),
         ClientConfig {
@@ -120,6 +133,51 @@ async fn listing(concurrency: Option<usize>) -> f64 {
     );
     server.shutdown().await;
     wall.as_secs_f64()
+}
+
+/// The same listing through the official Python SDK's auto-pagination (`examples/sdk_list.py`),
+/// with the Python that `SDK_PYTHON` names (`python3` by default); `None`, said on stdout, when it
+/// has no `cloudflare` package (`pip install cloudflare`).
+async fn sdk_listing() -> Option<f64> {
+    let python = std::env::var("SDK_PYTHON").unwrap_or_else(|_| "python3".into());
+    let has_sdk = std::process::Command::new(&python)
+        .args(["-c", "import cloudflare"])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_sdk {
+        println!("   the official Python SDK: not measured ({python} has no `cloudflare` package: pip install cloudflare, or set SDK_PYTHON to a Python that has it)");
+        return None;
+    }
+    let users = 100_000;
+    let server = slow_sandbox(users, Duration::from_millis(20)).await;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/sdk_list.py");
+    let start = Instant::now();
+    let mut command = std::process::Command::new(&python);
+    command
+        .arg(script)
+        .arg(server.base_url())
+        .arg(DEFAULT_ACCOUNT_ID)
+        .env("CLOUDFLARE_API_TOKEN", reconcile::sandbox::DEFAULT_TOKEN);
+    // Waited for off the runtime, which serves the sandbox meanwhile.
+    let out = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap()
+        .unwrap();
+    let wall = start.elapsed().as_secs_f64();
+    let requests = server.sandbox().requests().len();
+    server.shutdown().await;
+    let listed = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(
+        out.status.success() && listed == users.to_string(),
+        "the SDK listed {listed:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("1. the same listing through the official Python SDK (cloudflare, auto-pagination, per_page=1000)");
+    println!("   users listed:   {listed}");
+    println!("   wall time:      {wall:.3} s");
+    println!("   requests sent:  {requests}");
+    Some(wall)
 }
 
 async fn deleting() {
