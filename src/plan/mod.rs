@@ -500,7 +500,8 @@ fn compute_in(desired: &Desired, live: Vec<LiveUser>, policy: &Policy, parts: us
         policy,
     );
     drop((address_targets, domain_targets));
-    // The kept users, the longest list, sort on a thread of their own beside the others.
+    // The kept users, the longest list, sort on a thread of their own beside the others. (Where
+    // they sort decides only which core does the work: mutants of `parts > 1` are equivalent.)
     std::thread::scope(|s| {
         let keep = &mut keep;
         if parts > 1 {
