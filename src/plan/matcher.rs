@@ -143,6 +143,8 @@ impl<'a> Matcher<'a> {
                 seen[i] = true;
             }
             // Patterns and protected addresses are different entries: `exact` is no pattern.
+            // Each pattern is indexed in one place and found once, so no index comes twice
+            // (`<` and `<=` are the same here: that mutant is equivalent).
             if Some(i) != exact && first_pattern.is_none_or(|first| i < first) {
                 first_pattern = Some(i);
             }

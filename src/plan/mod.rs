@@ -603,6 +603,8 @@ pub(crate) fn fingerprint<'a>(live: impl IntoIterator<Item = &'a LiveUser>) -> S
 fn fingerprint_pairs<'a>(pairs: impl Iterator<Item = (&'a str, Cow<'a, str>)>) -> String {
     let mut pairs: Vec<(&str, Cow<'a, str>)> = pairs.collect();
     pairs.sort_unstable();
+    // Room for the text below, sized once (a capacity only: mutants of this sum change how
+    // often the buffer grows, never what it holds).
     let size = pairs
         .iter()
         .map(|(id, a)| id.len() + a.len() + 2)
