@@ -135,12 +135,6 @@ impl AccountId {
     }
 }
 
-impl PartialEq<&str> for AccountId {
-    fn eq(&self, other: &&str) -> bool {
-        self.0 == *other
-    }
-}
-
 impl fmt::Display for AccountId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
