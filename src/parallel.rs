@@ -41,12 +41,21 @@ pub(crate) fn map_parts<T: Sync, U: Send>(
     if threads <= 1 || items.len() < 2 {
         return vec![f(items)];
     }
-    let f = &f;
     let part = items.len().div_ceil(threads);
+    each(items.chunks(part).collect(), f)
+}
+
+/// `f` of each input, each on a thread of its own (the calling thread takes the first), in the
+/// inputs' order: for work that owns what it is given (a run of users moved, not copied). A
+/// panic in any of them is passed on. No inputs give no results.
+pub(crate) fn each<I: Send, U: Send>(inputs: Vec<I>, f: impl Fn(I) -> U + Sync) -> Vec<U> {
+    let f = &f;
     std::thread::scope(|s| {
-        let mut parts = items.chunks(part);
-        let first = parts.next().unwrap_or_default();
-        let theirs: Vec<_> = parts.map(|p| s.spawn(move || f(p))).collect();
+        let mut inputs = inputs.into_iter();
+        let Some(first) = inputs.next() else {
+            return Vec::new();
+        };
+        let theirs: Vec<_> = inputs.map(|input| s.spawn(move || f(input))).collect();
         let mut all = Vec::with_capacity(theirs.len() + 1);
         all.push(f(first));
         for handle in theirs {
@@ -78,6 +87,15 @@ mod tests {
             assert!(parts.len() <= threads.max(1), "{threads}");
         }
         assert_eq!(map_parts(&[] as &[u32], 4, <[u32]>::len), vec![0]);
+        let owned: Vec<Vec<u32>> = items.chunks(7).map(<[u32]>::to_vec).collect();
+        assert_eq!(each(owned, |v| v).concat(), items);
+        assert!(each(Vec::<u32>::new(), |n| n).is_empty());
+    }
+
+    #[test]
+    #[should_panic(expected = "part 3")]
+    fn a_panic_in_a_thread_is_passed_on() {
+        each((0..5).collect(), |n: u32| assert!(n != 3, "part {n}"));
     }
 
     #[test]

@@ -344,22 +344,7 @@ fn classify_in_parts(
     live.shrink_to_fit();
     runs.push(live);
     runs.reverse();
-    let mut done = std::thread::scope(|s| {
-        let mut runs = runs.into_iter();
-        let first = runs.next().unwrap_or_default();
-        let others: Vec<_> = runs
-            .map(|run| s.spawn(move || classify(matcher, desired, run)))
-            .collect();
-        let mut done = vec![classify(matcher, desired, first)];
-        for handle in others {
-            match handle.join() {
-                Ok(part) => done.push(part),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
-        done
-    })
-    .into_iter();
+    let mut done = crate::parallel::each(runs, |run| classify(matcher, desired, run)).into_iter();
     let mut all = done
         .next()
         .unwrap_or_else(|| classify(matcher, desired, Vec::new()));
