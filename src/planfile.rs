@@ -526,13 +526,13 @@ impl SavedPlan {
 
 pub use crate::plan::recheck::Skip;
 
-/// A saved plan checked against a fresh listing.
+/// A saved plan checked against a fresh listing: the deletions borrow the fresh plan `'f`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SavedCheck {
+pub struct SavedCheck<'f> {
     /// What [`crate::plan::recheck::recheck`] made of the saved deletions: the planned users
     /// still present with the same id and email and still extras (the only ones deleted), those
     /// skipped and why, and the extras now that the plan did not include (never deleted).
-    pub recheck: Recheck,
+    pub recheck: Recheck<'f>,
     /// The live users differ from those the plan saw (fingerprint).
     pub account_changed: bool,
 }
@@ -541,7 +541,7 @@ pub struct SavedCheck {
 /// desired state (the files given with `-f`, their digest already checked), so every rail runs
 /// again on the fresh listing: a planned user is deleted only if still an extra, and the plan is
 /// refused as a whole when the whole-plan rails refuse what would now be deleted.
-pub fn check(saved: &SavedPlan, fresh: &Plan) -> Result<SavedCheck, Refusal> {
+pub fn check<'f>(saved: &SavedPlan, fresh: &'f Plan) -> Result<SavedCheck<'f>, Refusal> {
     let reviewed = saved.deletions.iter().map(|d| Reviewed {
         id: &d.id,
         email: &d.email,
@@ -872,11 +872,13 @@ mod tests {
             )
         };
         // Applied once: the planned users are gone, and that alone is not a changed account.
-        let c = check(&s, &fresh_for(&live()[..1])).unwrap();
+        let fresh = fresh_for(&live()[..1]);
+        let c = check(&s, &fresh).unwrap();
         assert!(c.recheck.confirmed.is_empty());
         assert_eq!(skipped(&c), [Skip::Gone, Skip::Gone]);
         assert!(!c.account_changed);
-        let c = check(&s, &fresh_for(&live())).unwrap();
+        let fresh = fresh_for(&live());
+        let c = check(&s, &fresh).unwrap();
         assert_eq!(confirmed(&c), ["bob@example.com", "carol@example.com"]);
         assert!(c.recheck.dropped.is_empty() && c.recheck.unconfirmed.is_empty());
         assert!(!c.account_changed);

@@ -60,14 +60,22 @@ impl Observer for Silent {
 
 /// What the executor needs of the Access users API.
 pub trait Api: Clone + Send + Sync + 'static {
-    /// DELETE one confirmed user (retries included), with what the last response said.
-    fn delete(&self, user: &Confirmed) -> impl Future<Output = Detailed<DeleteOutcome>> + Send;
+    /// DELETE one confirmed user (retries included), with what the last response said. The
+    /// future owns what it sends (it runs as a task of its own, while the confirmed users stay
+    /// borrowed from the fresh plan).
+    fn delete(
+        &self,
+        user: Confirmed<'_>,
+    ) -> impl Future<Output = Detailed<DeleteOutcome>> + Send + 'static;
     /// The ids of every user of the account now (every page), for the final check.
     fn user_ids(&self) -> impl Future<Output = Result<Vec<UserId>, ApiError>> + Send;
 }
 
 impl Api for Client {
-    fn delete(&self, user: &Confirmed) -> impl Future<Output = Detailed<DeleteOutcome>> + Send {
+    fn delete(
+        &self,
+        user: Confirmed<'_>,
+    ) -> impl Future<Output = Detailed<DeleteOutcome>> + Send + 'static {
         self.delete_user_detailed(user)
     }
 
@@ -377,7 +385,7 @@ pub struct Detail {
 /// (those in flight finish); a second Ctrl-C abandons those in flight too. Every confirmed user
 /// ends with an outcome and, with an audit log, a record.
 pub async fn execute_with<A: Api>(
-    confirmed: ConfirmedDeletions,
+    confirmed: ConfirmedDeletions<'_>,
     api: &A,
     settings: &ExecSettings,
     mut audit: Option<AuditLog>,
@@ -412,11 +420,11 @@ pub async fn execute_with<A: Api>(
     loop {
         let cap = if may_delete { parallelism } else { 1 };
         while stopped.is_none() && in_flight.len() < cap {
-            let Some(user) = confirmed.get(next).cloned() else {
+            let Some(user) = confirmed.get(next) else {
                 break;
             };
-            let (i, api) = (next, api.clone());
-            let handle = set.spawn(async move { (i, api.delete(&user).await) });
+            let (i, delete) = (next, api.delete(user));
+            let handle = set.spawn(async move { (i, delete.await) });
             task_index.insert(handle.id(), i);
             in_flight.insert(i);
             next += 1;

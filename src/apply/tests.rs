@@ -73,19 +73,24 @@ fn press(signals: &watch::Sender<Presses>, signal: Signal) {
 }
 
 impl Api for Fake {
-    fn delete(&self, user: &Confirmed) -> impl Future<Output = Detailed<DeleteOutcome>> + Send {
+    fn delete(
+        &self,
+        user: Confirmed<'_>,
+    ) -> impl Future<Output = Detailed<DeleteOutcome>> + Send + 'static {
         let email = user.decision().user.email.clone().unwrap_or_default();
-        self.deletes.lock().unwrap().push(email.clone());
-        for signal in self.script.presses_on.get(&email).into_iter().flatten() {
-            press(&self.signals, *signal);
-        }
-        let answer = self
-            .script
-            .answers
-            .get(&email)
-            .copied()
-            .unwrap_or(Answer::Deleted);
+        let fake = self.clone();
         async move {
+            // Sent when the task runs, as the real client sends it.
+            fake.deletes.lock().unwrap().push(email.clone());
+            for signal in fake.script.presses_on.get(&email).into_iter().flatten() {
+                press(&fake.signals, *signal);
+            }
+            let answer = fake
+                .script
+                .answers
+                .get(&email)
+                .copied()
+                .unwrap_or(Answer::Deleted);
             let ok = |outcome| Detailed {
                 result: Ok(outcome),
                 status: Some(202),
@@ -146,7 +151,8 @@ impl Api for Fake {
 }
 
 /// `n` users to delete, confirmed the only way there is: a plan re-checked against itself.
-fn confirmed(n: usize) -> ConfirmedDeletions {
+/// (The plan is leaked: the deletions borrow it, and a test's few users live as long as it.)
+fn confirmed(n: usize) -> ConfirmedDeletions<'static> {
     let desired = crate::config::parse_str("users: [keep@example.com]\n", "u.yaml").unwrap();
     let mut live: Vec<LiveUser> = (0..n)
         .map(|i| LiveUser {
@@ -161,9 +167,13 @@ fn confirmed(n: usize) -> ConfirmedDeletions {
         ..LiveUser::default()
     });
     let account = AccountId::parse("023e105f4ecef8ad9ca31a8372d0c353").unwrap();
-    let plan = crate::plan::compute(&desired, &live, &Policy::at(&account, 1_795_867_200));
+    let plan: &'static Plan = Box::leak(Box::new(crate::plan::compute(
+        &desired,
+        &live,
+        &Policy::at(&account, 1_795_867_200),
+    )));
     assert_eq!(plan.delete.len(), n, "{plan:?}");
-    let (confirmed, unapplied) = recheck(plan.delete.iter().map(Reviewed::shown), &plan)
+    let (confirmed, unapplied) = recheck(plan.delete.iter().map(Reviewed::shown), plan)
         .unwrap()
         .split();
     assert_eq!(unapplied, Default::default());

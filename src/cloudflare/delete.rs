@@ -7,12 +7,15 @@
 //! up by id (`GET …/access/users/{user_id}`) instead of guessing from codes: still there is a
 //! failure, not found is gone.
 
+use std::future::Future;
+
 use reqwest::Method;
 
 use super::error::ApiError;
 use super::transport::Detailed;
 use super::verify::Lookup;
 use super::Client;
+use crate::model::UserId;
 use crate::plan::recheck::Confirmed;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,8 +74,20 @@ impl Client {
     /// [`crate::model::UserId`]. A 404 "not found" means already gone, or deleted by an earlier
     /// attempt of this call whose answer was lost; an answer that does not say is resolved by
     /// looking the user up.
-    pub(crate) async fn delete_user_detailed(&self, user: &Confirmed) -> Detailed<DeleteOutcome> {
-        let url = self.url(&[user.id().as_str()], &[]);
+    ///
+    /// The future owns what it sends (a clone of the client and of the id), so that each
+    /// deletion can run as a task of its own.
+    pub(crate) fn delete_user_detailed(
+        &self,
+        user: Confirmed<'_>,
+    ) -> impl Future<Output = Detailed<DeleteOutcome>> + Send + 'static {
+        let (client, id) = (self.clone(), user.id().clone());
+        async move { client.delete_id(&id).await }
+    }
+
+    /// [`Client::delete_user_detailed`] once the id is its own: only that function calls it.
+    async fn delete_id(&self, id: &UserId) -> Detailed<DeleteOutcome> {
+        let url = self.url(&[id.as_str()], &[]);
         let d = self.call::<serde_json::Value>(Method::DELETE, url).await;
         let gone = if d.unanswered > 0 {
             DeleteOutcome::DeletedAnswerLost
@@ -95,8 +110,8 @@ impl Client {
                     e => Err(e),
                 },
                 Answer::Unknown => {
-                    let request = format!("GET {}", self.describe_user(user));
-                    match self.get_user(user.id()).await {
+                    let request = format!("GET {}", self.describe_user(id));
+                    match self.get_user(id).await {
                         Ok(Lookup::NotFound { .. }) => {
                             tracing::info!(%request, error = %e, "the DELETE's answer did not say; the user is not found: gone");
                             Ok(gone)
@@ -123,8 +138,8 @@ impl Client {
     }
 
     /// "/accounts/…/access/users/{id}", as errors name it.
-    fn describe_user(&self, user: &Confirmed) -> String {
-        let url = self.url(&[user.id().as_str()], &[]);
+    fn describe_user(&self, id: &UserId) -> String {
+        let url = self.url(&[id.as_str()], &[]);
         self.describe(&Method::GET, &url)
             .trim_start_matches("GET ")
             .to_string()
