@@ -12,11 +12,11 @@ pub(crate) fn threads_for(items: usize, from: usize) -> usize {
 }
 
 /// `f` of each item, in `threads` consecutive parts on as many threads (the calling thread
-/// takes the first), in the items' order.
-pub(crate) fn map<T: Sync, U: Send>(
-    items: &[T],
+/// takes the first), in the items' order. A result may borrow from its item.
+pub(crate) fn map<'a, T: Sync, U: Send>(
+    items: &'a [T],
     threads: usize,
-    f: impl Fn(&T) -> U + Sync,
+    f: impl Fn(&'a T) -> U + Sync,
 ) -> Vec<U> {
     if threads <= 1 || items.len() < 2 {
         return items.iter().map(f).collect();
@@ -32,11 +32,11 @@ pub(crate) fn map<T: Sync, U: Send>(
 
 /// `f` of each of `threads` consecutive parts of `items` (fewer when there are fewer items),
 /// each on a thread of its own (the calling thread takes the first), in the items' order. No
-/// items make one empty part.
-pub(crate) fn map_parts<T: Sync, U: Send>(
-    items: &[T],
+/// items make one empty part. A result may borrow from its part.
+pub(crate) fn map_parts<'a, T: Sync, U: Send>(
+    items: &'a [T],
     threads: usize,
-    f: impl Fn(&[T]) -> U + Sync,
+    f: impl Fn(&'a [T]) -> U + Sync,
 ) -> Vec<U> {
     if threads <= 1 || items.len() < 2 {
         return vec![f(items)];

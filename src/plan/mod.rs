@@ -23,7 +23,7 @@ use crate::config::{AllowEntry, Desired, DomainEntry, ProtectedEntry};
 use crate::date::{self, Date};
 use crate::model::LiveUser;
 use crate::model::{AccountId, Email, UserId};
-use crate::text::printable;
+use crate::text::printable_cow;
 
 /// One live user and what the plan does with them.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,12 +54,17 @@ impl Decision {
     }
 
     /// What people read: the address as the API wrote it, or a stand-in; safe to print on a
-    /// terminal (see [`printable`]).
+    /// terminal (see [`crate::text::printable`]).
     pub(crate) fn label(&self) -> String {
+        self.label_cow().into_owned()
+    }
+
+    /// [`Decision::label`], borrowing the address when it needs no escaping.
+    pub(crate) fn label_cow(&self) -> Cow<'_, str> {
         match (&self.user.email, &self.user.id) {
-            (Some(e), _) if !e.trim().is_empty() => printable(e.trim()),
-            (_, Some(id)) => format!("(no email, id {})", printable(id)),
-            (_, None) => "(no email, no id)".to_string(),
+            (Some(e), _) if !e.trim().is_empty() => printable_cow(e.trim()),
+            (_, Some(id)) => Cow::Owned(format!("(no email, id {})", printable_cow(id))),
+            (_, None) => Cow::Borrowed("(no email, no id)"),
         }
     }
 }

@@ -2,6 +2,7 @@ use super::*;
 use crate::config;
 use crate::config::Span;
 use crate::model::AddressError;
+use crate::text::printable;
 
 /// 2026-11-28T12:00:00Z
 const NOW: i64 = 1_795_867_200;

@@ -6,6 +6,8 @@
 use crate::plan::recheck::Skip;
 use crate::plan::returned::{Reentry, Returned, StillListed};
 use crate::plan::{EntryList, Likeness, Reason, Refusal};
+use std::borrow::Cow;
+
 use crate::text::{count, printable};
 
 /// A part of a sentence about a decision: prose, or a name a reader copies (a file location, an
@@ -49,8 +51,20 @@ fn joined(pieces: &[Piece]) -> String {
 /// The reason as a sentence, safe to print on a terminal (text from the API or a file inside is
 /// escaped).
 pub(crate) fn reason(r: &Reason) -> String {
-    printable(&joined(&reason_pieces(r)))
+    reason_cow(r).into_owned()
 }
+
+/// [`reason`], with no copy of the one sentence of [`Reason::NotAllowed`] (the reason of most of
+/// the rows of a large plan).
+pub(crate) fn reason_cow(r: &Reason) -> Cow<'static, str> {
+    match r {
+        Reason::NotAllowed => Cow::Borrowed(NOT_ALLOWED),
+        r => Cow::Owned(printable(&joined(&reason_pieces(r)))),
+    }
+}
+
+/// Why a user that no rule keeps is deleted: plain text, nothing to escape.
+const NOT_ALLOWED: &str = "no allowlist entry or domain matches this address";
 
 /// The reason in [`Piece`]s, unescaped: the Markdown renderer escapes the prose and puts the
 /// names in code spans. Joined, it is [`reason`] before escaping.
@@ -84,7 +98,7 @@ pub(crate) fn reason_pieces(r: &Reason) -> Vec<Piece> {
                 text(")"),
             ]
         }
-        Reason::NotAllowed => vec![text("no allowlist entry or domain matches this address")],
+        Reason::NotAllowed => vec![text(NOT_ALLOWED)],
         Reason::Expired {
             date,
             location,
@@ -272,4 +286,18 @@ pub(crate) fn reentry_summary(r: &Reentry) -> String {
         s = crate::text::plural(n),
         are = if n == 1 { "is" } else { "are" },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_borrowed_reason_is_the_sentence_its_pieces_make() {
+        let r = Reason::NotAllowed;
+        assert!(matches!(reason_cow(&r), Cow::Borrowed(_)));
+        assert_eq!(reason(&r), printable(&joined(&reason_pieces(&r))));
+        let held = Reason::DuplicateEmail { count: 2 };
+        assert_eq!(reason(&held), printable(&joined(&reason_pieces(&held))));
+    }
 }
