@@ -303,7 +303,7 @@ struct Seats {
 #[derive(Serialize)]
 struct ReasonOut<'a> {
     kind: &'static str,
-    text: String,
+    text: crate::render::words::ReasonSentence<'a>,
     location: Option<LocationOut<'a>>,
 }
 
@@ -383,7 +383,7 @@ fn user<'a>(d: &'a Decision, decision: &'static str, reentry: Option<&'a Reentry
         decision,
         reason: ReasonOut {
             kind: d.reason.kind(),
-            text: crate::render::words::reason(&d.reason),
+            text: crate::render::words::ReasonSentence(&d.reason),
             location: d.reason.location().map(location),
         },
         returned: reentry.and_then(|r| r.of(d)).map(returned),

@@ -8,7 +8,7 @@ use crate::plan::returned::{Reentry, Returned, StillListed};
 use crate::plan::{EntryList, Likeness, Reason, Refusal};
 use std::borrow::Cow;
 
-use crate::text::{count, printable};
+use crate::text::{count, printable, printable_cow};
 
 /// A part of a sentence about a decision: prose, or a name a reader copies (a file location, an
 /// address, a domain, a pattern, a flag with its value). On a terminal a name is written as it
@@ -59,7 +59,34 @@ pub(crate) fn reason(r: &Reason) -> String {
 pub(crate) fn reason_cow(r: &Reason) -> Cow<'static, str> {
     match r {
         Reason::NotAllowed => Cow::Borrowed(NOT_ALLOWED),
-        r => Cow::Owned(printable(&joined(&reason_pieces(r)))),
+        r => Cow::Owned(ReasonSentence(r).to_string()),
+    }
+}
+
+/// [`reason`] as it is written: the JSON plan writes 100,000 of them straight into the document
+/// (`serde`'s `collect_str`), with no string made for each.
+pub(crate) struct ReasonSentence<'a>(pub(crate) &'a Reason);
+
+impl std::fmt::Display for ReasonSentence<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Reason::NotAllowed = self.0 {
+            return f.write_str(NOT_ALLOWED);
+        }
+        // `printable` works a character at a time, so the pieces escaped one by one are the
+        // sentence escaped whole.
+        for piece in reason_pieces(self.0) {
+            match &piece {
+                Piece::Text(t) | Piece::Name(t) => f.write_str(&printable_cow(t))?,
+                Piece::Quoted(q) => write!(f, "`{}`", printable_cow(q))?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl serde::Serialize for ReasonSentence<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
     }
 }
 
@@ -292,12 +319,53 @@ pub(crate) fn reentry_summary(r: &Reentry) -> String {
 mod tests {
     use super::*;
 
+    use crate::config::Location;
+    use crate::plan::Likeness;
+
+    /// Reasons with text from outside in every kind of piece: file names, notes, entries and
+    /// addresses with controls and bidirectional characters.
+    fn hostile_reasons() -> Vec<Reason> {
+        let at = Location {
+            file: "users\u{202e}lmay.yaml".into(),
+            line: 3,
+            col: 5,
+        };
+        vec![
+            Reason::NotAllowed,
+            Reason::DuplicateEmail { count: 2 },
+            Reason::Allowed {
+                location: at.clone(),
+                note: Some("ok \u{1b}[2K\u{9b}".into()),
+                expires: None,
+            },
+            Reason::Protected {
+                pattern: "*@corp\u{200b}.example".into(),
+                location: at.clone(),
+            },
+            Reason::NearMiss {
+                entry: "a\u{202e}lice@example.com".into(),
+                location: at,
+                address: "alice@example.com\u{7}".into(),
+                list: EntryList::Protected,
+                likeness: Likeness::LooksAlike,
+            },
+        ]
+    }
+
     #[test]
-    fn the_borrowed_reason_is_the_sentence_its_pieces_make() {
-        let r = Reason::NotAllowed;
-        assert!(matches!(reason_cow(&r), Cow::Borrowed(_)));
-        assert_eq!(reason(&r), printable(&joined(&reason_pieces(&r))));
-        let held = Reason::DuplicateEmail { count: 2 };
-        assert_eq!(reason(&held), printable(&joined(&reason_pieces(&held))));
+    fn every_form_of_the_reason_is_the_sentence_its_pieces_make_escaped() {
+        assert!(matches!(reason_cow(&Reason::NotAllowed), Cow::Borrowed(_)));
+        for r in hostile_reasons() {
+            let whole = printable(&joined(&reason_pieces(&r)));
+            assert_eq!(reason(&r), whole, "{r:?}");
+            assert_eq!(reason_cow(&r), whole, "{r:?}");
+            assert_eq!(ReasonSentence(&r).to_string(), whole, "{r:?}");
+            // Written into a JSON document, it is the string serialised.
+            assert_eq!(
+                crate::text::to_json_pretty(&ReasonSentence(&r)).unwrap(),
+                crate::text::to_json_pretty(&whole).unwrap(),
+                "{r:?}"
+            );
+        }
     }
 }
