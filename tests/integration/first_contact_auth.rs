@@ -241,6 +241,13 @@ fn a_7003_delete_of_a_user_still_present_is_a_failure_not_a_success() {
     let (r, _) = apply_keeping_alice(&url, &[]);
     assert_eq!(r.code, 3, "{r:?}");
     assert!(r.stdout.contains("still present: not deleted"), "{r:?}");
+    // The report names the lookup that found the user, by the user's own path.
+    assert!(
+        r.stdout.contains(
+            "then: GET /accounts/023e105f4ecef8ad9ca31a8372d0c353/access/users/5d6e7f80-91a2-4b3c-8d4e-5f60718293a4 shows the user still present"
+        ),
+        "{r:?}"
+    );
 }
 
 #[test]
