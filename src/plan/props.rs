@@ -359,3 +359,57 @@ proptest! {
         }
     }
 }
+
+/// Decisions whose addresses tie on their first 16 bytes, or are shorter than that, or none,
+/// with ids and names that decide between equal addresses.
+fn decisions_to_sort() -> impl Strategy<Value = Vec<Decision>> {
+    const SORT_LOCALS: &[&str] = &[
+        "a",
+        "aaaaaaaaaaaaaaa",
+        "aaaaaaaaaaaaaaaa",
+        "aaaaaaaaaaaaaaaaa",
+        "aaaaaaaaaaaaaaaa1",
+        "aaaaaaaaaaaaaaaa2",
+        "firstname.lastname",
+        "firstname.lastnamf",
+        "jos\u{e9}",
+        "zed",
+    ];
+    prop::collection::vec(
+        (
+            prop::option::weighted(0.9, (0..SORT_LOCALS.len(), 0..DOMAINS.len())),
+            prop::option::of(0u32..4),
+            prop::option::of(0u8..3),
+            any::<bool>(),
+        ),
+        0..60,
+    )
+    .prop_map(|users| {
+        users
+            .into_iter()
+            .map(|(email, id, name, seat)| {
+                let user = LiveUser {
+                    id: id.map(|n| format!("00000000-0000-4000-8000-{n:012}")),
+                    email: email.map(|(l, d)| format!("{}@{}", SORT_LOCALS[l], DOMAINS[d])),
+                    name: name.map(|n| format!("User {n}")),
+                    access_seat: Some(seat),
+                    ..LiveUser::default()
+                };
+                Decision::of(user, Reason::NotAllowed)
+            })
+            .collect()
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn the_plans_sort_is_a_stable_sort_in_plan_order(list in decisions_to_sort()) {
+        let mut expected = list.clone();
+        expected.sort_by(plan_order);
+        let mut sorted = list;
+        sort_in_plan_order(&mut sorted);
+        prop_assert_eq!(sorted, expected);
+    }
+}
