@@ -418,6 +418,14 @@ pub async fn execute_with<A: Api>(
     // 404 before it checks the permission.
     let mut may_delete = false;
     loop {
+        // A signal that came while the last answer was handled (its record written and synced)
+        // is heard before the next DELETE is issued, not after it.
+        heed_first(
+            *interrupts.borrow(),
+            &mut stopped,
+            observer,
+            in_flight.len(),
+        );
         let cap = if may_delete { parallelism } else { 1 };
         while stopped.is_none() && in_flight.len() < cap {
             let Some(user) = confirmed.get(next) else {
@@ -441,10 +449,7 @@ pub async fn execute_with<A: Api>(
                 if changed.is_err() {
                     listening = false;
                 }
-                if presses.count >= 1 && stopped.is_none() {
-                    stopped = Some(Stop::Interrupted(presses.last));
-                    observer.event(Event::Stopping { by: presses.last, in_flight: in_flight.len() });
-                }
+                heed_first(presses, &mut stopped, observer, in_flight.len());
                 if presses.count >= 2 {
                     set.abort_all();
                     break;
@@ -586,6 +591,22 @@ pub async fn execute_with<A: Api>(
             )
         }),
         audit_error,
+    }
+}
+
+/// A first signal stops the run from issuing deletions (unless it stopped already): said once.
+fn heed_first(
+    presses: Presses,
+    stopped: &mut Option<Stop>,
+    observer: &dyn Observer,
+    in_flight: usize,
+) {
+    if presses.count >= 1 && stopped.is_none() {
+        *stopped = Some(Stop::Interrupted(presses.last));
+        observer.event(Event::Stopping {
+            by: presses.last,
+            in_flight,
+        });
     }
 }
 

@@ -825,3 +825,59 @@ fn the_audit_context_made_meanwhile_is_the_one_made_alone() {
     );
     assert_eq!(meanwhile, alone);
 }
+
+/// Presses a signal when the executor reports its first answer: a Ctrl-C that comes while the
+/// executor handles an answer (the audit record's append and fsync happen there too).
+struct PressOnFirstAnswer {
+    signals: Arc<watch::Sender<Presses>>,
+    pressed: std::sync::atomic::AtomicBool,
+}
+
+impl Observer for PressOnFirstAnswer {
+    fn event(&self, event: Event) {
+        if event == Event::Answered && !self.pressed.swap(true, Ordering::SeqCst) {
+            press(&self.signals, Signal::Interrupt);
+        }
+    }
+}
+
+/// A Ctrl-C that comes while an answer is handled (its audit record written and synced) is
+/// heard before the next DELETE is issued. (Found in review: the loop issued the next DELETE at
+/// its top before it looked at the signals again, so one more user was sent.)
+#[tokio::test]
+async fn a_signal_that_comes_while_an_answer_is_handled_sends_no_more() {
+    let (tx, rx) = watch::channel(Presses::default());
+    let signals = Arc::new(tx);
+    let settings = ExecSettings {
+        parallelism: 1,
+        observer: Arc::new(PressOnFirstAnswer {
+            signals: signals.clone(),
+            pressed: Default::default(),
+        }),
+        ..ExecSettings::default()
+    };
+    let fake = Fake {
+        script: Arc::new(Script {
+            listing: Some(Vec::new()),
+            ..Script::default()
+        }),
+        signals,
+        deletes: Arc::default(),
+        lists: Arc::default(),
+    };
+    let execution = execute_with(
+        confirmed(3),
+        &fake,
+        &settings,
+        None,
+        &AuditContext::default(),
+        rx,
+    )
+    .await;
+    assert_eq!(
+        execution.stopped,
+        Some(Stop::Interrupted(Signal::Interrupt))
+    );
+    // The Ctrl-C came before the second DELETE was issued: only the first is sent.
+    assert_eq!(*fake.deletes.lock().unwrap(), vec![email(0)]);
+}
