@@ -62,7 +62,9 @@ impl Observer for Silent {
 pub trait Api: Clone + Send + Sync + 'static {
     /// DELETE one confirmed user (retries included), with what the last response said. The
     /// future owns what it sends (it runs as a task of its own, while the confirmed users stay
-    /// borrowed from the fresh plan).
+    /// borrowed from the fresh plan). This call itself only takes what the future needs: it runs
+    /// in the executor, where a panic would stop the run; the request is sent, and may fail,
+    /// inside the future, whose panic is accounted as an interrupted deletion.
     fn delete(
         &self,
         user: Confirmed<'_>,
