@@ -281,23 +281,16 @@ fn planning() {
     }
     let desired = config::parse_str(&yaml, "allowlist.yaml").unwrap();
     drop(yaml);
-    let live: Vec<LiveUser> = (0..live_n)
-        .map(|i| LiveUser {
-            id: Some(format!("00000000-0000-4000-8000-{i:012}")),
-            email: Some(format!("User{i:07}@Example.com")),
-            name: Some(format!("User {i}")),
-            ..LiveUser::default()
-        })
-        .collect();
+    let user = |i: usize| LiveUser {
+        id: Some(format!("00000000-0000-4000-8000-{i:012}")),
+        email: Some(format!("User{i:07}@Example.com")),
+        name: Some(format!("User {i}")),
+        ..LiveUser::default()
+    };
+    let live: Vec<LiveUser> = (0..live_n).map(user).collect();
     let before_rss = rss_kib();
-    let start = Instant::now();
     // The users move into the plan, as in `reconcile plan` (no copy of the listing).
-    let plan = plan::compute_owned(
-        &desired,
-        live,
-        &plan::Policy::at(&account(), reconcile::date::Clock::System.unix()),
-    );
-    let wall = start.elapsed();
+    let (plan, wall) = plan_timed(&desired, live);
     let peak = peak_rss_kib();
     println!("3. planning {live_n} live users against {allowed_n} allowed (pure plan::compute)");
     println!(
@@ -322,24 +315,8 @@ fn planning() {
     // fixed scattered order (i * 7919 mod n, a permutation: 7919 is prime and does not divide
     // n), so that the plan's sorts have work to do. The ratio is to the run above, in order.
     std::mem::forget(plan);
-    let scattered: Vec<LiveUser> = (0..live_n)
-        .map(|k| {
-            let i = k * 7919 % live_n;
-            LiveUser {
-                id: Some(format!("00000000-0000-4000-8000-{i:012}")),
-                email: Some(format!("User{i:07}@Example.com")),
-                name: Some(format!("User {i}")),
-                ..LiveUser::default()
-            }
-        })
-        .collect();
-    let start = Instant::now();
-    let plan = plan::compute_owned(
-        &desired,
-        scattered,
-        &plan::Policy::at(&account(), reconcile::date::Clock::System.unix()),
-    );
-    let scattered_wall = start.elapsed();
+    let scattered: Vec<LiveUser> = (0..live_n).map(|k| user(k * 7919 % live_n)).collect();
+    let (plan, scattered_wall) = plan_timed(&desired, scattered);
     println!(
         "   listed in a scattered order: {:.3} s ({:.2}x the run in address order); delete {}",
         scattered_wall.as_secs_f64(),
@@ -347,6 +324,18 @@ fn planning() {
         plan.delete.len()
     );
     std::mem::forget(plan);
+}
+
+/// The plan of `live` now, as `reconcile plan` makes it (the users move into it), and how long
+/// it took.
+fn plan_timed(desired: &config::Desired, live: Vec<LiveUser>) -> (plan::Plan, Duration) {
+    let start = Instant::now();
+    let plan = plan::compute_owned(
+        desired,
+        live,
+        &plan::Policy::at(&account(), reconcile::date::Clock::System.unix()),
+    );
+    (plan, start.elapsed())
 }
 
 fn patterns() {
@@ -371,13 +360,7 @@ fn patterns() {
             ..LiveUser::default()
         })
         .collect();
-    let start = Instant::now();
-    let plan = plan::compute_owned(
-        &desired,
-        live,
-        &plan::Policy::at(&account(), reconcile::date::Clock::System.unix()),
-    );
-    let wall = start.elapsed();
+    let (plan, wall) = plan_timed(&desired, live);
     println!(
         "4. planning {live_n} live users against {patterns_n} unmatched protected patterns (*@domain and local@*)"
     );
